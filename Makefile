@@ -1,0 +1,63 @@
+# batchserve: the verbs a user types. `make help` lists them.
+MVN        ?= mvn -B -q
+WORK       ?= work
+SAMPLE_DIR := $(WORK)/sample/fraud
+MODEL_DIR  := $(WORK)/models/fraud-mlp/1
+OUTPUT     ?= $(WORK)/predictions/fraud
+RUNNER     ?= DirectRunner
+RUN_DATE   ?= $(shell date -u +%Y-%m-%d)
+RUN_ARGS   ?=
+ACCOUNTS   ?= 2000
+PIPELINES  := $(MVN) -pl pipelines exec:java
+
+.PHONY: help build run sample train-demo test package clean inspect verify-model
+
+help:
+	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
+	@echo "make test         run the whole test suite (mvn verify)"
+	@echo "make sample       write the fraud sample ($(ACCOUNTS) accounts) to $(SAMPLE_DIR)"
+	@echo "make train-demo   train and export the demo TF model to $(MODEL_DIR)"
+	@echo "make package      build the jars without running tests"
+	@echo "make inspect MODEL=dir / make verify-model MODEL=dir   show / check a model directory"
+	@echo "make clean        remove build outputs and $(WORK)/"
+	@echo "Variables: RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) OUTPUT=$(OUTPUT) RUN_ARGS='--batchSize=512 ...'"
+
+build:
+	@echo "==> Building and installing the modules (tests skipped; 'make test' runs them)"
+	$(MVN) install -DskipTests
+
+$(SAMPLE_DIR)/accounts.csv:
+	@echo "==> Generating the fraud sample: $(ACCOUNTS) accounts, seed 42"
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.fraud.GenerateFraudSample \
+	  -Dexec.args="--out=$(SAMPLE_DIR) --accounts=$(ACCOUNTS) --seed=42"
+
+$(MODEL_DIR)/model-manifest.json:
+	@echo "==> Training the demo fraud model (TensorFlow Java SavedModel, no Python)"
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.fraud.TrainFraudModel \
+	  -Dexec.args="--modelDir=$(MODEL_DIR) --accounts=20000 --seed=7 --version=1"
+
+sample: build $(SAMPLE_DIR)/accounts.csv
+
+train-demo: build $(MODEL_DIR)/model-manifest.json
+
+run: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
+	@echo "==> Scoring $(SAMPLE_DIR)/accounts.csv with $(MODEL_DIR) on the $(RUNNER) for run date $(RUN_DATE)"
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.BatchScoringPipeline \
+	  -Dexec.args="--runner=$(RUNNER) --input=$(SAMPLE_DIR)/accounts.csv --model=$(MODEL_DIR) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+	@echo "==> Predictions: $(OUTPUT)/$$(cat $(OUTPUT)/_LATEST)"
+
+test:
+	mvn -B verify
+
+package:
+	$(MVN) package -DskipTests
+
+inspect: build
+	$(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.cli.ModelCli -Dexec.args="inspect $(MODEL)"
+
+verify-model: build
+	$(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.cli.ModelCli -Dexec.args="verify $(MODEL)"
+
+clean:
+	mvn -B -q clean
+	rm -rf $(WORK)

@@ -1,0 +1,100 @@
+package dev.batchserve.models;
+
+import dev.batchserve.models.linear.LinearModelFile;
+import dev.batchserve.models.training.LinearExporter;
+import dev.batchserve.models.training.MlpTrainer;
+import dev.batchserve.models.training.MlpWeights;
+import dev.batchserve.models.training.TensorFlowExporter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/** Synthetic data and small exported models shared by the tests. */
+public final class TestModels {
+  /** Feature names of the synthetic data. */
+  public static final List<String> FEATURES = List.of("age", "amount", "tenure", "visits");
+
+  private TestModels() {}
+
+  /** {@code n} rows of 4 features uniform in [-1, 1), reproducible from {@code seed}. */
+  public static float[][] features(int n, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    float[][] x = new float[n][FEATURES.size()];
+    for (float[] row : x) {
+      for (int i = 0; i < row.length; i++) {
+        row[i] = (float) random.nextDouble(-1, 1);
+      }
+    }
+    return x;
+  }
+
+  /** Linearly separable labels: 1 when {@code x0 + 0.5 x1 - x2 > 0}. */
+  public static float[] labels(float[][] x) {
+    float[] y = new float[x.length];
+    for (int r = 0; r < x.length; r++) {
+      y[r] = x[r][0] + 0.5f * x[r][1] - x[r][2] > 0 ? 1f : 0f;
+    }
+    return y;
+  }
+
+  /** The small MLP (4-16-1) trained on 256 synthetic rows. */
+  public static MlpWeights trainedMlp() {
+    float[][] x = features(256, 1L);
+    return new MlpTrainer(MlpTrainer.Config.defaults().withHiddenSizes(16).withEpochs(60).withSeed(7))
+        .train(x, labels(x));
+  }
+
+  /** A partial manifest as a trainer would write it. */
+  public static ModelManifest partialManifest(String version) {
+    return ModelManifest.builder()
+        .name("demo")
+        .version(version)
+        .inputFeatures(FEATURES)
+        .createdAt("2026-01-02T03:04:05Z")
+        .trainingData("synthetic: 256 rows, seed 1")
+        .build();
+  }
+
+  /** Exports {@code weights} as a SavedModel into {@code dir}. */
+  public static ModelManifest exportTensorFlow(MlpWeights weights, Path dir) {
+    return TensorFlowExporter.export(weights, dir, partialManifest("1"));
+  }
+
+  /** A logistic model with weights {@code {1, 2, -1, 0.5}} and bias 0.25, exported as JSON. */
+  public static ModelManifest exportLinear(Path dir, String version) {
+    LinearModelFile file = new LinearModelFile(
+        new float[][] {{1f, 2f, -1f, 0.5f}}, new float[] {0.25f}, "identity");
+    return LinearExporter.export(file, dir, partialManifest(version));
+  }
+
+  /** Copies a directory tree. */
+  public static void copy(Path from, Path to) {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Flips every bit of the byte at {@code offset} of {@code file}. */
+  public static void flipByte(Path file, int offset) {
+    try {
+      byte[] bytes = Files.readAllBytes(file);
+      bytes[offset] = (byte) ~bytes[offset];
+      Files.write(file, bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package dev.batchserve.pipelines;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.ingest.ReadRecords;
+import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
+import dev.batchserve.transforms.keys.Fallback;
+import dev.batchserve.transforms.keys.KeyedPrediction;
+import dev.batchserve.transforms.sink.FileFormat;
+import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.sink.SinkWithMetadata;
+import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.RunInfo;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricQueryResults;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+
+/**
+ * The config-driven batch-scoring job: read -> key -> features -> batched inference -> keyed
+ * predictions with fallbacks -> files with metadata, published all-or-nothing.
+ *
+ * <pre>
+ * mvn -pl pipelines exec:java -Dexec.args="--runner=DirectRunner --runDate=2026-11-28"
+ * </pre>
+ *
+ * <p>{@link #main} parses the options and calls {@link #run}; tests call {@link #build} and
+ * {@link #run} directly.
+ */
+public final class BatchScoringPipeline {
+  private BatchScoringPipeline() {}
+
+  public static void main(String[] args) {
+    BatchScoringOptions options =
+        PipelineOptionsFactory.fromArgs(args).withValidation().as(BatchScoringOptions.class);
+    RunSummary summary = run(options);
+    System.out.println(summary.render());
+  }
+
+  /** The run this configuration describes. */
+  public static RunInfo runInfo(BatchScoringOptions o) {
+    LocalDate date;
+    try {
+      date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + o.getRunDate() + "'", e);
+    }
+    RunInfo.Interval interval = RunInfo.Interval.parse(o.getInterval());
+    return interval == RunInfo.Interval.HOURLY
+        ? RunInfo.hourly(o.getPipelineName(), date, o.getRunHour())
+        : RunInfo.of(o.getPipelineName(), date, interval);
+  }
+
+  /** Builds the pipeline into {@code p}; returns the run directory it publishes. */
+  public static String build(Pipeline p, BatchScoringOptions o) {
+    RunInfo run = runInfo(o);
+    String specUri = o.getFeatureSpec().isEmpty()
+        ? stripSlash(o.getModel()) + "/feature-spec.json" : o.getFeatureSpec();
+    FeatureSpec spec = FeatureSpec.read(specUri);
+
+    String[] keys = Arrays.stream(o.getKeyColumns().split(",")).map(String::trim).toArray(String[]::new);
+    ReadRecords.Format format = o.getInputFormat().isEmpty()
+        ? ReadRecords.Format.fromPattern(o.getInput())
+        : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
+    ReadRecords.Result input = p.apply("Read", ReadRecords.of(o.getInput(), format).withKeyColumns(keys));
+
+    KeyedPrediction.Result<String> keyed = input.records().apply("KeyedPrediction",
+        KeyedPrediction.<String>of(spec, o.getModel())
+            .withRunInfo(run)
+            .withMaxBatchSize(o.getBatchSize())
+            .withFailureThreshold(o.getFailureThreshold())
+            .withFallback(fallback(o.getFallback()))
+            .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys())));
+
+    PCollection<DeadLetter> deadLetters = PCollectionList.of(input.deadLetters()).and(keyed.deadLetters())
+        .apply("AllDeadLetters", Flatten.pCollections());
+
+    List<FileFormat> formats = new ArrayList<>();
+    for (String f : o.getFormats().split(",")) {
+      formats.add(FileFormat.parse(f));
+    }
+    checkArgument(!formats.isEmpty(), "--formats must name at least one format");
+    keyed.predictions().apply("WriteFiles",
+        SinkWithMetadata.<String>files(o.getOutput())
+            .withRunInfo(run)
+            .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
+            .withNumShards(o.getNumShards())
+            .withDeadLetters(deadLetters)
+            .publishAfter(keyed.counts()));
+    return FileSink.runDirectory(o.getOutput(), run);
+  }
+
+  /** Builds, runs to completion, and summarises the run. */
+  public static RunSummary run(BatchScoringOptions o) {
+    Pipeline p = Pipeline.create(o);
+    String runDir = build(p, o);
+    long start = System.nanoTime();
+    PipelineResult result = p.run();
+    PipelineResult.State state = result.waitUntilFinish();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (state != PipelineResult.State.DONE) {
+      throw new IllegalStateException("run " + runInfo(o).runId() + " ended in state " + state);
+    }
+    MetricQueryResults m = result.metrics().queryMetrics(MetricsFilter.builder().build());
+    return new RunSummary(runInfo(o).runId(), runDir, seconds,
+        counter(m, ReadRecords.METRICS_NAMESPACE, "records_read"),
+        counter(m, ReadRecords.METRICS_NAMESPACE, "records_rejected"),
+        counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "predictions"),
+        counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "fallbacks"),
+        counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"));
+  }
+
+  static long counter(MetricQueryResults m, String namespace, String name) {
+    long total = 0;
+    for (MetricResult<Long> r : m.getCounters()) {
+      if (r.getName().getNamespace().equals(namespace) && r.getName().getName().equals(name)) {
+        Long v = r.getAttempted();
+        total += v == null ? 0 : v;
+      }
+    }
+    return total;
+  }
+
+  static Fallback fallback(String s) {
+    String f = s.trim().toLowerCase(Locale.ROOT);
+    if (f.equals("abstain")) {
+      return Fallback.abstain();
+    }
+    if (f.startsWith("constant:")) {
+      try {
+        return Fallback.constant(Float.parseFloat(f.substring("constant:".length())));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--fallback constant needs a number, e.g. constant:0.02, but was '" + s + "'", e);
+      }
+    }
+    throw new IllegalArgumentException("--fallback must be 'abstain' or 'constant:<score>', but was '" + s + "'");
+  }
+
+  static DuplicateKeyPolicy duplicatePolicy(String s) {
+    try {
+      return DuplicateKeyPolicy.valueOf(s.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--duplicateKeys must be 'error' or 'last_wins', but was '" + s + "'", e);
+    }
+  }
+
+  private static String stripSlash(String s) {
+    return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+  }
+}

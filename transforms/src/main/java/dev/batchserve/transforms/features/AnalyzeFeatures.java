@@ -1,0 +1,336 @@
+package dev.batchserve.transforms.features;
+
+import dev.batchserve.transforms.features.FeatureFitting.Moments;
+import dev.batchserve.transforms.features.FeatureFitting.Vocabulary;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.IterableCoder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderRegistry;
+import org.apache.beam.sdk.transforms.ApproximateQuantiles;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptors;
+
+/**
+ * Fits a template {@link FeatureSpec} on a training {@link PCollection} of {@link Row}s with Beam
+ * Combine, producing a single fitted spec (the same result as {@link FeatureSpec#fit} on the same
+ * rows: exact counts, vocabularies, min and max; mean and std to rounding).
+ *
+ * <pre>{@code
+ * PCollection<FeatureSpec> spec = trainingRows.apply(AnalyzeFeatures.of(template));
+ * spec.apply(ParDo.of(new DoFn<FeatureSpec, Void>() {
+ *   @ProcessElement public void write(@Element FeatureSpec s) { s.write(specUri); }
+ * }));
+ * }</pre>
+ *
+ * <p>One pass over the rows computes every statistic: moments (count, mean, squared deviations,
+ * min, max, null and invalid counts) merged with a numerically stable combiner; value counts for
+ * vocabularies (top N, min frequency) and modes; {@link ApproximateQuantiles} ({@value
+ * FeatureFitting#QUANTILES} points) for medians and quantile buckets. Histograms need the fitted
+ * min/max for their edges, so they take a second, cheap pass with the first result as a side input.
+ * Medians and quantile boundaries are exact while a key's values fit in the quantile buffer, and
+ * approximate beyond.
+ */
+public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollection<FeatureSpec>> {
+  private static final long serialVersionUID = 1L;
+
+  private final FeatureSpec template;
+
+  private AnalyzeFeatures(FeatureSpec template) {
+    this.template = template;
+  }
+
+  /** Fits {@code template}, which must not be fitted already. */
+  public static AnalyzeFeatures of(FeatureSpec template) {
+    if (template == null) {
+      throw new IllegalArgumentException("template must not be null");
+    }
+    if (template.isFitted()) {
+      throw new IllegalArgumentException(
+          "AnalyzeFeatures needs an unfitted template, but the spec is already fitted");
+    }
+    return new AnalyzeFeatures(template);
+  }
+
+  @Override
+  public PCollection<FeatureSpec> expand(PCollection<Row> rows) {
+    TupleTag<KV<String, Moments>> momentsTag = new TupleTag<KV<String, Moments>>() {};
+    TupleTag<KV<String, String>> categoriesTag = new TupleTag<KV<String, String>>() {};
+    TupleTag<KV<String, Double>> quantilesTag = new TupleTag<KV<String, Double>>() {};
+    PCollectionTuple observed =
+        rows.apply(
+            "Observe",
+            ParDo.of(new ObserveFn(template, momentsTag, categoriesTag, quantilesTag))
+                .withOutputTags(momentsTag, TupleTagList.of(categoriesTag).and(quantilesTag)));
+
+    PCollectionView<Map<String, Moments>> moments =
+        observed
+            .get(momentsTag)
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), SerializableCoder.of(Moments.class)))
+            .apply("Moments", Combine.perKey(new MomentsFn()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), SerializableCoder.of(Moments.class)))
+            .apply("MomentsView", View.asMap());
+
+    PCollectionView<Map<String, Vocabulary>> vocabularies =
+        observed
+            .get(categoriesTag)
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
+            .apply("CountValues", Count.perElement())
+            .apply(
+                "ByFeature",
+                MapElements.into(
+                        TypeDescriptors.kvs(
+                            TypeDescriptors.strings(),
+                            TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.longs())))
+                    .via(
+                        (KV<KV<String, String>, Long> kv) ->
+                            KV.of(kv.getKey().getKey(), KV.of(kv.getKey().getValue(), kv.getValue()))))
+            .setCoder(
+                KvCoder.of(
+                    StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())))
+            .apply("GroupValues", GroupByKey.create())
+            .apply("SelectVocabulary", ParDo.of(new SelectVocabularyFn(template)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), SerializableCoder.of(Vocabulary.class)))
+            .apply("VocabularyView", View.asMap());
+
+    PCollectionView<Map<String, List<Double>>> quantiles =
+        observed
+            .get(quantilesTag)
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()))
+            .apply(
+                "Quantiles",
+                ApproximateQuantiles.<String, Double>perKey(FeatureFitting.QUANTILES))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), ListCoder.of(DoubleCoder.of())))
+            .apply("QuantilesView", View.asMap());
+
+    PCollection<FeatureSpec> withStats =
+        rows.getPipeline()
+            .apply("Template", Create.of(template).withCoder(FeatureSpec.FeatureSpecCoder.of()))
+            .apply(
+                "ApplyStats",
+                ParDo.of(new ApplyStatsFn(moments, vocabularies, quantiles))
+                    .withSideInputs(moments, vocabularies, quantiles))
+            .setCoder(FeatureSpec.FeatureSpecCoder.of());
+    PCollectionView<FeatureSpec> statsView = withStats.apply("StatsView", View.asSingleton());
+
+    PCollectionView<Map<String, Iterable<KV<Integer, Long>>>> histograms =
+        rows.apply(
+                "ObserveHistograms",
+                ParDo.of(new ObserveHistogramFn(statsView)).withSideInputs(statsView))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()))
+            .apply("CountBuckets", Count.perElement())
+            .apply(
+                "BucketsByFeature",
+                MapElements.into(
+                        TypeDescriptors.kvs(
+                            TypeDescriptors.strings(),
+                            TypeDescriptors.kvs(TypeDescriptors.integers(), TypeDescriptors.longs())))
+                    .via(
+                        (KV<KV<String, Integer>, Long> kv) ->
+                            KV.of(kv.getKey().getKey(), KV.of(kv.getKey().getValue(), kv.getValue()))))
+            .setCoder(
+                KvCoder.of(StringUtf8Coder.of(), KvCoder.of(VarIntCoder.of(), VarLongCoder.of())))
+            .apply("GroupBuckets", GroupByKey.create())
+            .setCoder(
+                KvCoder.of(
+                    StringUtf8Coder.of(),
+                    IterableCoder.of(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))))
+            .apply("HistogramView", View.asMap());
+
+    return withStats
+        .apply(
+            "ApplyHistograms",
+            ParDo.of(new ApplyHistogramsFn(histograms)).withSideInputs(histograms))
+        .setCoder(FeatureSpec.FeatureSpecCoder.of());
+  }
+
+  private static final class ObserveFn extends DoFn<Row, KV<String, Moments>> {
+    private static final long serialVersionUID = 1L;
+    private final FeatureSpec template;
+    private final TupleTag<KV<String, Moments>> momentsTag;
+    private final TupleTag<KV<String, String>> categoriesTag;
+    private final TupleTag<KV<String, Double>> quantilesTag;
+
+    ObserveFn(
+        FeatureSpec template,
+        TupleTag<KV<String, Moments>> momentsTag,
+        TupleTag<KV<String, String>> categoriesTag,
+        TupleTag<KV<String, Double>> quantilesTag) {
+      this.template = template;
+      this.momentsTag = momentsTag;
+      this.categoriesTag = categoriesTag;
+      this.quantilesTag = quantilesTag;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, MultiOutputReceiver out) {
+      FeatureFitting.observe(
+          template,
+          FeatureTransform.asMap(row),
+          new FeatureFitting.Sink() {
+            @Override
+            public void moments(String key, Moments single) {
+              out.get(momentsTag).output(KV.of(key, single));
+            }
+
+            @Override
+            public void category(String feature, String value) {
+              out.get(categoriesTag).output(KV.of(feature, value));
+            }
+
+            @Override
+            public void quantile(String key, double value) {
+              out.get(quantilesTag).output(KV.of(key, value));
+            }
+          });
+    }
+  }
+
+  /** Merges moments; the accumulator is the same stable (count, mean, M2) state. */
+  private static final class MomentsFn extends Combine.CombineFn<Moments, Moments, Moments> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public Moments createAccumulator() {
+      return new Moments();
+    }
+
+    @Override
+    public Moments addInput(Moments acc, Moments input) {
+      return acc.merge(input);
+    }
+
+    @Override
+    public Moments mergeAccumulators(Iterable<Moments> accumulators) {
+      Moments merged = new Moments();
+      for (Moments m : accumulators) {
+        merged.merge(m);
+      }
+      return merged;
+    }
+
+    @Override
+    public Moments extractOutput(Moments acc) {
+      return acc;
+    }
+
+    @Override
+    public Coder<Moments> getAccumulatorCoder(CoderRegistry registry, Coder<Moments> inputCoder) {
+      return SerializableCoder.of(Moments.class);
+    }
+  }
+
+  private static final class SelectVocabularyFn
+      extends DoFn<KV<String, Iterable<KV<String, Long>>>, KV<String, Vocabulary>> {
+    private static final long serialVersionUID = 1L;
+    private final FeatureSpec template;
+
+    SelectVocabularyFn(FeatureSpec template) {
+      this.template = template;
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, Iterable<KV<String, Long>>> counted,
+        OutputReceiver<KV<String, Vocabulary>> out) {
+      Map<String, Long> counts = new HashMap<>();
+      for (KV<String, Long> kv : counted.getValue()) {
+        counts.put(kv.getKey(), kv.getValue());
+      }
+      String feature = counted.getKey();
+      out.output(
+          KV.of(feature, FeatureFitting.selectVocabulary(template.feature(feature), counts)));
+    }
+  }
+
+  private static final class ApplyStatsFn extends DoFn<FeatureSpec, FeatureSpec> {
+    private static final long serialVersionUID = 1L;
+    private final PCollectionView<Map<String, Moments>> moments;
+    private final PCollectionView<Map<String, Vocabulary>> vocabularies;
+    private final PCollectionView<Map<String, List<Double>>> quantiles;
+
+    ApplyStatsFn(
+        PCollectionView<Map<String, Moments>> moments,
+        PCollectionView<Map<String, Vocabulary>> vocabularies,
+        PCollectionView<Map<String, List<Double>>> quantiles) {
+      this.moments = moments;
+      this.vocabularies = vocabularies;
+      this.quantiles = quantiles;
+    }
+
+    @ProcessElement
+    public void process(
+        @Element FeatureSpec template, OutputReceiver<FeatureSpec> out, ProcessContext c) {
+      out.output(
+          FeatureFitting.applyStats(
+              template, c.sideInput(moments), c.sideInput(vocabularies), c.sideInput(quantiles)));
+    }
+  }
+
+  private static final class ObserveHistogramFn extends DoFn<Row, KV<String, Integer>> {
+    private static final long serialVersionUID = 1L;
+    private final PCollectionView<FeatureSpec> spec;
+
+    ObserveHistogramFn(PCollectionView<FeatureSpec> spec) {
+      this.spec = spec;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, OutputReceiver<KV<String, Integer>> out, ProcessContext c) {
+      FeatureFitting.observeHistogram(
+          c.sideInput(spec),
+          FeatureTransform.asMap(row),
+          (feature, bucket) -> out.output(KV.of(feature, bucket)));
+    }
+  }
+
+  private static final class ApplyHistogramsFn extends DoFn<FeatureSpec, FeatureSpec> {
+    private static final long serialVersionUID = 1L;
+    private final PCollectionView<Map<String, Iterable<KV<Integer, Long>>>> histograms;
+
+    ApplyHistogramsFn(PCollectionView<Map<String, Iterable<KV<Integer, Long>>>> histograms) {
+      this.histograms = histograms;
+    }
+
+    @ProcessElement
+    public void process(
+        @Element FeatureSpec fitted, OutputReceiver<FeatureSpec> out, ProcessContext c) {
+      Map<String, long[]> counts = new HashMap<>();
+      for (Map.Entry<String, Iterable<KV<Integer, Long>>> e : c.sideInput(histograms).entrySet()) {
+        int max = 0;
+        for (KV<Integer, Long> kv : e.getValue()) {
+          max = Math.max(max, kv.getKey());
+        }
+        long[] buckets = new long[max + 1];
+        for (KV<Integer, Long> kv : e.getValue()) {
+          buckets[kv.getKey()] = kv.getValue();
+        }
+        counts.put(e.getKey(), buckets);
+      }
+      out.output(FeatureFitting.applyHistograms(fitted, counts));
+    }
+  }
+}

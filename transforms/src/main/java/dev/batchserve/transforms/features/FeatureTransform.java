@@ -1,0 +1,283 @@
+package dev.batchserve.transforms.features;
+
+import dev.batchserve.transforms.values.DeadLetter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PInput;
+import org.apache.beam.sdk.values.POutput;
+import org.apache.beam.sdk.values.PValue;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Turns keyed {@link Row}s into keyed {@link FeatureVector}s with a fitted {@link FeatureSpec}: the
+ * same {@link FeatureSpec#transform} that training used, so serving cannot skew. Invalid records go
+ * to {@link Result#deadLetters()}, records dropped by a {@code skip} policy to {@link
+ * Result#skipped()}; every input is in exactly one of the three outputs.
+ *
+ * <pre>{@code
+ * FeatureTransform.Result<String> features =
+ *     keyedRows.apply(
+ *         FeatureTransform.<String>fromSpec("gs://bucket/models/v7/feature_spec.json")
+ *             .withModelFeatures(model.inputFeatureNames()));
+ * features.vectors();      // PCollection<KV<String, FeatureVector>>
+ * features.deadLetters();  // PCollection<DeadLetter>, step "features"
+ * features.skipped();      // PCollection<DeadLetter>
+ * }</pre>
+ *
+ * <p>A Row is read as a map of its field names to values: fields the spec does not know are
+ * ignored, and features absent from the Row's schema are missing. Metrics (namespace {@value
+ * #NAMESPACE}): {@code records_validated}, {@code records_valid}, {@code records_skipped}, {@code
+ * invalid_<reason>}, {@code skipped_<reason>}, and {@code null_<feature>} (records where the
+ * feature was absent or null: its serving null rate).
+ */
+public final class FeatureTransform<K>
+    extends PTransform<PCollection<KV<K, Row>>, FeatureTransform.Result<K>> {
+  private static final long serialVersionUID = 1L;
+
+  /** Beam Metrics namespace of this transform's counters. */
+  public static final String NAMESPACE = "batchserve.features";
+
+  /** The step name on dead letters and skipped records. */
+  public static final String STEP = "features";
+
+  private final FeatureSpec spec;
+  private final @Nullable List<String> modelFeatures;
+
+  private FeatureTransform(FeatureSpec spec, @Nullable List<String> modelFeatures) {
+    this.spec = spec;
+    this.modelFeatures = modelFeatures;
+  }
+
+  /** Uses a fitted spec; refuses a template. */
+  public static <K> FeatureTransform<K> of(FeatureSpec spec) {
+    if (spec == null) {
+      throw new IllegalArgumentException("spec must not be null");
+    }
+    if (!spec.isFitted()) {
+      throw new IllegalArgumentException(
+          "FeatureTransform needs a fitted FeatureSpec, but " + spec
+              + " is an unfitted template: fit it with AnalyzeFeatures or FeatureSpec.fit first");
+    }
+    return new FeatureTransform<>(spec, null);
+  }
+
+  /** Reads the fitted spec now (at construction), from a local path or a Beam filesystem URI. */
+  public static <K> FeatureTransform<K> fromSpec(String uri) {
+    return of(FeatureSpec.read(uri));
+  }
+
+  /**
+   * The model's input feature names in order; {@link #expand} fails when the spec's output layout
+   * differs, so a mismatch stops the pipeline at construction instead of scoring garbage.
+   */
+  public FeatureTransform<K> withModelFeatures(List<String> names) {
+    if (names == null) {
+      throw new IllegalArgumentException("model feature names must not be null");
+    }
+    return new FeatureTransform<>(spec, Collections.unmodifiableList(new ArrayList<>(names)));
+  }
+
+  public FeatureSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public Result<K> expand(PCollection<KV<K, Row>> input) {
+    if (modelFeatures != null) {
+      spec.checkMatches(modelFeatures);
+    }
+    if (!(input.getCoder() instanceof KvCoder)) {
+      throw new IllegalStateException(
+          "FeatureTransform needs a KvCoder on its input, but it has " + input.getCoder());
+    }
+    Coder<K> keyCoder = ((KvCoder<K, Row>) input.getCoder()).getKeyCoder();
+    TupleTag<KV<K, FeatureVector>> vectors = new TupleTag<KV<K, FeatureVector>>() {};
+    TupleTag<DeadLetter> deadLetters = new TupleTag<DeadLetter>() {};
+    TupleTag<DeadLetter> skipped = new TupleTag<DeadLetter>() {};
+    PCollectionTuple out =
+        input.apply(
+            "Encode",
+            ParDo.of(new EncodeFn<K>(spec, vectors, deadLetters, skipped))
+                .withOutputTags(vectors, TupleTagList.of(deadLetters).and(skipped)));
+    out.get(vectors).setCoder(KvCoder.of(keyCoder, FeatureVector.FeatureVectorCoder.of()));
+    out.get(deadLetters).setCoder(DeadLetter.DeadLetterCoder.of());
+    out.get(skipped).setCoder(DeadLetter.DeadLetterCoder.of());
+    return new Result<>(
+        input.getPipeline(),
+        vectors,
+        out.get(vectors),
+        deadLetters,
+        out.get(deadLetters),
+        skipped,
+        out.get(skipped));
+  }
+
+  /** Reads a Row as the map {@link FeatureSpec#transform} takes: field name to value. */
+  static Map<String, Object> asMap(Row row) {
+    Schema schema = row.getSchema();
+    Map<String, Object> map = new HashMap<>(schema.getFieldCount() * 2);
+    for (int i = 0; i < schema.getFieldCount(); i++) {
+      map.put(schema.getField(i).getName(), row.getValue(i));
+    }
+    return map;
+  }
+
+  private static final class EncodeFn<K> extends DoFn<KV<K, Row>, KV<K, FeatureVector>> {
+    private static final long serialVersionUID = 1L;
+
+    private final FeatureSpec spec;
+    private final TupleTag<KV<K, FeatureVector>> vectors;
+    private final TupleTag<DeadLetter> deadLetters;
+    private final TupleTag<DeadLetter> skipped;
+
+    private final Counter validated = Metrics.counter(NAMESPACE, "records_validated");
+    private final Counter valid = Metrics.counter(NAMESPACE, "records_valid");
+    private final Counter skippedRecords = Metrics.counter(NAMESPACE, "records_skipped");
+    // Counters by reason/feature are made on first use: the set of names is small and fixed.
+    private transient @Nullable Map<String, Counter> dynamic;
+
+    EncodeFn(
+        FeatureSpec spec,
+        TupleTag<KV<K, FeatureVector>> vectors,
+        TupleTag<DeadLetter> deadLetters,
+        TupleTag<DeadLetter> skipped) {
+      this.spec = spec;
+      this.vectors = vectors;
+      this.deadLetters = deadLetters;
+      this.skipped = skipped;
+    }
+
+    @Setup
+    public void setup() {
+      dynamic = new LinkedHashMap<>();
+    }
+
+    @ProcessElement
+    public void process(@Element KV<K, Row> element, MultiOutputReceiver out) {
+      validated.inc();
+      Row row = element.getValue();
+      FeatureOutcome outcome = spec.transform(row == null ? Collections.emptyMap() : asMap(row));
+      for (String feature : outcome.missingFields()) {
+        counter("null_" + feature).inc();
+      }
+      switch (outcome.kind()) {
+        case VALID:
+          valid.inc();
+          out.get(vectors).output(KV.of(element.getKey(), FeatureVector.of(outcome.vectorUnsafe())));
+          break;
+        case INVALID:
+          counter("invalid_" + outcome.reason()).inc();
+          out.get(deadLetters).output(letter(element, outcome));
+          break;
+        case SKIPPED:
+          skippedRecords.inc();
+          counter("skipped_" + outcome.reason()).inc();
+          out.get(skipped).output(letter(element, outcome));
+          break;
+        default:
+          throw new IllegalStateException("unhandled outcome " + outcome.kind());
+      }
+    }
+
+    private DeadLetter letter(KV<K, Row> element, FeatureOutcome outcome) {
+      K key = element.getKey();
+      return DeadLetter.of(
+          STEP,
+          key == null ? null : String.valueOf(key),
+          String.valueOf(element.getValue()),
+          outcome.field(),
+          outcome.reason());
+    }
+
+    private Counter counter(String name) {
+      return dynamic.computeIfAbsent(name, n -> Metrics.counter(NAMESPACE, n));
+    }
+  }
+
+  /**
+   * The three outputs of {@link FeatureTransform}: vectors, dead letters and skipped records.
+   *
+   * <pre>{@code
+   * FeatureTransform.Result<String> r = rows.apply(FeatureTransform.of(spec));
+   * r.vectors().apply(BatchInfer.of(...));
+   * }</pre>
+   */
+  public static final class Result<K> implements POutput {
+    private final Pipeline pipeline;
+    private final TupleTag<KV<K, FeatureVector>> vectorsTag;
+    private final PCollection<KV<K, FeatureVector>> vectors;
+    private final TupleTag<DeadLetter> deadLettersTag;
+    private final PCollection<DeadLetter> deadLetters;
+    private final TupleTag<DeadLetter> skippedTag;
+    private final PCollection<DeadLetter> skipped;
+
+    private Result(
+        Pipeline pipeline,
+        TupleTag<KV<K, FeatureVector>> vectorsTag,
+        PCollection<KV<K, FeatureVector>> vectors,
+        TupleTag<DeadLetter> deadLettersTag,
+        PCollection<DeadLetter> deadLetters,
+        TupleTag<DeadLetter> skippedTag,
+        PCollection<DeadLetter> skipped) {
+      this.pipeline = pipeline;
+      this.vectorsTag = vectorsTag;
+      this.vectors = vectors;
+      this.deadLettersTag = deadLettersTag;
+      this.deadLetters = deadLetters;
+      this.skippedTag = skippedTag;
+      this.skipped = skipped;
+    }
+
+    /** Valid records as vectors in the spec's layout, keyed as the input. */
+    public PCollection<KV<K, FeatureVector>> vectors() {
+      return vectors;
+    }
+
+    /** Invalid records (error policy), step {@code features}, with field and reason. */
+    public PCollection<DeadLetter> deadLetters() {
+      return deadLetters;
+    }
+
+    /** Records dropped by a skip policy, with field and reason. */
+    public PCollection<DeadLetter> skipped() {
+      return skipped;
+    }
+
+    @Override
+    public Pipeline getPipeline() {
+      return pipeline;
+    }
+
+    @Override
+    public Map<TupleTag<?>, PValue> expand() {
+      Map<TupleTag<?>, PValue> map = new LinkedHashMap<>();
+      map.put(vectorsTag, vectors);
+      map.put(deadLettersTag, deadLetters);
+      map.put(skippedTag, skipped);
+      return map;
+    }
+
+    @Override
+    public void finishSpecifyingOutput(
+        String transformName, PInput input, PTransform<?, ?> transform) {}
+  }
+}

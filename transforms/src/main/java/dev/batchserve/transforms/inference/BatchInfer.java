@@ -1,0 +1,437 @@
+package dev.batchserve.transforms.inference;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import dev.batchserve.models.Model;
+import dev.batchserve.models.ModelHandle;
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.SharedModelCache;
+import dev.batchserve.transforms.features.FeatureVector;
+import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Distribution;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
+
+/**
+ * Batched in-worker inference: {@code KV<K, FeatureVector>} to {@code KV<K, Prediction>}.
+ *
+ * <p>Records are buffered inside the bundle, per window, and sent to the model in batches of up to
+ * {@link #withMaxBatchSize} records (and {@link #withMaxBatchBytes} bytes); the buffer is flushed when
+ * full and in {@code @FinishBundle}. Nothing is grouped by entity key to batch. The model comes from
+ * the per-JVM {@link SharedModelCache}: it is acquired in {@code @Setup} and released in
+ * {@code @Teardown}, so all DoFn instances of a worker share one loaded model. Each key is zipped back
+ * to its own output row.
+ *
+ * <p>When a batch fails, it is split in halves until the failing records are isolated: they go to the
+ * dead-letter output with the exception, the others are predicted. A batch that runs out of memory is
+ * retried in halves too. When the share of failed records seen by a worker exceeds
+ * {@link #withFailureThreshold}, the run aborts with a message giving the counts.
+ *
+ * <p>Metrics (namespace {@value #METRICS_NAMESPACE}): counters {@code num_inferences},
+ * {@code failed_records}, {@code failed_batches}; distributions {@code batch_size},
+ * {@code batch_latency_us}, {@code model_load_ms}.
+ *
+ * <pre>{@code
+ * BatchInfer.Result<String> r = vectors.apply(
+ *     BatchInfer.<String>withModel("/models/fraud/3").withRunInfo(run).withMaxBatchSize(512));
+ * PCollection<KV<String, Prediction>> predictions = r.predictions();
+ * PCollection<DeadLetter> failed = r.deadLetters();
+ * }</pre>
+ */
+public final class BatchInfer<K>
+    extends PTransform<PCollection<KV<K, FeatureVector>>, BatchInfer.Result<K>> {
+  private static final long serialVersionUID = 1L;
+
+  public static final String METRICS_NAMESPACE = "batchserve.inference";
+  public static final int MAX_BATCH_SIZE_LIMIT = 100_000;
+  /** Failure ratios are judged only once a worker has seen this many records. */
+  static final int MIN_RECORDS_FOR_THRESHOLD = 100;
+
+  private final String modelUri;
+  private final int maxBatchSize;
+  private final long maxBatchBytes;
+  private final @Nullable RunInfo runInfo;
+  private final double failureThreshold;
+
+  private BatchInfer(
+      String modelUri, int maxBatchSize, long maxBatchBytes, @Nullable RunInfo runInfo, double failureThreshold) {
+    this.modelUri = modelUri;
+    this.maxBatchSize = maxBatchSize;
+    this.maxBatchBytes = maxBatchBytes;
+    this.runInfo = runInfo;
+    this.failureThreshold = failureThreshold;
+  }
+
+  /** Inference with the model directory at {@code modelUri} (local path or any Beam FileSystems URI). */
+  public static <K> BatchInfer<K> withModel(String modelUri) {
+    checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
+    return new BatchInfer<>(modelUri, 256, 0, null, 1.0);
+  }
+
+  /** Largest number of records per model call, 1 to 100,000 (default 256). */
+  public BatchInfer<K> withMaxBatchSize(int n) {
+    checkArgument(
+        n >= 1 && n <= MAX_BATCH_SIZE_LIMIT, "maxBatchSize must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, n);
+    return new BatchInfer<>(modelUri, n, maxBatchBytes, runInfo, failureThreshold);
+  }
+
+  /** Optional cap on the feature bytes of one batch (0 = no cap). */
+  public BatchInfer<K> withMaxBatchBytes(long bytes) {
+    checkArgument(bytes >= 0, "maxBatchBytes must be >= 0, but was %s", bytes);
+    return new BatchInfer<>(modelUri, maxBatchSize, bytes, runInfo, failureThreshold);
+  }
+
+  /** The run whose id and timestamp every prediction carries (required). */
+  public BatchInfer<K> withRunInfo(RunInfo run) {
+    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold);
+  }
+
+  /** Abort the run when more than this share of records fails inference (default 1.0: never). */
+  public BatchInfer<K> withFailureThreshold(double ratio) {
+    checkArgument(ratio >= 0 && ratio <= 1, "failureThreshold must be in [0, 1], but was %s", ratio);
+    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, runInfo, ratio);
+  }
+
+  public String getModelUri() {
+    return modelUri;
+  }
+
+  public int getMaxBatchSize() {
+    return maxBatchSize;
+  }
+
+  @Override
+  public Result<K> expand(PCollection<KV<K, FeatureVector>> input) {
+    checkState(runInfo != null, "BatchInfer needs withRunInfo(run) so predictions carry a run id");
+    checkState(
+        input.getCoder() instanceof KvCoder,
+        "BatchInfer input must use a KvCoder, but was %s",
+        input.getCoder());
+    @SuppressWarnings("unchecked")
+    Coder<K> keyCoder = ((KvCoder<K, FeatureVector>) input.getCoder()).getKeyCoder();
+    TupleTag<KV<K, Prediction>> predictions = new TupleTag<KV<K, Prediction>>() {};
+    TupleTag<DeadLetter> failures = new TupleTag<DeadLetter>() {};
+    PCollectionTuple out =
+        input.apply(
+            "Infer",
+            ParDo.of(new InferFn<K>(this, predictions, failures))
+                .withOutputTags(predictions, TupleTagList.of(failures)));
+    PCollection<KV<K, Prediction>> preds =
+        out.get(predictions).setCoder(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()));
+    PCollection<DeadLetter> dead = out.get(failures).setCoder(DeadLetter.DeadLetterCoder.of());
+    return new Result<>(input.getPipeline(), preds, predictions, dead, failures);
+  }
+
+  /** Turns one model output row into the envelope, following the manifest's output kind. */
+  static Prediction toPrediction(float[] out, ModelManifest manifest, RunInfo run) {
+    Prediction.Builder b =
+        Prediction.builder()
+            .scores(out)
+            .model(manifest.getName(), manifest.getVersion())
+            .predictionTimestampMillis(run.predictionTimestamp().toEpochMilli())
+            .runId(run.runId());
+    switch (manifest.getOutputKind()) {
+      case SCORE:
+        if (out.length == 1 && out[0] >= 0f && out[0] <= 1f) {
+          // A probability of the positive class: confident when far from 0.5 either way.
+          b.confidence((double) Math.max(out[0], 1f - out[0]));
+        }
+        break;
+      case PROBABILITIES:
+        int best = 0;
+        for (int i = 1; i < out.length; i++) {
+          if (out[i] > out[best]) {
+            best = i;
+          }
+        }
+        if (out.length > 0) {
+          String classes = manifest.getMetadata() == null ? null : manifest.getMetadata().get("classes");
+          String[] names = classes == null ? null : classes.split(",");
+          b.label(names != null && names.length == out.length ? names[best].trim() : Integer.toString(best));
+          b.confidence((double) out[best]);
+        }
+        break;
+      case EMBEDDING:
+      default:
+        break;
+    }
+    return b.build();
+  }
+
+  /** The two outputs of {@link BatchInfer}. */
+  public static final class Result<K> implements org.apache.beam.sdk.values.POutput {
+    private final org.apache.beam.sdk.Pipeline pipeline;
+    private final PCollection<KV<K, Prediction>> predictions;
+    private final TupleTag<KV<K, Prediction>> predictionsTag;
+    private final PCollection<DeadLetter> deadLetters;
+    private final TupleTag<DeadLetter> deadLettersTag;
+
+    Result(
+        org.apache.beam.sdk.Pipeline pipeline,
+        PCollection<KV<K, Prediction>> predictions,
+        TupleTag<KV<K, Prediction>> predictionsTag,
+        PCollection<DeadLetter> deadLetters,
+        TupleTag<DeadLetter> deadLettersTag) {
+      this.pipeline = pipeline;
+      this.predictions = predictions;
+      this.predictionsTag = predictionsTag;
+      this.deadLetters = deadLetters;
+      this.deadLettersTag = deadLettersTag;
+    }
+
+    public PCollection<KV<K, Prediction>> predictions() {
+      return predictions;
+    }
+
+    public PCollection<DeadLetter> deadLetters() {
+      return deadLetters;
+    }
+
+    @Override
+    public org.apache.beam.sdk.Pipeline getPipeline() {
+      return pipeline;
+    }
+
+    @Override
+    public Map<TupleTag<?>, org.apache.beam.sdk.values.PValue> expand() {
+      Map<TupleTag<?>, org.apache.beam.sdk.values.PValue> m = new HashMap<>();
+      m.put(predictionsTag, predictions);
+      m.put(deadLettersTag, deadLetters);
+      return m;
+    }
+
+    @Override
+    public void finishSpecifyingOutput(
+        String transformName,
+        org.apache.beam.sdk.values.PInput input,
+        PTransform<?, ?> transform) {}
+  }
+
+  /** The batching DoFn. Its model is never serialized: only the URI is. */
+  static final class InferFn<K> extends DoFn<KV<K, FeatureVector>, KV<K, Prediction>> {
+    private static final long serialVersionUID = 1L;
+
+    private final String modelUri;
+    private final int maxBatchSize;
+    private final long maxBatchBytes;
+    private final RunInfo run;
+    private final double failureThreshold;
+    private final TupleTag<KV<K, Prediction>> predictionsTag;
+    private final TupleTag<DeadLetter> failuresTag;
+
+    private final Counter numInferences = Metrics.counter(METRICS_NAMESPACE, "num_inferences");
+    private final Counter failedRecords = Metrics.counter(METRICS_NAMESPACE, "failed_records");
+    private final Counter failedBatches = Metrics.counter(METRICS_NAMESPACE, "failed_batches");
+    private final Distribution batchSize = Metrics.distribution(METRICS_NAMESPACE, "batch_size");
+    private final Distribution batchLatencyUs = Metrics.distribution(METRICS_NAMESPACE, "batch_latency_us");
+    private final Distribution modelLoadMs = Metrics.distribution(METRICS_NAMESPACE, "model_load_ms");
+
+    private transient @Nullable ModelHandle handle;
+    private transient @Nullable Model model;
+    private transient @Nullable ModelManifest manifest;
+    private transient int inputSize;
+    private transient boolean loadTimeReported;
+    private transient Map<BoundedWindow, Batch<K>> buffers;
+    private transient long seen;
+    private transient long failed;
+
+    InferFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
+      this.modelUri = spec.modelUri;
+      this.maxBatchSize = spec.maxBatchSize;
+      this.maxBatchBytes = spec.maxBatchBytes;
+      this.run = Objects.requireNonNull(spec.runInfo);
+      this.failureThreshold = spec.failureThreshold;
+      this.predictionsTag = predictionsTag;
+      this.failuresTag = failuresTag;
+    }
+
+    @Setup
+    public void setup() {
+      handle = SharedModelCache.acquire(ModelStaging.localize(modelUri));
+      model = handle.model();
+      manifest = handle.manifest();
+      inputSize = manifest.getInputFeatures().size();
+    }
+
+    @StartBundle
+    public void startBundle() {
+      buffers = new HashMap<>();
+      if (!loadTimeReported && handle != null) {
+        modelLoadMs.update(handle.loadTimeMillis());
+        loadTimeReported = true;
+      }
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<K, FeatureVector> element,
+        @Timestamp Instant timestamp,
+        BoundedWindow window,
+        MultiOutputReceiver out) {
+      FeatureVector v = element.getValue();
+      if (v == null || v.size() != inputSize) {
+        seen++;
+        reject(element, "wrong_feature_count",
+            "the model expects " + inputSize + " features, the vector has " + (v == null ? "none" : v.size()),
+            null, (d, ts) -> out.get(failuresTag).outputWithTimestamp(d, timestamp));
+        return;
+      }
+      Batch<K> batch = buffers.computeIfAbsent(window, w -> new Batch<>());
+      batch.add(element, timestamp);
+      if (batch.size() >= maxBatchSize || (maxBatchBytes > 0 && batch.bytes >= maxBatchBytes)) {
+        buffers.remove(window);
+        // Every buffered element is in this window; the latest timestamp among them keeps all outputs
+        // inside the window and never moves an output before the current element.
+        Instant ts = batch.maxTimestamp.isAfter(timestamp) ? batch.maxTimestamp : timestamp;
+        flush(
+            batch.elements,
+            (kv) -> out.get(predictionsTag).outputWithTimestamp(kv, ts),
+            (d, unused) -> out.get(failuresTag).outputWithTimestamp(d, ts));
+      }
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      for (Map.Entry<BoundedWindow, Batch<K>> e : buffers.entrySet()) {
+        BoundedWindow w = e.getKey();
+        Instant ts = e.getValue().maxTimestamp;
+        flush(
+            e.getValue().elements,
+            kv -> c.output(predictionsTag, kv, ts, w),
+            (d, unused) -> c.output(failuresTag, d, ts, w));
+      }
+      buffers.clear();
+    }
+
+    @Teardown
+    public void teardown() {
+      if (handle != null) {
+        handle.close();
+        handle = null;
+        model = null;
+      }
+    }
+
+    private void flush(List<KV<K, FeatureVector>> batch, PredictionSink<K> ok, FailureSink fail) {
+      if (batch.isEmpty()) {
+        return;
+      }
+      inferIsolating(batch, ok, fail);
+      seen += batch.size();
+      if (seen >= MIN_RECORDS_FOR_THRESHOLD && failureThreshold < 1.0 && failed > failureThreshold * seen) {
+        throw new IllegalStateException(
+            String.format(
+                "inference failure ratio %.4f exceeds the threshold %.4f (%d of %d records failed on this"
+                    + " worker, model %s); aborting the run",
+                (double) failed / seen, failureThreshold, failed, seen, modelUri));
+      }
+    }
+
+    /** Predicts a batch; on failure splits it in halves until the failing records are isolated. */
+    private void inferIsolating(List<KV<K, FeatureVector>> batch, PredictionSink<K> ok, FailureSink fail) {
+      float[][] rows = new float[batch.size()][];
+      for (int i = 0; i < rows.length; i++) {
+        rows[i] = batch.get(i).getValue().toArray();
+      }
+      float[][] outputs;
+      try {
+        long t0 = System.nanoTime();
+        outputs = Objects.requireNonNull(model).predict(rows);
+        batchLatencyUs.update((System.nanoTime() - t0) / 1000);
+        batchSize.update(batch.size());
+        if (outputs.length != rows.length) {
+          throw new IllegalStateException(
+              "model returned " + outputs.length + " outputs for " + rows.length + " inputs");
+        }
+      } catch (OutOfMemoryError oom) {
+        if (batch.size() == 1) {
+          throw oom;
+        }
+        failedBatches.inc();
+        splitAndRetry(batch, ok, fail);
+        return;
+      } catch (RuntimeException e) {
+        failedBatches.inc();
+        if (batch.size() == 1) {
+          reject(batch.get(0), "inference_error", String.valueOf(e), e, fail);
+          return;
+        }
+        splitAndRetry(batch, ok, fail);
+        return;
+      }
+      numInferences.inc(batch.size());
+      for (int i = 0; i < outputs.length; i++) {
+        KV<K, FeatureVector> in = batch.get(i);
+        ok.emit(KV.of(in.getKey(), toPrediction(outputs[i], Objects.requireNonNull(manifest), run)));
+      }
+    }
+
+    private void splitAndRetry(List<KV<K, FeatureVector>> batch, PredictionSink<K> ok, FailureSink fail) {
+      int mid = batch.size() / 2;
+      inferIsolating(new ArrayList<>(batch.subList(0, mid)), ok, fail);
+      inferIsolating(new ArrayList<>(batch.subList(mid, batch.size())), ok, fail);
+    }
+
+    private void reject(
+        KV<K, FeatureVector> element, String reason, String message, @Nullable Throwable t, FailureSink fail) {
+      failed++;
+      failedRecords.inc();
+      String key = String.valueOf(element.getKey());
+      String record = String.valueOf(element.getValue());
+      DeadLetter d =
+          t == null
+              ? DeadLetter.of("inference", key, record, null, reason, message)
+              : DeadLetter.ofException("inference", key, record, reason, t);
+      fail.emit(d, null);
+    }
+  }
+
+  private interface PredictionSink<K> {
+    void emit(KV<K, Prediction> kv);
+  }
+
+  private interface FailureSink {
+    void emit(DeadLetter d, @Nullable Instant unused);
+  }
+
+  private static final class Batch<K> implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final List<KV<K, FeatureVector>> elements = new ArrayList<>();
+    Instant maxTimestamp = BoundedWindow.TIMESTAMP_MIN_VALUE;
+    long bytes;
+
+    void add(KV<K, FeatureVector> kv, Instant ts) {
+      elements.add(kv);
+      bytes += 4L * kv.getValue().size() + 16;
+      if (ts.isAfter(maxTimestamp)) {
+        maxTimestamp = ts;
+      }
+    }
+
+    int size() {
+      return elements.size();
+    }
+  }
+}

@@ -1,0 +1,418 @@
+package dev.batchserve.transforms.ingest;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import dev.batchserve.transforms.values.DeadLetter;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.RowCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.parquet.ParquetIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.Schema.FieldType;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PInput;
+import org.apache.beam.sdk.values.POutput;
+import org.apache.beam.sdk.values.PValue;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+import org.apache.parquet.avro.AvroSchemaConverter;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.io.DelegatingSeekableInputStream;
+import org.apache.parquet.io.InputFile;
+import org.apache.parquet.io.SeekableInputStream;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Reads input records from files as {@code KV<key, Row>}: the key is attached once, at the source.
+ *
+ * <p>CSV files (with a header line) give rows of nullable strings, typed later by the feature spec;
+ * Parquet files give rows typed by the file's own schema. The key is one column or several joined by
+ * {@code |} (a composite key). A line that cannot be parsed, has the wrong number of columns, or has
+ * no key goes to the dead letters (step {@code read}) with its reason; whole-file problems (no file
+ * matches, no header, the key column is missing, an unreadable Parquet footer) fail at construction
+ * with a message naming the file or column.
+ *
+ * <pre>{@code
+ * ReadRecords.Result in = p.apply(ReadRecords.csv("/data/accounts-*.csv").withKeyColumns("account_id"));
+ * PCollection<KV<String, Row>> records = in.records();
+ * PCollection<DeadLetter> unreadable = in.deadLetters();
+ * }</pre>
+ */
+public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
+  private static final long serialVersionUID = 1L;
+  public static final String METRICS_NAMESPACE = "batchserve.read";
+  public static final String KEY_SEPARATOR = "|";
+
+  /** Input file formats. */
+  public enum Format {
+    CSV,
+    PARQUET;
+
+    /** The format named by a file pattern's extension ({@code .csv}, {@code .parquet}). */
+    public static Format fromPattern(String pattern) {
+      String p = pattern.toLowerCase(java.util.Locale.ROOT);
+      if (p.endsWith(".csv") || p.endsWith(".csv.gz")) {
+        return CSV;
+      }
+      if (p.endsWith(".parquet")) {
+        return PARQUET;
+      }
+      throw new IllegalArgumentException(
+          "cannot tell the input format of '" + pattern + "' from its extension: use .csv or .parquet,"
+              + " or set the format explicitly");
+    }
+  }
+
+  private final String pattern;
+  private final Format format;
+  private final List<String> keyColumns;
+  private final char delimiter;
+
+  private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter) {
+    this.pattern = pattern;
+    this.format = format;
+    this.keyColumns = keyColumns;
+    this.delimiter = delimiter;
+  }
+
+  /** CSV files with a header line. */
+  public static ReadRecords csv(String filePattern) {
+    return of(filePattern, Format.CSV);
+  }
+
+  /** Parquet files (schema from the first file's footer). */
+  public static ReadRecords parquet(String filePattern) {
+    return of(filePattern, Format.PARQUET);
+  }
+
+  public static ReadRecords of(String filePattern, Format format) {
+    checkArgument(filePattern != null && !filePattern.isEmpty(), "filePattern must be set, but was '%s'", filePattern);
+    return new ReadRecords(filePattern, Objects.requireNonNull(format, "format"), List.of(), ',');
+  }
+
+  /** The key column(s); several make a composite key joined by {@code |}. */
+  public ReadRecords withKeyColumns(String... columns) {
+    checkArgument(columns.length > 0, "at least one key column is needed");
+    for (String c : columns) {
+      checkArgument(c != null && !c.isEmpty(), "key column names must be non-empty, but were %s", Arrays.toString(columns));
+    }
+    return new ReadRecords(pattern, format, List.of(columns), delimiter);
+  }
+
+  /** CSV delimiter (default {@code ,}). */
+  public ReadRecords withDelimiter(char d) {
+    return new ReadRecords(pattern, format, keyColumns, d);
+  }
+
+  @Override
+  public Result expand(PBegin begin) {
+    checkArgument(!keyColumns.isEmpty(), "ReadRecords needs withKeyColumns(...)");
+    String first = firstFile(pattern);
+    TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
+    TupleTag<DeadLetter> dead = new TupleTag<>() {};
+    Schema schema;
+    PCollectionTuple out;
+    if (format == Format.CSV) {
+      List<String> header = csvHeader(first, delimiter);
+      schema = stringSchema(header, first);
+      checkKeys(schema, first);
+      out = begin
+          .apply("ReadLines", TextIO.read().from(pattern).withSkipHeaderLines(1))
+          .apply("ParseCsv", ParDo.of(new CsvFn(schema, keyColumns, delimiter, ok, dead))
+              .withOutputTags(ok, TupleTagList.of(dead)));
+    } else {
+      schema = parquetSchema(first);
+      checkKeys(schema, first);
+      Schema s = schema;
+      out = begin
+          .apply("ReadParquet", ParquetIO.parseGenericRecords(new ToRow(s))
+              .withCoder(RowCoder.of(s)).from(pattern))
+          .apply("KeyRows", ParDo.of(new KeyFn(keyColumns, ok, dead)).withOutputTags(ok, TupleTagList.of(dead)));
+    }
+    PCollection<KV<String, Row>> records = out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema)));
+    PCollection<DeadLetter> deadLetters = out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of());
+    return new Result(begin.getPipeline(), records, deadLetters, schema);
+  }
+
+  private void checkKeys(Schema schema, String file) {
+    for (String k : keyColumns) {
+      checkArgument(schema.hasField(k), "key column '%s' is not in %s (columns: %s)", k, file, schema.getFieldNames());
+    }
+  }
+
+  private static String firstFile(String pattern) {
+    try {
+      MatchResult m = FileSystems.match(pattern, EmptyMatchTreatment.DISALLOW);
+      if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
+        throw new IllegalArgumentException("no input file matches '" + pattern + "'");
+      }
+      return m.metadata().stream().map(md -> md.resourceId().toString()).sorted().findFirst().get();
+    } catch (IOException e) {
+      throw new IllegalArgumentException("no input file matches '" + pattern + "': " + e.getMessage(), e);
+    }
+  }
+
+  private static List<String> csvHeader(String file, char delimiter) {
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(
+        Channels.newInputStream(FileSystems.open(FileSystems.matchNewResource(file, false))), StandardCharsets.UTF_8))) {
+      String line = r.readLine();
+      if (line == null || line.isBlank()) {
+        throw new IllegalArgumentException("CSV file " + file + " is empty: a header line is required");
+      }
+      return parseLine(line.startsWith("\uFEFF") ? line.substring(1) : line, delimiter);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the header of " + file, e);
+    }
+  }
+
+  private static Schema stringSchema(List<String> header, String file) {
+    Schema.Builder b = Schema.builder();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (String col : header) {
+      String name = col.trim();
+      checkArgument(!name.isEmpty(), "CSV file %s has an empty column name in its header", file);
+      checkArgument(seen.add(name), "CSV file %s has the column '%s' twice in its header", file, name);
+      b.addNullableField(name, FieldType.STRING);
+    }
+    return b.build();
+  }
+
+  static List<String> parseLine(String line, char delimiter) throws IOException {
+    try (CSVParser parser = CSVParser.parse(line, CSVFormat.RFC4180.builder().setDelimiter(delimiter).build())) {
+      List<CSVRecord> records = parser.getRecords();
+      if (records.size() != 1) {
+        throw new IOException("expected one CSV record, found " + records.size());
+      }
+      List<String> values = new ArrayList<>();
+      records.get(0).forEach(values::add);
+      return values;
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  private static Schema parquetSchema(String file) {
+    try (SeekableByteChannel ch = (SeekableByteChannel) FileSystems.open(FileSystems.matchNewResource(file, false));
+        ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch))) {
+      org.apache.avro.Schema avro = new AvroSchemaConverter().convert(reader.getFileMetaData().getSchema());
+      return AvroUtils.toBeamSchema(avro);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("cannot read the Parquet footer of " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  static @Nullable String keyOf(Row row, List<String> keyColumns) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < keyColumns.size(); i++) {
+      Object v = row.getValue(keyColumns.get(i));
+      if (v == null || v.toString().isBlank()) {
+        return null;
+      }
+      if (i > 0) {
+        sb.append(KEY_SEPARATOR);
+      }
+      sb.append(v.toString().trim());
+    }
+    return sb.toString();
+  }
+
+  /** The records and the unreadable lines. */
+  public static final class Result implements POutput {
+    private final Pipeline pipeline;
+    private final PCollection<KV<String, Row>> records;
+    private final PCollection<DeadLetter> deadLetters;
+    private final Schema schema;
+
+    Result(Pipeline pipeline, PCollection<KV<String, Row>> records, PCollection<DeadLetter> deadLetters, Schema schema) {
+      this.pipeline = pipeline;
+      this.records = records;
+      this.deadLetters = deadLetters;
+      this.schema = schema;
+    }
+
+    public PCollection<KV<String, Row>> records() {
+      return records;
+    }
+
+    public PCollection<DeadLetter> deadLetters() {
+      return deadLetters;
+    }
+
+    /** The row schema: the CSV header as nullable strings, or the Parquet file's schema. */
+    public Schema schema() {
+      return schema;
+    }
+
+    @Override
+    public Pipeline getPipeline() {
+      return pipeline;
+    }
+
+    @Override
+    public Map<TupleTag<?>, PValue> expand() {
+      Map<TupleTag<?>, PValue> m = new HashMap<>();
+      m.put(new TupleTag<>("records"), records);
+      m.put(new TupleTag<>("deadLetters"), deadLetters);
+      return m;
+    }
+
+    @Override
+    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
+  }
+
+  private static final class CsvFn extends DoFn<String, KV<String, Row>> {
+    private final Schema schema;
+    private final List<String> keyColumns;
+    private final char delimiter;
+    private final TupleTag<KV<String, Row>> ok;
+    private final TupleTag<DeadLetter> dead;
+    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
+    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
+
+    CsvFn(Schema schema, List<String> keyColumns, char delimiter, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      this.schema = schema;
+      this.keyColumns = keyColumns;
+      this.delimiter = delimiter;
+      this.ok = ok;
+      this.dead = dead;
+    }
+
+    @ProcessElement
+    public void process(@Element String line, MultiOutputReceiver out) {
+      if (line.isEmpty()) {
+        return; // a blank line (e.g. the file's trailing newline) is not a record
+      }
+      read.inc();
+      List<String> values;
+      try {
+        values = parseLine(line, delimiter);
+      } catch (IOException | RuntimeException e) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, line, null, "malformed_line", String.valueOf(e.getMessage())));
+        return;
+      }
+      if (values.size() != schema.getFieldCount()) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, line, null, "wrong_column_count",
+            "the header has " + schema.getFieldCount() + " columns, the line has " + values.size()));
+        return;
+      }
+      Row.Builder b = Row.withSchema(schema);
+      for (String v : values) {
+        b.addValue(v.isEmpty() ? null : v);
+      }
+      Row row = b.build();
+      String key = keyOf(row, keyColumns);
+      if (key == null) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, line, String.join(KEY_SEPARATOR, keyColumns),
+            "missing_key", "the key column is empty"));
+        return;
+      }
+      out.get(ok).output(KV.of(key, row));
+    }
+  }
+
+  private static final class KeyFn extends DoFn<Row, KV<String, Row>> {
+    private final List<String> keyColumns;
+    private final TupleTag<KV<String, Row>> ok;
+    private final TupleTag<DeadLetter> dead;
+    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
+    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
+
+    KeyFn(List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      this.keyColumns = keyColumns;
+      this.ok = ok;
+      this.dead = dead;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, MultiOutputReceiver out) {
+      read.inc();
+      String key = keyOf(row, keyColumns);
+      if (key == null) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, row.toString(), String.join(KEY_SEPARATOR, keyColumns),
+            "missing_key", "the key column is empty"));
+        return;
+      }
+      out.get(ok).output(KV.of(key, row));
+    }
+  }
+
+  private static final class ToRow implements SerializableFunction<GenericRecord, Row> {
+    private static final long serialVersionUID = 1L;
+    private final Schema schema;
+
+    ToRow(Schema schema) {
+      this.schema = schema;
+    }
+
+    @Override
+    public Row apply(GenericRecord record) {
+      return AvroUtils.toBeamRowStrict(record, schema);
+    }
+  }
+
+  /** A Parquet {@link InputFile} over a Beam seekable channel, so footers are read from any FileSystem. */
+  private static final class ChannelInputFile implements InputFile {
+    private final SeekableByteChannel channel;
+
+    ChannelInputFile(SeekableByteChannel channel) {
+      this.channel = channel;
+    }
+
+    @Override
+    public long getLength() throws IOException {
+      return channel.size();
+    }
+
+    @Override
+    public SeekableInputStream newStream() {
+      return new DelegatingSeekableInputStream(Channels.newInputStream(channel)) {
+        @Override
+        public long getPos() throws IOException {
+          return channel.position();
+        }
+
+        @Override
+        public void seek(long newPos) throws IOException {
+          channel.position(newPos);
+        }
+      };
+    }
+  }
+}

@@ -1,0 +1,615 @@
+package dev.batchserve.transforms.keys;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureTransform;
+import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.inference.ModelStaging;
+import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunCounts;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Distinct;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.Sum;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.join.CoGbkResult;
+import org.apache.beam.sdk.transforms.join.CoGroupByKey;
+import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.PInput;
+import org.apache.beam.sdk.values.POutput;
+import org.apache.beam.sdk.values.PValue;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
+
+/**
+ * The composite most users call: {@code KV<K, Row>} in, exactly one {@code KV<K, Prediction>} out for
+ * every expected key.
+ *
+ * <p>Rows are validated and turned into features by {@link FeatureTransform} (from the spec saved at
+ * training, checked against the model manifest's feature layout at construction), predicted by
+ * {@link BatchInfer}, then joined back with the expected entity set. A key without a model
+ * prediction (invalid input, failed inference, no input row at all = cold start) gets a
+ * {@link Fallback} whose reason is recorded in the envelope. Duplicate input keys follow a
+ * {@link DuplicateKeyPolicy}.
+ *
+ * <p>At the end the completeness invariant is computed and enforced: {@code input records =
+ * predictions + dead letters} and {@code expected keys = predictions + fallbacks}; a violation fails
+ * the run with the counts. {@link Result#counts()} holds the accounting once it has passed, so a sink
+ * can publish only after it ({@code Wait.on}).
+ *
+ * <p>Keys are matched by their string form ({@code String.valueOf(key)}), which is also how every
+ * store addresses them: distinct keys must have distinct string forms.
+ *
+ * <pre>{@code
+ * KeyedPrediction.Result<String> r = rows.apply(
+ *     KeyedPrediction.<String>of(spec, "/models/fraud/3")
+ *         .withRunInfo(run)
+ *         .withExpectedKeys(activeAccounts)
+ *         .withFallback(Fallback.constant(0.02f)));
+ * r.predictions(); // one per active account
+ * r.deadLetters(); // every record that did not become a prediction, with its reason
+ * }</pre>
+ */
+public final class KeyedPrediction<K>
+    extends PTransform<PCollection<KV<K, Row>>, KeyedPrediction.Result<K>> {
+  private static final long serialVersionUID = 1L;
+
+  public static final String METRICS_NAMESPACE = "batchserve.keys";
+  public static final int DEFAULT_JOIN_BUCKETS = 64;
+  /** Namespace of the run's accounting counters, set once the invariant has passed. */
+  public static final String RUN_METRICS_NAMESPACE = "batchserve.run";
+
+  private final FeatureSpec spec;
+  private final String modelUri;
+  private final @Nullable RunInfo runInfo;
+  private final transient @Nullable PCollection<K> expectedKeys;
+  private final transient @Nullable PCollection<KV<String, Prediction>> previous;
+  private final Fallback fallback;
+  private final DuplicateKeyPolicy duplicatePolicy;
+  private final int maxBatchSize;
+  private final double failureThreshold;
+  private final int joinBuckets;
+
+  private KeyedPrediction(
+      FeatureSpec spec,
+      String modelUri,
+      @Nullable RunInfo runInfo,
+      @Nullable PCollection<K> expectedKeys,
+      @Nullable PCollection<KV<String, Prediction>> previous,
+      Fallback fallback,
+      DuplicateKeyPolicy duplicatePolicy,
+      int maxBatchSize,
+      double failureThreshold,
+      int joinBuckets) {
+    this.spec = spec;
+    this.modelUri = modelUri;
+    this.runInfo = runInfo;
+    this.expectedKeys = expectedKeys;
+    this.previous = previous;
+    this.fallback = fallback;
+    this.duplicatePolicy = duplicatePolicy;
+    this.maxBatchSize = maxBatchSize;
+    this.failureThreshold = failureThreshold;
+    this.joinBuckets = joinBuckets;
+  }
+
+  /** Features from {@code spec}, predictions from the model at {@code modelUri}. */
+  public static <K> KeyedPrediction<K> of(FeatureSpec spec, String modelUri) {
+    Objects.requireNonNull(spec, "spec");
+    checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
+    return new KeyedPrediction<>(
+        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS);
+  }
+
+  /** The run every prediction is stamped with (required). */
+  public KeyedPrediction<K> withRunInfo(RunInfo run) {
+    return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets);
+  }
+
+  /**
+   * The keys that must each get a result (e.g. all active accounts). Without it, the expected keys
+   * are the distinct keys of the input. Predictions for keys outside this set go to the dead letters
+   * as {@code unexpected_key}.
+   */
+  public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
+    return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets);
+  }
+
+  /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
+  public KeyedPrediction<K> withPreviousPredictions(PCollection<KV<String, Prediction>> previousRun) {
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
+        Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
+        failureThreshold, joinBuckets);
+  }
+
+  /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
+  public KeyedPrediction<K> withFallback(Fallback policy) {
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
+        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets);
+  }
+
+  /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
+  public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets);
+  }
+
+  /** See {@link BatchInfer#withMaxBatchSize}. */
+  public KeyedPrediction<K> withMaxBatchSize(int n) {
+    BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, n, failureThreshold, joinBuckets);
+  }
+
+  /** See {@link BatchInfer#withFailureThreshold}. */
+  public KeyedPrediction<K> withFailureThreshold(double ratio) {
+    BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, ratio, joinBuckets);
+  }
+
+  /**
+   * Number of hash buckets of the join back to the expected keys (default
+   * {@value #DEFAULT_JOIN_BUCKETS}): the parallelism of that step. Each bucket holds its keys'
+   * results in memory while they are resolved, so raise it for very large key sets.
+   */
+  public KeyedPrediction<K> withJoinBuckets(int n) {
+    checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, failureThreshold, n);
+  }
+
+  @Override
+  public Result<K> expand(PCollection<KV<K, Row>> input) {
+    checkState(runInfo != null, "KeyedPrediction needs withRunInfo(run) so predictions carry a run id");
+    checkState(input.getCoder() instanceof KvCoder,
+        "KeyedPrediction input must use a KvCoder, but was %s", input.getCoder());
+    RunInfo run = runInfo;
+    @SuppressWarnings("unchecked")
+    Coder<K> keyCoder = ((KvCoder<K, Row>) input.getCoder()).getKeyCoder();
+    Pipeline p = input.getPipeline();
+
+    // The manifest is read at construction so that a spec/model layout mismatch fails before any run.
+    ModelManifest manifest = ModelManifest.read(ModelStaging.localize(modelUri));
+
+    FeatureTransform.Result<K> features =
+        input.apply("Features",
+            FeatureTransform.<K>of(spec).withModelFeatures(manifest.getInputFeatures()));
+    BatchInfer.Result<K> inferred =
+        features.vectors().apply("Infer",
+            BatchInfer.<K>withModel(modelUri)
+                .withRunInfo(run)
+                .withMaxBatchSize(maxBatchSize)
+                .withFailureThreshold(failureThreshold));
+
+    // Everything is joined by the key's string form.
+    TupleTag<KV<String, K>> expectedTag = new TupleTag<>();
+    TupleTag<KV<String, Integer>> seenTag = new TupleTag<>();
+    TupleTag<KV<String, TimestampedValue<KV<K, Prediction>>>> predictedTag = new TupleTag<>();
+    TupleTag<KV<String, String>> failedTag = new TupleTag<>();
+    TupleTag<KV<String, Prediction>> previousTag = new TupleTag<>();
+
+    PCollection<KV<String, K>> expected =
+        (expectedKeys != null ? expectedKeys : input.apply("InputKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder))
+            .apply("KeyExpected", ParDo.of(new ByString<K>()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), keyCoder));
+    PCollection<KV<String, Integer>> seen =
+        input.apply("KeySeen", ParDo.of(new SeenFn<K>()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()));
+    PCollection<KV<String, TimestampedValue<KV<K, Prediction>>>> predicted =
+        inferred.predictions()
+            .apply("KeyPredicted", ParDo.of(new PredictedFn<K>()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(),
+                TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()))));
+    PCollection<DeadLetter> upstreamDead =
+        PCollectionList.of(features.deadLetters())
+            .and(features.skipped())
+            .and(inferred.deadLetters())
+            .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
+    PCollection<KV<String, String>> failed =
+        upstreamDead
+            .apply("KeyFailures", ParDo.of(new FailureReasonFn()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+
+    // The join runs per hash bucket of the key, not per key: a shuffle with one group per entity
+    // would make one bundle per key on some runners (the Direct runner pays a fixed cost per bundle).
+    int buckets = joinBuckets;
+    KeyedPCollectionTuple<Integer> joinInput =
+        KeyedPCollectionTuple.of(expectedTag, bucketed(expected, "Expected", keyCoder, buckets))
+            .and(seenTag, bucketed(seen, "Seen", VarIntCoder.of(), buckets))
+            .and(predictedTag, bucketed(predicted, "Predicted",
+                TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of())),
+                buckets))
+            .and(failedTag, bucketed(failed, "Failed", StringUtf8Coder.of(), buckets));
+    if (previous != null) {
+      joinInput = joinInput.and(previousTag, bucketed(previous, "Previous", Prediction.PredictionCoder.of(), buckets));
+    }
+
+    TupleTag<KV<K, Prediction>> outTag = new TupleTag<>();
+    TupleTag<DeadLetter> keyDeadTag = new TupleTag<>();
+    TupleTag<Integer> fallbackTag = new TupleTag<>();
+    PCollectionTuple joined =
+        joinInput
+            .apply("JoinBack", CoGroupByKey.create())
+            .apply("ResolveKeys",
+                ParDo.of(new ResolveFn<K>(expectedTag, seenTag, predictedTag, failedTag, previousTag,
+                        outTag, keyDeadTag, fallbackTag, fallback, duplicatePolicy, run,
+                        manifest.getVersion(), previous != null))
+                    .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag)));
+    PCollection<KV<K, Prediction>> predictions =
+        joined.get(outTag).setCoder(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()));
+    PCollection<DeadLetter> keyDead = joined.get(keyDeadTag).setCoder(DeadLetter.DeadLetterCoder.of());
+    PCollection<Integer> fallbacks = joined.get(fallbackTag).setCoder(VarIntCoder.of());
+
+    PCollection<DeadLetter> deadLetters =
+        PCollectionList.of(upstreamDead).and(keyDead).apply("FlattenDeadLetters", Flatten.pCollections());
+
+    PCollectionView<Long> inputCount = input.apply("CountInput", Combine.globally(Count.<KV<K, Row>>combineFn()).asSingletonView());
+    // Counted apart from the join, so that the invariant checks the join rather than restating it.
+    PCollectionView<Long> expectedCount =
+        bucketed(expected, "ExpectedForCount", keyCoder, buckets)
+            .apply("GroupExpectedForCount", GroupByKey.create())
+            .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>()))
+            .apply("CountExpected", Combine.globally(Sum.ofLongs()).asSingletonView());
+    PCollectionView<Long> fallbackCount = fallbacks.apply("CountFallbacks", Combine.globally(Count.<Integer>combineFn()).asSingletonView());
+    PCollectionView<Long> totalCount =
+        predictions.apply("CountResults", Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
+    PCollectionView<Long> deadCount =
+        deadLetters.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
+    PCollection<RunCounts> counts =
+        p.apply("Once", Create.of(0))
+            .apply("CheckCompleteness",
+                ParDo.of(new CompletenessFn(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
+                    .withSideInputs(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
+            .setCoder(RunCounts.RunCountsCoder.of());
+    return new Result<>(p, predictions, outTag, deadLetters, keyDeadTag, counts);
+  }
+
+  /** Predictions (model and fallback), dead letters, and the accounting of the run. */
+  public static final class Result<K> implements POutput {
+    private final Pipeline pipeline;
+    private final PCollection<KV<K, Prediction>> predictions;
+    private final TupleTag<KV<K, Prediction>> predictionsTag;
+    private final PCollection<DeadLetter> deadLetters;
+    private final TupleTag<DeadLetter> deadLettersTag;
+    private final PCollection<RunCounts> counts;
+    private final TupleTag<RunCounts> countsTag = new TupleTag<>();
+
+    Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, TupleTag<KV<K, Prediction>> predictionsTag,
+        PCollection<DeadLetter> deadLetters, TupleTag<DeadLetter> deadLettersTag, PCollection<RunCounts> counts) {
+      this.pipeline = pipeline;
+      this.predictions = predictions;
+      this.predictionsTag = predictionsTag;
+      this.deadLetters = deadLetters;
+      this.deadLettersTag = deadLettersTag;
+      this.counts = counts;
+    }
+
+    /** Exactly one per expected key: a model prediction or a fallback with its reason. */
+    public PCollection<KV<K, Prediction>> predictions() {
+      return predictions;
+    }
+
+    /** Every input record that did not become a prediction, with the step and reason. */
+    public PCollection<DeadLetter> deadLetters() {
+      return deadLetters;
+    }
+
+    /** One element, produced only when the completeness invariant holds (else the run fails). */
+    public PCollection<RunCounts> counts() {
+      return counts;
+    }
+
+    @Override
+    public Pipeline getPipeline() {
+      return pipeline;
+    }
+
+    @Override
+    public Map<TupleTag<?>, PValue> expand() {
+      Map<TupleTag<?>, PValue> m = new HashMap<>();
+      m.put(predictionsTag, predictions);
+      m.put(deadLettersTag, deadLetters);
+      m.put(countsTag, counts);
+      return m;
+    }
+
+    @Override
+    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
+  }
+
+  private static final class KeyOf<K> extends DoFn<KV<K, Row>, K> {
+    @ProcessElement
+    public void process(@Element KV<K, Row> kv, OutputReceiver<K> out) {
+      out.output(kv.getKey());
+    }
+  }
+
+  private static final class ByString<K> extends DoFn<K, KV<String, K>> {
+    @ProcessElement
+    public void process(@Element K key, OutputReceiver<KV<String, K>> out) {
+      out.output(KV.of(String.valueOf(key), key));
+    }
+  }
+
+  private static final class SeenFn<K> extends DoFn<KV<K, Row>, KV<String, Integer>> {
+    @ProcessElement
+    public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, Integer>> out) {
+      out.output(KV.of(String.valueOf(kv.getKey()), 1));
+    }
+  }
+
+  private static final class PredictedFn<K>
+      extends DoFn<KV<K, Prediction>, KV<String, TimestampedValue<KV<K, Prediction>>>> {
+    @ProcessElement
+    public void process(@Element KV<K, Prediction> kv, @Timestamp Instant ts,
+        OutputReceiver<KV<String, TimestampedValue<KV<K, Prediction>>>> out) {
+      out.output(KV.of(String.valueOf(kv.getKey()), TimestampedValue.of(kv, ts)));
+    }
+  }
+
+  private static final class FailureReasonFn extends DoFn<DeadLetter, KV<String, String>> {
+    @ProcessElement
+    public void process(@Element DeadLetter d, OutputReceiver<KV<String, String>> out) {
+      if (d.getKey() != null) {
+        String field = d.getField() == null ? "" : ":" + d.getField();
+        out.output(KV.of(d.getKey(), d.getStep() + ":" + d.getReason() + field));
+      }
+    }
+  }
+
+  /** The hash bucket of a key's string form: stable across JVMs (String.hashCode is specified). */
+  static int bucketOf(String key, int buckets) {
+    return Math.floorMod(key.hashCode(), buckets);
+  }
+
+  private static <V> PCollection<KV<Integer, KV<String, V>>> bucketed(
+      PCollection<KV<String, V>> in, String name, Coder<V> valueCoder, int buckets) {
+    return in.apply("Bucket" + name, ParDo.of(new BucketFn<V>(buckets)))
+        .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), valueCoder)));
+  }
+
+  private static final class BucketFn<V> extends DoFn<KV<String, V>, KV<Integer, KV<String, V>>> {
+    private final int buckets;
+
+    BucketFn(int buckets) {
+      this.buckets = buckets;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, V> kv, OutputReceiver<KV<Integer, KV<String, V>>> out) {
+      out.output(KV.of(bucketOf(kv.getKey(), buckets), kv));
+    }
+  }
+
+  /** Distinct keys of one bucket. */
+  private static final class DistinctCountFn<K> extends DoFn<KV<Integer, Iterable<KV<String, K>>>, Long> {
+    @ProcessElement
+    public void process(@Element KV<Integer, Iterable<KV<String, K>>> bucket, OutputReceiver<Long> out) {
+      java.util.Set<String> keys = new java.util.HashSet<>();
+      for (KV<String, K> kv : bucket.getValue()) {
+        keys.add(kv.getKey());
+      }
+      out.output((long) keys.size());
+    }
+  }
+
+  /** Everything the join knows about one key. */
+  private static final class KeyState<K> {
+    final List<K> expected = new ArrayList<>(1);
+    int seen;
+    final List<TimestampedValue<KV<K, Prediction>>> predicted = new ArrayList<>(1);
+    final TreeSet<String> failures = new TreeSet<>();
+    @Nullable Prediction previous;
+  }
+
+  /** Decides, per key of a bucket, the one result and where every record went. */
+  private static final class ResolveFn<K> extends DoFn<KV<Integer, CoGbkResult>, KV<K, Prediction>> {
+    private final TupleTag<KV<String, K>> expectedTag;
+    private final TupleTag<KV<String, Integer>> seenTag;
+    private final TupleTag<KV<String, TimestampedValue<KV<K, Prediction>>>> predictedTag;
+    private final TupleTag<KV<String, String>> failedTag;
+    private final TupleTag<KV<String, Prediction>> previousTag;
+    private final TupleTag<KV<K, Prediction>> outTag;
+    private final TupleTag<DeadLetter> deadTag;
+    private final TupleTag<Integer> fallbackTag;
+    private final Fallback fallback;
+    private final DuplicateKeyPolicy duplicatePolicy;
+    private final RunInfo run;
+    private final String modelVersion;
+    private final boolean hasPrevious;
+
+    private final Counter fallbacks = Metrics.counter(METRICS_NAMESPACE, "fallbacks");
+    private final Counter duplicates = Metrics.counter(METRICS_NAMESPACE, "duplicate_keys");
+    private final Counter unexpected = Metrics.counter(METRICS_NAMESPACE, "unexpected_keys");
+    private final Counter coldStarts = Metrics.counter(METRICS_NAMESPACE, "cold_start_keys");
+
+    ResolveFn(TupleTag<KV<String, K>> expectedTag, TupleTag<KV<String, Integer>> seenTag,
+        TupleTag<KV<String, TimestampedValue<KV<K, Prediction>>>> predictedTag,
+        TupleTag<KV<String, String>> failedTag, TupleTag<KV<String, Prediction>> previousTag,
+        TupleTag<KV<K, Prediction>> outTag, TupleTag<DeadLetter> deadTag, TupleTag<Integer> fallbackTag,
+        Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion,
+        boolean hasPrevious) {
+      this.hasPrevious = hasPrevious;
+      this.expectedTag = expectedTag;
+      this.seenTag = seenTag;
+      this.predictedTag = predictedTag;
+      this.failedTag = failedTag;
+      this.previousTag = previousTag;
+      this.outTag = outTag;
+      this.deadTag = deadTag;
+      this.fallbackTag = fallbackTag;
+      this.fallback = fallback;
+      this.duplicatePolicy = duplicatePolicy;
+      this.run = run;
+      this.modelVersion = modelVersion;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<Integer, CoGbkResult> e, MultiOutputReceiver out) {
+      CoGbkResult r = e.getValue();
+      java.util.TreeMap<String, KeyState<K>> keys = new java.util.TreeMap<>();
+      for (KV<String, K> kv : r.getAll(expectedTag)) {
+        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).expected.add(kv.getValue());
+      }
+      for (KV<String, Integer> kv : r.getAll(seenTag)) {
+        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).seen += kv.getValue();
+      }
+      for (KV<String, TimestampedValue<KV<K, Prediction>>> kv : r.getAll(predictedTag)) {
+        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).predicted.add(kv.getValue());
+      }
+      for (KV<String, String> kv : r.getAll(failedTag)) {
+        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).failures.add(kv.getValue());
+      }
+      if (hasPrevious) {
+        for (KV<String, Prediction> kv : r.getAll(previousTag)) {
+          keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).previous = kv.getValue();
+        }
+      }
+      for (java.util.Map.Entry<String, KeyState<K>> entry : keys.entrySet()) {
+        resolve(entry.getKey(), entry.getValue(), out);
+      }
+    }
+
+    private void resolve(String key, KeyState<K> st, MultiOutputReceiver out) {
+      List<TimestampedValue<KV<K, Prediction>>> predicted = st.predicted;
+      if (st.expected.isEmpty()) {
+        // A key outside the expected set: its records are accounted as dead letters, never served.
+        for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
+          unexpected.inc();
+          out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
+              "unexpected_key", "key is not in the expected key set"));
+        }
+        return;
+      }
+      K k = st.expected.get(0);
+
+      if (st.seen > 1 && !predicted.isEmpty()) {
+        duplicates.inc();
+        if (duplicatePolicy == DuplicateKeyPolicy.ERROR) {
+          for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
+            out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
+                "duplicate_key", st.seen + " input records share this key"));
+          }
+          emitFallback(k, key, "duplicate_key", st, out);
+          return;
+        }
+        predicted.sort(this::compareLastWins);
+        for (int i = 0; i < predicted.size() - 1; i++) {
+          out.get(deadTag).output(DeadLetter.of("keys", key, predicted.get(i).getValue().getValue().toString(),
+              null, "duplicate_key_superseded", "a later record with the same key won"));
+        }
+        out.get(outTag).output(KV.of(k, predicted.get(predicted.size() - 1).getValue().getValue()));
+        return;
+      }
+      if (predicted.size() == 1) {
+        out.get(outTag).output(KV.of(k, predicted.get(0).getValue().getValue()));
+        return;
+      }
+      // No prediction: the first failure reason (sorted, so the choice is stable), or cold start.
+      String reason = st.failures.isEmpty() ? (st.seen == 0 ? "cold_start" : "no_prediction") : st.failures.first();
+      if (st.seen == 0) {
+        coldStarts.inc();
+      }
+      emitFallback(k, key, reason, st, out);
+    }
+
+    private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out) {
+      fallbacks.inc();
+      out.get(outTag).output(KV.of(k, fallback.fallback(key, reason, run, modelVersion, st.previous)));
+      out.get(fallbackTag).output(1);
+    }
+
+    private int compareLastWins(TimestampedValue<KV<K, Prediction>> a, TimestampedValue<KV<K, Prediction>> b) {
+      int c = a.getTimestamp().compareTo(b.getTimestamp());
+      return c != 0 ? c : Arrays.compare(encode(a.getValue().getValue()), encode(b.getValue().getValue()));
+    }
+
+    private static byte[] encode(Prediction p) {
+      try {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Prediction.PredictionCoder.of().encode(p, bytes);
+        return bytes.toByteArray();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  /** Enforces the completeness invariant once all counts are known. */
+  static final class CompletenessFn extends DoFn<Integer, RunCounts> {
+    private final PCollectionView<Long> input;
+    private final PCollectionView<Long> expected;
+    private final PCollectionView<Long> results;
+    private final PCollectionView<Long> fallbacks;
+    private final PCollectionView<Long> dead;
+
+    CompletenessFn(PCollectionView<Long> input, PCollectionView<Long> expected, PCollectionView<Long> results,
+        PCollectionView<Long> fallbacks, PCollectionView<Long> dead) {
+      this.input = input;
+      this.expected = expected;
+      this.results = results;
+      this.fallbacks = fallbacks;
+      this.dead = dead;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext c) {
+      long fb = c.sideInput(fallbacks);
+      RunCounts counts = new RunCounts(c.sideInput(input), c.sideInput(expected), c.sideInput(results) - fb, fb,
+          c.sideInput(dead));
+      String violation = counts.violation();
+      if (violation != null) {
+        throw new IllegalStateException("completeness invariant violated: " + violation + " (" + counts + ")");
+      }
+      Metrics.counter(RUN_METRICS_NAMESPACE, "input_records").inc(counts.getInputRecords());
+      Metrics.counter(RUN_METRICS_NAMESPACE, "expected_keys").inc(counts.getExpectedKeys());
+      Metrics.counter(RUN_METRICS_NAMESPACE, "predictions").inc(counts.getPredictions());
+      Metrics.counter(RUN_METRICS_NAMESPACE, "fallbacks").inc(counts.getFallbacks());
+      Metrics.counter(RUN_METRICS_NAMESPACE, "dead_letters").inc(counts.getDeadLetters());
+      c.output(counts);
+    }
+  }
+}

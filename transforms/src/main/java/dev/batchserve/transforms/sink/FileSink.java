@@ -1,0 +1,480 @@
+package dev.batchserve.transforms.sink;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
+import org.apache.beam.sdk.io.Compression;
+import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.WriteFilesResult;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.MoveOptions;
+import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
+import org.apache.beam.sdk.io.fs.ResourceId;
+import org.apache.beam.sdk.io.parquet.ParquetIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Contextful;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Distinct;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.Wait;
+import org.apache.beam.sdk.transforms.Values;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.PInput;
+import org.apache.beam.sdk.values.POutput;
+import org.apache.beam.sdk.values.PValue;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Writes keyed predictions as Parquet and/or JSON-lines files and publishes the run all-or-nothing.
+ *
+ * <p>Layout under the root ({@code <run>} = {@code run_date=<yyyy-mm-dd>/run_id=<run id>}):
+ *
+ * <pre>
+ * &lt;root&gt;/&lt;run&gt;/parquet/part-00000-of-00004.parquet   shards, keys spread by a stable hash
+ * &lt;root&gt;/&lt;run&gt;/jsonl/part-00000-of-00004.jsonl
+ * &lt;root&gt;/&lt;run&gt;/dead_letters/part-00000-of-00001.jsonl
+ * &lt;root&gt;/&lt;run&gt;/_MANIFEST.json   counts, schema, models, every file with its sha256
+ * &lt;root&gt;/&lt;run&gt;/_SUCCESS         written after every shard and the manifest exist
+ * &lt;root&gt;/_LATEST                  the path of the latest complete run, updated last
+ * </pre>
+ *
+ * <p>Shards are written through Beam {@code FileIO} into {@code <run>/_staging/} and moved into place
+ * by the publish step, which runs only after every shard is written and every signal given to
+ * {@link #publishAfter} (e.g. the completeness check) has completed. Readers follow {@code _LATEST}
+ * and trust a run only with its {@code _SUCCESS}: a failed run never changes what they see. A re-run
+ * of the same run id first withdraws that run's {@code _SUCCESS}, replaces its shards and removes
+ * shards that the new attempt did not write, so no duplicates remain.
+ *
+ * <pre>{@code
+ * predictions.apply(SinkWithMetadata.<String>files("/data/predictions").withRunInfo(run));
+ * }</pre>
+ */
+public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>, FileSink.Result> {
+  private static final long serialVersionUID = 1L;
+  public static final String METRICS_NAMESPACE = "batchserve.sink.files";
+  public static final String SUCCESS = "_SUCCESS";
+  public static final String MANIFEST = "_MANIFEST.json";
+  public static final String LATEST = "_LATEST";
+
+  private final String root;
+  private final @Nullable RunInfo runInfo;
+  private final Set<FileFormat> formats;
+  private final int numShards;
+  private final transient @Nullable PCollection<DeadLetter> deadLetters;
+  private final transient List<PCollection<?>> signals;
+
+  private FileSink(String root, @Nullable RunInfo runInfo, Set<FileFormat> formats, int numShards,
+      @Nullable PCollection<DeadLetter> deadLetters, List<PCollection<?>> signals) {
+    this.root = root;
+    this.runInfo = runInfo;
+    this.formats = formats;
+    this.numShards = numShards;
+    this.deadLetters = deadLetters;
+    this.signals = signals;
+  }
+
+  static <K> FileSink<K> to(String root) {
+    checkArgument(root != null && !root.isEmpty(), "root must be set, but was '%s'", root);
+    String trimmed = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
+    return new FileSink<>(trimmed, null, EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL), 4, null, List.of());
+  }
+
+  /** The run being written (required). */
+  public FileSink<K> withRunInfo(RunInfo run) {
+    return new FileSink<>(root, Objects.requireNonNull(run, "run"), formats, numShards, deadLetters, signals);
+  }
+
+  /** Which formats to write (default both). */
+  public FileSink<K> withFormats(FileFormat first, FileFormat... more) {
+    EnumSet<FileFormat> f = EnumSet.of(Objects.requireNonNull(first, "format"), more);
+    return new FileSink<>(root, runInfo, f, numShards, deadLetters, signals);
+  }
+
+  /** Number of shards per format (default 4); a key always lands in the same shard. */
+  public FileSink<K> withNumShards(int n) {
+    checkArgument(n >= 1 && n <= 10_000, "numShards must be in [1, 10000], but was %s", n);
+    return new FileSink<>(root, runInfo, formats, n, deadLetters, signals);
+  }
+
+  /** Also writes these dead letters (JSON lines) into the run, counted in its manifest. */
+  public FileSink<K> withDeadLetters(PCollection<DeadLetter> dead) {
+    return new FileSink<>(root, runInfo, formats, numShards, Objects.requireNonNull(dead, "dead"), signals);
+  }
+
+  /** Publishes only after these collections are complete (e.g. the completeness check's output). */
+  public FileSink<K> publishAfter(PCollection<?>... more) {
+    List<PCollection<?>> s = new ArrayList<>(signals);
+    Collections.addAll(s, more);
+    return new FileSink<>(root, runInfo, formats, numShards, deadLetters, s);
+  }
+
+  /** {@code <root>/run_date=<date>/run_id=<id>}: where a run's files go. */
+  public static String runDirectory(String root, RunInfo run) {
+    String r = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
+    return r + "/" + runPath(run);
+  }
+
+  /** The run's path relative to the root, as written into {@code _LATEST}. */
+  public static String runPath(RunInfo run) {
+    return "run_date=" + run.runDate() + "/run_id=" + run.runId();
+  }
+
+  @Override
+  public Result expand(PCollection<KV<K, Prediction>> input) {
+    checkState(runInfo != null, "FileSink needs withRunInfo(run)");
+    RunInfo run = runInfo;
+    String runDir = runDirectory(root, run);
+    String staging = runDir + "/_staging";
+    Pipeline p = input.getPipeline();
+
+    PCollection<KV<String, Prediction>> keyed =
+        input.apply("KeyToString", MapElements
+            .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
+            .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
+
+    Map<FileFormat, PCollectionView<List<String>>> written = new TreeMap<>();
+    List<PCollection<?>> writes = new ArrayList<>();
+    int shards = numShards;
+    for (FileFormat format : formats) {
+      String dir = staging + "/" + format.directory();
+      FileIO.Write<Integer, KV<String, Prediction>> write =
+          FileIO.<Integer, KV<String, Prediction>>writeDynamic()
+              .by(kv -> Math.floorMod(kv.getKey().hashCode(), shards))
+              .withDestinationCoder(VarIntCoder.of())
+              .to(dir)
+              .withNaming(shard -> new ShardNaming(shard, shards, format.suffix()))
+              .withNumShards(1);
+      WriteFilesResult<Integer> result;
+      if (format == FileFormat.PARQUET) {
+        String avroSchema = AvroUtils.toAvroSchema(Prediction.SCHEMA).toString();
+        result = keyed.apply("WriteParquet",
+            write.via(Contextful.fn(new ToGenericRecord(avroSchema)),
+                ParquetIO.sink(new Schema.Parser().parse(avroSchema))));
+      } else {
+        result = keyed.apply("WriteJsonl",
+            write.via(Contextful.fn((KV<String, Prediction> kv) -> kv.getValue().toJson(kv.getKey())), TextIO.sink()));
+      }
+      PCollection<String> names = result.getPerDestinationOutputFilenames()
+          .apply("FileNames" + format.name(), Values.create());
+      writes.add(names);
+      written.put(format, names.apply("FileList" + format.name(), View.asList()));
+    }
+
+    PCollectionView<List<String>> deadFiles = null;
+    PCollectionView<Long> deadCount = null;
+    if (deadLetters != null) {
+      PCollection<String> names =
+          deadLetters
+              .apply("DeadLettersJson", MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
+              .apply("WriteDeadLetters", FileIO.<String>write().via(TextIO.sink()).to(staging + "/dead_letters")
+                  .withNaming((w, pane, n, i, c) -> String.format("part-%05d-of-%05d.jsonl", i, n))
+                  .withNumShards(1))
+              .getPerDestinationOutputFilenames()
+              .apply("DeadLetterFileNames", Values.create());
+      writes.add(names);
+      deadFiles = names.apply("DeadLetterFileList", View.asList());
+      deadCount = deadLetters.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
+    }
+
+    PCollectionView<Long> count = keyed.apply("CountPredictions", Combine.globally(Count.<KV<String, Prediction>>combineFn()).asSingletonView());
+    PCollectionView<List<String>> models =
+        keyed.apply("ModelVersions", MapElements.into(TypeDescriptors.strings())
+                .via(kv -> kv.getValue().getModelName() + ":" + kv.getValue().getModelVersion()))
+            .apply("DistinctModels", Distinct.create())
+            .apply("ModelList", View.asList());
+
+    List<PCollection<?>> waitOn = new ArrayList<>(writes);
+    waitOn.addAll(signals);
+    List<PCollectionView<?>> sideInputs = new ArrayList<>(written.values());
+    sideInputs.add(count);
+    sideInputs.add(models);
+    if (deadFiles != null) {
+      sideInputs.add(deadFiles);
+      sideInputs.add(deadCount);
+    }
+    PCollection<String> published =
+        p.apply("PublishTrigger", Create.of(runDir))
+            .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
+            .apply("Publish", ParDo.of(new PublishFn(root, run, written, deadFiles, deadCount, count, models))
+                .withSideInputs(sideInputs))
+            .setCoder(StringUtf8Coder.of());
+    return new Result(p, published);
+  }
+
+  /** The run directory, emitted once the run is published. */
+  public static final class Result implements POutput {
+    private final Pipeline pipeline;
+    private final PCollection<String> published;
+    private final TupleTag<String> tag = new TupleTag<>();
+
+    Result(Pipeline pipeline, PCollection<String> published) {
+      this.pipeline = pipeline;
+      this.published = published;
+    }
+
+    /** One element, the published run directory: a signal for {@code Wait.on}. */
+    public PCollection<String> published() {
+      return published;
+    }
+
+    @Override
+    public Pipeline getPipeline() {
+      return pipeline;
+    }
+
+    @Override
+    public Map<TupleTag<?>, PValue> expand() {
+      return Map.of(tag, published);
+    }
+
+    @Override
+    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
+  }
+
+  /** {@code part-<shard>-of-<n><suffix>}: stable names, so a re-run replaces rather than adds. */
+  private static final class ShardNaming implements FileIO.Write.FileNaming {
+    private static final long serialVersionUID = 1L;
+    private final int shard;
+    private final int shards;
+    private final String suffix;
+
+    ShardNaming(int shard, int shards, String suffix) {
+      this.shard = shard;
+      this.shards = shards;
+      this.suffix = suffix;
+    }
+
+    @Override
+    public String getFilename(org.apache.beam.sdk.transforms.windowing.BoundedWindow window,
+        org.apache.beam.sdk.transforms.windowing.PaneInfo pane, int numShards, int shardIndex,
+        Compression compression) {
+      return String.format("part-%05d-of-%05d%s", shard, shards, suffix);
+    }
+  }
+
+  private static final class ToGenericRecord
+      implements SerializableFunction<KV<String, Prediction>, GenericRecord> {
+    private static final long serialVersionUID = 1L;
+    private final String avroSchema;
+    private transient @Nullable Schema schema;
+
+    ToGenericRecord(String avroSchema) {
+      this.avroSchema = avroSchema;
+    }
+
+    @Override
+    public GenericRecord apply(KV<String, Prediction> kv) {
+      if (schema == null) {
+        schema = new Schema.Parser().parse(avroSchema);
+      }
+      return AvroUtils.toGenericRecord(kv.getValue().toRow(kv.getKey()), schema);
+    }
+  }
+
+  /** Moves staged shards into place, then writes the manifest, {@code _SUCCESS} and {@code _LATEST}. */
+  private static final class PublishFn extends DoFn<String, String> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final String root;
+    private final RunInfo run;
+    private final Map<FileFormat, PCollectionView<List<String>>> written;
+    private final @Nullable PCollectionView<List<String>> deadFiles;
+    private final @Nullable PCollectionView<Long> deadCount;
+    private final PCollectionView<Long> count;
+    private final PCollectionView<List<String>> models;
+    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
+
+    PublishFn(String root, RunInfo run, Map<FileFormat, PCollectionView<List<String>>> written,
+        @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
+        PCollectionView<Long> count, PCollectionView<List<String>> models) {
+      this.root = root;
+      this.run = run;
+      this.written = written;
+      this.deadFiles = deadFiles;
+      this.deadCount = deadCount;
+      this.count = count;
+      this.models = models;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext c) throws IOException {
+      String runDir = c.element();
+      ResourceId runId = FileSystems.matchNewResource(runDir, true);
+      // Withdraw this run's previous success marker first: from here on, the run is not complete.
+      delete(List.of(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE)));
+
+      ObjectNode manifest = JSON.createObjectNode();
+      manifest.put("run_id", run.runId());
+      manifest.put("pipeline", run.pipeline());
+      manifest.put("run_date", run.runDate().toString());
+      manifest.put("interval", run.interval().name().toLowerCase(java.util.Locale.ROOT));
+      manifest.put("prediction_timestamp", run.predictionTimestamp().toString());
+      manifest.put("records", c.sideInput(count));
+      ArrayNode modelList = manifest.putArray("models");
+      new TreeSet<>(c.sideInput(models)).forEach(modelList::add);
+      ArrayNode schema = manifest.putArray("schema");
+      for (org.apache.beam.sdk.schemas.Schema.Field f : Prediction.SCHEMA.getFields()) {
+        ObjectNode field = schema.addObject();
+        field.put("name", f.getName());
+        field.put("type", f.getType().getTypeName().toString());
+        field.put("nullable", f.getType().getNullable());
+      }
+      ObjectNode files = manifest.putObject("files");
+      for (Map.Entry<FileFormat, PCollectionView<List<String>>> e : written.entrySet()) {
+        String dir = e.getKey().directory();
+        files.set(dir, moveIntoPlace(runId, dir, c.sideInput(e.getValue())));
+      }
+      if (deadFiles != null && deadCount != null) {
+        manifest.put("dead_letters", c.sideInput(deadCount));
+        files.set("dead_letters", moveIntoPlace(runId, "dead_letters", c.sideInput(deadFiles)));
+      }
+      write(runId.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), JSON.writeValueAsBytes(manifest));
+      removeTree(runId.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
+      write(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
+
+      // The pointer moves last, by an atomic rename, so readers switch from one complete run to the next.
+      ResourceId rootId = FileSystems.matchNewResource(root, true);
+      ResourceId tmp = rootId.resolve(LATEST + ".tmp-" + UUID.randomUUID(), StandardResolveOptions.RESOLVE_FILE);
+      write(tmp, (runPath(run) + "\n").getBytes(StandardCharsets.UTF_8));
+      FileSystems.rename(List.of(tmp), List.of(rootId.resolve(LATEST, StandardResolveOptions.RESOLVE_FILE)));
+      published.inc();
+      c.output(runDir);
+    }
+
+    /** Moves the staged shards of one format into the run, drops stale shards, returns their listing. */
+    private ArrayNode moveIntoPlace(ResourceId runDir, String dir, List<String> staged) throws IOException {
+      ResourceId target = runDir.resolve(dir, StandardResolveOptions.RESOLVE_DIRECTORY);
+      List<ResourceId> from = new ArrayList<>();
+      List<ResourceId> to = new ArrayList<>();
+      Set<String> names = new TreeSet<>();
+      for (String f : staged) {
+        ResourceId src = FileSystems.matchNewResource(f, false);
+        from.add(src);
+        to.add(target.resolve(src.getFilename(), StandardResolveOptions.RESOLVE_FILE));
+        names.add(src.getFilename());
+      }
+      List<ResourceId> stale = new ArrayList<>();
+      for (MatchResult.Metadata m : match(target.resolve("part-*", StandardResolveOptions.RESOLVE_FILE).toString())) {
+        if (!names.contains(m.resourceId().getFilename())) {
+          stale.add(m.resourceId());
+        }
+      }
+      delete(stale);
+      if (!from.isEmpty()) {
+        FileSystems.rename(from, to, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+      }
+      ArrayNode listing = JSON.createArrayNode();
+      for (String name : names) {
+        ResourceId file = target.resolve(name, StandardResolveOptions.RESOLVE_FILE);
+        ObjectNode entry = listing.addObject();
+        entry.put("path", dir + "/" + name);
+        long[] size = new long[1];
+        entry.put("sha256", sha256(file, size));
+        entry.put("bytes", size[0]);
+      }
+      return listing;
+    }
+
+    private static List<MatchResult.Metadata> match(String glob) throws IOException {
+      MatchResult r = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
+      return r.status() == MatchResult.Status.OK ? r.metadata() : List.of();
+    }
+
+    private static void delete(List<ResourceId> ids) throws IOException {
+      if (!ids.isEmpty()) {
+        FileSystems.delete(ids, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+      }
+    }
+
+    /** Deletes every file under {@code dir}; on a local disk also the emptied directories. */
+    private static void removeTree(ResourceId dir) throws IOException {
+      List<ResourceId> files = new ArrayList<>();
+      for (MatchResult.Metadata m : match(dir + "**")) {
+        files.add(m.resourceId());
+      }
+      delete(files);
+      if ("file".equals(dir.getScheme())) {
+        java.nio.file.Path local = java.nio.file.Paths.get(dir.toString());
+        if (java.nio.file.Files.exists(local)) {
+          try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(local)) {
+            for (java.nio.file.Path d : (Iterable<java.nio.file.Path>)
+                walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+              java.nio.file.Files.delete(d);
+            }
+          }
+        }
+      }
+    }
+
+    private static void write(ResourceId id, byte[] bytes) throws IOException {
+      try (OutputStream out = Channels.newOutputStream(FileSystems.create(id, "application/octet-stream"))) {
+        out.write(bytes);
+      }
+    }
+
+    private static String sha256(ResourceId id, long[] size) throws IOException {
+      try (InputStream in = Channels.newInputStream(FileSystems.open(id))) {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[1 << 16];
+        long total = 0;
+        for (int n; (n = in.read(buf)) > 0; ) {
+          md.update(buf, 0, n);
+          total += n;
+        }
+        size[0] = total;
+        return HexFormat.of().formatHex(md.digest());
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+package dev.batchserve.transforms.sink;
+
+/**
+ * The entry point of the prediction sinks: one factory per store, each writing every prediction
+ * with its metadata (model name and version, prediction timestamp, run id, confidence, fallback
+ * reason) and publishing a run all-or-nothing, so the previous run stays served until the new one
+ * is complete.
+ *
+ * <pre>{@code
+ * FileSink.Result written = predictions.apply(
+ *     SinkWithMetadata.<String>files("/data/predictions")
+ *         .withRunInfo(run)
+ *         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
+ *         .withDeadLetters(deadLetters)
+ *         .publishAfter(keyed.counts()));
+ * }</pre>
+ */
+public final class SinkWithMetadata {
+  private SinkWithMetadata() {}
+
+  /**
+   * Parquet and/or JSON-lines files under {@code root}, partitioned by run date and run id, published
+   * with a manifest, a {@code _SUCCESS} marker and a {@code _LATEST} pointer, in that order.
+   */
+  public static <K> FileSink<K> files(String root) {
+    return FileSink.to(root);
+  }
+}

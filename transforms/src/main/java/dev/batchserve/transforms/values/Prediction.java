@@ -1,0 +1,365 @@
+package dev.batchserve.transforms.values;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.Schema.FieldType;
+import org.apache.beam.sdk.values.Row;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
+
+/**
+ * The prediction envelope for one entity: what the model said (or the fallback used instead), and
+ * the metadata a store needs to serve it: model name and version, prediction timestamp, run id.
+ *
+ * <p>The entity key travels beside it as the key of a {@code KV}; {@link #toRow(String)} joins the two
+ * into a row of {@link #SCHEMA}, which maps one to one onto Parquet, BigQuery and SQL columns.
+ *
+ * <pre>{@code
+ * Prediction p = Prediction.builder()
+ *     .scores(new float[] {0.93f}).confidence(0.93)
+ *     .model("fraud-mlp", "3").predictionTimestampMillis(ts).runId("fraud-daily-20261128")
+ *     .build();
+ * }</pre>
+ */
+@DefaultCoder(Prediction.PredictionCoder.class)
+public final class Prediction implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Row layout of a keyed prediction: the documented output schema of every sink. */
+  public static final Schema SCHEMA =
+      Schema.builder()
+          .addStringField("key")
+          .addNullableField("score", FieldType.DOUBLE)
+          .addArrayField("scores", FieldType.FLOAT)
+          .addArrayField("items", FieldType.STRING)
+          .addNullableField("label", FieldType.STRING)
+          .addNullableField("confidence", FieldType.DOUBLE)
+          .addStringField("model_name")
+          .addStringField("model_version")
+          .addDateTimeField("prediction_timestamp")
+          .addStringField("run_id")
+          .addNullableField("fallback_reason", FieldType.STRING)
+          .build();
+
+  private final float[] scores;
+  private final List<String> items;
+  private final @Nullable String label;
+  private final @Nullable Double confidence;
+  private final String modelName;
+  private final String modelVersion;
+  private final long predictionTimestampMillis;
+  private final String runId;
+  private final @Nullable String fallbackReason;
+
+  private Prediction(Builder b) {
+    this.scores = b.scores.clone();
+    this.items = Collections.unmodifiableList(new ArrayList<>(b.items));
+    this.label = b.label;
+    this.confidence = b.confidence;
+    this.modelName = Objects.requireNonNull(b.modelName, "modelName");
+    this.modelVersion = Objects.requireNonNull(b.modelVersion, "modelVersion");
+    this.predictionTimestampMillis = b.predictionTimestampMillis;
+    this.runId = Objects.requireNonNull(b.runId, "runId");
+    this.fallbackReason = b.fallbackReason;
+    if (!items.isEmpty() && items.size() != scores.length) {
+      throw new IllegalArgumentException(
+          "items and scores must have the same length, but were " + items.size() + " and " + scores.length);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.scores = scores.clone();
+    b.items = new ArrayList<>(items);
+    b.label = label;
+    b.confidence = confidence;
+    b.modelName = modelName;
+    b.modelVersion = modelVersion;
+    b.predictionTimestampMillis = predictionTimestampMillis;
+    b.runId = runId;
+    b.fallbackReason = fallbackReason;
+    return b;
+  }
+
+  /** The model outputs (one score, class probabilities, an embedding, or top-k item scores). */
+  public float[] getScores() {
+    return scores.clone();
+  }
+
+  /** The primary score: the first output, or null when there is none (an abstaining fallback). */
+  public @Nullable Double getScore() {
+    return scores.length == 0 ? null : (double) scores[0];
+  }
+
+  /** Item ids, parallel to {@link #getScores()}, for top-k outputs (recommendations); else empty. */
+  public List<String> getItems() {
+    return items;
+  }
+
+  public @Nullable String getLabel() {
+    return label;
+  }
+
+  public @Nullable Double getConfidence() {
+    return confidence;
+  }
+
+  public String getModelName() {
+    return modelName;
+  }
+
+  public String getModelVersion() {
+    return modelVersion;
+  }
+
+  public long getPredictionTimestampMillis() {
+    return predictionTimestampMillis;
+  }
+
+  public String getRunId() {
+    return runId;
+  }
+
+  /** Why a fallback was served instead of a model prediction; null when the model predicted. */
+  public @Nullable String getFallbackReason() {
+    return fallbackReason;
+  }
+
+  public boolean isFallback() {
+    return fallbackReason != null;
+  }
+
+  /** The keyed row in {@link #SCHEMA} layout. */
+  public Row toRow(String key) {
+    List<Float> scoreList = new ArrayList<>(scores.length);
+    for (float s : scores) {
+      scoreList.add(s);
+    }
+    return Row.withSchema(SCHEMA)
+        .withFieldValue("key", key)
+        .withFieldValue("score", getScore())
+        .withFieldValue("scores", scoreList)
+        .withFieldValue("items", items)
+        .withFieldValue("label", label)
+        .withFieldValue("confidence", confidence)
+        .withFieldValue("model_name", modelName)
+        .withFieldValue("model_version", modelVersion)
+        .withFieldValue("prediction_timestamp", new Instant(predictionTimestampMillis))
+        .withFieldValue("run_id", runId)
+        .withFieldValue("fallback_reason", fallbackReason)
+        .build();
+  }
+
+  /** One JSON object (the JSON-lines and Redis value layout), fields named as in {@link #SCHEMA}. */
+  public String toJson(String key) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("key", key);
+    Double score = getScore();
+    if (score == null) {
+      n.putNull("score");
+    } else {
+      n.put("score", scores[0]);
+    }
+    ArrayNode s = n.putArray("scores");
+    for (float f : scores) {
+      s.add(f);
+    }
+    ArrayNode it = n.putArray("items");
+    items.forEach(it::add);
+    n.put("label", label);
+    n.put("confidence", confidence);
+    n.put("model_name", modelName);
+    n.put("model_version", modelVersion);
+    n.put("prediction_timestamp", java.time.Instant.ofEpochMilli(predictionTimestampMillis).toString());
+    n.put("run_id", runId);
+    n.put("fallback_reason", fallbackReason);
+    try {
+      return JSON.writeValueAsString(n);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot render prediction as JSON", e);
+    }
+  }
+
+  @Override
+  public boolean equals(@Nullable Object o) {
+    if (!(o instanceof Prediction)) {
+      return false;
+    }
+    Prediction p = (Prediction) o;
+    return Arrays.equals(scores, p.scores)
+        && items.equals(p.items)
+        && Objects.equals(label, p.label)
+        && Objects.equals(confidence, p.confidence)
+        && modelName.equals(p.modelName)
+        && modelVersion.equals(p.modelVersion)
+        && predictionTimestampMillis == p.predictionTimestampMillis
+        && runId.equals(p.runId)
+        && Objects.equals(fallbackReason, p.fallbackReason);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+        Arrays.hashCode(scores), items, label, confidence, modelName, modelVersion,
+        predictionTimestampMillis, runId, fallbackReason);
+  }
+
+  @Override
+  public String toString() {
+    return "Prediction{scores=" + Arrays.toString(scores)
+        + (items.isEmpty() ? "" : ", items=" + items)
+        + ", label=" + label + ", confidence=" + confidence
+        + ", model=" + modelName + ":" + modelVersion
+        + ", ts=" + java.time.Instant.ofEpochMilli(predictionTimestampMillis)
+        + ", runId=" + runId
+        + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason) + "}";
+  }
+
+  /** Builder for {@link Prediction}. */
+  public static final class Builder {
+    private float[] scores = new float[0];
+    private List<String> items = new ArrayList<>();
+    private @Nullable String label;
+    private @Nullable Double confidence;
+    private @Nullable String modelName;
+    private @Nullable String modelVersion;
+    private long predictionTimestampMillis;
+    private @Nullable String runId;
+    private @Nullable String fallbackReason;
+
+    private Builder() {}
+
+    public Builder scores(float[] scores) {
+      this.scores = Objects.requireNonNull(scores, "scores").clone();
+      return this;
+    }
+
+    public Builder items(List<String> items) {
+      this.items = new ArrayList<>(Objects.requireNonNull(items, "items"));
+      return this;
+    }
+
+    public Builder label(@Nullable String label) {
+      this.label = label;
+      return this;
+    }
+
+    public Builder confidence(@Nullable Double confidence) {
+      this.confidence = confidence;
+      return this;
+    }
+
+    public Builder model(String name, String version) {
+      this.modelName = name;
+      this.modelVersion = version;
+      return this;
+    }
+
+    public Builder predictionTimestampMillis(long millis) {
+      this.predictionTimestampMillis = millis;
+      return this;
+    }
+
+    public Builder runId(String runId) {
+      this.runId = runId;
+      return this;
+    }
+
+    public Builder fallbackReason(@Nullable String reason) {
+      this.fallbackReason = reason;
+      return this;
+    }
+
+    public Prediction build() {
+      return new Prediction(this);
+    }
+  }
+
+  /** Deterministic coder for {@link Prediction}. */
+  public static final class PredictionCoder extends AtomicCoder<Prediction> {
+    private static final PredictionCoder INSTANCE = new PredictionCoder();
+    private static final Coder<String> STRING = StringUtf8Coder.of();
+    private static final Coder<String> NULLABLE_STRING = NullableCoder.of(StringUtf8Coder.of());
+    private static final Coder<Double> NULLABLE_DOUBLE = NullableCoder.of(DoubleCoder.of());
+    private static final Coder<List<String>> ITEMS = ListCoder.of(StringUtf8Coder.of());
+
+    public static PredictionCoder of() {
+      return INSTANCE;
+    }
+
+    @Override
+    public void encode(Prediction p, OutputStream out) throws IOException {
+      VarIntCoder.of().encode(p.scores.length, out);
+      DataOutputStream data = new DataOutputStream(out);
+      for (float f : p.scores) {
+        data.writeFloat(f);
+      }
+      data.flush();
+      ITEMS.encode(p.items, out);
+      NULLABLE_STRING.encode(p.label, out);
+      NULLABLE_DOUBLE.encode(p.confidence, out);
+      STRING.encode(p.modelName, out);
+      STRING.encode(p.modelVersion, out);
+      VarLongCoder.of().encode(p.predictionTimestampMillis, out);
+      STRING.encode(p.runId, out);
+      NULLABLE_STRING.encode(p.fallbackReason, out);
+    }
+
+    @Override
+    public Prediction decode(InputStream in) throws IOException {
+      int n = VarIntCoder.of().decode(in);
+      DataInputStream data = new DataInputStream(in);
+      float[] scores = new float[n];
+      for (int i = 0; i < n; i++) {
+        scores[i] = data.readFloat();
+      }
+      Builder b = new Builder();
+      b.scores = scores;
+      b.items = new ArrayList<>(ITEMS.decode(in));
+      b.label = NULLABLE_STRING.decode(in);
+      b.confidence = NULLABLE_DOUBLE.decode(in);
+      b.modelName = STRING.decode(in);
+      b.modelVersion = STRING.decode(in);
+      b.predictionTimestampMillis = VarLongCoder.of().decode(in);
+      b.runId = STRING.decode(in);
+      b.fallbackReason = NULLABLE_STRING.decode(in);
+      return new Prediction(b);
+    }
+
+    @Override
+    public void verifyDeterministic() {}
+
+    @Override
+    public boolean consistentWithEquals() {
+      return true;
+    }
+  }
+}
