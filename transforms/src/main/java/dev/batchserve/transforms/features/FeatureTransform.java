@@ -205,7 +205,8 @@ public final class FeatureTransform<K>
           key == null ? null : String.valueOf(key),
           String.valueOf(element.getValue()),
           outcome.field(),
-          outcome.reason());
+          outcome.reason(),
+          outcome.message());
     }
 
     private Counter counter(String name) {

@@ -1,0 +1,209 @@
+package dev.batchserve.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.closeTo;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.ingest.ReadRecords;
+import dev.batchserve.transforms.keys.KeyedPrediction;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.values.KV;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * The walking slice end to end: generated sample -> demo TF model trained by project code ->
+ * features -> batched inference -> keyed predictions -> Parquet and JSON lines.
+ */
+public class BatchScoringPipelineTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  private static final int ACCOUNTS = 400;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Path modelDir;
+  private static Path csv;
+  private static Path shuffledCsv;
+  private static Path parquet;
+  private static TrainFraudModel.Trained trained;
+  /** Scores computed outside Beam: the saved spec's transform, then the MLP's plain-Java forward pass. */
+  private static HashMap<String, Float> reference;
+
+  @BeforeClass
+  public static void trainAndGenerate() throws Exception {
+    modelDir = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
+    trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
+    List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
+    csv = TMP.getRoot().toPath().resolve("sample/accounts.csv");
+    parquet = TMP.getRoot().toPath().resolve("sample/accounts.parquet");
+    FraudSample.writeCsv(rows, csv);
+    FraudSample.writeParquet(rows, parquet);
+    List<Map<String, Object>> shuffled = new ArrayList<>(rows);
+    Collections.shuffle(shuffled, new Random(11));
+    shuffledCsv = TMP.getRoot().toPath().resolve("shuffled/accounts.csv");
+    FraudSample.writeCsv(shuffled, shuffledCsv);
+
+    // The reference uses the spec as saved in the model directory, exactly what the pipeline reads.
+    FeatureSpec saved = FeatureSpec.read(modelDir.resolve(TrainFraudModel.SPEC_FILE).toString());
+    reference = new HashMap<>();
+    for (Map<String, Object> row : rows) {
+      float[] x = saved.transform(row).vector();
+      reference.put((String) row.get(FraudSample.KEY), trained.weights.predict(x)[0]);
+    }
+  }
+
+  private BatchScoringOptions options(Path input, String output, String runDate) {
+    BatchScoringOptions o = PipelineOptionsFactory.fromArgs(
+        "--runner=DirectRunner", "--input=" + input, "--model=" + modelDir, "--output=" + output,
+        "--runDate=" + runDate, "--numShards=2").as(BatchScoringOptions.class);
+    return o;
+  }
+
+  private static Map<String, JsonNode> readJsonl(String runDir) throws Exception {
+    Map<String, JsonNode> byKey = new HashMap<>();
+    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          JsonNode n = JSON.readTree(line);
+          JsonNode before = byKey.put(n.get("key").asText(), n);
+          assertTrue("key " + n.get("key") + " appears twice", before == null);
+        }
+      }
+    }
+    return byKey;
+  }
+
+  @Test
+  public void keyedPredictionScoresEverySampleKeyOnceAsComputedOutsideBeam() {
+    RunInfo run = RunInfo.of("fraud", LocalDate.parse("2026-11-28"), RunInfo.Interval.DAILY);
+    FeatureSpec spec = FeatureSpec.read(modelDir.resolve(TrainFraudModel.SPEC_FILE).toString());
+    ReadRecords.Result in = p.apply(ReadRecords.csv(csv.toString()).withKeyColumns(FraudSample.KEY));
+    KeyedPrediction.Result<String> r = in.records().apply(
+        KeyedPrediction.<String>of(spec, modelDir.toString()).withRunInfo(run).withMaxBatchSize(64));
+    HashMap<String, Float> expected = reference;
+    PAssert.that(r.predictions()).satisfies(predictions -> {
+      Map<String, Prediction> byKey = new HashMap<>();
+      for (KV<String, Prediction> kv : predictions) {
+        assertTrue("duplicate key " + kv.getKey(), byKey.put(kv.getKey(), kv.getValue()) == null);
+      }
+      assertThat(byKey.keySet(), is(expected.keySet()));
+      for (Map.Entry<String, Prediction> e : byKey.entrySet()) {
+        Prediction pr = e.getValue();
+        assertThat(e.getKey(), (double) pr.getScores()[0], closeTo(expected.get(e.getKey()), 1e-5));
+        assertThat(pr.getModelName(), is("fraud-mlp"));
+        assertThat(pr.getModelVersion(), is("1"));
+        assertThat(pr.getRunId(), is("fraud-daily-20261128"));
+        assertThat(pr.getPredictionTimestampMillis(), is(run.predictionTimestamp().toEpochMilli()));
+        assertThat(pr.getFallbackReason(), is((String) null));
+      }
+      return null;
+    });
+    PAssert.that(r.deadLetters()).empty();
+    PAssert.that(in.deadLetters()).empty();
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void theJobWritesParquetAndJsonLinesForEveryKeyWithItsMetadata() throws Exception {
+    String out = TMP.getRoot() + "/out-main";
+    RunSummary s = BatchScoringPipeline.run(options(csv, out, "2026-11-28"));
+    assertThat(s.recordsRead, is((long) ACCOUNTS));
+    assertThat(s.predictions, is((long) ACCOUNTS));
+    assertThat(s.fallbacks, is(0L));
+    assertThat(s.deadLetters, is(0L));
+    assertThat(s.render(), containsString("Run fraud-daily-20261128 finished"));
+
+    Map<String, JsonNode> rows = readJsonl(s.runDirectory);
+    assertThat(rows.keySet(), is(reference.keySet()));
+    for (Map.Entry<String, JsonNode> e : rows.entrySet()) {
+      JsonNode n = e.getValue();
+      assertThat(n.get("score").asDouble(), closeTo(reference.get(e.getKey()), 1e-5));
+      assertThat(n.get("model_name").asText(), is("fraud-mlp"));
+      assertThat(n.get("model_version").asText(), is("1"));
+      assertThat(n.get("run_id").asText(), is("fraud-daily-20261128"));
+      assertThat(n.get("prediction_timestamp").asText(), is("2026-11-29T00:00:00Z"));
+    }
+    try (Stream<Path> parquetFiles = Files.list(Path.of(s.runDirectory, "parquet"))) {
+      assertThat(parquetFiles.count(), is(2L));
+    }
+    assertTrue(Files.exists(Path.of(s.runDirectory, "_SUCCESS")));
+  }
+
+  @Test
+  public void shuffledAndParquetInputsGiveTheSamePredictions() throws Exception {
+    RunSummary fromCsv = BatchScoringPipeline.run(options(csv, TMP.getRoot() + "/out-a", "2026-11-20"));
+    RunSummary fromShuffled = BatchScoringPipeline.run(options(shuffledCsv, TMP.getRoot() + "/out-b", "2026-11-20"));
+    RunSummary fromParquet = BatchScoringPipeline.run(options(parquet, TMP.getRoot() + "/out-c", "2026-11-20"));
+    Map<String, JsonNode> a = readJsonl(fromCsv.runDirectory);
+    assertSamePredictions("shuffled CSV", a, readJsonl(fromShuffled.runDirectory));
+    assertSamePredictions("Parquet", a, readJsonl(fromParquet.runDirectory));
+  }
+
+  /**
+   * Same keys and metadata; scores equal up to 1e-6, since the engine's float sums may round
+   * differently when a record shares its batch with other records.
+   */
+  private static void assertSamePredictions(String what, Map<String, JsonNode> want, Map<String, JsonNode> got) {
+    assertThat(what + " keys", got.keySet(), is(want.keySet()));
+    for (Map.Entry<String, JsonNode> e : want.entrySet()) {
+      com.fasterxml.jackson.databind.node.ObjectNode w = e.getValue().deepCopy();
+      com.fasterxml.jackson.databind.node.ObjectNode g = got.get(e.getKey()).deepCopy();
+      assertThat(what + " " + e.getKey(), g.get("score").asDouble(), closeTo(w.get("score").asDouble(), 1e-6));
+      for (com.fasterxml.jackson.databind.node.ObjectNode n : List.of(w, g)) {
+        n.remove("score");
+        n.remove("scores");
+        n.remove("confidence");
+      }
+      assertThat(what + " " + e.getKey(), g, is(w));
+    }
+  }
+
+  @Test
+  public void aRerunOfTheSameRunDateWritesNoDuplicates() throws Exception {
+    String out = TMP.getRoot() + "/out-rerun";
+    BatchScoringPipeline.run(options(csv, out, "2026-11-21"));
+    RunSummary again = BatchScoringPipeline.run(options(csv, out, "2026-11-21"));
+    assertThat(readJsonl(again.runDirectory).size(), is(ACCOUNTS));
+  }
+
+  @Test
+  public void badOptionsFailWithAMessageNamingTheOption() {
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.runInfo(options(csv, "/tmp/x", "28/11/2026"))).getMessage(),
+        containsString("--runDate must be yyyy-mm-dd"));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.fallback("median")).getMessage(),
+        containsString("--fallback must be 'abstain' or 'constant:<score>'"));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.duplicatePolicy("first")).getMessage(),
+        containsString("--duplicateKeys must be 'error' or 'last_wins'"));
+    p.enableAbandonedNodeEnforcement(false);
+  }
+}

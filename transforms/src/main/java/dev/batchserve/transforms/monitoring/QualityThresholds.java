@@ -1,0 +1,135 @@
+package dev.batchserve.transforms.monitoring;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The limits a run's {@link RunQuality} must stay within for {@link CircuitBreaker} to let it
+ * publish. Each limit is inclusive (a value equal to it passes); {@code Double.POSITIVE_INFINITY}
+ * switches a check off.
+ *
+ * <pre>{@code
+ * QualityThresholds t = QualityThresholds.defaults().withMaxPsi(0.5).withMaxPredictionMeanShift(0.05);
+ * List<String> tripped = t.violations(quality); // empty: the run may publish
+ * }</pre>
+ */
+public final class QualityThresholds implements Serializable {
+  private static final long serialVersionUID = 1L;
+  public static final double DEFAULT_MAX_DEAD_LETTER_RATE = 0.05;
+  public static final double DEFAULT_MAX_PSI = 0.25;
+  public static final double DEFAULT_MAX_JS_DIVERGENCE = 0.1;
+  public static final double DEFAULT_MAX_CATEGORY_SHIFT = 0.2;
+  public static final double DEFAULT_MAX_PREDICTION_MEAN_SHIFT = 0.1;
+
+  private final double maxDeadLetterRate;
+  private final double maxPsi;
+  private final double maxJsDivergence;
+  private final double maxCategoryShift;
+  private final double maxPredictionMeanShift;
+
+  private QualityThresholds(double maxDeadLetterRate, double maxPsi, double maxJsDivergence,
+      double maxCategoryShift, double maxPredictionMeanShift) {
+    this.maxDeadLetterRate = maxDeadLetterRate;
+    this.maxPsi = maxPsi;
+    this.maxJsDivergence = maxJsDivergence;
+    this.maxCategoryShift = maxCategoryShift;
+    this.maxPredictionMeanShift = maxPredictionMeanShift;
+  }
+
+  /** Dead-letter rate 0.05, PSI 0.25, JS 0.1, category L-infinity 0.2, prediction mean shift 0.1. */
+  public static QualityThresholds defaults() {
+    return new QualityThresholds(DEFAULT_MAX_DEAD_LETTER_RATE, DEFAULT_MAX_PSI, DEFAULT_MAX_JS_DIVERGENCE,
+        DEFAULT_MAX_CATEGORY_SHIFT, DEFAULT_MAX_PREDICTION_MEAN_SHIFT);
+  }
+
+  /** Largest share of dead letters among all records read (0 to 1). */
+  public QualityThresholds withMaxDeadLetterRate(double v) {
+    checkArgument(v >= 0 && v <= 1, "maxDeadLetterRate must be in [0, 1], but was %s", v);
+    return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift);
+  }
+
+  /** Largest PSI of any numeric feature against training. */
+  public QualityThresholds withMaxPsi(double v) {
+    checkArgument(v >= 0 && !Double.isNaN(v), "maxPsi must be >= 0, but was %s", v);
+    return new QualityThresholds(maxDeadLetterRate, v, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift);
+  }
+
+  /** Largest Jensen-Shannon divergence (base 2) of any numeric feature against training. */
+  public QualityThresholds withMaxJsDivergence(double v) {
+    checkArgument(v >= 0 && !Double.isNaN(v), "maxJsDivergence must be >= 0, but was %s", v);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, v, maxCategoryShift, maxPredictionMeanShift);
+  }
+
+  /** Largest L-infinity distance of any categorical feature's shares against training. */
+  public QualityThresholds withMaxCategoryShift(double v) {
+    checkArgument(v >= 0 && !Double.isNaN(v), "maxCategoryShift must be >= 0, but was %s", v);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, v, maxPredictionMeanShift);
+  }
+
+  /** Largest absolute change of the mean score against the previous run. */
+  public QualityThresholds withMaxPredictionMeanShift(double v) {
+    checkArgument(v >= 0 && !Double.isNaN(v), "maxPredictionMeanShift must be >= 0, but was %s", v);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, v);
+  }
+
+  public double maxDeadLetterRate() {
+    return maxDeadLetterRate;
+  }
+
+  public double maxPsi() {
+    return maxPsi;
+  }
+
+  public double maxJsDivergence() {
+    return maxJsDivergence;
+  }
+
+  public double maxCategoryShift() {
+    return maxCategoryShift;
+  }
+
+  public double maxPredictionMeanShift() {
+    return maxPredictionMeanShift;
+  }
+
+  /** One line per exceeded limit, naming the limit, the feature and both values; empty when all pass. */
+  public List<String> violations(RunQuality q) {
+    List<String> out = new ArrayList<>();
+    if (q.getDeadLetterRate() > maxDeadLetterRate) {
+      out.add(String.format(Locale.ROOT, "maxDeadLetterRate: dead-letter rate %.4f (%d of %d) > %s",
+          q.getDeadLetterRate(), q.getDeadLetters(), q.getInputRecords() + q.getUnreadable(), maxDeadLetterRate));
+    }
+    for (FeatureQuality f : q.getFeatures()) {
+      if (f.getPsi() != null && f.getPsi() > maxPsi) {
+        out.add(String.format(Locale.ROOT, "maxPsi: feature %s PSI %.4f > %s", f.getName(), f.getPsi(), maxPsi));
+      }
+      if (f.getJsDivergence() != null && f.getJsDivergence() > maxJsDivergence) {
+        out.add(String.format(Locale.ROOT, "maxJsDivergence: feature %s JS divergence %.4f > %s",
+            f.getName(), f.getJsDivergence(), maxJsDivergence));
+      }
+      if (f.getLInfinity() != null && f.getLInfinity() > maxCategoryShift) {
+        out.add(String.format(Locale.ROOT, "maxCategoryShift: feature %s L-infinity %.4f > %s",
+            f.getName(), f.getLInfinity(), maxCategoryShift));
+      }
+    }
+    Double shift = q.getPredictionMeanShift();
+    if (shift != null && Math.abs(shift) > maxPredictionMeanShift) {
+      out.add(String.format(Locale.ROOT,
+          "maxPredictionMeanShift: mean score moved by %+.4f against run %s (%.4f -> %.4f) > %s",
+          shift, q.getPreviousRunId(), q.getPreviousPredictions().getMean(), q.getPredictions().getMean(),
+          maxPredictionMeanShift));
+    }
+    return out;
+  }
+
+  @Override
+  public String toString() {
+    return "QualityThresholds{maxDeadLetterRate=" + maxDeadLetterRate + ", maxPsi=" + maxPsi
+        + ", maxJsDivergence=" + maxJsDivergence + ", maxCategoryShift=" + maxCategoryShift
+        + ", maxPredictionMeanShift=" + maxPredictionMeanShift + "}";
+  }
+}

@@ -1,0 +1,232 @@
+package dev.batchserve.transforms.keys;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertThrows;
+
+import dev.batchserve.transforms.TestFixtures;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunCounts;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.RowCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.Schema.FieldType;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.joda.time.Instant;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+public class KeyedPredictionTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  static final Schema SCHEMA = Schema.builder()
+      .addNullableField("a", FieldType.STRING)
+      .addNullableField("b", FieldType.STRING)
+      .addNullableField("c", FieldType.STRING)
+      .build();
+  private static final KvCoder<String, Row> CODER = KvCoder.of(StringUtf8Coder.of(), RowCoder.of(SCHEMA));
+
+  private static FeatureSpec spec;
+  private static String model;
+
+  @BeforeClass
+  public static void setUp() throws Exception {
+    spec = TestFixtures.passthroughSpec(List.of(
+        Map.of("a", 1.0, "b", 2.0, "c", 3.0), Map.of("a", -1.0, "b", 0.0, "c", 5.0)));
+    model = TestFixtures.linearModel(TMP.newFolder("lin").toPath(), spec.outputNames());
+  }
+
+  static KV<String, Row> row(String key, String a, String b, String c) {
+    return KV.of(key, Row.withSchema(SCHEMA).addValues(a, b, c).build());
+  }
+
+  static Prediction modelPrediction(float a, float b, float c) {
+    return Prediction.builder().scores(new float[] {TestFixtures.linearScore(a, b, c)}).model("lin", "7")
+        .predictionTimestampMillis(TestFixtures.RUN.predictionTimestamp().toEpochMilli())
+        .runId(TestFixtures.RUN.runId()).build();
+  }
+
+  static Prediction fallback(String reason) {
+    return Prediction.builder().scores(new float[] {0.02f}).model("fallback-constant", "7")
+        .predictionTimestampMillis(TestFixtures.RUN.predictionTimestamp().toEpochMilli())
+        .runId(TestFixtures.RUN.runId()).fallbackReason(reason).build();
+  }
+
+  private KeyedPrediction<String> keyed() {
+    return KeyedPrediction.<String>of(spec, model).withRunInfo(TestFixtures.RUN).withFallback(Fallback.constant(0.02f));
+  }
+
+  private static List<KV<String, Row>> validRows(int n) {
+    List<KV<String, Row>> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      rows.add(row("k" + i, Integer.toString(i), "0.5", Integer.toString(-i)));
+    }
+    return rows;
+  }
+
+  private static List<KV<String, Prediction>> expectedValid(int n) {
+    List<KV<String, Prediction>> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(KV.of("k" + i, modelPrediction(i, 0.5f, -i)));
+    }
+    return out;
+  }
+
+  @Test
+  public void everyKeyExactlyOnceWithTheModelScoreAndTheInvariant() {
+    KeyedPrediction.Result<String> r = p.apply(Create.of(validRows(200)).withCoder(CODER)).apply(keyed());
+    PAssert.that(r.predictions()).containsInAnyOrder(expectedValid(200));
+    PAssert.that(r.deadLetters()).empty();
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(200, 200, 200, 0, 0));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void shufflingTheInputChangesNothing() {
+    List<KV<String, Row>> rows = validRows(300);
+    List<KV<String, Row>> shuffled = new ArrayList<>(rows);
+    Collections.shuffle(shuffled, new Random(3));
+    KeyedPrediction.Result<String> a = p.apply("Ordered", Create.of(rows).withCoder(CODER)).apply("KeyedA", keyed());
+    KeyedPrediction.Result<String> b = p.apply("Shuffled", Create.of(shuffled).withCoder(CODER)).apply("KeyedB", keyed());
+    PAssert.that(a.predictions()).containsInAnyOrder(expectedValid(300));
+    PAssert.that(b.predictions()).containsInAnyOrder(expectedValid(300));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void invalidColdStartAndUnexpectedKeysAreAccountedFor() {
+    List<KV<String, Row>> rows = validRows(5);
+    rows.set(3, row("k3", "3", "abc", "1"));
+    rows.add(row("stray", "1", "1", "1"));
+    PCollection<String> expected = p.apply("Expected",
+        Create.of(List.of("k0", "k1", "k2", "k3", "k4", "cold")).withCoder(StringUtf8Coder.of()));
+    KeyedPrediction.Result<String> r =
+        p.apply(Create.of(rows).withCoder(CODER)).apply(keyed().withExpectedKeys(expected));
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("k0", modelPrediction(0, 0.5f, 0)),
+        KV.of("k1", modelPrediction(1, 0.5f, -1)),
+        KV.of("k2", modelPrediction(2, 0.5f, -2)),
+        KV.of("k4", modelPrediction(4, 0.5f, -4)),
+        KV.of("k3", fallback("features:unparsable:b")),
+        KV.of("cold", fallback("cold_start")));
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      Map<String, String> byKey = new TreeMap<>();
+      dead.forEach(d -> byKey.put(d.getKey(), d.getStep() + ":" + d.getReason()));
+      assertThat(byKey, is(Map.of("k3", "features:unparsable", "stray", "keys:unexpected_key")));
+      return null;
+    });
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(6, 6, 4, 2, 2));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void duplicateKeysUnderErrorPolicyGoToDeadLettersAndFallback() {
+    List<KV<String, Row>> rows = validRows(3);
+    rows.add(row("k1", "9", "9", "9"));
+    KeyedPrediction.Result<String> r = p.apply(Create.of(rows).withCoder(CODER)).apply(keyed());
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("k0", modelPrediction(0, 0.5f, 0)),
+        KV.of("k1", fallback("duplicate_key")),
+        KV.of("k2", modelPrediction(2, 0.5f, -2)));
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      int n = 0;
+      for (DeadLetter d : dead) {
+        assertThat(d.getKey(), is("k1"));
+        assertThat(d.getReason(), is("duplicate_key"));
+        n++;
+      }
+      assertThat(n, is(2));
+      return null;
+    });
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(4, 3, 2, 1, 2));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void duplicateKeysUnderLastWinsKeepTheLatestRecord() {
+    List<TimestampedValue<KV<String, Row>>> rows = new ArrayList<>();
+    rows.add(TimestampedValue.of(row("k0", "1", "1", "1"), new Instant(1000)));
+    rows.add(TimestampedValue.of(row("k0", "2", "2", "2"), new Instant(3000)));
+    rows.add(TimestampedValue.of(row("k0", "3", "3", "3"), new Instant(2000)));
+    rows.add(TimestampedValue.of(row("k1", "1", "0", "0"), new Instant(1000)));
+    KeyedPrediction.Result<String> r = p.apply(Create.timestamped(rows).withCoder(CODER))
+        .apply(keyed().withDuplicateKeyPolicy(DuplicateKeyPolicy.LAST_WINS));
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("k0", modelPrediction(2, 2, 2)), KV.of("k1", modelPrediction(1, 0, 0)));
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(4, 2, 2, 0, 2));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void previousRunFallbackServesTheOldPredictionWithItsReason() {
+    Prediction old = Prediction.builder().scores(new float[] {0.7f}).model("lin", "6")
+        .predictionTimestampMillis(1_000L).runId("test-daily-20261127").build();
+    PCollection<KV<String, Prediction>> previous = p.apply("Previous",
+        Create.of(KV.of("cold", old)).withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())));
+    PCollection<String> expected = p.apply("Expected", Create.of(List.of("k0", "cold")).withCoder(StringUtf8Coder.of()));
+    KeyedPrediction.Result<String> r = p.apply(Create.of(validRows(1)).withCoder(CODER)).apply(
+        keyed().withExpectedKeys(expected).withPreviousPredictions(previous)
+            .withFallback(Fallback.previousRun(Fallback.abstain())));
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("k0", modelPrediction(0, 0.5f, 0)),
+        KV.of("cold", old.toBuilder().runId(TestFixtures.RUN.runId()).fallbackReason("previous_run:cold_start").build()));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aViolatedInvariantFailsTheRunWithTheCounts() {
+    PCollectionView<Long> ten = p.apply("Ten", Create.of(10L)).apply("TenView", View.asSingleton());
+    PCollectionView<Long> nine = p.apply("Nine", Create.of(9L)).apply("NineView", View.asSingleton());
+    PCollectionView<Long> zero = p.apply("Zero", Create.of(0L)).apply("ZeroView", View.asSingleton());
+    // 10 input records, but only 9 results and no dead letters: one record was lost.
+    p.apply(Create.of(0).withCoder(VarIntCoder.of()))
+        .apply(ParDo.of(new KeyedPrediction.CompletenessFn(ten, ten, nine, zero, zero))
+            .withSideInputs(ten, nine, zero));
+    PipelineExecutionException e = assertThrows(PipelineExecutionException.class, () -> p.run().waitUntilFinish());
+    assertThat(e.getCause().getMessage(), containsString(
+        "completeness invariant violated: input records 10 != predictions 9 + dead letters 0 (+1)"));
+  }
+
+  @Test
+  public void aSpecThatDisagreesWithTheModelFailsAtConstruction() throws Exception {
+    String other = TestFixtures.linearModel(TMP.newFolder("other").toPath(), List.of("a", "c", "b"));
+    PCollection<KV<String, Row>> in = p.apply(Create.of(validRows(1)).withCoder(CODER));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> in.apply(KeyedPrediction.<String>of(spec, other).withRunInfo(TestFixtures.RUN)));
+    assertThat(e.getMessage(), containsString("position 1"));
+    p.enableAbandonedNodeEnforcement(false);
+  }
+
+  @Test
+  public void settingsAreValidated() {
+    assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, model).withMaxBatchSize(0));
+    assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, model).withJoinBuckets(0));
+    assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, ""));
+    p.enableAbandonedNodeEnforcement(false);
+  }
+}

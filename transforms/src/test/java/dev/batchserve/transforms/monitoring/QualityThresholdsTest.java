@@ -1,0 +1,101 @@
+package dev.batchserve.transforms.monitoring;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.junit.Assert.assertThrows;
+
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.values.PCollection;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** Each limit trips on its own value and names itself; the breaker passes a clean run on. */
+@RunWith(JUnit4.class)
+public class QualityThresholdsTest {
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+
+  static RunQuality quality(double deadRate, Double psi, Double js, Double linf, Double meanShift) {
+    RunQuality q = new RunQuality();
+    q.runId = "demo-daily-20261128";
+    q.inputRecords = 100;
+    q.deadLetters = Math.round(deadRate * 100);
+    q.deadLetterRate = deadRate;
+    FeatureQuality amount = new FeatureQuality();
+    amount.name = "amount";
+    amount.kind = FeatureQuality.Kind.NUMERIC;
+    amount.psi = psi;
+    amount.jsDivergence = js;
+    FeatureQuality country = new FeatureQuality();
+    country.name = "country";
+    country.kind = FeatureQuality.Kind.CATEGORICAL;
+    country.lInfinity = linf;
+    q.features.add(amount);
+    q.features.add(country);
+    q.predictions.mean = 0.2 + (meanShift == null ? 0 : meanShift);
+    if (meanShift != null) {
+      q.previousRunId = "demo-daily-20261127";
+      q.previousPredictions = new PredictionDistribution();
+      q.previousPredictions.mean = 0.2;
+      q.predictionMeanShift = meanShift;
+    }
+    return q;
+  }
+
+  @Test
+  public void cleanRunPasses() {
+    assertThat(QualityThresholds.defaults().violations(quality(0.05, 0.25, 0.1, 0.2, -0.1)), empty());
+  }
+
+  @Test
+  public void eachLimitNamesItself() {
+    QualityThresholds t = QualityThresholds.defaults();
+    assertThat(t.violations(quality(0.06, 0.0, 0.0, 0.0, null)),
+        contains("maxDeadLetterRate: dead-letter rate 0.0600 (6 of 100) > 0.05"));
+    assertThat(t.violations(quality(0, 0.3, 0.0, 0.0, null)), contains("maxPsi: feature amount PSI 0.3000 > 0.25"));
+    assertThat(t.violations(quality(0, 0.0, 0.2, 0.0, null)),
+        contains("maxJsDivergence: feature amount JS divergence 0.2000 > 0.1"));
+    assertThat(t.violations(quality(0, 0.0, 0.0, 0.5, null)),
+        contains("maxCategoryShift: feature country L-infinity 0.5000 > 0.2"));
+    assertThat(t.violations(quality(0, 0.0, 0.0, 0.0, -0.15)), contains(
+        "maxPredictionMeanShift: mean score moved by -0.1500 against run demo-daily-20261127 (0.2000 -> 0.0500) > 0.1"));
+    assertThat(t.withMaxPsi(Double.POSITIVE_INFINITY).violations(quality(0, 50.0, 0.0, 0.0, null)), empty());
+  }
+
+  @Test
+  public void withersValidate() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> QualityThresholds.defaults().withMaxDeadLetterRate(1.5));
+    assertThat(e.getMessage(), containsString("maxDeadLetterRate must be in [0, 1], but was 1.5"));
+    e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMaxPsi(-1));
+    assertThat(e.getMessage(), containsString("maxPsi must be >= 0, but was -1.0"));
+  }
+
+  @Test
+  public void breakerPassesACleanRunOn() {
+    RunQuality q = quality(0, 0.01, 0.01, 0.01, 0.0);
+    PCollection<RunQuality> out =
+        p.apply(Create.of(q).withCoder(RunQuality.RunQualityCoder.of())).apply(CircuitBreaker.of(QualityThresholds.defaults()));
+    PAssert.that(out).containsInAnyOrder(q);
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void breakerThrowsNamingTheLimits() {
+    p.apply(Create.of(quality(0.5, 2.0, 0.0, 0.0, null)).withCoder(RunQuality.RunQualityCoder.of()))
+        .apply(CircuitBreaker.of(QualityThresholds.defaults()));
+    RuntimeException e = assertThrows(RuntimeException.class, () -> p.run().waitUntilFinish());
+    Throwable cause = e;
+    while (cause.getCause() != null && !(cause instanceof CircuitBreaker.Tripped)) {
+      cause = cause.getCause();
+    }
+    assertThat(cause.getMessage(), containsString("circuit breaker tripped for run demo-daily-20261128: "
+        + "maxDeadLetterRate: dead-letter rate 0.5000 (50 of 100) > 0.05; maxPsi: feature amount PSI 2.0000 > 0.25"));
+    assertThat(((CircuitBreaker.Tripped) cause).violations(), org.hamcrest.Matchers.hasSize(2));
+  }
+}

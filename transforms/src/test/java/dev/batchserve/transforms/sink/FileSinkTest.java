@@ -1,0 +1,216 @@
+package dev.batchserve.transforms.sink;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsInAnyOrder;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+public class FileSinkTest {
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  private static final RunInfo DAY1 = RunInfo.of("fraud", LocalDate.parse("2026-11-27"), RunInfo.Interval.DAILY);
+  private static final RunInfo DAY2 = RunInfo.of("fraud", LocalDate.parse("2026-11-28"), RunInfo.Interval.DAILY);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static List<KV<String, Prediction>> predictions(int n, RunInfo run) {
+    List<KV<String, Prediction>> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Prediction.Builder b = Prediction.builder().scores(new float[] {i / (float) n}).confidence(0.5 + i / (2.0 * n))
+          .model("fraud-mlp", "3").predictionTimestampMillis(run.predictionTimestamp().toEpochMilli()).runId(run.runId());
+      if (i % 10 == 0) {
+        b.scores(new float[] {0.02f}).model("fallback-constant", "3").confidence(null).fallbackReason("cold_start");
+      }
+      out.add(KV.of("acct-" + i, b.build()));
+    }
+    return out;
+  }
+
+  private static PCollection<KV<String, Prediction>> input(Pipeline p, List<KV<String, Prediction>> in) {
+    return p.apply(Create.of(in).withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())));
+  }
+
+  private static Pipeline pipeline() {
+    return Pipeline.create(TestPipeline.testingPipelineOptions());
+  }
+
+  private static List<Path> files(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.sorted().collect(Collectors.toList());
+    }
+  }
+
+  private static List<String> jsonLines(Path runDir) throws IOException {
+    List<String> lines = new ArrayList<>();
+    for (Path f : files(runDir.resolve("jsonl"))) {
+      lines.addAll(Files.readAllLines(f, StandardCharsets.UTF_8));
+    }
+    return lines;
+  }
+
+  @Test
+  public void writesShardsManifestSuccessAndLatestInThatLayout() throws Exception {
+    String root = tmp.getRoot().toString() + "/predictions";
+    Pipeline p = pipeline();
+    PCollection<DeadLetter> dead = p.apply("Dead", Create.of(
+        DeadLetter.of("features", "acct-x", "{a=?}", "a", "unparsable", "not a number")));
+    input(p, predictions(50, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1)
+        .withNumShards(3).withDeadLetters(dead));
+    p.run().waitUntilFinish();
+
+    Path runDir = Path.of(FileSink.runDirectory(root, DAY1));
+    assertThat(runDir.toString(), containsString("run_date=2026-11-27/run_id=fraud-daily-20261127"));
+    assertThat(Files.readString(Path.of(root, "_LATEST")), is("run_date=2026-11-27/run_id=fraud-daily-20261127\n"));
+    assertTrue(Files.exists(runDir.resolve("_SUCCESS")));
+    assertFalse("staging is cleaned up", Files.exists(runDir.resolve("_staging")));
+    assertThat(files(runDir.resolve("parquet")).stream().map(f -> f.getFileName().toString()).collect(Collectors.toList()),
+        containsInAnyOrder("part-00000-of-00003.parquet", "part-00001-of-00003.parquet", "part-00002-of-00003.parquet"));
+
+    JsonNode manifest = JSON.readTree(runDir.resolve("_MANIFEST.json").toFile());
+    assertThat(manifest.get("records").asLong(), is(50L));
+    assertThat(manifest.get("dead_letters").asLong(), is(1L));
+    assertThat(manifest.get("run_id").asText(), is("fraud-daily-20261127"));
+    assertThat(manifest.get("prediction_timestamp").asText(), is("2026-11-28T00:00:00Z"));
+    assertThat(manifest.get("models").toString(), is("[\"fallback-constant:3\",\"fraud-mlp:3\"]"));
+    for (JsonNode f : manifest.get("files").get("parquet")) {
+      byte[] bytes = Files.readAllBytes(runDir.resolve(f.get("path").asText()));
+      assertThat(f.get("sha256").asText(), is(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes))));
+      assertThat(f.get("bytes").asLong(), is((long) bytes.length));
+    }
+
+    // JSON lines: every key once, a key's shard is fixed by its hash.
+    List<String> lines = jsonLines(runDir);
+    assertThat(lines.size(), is(50));
+    JsonNode first = null;
+    for (String line : lines) {
+      JsonNode n = JSON.readTree(line);
+      if (n.get("key").asText().equals("acct-0")) {
+        first = n;
+      }
+    }
+    assertThat(first.get("fallback_reason").asText(), is("cold_start"));
+    assertThat(first.get("model_version").asText(), is("3"));
+    assertThat(first.get("run_id").asText(), is("fraud-daily-20261127"));
+    assertThat(first.get("prediction_timestamp").asText(), is("2026-11-28T00:00:00Z"));
+    int shard = Math.floorMod("acct-7".hashCode(), 3);
+    assertThat(Files.readString(runDir.resolve("jsonl/part-0000" + shard + "-of-00003.jsonl")), containsString("\"acct-7\""));
+
+    // Dead letters beside the predictions.
+    assertThat(Files.readString(runDir.resolve("dead_letters/part-00000-of-00001.jsonl")), containsString("\"reason\":\"unparsable\""));
+
+    // Parquet, read back by parquet-avro (not through Beam), with the documented columns.
+    List<GenericRecord> records = new ArrayList<>();
+    for (Path f : files(runDir.resolve("parquet"))) {
+      try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(
+          HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration())).build()) {
+        for (GenericRecord rec; (rec = r.read()) != null; ) {
+          records.add(rec);
+        }
+      }
+    }
+    assertThat(records.size(), is(50));
+    List<String> fields = records.get(0).getSchema().getFields().stream().map(f -> f.name()).collect(Collectors.toList());
+    assertThat(fields, is(List.of("key", "score", "scores", "items", "label", "confidence", "model_name",
+        "model_version", "prediction_timestamp", "run_id", "fallback_reason")));
+    GenericRecord acct5 = records.stream().filter(r -> r.get("key").toString().equals("acct-5")).findFirst().get();
+    assertThat(((Number) acct5.get("score")).floatValue(), is(5 / 50f));
+    assertThat(acct5.get("model_name").toString(), is("fraud-mlp"));
+    assertThat(acct5.get("run_id").toString(), is("fraud-daily-20261127"));
+    assertThat(acct5.get("prediction_timestamp"), is((Object) DAY1.predictionTimestamp().toEpochMilli()));
+  }
+
+  @Test
+  public void aRerunOfTheSameRunReplacesItsShardsWithoutDuplicates() throws Exception {
+    String root = tmp.getRoot().toString();
+    Pipeline first = pipeline();
+    input(first, predictions(40, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1).withNumShards(4));
+    first.run().waitUntilFinish();
+    Pipeline again = pipeline();
+    input(again, predictions(40, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1).withNumShards(2));
+    again.run().waitUntilFinish();
+
+    Path runDir = Path.of(FileSink.runDirectory(root, DAY1));
+    assertThat(files(runDir.resolve("jsonl")).size(), is(2));
+    assertThat(files(runDir.resolve("parquet")).size(), is(2));
+    List<String> lines = jsonLines(runDir);
+    assertThat(lines.size(), is(40));
+    assertThat(lines.stream().distinct().count(), is(40L));
+  }
+
+  @Test
+  public void aFailedRunLeavesThePreviousRunServed() throws Exception {
+    String root = tmp.getRoot().toString();
+    Pipeline good = pipeline();
+    input(good, predictions(20, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1));
+    good.run().waitUntilFinish();
+
+    Pipeline bad = pipeline();
+    PCollection<String> failingCheck = bad.apply("Check", Create.of("x")).apply(ParDo.of(new FailingGate()));
+    input(bad, predictions(20, DAY2)).apply(
+        SinkWithMetadata.<String>files(root).withRunInfo(DAY2).publishAfter(failingCheck));
+    assertThrows(PipelineExecutionException.class, () -> bad.run().waitUntilFinish());
+
+    assertThat(Files.readString(Path.of(root, "_LATEST")), is(FileSink.runPath(DAY1) + "\n"));
+    assertFalse(Files.exists(Path.of(FileSink.runDirectory(root, DAY2), "_SUCCESS")));
+    assertFalse(Files.exists(Path.of(FileSink.runDirectory(root, DAY2), "jsonl")));
+    assertTrue(Files.exists(Path.of(FileSink.runDirectory(root, DAY1), "_SUCCESS")));
+  }
+
+  /** A check that fails, standing for a tripped quality gate. */
+  static final class FailingGate extends DoFn<String, String> {
+    @ProcessElement
+    public void process(@Element String s) {
+      throw new IllegalStateException("quality gate failed");
+    }
+  }
+
+  @Test
+  public void settingsAreValidated() {
+    assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.files(""));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SinkWithMetadata.files("/x").withNumShards(0));
+    assertThat(e.getMessage(), is("numShards must be in [1, 10000], but was 0"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> FileFormat.parse("orc")).getMessage(),
+        is("file format must be parquet or jsonl, but was 'orc'"));
+  }
+}
