@@ -10,7 +10,7 @@ RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
 PIPELINES  := $(MVN) -pl pipelines exec:java
 
-.PHONY: help build run sample train-demo test package clean inspect verify-model
+.PHONY: help build run sample train-demo test package clean inspect verify-model bench-models
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
@@ -19,6 +19,7 @@ help:
 	@echo "make train-demo   train and export the demo TF model to $(MODEL_DIR)"
 	@echo "make package      build the jars without running tests"
 	@echo "make inspect MODEL=dir / make verify-model MODEL=dir   show / check a model directory"
+	@echo "make bench-models raw records/s of each model backend (TF, ONNX, XGBoost, linear) per batch size"
 	@echo "make clean        remove build outputs and $(WORK)/"
 	@echo "Variables: RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) OUTPUT=$(OUTPUT) RUN_ARGS='--batchSize=512 ...'"
 
@@ -57,6 +58,11 @@ inspect: build
 
 verify-model: build
 	$(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.cli.ModelCli -Dexec.args="verify $(MODEL)"
+
+bench-models: build
+	@mkdir -p $(WORK)/bench
+	OMP_WAIT_POLICY=PASSIVE $(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.bench.RawEngineBenchmark \
+	  -Dexec.args="--out $(WORK)/bench/raw-engines.json --work-dir $(WORK)/bench/models"
 
 clean:
 	mvn -B -q clean
