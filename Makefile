@@ -10,11 +10,12 @@ RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
 PIPELINES  := $(MVN) -pl pipelines exec:java
 
-.PHONY: help build run sample train-demo test package clean inspect verify-model bench-models
+.PHONY: help build run run-flink sample train-demo test package clean inspect verify-model bench-models
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
 	@echo "make test         run the whole test suite (mvn verify)"
+	@echo "make run-flink    the same job on Flink: embedded by default, FLINK_MASTER=host:port for a cluster"
 	@echo "make sample       write the fraud sample ($(ACCOUNTS) accounts) to $(SAMPLE_DIR)"
 	@echo "make train-demo   train and export the demo TF model to $(MODEL_DIR)"
 	@echo "make package      build the jars without running tests"
@@ -46,6 +47,14 @@ run: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
 	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.BatchScoringPipeline \
 	  -Dexec.args="--runner=$(RUNNER) --input=$(SAMPLE_DIR)/accounts.csv --model=$(MODEL_DIR) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)"
 	@echo "==> Predictions: $(OUTPUT)/$$(cat $(OUTPUT)/_LATEST)"
+
+# Flink runs in a forked JVM (exec:exec): Flink's user-code class loading fails inside exec:java's
+# class loader (ClassNotFoundException: org.apache.flink.api.common.ExecutionConfig).
+FLINK_MASTER ?= [local]
+run-flink: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
+	@echo "==> Scoring $(SAMPLE_DIR)/accounts.csv on Flink ($(FLINK_MASTER)) for run date $(RUN_DATE)"
+	$(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
+	  -Dexec.args="-cp %classpath dev.batchserve.pipelines.BatchScoringPipeline --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 --input=$(SAMPLE_DIR)/accounts.csv --model=$(MODEL_DIR) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)"
 
 test:
 	mvn -B verify
