@@ -70,7 +70,7 @@ verify-model: build
 
 bench-models: build
 	@mkdir -p $(WORK)/bench
-	OMP_WAIT_POLICY=PASSIVE $(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.bench.RawEngineBenchmark \
+	OMP_WAIT_POLICY=PASSIVE $(MVN) -pl models exec:java -Dexec.classpathScope=compile -Dexec.mainClass=dev.batchserve.models.bench.RawEngineBenchmark \
 	  -Dexec.args="--out $(WORK)/bench/raw-engines.json --work-dir $(WORK)/bench/models"
 
 clean:
