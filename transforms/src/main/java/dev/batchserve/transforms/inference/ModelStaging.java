@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MatchResult.Metadata;
+import org.apache.beam.sdk.io.fs.ResourceId;
 
 /**
  * Makes a model directory given by URI available on the local disk of this worker.
@@ -57,8 +58,10 @@ public final class ModelStaging {
     return colon < 0 || (slash >= 0 && slash < colon) || uri.startsWith("file:");
   }
 
-  private static Path copyToLocal(String uri) {
-    String base = uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
+  static Path copyToLocal(String uri) {
+    // Beam's local file system spells resources as plain paths, not file: URIs.
+    String spelled = uri.startsWith("file:") ? Paths.get(URI.create(uri)).toString() : uri;
+    String base = spelled.endsWith("/") ? spelled.substring(0, spelled.length() - 1) : spelled;
     Path cacheRoot = Paths.get(System.getProperty("java.io.tmpdir"), "batchserve-models");
     Path target = cacheRoot.resolve(sha256(base));
     if (Files.isDirectory(target)) {
@@ -68,16 +71,13 @@ public final class ModelStaging {
       Files.createDirectories(cacheRoot);
       Path staging = Files.createTempDirectory(cacheRoot, "staging-");
       List<MatchResult> matches = FileSystems.match(List.of(base + "/**"));
+      ResourceId baseId = FileSystems.matchNewResource(base, true);
       int copied = 0;
       for (Metadata m : matches.get(0).metadata()) {
-        String full = m.resourceId().toString();
-        if (!full.startsWith(base + "/")) {
-          throw new IOException("file " + full + " is not under the model URI " + base);
-        }
-        String rel = full.substring(base.length() + 1);
+        String rel = relativePath(baseId, m.resourceId());
         Path dest = staging.resolve(rel).normalize();
         if (!dest.startsWith(staging)) {
-          throw new IOException("refusing model file outside the model directory: " + full);
+          throw new IOException("refusing model file outside the model directory: " + m.resourceId());
         }
         Files.createDirectories(dest.getParent());
         try (ReadableByteChannel ch = FileSystems.open(m.resourceId());
@@ -101,6 +101,16 @@ public final class ModelStaging {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot copy model " + uri + " to local disk", e);
     }
+  }
+
+  /** The path of {@code file} below {@code dir}, both as the file system spells them. */
+  private static String relativePath(ResourceId dir, ResourceId file) throws IOException {
+    String prefix = dir.toString().endsWith("/") ? dir.toString() : dir + "/";
+    String full = file.toString();
+    if (!full.startsWith(prefix)) {
+      throw new IOException("file " + full + " is not under the model directory " + prefix);
+    }
+    return full.substring(prefix.length());
   }
 
   private static String sha256(String s) {
