@@ -19,19 +19,23 @@ import java.util.Map;
 import java.util.Objects;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.GroupIntoBatches;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
+import org.apache.beam.sdk.util.ShardedKey;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
 import org.joda.time.Instant;
 
 /**
@@ -74,44 +78,63 @@ public final class BatchInfer<K>
   private final long maxBatchBytes;
   private final @Nullable RunInfo runInfo;
   private final double failureThreshold;
+  /** Shards of the {@code GroupIntoBatches} mode; 0 = batch inside the bundle. */
+  private final int groupShards;
+  private final @Nullable Duration maxBuffering;
 
   private BatchInfer(
-      String modelUri, int maxBatchSize, long maxBatchBytes, @Nullable RunInfo runInfo, double failureThreshold) {
+      String modelUri, int maxBatchSize, long maxBatchBytes, @Nullable RunInfo runInfo, double failureThreshold,
+      int groupShards, @Nullable Duration maxBuffering) {
     this.modelUri = modelUri;
     this.maxBatchSize = maxBatchSize;
     this.maxBatchBytes = maxBatchBytes;
     this.runInfo = runInfo;
     this.failureThreshold = failureThreshold;
+    this.groupShards = groupShards;
+    this.maxBuffering = maxBuffering;
   }
 
   /** Inference with the model directory at {@code modelUri} (local path or any Beam FileSystems URI). */
   public static <K> BatchInfer<K> withModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
-    return new BatchInfer<>(modelUri, 256, 0, null, 1.0);
+    return new BatchInfer<>(modelUri, 256, 0, null, 1.0, 0, null);
   }
 
   /** Largest number of records per model call, 1 to 100,000 (default 256). */
   public BatchInfer<K> withMaxBatchSize(int n) {
     checkArgument(
         n >= 1 && n <= MAX_BATCH_SIZE_LIMIT, "maxBatchSize must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, n);
-    return new BatchInfer<>(modelUri, n, maxBatchBytes, runInfo, failureThreshold);
+    return new BatchInfer<>(modelUri, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering);
   }
 
   /** Optional cap on the feature bytes of one batch (0 = no cap). */
   public BatchInfer<K> withMaxBatchBytes(long bytes) {
     checkArgument(bytes >= 0, "maxBatchBytes must be >= 0, but was %s", bytes);
-    return new BatchInfer<>(modelUri, maxBatchSize, bytes, runInfo, failureThreshold);
+    return new BatchInfer<>(modelUri, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering);
   }
 
   /** The run whose id and timestamp every prediction carries (required). */
   public BatchInfer<K> withRunInfo(RunInfo run) {
-    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold);
+    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering);
   }
 
   /** Abort the run when more than this share of records fails inference (default 1.0: never). */
   public BatchInfer<K> withFailureThreshold(double ratio) {
     checkArgument(ratio >= 0 && ratio <= 1, "failureThreshold must be in [0, 1], but was %s", ratio);
-    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, runInfo, ratio);
+    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering);
+  }
+
+  /**
+   * For unbounded input: batches with {@code GroupIntoBatches} instead of inside the bundle. Records
+   * are spread over {@code shards} keys by a hash of their entity key (never grouped by the entity
+   * key itself; the runner may split a shard further, as {@code withShardedKey()} allows) and a batch
+   * is flushed when full or after {@code maxBuffering}, so a slow stream still gets its predictions.
+   */
+  public BatchInfer<K> withGroupIntoBatches(int shards, Duration maxBuffering) {
+    checkArgument(shards >= 1 && shards <= 100_000, "shards must be in [1, 100000], but was %s", shards);
+    checkArgument(maxBuffering != null && maxBuffering.getMillis() > 0,
+        "maxBuffering must be a positive duration, but was %s", maxBuffering);
+    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering);
   }
 
   public String getModelUri() {
@@ -133,11 +156,22 @@ public final class BatchInfer<K>
     Coder<K> keyCoder = ((KvCoder<K, FeatureVector>) input.getCoder()).getKeyCoder();
     TupleTag<KV<K, Prediction>> predictions = new TupleTag<KV<K, Prediction>>() {};
     TupleTag<DeadLetter> failures = new TupleTag<DeadLetter>() {};
-    PCollectionTuple out =
-        input.apply(
-            "Infer",
-            ParDo.of(new InferFn<K>(this, predictions, failures))
-                .withOutputTags(predictions, TupleTagList.of(failures)));
+    PCollectionTuple out;
+    if (groupShards == 0) {
+      out = input.apply("Infer",
+          ParDo.of(new InferFn<K>(this, predictions, failures))
+              .withOutputTags(predictions, TupleTagList.of(failures)));
+    } else {
+      int shards = groupShards;
+      out = input
+          .apply("AssignShards", ParDo.of(new AssignShardFn<K>(shards)))
+          .setCoder(KvCoder.of(VarIntCoder.of(), input.getCoder()))
+          .apply("GroupIntoBatches", GroupIntoBatches.<Integer, KV<K, FeatureVector>>ofSize(maxBatchSize)
+              .withMaxBufferingDuration(Objects.requireNonNull(maxBuffering))
+              .withShardedKey())
+          .apply("InferBatches", ParDo.of(new InferGroupedFn<K>(this, predictions, failures))
+              .withOutputTags(predictions, TupleTagList.of(failures)));
+    }
     PCollection<KV<K, Prediction>> preds =
         out.get(predictions).setCoder(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()));
     PCollection<DeadLetter> dead = out.get(failures).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -229,17 +263,20 @@ public final class BatchInfer<K>
         PTransform<?, ?> transform) {}
   }
 
-  /** The batching DoFn. Its model is never serialized: only the URI is. */
-  static final class InferFn<K> extends DoFn<KV<K, FeatureVector>, KV<K, Prediction>> {
+  /**
+   * What both modes share: the model from the per-JVM cache, bisection of failing batches, the
+   * failure threshold and the metrics. The model is never serialized: only its URI is.
+   */
+  abstract static class InferenceFn<InT, K> extends DoFn<InT, KV<K, Prediction>> {
     private static final long serialVersionUID = 1L;
 
-    private final String modelUri;
-    private final int maxBatchSize;
-    private final long maxBatchBytes;
-    private final RunInfo run;
-    private final double failureThreshold;
-    private final TupleTag<KV<K, Prediction>> predictionsTag;
-    private final TupleTag<DeadLetter> failuresTag;
+    final String modelUri;
+    final int maxBatchSize;
+    final long maxBatchBytes;
+    final RunInfo run;
+    final double failureThreshold;
+    final TupleTag<KV<K, Prediction>> predictionsTag;
+    final TupleTag<DeadLetter> failuresTag;
 
     private final Counter numInferences = Metrics.counter(METRICS_NAMESPACE, "num_inferences");
     private final Counter failedRecords = Metrics.counter(METRICS_NAMESPACE, "failed_records");
@@ -251,13 +288,12 @@ public final class BatchInfer<K>
     private transient @Nullable ModelHandle handle;
     private transient @Nullable Model model;
     private transient @Nullable ModelManifest manifest;
-    private transient int inputSize;
+    transient int inputSize;
     private transient boolean loadTimeReported;
-    private transient Map<BoundedWindow, Batch<K>> buffers;
     private transient long seen;
     private transient long failed;
 
-    InferFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
+    InferenceFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
       this.modelUri = spec.modelUri;
       this.maxBatchSize = spec.maxBatchSize;
       this.maxBatchBytes = spec.maxBatchBytes;
@@ -275,54 +311,12 @@ public final class BatchInfer<K>
       inputSize = manifest.getInputFeatures().size();
     }
 
-    @StartBundle
-    public void startBundle() {
-      buffers = new HashMap<>();
+    /** Called at the start of each bundle: the model's load time is reported once per instance. */
+    void reportLoadTime() {
       if (!loadTimeReported && handle != null) {
         modelLoadMs.update(handle.loadTimeMillis());
         loadTimeReported = true;
       }
-    }
-
-    @ProcessElement
-    public void process(
-        @Element KV<K, FeatureVector> element,
-        @Timestamp Instant timestamp,
-        BoundedWindow window,
-        MultiOutputReceiver out) {
-      FeatureVector v = element.getValue();
-      if (v == null || v.size() != inputSize) {
-        seen++;
-        reject(element, "wrong_feature_count",
-            "the model expects " + inputSize + " features, the vector has " + (v == null ? "none" : v.size()),
-            null, (d, ts) -> out.get(failuresTag).outputWithTimestamp(d, timestamp));
-        return;
-      }
-      Batch<K> batch = buffers.computeIfAbsent(window, w -> new Batch<>());
-      batch.add(element, timestamp);
-      if (batch.size() >= maxBatchSize || (maxBatchBytes > 0 && batch.bytes >= maxBatchBytes)) {
-        buffers.remove(window);
-        // Every buffered element is in this window; the latest timestamp among them keeps all outputs
-        // inside the window and never moves an output before the current element.
-        Instant ts = batch.maxTimestamp.isAfter(timestamp) ? batch.maxTimestamp : timestamp;
-        flush(
-            batch.elements,
-            (kv) -> out.get(predictionsTag).outputWithTimestamp(kv, ts),
-            (d, unused) -> out.get(failuresTag).outputWithTimestamp(d, ts));
-      }
-    }
-
-    @FinishBundle
-    public void finishBundle(FinishBundleContext c) {
-      for (Map.Entry<BoundedWindow, Batch<K>> e : buffers.entrySet()) {
-        BoundedWindow w = e.getKey();
-        Instant ts = e.getValue().maxTimestamp;
-        flush(
-            e.getValue().elements,
-            kv -> c.output(predictionsTag, kv, ts, w),
-            (d, unused) -> c.output(failuresTag, d, ts, w));
-      }
-      buffers.clear();
     }
 
     @Teardown
@@ -334,7 +328,20 @@ public final class BatchInfer<K>
       }
     }
 
-    private void flush(List<KV<K, FeatureVector>> batch, PredictionSink<K> ok, FailureSink fail) {
+    /** True when the vector fits the model; otherwise the record is rejected without calling it. */
+    boolean accept(KV<K, FeatureVector> element, FailureSink fail) {
+      FeatureVector v = element.getValue();
+      if (v != null && v.size() == inputSize) {
+        return true;
+      }
+      seen++;
+      reject(element, "wrong_feature_count",
+          "the model expects " + inputSize + " features, the vector has " + (v == null ? "none" : v.size()),
+          null, fail);
+      return false;
+    }
+
+    void flush(List<KV<K, FeatureVector>> batch, PredictionSink<K> ok, FailureSink fail) {
       if (batch.isEmpty()) {
         return;
       }
@@ -405,6 +412,108 @@ public final class BatchInfer<K>
               ? DeadLetter.of("inference", key, record, null, reason, message)
               : DeadLetter.ofException("inference", key, record, reason, t);
       fail.emit(d, null);
+    }
+  }
+
+  /** Batches inside the bundle, per window; flushes when full and in {@code @FinishBundle}. */
+  static final class InferFn<K> extends InferenceFn<KV<K, FeatureVector>, K> {
+    private static final long serialVersionUID = 1L;
+    private transient Map<BoundedWindow, Batch<K>> buffers;
+
+    InferFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
+      super(spec, predictionsTag, failuresTag);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      buffers = new HashMap<>();
+      reportLoadTime();
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<K, FeatureVector> element,
+        @Timestamp Instant timestamp,
+        BoundedWindow window,
+        MultiOutputReceiver out) {
+      if (!accept(element, (d, unused) -> out.get(failuresTag).outputWithTimestamp(d, timestamp))) {
+        return;
+      }
+      Batch<K> batch = buffers.computeIfAbsent(window, w -> new Batch<>());
+      batch.add(element, timestamp);
+      if (batch.size() >= maxBatchSize || (maxBatchBytes > 0 && batch.bytes >= maxBatchBytes)) {
+        buffers.remove(window);
+        // Every buffered element is in this window; the latest timestamp among them keeps all outputs
+        // inside the window and never moves an output before the current element.
+        Instant ts = batch.maxTimestamp.isAfter(timestamp) ? batch.maxTimestamp : timestamp;
+        flush(
+            batch.elements,
+            (kv) -> out.get(predictionsTag).outputWithTimestamp(kv, ts),
+            (d, unused) -> out.get(failuresTag).outputWithTimestamp(d, ts));
+      }
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      for (Map.Entry<BoundedWindow, Batch<K>> e : buffers.entrySet()) {
+        BoundedWindow w = e.getKey();
+        Instant ts = e.getValue().maxTimestamp;
+        flush(
+            e.getValue().elements,
+            kv -> c.output(predictionsTag, kv, ts, w),
+            (d, unused) -> c.output(failuresTag, d, ts, w));
+      }
+      buffers.clear();
+    }
+  }
+
+  /** Spreads records over a fixed number of shards by a hash of the key's string form. */
+  private static final class AssignShardFn<K> extends DoFn<KV<K, FeatureVector>, KV<Integer, KV<K, FeatureVector>>> {
+    private final int shards;
+
+    AssignShardFn(int shards) {
+      this.shards = shards;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<K, FeatureVector> kv, OutputReceiver<KV<Integer, KV<K, FeatureVector>>> out) {
+      out.output(KV.of(Math.floorMod(String.valueOf(kv.getKey()).hashCode(), shards), kv));
+    }
+  }
+
+  /** Infers the batches made by {@code GroupIntoBatches} (a batch may still be split by the byte cap). */
+  static final class InferGroupedFn<K>
+      extends InferenceFn<KV<ShardedKey<Integer>, Iterable<KV<K, FeatureVector>>>, K> {
+    private static final long serialVersionUID = 1L;
+
+    InferGroupedFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
+      super(spec, predictionsTag, failuresTag);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      reportLoadTime();
+    }
+
+    @ProcessElement
+    public void process(@Element KV<ShardedKey<Integer>, Iterable<KV<K, FeatureVector>>> group, MultiOutputReceiver out) {
+      PredictionSink<K> ok = kv -> out.get(predictionsTag).output(kv);
+      FailureSink fail = (d, unused) -> out.get(failuresTag).output(d);
+      List<KV<K, FeatureVector>> batch = new ArrayList<>();
+      long bytes = 0;
+      for (KV<K, FeatureVector> kv : group.getValue()) {
+        if (!accept(kv, fail)) {
+          continue;
+        }
+        batch.add(kv);
+        bytes += 4L * kv.getValue().size() + 16;
+        if (batch.size() >= maxBatchSize || (maxBatchBytes > 0 && bytes >= maxBatchBytes)) {
+          flush(batch, ok, fail);
+          batch = new ArrayList<>();
+          bytes = 0;
+        }
+      }
+      flush(batch, ok, fail);
     }
   }
 

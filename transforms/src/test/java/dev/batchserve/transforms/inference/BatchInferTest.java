@@ -21,9 +21,13 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestStream;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TimestampedValue;
+import org.joda.time.Duration;
+import org.joda.time.Instant;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Rule;
@@ -142,6 +146,41 @@ public class BatchInferTest {
   }
 
   @Test
+  public void groupIntoBatchesModeGivesTheSamePredictionsAndIsolatesFailures() {
+    List<KV<String, FeatureVector>> in = vectors(500);
+    in.set(17, KV.of("k17", FeatureVector.of(new float[] {Float.NaN, 1f, 1f})));
+    BatchInfer.Result<String> r = input(in).apply(BatchInfer.<String>withModel(model).withRunInfo(TestFixtures.RUN)
+        .withMaxBatchSize(64).withGroupIntoBatches(4, Duration.standardSeconds(5)));
+    List<KV<String, FeatureVector>> good = new ArrayList<>(in);
+    good.remove(17);
+    PAssert.that(r.predictions()).containsInAnyOrder(expectedFor(good));
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      DeadLetter d = dead.iterator().next();
+      assertThat(d.getKey(), is("k17"));
+      assertThat(d.getReason(), is("inference_error"));
+      return null;
+    });
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void groupIntoBatchesServesAnUnboundedStream() {
+    List<KV<String, FeatureVector>> in = vectors(6);
+    TestStream<KV<String, FeatureVector>> stream =
+        TestStream.create(KvCoder.of(StringUtf8Coder.of(), FeatureVector.FeatureVectorCoder.of()))
+            .addElements(TimestampedValue.of(in.get(0), new Instant(0)), TimestampedValue.of(in.get(1), new Instant(1)))
+            .advanceProcessingTime(Duration.standardSeconds(10))
+            .addElements(TimestampedValue.of(in.get(2), new Instant(2)), TimestampedValue.of(in.get(3), new Instant(3)),
+                TimestampedValue.of(in.get(4), new Instant(4)), TimestampedValue.of(in.get(5), new Instant(5)))
+            .advanceWatermarkToInfinity();
+    BatchInfer.Result<String> r = p.apply(stream).apply(BatchInfer.<String>withModel(model)
+        .withRunInfo(TestFixtures.RUN).withMaxBatchSize(100).withGroupIntoBatches(2, Duration.standardSeconds(1)));
+    PAssert.that(r.predictions()).containsInAnyOrder(expectedFor(in));
+    PAssert.that(r.deadLetters()).empty();
+    p.run().waitUntilFinish();
+  }
+
+  @Test
   public void settingsAreValidatedWithTheValueInTheMessage() {
     IllegalArgumentException tooBig = assertThrows(IllegalArgumentException.class,
         () -> BatchInfer.withModel(model).withMaxBatchSize(100_001));
@@ -151,6 +190,10 @@ public class BatchInferTest {
     assertThat(zero.getMessage(), is("maxBatchSize must be in [1, 100000], but was 0"));
     assertThrows(IllegalArgumentException.class, () -> BatchInfer.withModel(model).withFailureThreshold(1.5));
     assertThrows(IllegalArgumentException.class, () -> BatchInfer.withModel(model).withMaxBatchBytes(-1));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> BatchInfer.withModel(model).withGroupIntoBatches(0, Duration.standardSeconds(1))).getMessage(),
+        is("shards must be in [1, 100000], but was 0"));
+    assertThrows(IllegalArgumentException.class, () -> BatchInfer.withModel(model).withGroupIntoBatches(2, Duration.ZERO));
     p.enableAbandonedNodeEnforcement(false);
   }
 
