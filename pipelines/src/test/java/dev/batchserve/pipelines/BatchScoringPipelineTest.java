@@ -147,6 +147,8 @@ public class BatchScoringPipelineTest {
       assertThat(n.get("score").asDouble(), closeTo(reference.get(e.getKey()), 1e-5));
       assertThat(n.get("model_name").asText(), is("fraud-mlp"));
       assertThat(n.get("model_version").asText(), is("1"));
+      double p = reference.get(e.getKey());
+      assertThat(n.get("confidence").asDouble(), closeTo(Math.max(p, 1 - p), 1e-5));
       assertThat(n.get("run_id").asText(), is("fraud-daily-20261128"));
       assertThat(n.get("prediction_timestamp").asText(), is("2026-11-29T00:00:00Z"));
     }

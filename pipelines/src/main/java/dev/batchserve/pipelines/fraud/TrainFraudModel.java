@@ -6,6 +6,7 @@ import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.TensorFlowExporter;
 import dev.batchserve.transforms.features.FeatureOutcome;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.inference.BatchInfer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -79,7 +80,8 @@ public final class TrainFraudModel {
         .inputFeatures(spec.outputNames())
         .trainingData(String.format(Locale.ROOT, "FraudSample.generate(accounts=%d, seed=%d)", accounts, seed))
         .metadata(Map.of("train_accuracy", String.format(Locale.ROOT, "%.4f", accuracy),
-            "feature_spec", SPEC_FILE))
+            "feature_spec", SPEC_FILE,
+            BatchInfer.SCORE_METADATA_KEY, BatchInfer.SCORE_PROBABILITY))
         .build();
     ModelManifest exported = TensorFlowExporter.export(weights, modelDir, partial);
     // The spec is part of the model version: write it, then re-hash so the manifest covers it too.

@@ -188,7 +188,7 @@ public final class BatchInfer<K>
             .runId(run.runId());
     switch (manifest.getOutputKind()) {
       case SCORE:
-        if (out.length == 1 && out[0] >= 0f && out[0] <= 1f) {
+        if (out.length == 1 && isProbability(manifest) && out[0] >= 0f && out[0] <= 1f) {
           // A probability of the positive class: confident when far from 0.5 either way.
           b.confidence((double) Math.max(out[0], 1f - out[0]));
         }
@@ -213,6 +213,20 @@ public final class BatchInfer<K>
     }
     return b.build();
   }
+
+  /**
+   * Whether a single score is a probability (the manifest's metadata says {@code "score":
+   * "probability"}, as a sigmoid classifier's does): only then does it get a confidence.
+   */
+  static boolean isProbability(ModelManifest manifest) {
+    Map<String, String> meta = manifest.getMetadata();
+    return meta != null && SCORE_PROBABILITY.equals(meta.get(SCORE_METADATA_KEY));
+  }
+
+  /** Manifest metadata key and value marking a single score as a probability. */
+  public static final String SCORE_METADATA_KEY = "score";
+
+  public static final String SCORE_PROBABILITY = "probability";
 
   /** The two outputs of {@link BatchInfer}. */
   public static final class Result<K> implements org.apache.beam.sdk.values.POutput {

@@ -4,6 +4,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.transforms.compare.CompareModels;
+import dev.batchserve.transforms.compare.ModelAgreement;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
@@ -109,6 +111,7 @@ public final class KeyedPrediction<K>
   private final int maxBatchSize;
   private final double failureThreshold;
   private final int joinBuckets;
+  private final @Nullable String challengerUri;
 
   private KeyedPrediction(
       FeatureSpec spec,
@@ -120,7 +123,8 @@ public final class KeyedPrediction<K>
       DuplicateKeyPolicy duplicatePolicy,
       int maxBatchSize,
       double failureThreshold,
-      int joinBuckets) {
+      int joinBuckets,
+      @Nullable String challengerUri) {
     this.spec = spec;
     this.modelUri = modelUri;
     this.runInfo = runInfo;
@@ -131,6 +135,7 @@ public final class KeyedPrediction<K>
     this.maxBatchSize = maxBatchSize;
     this.failureThreshold = failureThreshold;
     this.joinBuckets = joinBuckets;
+    this.challengerUri = challengerUri;
   }
 
   /** Features from {@code spec}, predictions from the model at {@code modelUri}. */
@@ -138,13 +143,13 @@ public final class KeyedPrediction<K>
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
     return new KeyedPrediction<>(
-        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS);
+        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null);
   }
 
   /** The run every prediction is stamped with (required). */
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
     return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets);
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri);
   }
 
   /**
@@ -154,40 +159,40 @@ public final class KeyedPrediction<K>
    */
   public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets);
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri);
   }
 
   /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
   public KeyedPrediction<K> withPreviousPredictions(PCollection<KV<String, Prediction>> previousRun) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
         Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
-        failureThreshold, joinBuckets);
+        failureThreshold, joinBuckets, challengerUri);
   }
 
   /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
   public KeyedPrediction<K> withFallback(Fallback policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
-        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets);
+        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri);
   }
 
   /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
   public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets);
+        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri);
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}. */
   public KeyedPrediction<K> withMaxBatchSize(int n) {
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, n, failureThreshold, joinBuckets);
+        duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri);
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
   public KeyedPrediction<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, ratio, joinBuckets);
+        duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri);
   }
 
   /**
@@ -198,7 +203,20 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withJoinBuckets(int n) {
     checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, n);
+        duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri);
+  }
+
+  /**
+   * Champion/challenger: also scores every valid record with a second model (same feature layout,
+   * checked at construction) and compares the two per key into {@link Result#challengerAgreement()}.
+   * Only the champion's predictions are served; the challenger's are in
+   * {@link Result#challengerPredictions()}.
+   */
+  public KeyedPrediction<K> withChallenger(String challengerModelUri) {
+    checkArgument(challengerModelUri != null && !challengerModelUri.isEmpty(),
+        "challengerModelUri must be set, but was '%s'", challengerModelUri);
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri);
   }
 
   @Override
@@ -304,7 +322,20 @@ public final class KeyedPrediction<K>
                 ParDo.of(new CompletenessFn(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
                     .withSideInputs(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
             .setCoder(RunCounts.RunCountsCoder.of());
-    return new Result<>(p, predictions, outTag, deadLetters, keyDeadTag, counts);
+    Result<K> result = new Result<>(p, predictions, outTag, deadLetters, keyDeadTag, counts);
+    if (challengerUri != null) {
+      ModelManifest challengerManifest = ModelManifest.read(ModelStaging.localize(challengerUri));
+      spec.checkMatches(challengerManifest.getInputFeatures());
+      BatchInfer.Result<K> challenger =
+          features.vectors().apply("InferChallenger",
+              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
+      result.challengerPredictions = challenger.predictions();
+      result.challengerDeadLetters = challenger.deadLetters();
+      result.challengerAgreement =
+          PCollectionList.of(inferred.predictions()).and(challenger.predictions())
+              .apply("CompareChallenger", CompareModels.<K>atThreshold(0.5));
+    }
+    return result;
   }
 
   /** Predictions (model and fallback), dead letters, and the accounting of the run. */
@@ -316,6 +347,9 @@ public final class KeyedPrediction<K>
     private final TupleTag<DeadLetter> deadLettersTag;
     private final PCollection<RunCounts> counts;
     private final TupleTag<RunCounts> countsTag = new TupleTag<>();
+    private @Nullable PCollection<KV<K, Prediction>> challengerPredictions;
+    private @Nullable PCollection<DeadLetter> challengerDeadLetters;
+    private @Nullable PCollection<ModelAgreement> challengerAgreement;
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, TupleTag<KV<K, Prediction>> predictionsTag,
         PCollection<DeadLetter> deadLetters, TupleTag<DeadLetter> deadLettersTag, PCollection<RunCounts> counts) {
@@ -335,6 +369,24 @@ public final class KeyedPrediction<K>
     /** Every input record that did not become a prediction, with the step and reason. */
     public PCollection<DeadLetter> deadLetters() {
       return deadLetters;
+    }
+
+    /** The challenger's predictions (model only, no fallbacks), when {@code withChallenger} was set. */
+    public PCollection<KV<K, Prediction>> challengerPredictions() {
+      checkState(challengerPredictions != null, "no challenger: use withChallenger(modelUri)");
+      return challengerPredictions;
+    }
+
+    /** Records the challenger failed on (they do not count in the run's invariant). */
+    public PCollection<DeadLetter> challengerDeadLetters() {
+      checkState(challengerDeadLetters != null, "no challenger: use withChallenger(modelUri)");
+      return challengerDeadLetters;
+    }
+
+    /** One {@link ModelAgreement} for the run: champion vs challenger, decisions at 0.5. */
+    public PCollection<ModelAgreement> challengerAgreement() {
+      checkState(challengerAgreement != null, "no challenger: use withChallenger(modelUri)");
+      return challengerAgreement;
     }
 
     /** One element, produced only when the completeness invariant holds (else the run fails). */

@@ -216,8 +216,12 @@ public class BatchInferTest {
     Prediction pr = BatchInfer.toPrediction(new float[] {0.2f, 0.8f}, m, TestFixtures.RUN);
     assertThat(pr.getLabel(), is("high"));
     assertThat(pr.getConfidence(), equalTo((double) 0.8f));
-    dev.batchserve.models.ModelManifest s = m.toBuilder().outputKind(dev.batchserve.models.OutputKind.SCORE).build();
+    dev.batchserve.models.ModelManifest s = m.toBuilder().outputKind(dev.batchserve.models.OutputKind.SCORE)
+        .metadata(Map.of("score", "probability")).build();
     assertThat(BatchInfer.toPrediction(new float[] {0.1f}, s, TestFixtures.RUN).getConfidence(), equalTo((double) 0.9f));
+    dev.batchserve.models.ModelManifest regression = s.toBuilder().metadata(Map.of()).build();
+    assertThat(BatchInfer.toPrediction(new float[] {0.1f}, regression, TestFixtures.RUN).getConfidence(),
+        equalTo((Double) null));
     p.enableAbandonedNodeEnforcement(false);
   }
 }

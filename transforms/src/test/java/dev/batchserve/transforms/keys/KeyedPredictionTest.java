@@ -223,6 +223,34 @@ public class KeyedPredictionTest {
   }
 
   @Test
+  public void aChallengerIsScoredAndComparedButNotServed() throws Exception {
+    java.nio.file.Path dir = TMP.newFolder("challenger").toPath();
+    dev.batchserve.models.training.LinearExporter.export(
+        new dev.batchserve.models.linear.LinearModelFile(new float[][] {{1f, 2f, -1f}}, new float[] {0.6f}, "identity"),
+        dir, dev.batchserve.models.ModelManifest.builder().name("lin-next").version("8")
+            .inputFeatures(spec.outputNames()).build());
+    List<KV<String, Row>> rows = validRows(10);
+    rows.add(row("edge", "0", "0", "0.05")); // champion 0.45, challenger 0.55: the decisions differ
+    KeyedPrediction.Result<String> r = p.apply(Create.of(rows).withCoder(CODER))
+        .apply(keyed().withChallenger(dir.toString()));
+    List<KV<String, Prediction>> served = new ArrayList<>(expectedValid(10));
+    served.add(KV.of("edge", modelPrediction(0, 0, 0.05f)));
+    PAssert.that(r.predictions()).containsInAnyOrder(served);
+    PAssert.that(r.challengerDeadLetters()).empty();
+    PAssert.that(r.challengerAgreement()).satisfies(all -> {
+      dev.batchserve.transforms.compare.ModelAgreement a = all.iterator().next();
+      assertThat(a.getCompared(), is(11L));
+      assertThat(a.getAgreeing(), is(10L));
+      assertThat(a.getChampionOnly(), is(0L));
+      assertThat(a.getChallengerOnly(), is(0L));
+      assertThat(a.meanAbsDiff(), org.hamcrest.Matchers.closeTo(0.1, 1e-6));
+      assertThat(a.getMaxAbsDiff(), org.hamcrest.Matchers.closeTo(0.1, 1e-6));
+      return null;
+    });
+    p.run().waitUntilFinish();
+  }
+
+  @Test
   public void settingsAreValidated() {
     assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, model).withMaxBatchSize(0));
     assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, model).withJoinBuckets(0));
