@@ -1,5 +1,7 @@
 package dev.batchserve.pipelines;
 
+import dev.batchserve.transforms.monitoring.MeasureRunQuality;
+import dev.batchserve.transforms.monitoring.QualityThresholds;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -104,4 +106,62 @@ public interface BatchScoringOptions extends PipelineOptions {
   double getFailureThreshold();
 
   void setFailureThreshold(double value);
+
+  @Description("Circuit breaker: fail the run, publishing nothing, when more than this share of the records read"
+      + " became dead letters (0 to 1).")
+  @Default.Double(QualityThresholds.DEFAULT_MAX_DEAD_LETTER_RATE)
+  double getMaxDeadLetterRate();
+
+  void setMaxDeadLetterRate(double value);
+
+  @Description("Circuit breaker: largest PSI of a numeric feature against its training histogram"
+      + " (Infinity turns the check off).")
+  @Default.Double(QualityThresholds.DEFAULT_MAX_PSI)
+  double getMaxPsi();
+
+  void setMaxPsi(double value);
+
+  @Description("Circuit breaker: largest Jensen-Shannon divergence (base 2) of a numeric feature against training.")
+  @Default.Double(QualityThresholds.DEFAULT_MAX_JS_DIVERGENCE)
+  double getMaxJsDivergence();
+
+  void setMaxJsDivergence(double value);
+
+  @Description("Circuit breaker: largest L-infinity distance of a categorical feature's shares against training.")
+  @Default.Double(QualityThresholds.DEFAULT_MAX_CATEGORY_SHIFT)
+  double getMaxCategoryShift();
+
+  void setMaxCategoryShift(double value);
+
+  @Description("Circuit breaker: largest absolute change of the mean score against the previous published run.")
+  @Default.Double(QualityThresholds.DEFAULT_MAX_PREDICTION_MEAN_SHIFT)
+  double getMaxPredictionMeanShift();
+
+  void setMaxPredictionMeanShift(double value);
+
+  @Description("Circuit breaker: drift limits are judged only on at least this many values of a feature"
+      + " (or scored predictions, for the mean shift); smaller samples are reported but not judged.")
+  @Default.Long(QualityThresholds.DEFAULT_MIN_DRIFT_SAMPLE)
+  long getMinDriftSample();
+
+  void setMinDriftSample(long value);
+
+  @Description("A key's score counts as changed against the previous run when it moved by more than this.")
+  @Default.Double(MeasureRunQuality.DEFAULT_CHANGE_EPSILON)
+  double getPredictionChangeEpsilon();
+
+  void setPredictionChangeEpsilon(double value);
+
+  @Description("URL that gets an HTTP POST with a JSON alert when the run fails or its circuit breaker trips;"
+      + " empty = no alerts. Delivery is best effort and never fails the run.")
+  @Default.String("")
+  String getAlertWebhook();
+
+  void setAlertWebhook(String value);
+
+  @Description("Log progress (records done, records/s) every this many input records per worker; 0 = never.")
+  @Default.Long(100_000)
+  long getProgressEvery();
+
+  void setProgressEvery(long value);
 }

@@ -2,16 +2,27 @@ package dev.batchserve.pipelines;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.pipelines.monitoring.AlertWebhook;
+import dev.batchserve.pipelines.monitoring.PreviousRun;
+import dev.batchserve.pipelines.monitoring.QualityFile;
+import dev.batchserve.pipelines.monitoring.RunReport;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.keys.KeyedPrediction;
+import dev.batchserve.transforms.monitoring.CircuitBreaker;
+import dev.batchserve.transforms.monitoring.LogProgress;
+import dev.batchserve.transforms.monitoring.MeasureRunQuality;
+import dev.batchserve.transforms.monitoring.QualityThresholds;
+import dev.batchserve.transforms.monitoring.RunQuality;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -27,12 +38,22 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The config-driven batch-scoring job: read -> key -> features -> batched inference -> keyed
  * predictions with fallbacks -> files with metadata, published all-or-nothing.
+ *
+ * <p>Monitoring: the run's data quality, drift against the training statistics and prediction
+ * distribution (against the previous published run too) are measured in the pipeline
+ * ({@code MeasureRunQuality}) and judged by a {@code CircuitBreaker} whose limits are options; the
+ * sink publishes only after the breaker passed, so a tripped run fails and publishes nothing. After
+ * the run, {@link #run} writes {@code _REPORT.json}, {@code _REPORT.html} and {@code metrics.prom}
+ * into the run directory and, on failure, posts an alert to {@code --alertWebhook}.
  *
  * <pre>
  * mvn -pl pipelines exec:java -Dexec.args="--runner=DirectRunner --runDate=2026-11-28"
@@ -42,6 +63,8 @@ import org.apache.beam.sdk.values.PCollectionList;
  * {@link #run} directly.
  */
 public final class BatchScoringPipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(BatchScoringPipeline.class);
+
   private BatchScoringPipeline() {}
 
   public static void main(String[] args) {
@@ -78,6 +101,9 @@ public final class BatchScoringPipeline {
         : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
     ReadRecords.Result input = p.apply("Read", ReadRecords.of(o.getInput(), format).withKeyColumns(keys));
 
+    if (o.getProgressEvery() > 0) {
+      input.records().apply("Progress", LogProgress.of(run.runId(), o.getProgressEvery()));
+    }
     KeyedPrediction.Result<String> keyed = input.records().apply("KeyedPrediction",
         KeyedPrediction.<String>of(spec, o.getModel())
             .withRunInfo(run)
@@ -94,34 +120,117 @@ public final class BatchScoringPipeline {
       formats.add(FileFormat.parse(f));
     }
     checkArgument(!formats.isEmpty(), "--formats must name at least one format");
+    // Quality and drift are judged before anything is published: the sink waits for the breaker.
+    String runDir = FileSink.runDirectory(o.getOutput(), run);
+    MeasureRunQuality<String> measure = MeasureRunQuality.<String>of(spec)
+        .withRunInfo(run)
+        .withPredictions(keyed.predictions())
+        .withDeadLetters(deadLetters)
+        .withChangeEpsilon(o.getPredictionChangeEpsilon());
+    PreviousRun previous = PreviousRun.latest(o.getOutput(), run);
+    if (previous != null) {
+      measure = measure.withPreviousRun(previous.runId(), previous.distribution(),
+          previous.hasScores() ? previous.readScores(p) : null);
+    }
+    PCollection<RunQuality> passed = input.records()
+        .apply("Quality", measure)
+        .apply("WriteQuality", ParDo.of(new QualityFile.WriteFn(runDir)))
+        .setCoder(RunQuality.RunQualityCoder.of())
+        .apply("CircuitBreaker", CircuitBreaker.of(thresholds(o)));
+
     keyed.predictions().apply("WriteFiles",
         SinkWithMetadata.<String>files(o.getOutput())
             .withRunInfo(run)
             .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
             .withNumShards(o.getNumShards())
             .withDeadLetters(deadLetters)
-            .publishAfter(keyed.counts()));
-    return FileSink.runDirectory(o.getOutput(), run);
+            .publishAfter(keyed.counts(), passed));
+    return runDir;
   }
 
-  /** Builds, runs to completion, and summarises the run. */
+  /** The circuit breaker's limits from the options. */
+  public static QualityThresholds thresholds(BatchScoringOptions o) {
+    return QualityThresholds.defaults()
+        .withMaxDeadLetterRate(o.getMaxDeadLetterRate())
+        .withMaxPsi(o.getMaxPsi())
+        .withMaxJsDivergence(o.getMaxJsDivergence())
+        .withMaxCategoryShift(o.getMaxCategoryShift())
+        .withMaxPredictionMeanShift(o.getMaxPredictionMeanShift())
+        .withMinDriftSample(o.getMinDriftSample());
+  }
+
+  /**
+   * Builds, runs to completion, writes the run report ({@code _REPORT.json}, {@code _REPORT.html},
+   * {@code metrics.prom}) into the run directory, and summarises the run. A failed or tripped run
+   * gets a report too (status {@code failed} / {@code tripped}), an alert when {@code --alertWebhook}
+   * is set, and its exception is rethrown.
+   */
   public static RunSummary run(BatchScoringOptions o) {
+    if (!o.getAlertWebhook().isEmpty()) {
+      AlertWebhook.to(o.getAlertWebhook()); // a malformed URL fails before the run, not at alert time
+    }
+    RunInfo run = runInfo(o);
     Pipeline p = Pipeline.create(o);
     String runDir = build(p, o);
+    Instant started = Instant.now();
     long start = System.nanoTime();
-    PipelineResult result = p.run();
-    PipelineResult.State state = result.waitUntilFinish();
-    double seconds = (System.nanoTime() - start) / 1e9;
-    if (state != PipelineResult.State.DONE) {
-      throw new IllegalStateException("run " + runInfo(o).runId() + " ended in state " + state);
+    PipelineResult result;
+    try {
+      result = p.run();
+      PipelineResult.State state = result.waitUntilFinish();
+      if (state != PipelineResult.State.DONE) {
+        throw new IllegalStateException("run " + run.runId() + " ended in state " + state);
+      }
+    } catch (RuntimeException e) {
+      onFailure(o, run, runDir, started, e);
+      throw e;
     }
+    double seconds = (System.nanoTime() - start) / 1e9;
     MetricQueryResults m = result.metrics().queryMetrics(MetricsFilter.builder().build());
-    return new RunSummary(runInfo(o).runId(), runDir, seconds,
+    RunReport.builder(run, runDir)
+        .status("published")
+        .timing(started, Instant.now())
+        .metrics(m)
+        .quality(QualityFile.read(runDir))
+        .thresholds(thresholds(o))
+        .build()
+        .writeTo(runDir);
+    return new RunSummary(run.runId(), runDir, seconds,
         counter(m, ReadRecords.METRICS_NAMESPACE, "records_read"),
         counter(m, ReadRecords.METRICS_NAMESPACE, "records_rejected"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "predictions"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "fallbacks"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"));
+  }
+
+  /** Reports and alerts on a failed run; never hides the run's own exception. */
+  private static void onFailure(BatchScoringOptions o, RunInfo run, String runDir, Instant started, RuntimeException e) {
+    CircuitBreaker.Tripped tripped = null;
+    for (Throwable t = e; t != null && tripped == null; t = t.getCause()) {
+      if (t instanceof CircuitBreaker.Tripped) {
+        tripped = (CircuitBreaker.Tripped) t;
+      }
+    }
+    String message = tripped != null ? tripped.getMessage() : String.valueOf(e);
+    try {
+      RunReport.builder(run, runDir)
+          .status(tripped != null ? "tripped" : "failed")
+          .error(message)
+          .timing(started, Instant.now())
+          .quality(QualityFile.read(runDir))
+          .thresholds(thresholds(o))
+          .build()
+          .writeTo(runDir);
+    } catch (RuntimeException reportFailure) {
+      LOG.warn("cannot write the failure report of run {} into {}", run.runId(), runDir, reportFailure);
+    }
+    ObjectNode alert =
+        AlertWebhook.alert(tripped != null ? "breaker_tripped" : "run_failed", run.runId(), message);
+    alert.put("run_directory", runDir);
+    if (tripped != null) {
+      tripped.violations().forEach(alert.putArray("violations")::add);
+    }
+    AlertWebhook.sendIfConfigured(o.getAlertWebhook(), alert);
   }
 
   static long counter(MetricQueryResults m, String namespace, String name) {

@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * What one run did, printed at its end: records in, predictions, fallbacks, dead letters, duration
- * and throughput.
+ * and throughput, and where its report is (quality, drift and distribution are in the report).
  *
  * <pre>{@code
  * RunSummary s = BatchScoringPipeline.run(options);
@@ -47,8 +47,9 @@ public final class RunSummary {
             + "  fallbacks      %,d%n"
             + "  dead letters   %,d (+ %,d unreadable lines)%n"
             + "  throughput     %,.0f records/s%n"
-            + "  published to   %s",
+            + "  published to   %s%n"
+            + "  report         %s/_REPORT.html",
         runId, seconds, recordsRead, predictions, fallbacks, deadLetters, unreadable, recordsPerSecond(),
-        runDirectory);
+        runDirectory, runDirectory);
   }
 }

@@ -265,7 +265,7 @@ public final class RawEngineBenchmark {
   }
 
   /** Glorot-uniform random weights, reproducible from {@code seed}. */
-  static MlpWeights randomMlp(int[] sizes, long seed) {
+  public static MlpWeights randomMlp(int[] sizes, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     List<MlpWeights.Layer> layers = new ArrayList<>();
     for (int l = 0; l + 1 < sizes.length; l++) {

@@ -117,14 +117,14 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   }
 
   /**
-   * The previous run: its id, its prediction distribution (from its report) and, optionally (null),
-   * its model scores by key string for the key-level change rate.
+   * The previous run: its id, its prediction distribution (from its report; null when it has none)
+   * and its model scores by key string for the key-level change rate (null when unreadable).
    */
-  public MeasureRunQuality<K> withPreviousRun(String runId, PredictionDistribution distribution,
+  public MeasureRunQuality<K> withPreviousRun(String runId, @Nullable PredictionDistribution distribution,
       @Nullable PCollection<KV<String, Double>> scores) {
     checkArgument(runId != null && !runId.isEmpty(), "previous runId must be set, but was '%s'", runId);
-    return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, runId,
-        Objects.requireNonNull(distribution, "distribution"), scores, changeEpsilon);
+    return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, runId, distribution, scores,
+        changeEpsilon);
   }
 
   /** A key's score "changed" when it moved by more than this (default {@value #DEFAULT_CHANGE_EPSILON}). */
@@ -269,6 +269,30 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         }
       });
     }
+
+    // equals/hashCode let the runner compare accumulators by value (mutation and coder checks).
+    @Override
+    public boolean equals(@Nullable Object o) {
+      return o instanceof FeatureProfiles && sameArrays(counts, ((FeatureProfiles) o).counts)
+          && sameArrays(totals, ((FeatureProfiles) o).totals);
+    }
+
+    @Override
+    public int hashCode() {
+      return counts.keySet().hashCode() * 31 + totals.keySet().hashCode();
+    }
+
+    private static boolean sameArrays(Map<String, long[]> a, Map<String, long[]> b) {
+      if (!a.keySet().equals(b.keySet())) {
+        return false;
+      }
+      for (Map.Entry<String, long[]> e : a.entrySet()) {
+        if (!java.util.Arrays.equals(e.getValue(), b.get(e.getKey()))) {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   static final class ProfileFeaturesFn<K> extends Combine.CombineFn<KV<K, Row>, FeatureProfiles, FeatureProfiles> {
@@ -380,6 +404,20 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     final TreeMap<String, Long> byReason = new TreeMap<>();
     /** field -> reason -> count. */
     final TreeMap<String, TreeMap<String, Long>> byField = new TreeMap<>();
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+      if (!(o instanceof DeadLetterTally)) {
+        return false;
+      }
+      DeadLetterTally t = (DeadLetterTally) o;
+      return total == t.total && unreadable == t.unreadable && byReason.equals(t.byReason) && byField.equals(t.byField);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(total, unreadable, byReason, byField);
+    }
   }
 
   static final class TallyDeadLettersFn extends Combine.CombineFn<DeadLetter, DeadLetterTally, DeadLetterTally> {
@@ -442,6 +480,22 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     double max = Double.NEGATIVE_INFINITY;
     final long[] buckets = new long[PredictionDistribution.BUCKETS];
     final TreeMap<String, Long> fallbackReasons = new TreeMap<>();
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+      if (!(o instanceof ScoreProfile)) {
+        return false;
+      }
+      ScoreProfile p = (ScoreProfile) o;
+      return count == p.count && fallbacks == p.fallbacks && outOfRange == p.outOfRange
+          && Double.compare(sum, p.sum) == 0 && Double.compare(min, p.min) == 0 && Double.compare(max, p.max) == 0
+          && java.util.Arrays.equals(buckets, p.buckets) && fallbackReasons.equals(p.fallbackReasons);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(count, fallbacks, sum, fallbackReasons);
+    }
   }
 
   static final class ProfileScoresFn<K> extends Combine.CombineFn<KV<K, Prediction>, ScoreProfile, ScoreProfile> {
@@ -635,8 +689,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       }
       d.quantiles.addAll(c.sideInput(quantiles));
 
+      q.previousRunId = previousRunId;
       if (previous != null) {
-        q.previousRunId = previousRunId;
         q.previousPredictions = previous;
         if (d.mean != null && previous.mean != null) {
           q.predictionMeanShift = d.mean - previous.mean;

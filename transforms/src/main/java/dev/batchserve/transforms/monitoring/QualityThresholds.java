@@ -10,7 +10,9 @@ import java.util.Locale;
 /**
  * The limits a run's {@link RunQuality} must stay within for {@link CircuitBreaker} to let it
  * publish. Each limit is inclusive (a value equal to it passes); {@code Double.POSITIVE_INFINITY}
- * switches a check off.
+ * switches a check off. Drift limits (PSI, JS, L-infinity, prediction mean shift) are only judged on
+ * at least {@link #minDriftSample()} values (default {@value #DEFAULT_MIN_DRIFT_SAMPLE}): on fewer,
+ * sampling noise alone moves them past usual limits (a small test run would trip on its own).
  *
  * <pre>{@code
  * QualityThresholds t = QualityThresholds.defaults().withMaxPsi(0.5).withMaxPredictionMeanShift(0.05);
@@ -24,15 +26,18 @@ public final class QualityThresholds implements Serializable {
   public static final double DEFAULT_MAX_JS_DIVERGENCE = 0.1;
   public static final double DEFAULT_MAX_CATEGORY_SHIFT = 0.2;
   public static final double DEFAULT_MAX_PREDICTION_MEAN_SHIFT = 0.1;
+  public static final long DEFAULT_MIN_DRIFT_SAMPLE = 100;
 
   private final double maxDeadLetterRate;
   private final double maxPsi;
   private final double maxJsDivergence;
   private final double maxCategoryShift;
   private final double maxPredictionMeanShift;
+  private final long minDriftSample;
 
   private QualityThresholds(double maxDeadLetterRate, double maxPsi, double maxJsDivergence,
-      double maxCategoryShift, double maxPredictionMeanShift) {
+      double maxCategoryShift, double maxPredictionMeanShift, long minDriftSample) {
+    this.minDriftSample = minDriftSample;
     this.maxDeadLetterRate = maxDeadLetterRate;
     this.maxPsi = maxPsi;
     this.maxJsDivergence = maxJsDivergence;
@@ -43,37 +48,48 @@ public final class QualityThresholds implements Serializable {
   /** Dead-letter rate 0.05, PSI 0.25, JS 0.1, category L-infinity 0.2, prediction mean shift 0.1. */
   public static QualityThresholds defaults() {
     return new QualityThresholds(DEFAULT_MAX_DEAD_LETTER_RATE, DEFAULT_MAX_PSI, DEFAULT_MAX_JS_DIVERGENCE,
-        DEFAULT_MAX_CATEGORY_SHIFT, DEFAULT_MAX_PREDICTION_MEAN_SHIFT);
+        DEFAULT_MAX_CATEGORY_SHIFT, DEFAULT_MAX_PREDICTION_MEAN_SHIFT, DEFAULT_MIN_DRIFT_SAMPLE);
   }
 
   /** Largest share of dead letters among all records read (0 to 1). */
   public QualityThresholds withMaxDeadLetterRate(double v) {
     checkArgument(v >= 0 && v <= 1, "maxDeadLetterRate must be in [0, 1], but was %s", v);
-    return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift);
+    return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample);
   }
 
   /** Largest PSI of any numeric feature against training. */
   public QualityThresholds withMaxPsi(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxPsi must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, v, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift);
+    return new QualityThresholds(maxDeadLetterRate, v, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample);
   }
 
   /** Largest Jensen-Shannon divergence (base 2) of any numeric feature against training. */
   public QualityThresholds withMaxJsDivergence(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxJsDivergence must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, v, maxCategoryShift, maxPredictionMeanShift);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, v, maxCategoryShift, maxPredictionMeanShift, minDriftSample);
   }
 
   /** Largest L-infinity distance of any categorical feature's shares against training. */
   public QualityThresholds withMaxCategoryShift(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxCategoryShift must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, v, maxPredictionMeanShift);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, v, maxPredictionMeanShift, minDriftSample);
   }
 
   /** Largest absolute change of the mean score against the previous run. */
   public QualityThresholds withMaxPredictionMeanShift(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxPredictionMeanShift must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, v);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, v, minDriftSample);
+  }
+
+  /** Fewest values (of a feature, or scored predictions) on which drift limits are judged. */
+  public QualityThresholds withMinDriftSample(long n) {
+    checkArgument(n >= 0, "minDriftSample must be >= 0, but was %s", n);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
+        maxPredictionMeanShift, n);
+  }
+
+  public long minDriftSample() {
+    return minDriftSample;
   }
 
   public double maxDeadLetterRate() {
@@ -104,6 +120,13 @@ public final class QualityThresholds implements Serializable {
           q.getDeadLetterRate(), q.getDeadLetters(), q.getInputRecords() + q.getUnreadable(), maxDeadLetterRate));
     }
     for (FeatureQuality f : q.getFeatures()) {
+      long values = 0;
+      for (long c : f.getCounts()) {
+        values += c;
+      }
+      if (values < minDriftSample) {
+        continue;
+      }
       if (f.getPsi() != null && f.getPsi() > maxPsi) {
         out.add(String.format(Locale.ROOT, "maxPsi: feature %s PSI %.4f > %s", f.getName(), f.getPsi(), maxPsi));
       }
@@ -117,7 +140,8 @@ public final class QualityThresholds implements Serializable {
       }
     }
     Double shift = q.getPredictionMeanShift();
-    if (shift != null && Math.abs(shift) > maxPredictionMeanShift) {
+    if (shift != null && Math.abs(shift) > maxPredictionMeanShift
+        && q.getPredictions().getCount() >= minDriftSample) {
       out.add(String.format(Locale.ROOT,
           "maxPredictionMeanShift: mean score moved by %+.4f against run %s (%.4f -> %.4f) > %s",
           shift, q.getPreviousRunId(), q.getPreviousPredictions().getMean(), q.getPredictions().getMean(),
@@ -130,6 +154,6 @@ public final class QualityThresholds implements Serializable {
   public String toString() {
     return "QualityThresholds{maxDeadLetterRate=" + maxDeadLetterRate + ", maxPsi=" + maxPsi
         + ", maxJsDivergence=" + maxJsDivergence + ", maxCategoryShift=" + maxCategoryShift
-        + ", maxPredictionMeanShift=" + maxPredictionMeanShift + "}";
+        + ", maxPredictionMeanShift=" + maxPredictionMeanShift + ", minDriftSample=" + minDriftSample + "}";
   }
 }

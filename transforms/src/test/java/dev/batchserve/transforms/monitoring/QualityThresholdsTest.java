@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.hasSize;
 import static org.junit.Assert.assertThrows;
 
 import org.apache.beam.sdk.testing.PAssert;
@@ -35,6 +36,10 @@ public class QualityThresholdsTest {
     country.name = "country";
     country.kind = FeatureQuality.Kind.CATEGORICAL;
     country.lInfinity = linf;
+    amount.counts.add(60L);
+    amount.counts.add(40L);
+    country.counts.add(100L);
+    q.predictions.count = 100;
     q.features.add(amount);
     q.features.add(country);
     q.predictions.mean = 0.2 + (meanShift == null ? 0 : meanShift);
@@ -68,6 +73,15 @@ public class QualityThresholdsTest {
   }
 
   @Test
+  public void driftIsNotJudgedOnTooSmallASample() {
+    RunQuality drifted = quality(0.5, 9.0, 0.9, 0.9, 0.5);
+    assertThat(QualityThresholds.defaults().violations(drifted), hasSize(5));
+    // 100 values per feature and 100 scores: below a minimum of 101 only the dead-letter rate counts
+    assertThat(QualityThresholds.defaults().withMinDriftSample(101).violations(drifted),
+        contains("maxDeadLetterRate: dead-letter rate 0.5000 (50 of 100) > 0.05"));
+  }
+
+  @Test
   public void withersValidate() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> QualityThresholds.defaults().withMaxDeadLetterRate(1.5));
@@ -96,6 +110,6 @@ public class QualityThresholdsTest {
     }
     assertThat(cause.getMessage(), containsString("circuit breaker tripped for run demo-daily-20261128: "
         + "maxDeadLetterRate: dead-letter rate 0.5000 (50 of 100) > 0.05; maxPsi: feature amount PSI 2.0000 > 0.25"));
-    assertThat(((CircuitBreaker.Tripped) cause).violations(), org.hamcrest.Matchers.hasSize(2));
+    assertThat(((CircuitBreaker.Tripped) cause).violations(), hasSize(2));
   }
 }

@@ -1,0 +1,207 @@
+package dev.batchserve.pipelines.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.Model;
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.Models;
+import dev.batchserve.models.bench.RawEngineBenchmark;
+import dev.batchserve.models.training.MlpWeights;
+import dev.batchserve.models.training.TensorFlowExporter;
+import dev.batchserve.transforms.features.FeatureVector;
+import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+
+/**
+ * In-pipeline inference against the raw engine, measured side by side in one run: for each batch
+ * size, the same TensorFlow MLP (32-64-32-1, as in {@code RawEngineBenchmark}) scores the same
+ * synthetic vectors once in a plain Java loop on one thread (the baseline) and once through a Beam
+ * pipeline ({@code GenerateSequence -> vectors -> BatchInfer -> Count}) on the runner given by the
+ * usual {@code --runner} options. Prints records/s of both, their ratio, and the speedup of each
+ * batch size over batch 1; writes JSON.
+ *
+ * <pre>
+ * java ... PipelineBenchmark --out=work/bench/pipeline.json --records=1000000 --batchSizes=1,32,256,4096 \
+ *     --runner=FlinkRunner --flinkMaster=[local] --parallelism=2
+ * </pre>
+ *
+ * <p>Batch 1 runs on a tenth of the records (both sides), since one call per record is slow.
+ */
+public final class PipelineBenchmark {
+  private PipelineBenchmark() {}
+
+  /** Deterministic vector of record {@code i}: values in [-1, 1). */
+  static float[] vector(long i) {
+    float[] v = new float[RawEngineBenchmark.FEATURES];
+    long x = i * 0x9E3779B97F4A7C15L + 1;
+    for (int j = 0; j < v.length; j++) {
+      x ^= x << 13;
+      x ^= x >>> 7;
+      x ^= x << 17;
+      v[j] = ((x >>> 40) / (float) (1L << 24)) * 2f - 1f;
+    }
+    return v;
+  }
+
+  private static final class ToVector extends DoFn<Long, KV<Long, FeatureVector>> {
+    @ProcessElement
+    public void process(@Element Long i, OutputReceiver<KV<Long, FeatureVector>> out) {
+      out.output(KV.of(i, FeatureVector.of(vector(i))));
+    }
+  }
+
+  /** Records/s of the raw engine loop at one batch size, one thread. */
+  static double rawRate(Model model, long records, int batchSize) {
+    float[][] batch = new float[batchSize][];
+    long done = 0;
+    long t0 = System.nanoTime();
+    float sink = 0;
+    while (done < records) {
+      int n = (int) Math.min(batchSize, records - done);
+      float[][] b = n == batchSize ? batch : new float[n][];
+      for (int k = 0; k < n; k++) {
+        b[k] = vector(done + k);
+      }
+      sink += model.predict(b)[0][0];
+      done += n;
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    if (Float.isNaN(sink)) {
+      throw new IllegalStateException("model returned NaN");
+    }
+    return records / seconds;
+  }
+
+  /** Records/s of the pipeline at one batch size; checks that every record was predicted. */
+  static double pipelineRate(PipelineOptions options, String modelDir, long records, int batchSize) {
+    Pipeline p = Pipeline.create(options);
+    RunInfo run = RunInfo.of("bench", LocalDate.parse("2026-01-01"), RunInfo.Interval.DAILY);
+    p.apply("Sequence", GenerateSequence.from(0).to(records))
+        .apply("Vectors", ParDo.of(new ToVector()))
+        .setCoder(KvCoder.of(VarLongCoder.of(), FeatureVector.FeatureVectorCoder.of()))
+        .apply("Infer", BatchInfer.<Long>withModel(modelDir).withRunInfo(run).withMaxBatchSize(batchSize))
+        .predictions()
+        .apply("Count", Count.globally());
+    long t0 = System.nanoTime();
+    PipelineResult result = p.run();
+    PipelineResult.State state = result.waitUntilFinish();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    if (state != PipelineResult.State.DONE) {
+      throw new IllegalStateException("benchmark pipeline ended in " + state);
+    }
+    long predicted = 0;
+    for (MetricResult<Long> c : result.metrics().queryMetrics(MetricsFilter.builder()
+        .addNameFilter(MetricNameFilter.named(BatchInfer.METRICS_NAMESPACE, "num_inferences")).build()).getCounters()) {
+      predicted += c.getAttempted() == null ? 0 : c.getAttempted();
+    }
+    if (predicted != records) {
+      throw new IllegalStateException("the pipeline predicted " + predicted + " of " + records + " records");
+    }
+    return records / seconds;
+  }
+
+  /** Runs every batch size; returns the JSON written to {@code out}. */
+  public static ObjectNode run(String[] pipelineArgs, Path workDir, Path out, long records, List<Integer> batchSizes,
+      PrintStream table) throws IOException {
+    Path modelDir = workDir.resolve("mlp-32-64-32-1");
+    if (!Files.exists(modelDir.resolve(ModelManifest.FILE_NAME))) {
+      MlpWeights w = RawEngineBenchmark.randomMlp(new int[] {RawEngineBenchmark.FEATURES, 64, 32, 1}, 7L);
+      List<String> names = IntStream.range(0, RawEngineBenchmark.FEATURES).mapToObj(i -> "f" + i)
+          .collect(Collectors.toList());
+      TensorFlowExporter.export(w, modelDir,
+          ModelManifest.builder().name("bench-mlp").version("1").inputFeatures(names).build());
+    }
+    PipelineOptions options = PipelineOptionsFactory.fromArgs(pipelineArgs).create();
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode root = json.createObjectNode();
+    ObjectNode machine = root.putObject("machine");
+    machine.put("availableProcessors", Runtime.getRuntime().availableProcessors());
+    machine.put("javaVersion", System.getProperty("java.version"));
+    root.put("runner", options.getRunner().getSimpleName());
+    root.putPOJO("pipelineArgs", Arrays.asList(pipelineArgs));
+    root.put("records", records);
+    ArrayNode results = root.putArray("results");
+
+    table.println("| batch | records | raw TF loop (rec/s) | pipeline (rec/s) | pipeline / raw | pipeline speedup vs batch 1 |");
+    table.println("|---:|---:|---:|---:|---:|---:|");
+    Double batchOneRate = null;
+    try (Model model = Models.load(modelDir)) {
+      for (int size : batchSizes) {
+        long n = size == 1 ? Math.max(1, records / 10) : records;
+        rawRate(model, Math.min(n, 20_000), size); // warm-up
+        double raw = rawRate(model, n, size);
+        double pipe = pipelineRate(options, modelDir.toString(), n, size);
+        if (size == 1) {
+          batchOneRate = pipe;
+        }
+        ObjectNode r = results.addObject();
+        r.put("batchSize", size);
+        r.put("records", n);
+        r.put("rawRecordsPerSecond", raw);
+        r.put("pipelineRecordsPerSecond", pipe);
+        r.put("ratio", pipe / raw);
+        if (batchOneRate != null) {
+          r.put("speedupVsBatch1", pipe / batchOneRate);
+        }
+        table.printf(Locale.ROOT, "| %d | %,d | %,.0f | %,.0f | %.2f | %s |%n", size, n, raw, pipe, pipe / raw,
+            batchOneRate == null ? "-" : String.format(Locale.ROOT, "%.1fx", pipe / batchOneRate));
+      }
+    }
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    json.writeValue(out.toFile(), root);
+    return root;
+  }
+
+  public static void main(String[] args) throws IOException {
+    Path out = Paths.get("work/bench/pipeline.json");
+    Path workDir = Paths.get("work/bench/models");
+    long records = 1_000_000;
+    List<Integer> sizes = List.of(1, 32, 256, 4096);
+    List<String> pipelineArgs = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--out=")) {
+        out = Paths.get(a.substring(6));
+      } else if (a.startsWith("--workDir=")) {
+        workDir = Paths.get(a.substring(10));
+      } else if (a.startsWith("--records=")) {
+        records = Long.parseLong(a.substring(10));
+      } else if (a.startsWith("--batchSizes=")) {
+        sizes = Arrays.stream(a.substring(13).split(",")).map(String::trim).map(Integer::valueOf)
+            .collect(Collectors.toList());
+      } else {
+        pipelineArgs.add(a);
+      }
+    }
+    System.out.printf("In-pipeline inference vs the raw TF loop, %,d records, %d cores%n", records,
+        Runtime.getRuntime().availableProcessors());
+    run(pipelineArgs.toArray(new String[0]), workDir, out, records, sizes, System.out);
+  }
+}

@@ -1,0 +1,125 @@
+package dev.batchserve.pipelines.monitoring;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.transforms.monitoring.PredictionDistribution;
+import dev.batchserve.transforms.monitoring.RunQuality;
+import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.DoubleCoder;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * The latest published run under an output root (the one {@code _LATEST} points at, with its
+ * {@code _SUCCESS}): its id, the prediction distribution from its {@code _REPORT.json}, and its
+ * JSON-lines predictions for the key-level comparison.
+ *
+ * <pre>{@code
+ * PreviousRun prev = PreviousRun.latest("/data/predictions/fraud", run); // null on the first run
+ * PCollection<KV<String, Double>> scores = prev.readScores(p);
+ * }</pre>
+ */
+public final class PreviousRun {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final String runId;
+  private final String directory;
+  private final @Nullable PredictionDistribution distribution;
+  private final boolean hasJsonl;
+
+  private PreviousRun(String runId, String directory, @Nullable PredictionDistribution distribution,
+      boolean hasJsonl) {
+    this.runId = runId;
+    this.directory = directory;
+    this.distribution = distribution;
+    this.hasJsonl = hasJsonl;
+  }
+
+  /**
+   * The run {@code <root>/_LATEST} names, or null when there is none, it is incomplete (no
+   * {@code _SUCCESS}), or it is {@code current} itself (a re-run is not compared with itself).
+   */
+  public static @Nullable PreviousRun latest(String root, RunInfo current) {
+    String r = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
+    String latest = RunFiles.readIfExists(RunFiles.join(r, FileSink.LATEST));
+    if (latest == null || latest.trim().isEmpty()) {
+      return null;
+    }
+    String path = latest.trim();
+    if (path.equals(FileSink.runPath(current))) {
+      return null;
+    }
+    String dir = RunFiles.join(r, path);
+    if (!RunFiles.exists(RunFiles.join(dir, FileSink.SUCCESS))) {
+      return null;
+    }
+    String runId = path.substring(path.lastIndexOf("run_id=") + "run_id=".length());
+    PredictionDistribution distribution = null;
+    String report = RunFiles.readIfExists(RunFiles.join(dir, RunReport.JSON_FILE));
+    if (report != null) {
+      try {
+        JsonNode predictions = JSON.readTree(report).path("quality").path("predictions");
+        if (predictions.isObject()) {
+          distribution = RunQuality.distributionFromJson(predictions.toString());
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot parse the previous run's report in " + dir, e);
+      }
+    }
+    boolean jsonl = RunFiles.exists(RunFiles.join(dir, "jsonl/part-*.jsonl"));
+    return new PreviousRun(runId, dir, distribution, jsonl);
+  }
+
+  public String runId() {
+    return runId;
+  }
+
+  public String directory() {
+    return directory;
+  }
+
+  /** The previous run's prediction distribution, or null when it wrote no report. */
+  public @Nullable PredictionDistribution distribution() {
+    return distribution;
+  }
+
+  /** Whether its JSON-lines predictions exist (needed for the key-level change rate). */
+  public boolean hasScores() {
+    return hasJsonl;
+  }
+
+  /** Its model scores (fallbacks left out) by key, read from its JSON-lines files. */
+  public PCollection<KV<String, Double>> readScores(Pipeline p) {
+    return p.apply("ReadPreviousJsonl", TextIO.read().from(RunFiles.join(directory, "jsonl/part-*.jsonl")))
+        .apply("PreviousScores", ParDo.of(new ScoreFn()))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()));
+  }
+
+  private static final class ScoreFn extends DoFn<String, KV<String, Double>> {
+    private static final long serialVersionUID = 1L;
+
+    @ProcessElement
+    public void process(@Element String line, OutputReceiver<KV<String, Double>> out) throws IOException {
+      if (line.isBlank()) {
+        return;
+      }
+      JsonNode n = JSON.readTree(line);
+      JsonNode score = n.path("score");
+      if (n.path("fallback_reason").isTextual() || !score.isNumber()) {
+        return;
+      }
+      out.output(KV.of(n.path("key").asText(), score.asDouble()));
+    }
+  }
+
+}
