@@ -11,13 +11,13 @@ import org.apache.beam.sdk.options.PipelineOptions;
  * the fraud example on the sample data and the demo model that {@code make run} prepares.
  */
 public interface BatchScoringOptions extends PipelineOptions {
-  @Description("Input file pattern (CSV with a header line, or Parquet), local or any Beam FileSystems URI.")
+  @Description("Input file pattern (CSV with a header line, JSON lines, or Parquet), local or any Beam FileSystems URI.")
   @Default.String("work/sample/fraud/accounts.csv")
   String getInput();
 
   void setInput(String value);
 
-  @Description("Input format: csv or parquet; empty = from the input's extension.")
+  @Description("Input format: csv, jsonl or parquet; empty = from the input's extension.")
   @Default.String("")
   String getInputFormat();
 

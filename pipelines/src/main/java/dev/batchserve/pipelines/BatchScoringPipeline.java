@@ -99,7 +99,9 @@ public final class BatchScoringPipeline {
     ReadRecords.Format format = o.getInputFormat().isEmpty()
         ? ReadRecords.Format.fromPattern(o.getInput())
         : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
-    ReadRecords.Result input = p.apply("Read", ReadRecords.of(o.getInput(), format).withKeyColumns(keys));
+    // JSON lines have no header: keep the columns the feature spec reads.
+    ReadRecords.Result input = p.apply("Read",
+        ReadRecords.of(o.getInput(), format).withKeyColumns(keys).withColumns(spec.inputNames()));
 
     if (o.getProgressEvery() > 0) {
       input.records().apply("Progress", LogProgress.of(run.runId(), o.getProgressEvery()));

@@ -79,7 +79,8 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   /** Input file formats. */
   public enum Format {
     CSV,
-    PARQUET;
+    PARQUET,
+    JSONL;
 
     /** The format named by a file pattern's extension ({@code .csv}, {@code .parquet}). */
     public static Format fromPattern(String pattern) {
@@ -90,9 +91,12 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       if (p.endsWith(".parquet")) {
         return PARQUET;
       }
+      if (p.endsWith(".jsonl") || p.endsWith(".json") || p.endsWith(".ndjson")) {
+        return JSONL;
+      }
       throw new IllegalArgumentException(
-          "cannot tell the input format of '" + pattern + "' from its extension: use .csv or .parquet,"
-              + " or set the format explicitly");
+          "cannot tell the input format of '" + pattern + "' from its extension: use .csv, .parquet or"
+              + " .jsonl, or set the format explicitly");
     }
   }
 
@@ -100,17 +104,28 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private final Format format;
   private final List<String> keyColumns;
   private final char delimiter;
+  private final List<String> columns;
 
-  private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter) {
+  private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter, List<String> columns) {
     this.pattern = pattern;
     this.format = format;
     this.keyColumns = keyColumns;
     this.delimiter = delimiter;
+    this.columns = columns;
   }
 
   /** CSV files with a header line. */
   public static ReadRecords csv(String filePattern) {
     return of(filePattern, Format.CSV);
+  }
+
+  /**
+   * JSON lines: one object per line. JSON has no header, so the columns to keep are named with
+   * {@link #withColumns} (typically the feature spec's inputs); other fields are ignored, absent ones
+   * are null, and values are kept as text (nested values as JSON) for the feature spec to type.
+   */
+  public static ReadRecords jsonLines(String filePattern) {
+    return of(filePattern, Format.JSONL);
   }
 
   /** Parquet files (schema from the first file's footer). */
@@ -120,7 +135,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
 
   public static ReadRecords of(String filePattern, Format format) {
     checkArgument(filePattern != null && !filePattern.isEmpty(), "filePattern must be set, but was '%s'", filePattern);
-    return new ReadRecords(filePattern, Objects.requireNonNull(format, "format"), List.of(), ',');
+    return new ReadRecords(filePattern, Objects.requireNonNull(format, "format"), List.of(), ',', List.of());
   }
 
   /** The key column(s); several make a composite key joined by {@code |}. */
@@ -129,12 +144,20 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     for (String c : columns) {
       checkArgument(c != null && !c.isEmpty(), "key column names must be non-empty, but were %s", Arrays.toString(columns));
     }
-    return new ReadRecords(pattern, format, List.of(columns), delimiter);
+    return new ReadRecords(pattern, format, List.of(columns), delimiter, this.columns);
+  }
+
+  /** The columns kept from JSON lines (the key columns are always kept). */
+  public ReadRecords withColumns(List<String> names) {
+    for (String c : names) {
+      checkArgument(c != null && !c.isEmpty(), "column names must be non-empty, but were %s", names);
+    }
+    return new ReadRecords(pattern, format, keyColumns, delimiter, List.copyOf(names));
   }
 
   /** CSV delimiter (default {@code ,}). */
   public ReadRecords withDelimiter(char d) {
-    return new ReadRecords(pattern, format, keyColumns, d);
+    return new ReadRecords(pattern, format, keyColumns, d, columns);
   }
 
   @Override
@@ -152,6 +175,14 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       out = begin
           .apply("ReadLines", TextIO.read().from(pattern).withSkipHeaderLines(1))
           .apply("ParseCsv", ParDo.of(new CsvFn(schema, keyColumns, delimiter, ok, dead))
+              .withOutputTags(ok, TupleTagList.of(dead)));
+    } else if (format == Format.JSONL) {
+      java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(keyColumns);
+      names.addAll(columns);
+      schema = stringSchema(new ArrayList<>(names), first);
+      out = begin
+          .apply("ReadLines", TextIO.read().from(pattern))
+          .apply("ParseJson", ParDo.of(new JsonFn(schema, keyColumns, ok, dead))
               .withOutputTags(ok, TupleTagList.of(dead)));
     } else {
       schema = parquetSchema(first);
@@ -340,6 +371,61 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         rejected.inc();
         out.get(dead).output(DeadLetter.of("read", null, line, String.join(KEY_SEPARATOR, keyColumns),
             "missing_key", "the key column is empty"));
+        return;
+      }
+      out.get(ok).output(KV.of(key, row));
+    }
+  }
+
+  private static final class JsonFn extends DoFn<String, KV<String, Row>> {
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    private final Schema schema;
+    private final List<String> keyColumns;
+    private final TupleTag<KV<String, Row>> ok;
+    private final TupleTag<DeadLetter> dead;
+    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
+    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
+
+    JsonFn(Schema schema, List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      this.schema = schema;
+      this.keyColumns = keyColumns;
+      this.ok = ok;
+      this.dead = dead;
+    }
+
+    @ProcessElement
+    public void process(@Element String line, MultiOutputReceiver out) {
+      if (line.isBlank()) {
+        return;
+      }
+      read.inc();
+      com.fasterxml.jackson.databind.JsonNode node;
+      try {
+        node = JSON.readTree(line);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, line, null, "malformed_json",
+            String.valueOf(e.getOriginalMessage())));
+        return;
+      }
+      if (node == null || !node.isObject()) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, line, null, "not_an_object",
+            "each line must be one JSON object"));
+        return;
+      }
+      Row.Builder b = Row.withSchema(schema);
+      for (String field : schema.getFieldNames()) {
+        com.fasterxml.jackson.databind.JsonNode v = node.get(field);
+        b.addValue(v == null || v.isNull() ? null : v.isValueNode() ? v.asText() : v.toString());
+      }
+      Row row = b.build();
+      String key = keyOf(row, keyColumns);
+      if (key == null) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, line, String.join(KEY_SEPARATOR, keyColumns),
+            "missing_key", "the key field is absent or empty"));
         return;
       }
       out.get(ok).output(KV.of(key, row));

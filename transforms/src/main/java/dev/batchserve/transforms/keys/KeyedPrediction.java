@@ -229,8 +229,11 @@ public final class KeyedPrediction<K>
     Coder<K> keyCoder = ((KvCoder<K, Row>) input.getCoder()).getKeyCoder();
     Pipeline p = input.getPipeline();
 
-    // The manifest is read at construction so that a spec/model layout mismatch fails before any run.
-    ModelManifest manifest = ModelManifest.read(ModelStaging.localize(modelUri));
+    // The manifest is read and every model file verified at construction, so that a tampered model
+    // or a spec/model layout mismatch fails before the run starts, long before anything is written.
+    java.nio.file.Path modelDir = ModelStaging.localize(modelUri);
+    ModelManifest manifest = ModelManifest.read(modelDir);
+    manifest.verify(modelDir);
 
     FeatureTransform.Result<K> features =
         input.apply("Features",
@@ -324,7 +327,9 @@ public final class KeyedPrediction<K>
             .setCoder(RunCounts.RunCountsCoder.of());
     Result<K> result = new Result<>(p, predictions, outTag, deadLetters, keyDeadTag, counts);
     if (challengerUri != null) {
-      ModelManifest challengerManifest = ModelManifest.read(ModelStaging.localize(challengerUri));
+      java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
+      ModelManifest challengerManifest = ModelManifest.read(challengerDir);
+      challengerManifest.verify(challengerDir);
       spec.checkMatches(challengerManifest.getInputFeatures());
       BatchInfer.Result<K> challenger =
           features.vectors().apply("InferChallenger",

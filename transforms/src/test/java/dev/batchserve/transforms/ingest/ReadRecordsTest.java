@@ -66,6 +66,37 @@ public class ReadRecordsTest {
   }
 
   @Test
+  public void jsonLinesKeepTheNamedColumnsAsTextAndRejectBadLines() throws Exception {
+    Path f = tmp.getRoot().toPath().resolve("in.jsonl");
+    Files.writeString(f, String.join("\n",
+        "{\"id\": \"j1\", \"amount\": 12.5, \"flag\": true, \"extra\": 1}",
+        "{\"id\": \"j2\", \"tags\": [1, 2]}",
+        "{\"id\": \"j3\", \"amount\": ",
+        "[1, 2]",
+        "{\"amount\": 1}",
+        ""), StandardCharsets.UTF_8);
+    ReadRecords.Result r = p.apply(ReadRecords.jsonLines(f.toString()).withKeyColumns("id")
+        .withColumns(java.util.List.of("amount", "flag", "tags")));
+    org.apache.beam.sdk.schemas.Schema s = r.schema();
+    assertThat(s.getFieldNames(), is(java.util.List.of("id", "amount", "flag", "tags")));
+    PAssert.that(r.records()).containsInAnyOrder(
+        KV.of("j1", Row.withSchema(s).addValues("j1", "12.5", "true", null).build()),
+        KV.of("j2", Row.withSchema(s).addValues("j2", null, null, "[1,2]").build()));
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      Map<String, String> reasons = new TreeMap<>();
+      for (DeadLetter d : dead) {
+        reasons.put(d.getRecord(), d.getReason());
+      }
+      assertThat(reasons, is(Map.of(
+          "{\"id\": \"j3\", \"amount\": ", "malformed_json",
+          "[1, 2]", "not_an_object",
+          "{\"amount\": 1}", "missing_key")));
+      return null;
+    });
+    p.run().waitUntilFinish();
+  }
+
+  @Test
   public void compositeKeysJoinTheirColumns() throws Exception {
     Path f = csv("user,item,x\nu1,i9,1\n");
     ReadRecords.Result r = p.apply(ReadRecords.csv(f.toString()).withKeyColumns("user", "item"));

@@ -1,0 +1,246 @@
+package dev.batchserve.pipelines.reliability;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.models.ModelIntegrityException;
+import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * A bad-input corpus, generated here, through the whole job: every bad record ends in the dead letters
+ * with its reason, every key gets exactly one result, and {@code input = predictions + dead letters}.
+ * Whole-file problems refuse at start with a clear message, before anything is written.
+ */
+public class BadInputTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Path modelDir;
+  private static List<Map<String, Object>> good;
+
+  @BeforeClass
+  public static void train() {
+    modelDir = TMP.getRoot().toPath().resolve("model");
+    TrainFraudModel.train(modelDir, 2000, 7, "1");
+    good = FraudSample.generate(40, 5);
+  }
+
+  private static BatchScoringOptions options(Path input, Path output, String... extra) {
+    List<String> args = new ArrayList<>(List.of("--runner=DirectRunner", "--input=" + input, "--model=" + modelDir,
+        "--output=" + output, "--runDate=2026-11-28", "--numShards=1", "--maxDeadLetterRate=0.9",
+        "--fallback=constant:0.02"));
+    args.addAll(List.of(extra));
+    return PipelineOptionsFactory.fromArgs(args.toArray(new String[0])).as(BatchScoringOptions.class);
+  }
+
+  private static String csvLine(Map<String, Object> row) {
+    return FraudSample.COLUMNS.stream().map(c -> row.get(c) == null ? "" : String.valueOf(row.get(c)))
+        .collect(Collectors.joining(","));
+  }
+
+  private static Map<String, Object> variant(int i, String key, String column, Object value) {
+    Map<String, Object> row = new LinkedHashMap<>(good.get(i));
+    row.put(FraudSample.KEY, key);
+    row.put(column, value);
+    return row;
+  }
+
+  private static List<JsonNode> jsonLines(Path dir) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          out.add(JSON.readTree(line));
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  public void everyBadCsvRecordIsADeadLetterWithItsReasonAndEveryKeyGetsOneResult() throws Exception {
+    String longKey = "acct-" + "x".repeat(10_000);
+    String unicodeKey = "账户-ü-\uD83D\uDE00";
+    List<String> lines = new ArrayList<>();
+    lines.add(String.join(",", FraudSample.COLUMNS));
+    good.forEach(r -> lines.add(csvLine(r)));
+    lines.add("acct-bad-quote,\"unterminated,1,2");                                  // read: malformed_line
+    lines.add("acct-bad-columns,1,2");                                                // read: wrong_column_count
+    lines.add(csvLine(variant(0, "", "txn_count_1d", 1)));                            // read: missing_key
+    lines.add(csvLine(variant(1, "acct-type", "txn_count_1d", "abc")));               // features: unparsable
+    lines.add(csvLine(variant(2, "acct-nan", "amount_mean_30d", "NaN")));             // features: not_finite
+    lines.add(csvLine(variant(3, "acct-inf", "amount_max_30d", "Infinity")));         // features: not_finite
+    lines.add(csvLine(variant(4, "acct-neginf", "amount_max_30d", "-Infinity")));     // features: not_finite
+    lines.add(csvLine(variant(5, "acct-extreme", "account_age_days", "99999999")));   // features: out_of_range
+    lines.add(csvLine(variant(6, "acct-missing", "txn_count_7d", null)));             // features: missing_required
+    lines.add(csvLine(variant(7, "acct-dup", "txn_count_1d", 1)));                    // keys: duplicate_key (x2)
+    lines.add(csvLine(variant(8, "acct-dup", "txn_count_1d", 2)));
+    lines.add(csvLine(variant(9, unicodeKey, "home_country", "ZZ")));                 // valid: OOV country kept
+    lines.add(csvLine(variant(10, longKey, "txn_count_1d", 3)));                      // valid: very long key
+    Path input = TMP.getRoot().toPath().resolve("corpus/accounts.csv");
+    Files.createDirectories(input.getParent());
+    Files.write(input, lines, StandardCharsets.UTF_8);
+
+    RunSummary s = BatchScoringPipeline.run(options(input, TMP.getRoot().toPath().resolve("out-csv")));
+
+    long recordsIn = lines.size() - 1;
+    assertThat(s.recordsRead, is(recordsIn));
+    assertThat(s.unreadable, is(3L));
+    assertThat(s.deadLetters, is(8L)); // 6 invalid feature rows + 2 records of the duplicated key
+    assertThat(s.predictions, is((long) good.size() + 2));
+    assertThat(s.fallbacks, is(7L)); // the 6 invalid keys + the duplicated key
+    assertThat("input = predictions + dead letters", s.recordsRead, is(s.predictions + s.deadLetters + s.unreadable));
+
+    Map<String, String> reasons = new TreeMap<>();
+    for (JsonNode d : jsonLines(Path.of(s.runDirectory, "dead_letters"))) {
+      String key = d.get("key").isNull() ? d.get("record").asText() : d.get("key").asText();
+      reasons.merge(key, d.get("step").asText() + ":" + d.get("reason").asText(), (a, b) -> a + "+" + b);
+    }
+    Map<String, String> expected = new HashMap<>();
+    expected.put("acct-bad-quote,\"unterminated,1,2", "read:malformed_line");
+    expected.put("acct-bad-columns,1,2", "read:wrong_column_count");
+    expected.put(csvLine(variant(0, "", "txn_count_1d", 1)), "read:missing_key");
+    expected.put("acct-type", "features:unparsable");
+    expected.put("acct-nan", "features:not_finite");
+    expected.put("acct-inf", "features:not_finite");
+    expected.put("acct-neginf", "features:not_finite");
+    expected.put("acct-extreme", "features:out_of_range");
+    expected.put("acct-missing", "features:missing_required");
+    expected.put("acct-dup", "keys:duplicate_key+keys:duplicate_key");
+    assertThat(reasons, is(new TreeMap<>(expected)));
+
+    Map<String, JsonNode> results = new HashMap<>();
+    for (JsonNode n : jsonLines(Path.of(s.runDirectory, "jsonl"))) {
+      assertThat("one result per key", results.put(n.get("key").asText(), n), is((JsonNode) null));
+    }
+    assertThat(results.size(), is(good.size() + 9));
+    assertThat(results.get("acct-nan").get("fallback_reason").asText(), is("features:not_finite:amount_mean_30d"));
+    assertThat(results.get("acct-nan").get("score").asText(), is("0.02"));
+    assertThat(results.get("acct-dup").get("fallback_reason").asText(), is("duplicate_key"));
+    assertTrue(results.get(unicodeKey).get("fallback_reason").isNull());
+    assertTrue(results.get(longKey).get("fallback_reason").isNull());
+  }
+
+  @Test
+  public void invalidJsonLinesAreDeadLettersAndValidOnesArePredicted() throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      lines.add(JSON.writeValueAsString(good.get(i)));
+    }
+    lines.add("{\"account_id\": \"acct-broken\", \"txn_count_1d\": ");
+    lines.add("\"just a string\"");
+    lines.add(JSON.writeValueAsString(variant(11, "acct-wrongtype", "geo_change", "maybe")));
+    Path input = TMP.getRoot().toPath().resolve("corpus/accounts.jsonl");
+    Files.createDirectories(input.getParent());
+    Files.write(input, lines, StandardCharsets.UTF_8);
+
+    RunSummary s = BatchScoringPipeline.run(options(input, TMP.getRoot().toPath().resolve("out-json")));
+    assertThat(s.recordsRead, is(13L));
+    assertThat(s.unreadable, is(2L));
+    assertThat(s.predictions, is(10L));
+    assertThat(s.deadLetters, is(1L));
+    assertThat(s.fallbacks, is(1L));
+    List<String> reasons = jsonLines(Path.of(s.runDirectory, "dead_letters")).stream()
+        .map(d -> d.get("reason").asText()).sorted().collect(Collectors.toList());
+    assertThat(reasons.size(), is(3));
+    assertTrue(reasons.contains("malformed_json"));
+    assertTrue(reasons.contains("not_an_object"));
+  }
+
+  @Test
+  public void anEmptyInputFinishesAndPublishesAnEmptyRun() throws Exception {
+    Path input = TMP.getRoot().toPath().resolve("empty/accounts.csv");
+    Files.createDirectories(input.getParent());
+    Files.write(input, List.of(String.join(",", FraudSample.COLUMNS)), StandardCharsets.UTF_8);
+    RunSummary s = BatchScoringPipeline.run(options(input, TMP.getRoot().toPath().resolve("out-empty")));
+    assertThat(s.recordsRead, is(0L));
+    assertThat(s.predictions, is(0L));
+    assertTrue(Files.exists(Path.of(s.runDirectory, "_SUCCESS")));
+    assertThat(JSON.readTree(Path.of(s.runDirectory, "_MANIFEST.json").toFile()).get("records").asLong(), is(0L));
+  }
+
+  @Test
+  public void wholeFileProblemsRefuseAtStartAndWriteNothing() throws Exception {
+    Path out = TMP.getRoot().toPath().resolve("out-refused");
+    Path truncated = TMP.getRoot().toPath().resolve("bad/accounts.parquet");
+    Files.createDirectories(truncated.getParent());
+    FraudSample.writeParquet(good, truncated);
+    byte[] whole = Files.readAllBytes(truncated);
+    Files.write(truncated, java.util.Arrays.copyOf(whole, whole.length / 2));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.run(options(truncated, out)));
+    assertThat(e.getMessage(), containsString("cannot read the Parquet footer of"));
+
+    Path missing = TMP.getRoot().toPath().resolve("nothing/here-*.csv");
+    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.run(options(missing, out)))
+        .getMessage(), containsString("no input file matches"));
+    assertFalse("nothing was written", Files.exists(out));
+  }
+
+  @Test
+  public void aTamperedModelIsRefusedBeforeAnyWrite() throws Exception {
+    Path copy = TMP.getRoot().toPath().resolve("tampered");
+    try (Stream<Path> files = Files.walk(modelDir)) {
+      for (Path f : files.collect(Collectors.toList())) {
+        Path target = copy.resolve(modelDir.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(f, target);
+        }
+      }
+    }
+    Path data = copy.resolve("variables/variables.data-00000-of-00001");
+    byte[] bytes = Files.readAllBytes(data);
+    bytes[bytes.length / 2] ^= 0x01;
+    Files.write(data, bytes);
+    Path input = TMP.getRoot().toPath().resolve("ok/accounts.csv");
+    FraudSample.writeCsv(good, input);
+    Path out = TMP.getRoot().toPath().resolve("out-tampered");
+    BatchScoringOptions o = options(input, out);
+    o.setModel(copy.toString());
+    ModelIntegrityException e = assertThrows(ModelIntegrityException.class, () -> BatchScoringPipeline.run(o));
+    assertThat(e.getMessage(), containsString("variables/variables.data-00000-of-00001"));
+    assertFalse("nothing was written", Files.exists(out));
+  }
+
+  @Test
+  public void anUnwritableOutputFailsClearlyAndPublishesNothing() throws Exception {
+    Path input = TMP.getRoot().toPath().resolve("ok2/accounts.csv");
+    FraudSample.writeCsv(good, input);
+    Path notADirectory = TMP.newFile("a-file").toPath();
+    Exception e = assertThrows(Exception.class,
+        () -> BatchScoringPipeline.run(options(input, notADirectory.resolve("out"))));
+    String all = org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Throwables.getStackTraceAsString(e);
+    assertThat(all, containsString(notADirectory.toString()));
+    assertFalse(Files.exists(notADirectory.resolve("out/_LATEST")));
+  }
+}
