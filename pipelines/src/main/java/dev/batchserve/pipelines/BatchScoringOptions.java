@@ -89,7 +89,8 @@ public interface BatchScoringOptions extends PipelineOptions {
 
   void setBatchSize(int value);
 
-  @Description("Fallback for keys without a model prediction: 'abstain' or 'constant:<score>'.")
+  @Description("Fallback for keys without a model prediction: 'abstain', 'constant:<score>', or"
+      + " 'previous_run[:abstain|constant:<score>]' (the key's prediction from the previous published run).")
   @Default.String("abstain")
   String getFallback();
 

@@ -106,13 +106,17 @@ public final class BatchScoringPipeline {
     if (o.getProgressEvery() > 0) {
       input.records().apply("Progress", LogProgress.of(run.runId(), o.getProgressEvery()));
     }
-    KeyedPrediction.Result<String> keyed = input.records().apply("KeyedPrediction",
-        KeyedPrediction.<String>of(spec, o.getModel())
-            .withRunInfo(run)
-            .withMaxBatchSize(o.getBatchSize())
-            .withFailureThreshold(o.getFailureThreshold())
-            .withFallback(fallback(o.getFallback()))
-            .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys())));
+    PreviousRun previous = PreviousRun.latest(o.getOutput(), run);
+    KeyedPrediction<String> scoring = KeyedPrediction.<String>of(spec, o.getModel())
+        .withRunInfo(run)
+        .withMaxBatchSize(o.getBatchSize())
+        .withFailureThreshold(o.getFailureThreshold())
+        .withFallback(fallback(o.getFallback()))
+        .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys()));
+    if (isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
+      scoring = scoring.withPreviousPredictions(previous.readPredictions(p));
+    }
+    KeyedPrediction.Result<String> keyed = input.records().apply("KeyedPrediction", scoring);
 
     PCollection<DeadLetter> deadLetters = PCollectionList.of(input.deadLetters()).and(keyed.deadLetters())
         .apply("AllDeadLetters", Flatten.pCollections());
@@ -129,7 +133,6 @@ public final class BatchScoringPipeline {
         .withPredictions(keyed.predictions())
         .withDeadLetters(deadLetters)
         .withChangeEpsilon(o.getPredictionChangeEpsilon());
-    PreviousRun previous = PreviousRun.latest(o.getOutput(), run);
     if (previous != null) {
       measure = measure.withPreviousRun(previous.runId(), previous.distribution(),
           previous.hasScores() ? previous.readScores(p) : null);
@@ -246,8 +249,30 @@ public final class BatchScoringPipeline {
     return total;
   }
 
+  private static final String PREVIOUS_RUN = "previous_run";
+
+  static boolean isPreviousRunFallback(String s) {
+    return s.trim().toLowerCase(Locale.ROOT).startsWith(PREVIOUS_RUN);
+  }
+
+  /**
+   * {@code abstain}, {@code constant:<score>}, or {@code previous_run[:<otherwise>]}: the key's
+   * prediction from the previous published run under {@code --output}, else {@code otherwise}
+   * (default {@code abstain}).
+   */
   static Fallback fallback(String s) {
     String f = s.trim().toLowerCase(Locale.ROOT);
+    if (f.startsWith(PREVIOUS_RUN)) {
+      String rest = f.substring(PREVIOUS_RUN.length());
+      if (rest.isEmpty()) {
+        return Fallback.previousRun(Fallback.abstain());
+      }
+      if (!rest.startsWith(":") || isPreviousRunFallback(rest.substring(1))) {
+        throw new IllegalArgumentException(
+            "--fallback previous_run takes an optional ':<abstain|constant:score>', but was '" + s + "'");
+      }
+      return Fallback.previousRun(fallback(rest.substring(1)));
+    }
     if (f.equals("abstain")) {
       return Fallback.abstain();
     }
@@ -258,7 +283,8 @@ public final class BatchScoringPipeline {
         throw new IllegalArgumentException("--fallback constant needs a number, e.g. constant:0.02, but was '" + s + "'", e);
       }
     }
-    throw new IllegalArgumentException("--fallback must be 'abstain' or 'constant:<score>', but was '" + s + "'");
+    throw new IllegalArgumentException(
+        "--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]', but was '" + s + "'");
   }
 
   static DuplicateKeyPolicy duplicatePolicy(String s) {

@@ -202,7 +202,10 @@ public class BatchScoringPipelineTest {
         containsString("--runDate must be yyyy-mm-dd"));
     assertThat(assertThrows(IllegalArgumentException.class,
         () -> BatchScoringPipeline.fallback("median")).getMessage(),
-        containsString("--fallback must be 'abstain' or 'constant:<score>'"));
+        containsString("--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]'"));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.fallback("previous_run:previous_run")).getMessage(),
+        containsString("--fallback previous_run takes an optional"));
     assertThat(assertThrows(IllegalArgumentException.class,
         () -> BatchScoringPipeline.duplicatePolicy("first")).getMessage(),
         containsString("--duplicateKeys must be 'error' or 'last_wins'"));

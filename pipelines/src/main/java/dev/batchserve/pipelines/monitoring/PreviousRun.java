@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.transforms.monitoring.PredictionDistribution;
 import dev.batchserve.transforms.monitoring.RunQuality;
 import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,9 +15,12 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -99,6 +103,15 @@ public final class PreviousRun {
   }
 
   /** Its model scores (fallbacks left out) by key, read from its JSON-lines files. */
+  /** The previous run's predictions by key, as published (for {@code Fallback.previousRun}). */
+  public PCollection<KV<String, Prediction>> readPredictions(Pipeline p) {
+    return p.apply("ReadPreviousPredictions", TextIO.read().from(RunFiles.join(directory, "jsonl/part-*.jsonl")))
+        .apply("ParsePreviousPredictions", MapElements
+            .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
+            .via(Prediction::fromJson))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
+  }
+
   public PCollection<KV<String, Double>> readScores(Pipeline p) {
     return p.apply("ReadPreviousJsonl", TextIO.read().from(RunFiles.join(directory, "jsonl/part-*.jsonl")))
         .apply("PreviousScores", ParDo.of(new ScoreFn()))

@@ -54,7 +54,10 @@ public class BadInputTest {
     List<String> args = new ArrayList<>(List.of("--runner=DirectRunner", "--input=" + input, "--model=" + modelDir,
         "--output=" + output, "--runDate=2026-11-28", "--numShards=1", "--maxDeadLetterRate=0.9",
         "--fallback=constant:0.02"));
-    args.addAll(List.of(extra));
+    for (String e : extra) {
+      args.removeIf(a -> a.startsWith(e.substring(0, e.indexOf('=') + 1)));
+      args.add(e);
+    }
     return PipelineOptionsFactory.fromArgs(args.toArray(new String[0])).as(BatchScoringOptions.class);
   }
 
@@ -173,6 +176,37 @@ public class BadInputTest {
     assertThat(reasons.size(), is(3));
     assertTrue(reasons.contains("malformed_json"));
     assertTrue(reasons.contains("not_an_object"));
+  }
+
+  @Test
+  public void aKeyWithBadInputTodayIsServedItsPreviousRunPrediction() throws Exception {
+    Path out = TMP.getRoot().toPath().resolve("out-previous");
+    Path day1 = TMP.getRoot().toPath().resolve("prev/day1.csv");
+    FraudSample.writeCsv(good.subList(0, 10), day1);
+    BatchScoringOptions first = options(day1, out, "--fallback=previous_run:constant:0.02");
+    first.setRunDate("2026-11-27");
+    RunSummary s1 = BatchScoringPipeline.run(first);
+    Map<String, JsonNode> before = new HashMap<>();
+    jsonLines(Path.of(s1.runDirectory, "jsonl")).forEach(n -> before.put(n.get("key").asText(), n));
+
+    List<Map<String, Object>> today = new ArrayList<>(good.subList(0, 10));
+    String key3 = (String) today.get(3).get(FraudSample.KEY);
+    today.set(3, variant(3, key3, "amount_mean_30d", "NaN"));
+    today.add(variant(20, "acct-new", "amount_mean_30d", "NaN"));
+    Path day2 = TMP.getRoot().toPath().resolve("prev/day2.csv");
+    FraudSample.writeCsv(today, day2);
+    RunSummary s2 = BatchScoringPipeline.run(options(day2, out, "--fallback=previous_run:constant:0.02"));
+    Map<String, JsonNode> after = new HashMap<>();
+    jsonLines(Path.of(s2.runDirectory, "jsonl")).forEach(n -> after.put(n.get("key").asText(), n));
+
+    JsonNode served = after.get(key3);
+    assertThat(served.get("fallback_reason").asText(), is("previous_run:features:not_finite:amount_mean_30d"));
+    assertThat(served.get("score"), is(before.get(key3).get("score")));
+    assertThat(served.get("prediction_timestamp").asText(), is("2026-11-28T00:00:00Z")); // its own age
+    assertThat(served.get("run_id").asText(), is("fraud-daily-20261128"));
+    JsonNode fresh = after.get("acct-new"); // no previous prediction: the constant
+    assertThat(fresh.get("fallback_reason").asText(), is("features:not_finite:amount_mean_30d"));
+    assertThat(fresh.get("score").asText(), is("0.02"));
   }
 
   @Test

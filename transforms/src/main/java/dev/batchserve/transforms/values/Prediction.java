@@ -208,6 +208,48 @@ public final class Prediction implements Serializable {
     }
   }
 
+  /**
+   * Parses one line written by {@link #toJson(String)} back into its key and prediction (e.g. the
+   * previous run's predictions, for {@code Fallback.previousRun}).
+   *
+   * @throws IllegalArgumentException naming what is missing or malformed
+   */
+  public static org.apache.beam.sdk.values.KV<String, Prediction> fromJson(String line) {
+    com.fasterxml.jackson.databind.JsonNode n;
+    try {
+      n = JSON.readTree(line);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not a prediction JSON line: " + e.getOriginalMessage(), e);
+    }
+    if (n == null || !n.isObject()) {
+      throw new IllegalArgumentException("not a prediction JSON object: " + line);
+    }
+    for (String required : List.of("key", "scores", "model_name", "model_version", "prediction_timestamp", "run_id")) {
+      if (!n.hasNonNull(required)) {
+        throw new IllegalArgumentException("prediction JSON line has no '" + required + "': " + line);
+      }
+    }
+    float[] scores = new float[n.get("scores").size()];
+    for (int i = 0; i < scores.length; i++) {
+      scores[i] = (float) n.get("scores").get(i).asDouble();
+    }
+    List<String> items = new ArrayList<>();
+    if (n.hasNonNull("items")) {
+      n.get("items").forEach(it -> items.add(it.asText()));
+    }
+    Prediction p = builder()
+        .scores(scores)
+        .items(items)
+        .label(n.hasNonNull("label") ? n.get("label").asText() : null)
+        .confidence(n.hasNonNull("confidence") ? n.get("confidence").asDouble() : null)
+        .model(n.get("model_name").asText(), n.get("model_version").asText())
+        .predictionTimestampMillis(java.time.Instant.parse(n.get("prediction_timestamp").asText()).toEpochMilli())
+        .runId(n.get("run_id").asText())
+        .fallbackReason(n.hasNonNull("fallback_reason") ? n.get("fallback_reason").asText() : null)
+        .build();
+    return org.apache.beam.sdk.values.KV.of(n.get("key").asText(), p);
+  }
+
   @Override
   public boolean equals(@Nullable Object o) {
     if (!(o instanceof Prediction)) {
