@@ -145,8 +145,10 @@ final class ReportHtml {
     }
     List<Double> edges = d.getEdges();
     for (int i = 0; i < edges.size(); i += Math.max(1, (edges.size() - 1) / 5)) {
-      h.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
-          left + i * bw, bottom + 14, num(edges.get(i))));
+      // The last label is right-aligned so that it stays inside the chart.
+      String anchor = i == edges.size() - 1 ? "end" : i == 0 ? "start" : "middle";
+      h.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\">%s</text>\n",
+          left + i * bw, bottom + 14, anchor, num(edges.get(i))));
     }
     h.append("</svg>\n");
   }
