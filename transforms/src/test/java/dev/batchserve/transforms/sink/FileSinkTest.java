@@ -178,6 +178,39 @@ public class FileSinkTest {
   }
 
   @Test
+  public void theSameRunWritesByteIdenticalFilesWhateverTheInputOrder() throws Exception {
+    List<KV<String, Prediction>> in = predictions(300, DAY1);
+    List<KV<String, Prediction>> shuffled = new ArrayList<>(in);
+    java.util.Collections.shuffle(shuffled, new java.util.Random(9));
+    String a = tmp.getRoot() + "/a";
+    String b = tmp.getRoot() + "/b";
+    Pipeline first = pipeline();
+    input(first, in).apply(SinkWithMetadata.<String>files(a).withRunInfo(DAY1).withNumShards(3));
+    first.run().waitUntilFinish();
+    Pipeline second = pipeline();
+    input(second, shuffled).apply(SinkWithMetadata.<String>files(b).withRunInfo(DAY1).withNumShards(3));
+    second.run().waitUntilFinish();
+
+    Path runA = Path.of(FileSink.runDirectory(a, DAY1));
+    Path runB = Path.of(FileSink.runDirectory(b, DAY1));
+    List<Path> filesA;
+    try (Stream<Path> walk = Files.walk(runA)) {
+      filesA = walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
+    }
+    assertThat(filesA.size(), is(3 + 3 + 2)); // parquet, jsonl shards, _MANIFEST.json, _SUCCESS
+    for (Path f : filesA) {
+      Path g = runB.resolve(runA.relativize(f));
+      assertTrue(runA.relativize(f) + " differs", java.util.Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(g)));
+    }
+    // Rows inside a shard are in key order.
+    List<String> keys = Files.readAllLines(runA.resolve("jsonl/part-00000-of-00003.jsonl")).stream()
+        .map(l -> l.substring(8, l.indexOf('"', 8))).collect(Collectors.toList());
+    List<String> sorted = new ArrayList<>(keys);
+    java.util.Collections.sort(sorted);
+    assertThat(keys, is(sorted));
+  }
+
+  @Test
   public void aFailedRunLeavesThePreviousRunServed() throws Exception {
     String root = tmp.getRoot().toString();
     Pipeline good = pipeline();
