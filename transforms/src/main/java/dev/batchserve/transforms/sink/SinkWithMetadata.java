@@ -25,4 +25,20 @@ public final class SinkWithMetadata {
   public static <K> FileSink<K> files(String root) {
     return FileSink.to(root);
   }
+
+  /**
+   * Redis at {@code host:port}: every prediction as JSON under {@code <prefix>:<run_id>:<key>} with a
+   * TTL, published by one atomic switch of {@code <prefix>:current}; see {@link RedisSink}.
+   */
+  public static <K> RedisSink<K> redis(String host, int port) {
+    return RedisSink.to(host, port);
+  }
+
+  /**
+   * A PostgreSQL table ({@code jdbc:postgresql:} URL): every prediction as a row, written into the
+   * run's staging table and swapped in by one transaction; see {@link JdbcSink}.
+   */
+  public static <K> JdbcSink<K> jdbc(String url) {
+    return JdbcSink.to(url);
+  }
 }

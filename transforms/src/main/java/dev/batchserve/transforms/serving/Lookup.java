@@ -1,0 +1,105 @@
+package dev.batchserve.transforms.serving;
+
+import dev.batchserve.transforms.values.Prediction;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * The answer to one lookup: the prediction and where it came from, or why there is none.
+ *
+ * <ul>
+ *   <li>{@link Source#STORE}: the served batch run had the key; {@link #age()} is now minus its
+ *       prediction timestamp.
+ *   <li>{@link Source#COMPUTED}: predicted on demand from the features given, with the batch job's
+ *       feature spec and model.
+ *   <li>{@link Source#FALLBACK}: no prediction; {@link #fallbackReason()} says why
+ *       ({@code not_found}, {@code no_published_run}, or the feature step's reason).
+ * </ul>
+ *
+ * <pre>{@code
+ * Lookup l = store.get("acct-7");
+ * if (l.isPresent()) { double score = l.prediction().get().getScore(); }
+ * }</pre>
+ */
+public final class Lookup {
+  /** Where the prediction came from. */
+  public enum Source {
+    STORE,
+    COMPUTED,
+    FALLBACK
+  }
+
+  private final String key;
+  private final Source source;
+  private final @Nullable Prediction prediction;
+  private final @Nullable String servedRunId;
+  private final @Nullable Duration age;
+  private final @Nullable String fallbackReason;
+
+  private Lookup(String key, Source source, @Nullable Prediction prediction, @Nullable String servedRunId,
+      @Nullable Duration age, @Nullable String fallbackReason) {
+    this.key = Objects.requireNonNull(key, "key");
+    this.source = source;
+    this.prediction = prediction;
+    this.servedRunId = servedRunId;
+    this.age = age;
+    this.fallbackReason = fallbackReason;
+  }
+
+  static Lookup stored(String key, Prediction p, String servedRunId, Instant now) {
+    return new Lookup(key, Source.STORE, p, servedRunId,
+        Duration.between(Instant.ofEpochMilli(p.getPredictionTimestampMillis()), now), null);
+  }
+
+  static Lookup computed(String key, Prediction p, @Nullable String servedRunId) {
+    return new Lookup(key, Source.COMPUTED, p, servedRunId, Duration.ZERO, null);
+  }
+
+  static Lookup fallback(String key, @Nullable String servedRunId, String reason) {
+    return new Lookup(key, Source.FALLBACK, null, servedRunId, null, Objects.requireNonNull(reason, "reason"));
+  }
+
+  public String key() {
+    return key;
+  }
+
+  public Source source() {
+    return source;
+  }
+
+  public boolean isPresent() {
+    return prediction != null;
+  }
+
+  /** The prediction envelope with its metadata (model, version, timestamp, run id, confidence). */
+  public Optional<Prediction> prediction() {
+    return Optional.ofNullable(prediction);
+  }
+
+  /** The run the store served at lookup time, when there was one. */
+  public Optional<String> servedRunId() {
+    return Optional.ofNullable(servedRunId);
+  }
+
+  /** How old the prediction is (now minus its prediction timestamp); empty for a fallback. */
+  public Optional<Duration> age() {
+    return Optional.ofNullable(age);
+  }
+
+  /** Why there is no prediction; empty when there is one. */
+  public Optional<String> fallbackReason() {
+    return Optional.ofNullable(fallbackReason);
+  }
+
+  @Override
+  public String toString() {
+    return "Lookup{key=" + key + ", source=" + source
+        + (prediction == null ? "" : ", prediction=" + prediction)
+        + (servedRunId == null ? "" : ", servedRun=" + servedRunId)
+        + (age == null ? "" : ", age=" + age)
+        + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason) + "}";
+  }
+}

@@ -1,0 +1,214 @@
+package dev.batchserve.transforms.serving;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import dev.batchserve.models.ModelHandle;
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.SharedModelCache;
+import dev.batchserve.transforms.features.FeatureOutcome;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.sink.RedisEndpoint;
+import dev.batchserve.transforms.sink.RedisSink;
+import dev.batchserve.transforms.values.Prediction;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPool;
+
+/**
+ * Reads the predictions that {@link RedisSink} published: resolves {@code <prefix>:current} and
+ * reads {@code <prefix>:<run_id>:<key>} in ONE Lua script, so a lookup never mixes two runs even
+ * while a new run is being published. Thread-safe (a connection pool); close it when done.
+ *
+ * <p>With {@link Builder#withModel}, {@link #getOrCompute} predicts keys the batch run did not
+ * cover, with the same {@link FeatureSpec#transform} and the same model (loaded once per JVM by
+ * {@link SharedModelCache}) as the batch job; such predictions carry run id {@value #ON_DEMAND_RUN_ID}
+ * and the lookup time as their prediction timestamp.
+ *
+ * <pre>{@code
+ * try (RedisPredictionStore store = RedisPredictionStore.builder(RedisEndpoint.parse("cache:6379"))
+ *     .withKeyPrefix("fraud").build()) {
+ *   Lookup l = store.get("acct-7");
+ * }
+ * }</pre>
+ */
+public final class RedisPredictionStore implements PredictionStore {
+  public static final String ON_DEMAND_RUN_ID = "on-demand";
+  public static final String NOT_FOUND = "not_found";
+  public static final String NO_PUBLISHED_RUN = "no_published_run";
+
+  /** KEYS[1] = the alias; ARGV: prefix, key. Returns {} or {run} or {run, value}. */
+  static final String READ_SCRIPT =
+      "local run = redis.call('GET', KEYS[1])\n"
+          + "if not run then return {} end\n"
+          + "local v = redis.call('GET', ARGV[1] .. ':' .. run .. ':' .. ARGV[2])\n"
+          + "if not v then return {run} end\n"
+          + "return {run, v}\n";
+
+  private final JedisPool pool;
+  private final String prefix;
+  private final Clock clock;
+  private final @Nullable FeatureSpec spec;
+  private final @Nullable Path modelDir;
+  private @Nullable ModelHandle model;
+
+  private RedisPredictionStore(Builder b) {
+    this.pool = b.endpoint.pool(b.maxConnections);
+    this.prefix = b.prefix;
+    this.clock = b.clock;
+    this.spec = b.spec;
+    this.modelDir = b.modelDir;
+  }
+
+  public static Builder builder(RedisEndpoint endpoint) {
+    return new Builder(endpoint);
+  }
+
+  @Override
+  public Lookup get(String key) {
+    Objects.requireNonNull(key, "key");
+    List<?> reply;
+    try (Jedis j = pool.getResource()) {
+      reply = (List<?>) j.eval(READ_SCRIPT, List.of(RedisSink.currentKey(prefix)), List.of(prefix, key));
+    }
+    if (reply.isEmpty()) {
+      return Lookup.fallback(key, null, NO_PUBLISHED_RUN);
+    }
+    String run = String.valueOf(reply.get(0));
+    if (reply.size() < 2) {
+      return Lookup.fallback(key, run, NOT_FOUND);
+    }
+    return Lookup.stored(key, PredictionJson.parse(String.valueOf(reply.get(1))), run, clock.instant());
+  }
+
+  @Override
+  public Lookup getOrCompute(String key, Map<String, ?> features) {
+    Lookup stored = get(key);
+    if (stored.isPresent()) {
+      return stored;
+    }
+    if (spec == null || modelDir == null) {
+      return stored;
+    }
+    FeatureOutcome outcome = spec.transform(features);
+    if (outcome.kind() != FeatureOutcome.Kind.VALID) {
+      return Lookup.fallback(key, stored.servedRunId().orElse(null),
+          "features_" + outcome.kind().name().toLowerCase(java.util.Locale.ROOT) + ": " + outcome.reason()
+              + (outcome.field() == null ? "" : " (" + outcome.field() + ")"));
+    }
+    ModelHandle handle = model();
+    float[] out;
+    synchronized (handle) {
+      out = handle.model().predict(new float[][] {outcome.vector()})[0];
+    }
+    return Lookup.computed(key, envelope(out, handle.manifest(), clock.millis()), stored.servedRunId().orElse(null));
+  }
+
+  private synchronized ModelHandle model() {
+    if (model == null) {
+      ModelHandle h = SharedModelCache.acquire(modelDir);
+      try {
+        spec.checkMatches(h.manifest().getInputFeatures());
+      } catch (RuntimeException e) {
+        h.close();
+        throw e;
+      }
+      model = h;
+    }
+    return model;
+  }
+
+  /**
+   * The envelope of one model output, following the manifest's output kind exactly as the batch
+   * job's {@code BatchInfer} does (its {@code toPrediction} is package-private there; keep the two
+   * in step).
+   */
+  static Prediction envelope(float[] out, ModelManifest manifest, long timestampMillis) {
+    Prediction.Builder b = Prediction.builder()
+        .scores(out)
+        .model(manifest.getName(), manifest.getVersion())
+        .predictionTimestampMillis(timestampMillis)
+        .runId(ON_DEMAND_RUN_ID);
+    switch (manifest.getOutputKind()) {
+      case SCORE:
+        if (out.length == 1 && out[0] >= 0f && out[0] <= 1f) {
+          b.confidence((double) Math.max(out[0], 1f - out[0]));
+        }
+        break;
+      case PROBABILITIES:
+        int best = 0;
+        for (int i = 1; i < out.length; i++) {
+          if (out[i] > out[best]) {
+            best = i;
+          }
+        }
+        if (out.length > 0) {
+          String classes = manifest.getMetadata() == null ? null : manifest.getMetadata().get("classes");
+          String[] names = classes == null ? null : classes.split(",");
+          b.label(names != null && names.length == out.length ? names[best].trim() : Integer.toString(best));
+          b.confidence((double) out[best]);
+        }
+        break;
+      default:
+        break;
+    }
+    return b.build();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (model != null) {
+      model.close();
+      model = null;
+    }
+    pool.close();
+  }
+
+  /** Builder for {@link RedisPredictionStore}. */
+  public static final class Builder {
+    private final RedisEndpoint endpoint;
+    private String prefix = "predictions";
+    private Clock clock = Clock.systemUTC();
+    private int maxConnections = 8;
+    private @Nullable FeatureSpec spec;
+    private @Nullable Path modelDir;
+
+    private Builder(RedisEndpoint endpoint) {
+      this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+    }
+
+    /** The key prefix the sink wrote with (default {@code predictions}). */
+    public Builder withKeyPrefix(String prefix) {
+      checkArgument(prefix != null && !prefix.isEmpty(), "keyPrefix must be set, but was '%s'", prefix);
+      this.prefix = prefix;
+      return this;
+    }
+
+    /** The batch job's fitted feature spec and model directory, for {@link #getOrCompute}. */
+    public Builder withModel(FeatureSpec spec, Path modelDir) {
+      this.spec = Objects.requireNonNull(spec, "spec");
+      this.modelDir = Objects.requireNonNull(modelDir, "modelDir");
+      return this;
+    }
+
+    /** The clock ages and on-demand timestamps are taken from (default UTC system clock). */
+    public Builder withClock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    public Builder withMaxConnections(int n) {
+      checkArgument(n > 0, "maxConnections must be > 0, but was %s", n);
+      this.maxConnections = n;
+      return this;
+    }
+
+    public RedisPredictionStore build() {
+      return new RedisPredictionStore(this);
+    }
+  }
+}

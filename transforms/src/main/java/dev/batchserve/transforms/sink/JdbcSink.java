@@ -1,0 +1,436 @@
+package dev.batchserve.transforms.sink;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
+
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.jdbc.JdbcIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Wait;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.TypeDescriptor;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+
+/**
+ * Writes keyed predictions into a PostgreSQL table and publishes the run by swapping tables in one
+ * transaction.
+ *
+ * <p>Tables ({@code <t>} = the table name, {@code <run>} = the run id with {@code -} as {@code _}):
+ *
+ * <pre>
+ * &lt;t&gt;              the served run: one row per key, columns of {@link Prediction#SCHEMA}
+ * &lt;t&gt;__&lt;run&gt;       staging: this run's rows while it is written
+ * &lt;t&gt;__previous    the run served before the last switch (for a rollback by hand)
+ * &lt;t&gt;__runs        published runs: run_id, prediction_timestamp, records, published_at, served
+ * </pre>
+ *
+ * <p>Columns: {@code key text primary key, score double precision, scores real[], items text[],
+ * label text, confidence double precision, model_name text, model_version text,
+ * prediction_timestamp timestamptz, run_id text, fallback_reason text}.
+ *
+ * <ol>
+ *   <li>Prepare: refuse a run older than the served one; (re)create the empty staging table.
+ *   <li>Write: JdbcIO batched upserts into staging ({@code ON CONFLICT (key) DO UPDATE}, so a retried
+ *       bundle cannot duplicate a key); retried with bounded backoff for retryable SQL states only.
+ *   <li>Publish, after every write and every {@link #publishAfter} signal: in ONE transaction, take
+ *       the table's advisory lock (prepare takes it too), check the stale-write guard again, check that staging holds exactly the
+ *       input's count, drop {@code <t>__previous}, rename {@code <t>} to it and staging to {@code <t>},
+ *       record the run as served.
+ * </ol>
+ *
+ * <p>Readers query {@code <t>}: PostgreSQL DDL is transactional, so a reader sees the old table or
+ * the new one, never a mix, and a failed run never touches it. A re-run of the same run id rebuilds
+ * its staging table from empty, so it never duplicates rows.
+ *
+ * <pre>{@code
+ * predictions.apply(SinkWithMetadata.<String>jdbc("jdbc:postgresql://db:5432/serving")
+ *     .withUser("writer").withPassword(Secret.fromEnv("PGPASSWORD"))
+ *     .withTable("fraud_scores").withRunInfo(run));
+ * }</pre>
+ */
+public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
+  private static final long serialVersionUID = 1L;
+  public static final String METRICS_NAMESPACE = "batchserve.sink.jdbc";
+  private static final Pattern TABLE = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
+  private static final String COLUMNS = "key, score, scores, items, label, confidence, model_name, model_version, "
+      + "prediction_timestamp, run_id, fallback_reason";
+
+  private JdbcEndpoint endpoint;
+  private String table = "predictions";
+  private @Nullable RunInfo runInfo;
+  private int batchSize = 1000;
+  private int maxAttempts = 5;
+  private transient List<PCollection<?>> signals = List.of();
+
+  private JdbcSink(JdbcEndpoint endpoint) {
+    this.endpoint = endpoint;
+  }
+
+  static <K> JdbcSink<K> to(String url) {
+    return new JdbcSink<>(JdbcEndpoint.of(url));
+  }
+
+  private JdbcSink<K> copy() {
+    JdbcSink<K> c = new JdbcSink<>(endpoint);
+    c.table = table;
+    c.runInfo = runInfo;
+    c.batchSize = batchSize;
+    c.maxAttempts = maxAttempts;
+    c.signals = signals;
+    return c;
+  }
+
+  /** The run being written (required). */
+  public JdbcSink<K> withRunInfo(RunInfo run) {
+    JdbcSink<K> c = copy();
+    c.runInfo = Objects.requireNonNull(run, "run");
+    return c;
+  }
+
+  public JdbcSink<K> withUser(String user) {
+    JdbcSink<K> c = copy();
+    c.endpoint = endpoint.withUser(user);
+    return c;
+  }
+
+  /** Where the password comes from (env var or secrets file); never logged. */
+  public JdbcSink<K> withPassword(Secret secret) {
+    JdbcSink<K> c = copy();
+    c.endpoint = endpoint.withPassword(secret);
+    return c;
+  }
+
+  /** The served table's name (default {@code predictions}): lower case, at most 40 characters. */
+  public JdbcSink<K> withTable(String name) {
+    checkArgument(name != null && TABLE.matcher(name).matches(),
+        "table must match %s, but was '%s'", TABLE.pattern(), name);
+    JdbcSink<K> c = copy();
+    c.table = name;
+    return c;
+  }
+
+  /** Rows per JDBC batch (default 1000). */
+  public JdbcSink<K> withBatchSize(int n) {
+    checkArgument(n >= 1, "batchSize must be >= 1, but was %s", n);
+    JdbcSink<K> c = copy();
+    c.batchSize = n;
+    return c;
+  }
+
+  /** Attempts per batch for retryable SQL states (default 5). */
+  public JdbcSink<K> withMaxAttempts(int n) {
+    checkArgument(n >= 1, "maxAttempts must be >= 1, but was %s", n);
+    JdbcSink<K> c = copy();
+    c.maxAttempts = n;
+    return c;
+  }
+
+  /** Publishes only after these collections are complete (e.g. the completeness check's output). */
+  public JdbcSink<K> publishAfter(PCollection<?>... more) {
+    List<PCollection<?>> s = new ArrayList<>(signals);
+    Collections.addAll(s, more);
+    JdbcSink<K> c = copy();
+    c.signals = s;
+    return c;
+  }
+
+  /** {@code <table>__<run id>}, sanitized to a PostgreSQL identifier: the run's staging table. */
+  public static String stagingTable(String table, String runId) {
+    return identifier(table + "__" + runId);
+  }
+
+  public static String previousTable(String table) {
+    return identifier(table + "__previous");
+  }
+
+  public static String runsTable(String table) {
+    return identifier(table + "__runs");
+  }
+
+  /** Lower case, {@code [a-z0-9_]} only, at most 63 characters (longer names end in a hash). */
+  static String identifier(String raw) {
+    String s = raw.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    if (s.length() <= 63) {
+      return s;
+    }
+    try {
+      byte[] h = MessageDigest.getInstance("SHA-256").digest(raw.getBytes(StandardCharsets.UTF_8));
+      return s.substring(0, 54) + "_" + HexFormat.of().formatHex(h).substring(0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
+    checkState(runInfo != null, "JdbcSink needs withRunInfo(run)");
+    Pipeline p = input.getPipeline();
+    RunInfo run = runInfo;
+    String staging = stagingTable(table, run.runId());
+
+    PCollection<String> prepared = p.apply("RunId", Create.of(run.runId()))
+        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, table, run)))
+        .setCoder(StringUtf8Coder.of());
+    PCollection<KV<String, Prediction>> keyed = input
+        .apply("AfterPrepare", Wait.on(prepared))
+        .apply("KeyToString", MapElements
+            .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
+            .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
+    PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
+        .withDataSourceProviderFn(endpoint)
+        .withStatement("INSERT INTO " + staging + " (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            + " ON CONFLICT (key) DO UPDATE SET score = EXCLUDED.score, scores = EXCLUDED.scores,"
+            + " items = EXCLUDED.items, label = EXCLUDED.label, confidence = EXCLUDED.confidence,"
+            + " model_name = EXCLUDED.model_name, model_version = EXCLUDED.model_version,"
+            + " prediction_timestamp = EXCLUDED.prediction_timestamp, run_id = EXCLUDED.run_id,"
+            + " fallback_reason = EXCLUDED.fallback_reason")
+        .withPreparedStatementSetter(new SetRow())
+        .withBatchSize(batchSize)
+        .withRetryStrategy(JdbcEndpoint::isRetryable)
+        .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
+            maxAttempts, Duration.standardMinutes(2), Duration.millis(200)))
+        .withResults());
+    PCollectionView<Long> expected = input.apply("CountInput",
+        Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
+
+    List<PCollection<?>> waitOn = new ArrayList<>();
+    waitOn.add(written);
+    waitOn.addAll(signals);
+    PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
+        .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
+        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, run, expected)).withSideInputs(expected))
+        .setCoder(StringUtf8Coder.of());
+    return new PublishedRun(p, published);
+  }
+
+  private static String createTable(String name) {
+    return "CREATE TABLE " + name + " ("
+        + "key text NOT NULL, score double precision, scores real[] NOT NULL, items text[] NOT NULL,"
+        + " label text, confidence double precision, model_name text NOT NULL, model_version text NOT NULL,"
+        + " prediction_timestamp timestamptz NOT NULL, run_id text NOT NULL, fallback_reason text,"
+        + " CONSTRAINT " + identifier(name + "_pkey") + " PRIMARY KEY (key))";
+  }
+
+  private static String createRuns(String table) {
+    return "CREATE TABLE IF NOT EXISTS " + runsTable(table) + " (run_id text PRIMARY KEY,"
+        + " prediction_timestamp timestamptz NOT NULL, records bigint NOT NULL,"
+        + " published_at timestamptz NOT NULL DEFAULT now(), served boolean NOT NULL DEFAULT false)";
+  }
+
+  /**
+   * Serializes the DDL of every run of one table until the transaction ends (a transaction-level
+   * advisory lock): {@code CREATE TABLE IF NOT EXISTS} is not safe against a concurrent twin, and
+   * two publishes must not interleave. Readers of the served table never take this lock.
+   */
+  private static void lockTable(Connection c, String table) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+      s.setString(1, "batchserve:" + table);
+      s.executeQuery().close();
+    }
+  }
+
+  /** Throws when a run newer than {@code run} is served. */
+  static void checkNotStale(Connection c, String table, RunInfo run) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(
+        "SELECT run_id, prediction_timestamp FROM " + runsTable(table) + " WHERE served")) {
+      try (ResultSet r = s.executeQuery()) {
+        if (r.next()) {
+          String served = r.getString(1);
+          java.time.Instant ts = r.getObject(2, java.time.OffsetDateTime.class).toInstant();
+          if (!served.equals(run.runId()) && ts.isAfter(run.predictionTimestamp())) {
+            throw new IllegalStateException("refusing to publish run " + run.runId() + " (prediction timestamp "
+                + run.predictionTimestamp() + "): the served run " + served + " (" + ts + ") is newer");
+          }
+        }
+      }
+    }
+  }
+
+  private static final class SetRow implements JdbcIO.PreparedStatementSetter<KV<String, Prediction>> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void setParameters(KV<String, Prediction> kv, PreparedStatement s) throws SQLException {
+      Prediction p = kv.getValue();
+      float[] scores = p.getScores();
+      Float[] boxed = new Float[scores.length];
+      for (int i = 0; i < scores.length; i++) {
+        boxed[i] = scores[i];
+      }
+      s.setString(1, kv.getKey());
+      setDouble(s, 2, p.getScore());
+      s.setArray(3, s.getConnection().createArrayOf("float4", boxed));
+      s.setArray(4, s.getConnection().createArrayOf("text", p.getItems().toArray(new String[0])));
+      s.setString(5, p.getLabel());
+      setDouble(s, 6, p.getConfidence());
+      s.setString(7, p.getModelName());
+      s.setString(8, p.getModelVersion());
+      s.setObject(9, java.time.OffsetDateTime.ofInstant(
+          java.time.Instant.ofEpochMilli(p.getPredictionTimestampMillis()), java.time.ZoneOffset.UTC));
+      s.setString(10, p.getRunId());
+      s.setString(11, p.getFallbackReason());
+    }
+
+    private static void setDouble(PreparedStatement s, int i, @Nullable Double v) throws SQLException {
+      if (v == null) {
+        s.setNull(i, Types.DOUBLE);
+      } else {
+        s.setDouble(i, v);
+      }
+    }
+  }
+
+  private static final class PrepareFn extends DoFn<String, String> {
+    private final JdbcEndpoint endpoint;
+    private final String table;
+    private final RunInfo run;
+
+    PrepareFn(JdbcEndpoint endpoint, String table, RunInfo run) {
+      this.endpoint = endpoint;
+      this.table = table;
+      this.run = run;
+    }
+
+    @ProcessElement
+    public void process(@Element String runId, OutputReceiver<String> out) throws Exception {
+      String staging = stagingTable(table, runId);
+      endpoint.withRetries(c -> {
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+          lockTable(c, table);
+          s.execute(createRuns(table));
+          checkNotStale(c, table, run);
+          // Whatever an earlier attempt of this run left is dropped: the attempt starts from empty.
+          s.execute("DROP TABLE IF EXISTS " + staging);
+          s.execute(createTable(staging));
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          c.rollback();
+          throw e;
+        }
+        return null;
+      });
+      out.output(runId);
+    }
+  }
+
+  private static final class PublishFn extends DoFn<String, String> {
+    private final JdbcEndpoint endpoint;
+    private final String table;
+    private final RunInfo run;
+    private final PCollectionView<Long> expected;
+    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
+
+    PublishFn(JdbcEndpoint endpoint, String table, RunInfo run, PCollectionView<Long> expected) {
+      this.endpoint = endpoint;
+      this.table = table;
+      this.run = run;
+      this.expected = expected;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext ctx) throws Exception {
+      long records = ctx.sideInput(expected);
+      String staging = stagingTable(table, run.runId());
+      String previous = previousTable(table);
+      endpoint.withRetries(c -> {
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+          lockTable(c, table);
+          s.execute(createRuns(table));
+          if (!exists(c, staging) && isServed(c, table, run.runId(), records)) {
+            // An earlier try of this step committed, but its answer was lost with the connection.
+            c.rollback();
+            return null;
+          }
+          checkNotStale(c, table, run);
+          long staged;
+          try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + staging)) {
+            r.next();
+            staged = r.getLong(1);
+          }
+          checkState(staged == records,
+              "run %s: staging table %s holds %s rows but the input had %s records; not publishing",
+              run.runId(), staging, staged, records);
+          s.execute("DROP TABLE IF EXISTS " + previous);
+          if (exists(c, table)) {
+            s.execute("ALTER TABLE " + table + " RENAME TO " + previous);
+            s.execute("ALTER INDEX IF EXISTS " + identifier(table + "_pkey") + " RENAME TO "
+                + identifier(previous + "_pkey"));
+          }
+          s.execute("ALTER TABLE " + staging + " RENAME TO " + table);
+          s.execute("ALTER INDEX " + identifier(staging + "_pkey") + " RENAME TO " + identifier(table + "_pkey"));
+          s.execute("UPDATE " + runsTable(table) + " SET served = false WHERE served");
+          try (PreparedStatement up = c.prepareStatement("INSERT INTO " + runsTable(table)
+              + " (run_id, prediction_timestamp, records, published_at, served) VALUES (?, ?, ?, now(), true)"
+              + " ON CONFLICT (run_id) DO UPDATE SET prediction_timestamp = EXCLUDED.prediction_timestamp,"
+              + " records = EXCLUDED.records, published_at = now(), served = true")) {
+            up.setString(1, run.runId());
+            up.setObject(2, java.time.OffsetDateTime.ofInstant(run.predictionTimestamp(), java.time.ZoneOffset.UTC));
+            up.setLong(3, records);
+            up.executeUpdate();
+          }
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          c.rollback();
+          throw e;
+        }
+        return null;
+      });
+      published.inc();
+      ctx.output(run.runId());
+    }
+
+    private static boolean isServed(Connection c, String table, String runId, long records) throws SQLException {
+      try (PreparedStatement s = c.prepareStatement(
+          "SELECT 1 FROM " + runsTable(table) + " WHERE run_id = ? AND records = ? AND served")) {
+        s.setString(1, runId);
+        s.setLong(2, records);
+        try (ResultSet r = s.executeQuery()) {
+          return r.next();
+        }
+      }
+    }
+
+    private static boolean exists(Connection c, String name) throws SQLException {
+      try (PreparedStatement s = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+        s.setString(1, name);
+        try (ResultSet r = s.executeQuery()) {
+          r.next();
+          return r.getBoolean(1);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+package dev.batchserve.transforms.sink;
+
+import java.util.Map;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PInput;
+import org.apache.beam.sdk.values.POutput;
+import org.apache.beam.sdk.values.PValue;
+import org.apache.beam.sdk.values.TupleTag;
+
+/**
+ * The output of a store sink: one element, the run id, emitted once the run is published (the
+ * store's atomic switch has happened). A signal for {@code Wait.on}, e.g. before the run report.
+ *
+ * <pre>{@code
+ * PublishedRun done = predictions.apply(SinkWithMetadata.<String>redis("cache", 6379).withRunInfo(run));
+ * report.apply(Wait.on(done.published()));
+ * }</pre>
+ */
+public final class PublishedRun implements POutput {
+  private final Pipeline pipeline;
+  private final PCollection<String> published;
+  private final TupleTag<String> tag = new TupleTag<>();
+
+  PublishedRun(Pipeline pipeline, PCollection<String> published) {
+    this.pipeline = pipeline;
+    this.published = published;
+  }
+
+  /** One element, the published run id. */
+  public PCollection<String> published() {
+    return published;
+  }
+
+  @Override
+  public Pipeline getPipeline() {
+    return pipeline;
+  }
+
+  @Override
+  public Map<TupleTag<?>, PValue> expand() {
+    return Map.of(tag, published);
+  }
+
+  @Override
+  public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
+}

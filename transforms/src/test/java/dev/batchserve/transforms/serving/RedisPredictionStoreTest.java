@@ -1,0 +1,248 @@
+package dev.batchserve.transforms.serving;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.equalTo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.transforms.TestFixtures;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.sink.RedisEndpoint;
+import dev.batchserve.transforms.sink.SinkWithMetadata;
+import dev.batchserve.transforms.testing.RedisServer;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.values.KV;
+import org.junit.Before;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+
+/** {@link RedisPredictionStore} and {@link LookupCli} reading what the Redis sink published. */
+@RunWith(JUnit4.class)
+public class RedisPredictionStoreTest {
+  @ClassRule public static final RedisServer REDIS = new RedisServer();
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+
+  private static final String PREFIX = "churn";
+  private static final Instant NOW = Instant.parse("2026-11-29T06:00:00Z");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Before
+  public void clean() {
+    REDIS.flushAll();
+  }
+
+  private static RunInfo day(int d) {
+    return RunInfo.of("churn", LocalDate.of(2026, 11, d), RunInfo.Interval.DAILY);
+  }
+
+  private static Prediction prediction(RunInfo run, int i) {
+    return Prediction.builder()
+        .scores(new float[] {run.runDate().getDayOfMonth() + i / 1000f, 0.25f})
+        .items(List.of("stay", "leave"))
+        .label(i % 2 == 0 ? "stay" : null)
+        .confidence(i % 2 == 0 ? 0.8 : null)
+        .model("churn-gbt", "12")
+        .predictionTimestampMillis(run.predictionTimestamp().toEpochMilli())
+        .runId(run.runId())
+        .build();
+  }
+
+  private static String key(int i) {
+    return "cust-" + i;
+  }
+
+  private static void publish(RunInfo run, int n, int keepVersions) {
+    List<KV<String, Prediction>> in = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      in.add(KV.of(key(i), prediction(run, i)));
+    }
+    Pipeline q = Pipeline.create(PipelineOptionsFactory.create());
+    q.apply(Create.of(in).withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
+        .apply(SinkWithMetadata.<String>redis(REDIS.host(), REDIS.port()).withRunInfo(run).withKeyPrefix(PREFIX)
+            .withKeepVersions(keepVersions).withBatchSize(7));
+    q.run().waitUntilFinish();
+  }
+
+  private static RedisPredictionStore.Builder store() {
+    return RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port()))
+        .withKeyPrefix(PREFIX).withClock(Clock.fixed(NOW, ZoneOffset.UTC));
+  }
+
+  @Test
+  public void getReturnsTheServedPredictionWithItsMetadataAndAge() {
+    publish(day(28), 5, 2);
+    try (RedisPredictionStore s = store().build()) {
+      Lookup l = s.get(key(2));
+      assertThat(l.source(), equalTo(Lookup.Source.STORE));
+      assertThat(l.prediction().get(), equalTo(prediction(day(28), 2)));
+      assertThat(l.servedRunId().get(), equalTo("churn-daily-20261128"));
+      assertThat(l.age().get(), equalTo(Duration.ofHours(6)));
+      assertThat(l.fallbackReason().isPresent(), equalTo(false));
+    }
+  }
+
+  @Test
+  public void aMissingKeyOrStoreIsAFallbackThatSaysWhy() {
+    try (RedisPredictionStore s = store().build()) {
+      Lookup none = s.get(key(1));
+      assertThat(none.source(), equalTo(Lookup.Source.FALLBACK));
+      assertThat(none.fallbackReason().get(), equalTo("no_published_run"));
+      assertThat(none.servedRunId().isPresent(), equalTo(false));
+
+      publish(day(28), 3, 2);
+      Lookup missing = s.get("cust-unknown");
+      assertThat(missing.source(), equalTo(Lookup.Source.FALLBACK));
+      assertThat(missing.fallbackReason().get(), equalTo("not_found"));
+      assertThat(missing.servedRunId().get(), equalTo("churn-daily-20261128"));
+      assertThat(missing.prediction().isPresent(), equalTo(false));
+      assertThat(missing.age().isPresent(), equalTo(false));
+    }
+  }
+
+  @Test
+  public void getOrComputePredictsMissingKeysWithTheBatchSpecAndModel() throws Exception {
+    publish(day(28), 3, 2);
+    Path model = Path.of(TestFixtures.linearModel(TMP.newFolder("lin").toPath(), List.of("a", "b", "c")));
+    List<Map<String, Object>> training = new ArrayList<>();
+    training.add(Map.of("a", 1.0, "b", 2.0, "c", 3.0));
+    training.add(Map.of("a", 0.0, "b", 1.0, "c", 5.0));
+    FeatureSpec spec = TestFixtures.passthroughSpec(training);
+
+    try (RedisPredictionStore s = store().withModel(spec, model).build()) {
+      // A stored key is served from the store, features or not.
+      Lookup stored = s.getOrCompute(key(1), Map.of("a", 9.0, "b", 9.0, "c", 9.0));
+      assertThat(stored.source(), equalTo(Lookup.Source.STORE));
+      assertThat(stored.prediction().get(), equalTo(prediction(day(28), 1)));
+
+      Lookup computed = s.getOrCompute("cust-new", Map.of("a", 1.5, "b", -2.0, "c", 0.25));
+      assertThat(computed.source(), equalTo(Lookup.Source.COMPUTED));
+      assertThat(computed.servedRunId().get(), equalTo("churn-daily-20261128"));
+      assertThat(computed.age().get(), equalTo(Duration.ZERO));
+      assertThat(computed.prediction().get(), equalTo(Prediction.builder()
+          .scores(new float[] {TestFixtures.linearScore(1.5f, -2.0f, 0.25f)})
+          .model("lin", "7")
+          .predictionTimestampMillis(NOW.toEpochMilli())
+          .runId("on-demand")
+          .build()));
+
+      Map<String, Object> noA = new HashMap<>();
+      noA.put("b", 1.0);
+      noA.put("c", 2.0);
+      Lookup invalid = s.getOrCompute("cust-bad", noA);
+      assertThat(invalid.source(), equalTo(Lookup.Source.FALLBACK));
+      assertThat(invalid.fallbackReason().get().startsWith("features_invalid: "), equalTo(true));
+    }
+  }
+
+  @Test
+  public void withoutAModelGetOrComputeFallsBack() {
+    publish(day(28), 1, 2);
+    try (RedisPredictionStore s = store().build()) {
+      Lookup l = s.getOrCompute("cust-new", Map.of("a", 1.0));
+      assertThat(l.source(), equalTo(Lookup.Source.FALLBACK));
+      assertThat(l.fallbackReason().get(), equalTo("not_found"));
+    }
+  }
+
+  /** keepVersions 1: the old run's keys are unlinked right after the switch, and still no miss. */
+  @Test
+  public void aReaderNeverMixesRunsNorMissesAKeyDuringAPublish() throws Exception {
+    int n = 150;
+    publish(day(27), n, 1);
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger passes = new AtomicInteger();
+    List<String> violations = Collections.synchronizedList(new ArrayList<>());
+    Set<String> seen = Collections.synchronizedSet(new TreeSet<>());
+    Thread reader = new Thread(() -> {
+      try (RedisPredictionStore s = store().build()) {
+        while (!stop.get() && passes.get() < 100_000) {
+          for (int i = 0; i < n; i++) {
+            Lookup l = s.get(key(i));
+            if (!l.isPresent()) {
+              violations.add(l.toString());
+            } else if (!l.prediction().get().getRunId().equals(l.servedRunId().get())) {
+              violations.add("mixed: " + l);
+            } else {
+              seen.add(l.servedRunId().get());
+            }
+          }
+          passes.incrementAndGet();
+        }
+      } catch (RuntimeException e) {
+        violations.add(e.toString());
+      }
+    });
+    reader.start();
+    while (passes.get() < 1 && reader.isAlive()) {
+      Thread.sleep(10);
+    }
+    publish(day(28), n, 1);
+    int after = passes.get();
+    while (passes.get() < after + 2 && reader.isAlive()) {
+      Thread.sleep(10);
+    }
+    stop.set(true);
+    reader.join();
+
+    assertThat(violations, empty());
+    assertThat(seen, equalTo(new TreeSet<>(List.of("churn-daily-20261127", "churn-daily-20261128"))));
+  }
+
+  private static String[] run(int expectedStatus, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = LookupCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(status, equalTo(expectedStatus));
+    return new String[] {out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+  }
+
+  @Test
+  public void theCliPrintsTheLookupAsJson() throws Exception {
+    publish(day(28), 3, 2);
+    String redis = REDIS.host() + ":" + REDIS.port();
+    JsonNode found = JSON.readTree(run(0, "lookup", key(0), "--redis", redis, "--prefix", PREFIX)[0]);
+    assertThat(found.get("key").asText(), equalTo("cust-0"));
+    assertThat(found.get("source").asText(), equalTo("store"));
+    assertThat(found.get("served_run_id").asText(), equalTo("churn-daily-20261128"));
+    assertThat(found.get("fallback_reason").isNull(), equalTo(true));
+    assertThat(found.get("prediction"), equalTo(JSON.readTree(prediction(day(28), 0).toJson("cust-0"))));
+
+    JsonNode missing = JSON.readTree(run(1, "lookup", "nope", "--redis", redis, "--prefix", PREFIX)[0]);
+    assertThat(missing.get("source").asText(), equalTo("fallback"));
+    assertThat(missing.get("fallback_reason").asText(), equalTo("not_found"));
+    assertThat(missing.get("prediction").isNull(), equalTo(true));
+
+    assertThat(run(2, "lookup", "x")[1],
+        equalTo("--redis host:port is required\n" + LookupCli.USAGE + "\n"));
+    assertThat(run(2, "get", "x")[1], equalTo("expected 'lookup KEY'\n" + LookupCli.USAGE + "\n"));
+  }
+}

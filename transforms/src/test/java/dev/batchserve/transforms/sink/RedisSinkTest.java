@@ -1,0 +1,412 @@
+package dev.batchserve.transforms.sink;
+
+import static dev.batchserve.transforms.sink.StoreTestData.create;
+import static dev.batchserve.transforms.sink.StoreTestData.day;
+import static dev.batchserve.transforms.sink.StoreTestData.key;
+import static dev.batchserve.transforms.sink.StoreTestData.prediction;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.nullValue;
+import static org.junit.Assert.assertThrows;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.transforms.testing.RedisServer;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.junit.Before;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.JUnit4;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
+
+/** {@link RedisSink} against a real Redis server. */
+@RunWith(JUnit4.class)
+public class RedisSinkTest {
+  @ClassRule public static final RedisServer REDIS = new RedisServer();
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+  @Rule public final TemporaryFolder tmp = new TemporaryFolder();
+
+  private static final String PREFIX = "fraud";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Before
+  public void clean() {
+    REDIS.flushAll();
+  }
+
+  private RedisSink<String> sink(RunInfo run) {
+    return SinkWithMetadata.<String>redis(REDIS.host(), REDIS.port()).withRunInfo(run).withKeyPrefix(PREFIX);
+  }
+
+  /** Publishes a run in its own pipeline, as an earlier scheduled run would have. */
+  private static void publish(RedisSink<String> sink, RunInfo run, int n) {
+    Pipeline q = Pipeline.create(PipelineOptionsFactory.create());
+    q.apply(create(run, n)).apply(sink);
+    q.run().waitUntilFinish();
+  }
+
+  private static Set<String> namespace(Jedis j, String runId) {
+    Set<String> keys = new TreeSet<>();
+    ScanParams match = new ScanParams().match(RedisSink.valueKey(PREFIX, runId, "*")).count(1000);
+    String cursor = ScanParams.SCAN_POINTER_START;
+    do {
+      ScanResult<String> page = j.scan(cursor, match);
+      keys.addAll(page.getResult());
+      cursor = page.getCursor();
+    } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+    return keys;
+  }
+
+  /** Every key of the run is served with exactly that run's prediction. */
+  private static void assertServes(Jedis j, RunInfo run, int n) {
+    assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
+    assertThat(namespace(j, run.runId()).size(), equalTo(n));
+    for (int i = 0; i < n; i++) {
+      assertThat(j.get(RedisSink.valueKey(PREFIX, run.runId(), key(i))), equalTo(prediction(run, i).toJson(key(i))));
+    }
+  }
+
+  @Test
+  public void writesJsonPerKeyUnderTheRunNamespaceAndPublishes() throws Exception {
+    RunInfo run = day(28);
+    PCollection<String> published = p.apply(create(run, 25)).apply(sink(run).withBatchSize(7)).published();
+    PAssert.that(published).containsInAnyOrder(run.runId());
+    org.apache.beam.sdk.PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    long written = 0;
+    for (org.apache.beam.sdk.metrics.MetricResult<Long> m : result.metrics().queryMetrics(
+        org.apache.beam.sdk.metrics.MetricsFilter.builder().addNameFilter(
+            org.apache.beam.sdk.metrics.MetricNameFilter.named(RedisSink.METRICS_NAMESPACE, "records_written"))
+            .build()).getCounters()) {
+      written += m.getCommitted();
+    }
+    assertThat(written, equalTo(25L));
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, run, 25);
+      String raw = j.get("fraud:fraud-daily-20261128:acct-0003");
+      JsonNode n = JSON.readTree(raw);
+      assertThat(n.get("key").asText(), equalTo("acct-0003"));
+      assertThat(n.get("run_id").asText(), equalTo("fraud-daily-20261128"));
+      assertThat(n.get("label").asText(), equalTo("fraud"));
+      assertThat(n.get("prediction_timestamp").asText(), equalTo("2026-11-29T00:00:00Z"));
+      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(run.runId())));
+      assertThat(j.hget(RedisSink.runKey(PREFIX, run.runId()), "records"), equalTo("25"));
+      // Nothing but the layout: 25 values, current, versions, run meta, attempt marker.
+      assertThat(j.dbSize(), equalTo(29L));
+    }
+  }
+
+  @Test
+  public void defaultTtlIsOneAndAHalfIntervals() {
+    RunInfo run = day(28);
+    p.apply(create(run, 3)).apply(sink(run));
+    p.run().waitUntilFinish();
+
+    assertThat(sink(run).effectiveTtl(), equalTo(Duration.ofHours(36)));
+    try (Jedis j = REDIS.client()) {
+      for (int i = 0; i < 3; i++) {
+        long pttl = j.pttl(RedisSink.valueKey(PREFIX, run.runId(), key(i)));
+        assertThat(pttl, lessThanOrEqualTo(Duration.ofHours(36).toMillis()));
+        assertThat(pttl, greaterThan(Duration.ofHours(35).toMillis()));
+      }
+      // The alias outlives any one version: it never expires.
+      assertThat(j.pttl(RedisSink.currentKey(PREFIX)), equalTo(-1L));
+    }
+  }
+
+  @Test
+  public void configuredTtlIsSetOnEveryKey() {
+    RunInfo run = day(28);
+    p.apply(create(run, 3)).apply(sink(run).withTtl(Duration.ofMinutes(90)));
+    p.run().waitUntilFinish();
+
+    try (Jedis j = REDIS.client()) {
+      for (int i = 0; i < 3; i++) {
+        long pttl = j.pttl(RedisSink.valueKey(PREFIX, run.runId(), key(i)));
+        assertThat(pttl, lessThanOrEqualTo(Duration.ofMinutes(90).toMillis()));
+        assertThat(pttl, greaterThan(Duration.ofMinutes(89).toMillis()));
+      }
+    }
+  }
+
+  /** The completeness check of a broken run: it fails. */
+  static final class FailingCheck extends DoFn<Integer, Integer> {
+    @ProcessElement
+    public void process(@Element Integer i) {
+      throw new IllegalStateException("injected fault: completeness check failed");
+    }
+  }
+
+  /**
+   * A sink whose ACL user may write but not run scripts: every write lands (publish waits for all
+   * of them), then the publish step fails in Redis itself. A deterministic fault after all writes.
+   */
+  private RedisSink<String> sinkThatCannotPublish(RunInfo run) throws Exception {
+    Path secret = tmp.newFile().toPath();
+    Files.write(secret, "writer-pw".getBytes(StandardCharsets.UTF_8));
+    try (Jedis admin = REDIS.client()) {
+      admin.aclSetUser("writer", "reset", "on", ">writer-pw", "~*", "+@all", "-@scripting");
+    }
+    return sink(run).withUser("writer").withPassword(Secret.fromFile(secret.toString()));
+  }
+
+  @Test
+  public void aRunThatFailsAfterAllItsWritesLeavesThePreviousRunServed() throws Exception {
+    RunInfo previous = day(27);
+    RunInfo run = day(28);
+    publish(sink(previous), previous, 20);
+
+    p.apply(create(run, 20)).apply(sinkThatCannotPublish(run));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(String.valueOf(e.getMessage()), containsString("NOPERM"));
+
+    try (Jedis j = REDIS.client()) {
+      // Every write of the failed run landed, and still nobody sees it.
+      assertThat(namespace(j, run.runId()).size(), equalTo(20));
+      assertServes(j, previous, 20);
+      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId())));
+    }
+  }
+
+  @Test
+  public void aRunWhosePublishSignalFailsLeavesThePreviousRunServed() throws Exception {
+    RunInfo previous = day(27);
+    RunInfo run = day(28);
+    publish(sink(previous), previous, 20);
+
+    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new FailingCheck()));
+    p.apply(create(run, 20)).apply(sink(run).publishAfter(check));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(String.valueOf(e.getMessage()), containsString("injected fault"));
+
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, previous, 20);
+      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId())));
+    }
+  }
+
+  @Test
+  public void aRunThatFailsHalfwayThroughItsInputLeavesThePreviousRunServed() throws Exception {
+    RunInfo previous = day(27);
+    RunInfo run = day(28);
+    publish(sink(previous), previous, 20);
+
+    p.apply(create(run, 20)).apply(ParDo.of(new StoreTestData.FailOnKey(10))).apply(sink(run).withBatchSize(1));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(String.valueOf(e.getMessage()), containsString("injected fault"));
+
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, previous, 20);
+    }
+  }
+
+  @Test
+  public void aReRunOfTheSameRunIdAddsNoKeys() {
+    RunInfo run = day(28);
+    publish(sink(run), run, 30);
+    publish(sink(run), run, 30);
+
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, run, 30);
+      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(run.runId())));
+      assertThat(j.dbSize(), equalTo(34L));
+    }
+  }
+
+  @Test
+  public void aReRunAfterAFailedAttemptDropsTheAttemptsLeftovers() throws Exception {
+    RunInfo previous = day(27);
+    RunInfo run = day(28);
+    publish(sink(previous), previous, 10);
+    // A failed attempt that wrote 40 keys.
+    p.apply(create(run, 40)).apply(sinkThatCannotPublish(run));
+    StoreTestData.runExpectingFailure(p);
+    try (Jedis j = REDIS.client()) {
+      assertThat(namespace(j, run.runId()).size(), equalTo(40));
+    }
+
+    // The re-run has only 25 records: none of the attempt's other 15 keys may survive.
+    publish(sink(run), run, 25);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, run, 25);
+    }
+  }
+
+  @Test
+  public void theStaleWriteGuardRefusesARunOlderThanTheServedOne() throws Exception {
+    RunInfo newer = day(28);
+    RunInfo older = day(27);
+    publish(sink(newer), newer, 10);
+
+    p.apply(create(older, 10)).apply(sink(older));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(String.valueOf(e.getMessage()), containsString(
+        "refusing to publish run fraud-daily-20261127 (prediction timestamp 2026-11-28T00:00:00Z): "
+            + "the served run fraud-daily-20261128 (2026-11-29T00:00:00Z) is newer"));
+
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, newer, 10);
+      assertThat(namespace(j, older.runId()), empty());
+    }
+  }
+
+  @Test
+  public void keepsTheNewestVersionsAndDropsTheKeysOfOlderOnes() {
+    for (int d = 25; d <= 28; d++) {
+      publish(sink(day(d)).withKeepVersions(2), day(d), 15);
+    }
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, day(28), 15);
+      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1),
+          equalTo(List.of(day(27).runId(), day(28).runId())));
+      assertThat(namespace(j, day(27).runId()).size(), equalTo(15));
+      assertThat(namespace(j, day(26).runId()), empty());
+      assertThat(namespace(j, day(25).runId()), empty());
+      assertThat(j.exists(RedisSink.runKey(PREFIX, day(25).runId())), equalTo(false));
+      assertThat(j.exists(RedisSink.attemptKey(PREFIX, day(25).runId())), equalTo(false));
+    }
+  }
+
+  @Test
+  public void aConcurrentReaderOnlyEverSeesOneCompleteRun() throws Exception {
+    int n = 200;
+    RunInfo previous = day(27);
+    RunInfo run = day(28);
+    publish(sink(previous), previous, n);
+
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger passes = new AtomicInteger();
+    List<String> violations = java.util.Collections.synchronizedList(new ArrayList<>());
+    Set<String> seenRuns = java.util.Collections.synchronizedSet(new TreeSet<>());
+    Thread reader = new Thread(() -> {
+      try (Jedis j = REDIS.client()) {
+        // Bounded: at most 100000 passes, and it stops when told.
+        while (!stop.get() && passes.get() < 100_000) {
+          String current = j.get(RedisSink.currentKey(PREFIX));
+          seenRuns.add(current);
+          for (int i = 0; i < n; i++) {
+            String v = j.get(RedisSink.valueKey(PREFIX, current, key(i)));
+            if (v == null) {
+              violations.add(current + " missing " + key(i));
+            } else if (!JSON.readTree(v).get("run_id").asText().equals(current)) {
+              violations.add(current + " served " + v);
+            }
+          }
+          passes.incrementAndGet();
+        }
+      } catch (Exception e) {
+        violations.add(e.toString());
+      }
+    });
+    reader.start();
+    while (passes.get() < 1 && reader.isAlive()) {
+      Thread.sleep(10);
+    }
+    p.apply(create(run, n)).apply(sink(run).withBatchSize(10));
+    p.run().waitUntilFinish();
+    int after = passes.get();
+    while (passes.get() < after + 2 && reader.isAlive()) {
+      Thread.sleep(10);
+    }
+    stop.set(true);
+    reader.join();
+
+    assertThat(violations, empty());
+    assertThat(seenRuns, equalTo(new TreeSet<>(List.of(previous.runId(), run.runId()))));
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, run, n);
+    }
+  }
+
+  @Test
+  public void readsThePasswordFromASecretsFile() throws Exception {
+    Path secret = tmp.newFile("redis-password").toPath();
+    Files.write(secret, "s3cret-pw\n".getBytes(StandardCharsets.UTF_8));
+    RunInfo run = day(28);
+    try (Jedis admin = REDIS.client()) {
+      admin.configSet("requirepass", "s3cret-pw");
+    }
+    try {
+      RedisSink<String> sink = sink(run).withPassword(Secret.fromFile(secret.toString()));
+      p.apply(create(run, 5)).apply(sink);
+      p.run().waitUntilFinish();
+      try (Jedis j = REDIS.client()) {
+        j.auth("s3cret-pw");
+        assertServes(j, run, 5);
+      }
+      assertThat(RedisEndpoint.of("h", 1).withPassword(Secret.fromFile(secret.toString())).toString(),
+          not(containsString("s3cret")));
+    } finally {
+      try (Jedis admin = REDIS.client()) {
+        admin.auth("s3cret-pw");
+        admin.configSet("requirepass", "");
+      }
+    }
+  }
+
+  @Test
+  public void aMissingPasswordVariableIsNamedNotGuessed() {
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> Secret.fromEnv("BATCHSERVE_TEST_UNSET_PASSWORD").resolve());
+    assertThat(e.getMessage(), equalTo("password environment variable BATCHSERVE_TEST_UNSET_PASSWORD is not set"));
+  }
+
+  @Test
+  public void validatesItsSettings() {
+    RedisSink<String> s = SinkWithMetadata.redis("h", 6379);
+    assertThat(assertThrows(IllegalArgumentException.class, () -> s.withKeyPrefix("a*b")).getMessage(),
+        equalTo("keyPrefix must match [A-Za-z0-9_.:/-]{1,200}, but was 'a*b'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> s.withTtl(Duration.ZERO)).getMessage(),
+        equalTo("ttl must be positive, but was PT0S"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> s.withKeepVersions(0)).getMessage(),
+        equalTo("keepVersions must be >= 1, but was 0"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> s.withBatchSize(0)).getMessage(),
+        equalTo("batchSize must be >= 1, but was 0"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.redis("h", 0)).getMessage(),
+        equalTo("port must be in [1, 65535], but was 0"));
+    assertThat(assertThrows(IllegalStateException.class, s::effectiveTtl).getMessage(),
+        equalTo("RedisSink needs withRunInfo(run)"));
+  }
+
+  @Test
+  public void needsARunInfo() {
+    Pipeline q = Pipeline.create(PipelineOptionsFactory.create());
+    PCollection<KV<String, Prediction>> in = q.apply(create(day(28), 1));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> in.apply(SinkWithMetadata.<String>redis("h", 6379)));
+    assertThat(e.getMessage(), equalTo("RedisSink needs withRunInfo(run)"));
+    assertThat(SinkWithMetadata.<String>redis("h", 6379).withRunInfo(day(28)).withTls(true).withDatabase(3),
+        not(nullValue()));
+  }
+}

@@ -1,0 +1,101 @@
+package dev.batchserve.transforms.sink;
+
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.values.KV;
+
+/** Runs and predictions shared by the store sink tests. */
+final class StoreTestData {
+  private StoreTestData() {}
+
+  static RunInfo day(int dayOfMonth) {
+    return RunInfo.of("fraud", LocalDate.of(2026, 11, dayOfMonth), RunInfo.Interval.DAILY);
+  }
+
+  /** A prediction whose score tells the run apart: day + i / 1000. */
+  static Prediction prediction(RunInfo run, int i) {
+    float score = run.runDate().getDayOfMonth() + i / 1000f;
+    return Prediction.builder()
+        .scores(new float[] {score})
+        .confidence(i % 2 == 0 ? 0.75 : null)
+        .label(i % 3 == 0 ? "fraud" : null)
+        .model("fraud-mlp", "3")
+        .predictionTimestampMillis(run.predictionTimestamp().toEpochMilli())
+        .runId(run.runId())
+        .fallbackReason(i % 5 == 4 ? "missing_features" : null)
+        .build();
+  }
+
+  static String key(int i) {
+    return String.format("acct-%04d", i);
+  }
+
+  static List<KV<String, Prediction>> predictions(RunInfo run, int n) {
+    List<KV<String, Prediction>> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(KV.of(key(i), prediction(run, i)));
+    }
+    return out;
+  }
+
+  static Create.Values<KV<String, Prediction>> create(RunInfo run, int n) {
+    return Create.of(predictions(run, n))
+        .withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
+  }
+
+  /**
+   * Runs a pipeline that must fail and returns its exception once none of its work is still running.
+   * The direct runner reports the first failure while bundles already in flight may still finish; a
+   * test must not look at (or clean) the store while they might write to it.
+   */
+  static Exception runExpectingFailure(org.apache.beam.sdk.Pipeline p) throws InterruptedException {
+    Exception failure = org.junit.Assert.assertThrows(Exception.class, () -> p.run().waitUntilFinish());
+    Thread self = Thread.currentThread();
+    for (int i = 0; i < 600; i++) { // bounded: 30 s
+      boolean busy = false;
+      for (java.util.Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
+        if (t.getKey() == self || !t.getKey().isAlive()) {
+          continue;
+        }
+        for (StackTraceElement f : t.getValue()) {
+          String c = f.getClassName();
+          if ((c.startsWith("dev.batchserve.transforms.") && !c.endsWith("Test"))
+              || c.startsWith("org.apache.beam.sdk.io.jdbc.")
+              || c.startsWith("org.apache.beam.runners.direct.DirectTransformExecutor")) {
+            busy = true;
+            break;
+          }
+        }
+      }
+      if (!busy) {
+        break;
+      }
+      Thread.sleep(50);
+    }
+    return failure;
+  }
+
+  /** A fault: passes elements through, and throws on the element with this index's key. */
+  static final class FailOnKey extends DoFn<KV<String, Prediction>, KV<String, Prediction>> {
+    private final String key;
+
+    FailOnKey(int index) {
+      this.key = key(index);
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Prediction> kv, OutputReceiver<KV<String, Prediction>> out) {
+      if (kv.getKey().equals(key)) {
+        throw new IllegalStateException("injected fault at " + key);
+      }
+      out.output(kv);
+    }
+  }
+}
