@@ -59,6 +59,20 @@ public interface BatchScoringOptions extends PipelineOptions {
 
   void setNumShards(int value);
 
+  @Description("Split the run into this many partitions by key hash, processed one after another, each"
+      + " committed on its own; re-running a crashed run id processes only the partitions not yet committed"
+      + " and publishes once all are present. 1 = one pass, no checkpoints.")
+  @Default.Integer(1)
+  int getPartitions();
+
+  void setPartitions(int value);
+
+  @Description("Internal: the one partition this pipeline processes (-1 = all records). Set by --partitions.")
+  @Default.Integer(-1)
+  int getPartition();
+
+  void setPartition(int value);
+
   @Description("Pipeline name, the first part of the run id.")
   @Default.String("fraud")
   String getPipelineName();

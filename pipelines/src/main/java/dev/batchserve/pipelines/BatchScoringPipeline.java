@@ -100,8 +100,10 @@ public final class BatchScoringPipeline {
         ? ReadRecords.Format.fromPattern(o.getInput())
         : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
     // JSON lines have no header: keep the columns the feature spec reads.
-    ReadRecords.Result input = p.apply("Read",
+    ReadRecords.Result read = p.apply("Read",
         ReadRecords.of(o.getInput(), format).withKeyColumns(keys).withColumns(spec.inputNames()));
+    ReadRecords.Result input = o.getPartition() < 0 ? read
+        : PartitionedRun.select(read, o.getPartition(), o.getPartitions());
 
     if (o.getProgressEvery() > 0) {
       input.records().apply("Progress", LogProgress.of(run.runId(), o.getProgressEvery()));
@@ -171,6 +173,9 @@ public final class BatchScoringPipeline {
    * is set, and its exception is rethrown.
    */
   public static RunSummary run(BatchScoringOptions o) {
+    if (o.getPartitions() > 1 && o.getPartition() < 0) {
+      return PartitionedRun.run(o);
+    }
     if (!o.getAlertWebhook().isEmpty()) {
       AlertWebhook.to(o.getAlertWebhook()); // a malformed URL fails before the run, not at alert time
     }
@@ -200,9 +205,13 @@ public final class BatchScoringPipeline {
         .thresholds(thresholds(o))
         .build()
         .writeTo(runDir);
-    return new RunSummary(run.runId(), runDir, seconds,
-        counter(m, ReadRecords.METRICS_NAMESPACE, "records_read"),
-        counter(m, ReadRecords.METRICS_NAMESPACE, "records_rejected"),
+    // A partition's pipeline reads the whole input and keeps its share: count what it kept.
+    boolean partition = o.getPartition() >= 0;
+    long unreadable = counter(m, ReadRecords.METRICS_NAMESPACE, partition ? "partition_rejected" : "records_rejected");
+    long read = partition
+        ? counter(m, ReadRecords.METRICS_NAMESPACE, "partition_records") + unreadable
+        : counter(m, ReadRecords.METRICS_NAMESPACE, "records_read");
+    return new RunSummary(run.runId(), runDir, seconds, read, unreadable,
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "predictions"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "fallbacks"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"));

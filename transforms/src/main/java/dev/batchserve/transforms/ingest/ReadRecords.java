@@ -302,6 +302,28 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       return deadLetters;
     }
 
+    /**
+     * Only the records of partition {@code partition} of {@code partitions}: those whose key's string
+     * hash falls in it ({@code floorMod(key.hashCode(), partitions)}, as everywhere keys are spread);
+     * dead letters follow their key, and lines without a key go to partition 0, so that the partitions
+     * of a run together account for every line exactly once.
+     */
+    public Result partition(int partition, int partitions) {
+      checkArgument(partitions >= 1, "partitions must be >= 1, but was %s", partitions);
+      checkArgument(partition >= 0 && partition < partitions,
+          "partition must be in [0, %s), but was %s", partitions, partition);
+      String name = "Partition" + partition + "of" + partitions;
+      PCollection<KV<String, Row>> kept = records
+          .apply(name + "Records", ParDo.of(new KeepPartition<KV<String, Row>>(
+              kv -> kv.getKey(), partition, partitions, "partition_records")))
+          .setCoder(records.getCoder());
+      PCollection<DeadLetter> keptDead = deadLetters
+          .apply(name + "DeadLetters", ParDo.of(new KeepPartition<DeadLetter>(
+              DeadLetter::getKey, partition, partitions, "partition_rejected")))
+          .setCoder(deadLetters.getCoder());
+      return new Result(pipeline, kept, keptDead, schema);
+    }
+
     /** The row schema: the CSV header as nullable strings, or the Parquet file's schema. */
     public Schema schema() {
       return schema;
@@ -374,6 +396,34 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         return;
       }
       out.get(ok).output(KV.of(key, row));
+    }
+  }
+
+  /**
+   * Keeps the elements of one partition, counting them ({@code partition_records} and
+   * {@code partition_rejected}: what this partition read, since every partition reads the whole input).
+   */
+  private static final class KeepPartition<T> extends DoFn<T, T> {
+    private final SerializableFunction<T, String> key;
+    private final int partition;
+    private final int partitions;
+    private final Counter kept;
+
+    KeepPartition(SerializableFunction<T, String> key, int partition, int partitions, String counter) {
+      this.key = key;
+      this.partition = partition;
+      this.partitions = partitions;
+      this.kept = Metrics.counter(METRICS_NAMESPACE, counter);
+    }
+
+    @ProcessElement
+    public void process(@Element T element, OutputReceiver<T> out) {
+      String k = key.apply(element);
+      // Lines without a key belong to partition 0, so that they are accounted exactly once.
+      if (k == null ? partition == 0 : Math.floorMod(k.hashCode(), partitions) == partition) {
+        kept.inc();
+        out.output(element);
+      }
     }
   }
 

@@ -414,77 +414,152 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       // Withdraw this run's previous success marker first: from here on, the run is not complete.
       delete(List.of(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE)));
 
-      ObjectNode manifest = JSON.createObjectNode();
-      manifest.put("run_id", run.runId());
-      manifest.put("pipeline", run.pipeline());
-      manifest.put("run_date", run.runDate().toString());
-      manifest.put("interval", run.interval().name().toLowerCase(java.util.Locale.ROOT));
-      manifest.put("prediction_timestamp", run.predictionTimestamp().toString());
-      manifest.put("records", c.sideInput(count));
-      ArrayNode modelList = manifest.putArray("models");
-      new TreeSet<>(c.sideInput(models)).forEach(modelList::add);
-      ArrayNode schema = manifest.putArray("schema");
-      for (org.apache.beam.sdk.schemas.Schema.Field f : Prediction.SCHEMA.getFields()) {
-        ObjectNode field = schema.addObject();
-        field.put("name", f.getName());
-        field.put("type", f.getType().getTypeName().toString());
-        field.put("nullable", f.getType().getNullable());
-      }
+      ObjectNode manifest = manifestHeader(run, c.sideInput(count), c.sideInput(models));
       ObjectNode files = manifest.putObject("files");
       for (Map.Entry<FileFormat, PCollectionView<List<String>>> e : written.entrySet()) {
         String dir = e.getKey().directory();
-        files.set(dir, moveIntoPlace(runId, dir, c.sideInput(e.getValue())));
+        files.set(dir, moveIntoPlace(runId, dir, byOwnName(c.sideInput(e.getValue()))));
       }
       if (deadFiles != null && deadCount != null) {
         manifest.put("dead_letters", c.sideInput(deadCount));
-        files.set("dead_letters", moveIntoPlace(runId, "dead_letters", c.sideInput(deadFiles)));
+        files.set("dead_letters", moveIntoPlace(runId, "dead_letters", byOwnName(c.sideInput(deadFiles))));
       }
-      write(runId.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), JSON.writeValueAsBytes(manifest));
       removeTree(runId.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
-      write(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
-
-      // The pointer moves last, by an atomic rename, so readers switch from one complete run to the next.
-      ResourceId rootId = FileSystems.matchNewResource(root, true);
-      ResourceId tmp = rootId.resolve(LATEST + ".tmp-" + UUID.randomUUID(), StandardResolveOptions.RESOLVE_FILE);
-      write(tmp, (runPath(run) + "\n").getBytes(StandardCharsets.UTF_8));
-      FileSystems.rename(List.of(tmp), List.of(rootId.resolve(LATEST, StandardResolveOptions.RESOLVE_FILE)));
+      complete(root, run, runId, manifest);
       published.inc();
       c.output(runDir);
     }
+  }
 
-    /** Moves the staged shards of one format into the run, drops stale shards, returns their listing. */
-    private ArrayNode moveIntoPlace(ResourceId runDir, String dir, List<String> staged) throws IOException {
-      ResourceId target = runDir.resolve(dir, StandardResolveOptions.RESOLVE_DIRECTORY);
-      List<ResourceId> from = new ArrayList<>();
-      List<ResourceId> to = new ArrayList<>();
-      Set<String> names = new TreeSet<>();
-      for (String f : staged) {
-        ResourceId src = FileSystems.matchNewResource(f, false);
-        from.add(src);
-        to.add(target.resolve(src.getFilename(), StandardResolveOptions.RESOLVE_FILE));
-        names.add(src.getFilename());
+  /** The manifest's run-level fields and schema; the caller adds counts and files. */
+  static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models) {
+    ObjectNode manifest = PublishFn.JSON.createObjectNode();
+    manifest.put("run_id", run.runId());
+    manifest.put("pipeline", run.pipeline());
+    manifest.put("run_date", run.runDate().toString());
+    manifest.put("interval", run.interval().name().toLowerCase(java.util.Locale.ROOT));
+    manifest.put("prediction_timestamp", run.predictionTimestamp().toString());
+    manifest.put("records", records);
+    ArrayNode modelList = manifest.putArray("models");
+    new TreeSet<>(models).forEach(modelList::add);
+    ArrayNode schema = manifest.putArray("schema");
+    for (org.apache.beam.sdk.schemas.Schema.Field f : Prediction.SCHEMA.getFields()) {
+      ObjectNode field = schema.addObject();
+      field.put("name", f.getName());
+      field.put("type", f.getType().getTypeName().toString());
+      field.put("nullable", f.getType().getNullable());
+    }
+    return manifest;
+  }
+
+  /** Writes the manifest and {@code _SUCCESS}, then moves {@code _LATEST} to the run by an atomic rename. */
+  static void complete(String root, RunInfo run, ResourceId runDir, ObjectNode manifest) throws IOException {
+    write(runDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(manifest));
+    write(runDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
+    // The pointer moves last, so readers switch from one complete run to the next.
+    ResourceId rootId = FileSystems.matchNewResource(root, true);
+    ResourceId tmp = rootId.resolve(LATEST + ".tmp-" + UUID.randomUUID(), StandardResolveOptions.RESOLVE_FILE);
+    write(tmp, (runPath(run) + "\n").getBytes(StandardCharsets.UTF_8));
+    FileSystems.rename(List.of(tmp), List.of(rootId.resolve(LATEST, StandardResolveOptions.RESOLVE_FILE)));
+  }
+
+  private static Map<ResourceId, String> byOwnName(List<String> staged) {
+    Map<ResourceId, String> m = new java.util.LinkedHashMap<>();
+    for (String f : staged) {
+      ResourceId src = FileSystems.matchNewResource(f, false);
+      m.put(src, src.getFilename());
+    }
+    return m;
+  }
+
+  /**
+   * Publishes a run processed in partitions ({@code --partitions}): every partition was published as a
+   * run of its own under its root; their shards are moved into the run under {@code root}
+   * ({@code part-p<partition>-<shard name>}), and one manifest, {@code _SUCCESS} and {@code _LATEST}
+   * make them visible together. Safe to repeat after a crash half-way: files already moved are kept.
+   *
+   * @throws IllegalStateException naming the first partition that is not complete
+   */
+  public static String publishPartitions(String root, RunInfo run, List<String> partitionRoots) throws IOException {
+    ResourceId runId = FileSystems.matchNewResource(runDirectory(root, run), true);
+    long records = 0;
+    long dead = 0;
+    Set<String> models = new TreeSet<>();
+    Map<String, Map<ResourceId, String>> byDir = new TreeMap<>();
+    for (int p = 0; p < partitionRoots.size(); p++) {
+      ResourceId part = FileSystems.matchNewResource(runDirectory(partitionRoots.get(p), run), true);
+      if (match(part.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE).toString()).isEmpty()) {
+        throw new IllegalStateException("partition " + p + " of run " + run.runId() + " is not complete: no "
+            + SUCCESS + " in " + part);
       }
-      List<ResourceId> stale = new ArrayList<>();
-      for (MatchResult.Metadata m : match(target.resolve("part-*", StandardResolveOptions.RESOLVE_FILE).toString())) {
-        if (!names.contains(m.resourceId().getFilename())) {
-          stale.add(m.resourceId());
+      com.fasterxml.jackson.databind.JsonNode m;
+      try (InputStream in = Channels.newInputStream(
+          FileSystems.open(part.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE)))) {
+        m = PublishFn.JSON.readTree(in);
+      }
+      records += m.path("records").asLong();
+      dead += m.path("dead_letters").asLong();
+      m.path("models").forEach(n -> models.add(n.asText()));
+      String prefix = String.format(java.util.Locale.ROOT, "part-p%05d-", p);
+      for (java.util.Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> it =
+          m.path("files").fields(); it.hasNext(); ) {
+        Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e = it.next();
+        Map<ResourceId, String> files = byDir.computeIfAbsent(e.getKey(), k -> new java.util.LinkedHashMap<>());
+        for (com.fasterxml.jackson.databind.JsonNode f : e.getValue()) {
+          ResourceId src = part.resolve(f.get("path").asText(), StandardResolveOptions.RESOLVE_FILE);
+          files.put(src, prefix + src.getFilename());
         }
       }
-      delete(stale);
-      if (!from.isEmpty()) {
-        FileSystems.rename(from, to, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
-      }
-      ArrayNode listing = JSON.createArrayNode();
-      for (String name : names) {
-        ResourceId file = target.resolve(name, StandardResolveOptions.RESOLVE_FILE);
-        ObjectNode entry = listing.addObject();
-        entry.put("path", dir + "/" + name);
-        long[] size = new long[1];
-        entry.put("sha256", sha256(file, size));
-        entry.put("bytes", size[0]);
-      }
-      return listing;
     }
+    delete(List.of(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE)));
+    ObjectNode manifest = manifestHeader(run, records, models);
+    manifest.put("dead_letters", dead);
+    manifest.put("partitions", partitionRoots.size());
+    ObjectNode files = manifest.putObject("files");
+    for (Map.Entry<String, Map<ResourceId, String>> e : byDir.entrySet()) {
+      files.set(e.getKey(), moveIntoPlace(runId, e.getKey(), e.getValue()));
+    }
+    complete(root, run, runId, manifest);
+    return runId.toString();
+  }
+
+  /**
+   * Moves files into {@code <runDir>/<dir>/} under the given names, drops {@code part-*} files there
+   * that are not among them (stale shards of an earlier attempt), and lists them with their sha256.
+   * A source already moved by an earlier attempt is skipped.
+   */
+  private static ArrayNode moveIntoPlace(ResourceId runDir, String dir, Map<ResourceId, String> sources)
+      throws IOException {
+    ResourceId target = runDir.resolve(dir, StandardResolveOptions.RESOLVE_DIRECTORY);
+    List<ResourceId> from = new ArrayList<>();
+    List<ResourceId> to = new ArrayList<>();
+    Set<String> names = new TreeSet<>();
+    for (Map.Entry<ResourceId, String> e : sources.entrySet()) {
+      from.add(e.getKey());
+      to.add(target.resolve(e.getValue(), StandardResolveOptions.RESOLVE_FILE));
+      names.add(e.getValue());
+    }
+    List<ResourceId> stale = new ArrayList<>();
+    for (MatchResult.Metadata m : match(target.resolve("part-*", StandardResolveOptions.RESOLVE_FILE).toString())) {
+      if (!names.contains(m.resourceId().getFilename())) {
+        stale.add(m.resourceId());
+      }
+    }
+    delete(stale);
+    if (!from.isEmpty()) {
+      FileSystems.rename(from, to, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+    }
+    ArrayNode listing = PublishFn.JSON.createArrayNode();
+    for (String name : names) {
+      ResourceId file = target.resolve(name, StandardResolveOptions.RESOLVE_FILE);
+      ObjectNode entry = listing.addObject();
+      entry.put("path", dir + "/" + name);
+      long[] size = new long[1];
+      entry.put("sha256", sha256(file, size));
+      entry.put("bytes", size[0]);
+    }
+    return listing;
+  }
 
     private static List<MatchResult.Metadata> match(String glob) throws IOException {
       MatchResult r = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
@@ -538,5 +613,4 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         throw new IllegalStateException(e);
       }
     }
-  }
 }
