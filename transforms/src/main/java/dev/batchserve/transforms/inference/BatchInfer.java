@@ -180,12 +180,21 @@ public final class BatchInfer<K>
 
   /** Turns one model output row into the envelope, following the manifest's output kind. */
   static Prediction toPrediction(float[] out, ModelManifest manifest, RunInfo run) {
+    return toPrediction(out, manifest, run.predictionTimestamp().toEpochMilli(), run.runId());
+  }
+
+  /**
+   * The envelope of one model output row: scores, and by the manifest's output kind a label and a
+   * confidence (the top class probability, or max(p, 1-p) for a single score marked as a probability).
+   * Shared by the batch job and on-demand predictions, so both describe a score the same way.
+   */
+  public static Prediction toPrediction(float[] out, ModelManifest manifest, long timestampMillis, String runId) {
     Prediction.Builder b =
         Prediction.builder()
             .scores(out)
             .model(manifest.getName(), manifest.getVersion())
-            .predictionTimestampMillis(run.predictionTimestamp().toEpochMilli())
-            .runId(run.runId());
+            .predictionTimestampMillis(timestampMillis)
+            .runId(runId);
     switch (manifest.getOutputKind()) {
       case SCORE:
         if (out.length == 1 && isProbability(manifest) && out[0] >= 0f && out[0] <= 1f) {

@@ -7,6 +7,7 @@ import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.SharedModelCache;
 import dev.batchserve.transforms.features.FeatureOutcome;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.sink.RedisEndpoint;
 import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.values.Prediction;
@@ -82,7 +83,7 @@ public final class RedisPredictionStore implements PredictionStore {
     if (reply.size() < 2) {
       return Lookup.fallback(key, run, NOT_FOUND);
     }
-    return Lookup.stored(key, PredictionJson.parse(String.valueOf(reply.get(1))), run, clock.instant());
+    return Lookup.stored(key, Prediction.fromJson(String.valueOf(reply.get(1))).getValue(), run, clock.instant());
   }
 
   @Override
@@ -128,35 +129,7 @@ public final class RedisPredictionStore implements PredictionStore {
    * in step).
    */
   static Prediction envelope(float[] out, ModelManifest manifest, long timestampMillis) {
-    Prediction.Builder b = Prediction.builder()
-        .scores(out)
-        .model(manifest.getName(), manifest.getVersion())
-        .predictionTimestampMillis(timestampMillis)
-        .runId(ON_DEMAND_RUN_ID);
-    switch (manifest.getOutputKind()) {
-      case SCORE:
-        if (out.length == 1 && out[0] >= 0f && out[0] <= 1f) {
-          b.confidence((double) Math.max(out[0], 1f - out[0]));
-        }
-        break;
-      case PROBABILITIES:
-        int best = 0;
-        for (int i = 1; i < out.length; i++) {
-          if (out[i] > out[best]) {
-            best = i;
-          }
-        }
-        if (out.length > 0) {
-          String classes = manifest.getMetadata() == null ? null : manifest.getMetadata().get("classes");
-          String[] names = classes == null ? null : classes.split(",");
-          b.label(names != null && names.length == out.length ? names[best].trim() : Integer.toString(best));
-          b.confidence((double) out[best]);
-        }
-        break;
-      default:
-        break;
-    }
-    return b.build();
+    return BatchInfer.toPrediction(out, manifest, timestampMillis, ON_DEMAND_RUN_ID);
   }
 
   @Override

@@ -106,7 +106,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * predictions.apply(SinkWithMetadata.<String>files("/data/predictions").withRunInfo(run));
  * }</pre>
  */
-public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>, FileSink.Result> {
+public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.sink.files";
   public static final String SUCCESS = "_SUCCESS";
@@ -177,7 +177,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   }
 
   @Override
-  public Result expand(PCollection<KV<K, Prediction>> input) {
+  public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "FileSink needs withRunInfo(run)");
     RunInfo run = runInfo;
     String runDir = runDirectory(root, run);
@@ -267,37 +267,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
             .apply("Publish", ParDo.of(new PublishFn(root, run, written, deadFiles, deadCount, count, models))
                 .withSideInputs(sideInputs))
             .setCoder(StringUtf8Coder.of());
-    return new Result(p, published);
-  }
-
-  /** The run directory, emitted once the run is published. */
-  public static final class Result implements POutput {
-    private final Pipeline pipeline;
-    private final PCollection<String> published;
-    private final TupleTag<String> tag = new TupleTag<>();
-
-    Result(Pipeline pipeline, PCollection<String> published) {
-      this.pipeline = pipeline;
-      this.published = published;
-    }
-
-    /** One element, the published run directory: a signal for {@code Wait.on}. */
-    public PCollection<String> published() {
-      return published;
-    }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      return Map.of(tag, published);
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
+    return new PublishedRun(p, published);
   }
 
   /** Sorts one shard's predictions by key (ties, which a keyed run does not have, by their JSON). */

@@ -10,8 +10,9 @@ import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
 
 /**
- * The output of a store sink: one element, the run id, emitted once the run is published (the
- * store's atomic switch has happened). A signal for {@code Wait.on}, e.g. before the run report.
+ * The output of every sink: one element emitted once the run is published (the store's atomic
+ * switch has happened; for files, {@code _SUCCESS} and {@code _LATEST} are written): the run id for
+ * stores, the run directory for files. A signal for {@code Wait.on}, e.g. before the run report.
  *
  * <pre>{@code
  * PublishedRun done = predictions.apply(SinkWithMetadata.<String>redis("cache", 6379).withRunInfo(run));
@@ -28,7 +29,7 @@ public final class PublishedRun implements POutput {
     this.published = published;
   }
 
-  /** One element, the published run id. */
+  /** One element once the run is published: the run id (stores) or the run directory (files). */
   public PCollection<String> published() {
     return published;
   }

@@ -7,7 +7,7 @@ package dev.batchserve.transforms.sink;
  * is complete.
  *
  * <pre>{@code
- * FileSink.Result written = predictions.apply(
+ * PublishedRun written = predictions.apply(
  *     SinkWithMetadata.<String>files("/data/predictions")
  *         .withRunInfo(run)
  *         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
