@@ -12,10 +12,11 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * How a challenger model's scores compare with the champion's on the same keys in one run.
+ * How two sets of scores for the same keys compare: a challenger model against the champion, or
+ * this run against the previous one (then the champion side is the previous run).
  *
- * <p>{@code agreeing} counts keys on the same side of the decision threshold in both models;
- * differences are on the primary score.
+ * <p>{@code agreeing} counts keys on the same side of the decision threshold in both; {@code changed}
+ * counts keys whose scores differ by more than an epsilon; differences are on the primary score.
  *
  * <pre>{@code
  * ModelAgreement a = ...;
@@ -30,26 +31,28 @@ public final class ModelAgreement implements Serializable {
   private final long championOnly;
   private final long challengerOnly;
   private final long agreeing;
+  private final long changed;
   private final double sumAbsDiff;
   private final double maxAbsDiff;
 
-  public ModelAgreement(long compared, long championOnly, long challengerOnly, long agreeing, double sumAbsDiff,
-      double maxAbsDiff) {
+  public ModelAgreement(long compared, long championOnly, long challengerOnly, long agreeing, long changed,
+      double sumAbsDiff, double maxAbsDiff) {
     this.compared = compared;
     this.championOnly = championOnly;
     this.challengerOnly = challengerOnly;
     this.agreeing = agreeing;
+    this.changed = changed;
     this.sumAbsDiff = sumAbsDiff;
     this.maxAbsDiff = maxAbsDiff;
   }
 
   static ModelAgreement empty() {
-    return new ModelAgreement(0, 0, 0, 0, 0, 0);
+    return new ModelAgreement(0, 0, 0, 0, 0, 0, 0);
   }
 
   ModelAgreement merge(ModelAgreement o) {
     return new ModelAgreement(compared + o.compared, championOnly + o.championOnly, challengerOnly + o.challengerOnly,
-        agreeing + o.agreeing, sumAbsDiff + o.sumAbsDiff, Math.max(maxAbsDiff, o.maxAbsDiff));
+        agreeing + o.agreeing, changed + o.changed, sumAbsDiff + o.sumAbsDiff, Math.max(maxAbsDiff, o.maxAbsDiff));
   }
 
   /** Keys scored by both models. */
@@ -70,6 +73,11 @@ public final class ModelAgreement implements Serializable {
   /** Compared keys on the same side of the decision threshold. */
   public long getAgreeing() {
     return agreeing;
+  }
+
+  /** Compared keys whose scores differ by more than the comparison's epsilon. */
+  public long getChanged() {
+    return changed;
   }
 
   /** Share of compared keys with the same decision (1 when nothing was compared). */
@@ -93,24 +101,24 @@ public final class ModelAgreement implements Serializable {
     }
     ModelAgreement a = (ModelAgreement) o;
     return compared == a.compared && championOnly == a.championOnly && challengerOnly == a.challengerOnly
-        && agreeing == a.agreeing && Double.compare(sumAbsDiff, a.sumAbsDiff) == 0
+        && agreeing == a.agreeing && changed == a.changed && Double.compare(sumAbsDiff, a.sumAbsDiff) == 0
         && Double.compare(maxAbsDiff, a.maxAbsDiff) == 0;
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(compared, championOnly, challengerOnly, agreeing, sumAbsDiff, maxAbsDiff);
+    return java.util.Objects.hash(compared, championOnly, challengerOnly, agreeing, changed, sumAbsDiff, maxAbsDiff);
   }
 
   @Override
   public String toString() {
     return String.format(Locale.ROOT,
-        "ModelAgreement{compared=%d, championOnly=%d, challengerOnly=%d, decisionAgreement=%.4f,"
+        "ModelAgreement{compared=%d, championOnly=%d, challengerOnly=%d, decisionAgreement=%.4f, changed=%d,"
             + " meanAbsDiff=%.6f, maxAbsDiff=%.6f}",
-        compared, championOnly, challengerOnly, decisionAgreement(), meanAbsDiff(), maxAbsDiff);
+        compared, championOnly, challengerOnly, decisionAgreement(), changed, meanAbsDiff(), maxAbsDiff);
   }
 
-  /** Four longs and two doubles. */
+  /** Five longs and two doubles. */
   public static final class ModelAgreementCoder extends AtomicCoder<ModelAgreement> {
     private static final ModelAgreementCoder INSTANCE = new ModelAgreementCoder();
 
@@ -124,6 +132,7 @@ public final class ModelAgreement implements Serializable {
       VarLongCoder.of().encode(a.championOnly, out);
       VarLongCoder.of().encode(a.challengerOnly, out);
       VarLongCoder.of().encode(a.agreeing, out);
+      VarLongCoder.of().encode(a.changed, out);
       DoubleCoder.of().encode(a.sumAbsDiff, out);
       DoubleCoder.of().encode(a.maxAbsDiff, out);
     }
@@ -131,8 +140,8 @@ public final class ModelAgreement implements Serializable {
     @Override
     public ModelAgreement decode(InputStream in) throws IOException {
       return new ModelAgreement(VarLongCoder.of().decode(in), VarLongCoder.of().decode(in),
-          VarLongCoder.of().decode(in), VarLongCoder.of().decode(in), DoubleCoder.of().decode(in),
-          DoubleCoder.of().decode(in));
+          VarLongCoder.of().decode(in), VarLongCoder.of().decode(in), VarLongCoder.of().decode(in),
+          DoubleCoder.of().decode(in), DoubleCoder.of().decode(in));
     }
 
     @Override

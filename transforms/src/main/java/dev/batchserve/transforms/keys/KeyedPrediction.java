@@ -10,6 +10,7 @@ import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelStaging;
+import dev.batchserve.transforms.join.BucketJoin;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunCounts;
@@ -43,9 +44,7 @@ import org.apache.beam.sdk.transforms.Sum;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.join.CoGbkResult;
-import org.apache.beam.sdk.transforms.join.CoGroupByKey;
-import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
+import org.apache.beam.sdk.transforms.join.RawUnionValue;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
@@ -246,12 +245,6 @@ public final class KeyedPrediction<K>
                 .withFailureThreshold(failureThreshold));
 
     // Everything is joined by the key's string form.
-    TupleTag<KV<String, K>> expectedTag = new TupleTag<>();
-    TupleTag<KV<String, Integer>> seenTag = new TupleTag<>();
-    TupleTag<KV<String, TimestampedValue<KV<K, Prediction>>>> predictedTag = new TupleTag<>();
-    TupleTag<KV<String, String>> failedTag = new TupleTag<>();
-    TupleTag<KV<String, Prediction>> previousTag = new TupleTag<>();
-
     PCollection<KV<String, K>> expected =
         (expectedKeys != null ? expectedKeys : input.apply("InputKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder))
             .apply("KeyExpected", ParDo.of(new ByString<K>()))
@@ -274,30 +267,24 @@ public final class KeyedPrediction<K>
             .apply("KeyFailures", ParDo.of(new FailureReasonFn()))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
 
-    // The join runs per hash bucket of the key, not per key: a shuffle with one group per entity
-    // would make one bundle per key on some runners (the Direct runner pays a fixed cost per bundle).
-    int buckets = joinBuckets;
-    KeyedPCollectionTuple<Integer> joinInput =
-        KeyedPCollectionTuple.of(expectedTag, bucketed(expected, "Expected", keyCoder, buckets))
-            .and(seenTag, bucketed(seen, "Seen", VarIntCoder.of(), buckets))
-            .and(predictedTag, bucketed(predicted, "Predicted",
-                TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of())),
-                buckets))
-            .and(failedTag, bucketed(failed, "Failed", StringUtf8Coder.of(), buckets));
-    if (previous != null) {
-      joinInput = joinInput.and(previousTag, bucketed(previous, "Previous", Prediction.PredictionCoder.of(), buckets));
-    }
+    // The join runs per hash bucket of the key, not per key (see BucketJoin for why).
+    BucketJoin join = BucketJoin.withBuckets(joinBuckets);
+    int expectedTag = join.add("Expected", expected, keyCoder);
+    int seenTag = join.add("Seen", seen, VarIntCoder.of());
+    int predictedTag = join.add("Predicted", predicted,
+        TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of())));
+    int failedTag = join.add("Failed", failed, StringUtf8Coder.of());
+    int previousTag = previous == null ? -1 : join.add("Previous", previous, Prediction.PredictionCoder.of());
 
     TupleTag<KV<K, Prediction>> outTag = new TupleTag<>();
     TupleTag<DeadLetter> keyDeadTag = new TupleTag<>();
     TupleTag<Integer> fallbackTag = new TupleTag<>();
     PCollectionTuple joined =
-        joinInput
-            .apply("JoinBack", CoGroupByKey.create())
+        join.group("JoinBack")
             .apply("ResolveKeys",
                 ParDo.of(new ResolveFn<K>(expectedTag, seenTag, predictedTag, failedTag, previousTag,
                         outTag, keyDeadTag, fallbackTag, fallback, duplicatePolicy, run,
-                        manifest.getVersion(), previous != null))
+                        manifest.getVersion()))
                     .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag)));
     PCollection<KV<K, Prediction>> predictions =
         joined.get(outTag).setCoder(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()));
@@ -310,7 +297,7 @@ public final class KeyedPrediction<K>
     PCollectionView<Long> inputCount = input.apply("CountInput", Combine.globally(Count.<KV<K, Row>>combineFn()).asSingletonView());
     // Counted apart from the join, so that the invariant checks the join rather than restating it.
     PCollectionView<Long> expectedCount =
-        bucketed(expected, "ExpectedForCount", keyCoder, buckets)
+        bucketed(expected, "ExpectedForCount", keyCoder, joinBuckets)
             .apply("GroupExpectedForCount", GroupByKey.create())
             .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>()))
             .apply("CountExpected", Combine.globally(Sum.ofLongs()).asSingletonView());
@@ -457,11 +444,6 @@ public final class KeyedPrediction<K>
     }
   }
 
-  /** The hash bucket of a key's string form: stable across JVMs (String.hashCode is specified). */
-  static int bucketOf(String key, int buckets) {
-    return Math.floorMod(key.hashCode(), buckets);
-  }
-
   private static <V> PCollection<KV<Integer, KV<String, V>>> bucketed(
       PCollection<KV<String, V>> in, String name, Coder<V> valueCoder, int buckets) {
     return in.apply("Bucket" + name, ParDo.of(new BucketFn<V>(buckets)))
@@ -477,7 +459,7 @@ public final class KeyedPrediction<K>
 
     @ProcessElement
     public void process(@Element KV<String, V> kv, OutputReceiver<KV<Integer, KV<String, V>>> out) {
-      out.output(KV.of(bucketOf(kv.getKey(), buckets), kv));
+      out.output(KV.of(BucketJoin.bucketOf(kv.getKey(), buckets), kv));
     }
   }
 
@@ -503,12 +485,13 @@ public final class KeyedPrediction<K>
   }
 
   /** Decides, per key of a bucket, the one result and where every record went. */
-  private static final class ResolveFn<K> extends DoFn<KV<Integer, CoGbkResult>, KV<K, Prediction>> {
-    private final TupleTag<KV<String, K>> expectedTag;
-    private final TupleTag<KV<String, Integer>> seenTag;
-    private final TupleTag<KV<String, TimestampedValue<KV<K, Prediction>>>> predictedTag;
-    private final TupleTag<KV<String, String>> failedTag;
-    private final TupleTag<KV<String, Prediction>> previousTag;
+  private static final class ResolveFn<K>
+      extends DoFn<KV<Integer, Iterable<KV<String, RawUnionValue>>>, KV<K, Prediction>> {
+    private final int expectedTag;
+    private final int seenTag;
+    private final int predictedTag;
+    private final int failedTag;
+    private final int previousTag;
     private final TupleTag<KV<K, Prediction>> outTag;
     private final TupleTag<DeadLetter> deadTag;
     private final TupleTag<Integer> fallbackTag;
@@ -516,20 +499,15 @@ public final class KeyedPrediction<K>
     private final DuplicateKeyPolicy duplicatePolicy;
     private final RunInfo run;
     private final String modelVersion;
-    private final boolean hasPrevious;
 
     private final Counter fallbacks = Metrics.counter(METRICS_NAMESPACE, "fallbacks");
     private final Counter duplicates = Metrics.counter(METRICS_NAMESPACE, "duplicate_keys");
     private final Counter unexpected = Metrics.counter(METRICS_NAMESPACE, "unexpected_keys");
     private final Counter coldStarts = Metrics.counter(METRICS_NAMESPACE, "cold_start_keys");
 
-    ResolveFn(TupleTag<KV<String, K>> expectedTag, TupleTag<KV<String, Integer>> seenTag,
-        TupleTag<KV<String, TimestampedValue<KV<K, Prediction>>>> predictedTag,
-        TupleTag<KV<String, String>> failedTag, TupleTag<KV<String, Prediction>> previousTag,
+    ResolveFn(int expectedTag, int seenTag, int predictedTag, int failedTag, int previousTag,
         TupleTag<KV<K, Prediction>> outTag, TupleTag<DeadLetter> deadTag, TupleTag<Integer> fallbackTag,
-        Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion,
-        boolean hasPrevious) {
-      this.hasPrevious = hasPrevious;
+        Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion) {
       this.expectedTag = expectedTag;
       this.seenTag = seenTag;
       this.predictedTag = predictedTag;
@@ -545,24 +523,24 @@ public final class KeyedPrediction<K>
     }
 
     @ProcessElement
-    public void process(@Element KV<Integer, CoGbkResult> e, MultiOutputReceiver out) {
-      CoGbkResult r = e.getValue();
+    @SuppressWarnings("unchecked")
+    public void process(@Element KV<Integer, Iterable<KV<String, RawUnionValue>>> bucket, MultiOutputReceiver out) {
       java.util.TreeMap<String, KeyState<K>> keys = new java.util.TreeMap<>();
-      for (KV<String, K> kv : r.getAll(expectedTag)) {
-        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).expected.add(kv.getValue());
-      }
-      for (KV<String, Integer> kv : r.getAll(seenTag)) {
-        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).seen += kv.getValue();
-      }
-      for (KV<String, TimestampedValue<KV<K, Prediction>>> kv : r.getAll(predictedTag)) {
-        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).predicted.add(kv.getValue());
-      }
-      for (KV<String, String> kv : r.getAll(failedTag)) {
-        keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).failures.add(kv.getValue());
-      }
-      if (hasPrevious) {
-        for (KV<String, Prediction> kv : r.getAll(previousTag)) {
-          keys.computeIfAbsent(kv.getKey(), k -> new KeyState<>()).previous = kv.getValue();
+      // One pass over the bucket: some runners cannot iterate a group twice.
+      for (KV<String, RawUnionValue> e : bucket.getValue()) {
+        KeyState<K> st = keys.computeIfAbsent(e.getKey(), k -> new KeyState<>());
+        int tag = e.getValue().getUnionTag();
+        Object v = e.getValue().getValue();
+        if (tag == expectedTag) {
+          st.expected.add((K) v);
+        } else if (tag == seenTag) {
+          st.seen += (Integer) v;
+        } else if (tag == predictedTag) {
+          st.predicted.add((TimestampedValue<KV<K, Prediction>>) v);
+        } else if (tag == failedTag) {
+          st.failures.add((String) v);
+        } else if (tag == previousTag) {
+          st.previous = (Prediction) v;
         }
       }
       for (java.util.Map.Entry<String, KeyState<K>> entry : keys.entrySet()) {

@@ -3,6 +3,8 @@ package dev.batchserve.transforms.monitoring;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
+import dev.batchserve.transforms.compare.CompareScores;
+import dev.batchserve.transforms.compare.ModelAgreement;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
@@ -32,14 +34,11 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Sum;
 import org.apache.beam.sdk.transforms.View;
-import org.apache.beam.sdk.transforms.join.CoGbkResult;
-import org.apache.beam.sdk.transforms.join.CoGroupByKey;
-import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
-import org.apache.beam.sdk.values.TupleTag;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -178,20 +177,26 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         .setCoder(RunQuality.RunQualityCoder.of());
   }
 
-  /** {@code compared, changed, added, removed} counts of the key-level comparison, by hash bucket of the key. */
+  /** {@code compared, changed, added, removed} counts of the key-level comparison with the previous run. */
   private static PCollection<KV<String, Long>> changeCounts(
       PCollection<KV<String, Double>> current, PCollection<KV<String, Double>> previous, double epsilon) {
-    TupleTag<KV<String, Double>> now = new TupleTag<>();
-    TupleTag<KV<String, Double>> before = new TupleTag<>();
-    KvCoder<Integer, KV<String, Double>> bucketCoder =
-        KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()));
-    return KeyedPCollectionTuple
-        .of(now, current.apply("BucketCurrent", ParDo.of(new BucketFn())).setCoder(bucketCoder))
-        .and(before, previous.apply("BucketPrevious", ParDo.of(new BucketFn())).setCoder(bucketCoder))
-        .apply("JoinPrevious", CoGroupByKey.create())
-        .apply("CompareScores", ParDo.of(new CompareFn(now, before, epsilon)))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
-        .apply("SumChanges", Sum.longsPerKey());
+    return PCollectionList.of(previous).and(current)
+        .apply("CompareWithPrevious", CompareScores.of(0.5, epsilon))
+        .apply("ChangeCounts", ParDo.of(new ChangeCountsFn()))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()));
+  }
+
+  /** The comparison as the counts the report shows: the previous run is the comparison's first side. */
+  static final class ChangeCountsFn extends DoFn<ModelAgreement, KV<String, Long>> {
+    private static final long serialVersionUID = 1L;
+
+    @ProcessElement
+    public void process(@Element ModelAgreement a, OutputReceiver<KV<String, Long>> out) {
+      out.output(KV.of("compared", a.getCompared()));
+      out.output(KV.of("changed", a.getChanged()));
+      out.output(KV.of("added", a.getChallengerOnly()));
+      out.output(KV.of("removed", a.getChampionOnly()));
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -574,54 +579,6 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       if (!p.isFallback() && s != null && Double.isFinite(s)) {
         out.output(KV.of(String.valueOf(kv.getKey()), s));
       }
-    }
-  }
-
-  static final class BucketFn extends DoFn<KV<String, Double>, KV<Integer, KV<String, Double>>> {
-    private static final long serialVersionUID = 1L;
-
-    @ProcessElement
-    public void process(@Element KV<String, Double> kv, OutputReceiver<KV<Integer, KV<String, Double>>> out) {
-      out.output(KV.of(Math.floorMod(kv.getKey().hashCode(), DEFAULT_JOIN_BUCKETS), kv));
-    }
-  }
-
-  static final class CompareFn extends DoFn<KV<Integer, CoGbkResult>, KV<String, Long>> {
-    private static final long serialVersionUID = 1L;
-    private final TupleTag<KV<String, Double>> now;
-    private final TupleTag<KV<String, Double>> before;
-    private final double epsilon;
-
-    CompareFn(TupleTag<KV<String, Double>> now, TupleTag<KV<String, Double>> before, double epsilon) {
-      this.now = now;
-      this.before = before;
-      this.epsilon = epsilon;
-    }
-
-    @ProcessElement
-    public void process(@Element KV<Integer, CoGbkResult> e, OutputReceiver<KV<String, Long>> out) {
-      Map<String, Double> previous = new HashMap<>();
-      for (KV<String, Double> kv : e.getValue().getAll(before)) {
-        previous.put(kv.getKey(), kv.getValue());
-      }
-      long compared = 0;
-      long changed = 0;
-      long added = 0;
-      for (KV<String, Double> kv : e.getValue().getAll(now)) {
-        Double old = previous.remove(kv.getKey());
-        if (old == null) {
-          added++;
-        } else {
-          compared++;
-          if (Math.abs(kv.getValue() - old) > epsilon) {
-            changed++;
-          }
-        }
-      }
-      out.output(KV.of("compared", compared));
-      out.output(KV.of("changed", changed));
-      out.output(KV.of("added", added));
-      out.output(KV.of("removed", (long) previous.size()));
     }
   }
 
