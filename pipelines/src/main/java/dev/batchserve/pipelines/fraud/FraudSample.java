@@ -53,15 +53,21 @@ public final class FraudSample {
   private FraudSample() {}
 
   /** The account id of the {@code i}-th account: {@code acct-000042}. */
-  public static String accountId(int i) {
+  public static String accountId(long i) {
     return String.format(Locale.ROOT, "acct-%06d", i);
   }
 
   /** {@code accounts} rows with typed values (Long, Double, String, Boolean; null where missing). */
   public static List<Map<String, Object>> generate(int accounts, long seed) {
-    SplittableRandom r = new SplittableRandom(seed);
     List<Map<String, Object>> rows = new ArrayList<>(accounts);
-    for (int i = 0; i < accounts; i++) {
+    forEachRow(accounts, seed, rows::add);
+    return rows;
+  }
+
+  /** The same rows as {@link #generate}, one at a time, for samples too large to hold in memory. */
+  public static void forEachRow(long accounts, long seed, java.util.function.Consumer<Map<String, Object>> sink) {
+    SplittableRandom r = new SplittableRandom(seed);
+    for (long i = 0; i < accounts; i++) {
       boolean risky = r.nextDouble() < 0.15;
       long age = 1 + r.nextInt(risky ? 400 : 3650);
       long t30 = 1 + r.nextInt(risky ? 120 : 60);
@@ -92,9 +98,8 @@ public final class FraudSample {
       row.put("geo_change", geo);
       row.put("account_age_days", age);
       row.put(LABEL, label);
-      rows.add(row);
+      sink.accept(row);
     }
-    return rows;
   }
 
   /**
@@ -150,8 +155,18 @@ public final class FraudSample {
         .endRecord();
   }
 
+  /** Writes {@code accounts} generated rows as one Parquet file without holding them in memory. */
+  public static void writeParquet(long accounts, long seed, Path file) {
+    writeParquet(file, sink -> forEachRow(accounts, seed, sink));
+  }
+
   /** Writes the rows as one Parquet file (snappy), typed by {@link #avroSchema()}. */
   public static void writeParquet(List<Map<String, Object>> rows, Path file) {
+    writeParquet(file, rows::forEach);
+  }
+
+  private static void writeParquet(Path file,
+      java.util.function.Consumer<java.util.function.Consumer<Map<String, Object>>> rows) {
     Schema schema = avroSchema();
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
@@ -162,16 +177,21 @@ public final class FraudSample {
           .withCompressionCodec(CompressionCodecName.SNAPPY)
           .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
           .build()) {
-        for (Map<String, Object> row : rows) {
+        rows.accept(row -> {
           GenericRecord rec = new GenericData.Record(schema);
           row.forEach(rec::put);
-          w.write(rec);
-        }
+          try {
+            w.write(rec);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
       }
       // Hadoop's local file system leaves a .crc checksum file beside the output: not part of the data.
       Files.deleteIfExists(file.resolveSibling("." + file.getFileName() + ".crc"));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file, e);
+    } catch (IOException | UncheckedIOException e) {
+      throw new UncheckedIOException("cannot write " + file, e instanceof IOException ? (IOException) e
+          : ((UncheckedIOException) e).getCause());
     }
   }
 

@@ -1,0 +1,152 @@
+package dev.batchserve.pipelines.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.Model;
+import dev.batchserve.models.Models;
+import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.transforms.features.FeatureSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/**
+ * The fraud job end to end (Parquet in -> features -> TF MLP -> Parquet + JSON lines out, with the
+ * quality gate and the run report) at one size per JVM, against the same work done in a plain Java loop
+ * in the same run: the saved feature spec's transform and the model at the same batch size, one thread.
+ * Prints rows/s of both, their ratio, and the JVM's peak resident memory (VmHWM), and writes JSON.
+ * Run one size per JVM so that peaks are comparable across sizes.
+ *
+ * <pre>
+ * java ... EndToEndBenchmark --records=1000000 --out=work/bench/e2e-1000000.json \
+ *     --runner=FlinkRunner --flinkMaster=[local] --parallelism=2
+ * </pre>
+ */
+public final class EndToEndBenchmark {
+  private EndToEndBenchmark() {}
+
+  /** Peak resident set of this JVM in bytes (Linux {@code VmHWM}), or -1 where unknown. */
+  static long peakRssBytes() {
+    try {
+      for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  /** Rows/s of features + inference in a plain loop, one thread, over the first {@code records} rows. */
+  static double rawRate(Path modelDir, long records, int batchSize) {
+    FeatureSpec spec = FeatureSpec.read(modelDir.resolve(TrainFraudModel.SPEC_FILE).toString());
+    try (Model model = Models.load(modelDir)) {
+      float[][] batch = new float[batchSize][];
+      int[] n = {0};
+      float[] sink = {0};
+      long t0 = System.nanoTime();
+      FraudSample.forEachRow(records, 42, row -> {
+        batch[n[0]++] = spec.transform(row).vector();
+        if (n[0] == batchSize) {
+          sink[0] += model.predict(batch)[0][0];
+          n[0] = 0;
+        }
+      });
+      if (n[0] > 0) {
+        float[][] rest = java.util.Arrays.copyOf(batch, n[0]);
+        sink[0] += model.predict(rest)[0][0];
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      if (Float.isNaN(sink[0])) {
+        throw new IllegalStateException("model returned NaN");
+      }
+      return records / seconds;
+    }
+  }
+
+  public static void main(String[] args) throws IOException {
+    long records = 1_000_000;
+    int batchSize = 256;
+    Path out = null;
+    Path work = Paths.get("work/bench/e2e");
+    List<String> pipelineArgs = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--records=")) {
+        records = Long.parseLong(a.substring(10));
+      } else if (a.startsWith("--out=")) {
+        out = Paths.get(a.substring(6));
+      } else if (a.startsWith("--workDir=")) {
+        work = Paths.get(a.substring(10));
+      } else if (a.startsWith("--batchSize=")) {
+        batchSize = Integer.parseInt(a.substring(12));
+      } else {
+        pipelineArgs.add(a);
+      }
+    }
+    if (out == null) {
+      out = work.resolve("e2e-" + records + ".json");
+    }
+    Path modelDir = work.resolve("model").toAbsolutePath();
+    if (!Files.exists(modelDir.resolve("model-manifest.json"))) {
+      TrainFraudModel.train(modelDir, 20_000, 7, "1");
+    }
+    Path input = work.resolve("accounts-" + records + ".parquet").toAbsolutePath();
+    if (!Files.exists(input)) {
+      System.out.printf("Writing %,d sample accounts to %s%n", records, input);
+      FraudSample.writeParquet(records, 42, input);
+    }
+    Path output = work.resolve("out-" + records).toAbsolutePath();
+    if (Files.exists(output)) {
+      try (Stream<Path> s = Files.walk(output)) {
+        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    double raw = rawRate(modelDir, Math.min(records, 500_000), batchSize);
+
+    List<String> all = new ArrayList<>(List.of("--input=" + input, "--model=" + modelDir, "--output=" + output,
+        "--runDate=2026-01-01", "--batchSize=" + batchSize, "--numShards=8", "--progressEvery=0"));
+    all.addAll(pipelineArgs);
+    BatchScoringOptions o = PipelineOptionsFactory.fromArgs(all.toArray(new String[0])).as(BatchScoringOptions.class);
+    RunSummary s = BatchScoringPipeline.run(o);
+    if (s.predictions + s.fallbacks != records) {
+      throw new IllegalStateException("expected " + records + " results, got " + (s.predictions + s.fallbacks));
+    }
+    double rate = records / s.seconds;
+    long rss = peakRssBytes();
+
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode r = json.createObjectNode();
+    r.put("availableProcessors", Runtime.getRuntime().availableProcessors());
+    r.put("runner", o.getRunner().getSimpleName());
+    r.putPOJO("pipelineArgs", pipelineArgs);
+    r.put("records", records);
+    r.put("batchSize", batchSize);
+    r.put("seconds", s.seconds);
+    r.put("pipelineRowsPerSecond", rate);
+    r.put("rawRowsPerSecond", raw);
+    r.put("ratio", rate / raw);
+    r.put("microsPerRow", s.seconds * 1e6 / records);
+    r.put("peakRssBytes", rss);
+    r.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    json.writeValue(out.toFile(), r);
+    System.out.println("| records | pipeline rows/s | raw loop rows/s (features + TF, 1 thread) | ratio | µs/row | peak RSS |");
+    System.out.println("|---:|---:|---:|---:|---:|---:|");
+    System.out.printf(Locale.ROOT, "| %,d | %,.0f | %,.0f | %.2f | %.2f | %,d MB |%n", records, rate, raw, rate / raw,
+        s.seconds * 1e6 / records, rss / (1024 * 1024));
+  }
+}

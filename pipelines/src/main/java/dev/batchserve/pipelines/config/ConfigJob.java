@@ -1,0 +1,134 @@
+package dev.batchserve.pipelines.config;
+
+import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.schedule.UpstreamMarker;
+import dev.batchserve.transforms.values.RunInfo;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a {@link JobConfig} file: reads and validates it (with {@code --set} overrides), waits for
+ * the upstream marker when the schedule names one, then runs {@code BatchScoringPipeline} with the
+ * job's arguments. Arguments it does not know ({@code --runner=...}, runner options) are passed to
+ * the pipeline after the job's own, so they win.
+ *
+ * <pre>
+ * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.config.ConfigJob \
+ *   -Dexec.args="--config=pipelines/src/main/resources/jobs/fraud-daily.yaml --runDate=2026-11-28 \
+ *                --set batchSize=512 --set fallback.policy=constant --set fallback.value=0.02"
+ * </pre>
+ */
+public final class ConfigJob {
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigJob.class);
+
+  private ConfigJob() {}
+
+  public static void main(String[] args) {
+    RunSummary summary = run(args);
+    System.out.println(summary.render());
+  }
+
+  /** The parsed command line: config URI, run date and hour, overrides, pass-through arguments. */
+  public static final class CommandLine {
+    public final String config;
+    public final LocalDate runDate;
+    public final int runHour;
+    public final List<String> overrides;
+    public final List<String> passThrough;
+
+    CommandLine(String config, LocalDate runDate, int runHour, List<String> overrides, List<String> passThrough) {
+      this.config = config;
+      this.runDate = runDate;
+      this.runHour = runHour;
+      this.overrides = overrides;
+      this.passThrough = passThrough;
+    }
+  }
+
+  /** Parses {@code --config=}, {@code --runDate=}, {@code --runHour=}, {@code --set k=v} / {@code --set=k=v}. */
+  public static CommandLine parse(String[] args) {
+    String config = null;
+    String runDate = null;
+    int runHour = 0;
+    List<String> sets = new ArrayList<>();
+    List<String> rest = new ArrayList<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--set")) {
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("--set needs key.path=value after it");
+        }
+        sets.add(args[++i]);
+      } else if (a.startsWith("--set=")) {
+        sets.add(a.substring("--set=".length()));
+      } else if (a.startsWith("--config=")) {
+        config = a.substring("--config=".length());
+      } else if (a.startsWith("--runDate=")) {
+        runDate = a.substring("--runDate=".length());
+      } else if (a.startsWith("--runHour=")) {
+        try {
+          runHour = Integer.parseInt(a.substring("--runHour=".length()));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("--runHour must be 0-23, but was '" + a + "'", e);
+        }
+      } else {
+        rest.add(a);
+      }
+    }
+    if (config == null || config.isBlank()) {
+      throw new IllegalArgumentException("--config=<job.yaml> is required (YAML or JSON; local, gs:// or classpath:)");
+    }
+    LocalDate date;
+    try {
+      date = runDate == null || runDate.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(runDate);
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + runDate + "'", e);
+    }
+    return new CommandLine(config, date, runHour, sets, rest);
+  }
+
+  /** Reads the job, awaits its upstream marker if any, runs the pipeline and returns its summary. */
+  public static RunSummary run(String[] args) {
+    CommandLine cl = parse(args);
+    PipelineOptionsFactory.register(BatchScoringOptions.class);
+    // Registers gs:// and other file systems for the config, the marker and the job itself.
+    PipelineOptions fsOptions = PipelineOptionsFactory.fromArgs(cl.passThrough.toArray(new String[0])).create();
+    FileSystems.setDefaultPipelineOptions(fsOptions);
+    JobConfig job = JobConfig.read(cl.config, cl.overrides);
+    RunInfo run = job.runInfo(cl.runDate, cl.runHour);
+    awaitUpstream(job, run);
+    String[] pipelineArgs = pipelineArgs(job, run, cl.passThrough);
+    LOG.info("job {} run {}: BatchScoringPipeline {}", job.name(), run.runId(), Arrays.toString(pipelineArgs));
+    BatchScoringOptions options =
+        PipelineOptionsFactory.fromArgs(pipelineArgs).withValidation().as(BatchScoringOptions.class);
+    return BatchScoringPipeline.run(options);
+  }
+
+  /** The job's pipeline arguments followed by the pass-through ones. */
+  public static String[] pipelineArgs(JobConfig job, @Nullable RunInfo run, List<String> passThrough) {
+    List<String> all = new ArrayList<>(Arrays.asList(job.toPipelineArgs(run)));
+    all.addAll(passThrough);
+    return all.toArray(new String[0]);
+  }
+
+  /** Blocks until the schedule's marker exists (no-op without one); throws {@link UpstreamMarker.NotReady}. */
+  public static void awaitUpstream(JobConfig job, RunInfo run) {
+    JobConfig.Schedule s = job.schedule();
+    if (s == null || s.waitForMarker() == null) {
+      return;
+    }
+    UpstreamMarker.await(UpstreamMarker.resolve(s.waitForMarker(), run), s.markerTimeout(), s.markerPoll());
+  }
+}

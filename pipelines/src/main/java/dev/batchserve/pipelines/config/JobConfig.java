@@ -1,0 +1,903 @@
+package dev.batchserve.pipelines.config;
+
+import com.fasterxml.jackson.annotation.JsonAutoDetect.Visibility;
+import com.fasterxml.jackson.annotation.JsonFormat;
+import com.fasterxml.jackson.annotation.PropertyAccessor;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.batchserve.pipelines.schedule.UpstreamMarker;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.apache.beam.sdk.io.FileSystems;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * A batch-scoring job described in one YAML or JSON file: where the records come from, how they are
+ * keyed, which feature spec and model score them, where the predictions go, what a key without a
+ * prediction gets, how the job is scheduled and when it alerts.
+ *
+ * <p>{@link #parse} and {@link #read} reject unknown fields and invalid values with messages that
+ * name the field path ({@code sinks[1].port must be in [1, 65535], but was 0}); every problem of a
+ * file is reported at once. {@code --set key.path=value} overrides ({@link #withOverrides}) are
+ * applied to the document before it is validated, so they are checked like the file itself.
+ * {@link #toPipelineArgs} turns the job into {@code BatchScoringPipeline} arguments and fails,
+ * naming the field, for what that pipeline does not run yet (JDBC and BigQuery sources, sinks other
+ * than files).
+ *
+ * <pre>{@code
+ * JobConfig job = JobConfig.read("jobs/fraud-daily.yaml", List.of("batchSize=512"));
+ * String[] args = job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0));
+ * BatchScoringPipeline.main(args);
+ * }</pre>
+ *
+ * <p>The format (every field but {@code name}, {@code source}, {@code keyColumns}, {@code model}
+ * and {@code sinks} is optional):
+ *
+ * <pre>
+ * name: fraud                       # the run id's first part: [a-z0-9][a-z0-9_-]{0,62}
+ * source: {type: files, path: data/accounts-*.parquet, format: parquet}
+ *         # or {type: jdbc, url: jdbc:postgresql://..., query: SELECT ...} / {type: bigquery, table: p:d.t}
+ * keyColumns: [account_id]          # or one string
+ * featureSpec: models/fraud/1/feature-spec.json   # default: inside the model directory
+ * model: models/fraud/1
+ * batchSize: 256                    # 1 to 100000
+ * sinks:
+ *   - {type: files, root: predictions/fraud, formats: [parquet, jsonl], numShards: 4}
+ *   - {type: redis, host: localhost, port: 6379, prefix: fraud, ttl: 36h}
+ *   - {type: jdbc, url: jdbc:postgresql://db/scores, table: fraud_predictions}
+ *   - {type: bigquery, table: project:dataset.fraud_predictions}
+ * fallback: {policy: constant, value: 0.02}       # or {policy: abstain}
+ * duplicateKeys: error              # or last_wins
+ * schedule: {interval: daily, waitForMarker: lake/tx/dt={run_date}, markerTimeout: 2h, markerPoll: 1m}
+ * alerts:
+ *   thresholds: {maxDeadLetterRate: 0.05, maxPsi: 0.25, maxJsDivergence: 0.1, maxCategoryShift: 0.2,
+ *                maxPredictionMeanShift: 0.1, minDriftSample: 100}
+ *   webhook: https://hooks.example.com/batchserve
+ * </pre>
+ */
+public final class JobConfig {
+  private static final ObjectMapper YAML = configure(new ObjectMapper(new YAMLFactory()));
+  private static final ObjectMapper JSON = configure(new ObjectMapper());
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+  private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)(?:\\[(\\d+)])?");
+  private static final Pattern BIGQUERY_TABLE = Pattern.compile("([a-z0-9.:-]+[:.])?[A-Za-z0-9_]+\\.[A-Za-z0-9_$-]+");
+
+  private static ObjectMapper configure(ObjectMapper m) {
+    m.setVisibility(PropertyAccessor.ALL, Visibility.NONE);
+    m.setVisibility(PropertyAccessor.FIELD, Visibility.ANY);
+    m.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    m.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    return m;
+  }
+
+  // ---- the document (Jackson binds these fields) ----
+  @Nullable String name;
+  @Nullable Source source;
+  @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+  @Nullable List<String> keyColumns;
+  @Nullable String featureSpec;
+  @Nullable String model;
+  @Nullable Integer batchSize;
+  @Nullable List<Sink> sinks;
+  @Nullable FallbackConfig fallback;
+  @Nullable String duplicateKeys;
+  @Nullable Schedule schedule;
+  @Nullable Alerts alerts;
+
+  JobConfig() {}
+
+  /** Where the records come from: {@code files}, {@code jdbc} or {@code bigquery}. */
+  public static final class Source {
+    @Nullable String type;
+    @Nullable String path;
+    @Nullable String format;
+    @Nullable String url;
+    @Nullable String query;
+    @Nullable String table;
+
+    public @Nullable String type() {
+      return type;
+    }
+
+    /** File pattern of a files source; may hold {@code {run_date}}-style placeholders. */
+    public @Nullable String path() {
+      return path;
+    }
+
+    /** {@code csv} or {@code parquet}; null = from the path's extension. */
+    public @Nullable String format() {
+      return format;
+    }
+
+    public @Nullable String url() {
+      return url;
+    }
+
+    public @Nullable String query() {
+      return query;
+    }
+
+    public @Nullable String table() {
+      return table;
+    }
+  }
+
+  /** One prediction store; which fields apply depends on {@code type}. */
+  public static final class Sink {
+    @Nullable String type;
+    @Nullable String root;
+    @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    @Nullable List<String> formats;
+    @Nullable Integer numShards;
+    @Nullable String host;
+    @Nullable Integer port;
+    @Nullable String prefix;
+    @Nullable String ttl;
+    @Nullable String url;
+    @Nullable String table;
+
+    public @Nullable String type() {
+      return type;
+    }
+
+    public @Nullable String root() {
+      return root;
+    }
+
+    public List<String> formats() {
+      return formats == null ? List.of("parquet", "jsonl") : Collections.unmodifiableList(formats);
+    }
+
+    public @Nullable Integer numShards() {
+      return numShards;
+    }
+
+    public @Nullable String host() {
+      return host;
+    }
+
+    /** Redis port, default 6379. */
+    public int port() {
+      return port == null ? 6379 : port;
+    }
+
+    public @Nullable String prefix() {
+      return prefix;
+    }
+
+    /** Redis TTL, or null for the store's default. */
+    public @Nullable Duration ttl() {
+      return ttl == null ? null : parseDuration(ttl);
+    }
+
+    public @Nullable String url() {
+      return url;
+    }
+
+    public @Nullable String table() {
+      return table;
+    }
+  }
+
+  /** What a key without a model prediction gets: {@code abstain} or {@code constant} with a value. */
+  public static final class FallbackConfig {
+    @Nullable String policy;
+    @Nullable Double value;
+
+    public @Nullable String policy() {
+      return policy;
+    }
+
+    public @Nullable Double value() {
+      return value;
+    }
+  }
+
+  /** How the job is triggered: its interval and the upstream marker it waits for. */
+  public static final class Schedule {
+    @Nullable String interval;
+    @Nullable String waitForMarker;
+    @Nullable String markerTimeout;
+    @Nullable String markerPoll;
+
+    /** {@code daily} unless set. */
+    public RunInfo.Interval interval() {
+      return interval == null ? RunInfo.Interval.DAILY : RunInfo.Interval.parse(interval);
+    }
+
+    /** Upstream directory (or {@code _SUCCESS} file) to await; placeholders as in {@link UpstreamMarker#resolve}. */
+    public @Nullable String waitForMarker() {
+      return waitForMarker;
+    }
+
+    /** Default 6 hours. */
+    public Duration markerTimeout() {
+      return markerTimeout == null ? Duration.ofHours(6) : parseDuration(markerTimeout);
+    }
+
+    /** Default 1 minute. */
+    public Duration markerPoll() {
+      return markerPoll == null ? Duration.ofMinutes(1) : parseDuration(markerPoll);
+    }
+  }
+
+  /** Circuit-breaker limits and the webhook that gets alerts. */
+  public static final class Alerts {
+    @Nullable Thresholds thresholds;
+    @Nullable String webhook;
+
+    public @Nullable Thresholds thresholds() {
+      return thresholds;
+    }
+
+    public @Nullable String webhook() {
+      return webhook;
+    }
+  }
+
+  /** The circuit breaker's limits (see {@code QualityThresholds}); unset ones keep their defaults. */
+  public static final class Thresholds {
+    @Nullable Double maxDeadLetterRate;
+    @Nullable Double maxPsi;
+    @Nullable Double maxJsDivergence;
+    @Nullable Double maxCategoryShift;
+    @Nullable Double maxPredictionMeanShift;
+    @Nullable Long minDriftSample;
+  }
+
+  /** A config that failed validation; {@link #errors()} has one message per problem, each naming its field. */
+  public static final class InvalidConfig extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    private final List<String> errors;
+
+    InvalidConfig(String origin, List<String> errors) {
+      super("invalid job config " + origin + ": " + String.join("; ", errors));
+      this.errors = List.copyOf(errors);
+    }
+
+    public List<String> errors() {
+      return errors;
+    }
+  }
+
+  // ---- reading ----
+
+  /**
+   * Reads a job file (local path, any Beam FileSystems URI, or {@code classpath:jobs/x.yaml}); YAML
+   * unless the name ends in {@code .json}. {@code overrides} are {@code key.path=value} strings.
+   */
+  public static JobConfig read(String uri, List<String> overrides) {
+    String text;
+    try (InputStream in = open(uri)) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read job config " + uri, e);
+    }
+    return parse(text, uri.toLowerCase(Locale.ROOT).endsWith(".json"), uri, overrides);
+  }
+
+  private static InputStream open(String uri) throws IOException {
+    if (uri.startsWith("classpath:")) {
+      String resource = uri.substring("classpath:".length());
+      InputStream in = JobConfig.class.getClassLoader().getResourceAsStream(resource);
+      if (in == null) {
+        throw new IOException("no resource " + resource + " on the class path");
+      }
+      return in;
+    }
+    return Channels.newInputStream(FileSystems.open(FileSystems.matchSingleFileSpec(uri).resourceId()));
+  }
+
+  /** Parses YAML (or JSON, when {@code json}), applies the overrides, binds and validates. */
+  public static JobConfig parse(String text, boolean json, String origin, List<String> overrides) {
+    JsonNode tree;
+    try {
+      tree = (json ? JSON : YAML).readTree(text);
+    } catch (JsonProcessingException e) {
+      throw new InvalidConfig(origin, List.of("not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage()
+          + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr())));
+    }
+    if (tree == null || tree.isMissingNode() || tree instanceof NullNode) {
+      throw new InvalidConfig(origin, List.of("the document is empty"));
+    }
+    if (!tree.isObject()) {
+      throw new InvalidConfig(origin, List.of("the document must be a mapping of fields, but was " + tree.getNodeType()));
+    }
+    ObjectNode root = (ObjectNode) tree;
+    List<String> errors = new ArrayList<>();
+    for (String o : overrides) {
+      applyOverride(root, o, errors);
+    }
+    if (!errors.isEmpty()) {
+      throw new InvalidConfig(origin, errors);
+    }
+    JobConfig config;
+    try {
+      config = YAML.treeToValue(root, JobConfig.class);
+    } catch (UnrecognizedPropertyException e) {
+      String path = path(e);
+      Set<String> known = new TreeSet<>();
+      e.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
+      throw new InvalidConfig(origin, List.of("unknown field '" + path + "' (known fields there: "
+          + String.join(", ", known) + ")"));
+    } catch (JsonMappingException e) {
+      throw new InvalidConfig(origin, List.of(path(e) + " has the wrong type: " + e.getOriginalMessage()));
+    } catch (JsonProcessingException e) {
+      throw new InvalidConfig(origin, List.of(e.getOriginalMessage()));
+    }
+    List<String> problems = config.validate();
+    if (!problems.isEmpty()) {
+      throw new InvalidConfig(origin, problems);
+    }
+    return config;
+  }
+
+  /** This config with more {@code key.path=value} overrides applied (re-validated). */
+  public JobConfig withOverrides(List<String> overrides) {
+    return parse(toJson(), true, "(with overrides)", overrides);
+  }
+
+  /** The config as JSON (unset fields omitted). */
+  public String toJson() {
+    try {
+      return JSON.copy().setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+          .writeValueAsString(this);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String path(JsonMappingException e) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        if (sb.length() > 0) {
+          sb.append('.');
+        }
+        sb.append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        sb.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return sb.length() == 0 ? "(document)" : sb.toString();
+  }
+
+  /** Sets {@code a.b[1].c=value} in the tree; the value is read as a YAML scalar, list or mapping. */
+  static void applyOverride(ObjectNode root, String override, List<String> errors) {
+    int eq = override.indexOf('=');
+    if (eq <= 0) {
+      errors.add("--set needs key.path=value, but was '" + override + "'");
+      return;
+    }
+    String key = override.substring(0, eq).trim();
+    String raw = override.substring(eq + 1);
+    JsonNode value;
+    try {
+      value = raw.isEmpty() ? NullNode.getInstance() : YAML.readTree(raw);
+      if (value == null || value.isMissingNode()) {
+        value = NullNode.getInstance();
+      }
+    } catch (JsonProcessingException e) {
+      errors.add("--set " + key + ": cannot read the value '" + raw + "': " + e.getOriginalMessage());
+      return;
+    }
+    String[] segments = key.split("\\.", -1);
+    JsonNode node = root;
+    String done = "";
+    for (int s = 0; s < segments.length; s++) {
+      Matcher m = SEGMENT.matcher(segments[s]);
+      if (!m.matches()) {
+        errors.add("--set " + key + ": '" + segments[s] + "' is not a field name or name[index]");
+        return;
+      }
+      String field = m.group(1);
+      boolean last = s == segments.length - 1;
+      ObjectNode obj = (ObjectNode) node;
+      done = done.isEmpty() ? field : done + "." + field;
+      if (m.group(2) == null) {
+        if (last) {
+          obj.set(field, value);
+          return;
+        }
+        JsonNode next = obj.get(field);
+        if (next == null || next.isNull()) {
+          next = obj.putObject(field);
+        } else if (!next.isObject()) {
+          errors.add("--set " + key + ": " + done + " is not a mapping");
+          return;
+        }
+        node = next;
+      } else {
+        int index = Integer.parseInt(m.group(2));
+        JsonNode arr = obj.get(field);
+        if (arr == null || arr.isNull()) {
+          arr = obj.putArray(field);
+        } else if (!arr.isArray()) {
+          errors.add("--set " + key + ": " + done + " is not a list");
+          return;
+        }
+        ArrayNode list = (ArrayNode) arr;
+        if (index > list.size()) {
+          errors.add("--set " + key + ": index " + index + " is out of range (" + done + " has " + list.size()
+              + " entries; use index " + list.size() + " to append)");
+          return;
+        }
+        done = done + "[" + index + "]";
+        if (last) {
+          if (index == list.size()) {
+            list.add(value);
+          } else {
+            list.set(index, value);
+          }
+          return;
+        }
+        if (index == list.size()) {
+          list.add(JsonNodeFactory.instance.objectNode());
+        } else if (!list.get(index).isObject()) {
+          errors.add("--set " + key + ": " + done + " is not a mapping");
+          return;
+        }
+        node = list.get(index);
+      }
+    }
+  }
+
+  // ---- validation ----
+
+  /** Every problem of the config, each naming its field path; empty when valid. */
+  List<String> validate() {
+    List<String> e = new ArrayList<>();
+    if (isBlank(name)) {
+      e.add("name is required");
+    } else if (!NAME.matcher(name).matches()) {
+      e.add("name must match " + NAME.pattern() + ", but was '" + name + "'");
+    }
+    validateSource(e);
+    if (keyColumns == null || keyColumns.isEmpty()) {
+      e.add("keyColumns must name at least one column");
+    } else {
+      Set<String> seen = new HashSet<>();
+      for (int i = 0; i < keyColumns.size(); i++) {
+        String k = keyColumns.get(i);
+        if (isBlank(k)) {
+          e.add("keyColumns[" + i + "] must be a non-empty column name");
+        } else if (!seen.add(k.trim())) {
+          e.add("keyColumns[" + i + "] repeats the column '" + k + "'");
+        }
+      }
+    }
+    if (isBlank(model)) {
+      e.add("model is required");
+    }
+    if (featureSpec != null && featureSpec.isBlank()) {
+      e.add("featureSpec must be a path when set, but was empty");
+    }
+    if (batchSize != null && (batchSize < 1 || batchSize > 100_000)) {
+      e.add("batchSize must be in [1, 100000], but was " + batchSize);
+    }
+    if (sinks == null || sinks.isEmpty()) {
+      e.add("sinks must list at least one sink");
+    } else {
+      for (int i = 0; i < sinks.size(); i++) {
+        validateSink("sinks[" + i + "]", sinks.get(i), e);
+      }
+    }
+    if (fallback != null) {
+      String p = lower(fallback.policy);
+      if (p == null) {
+        e.add("fallback.policy is required: abstain or constant");
+      } else if (p.equals("constant")) {
+        if (fallback.value == null) {
+          e.add("fallback.value is required for the constant policy");
+        } else if (!Double.isFinite(fallback.value)) {
+          e.add("fallback.value must be finite, but was " + fallback.value);
+        }
+      } else if (p.equals("abstain")) {
+        if (fallback.value != null) {
+          e.add("fallback.value is not used by the abstain policy, but was " + fallback.value);
+        }
+      } else {
+        e.add("fallback.policy must be one of abstain, constant, but was '" + fallback.policy + "'");
+      }
+    }
+    if (duplicateKeys != null && !List.of("error", "last_wins").contains(lower(duplicateKeys))) {
+      e.add("duplicateKeys must be one of error, last_wins, but was '" + duplicateKeys + "'");
+    }
+    if (schedule != null) {
+      if (schedule.interval != null && !List.of("hourly", "daily", "weekly").contains(lower(schedule.interval))) {
+        e.add("schedule.interval must be one of hourly, daily, weekly, but was '" + schedule.interval + "'");
+      }
+      if (schedule.waitForMarker != null && schedule.waitForMarker.isBlank()) {
+        e.add("schedule.waitForMarker must be a path when set, but was empty");
+      }
+      checkDuration("schedule.markerTimeout", schedule.markerTimeout, e);
+      checkDuration("schedule.markerPoll", schedule.markerPoll, e);
+      if (schedule.waitForMarker == null && (schedule.markerTimeout != null || schedule.markerPoll != null)) {
+        e.add("schedule.markerTimeout and schedule.markerPoll need schedule.waitForMarker");
+      }
+    }
+    if (alerts != null) {
+      Thresholds t = alerts.thresholds;
+      if (t != null) {
+        checkRate("alerts.thresholds.maxDeadLetterRate", t.maxDeadLetterRate, e);
+        checkNonNegative("alerts.thresholds.maxPsi", t.maxPsi, e);
+        checkRate("alerts.thresholds.maxJsDivergence", t.maxJsDivergence, e);
+        checkRate("alerts.thresholds.maxCategoryShift", t.maxCategoryShift, e);
+        checkNonNegative("alerts.thresholds.maxPredictionMeanShift", t.maxPredictionMeanShift, e);
+        if (t.minDriftSample != null && t.minDriftSample < 0) {
+          e.add("alerts.thresholds.minDriftSample must be >= 0, but was " + t.minDriftSample);
+        }
+      }
+      if (alerts.webhook != null && !alerts.webhook.matches("https?://\\S+")) {
+        e.add("alerts.webhook must be an http(s) URL, but was '" + alerts.webhook + "'");
+      }
+    }
+    return e;
+  }
+
+  private void validateSource(List<String> e) {
+    if (source == null) {
+      e.add("source is required");
+      return;
+    }
+    String type = lower(source.type);
+    if (type == null) {
+      e.add("source.type is required: files, jdbc or bigquery");
+      return;
+    }
+    switch (type) {
+      case "files":
+        if (isBlank(source.path)) {
+          e.add("source.path is required for a files source");
+        }
+        if (source.format != null) {
+          if (!List.of("csv", "parquet").contains(lower(source.format))) {
+            e.add("source.format must be one of csv, parquet, but was '" + source.format + "'");
+          }
+        } else if (!isBlank(source.path) && formatOf(source.path) == null) {
+          e.add("source.format is required: cannot tell it from the extension of '" + source.path + "'");
+        }
+        notUsed("source", "a files source", e, "url", source.url, "query", source.query, "table", source.table);
+        break;
+      case "jdbc":
+        if (isBlank(source.url) || !source.url.startsWith("jdbc:")) {
+          e.add("source.url must be a jdbc: URL, but was " + quote(source.url));
+        }
+        if (isBlank(source.query) == isBlank(source.table)) {
+          e.add("source needs exactly one of query, table for a jdbc source");
+        }
+        notUsed("source", "a jdbc source", e, "path", source.path, "format", source.format);
+        break;
+      case "bigquery":
+        if (isBlank(source.query) == isBlank(source.table)) {
+          e.add("source needs exactly one of query, table for a bigquery source");
+        } else if (source.table != null && !BIGQUERY_TABLE.matcher(source.table).matches()) {
+          e.add("source.table must be [project:]dataset.table, but was '" + source.table + "'");
+        }
+        notUsed("source", "a bigquery source", e, "path", source.path, "format", source.format, "url", source.url);
+        break;
+      default:
+        e.add("source.type must be one of files, jdbc, bigquery, but was '" + source.type + "'");
+    }
+  }
+
+  private static void validateSink(String at, @Nullable Sink s, List<String> e) {
+    if (s == null) {
+      e.add(at + " is empty");
+      return;
+    }
+    String type = lower(s.type);
+    if (type == null) {
+      e.add(at + ".type is required: files, redis, jdbc or bigquery");
+      return;
+    }
+    switch (type) {
+      case "files":
+        if (isBlank(s.root)) {
+          e.add(at + ".root is required for a files sink");
+        }
+        if (s.formats != null) {
+          if (s.formats.isEmpty()) {
+            e.add(at + ".formats must name at least one format");
+          }
+          for (int i = 0; i < s.formats.size(); i++) {
+            if (!List.of("parquet", "jsonl").contains(lower(s.formats.get(i)))) {
+              e.add(at + ".formats[" + i + "] must be one of parquet, jsonl, but was " + quote(s.formats.get(i)));
+            }
+          }
+        }
+        if (s.numShards != null && (s.numShards < 1 || s.numShards > 10_000)) {
+          e.add(at + ".numShards must be in [1, 10000], but was " + s.numShards);
+        }
+        notUsed(at, "a files sink", e, "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl,
+            "url", s.url, "table", s.table);
+        break;
+      case "redis":
+        if (isBlank(s.host)) {
+          e.add(at + ".host is required for a redis sink");
+        }
+        if (s.port != null && (s.port < 1 || s.port > 65_535)) {
+          e.add(at + ".port must be in [1, 65535], but was " + s.port);
+        }
+        if (s.prefix != null && !s.prefix.matches("[A-Za-z0-9_.:-]+")) {
+          e.add(at + ".prefix must be letters, digits, '_', '.', ':' or '-', but was '" + s.prefix + "'");
+        }
+        checkDuration(at + ".ttl", s.ttl, e);
+        notUsed(at, "a redis sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
+            "url", s.url, "table", s.table);
+        break;
+      case "jdbc":
+        if (isBlank(s.url) || !s.url.startsWith("jdbc:")) {
+          e.add(at + ".url must be a jdbc: URL, but was " + quote(s.url));
+        }
+        if (isBlank(s.table) || !s.table.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?")) {
+          e.add(at + ".table must be a table name ([schema.]table), but was " + quote(s.table));
+        }
+        notUsed(at, "a jdbc sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
+            "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl);
+        break;
+      case "bigquery":
+        if (isBlank(s.table) || !BIGQUERY_TABLE.matcher(s.table).matches()) {
+          e.add(at + ".table must be [project:]dataset.table, but was " + quote(s.table));
+        }
+        notUsed(at, "a bigquery sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
+            "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl, "url", s.url);
+        break;
+      default:
+        e.add(at + ".type must be one of files, redis, jdbc, bigquery, but was '" + s.type + "'");
+    }
+  }
+
+  /** Fields of another kind of source/sink are mistakes (a typo'd type, a half-edited block): name them. */
+  private static void notUsed(String at, String what, List<String> e, Object... nameValue) {
+    for (int i = 0; i < nameValue.length; i += 2) {
+      if (nameValue[i + 1] != null) {
+        e.add(at + "." + nameValue[i] + " is not used by " + what);
+      }
+    }
+  }
+
+  private static void checkDuration(String at, @Nullable String value, List<String> e) {
+    if (value == null) {
+      return;
+    }
+    try {
+      Duration d = parseDuration(value);
+      if (d.isZero() || d.isNegative()) {
+        e.add(at + " must be a positive duration, but was '" + value + "'");
+      }
+    } catch (IllegalArgumentException ex) {
+      e.add(at + " must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '" + value + "'");
+    }
+  }
+
+  private static void checkRate(String at, @Nullable Double v, List<String> e) {
+    if (v != null && !(v >= 0 && v <= 1)) {
+      e.add(at + " must be in [0, 1], but was " + v);
+    }
+  }
+
+  private static void checkNonNegative(String at, @Nullable Double v, List<String> e) {
+    if (v != null && !(v >= 0 && Double.isFinite(v))) {
+      e.add(at + " must be >= 0, but was " + v);
+    }
+  }
+
+  /** {@code 500ms}, {@code 90s}, {@code 15m}, {@code 36h}, {@code 2d}, or ISO-8601 ({@code PT36H}). */
+  public static Duration parseDuration(String s) {
+    String t = s.trim();
+    Matcher m = DURATION.matcher(t);
+    if (m.matches()) {
+      long n = Long.parseLong(m.group(1));
+      switch (m.group(2)) {
+        case "ms": return Duration.ofMillis(n);
+        case "s": return Duration.ofSeconds(n);
+        case "m": return Duration.ofMinutes(n);
+        case "h": return Duration.ofHours(n);
+        default: return Duration.ofDays(n);
+      }
+    }
+    try {
+      return Duration.parse(t);
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException("not a duration: '" + s + "'", e);
+    }
+  }
+
+  // ---- use ----
+
+  public String name() {
+    return name;
+  }
+
+  public Source source() {
+    return source;
+  }
+
+  public List<String> keyColumns() {
+    return keyColumns.stream().map(String::trim).collect(Collectors.toList());
+  }
+
+  public @Nullable String featureSpec() {
+    return featureSpec;
+  }
+
+  public String model() {
+    return model;
+  }
+
+  /** Default 256. */
+  public int batchSize() {
+    return batchSize == null ? 256 : batchSize;
+  }
+
+  public List<Sink> sinks() {
+    return Collections.unmodifiableList(sinks);
+  }
+
+  public @Nullable FallbackConfig fallback() {
+    return fallback;
+  }
+
+  /** {@code error} unless set. */
+  public String duplicateKeys() {
+    return duplicateKeys == null ? "error" : lower(duplicateKeys);
+  }
+
+  public @Nullable Schedule schedule() {
+    return schedule;
+  }
+
+  public @Nullable Alerts alerts() {
+    return alerts;
+  }
+
+  /** The schedule's interval (daily unless set). */
+  public RunInfo.Interval interval() {
+    return schedule == null ? RunInfo.Interval.DAILY : schedule.interval();
+  }
+
+  /** The run of this job for a date (and hour, for hourly jobs). */
+  public RunInfo runInfo(LocalDate runDate, int hour) {
+    RunInfo.Interval interval = interval();
+    return interval == RunInfo.Interval.HOURLY
+        ? RunInfo.hourly(name, runDate, hour) : RunInfo.of(name, runDate, interval);
+  }
+
+  /** {@link #toPipelineArgs(RunInfo)} without a run: the pipeline's default run date (today) applies. */
+  public String[] toPipelineArgs() {
+    return toPipelineArgs(null);
+  }
+
+  /**
+   * {@code BatchScoringPipeline} arguments for this job; placeholders in {@code source.path} are
+   * filled from {@code run} when it is given, and {@code --runDate}/{@code --runHour} set from it.
+   *
+   * @throws UnsupportedOperationException naming the field, for a source or sink type that
+   *     pipeline does not run yet, or for a number of files sinks other than one
+   */
+  public String[] toPipelineArgs(@Nullable RunInfo run) {
+    List<String> unsupported = new ArrayList<>();
+    String type = lower(source.type);
+    if (!"files".equals(type)) {
+      unsupported.add("source.type " + type + " is not wired into BatchScoringPipeline yet (today: files, csv or parquet)");
+    }
+    Sink files = null;
+    for (int i = 0; i < sinks.size(); i++) {
+      Sink s = sinks.get(i);
+      if ("files".equals(lower(s.type))) {
+        if (files != null) {
+          unsupported.add("sinks[" + i + "]: BatchScoringPipeline writes one files sink, this is the second");
+        }
+        files = s;
+      } else {
+        unsupported.add("sinks[" + i + "] (" + lower(s.type) + ") is not wired into BatchScoringPipeline yet (today: files)");
+      }
+    }
+    if (files == null && unsupported.isEmpty()) {
+      unsupported.add("sinks: BatchScoringPipeline needs a files sink");
+    }
+    if (!unsupported.isEmpty()) {
+      throw new UnsupportedOperationException("job '" + name + "' uses what BatchScoringPipeline cannot run yet: "
+          + String.join("; ", unsupported));
+    }
+    List<String> a = new ArrayList<>();
+    a.add("--pipelineName=" + name);
+    String path = run == null ? source.path : UpstreamMarker.resolve(source.path, run);
+    a.add("--input=" + path);
+    a.add("--inputFormat=" + (source.format != null ? lower(source.format) : formatOf(source.path)));
+    a.add("--keyColumns=" + String.join(",", keyColumns()));
+    a.add("--model=" + model);
+    if (featureSpec != null) {
+      a.add("--featureSpec=" + featureSpec);
+    }
+    a.add("--batchSize=" + batchSize());
+    a.add("--output=" + files.root);
+    a.add("--formats=" + files.formats().stream().map(JobConfig::lower).collect(Collectors.joining(",")));
+    if (files.numShards != null) {
+      a.add("--numShards=" + files.numShards);
+    }
+    if (fallback != null) {
+      a.add("--fallback=" + ("constant".equals(lower(fallback.policy))
+          ? "constant:" + fallback.value.floatValue() : "abstain"));
+    }
+    a.add("--duplicateKeys=" + duplicateKeys());
+    a.add("--interval=" + interval().name().toLowerCase(Locale.ROOT));
+    if (run != null) {
+      a.add("--runDate=" + run.runDate());
+      long hour = Duration.between(run.runDate().atStartOfDay(java.time.ZoneOffset.UTC).toInstant(),
+          run.windowStart()).toHours();
+      if (hour != 0) {
+        a.add("--runHour=" + hour);
+      }
+    }
+    if (alerts != null) {
+      Thresholds t = alerts.thresholds;
+      if (t != null) {
+        addIf(a, "maxDeadLetterRate", t.maxDeadLetterRate);
+        addIf(a, "maxPsi", t.maxPsi);
+        addIf(a, "maxJsDivergence", t.maxJsDivergence);
+        addIf(a, "maxCategoryShift", t.maxCategoryShift);
+        addIf(a, "maxPredictionMeanShift", t.maxPredictionMeanShift);
+        addIf(a, "minDriftSample", t.minDriftSample);
+      }
+      if (alerts.webhook != null) {
+        a.add("--alertWebhook=" + alerts.webhook);
+      }
+    }
+    return a.toArray(new String[0]);
+  }
+
+  private static void addIf(List<String> args, String option, @Nullable Object value) {
+    if (value != null) {
+      args.add("--" + option + "=" + value);
+    }
+  }
+
+  static @Nullable String formatOf(String path) {
+    String p = path.toLowerCase(Locale.ROOT);
+    if (p.endsWith(".csv") || p.endsWith(".csv.gz")) {
+      return "csv";
+    }
+    return p.endsWith(".parquet") ? "parquet" : null;
+  }
+
+  private static boolean isBlank(@Nullable String s) {
+    return s == null || s.isBlank();
+  }
+
+  private static @Nullable String lower(@Nullable String s) {
+    return s == null ? null : s.trim().toLowerCase(Locale.ROOT);
+  }
+
+  private static String quote(@Nullable Object v) {
+    return v == null ? "unset" : "'" + v + "'";
+  }
+}

@@ -1,0 +1,189 @@
+package dev.batchserve.pipelines.recommend;
+
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.transforms.keys.Fallback;
+import dev.batchserve.transforms.sink.FileFormat;
+import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.sink.SinkWithMetadata;
+import dev.batchserve.transforms.values.RunInfo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.RowCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * The recommendations example: generated users (embeddings, purchases; 5% new) -> top-100 items per
+ * user from a TensorFlow SavedModel ({@code matMul} + {@code topK}, purchased items masked) in
+ * batches of 256 -> new users get the 100 most popular items ({@code fallback_reason = cold_start})
+ * -> Parquet (and Redis with a 36 h TTL when {@code --redisHost} is set), published all-or-nothing.
+ * The model is exported from the generated catalog into {@code --model} when that directory has no
+ * manifest yet.
+ *
+ * <pre>
+ * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.recommend.RecommendPipeline \
+ *   -Dexec.args="--runner=DirectRunner --users=100000 --items=5000 --runDate=2026-11-28"
+ * </pre>
+ */
+public final class RecommendPipeline {
+  public static final String MODEL_NAME = "recs-topk";
+
+  private RecommendPipeline() {}
+
+  /** Options of the example. */
+  public interface Options extends PipelineOptions {
+    @Description("Users to generate (tiny for tests, millions for benchmarks).")
+    @Default.Integer(10_000)
+    int getUsers();
+
+    void setUsers(int value);
+
+    @Description("Items in the catalog.")
+    @Default.Integer(2_000)
+    int getItems();
+
+    void setItems(int value);
+
+    @Description("Seed of the generator.")
+    @Default.Long(42)
+    long getSeed();
+
+    void setSeed(long value);
+
+    @Description("Recommendations per user.")
+    @Default.Integer(100)
+    int getK();
+
+    void setK(int value);
+
+    @Description("Users per model call.")
+    @Default.Integer(256)
+    int getBatchSize();
+
+    void setBatchSize(int value);
+
+    @Description("Model directory; exported from the generated catalog when it has no model-manifest.json.")
+    @Default.String("work/models/recs-topk/1")
+    String getRecsModel();
+
+    void setRecsModel(String value);
+
+    @Description("Root of the prediction files (Parquet).")
+    @Default.String("work/predictions/recs")
+    String getRecsOutput();
+
+    void setRecsOutput(String value);
+
+    @Description("Logical date of the run (yyyy-mm-dd, UTC); empty = today.")
+    @Default.String("")
+    String getRunDate();
+
+    void setRunDate(String value);
+
+    @Description("Shards of the Parquet output.")
+    @Default.Integer(4)
+    int getNumShards();
+
+    void setNumShards(int value);
+
+    @Description("Redis host; empty = no Redis output. Keys recs:<run_id>:<user>, TTL 36 h.")
+    @Default.String("")
+    String getRedisHost();
+
+    void setRedisHost(String value);
+
+    @Description("Redis port.")
+    @Default.Integer(6379)
+    int getRedisPort();
+
+    void setRedisPort(int value);
+  }
+
+  public static void main(String[] args) {
+    Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    Pipeline p = Pipeline.create(o);
+    long t0 = System.nanoTime();
+    String runDir = build(p, o);
+    PipelineResult.State state = p.run().waitUntilFinish();
+    System.out.printf("Run %s ended %s in %.1f s; published to %s%n", runInfo(o).runId(), state,
+        (System.nanoTime() - t0) / 1e9, runDir);
+    if (state != PipelineResult.State.DONE) {
+      throw new IllegalStateException("run ended in state " + state);
+    }
+  }
+
+  public static RunInfo runInfo(Options o) {
+    LocalDate date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
+    return RunInfo.of("recs", date, RunInfo.Interval.DAILY);
+  }
+
+  /** Exports the model from the generated catalog unless {@code dir} already holds one. */
+  public static void ensureModel(Path dir, RecommendSample.Catalog catalog, int k) {
+    if (!Files.exists(dir.resolve(ModelManifest.FILE_NAME))) {
+      TopKExporter.export(catalog.embeddings, catalog.ids, k, dir, MODEL_NAME, dir.getFileName().toString());
+    }
+  }
+
+  /** Builds the pipeline; returns the run directory it publishes. */
+  public static String build(Pipeline p, Options o) {
+    RunInfo run = runInfo(o);
+    RecommendSample.Catalog catalog = RecommendSample.catalog(o.getItems(), o.getSeed());
+    ensureModel(Path.of(o.getRecsModel()), catalog, o.getK());
+    Fallback popularity = Fallback.popularity(catalog.mostPopular(o.getK()), catalog.mostPopularScores(o.getK()));
+
+    List<Integer> blocks = new ArrayList<>();
+    for (int b = 0; b * 1000 < o.getUsers(); b++) {
+      blocks.add(b);
+    }
+    int users = o.getUsers();
+    int items = o.getItems();
+    long seed = o.getSeed();
+    PCollection<KV<String, Row>> input = p
+        .apply("Blocks", Create.of(blocks).withCoder(VarIntCoder.of()))
+        .apply("Spread", Reshuffle.viaRandomKey())
+        .apply("GenerateUsers", ParDo.of(new DoFn<Integer, KV<String, Row>>() {
+          @ProcessElement
+          public void process(@Element Integer block, OutputReceiver<KV<String, Row>> out) {
+            for (int i = block * 1000; i < Math.min(users, (block + 1) * 1000); i++) {
+              Row u = RecommendSample.user(i, items, seed);
+              out.output(KV.of(u.getString("user_id"), u));
+            }
+          }
+        }))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(RecommendSample.USER_SCHEMA)));
+
+    Recommend.Result r = input.apply("Recommend", Recommend.withModel(o.getRecsModel())
+        .withRunInfo(run).withMaxBatchSize(o.getBatchSize()).withColdStart(popularity));
+    r.predictions().apply("WriteParquet", SinkWithMetadata.<String>files(o.getRecsOutput())
+        .withRunInfo(run)
+        .withFormats(FileFormat.PARQUET)
+        .withNumShards(o.getNumShards())
+        .withDeadLetters(r.deadLetters()));
+    if (!o.getRedisHost().isEmpty()) {
+      r.predictions().apply("WriteRedis", SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
+          .withRunInfo(run)
+          .withKeyPrefix("recs")
+          .withTtl(Duration.ofHours(36)));
+    }
+    return FileSink.runDirectory(o.getRecsOutput(), run);
+  }
+}

@@ -1,0 +1,232 @@
+package dev.batchserve.pipelines.config;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.closeTo;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.pipelines.schedule.UpstreamMarker;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.values.RunInfo;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+public class JobConfigTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  private static final int ACCOUNTS = 300;
+  private static Path modelDir;
+  private static Path parquet;
+  private static Map<String, Float> reference;
+
+  @BeforeClass
+  public static void trainAndGenerate() {
+    modelDir = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
+    TrainFraudModel.Trained trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
+    List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
+    parquet = TMP.getRoot().toPath().resolve("sample/accounts.parquet");
+    FraudSample.writeParquet(rows, parquet);
+    FeatureSpec saved = FeatureSpec.read(modelDir.resolve(TrainFraudModel.SPEC_FILE).toString());
+    reference = new HashMap<>();
+    for (Map<String, Object> row : rows) {
+      reference.put((String) row.get(FraudSample.KEY), trained.weights.predict(saved.transform(row).vector())[0]);
+    }
+  }
+
+  @Test
+  public void theShippedSampleJobBecomesTheseExactPipelineArguments() {
+    JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of());
+    RunInfo run = job.runInfo(LocalDate.parse("2026-11-28"), 0);
+    assertThat(run.runId(), is("fraud-daily-20261128"));
+    assertThat(Arrays.asList(job.toPipelineArgs(run)), contains(
+        "--pipelineName=fraud",
+        "--input=work/sample/fraud/accounts.parquet",
+        "--inputFormat=parquet",
+        "--keyColumns=account_id",
+        "--model=work/models/fraud-mlp/1",
+        "--batchSize=256",
+        "--output=work/predictions/fraud",
+        "--formats=parquet,jsonl",
+        "--numShards=4",
+        "--fallback=constant:0.02",
+        "--duplicateKeys=error",
+        "--interval=daily",
+        "--runDate=2026-11-28",
+        "--maxDeadLetterRate=0.05",
+        "--maxPsi=0.25"));
+  }
+
+  @Test
+  public void jsonAndYamlDescribeTheSameJobAndOverridesWin() {
+    String json = "{\"name\": \"orders\", \"source\": {\"type\": \"files\", \"path\": \"in/{run_date}/*.csv\"},"
+        + " \"keyColumns\": [\"shop\", \"order_id\"], \"model\": \"m/1\", \"featureSpec\": \"m/1/spec.json\","
+        + " \"sinks\": [{\"type\": \"files\", \"root\": \"out\", \"formats\": \"jsonl\"}],"
+        + " \"schedule\": {\"interval\": \"hourly\"}, \"alerts\": {\"webhook\": \"https://h.example/x\"}}";
+    JobConfig fromJson = JobConfig.parse(json, true, "job.json", List.of());
+    JobConfig fromYaml = JobConfig.parse(json, false, "job.yaml", List.of()); // JSON is YAML too
+    assertThat(fromYaml.toJson(), is(fromJson.toJson()));
+    JobConfig job = fromJson.withOverrides(List.of("batchSize=1024", "keyColumns=order_id",
+        "fallback={policy: constant, value: 0.5}", "sinks[0].numShards=8"));
+    RunInfo run = job.runInfo(LocalDate.parse("2026-11-28"), 7);
+    assertThat(run.runId(), is("orders-hourly-20261128T07"));
+    assertThat(Arrays.asList(job.toPipelineArgs(run)), contains(
+        "--pipelineName=orders",
+        "--input=in/2026-11-28/*.csv",
+        "--inputFormat=csv",
+        "--keyColumns=order_id",
+        "--model=m/1",
+        "--featureSpec=m/1/spec.json",
+        "--batchSize=1024",
+        "--output=out",
+        "--formats=jsonl",
+        "--numShards=8",
+        "--fallback=constant:0.5",
+        "--duplicateKeys=error",
+        "--interval=hourly",
+        "--runDate=2026-11-28",
+        "--runHour=7",
+        "--alertWebhook=https://h.example/x"));
+    assertThat(job.batchSize(), is(1024));
+  }
+
+  @Test
+  public void severalProblemsAreReportedTogether() {
+    JobConfig.InvalidConfig e = assertThrows(JobConfig.InvalidConfig.class, () -> JobConfig.parse(
+        "name: x\nsource: {type: files, path: a.csv}\nkeyColumns: k\nmodel: m\n"
+            + "sinks: [{type: files, root: o, numShards: 0}, {type: redis, host: h, port: 0}]\nbatchSize: 0\n",
+        false, "job.yaml", List.of()));
+    assertThat(e.errors(), contains(
+        "batchSize must be in [1, 100000], but was 0",
+        "sinks[0].numShards must be in [1, 10000], but was 0",
+        "sinks[1].port must be in [1, 65535], but was 0"));
+    assertThat(e.getMessage(), containsString("invalid job config job.yaml: batchSize must be"));
+  }
+
+  @Test
+  public void wrongTypesAndBrokenDocumentsAreNamed() {
+    assertThat(assertThrows(JobConfig.InvalidConfig.class, () -> JobConfig.parse(
+        JobConfigValidationTest.VALID, false, "job.yaml", List.of("sinks[1].port=high"))).getMessage(),
+        containsString("sinks[1].port has the wrong type"));
+    assertThat(assertThrows(JobConfig.InvalidConfig.class,
+        () -> JobConfig.parse("name: [unclosed", false, "job.yaml", List.of())).getMessage(),
+        containsString("invalid job config job.yaml: not valid YAML"));
+    assertThat(assertThrows(JobConfig.InvalidConfig.class,
+        () -> JobConfig.parse("", false, "job.yaml", List.of())).getMessage(),
+        is("invalid job config job.yaml: the document is empty"));
+  }
+
+  @Test
+  public void featuresNotWiredYetFailClearly() {
+    JobConfig jdbc = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', query: SELECT 1}"));
+    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, jdbc::toPipelineArgs);
+    assertThat(e.getMessage(), is("job 'fraud' uses what BatchScoringPipeline cannot run yet: "
+        + "source.type jdbc is not wired into BatchScoringPipeline yet (today: files, csv or parquet); "
+        + "sinks[1] (redis) is not wired into BatchScoringPipeline yet (today: files)"));
+    JobConfig bq = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("source={type: bigquery, table: 'p:d.t'}", "sinks[1]={type: files, root: other}"));
+    assertThat(assertThrows(UnsupportedOperationException.class, bq::toPipelineArgs).getMessage(), is(
+        "job 'fraud' uses what BatchScoringPipeline cannot run yet: source.type bigquery is not wired into"
+            + " BatchScoringPipeline yet (today: files, csv or parquet); sinks[1]: BatchScoringPipeline writes"
+            + " one files sink, this is the second"));
+  }
+
+  @Test
+  public void jobFilesAreReadFromRelativePathsAndJsonFiles() throws Exception {
+    JobConfig fromClasspath = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of());
+    // Surefire runs in the module directory: a relative path goes through Beam's local file system.
+    JobConfig fromFile = JobConfig.read("src/main/resources/jobs/fraud-daily.yaml", List.of());
+    assertThat(fromFile.toJson(), is(fromClasspath.toJson()));
+    Path json = TMP.getRoot().toPath().resolve("job.json");
+    Files.writeString(json, fromClasspath.toJson());
+    assertThat(JobConfig.read(json.toString(), List.of()).toJson(), is(fromClasspath.toJson()));
+    Files.writeString(json, "{\"name\": \"x\",}");
+    assertThat(assertThrows(JobConfig.InvalidConfig.class, () -> JobConfig.read(json.toString(), List.of()))
+        .getMessage(), containsString("invalid job config " + json + ": not valid JSON"));
+  }
+
+  @Test
+  public void durations() {
+    assertThat(JobConfig.parseDuration("36h"), is(Duration.ofHours(36)));
+    assertThat(JobConfig.parseDuration("90s"), is(Duration.ofSeconds(90)));
+    assertThat(JobConfig.parseDuration("500ms"), is(Duration.ofMillis(500)));
+    assertThat(JobConfig.parseDuration("2d"), is(Duration.ofDays(2)));
+    assertThat(JobConfig.parseDuration("PT1H30M"), is(Duration.ofMinutes(90)));
+  }
+
+  @Test
+  public void theYamlJobWaitsForItsMarkerThenScoresEverySampleAccount() throws Exception {
+    Path upstream = TMP.getRoot().toPath().resolve("upstream/dt=2026-11-28");
+    String out = TMP.getRoot() + "/predictions";
+    Thread upstreamJob = new Thread(() -> {
+      try {
+        Thread.sleep(500);
+        Files.createDirectories(upstream);
+        Files.writeString(upstream.resolve(UpstreamMarker.SUCCESS), "");
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    upstreamJob.start();
+    RunSummary s = ConfigJob.run(new String[] {
+        "--config=classpath:jobs/fraud-daily.yaml", "--runDate=2026-11-28", "--runner=DirectRunner",
+        "--set", "source.path=" + parquet, "--set", "model=" + modelDir,
+        "--set", "sinks[0].root=" + out, "--set=sinks[0].numShards=2",
+        "--set", "schedule.waitForMarker=" + TMP.getRoot() + "/upstream/dt={run_date}",
+        "--set", "schedule.markerTimeout=60s", "--set", "schedule.markerPoll=100ms"});
+    upstreamJob.join();
+    assertThat(s.runId, is("fraud-daily-20261128"));
+    assertThat(s.recordsRead, is((long) ACCOUNTS));
+    assertThat(s.predictions, is((long) ACCOUNTS));
+    assertThat(s.fallbacks, is(0L));
+    assertThat(s.deadLetters, is(0L));
+    Path runDir = Path.of(out, "run_date=2026-11-28/run_id=fraud-daily-20261128");
+    assertTrue(Files.exists(runDir.resolve("_SUCCESS")));
+    Map<String, Double> scores = new HashMap<>();
+    ObjectMapper json = new ObjectMapper();
+    try (Stream<Path> files = Files.list(runDir.resolve("jsonl"))) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          JsonNode n = json.readTree(line);
+          assertThat(n.get("run_id").asText(), is("fraud-daily-20261128"));
+          scores.put(n.get("key").asText(), n.get("score").asDouble());
+        }
+      }
+    }
+    assertThat(scores.keySet(), is(reference.keySet()));
+    for (Map.Entry<String, Float> e : reference.entrySet()) {
+      assertThat(e.getKey(), scores.get(e.getKey()), closeTo(e.getValue(), 1e-5));
+    }
+  }
+
+  @Test
+  public void theJobDoesNotStartWhenTheMarkerNeverAppears() {
+    UpstreamMarker.NotReady e = assertThrows(UpstreamMarker.NotReady.class, () -> ConfigJob.run(new String[] {
+        "--config=classpath:jobs/fraud-daily.yaml", "--runDate=2026-11-28", "--runner=DirectRunner",
+        "--set", "source.path=" + parquet, "--set", "model=" + modelDir,
+        "--set", "sinks[0].root=" + TMP.getRoot() + "/never",
+        "--set", "schedule={waitForMarker: '" + TMP.getRoot() + "/missing/{yyyymmdd}', markerTimeout: 200ms, markerPoll: 50ms}"}));
+    assertThat(e.getMessage(), containsString(TMP.getRoot() + "/missing/20261128/_SUCCESS"));
+    assertTrue(!Files.exists(Path.of(TMP.getRoot() + "/never")));
+  }
+}
