@@ -73,6 +73,79 @@ public interface BatchScoringOptions extends PipelineOptions {
 
   void setPartition(int value);
 
+  @Description("Redis host for a Redis sink beside the files; empty = no Redis sink.")
+  @Default.String("")
+  String getRedisHost();
+
+  void setRedisHost(String value);
+
+  @Description("Redis port.")
+  @Default.Integer(6379)
+  int getRedisPort();
+
+  void setRedisPort(int value);
+
+  @Description("Redis key prefix: values are <prefix>:<run_id>:<key>, the served run <prefix>:current;"
+      + " empty = the pipeline name.")
+  @Default.String("")
+  String getRedisPrefix();
+
+  void setRedisPrefix(String value);
+
+  @Description("TTL of Redis values as an ISO-8601 duration (e.g. PT36H); empty = 1.5 x the interval.")
+  @Default.String("")
+  String getRedisTtl();
+
+  void setRedisTtl(String value);
+
+  @Description("Name of the environment variable holding the Redis password (never the password itself).")
+  @Default.String("")
+  String getRedisPasswordEnv();
+
+  void setRedisPasswordEnv(String value);
+
+  @Description("File holding the Redis password (one line).")
+  @Default.String("")
+  String getRedisPasswordFile();
+
+  void setRedisPasswordFile(String value);
+
+  @Description("Use TLS to Redis.")
+  @Default.Boolean(false)
+  boolean getRedisTls();
+
+  void setRedisTls(boolean value);
+
+  @Description("JDBC URL of a PostgreSQL sink beside the files (no password in it); empty = no JDBC sink.")
+  @Default.String("")
+  String getJdbcUrl();
+
+  void setJdbcUrl(String value);
+
+  @Description("Table the JDBC sink serves predictions from.")
+  @Default.String("predictions")
+  String getJdbcTable();
+
+  void setJdbcTable(String value);
+
+  @Description("JDBC user.")
+  @Default.String("")
+  String getJdbcUser();
+
+  void setJdbcUser(String value);
+
+  @Description("Name of the environment variable holding the JDBC password (never the password itself).")
+  @Default.String("")
+  String getJdbcPasswordEnv();
+
+  void setJdbcPasswordEnv(String value);
+
+  @Description("File holding the JDBC password (one line).")
+  @Default.String("")
+  String getJdbcPasswordFile();
+
+  void setJdbcPasswordFile(String value);
+
   @Description("Pipeline name, the first part of the run id.")
   @Default.String("fraud")
   String getPipelineName();

@@ -19,6 +19,9 @@ import dev.batchserve.transforms.monitoring.QualityThresholds;
 import dev.batchserve.transforms.monitoring.RunQuality;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.sink.JdbcSink;
+import dev.batchserve.transforms.sink.RedisSink;
+import dev.batchserve.transforms.sink.Secret;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
@@ -152,7 +155,45 @@ public final class BatchScoringPipeline {
             .withNumShards(o.getNumShards())
             .withDeadLetters(deadLetters)
             .publishAfter(keyed.counts(), passed));
+    if (!o.getRedisHost().isEmpty()) {
+      RedisSink<String> redis = SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
+          .withRunInfo(run)
+          .withKeyPrefix(o.getRedisPrefix().isEmpty() ? run.pipeline() : o.getRedisPrefix())
+          .withPassword(secret("redis", o.getRedisPasswordEnv(), o.getRedisPasswordFile()))
+          .withTls(o.getRedisTls())
+          .publishAfter(keyed.counts(), passed);
+      if (!o.getRedisTtl().isEmpty()) {
+        redis = redis.withTtl(parseDuration("--redisTtl", o.getRedisTtl()));
+      }
+      keyed.predictions().apply("WriteRedis", redis);
+    }
+    if (!o.getJdbcUrl().isEmpty()) {
+      JdbcSink<String> jdbc = SinkWithMetadata.<String>jdbc(o.getJdbcUrl())
+          .withRunInfo(run)
+          .withTable(o.getJdbcTable())
+          .withPassword(secret("jdbc", o.getJdbcPasswordEnv(), o.getJdbcPasswordFile()))
+          .publishAfter(keyed.counts(), passed);
+      if (!o.getJdbcUser().isEmpty()) {
+        jdbc = jdbc.withUser(o.getJdbcUser());
+      }
+      keyed.predictions().apply("WriteJdbc", jdbc);
+    }
     return runDir;
+  }
+
+  /** A password reference from an environment variable name or a file; never the password itself. */
+  static Secret secret(String store, String env, String file) {
+    checkArgument(env.isEmpty() || file.isEmpty(),
+        "give the %s password by an environment variable or a file, not both", store);
+    return !env.isEmpty() ? Secret.fromEnv(env) : !file.isEmpty() ? Secret.fromFile(file) : Secret.none();
+  }
+
+  static java.time.Duration parseDuration(String option, String value) {
+    try {
+      return java.time.Duration.parse(value);
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new IllegalArgumentException(option + " must be an ISO-8601 duration such as PT36H, but was '" + value + "'", e);
+    }
   }
 
   /** The circuit breaker's limits from the options. */

@@ -810,15 +810,25 @@ public final class JobConfig {
       unsupported.add("source.type " + type + " is not wired into BatchScoringPipeline yet (today: files, csv or parquet)");
     }
     Sink files = null;
+    Sink redis = null;
+    Sink jdbc = null;
     for (int i = 0; i < sinks.size(); i++) {
       Sink s = sinks.get(i);
-      if ("files".equals(lower(s.type))) {
-        if (files != null) {
-          unsupported.add("sinks[" + i + "]: BatchScoringPipeline writes one files sink, this is the second");
+      String t = lower(s.type);
+      if ("files".equals(t) || "redis".equals(t) || "jdbc".equals(t)) {
+        Sink before = "files".equals(t) ? files : "redis".equals(t) ? redis : jdbc;
+        if (before != null) {
+          unsupported.add("sinks[" + i + "]: BatchScoringPipeline writes one " + t + " sink, this is the second");
         }
-        files = s;
+        if ("files".equals(t)) {
+          files = s;
+        } else if ("redis".equals(t)) {
+          redis = s;
+        } else {
+          jdbc = s;
+        }
       } else {
-        unsupported.add("sinks[" + i + "] (" + lower(s.type) + ") is not wired into BatchScoringPipeline yet (today: files)");
+        unsupported.add("sinks[" + i + "] (" + t + ") is not wired into BatchScoringPipeline yet (today: files, redis, jdbc)");
       }
     }
     if (files == null && unsupported.isEmpty()) {
@@ -843,6 +853,22 @@ public final class JobConfig {
     a.add("--formats=" + files.formats().stream().map(JobConfig::lower).collect(Collectors.joining(",")));
     if (files.numShards != null) {
       a.add("--numShards=" + files.numShards);
+    }
+    if (redis != null) {
+      a.add("--redisHost=" + redis.host);
+      a.add("--redisPort=" + redis.port());
+      if (redis.prefix != null) {
+        a.add("--redisPrefix=" + redis.prefix);
+      }
+      if (redis.ttl() != null) {
+        a.add("--redisTtl=" + redis.ttl());
+      }
+    }
+    if (jdbc != null) {
+      a.add("--jdbcUrl=" + jdbc.url);
+      if (jdbc.table != null) {
+        a.add("--jdbcTable=" + jdbc.table);
+      }
     }
     if (fallback != null) {
       a.add("--fallback=" + ("constant".equals(lower(fallback.policy))

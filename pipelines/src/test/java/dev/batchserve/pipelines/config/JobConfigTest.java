@@ -141,14 +141,32 @@ public class JobConfigTest {
         List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', query: SELECT 1}"));
     UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, jdbc::toPipelineArgs);
     assertThat(e.getMessage(), is("job 'fraud' uses what BatchScoringPipeline cannot run yet: "
-        + "source.type jdbc is not wired into BatchScoringPipeline yet (today: files, csv or parquet); "
-        + "sinks[1] (redis) is not wired into BatchScoringPipeline yet (today: files)"));
+        + "source.type jdbc is not wired into BatchScoringPipeline yet (today: files, csv or parquet)"));
     JobConfig bq = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: bigquery, table: 'p:d.t'}", "sinks[1]={type: files, root: other}"));
     assertThat(assertThrows(UnsupportedOperationException.class, bq::toPipelineArgs).getMessage(), is(
         "job 'fraud' uses what BatchScoringPipeline cannot run yet: source.type bigquery is not wired into"
             + " BatchScoringPipeline yet (today: files, csv or parquet); sinks[1]: BatchScoringPipeline writes"
             + " one files sink, this is the second"));
+  }
+
+  @Test
+  public void redisAndJdbcSinksBecomeTheJobsStoreOptions() {
+    JobConfig job = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("sinks[2]={type: jdbc, url: 'jdbc:postgresql://db:5432/scores', table: fraud_scores}"));
+    List<String> args = List.of(job.toPipelineArgs());
+    assertThat(args, org.hamcrest.Matchers.hasItems("--output=out/fraud", "--redisHost=localhost",
+        "--redisPort=6379", "--redisPrefix=fraud", "--redisTtl=PT36H",
+        "--jdbcUrl=jdbc:postgresql://db:5432/scores", "--jdbcTable=fraud_scores"));
+    // The arguments parse as the job's options.
+    dev.batchserve.pipelines.BatchScoringOptions o = org.apache.beam.sdk.options.PipelineOptionsFactory
+        .fromArgs(job.toPipelineArgs()).as(dev.batchserve.pipelines.BatchScoringOptions.class);
+    assertThat(o.getRedisTtl(), is("PT36H"));
+    assertThat(o.getJdbcTable(), is("fraud_scores"));
+    JobConfig twoRedis = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("sinks[2]={type: redis, host: other}"));
+    assertThat(assertThrows(UnsupportedOperationException.class, twoRedis::toPipelineArgs).getMessage(),
+        containsString("sinks[2]: BatchScoringPipeline writes one redis sink, this is the second"));
   }
 
   @Test
