@@ -10,12 +10,15 @@ RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
 PIPELINES  := $(MVN) -pl pipelines exec:java
 
-.PHONY: help build run run-flink sample train-demo test package clean inspect verify-model bench-models
+.PHONY: help build run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
-	@echo "make test         run the whole test suite (mvn verify)"
+	@echo "make test         run the whole test suite (mvn verify), then build examples/consumer against the installed jars"
 	@echo "make run-flink    the same job on Flink: embedded by default, FLINK_MASTER=host:port for a cluster"
+	@echo "make flink-up     start a local Flink session cluster from Maven jars ($(FLINK_DIR)/, FLINK_TMS=$(FLINK_TMS) TaskManagers)"
+	@echo "make flink-down   stop it (logs stay in $(FLINK_DIR)/log)"
+	@echo "make template     Dataflow Flex Template build context in $(TEMPLATE_DIR): metadata.json, Dockerfile, bundled jar"
 	@echo "make sample       write the fraud sample ($(ACCOUNTS) accounts) to $(SAMPLE_DIR)"
 	@echo "make train-demo   train and export the demo TF model to $(MODEL_DIR)"
 	@echo "make package      build the jars without running tests"
@@ -50,14 +53,47 @@ run: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
 
 # Flink runs in a forked JVM (exec:exec): Flink's user-code class loading fails inside exec:java's
 # class loader (ClassNotFoundException: org.apache.flink.api.common.ExecutionConfig).
+# Paths are made absolute: on a cluster the TaskManagers run in their own working directory.
 FLINK_MASTER ?= [local]
+FLINK_DIR    ?= $(WORK)/flink
+FLINK_TMS    ?= 1
 run-flink: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
 	@echo "==> Scoring $(SAMPLE_DIR)/accounts.csv on Flink ($(FLINK_MASTER)) for run date $(RUN_DATE)"
 	$(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
-	  -Dexec.args="-cp %classpath dev.batchserve.pipelines.BatchScoringPipeline --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 --input=$(SAMPLE_DIR)/accounts.csv --model=$(MODEL_DIR) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+	  -Dexec.args="-cp %classpath dev.batchserve.pipelines.BatchScoringPipeline --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 --input=$(abspath $(SAMPLE_DIR))/accounts.csv --model=$(abspath $(MODEL_DIR)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+	@if [ "$(FLINK_MASTER)" != "[local]" ]; then echo "==> Jobs on $(FLINK_MASTER):"; curl -s http://$(FLINK_MASTER)/jobs/overview; echo; fi
 
+# A Flink 1.19.0 session cluster from Maven jars (flink/pom.xml lists them; no flink-dist): a JobManager
+# and FLINK_TMS TaskManager JVMs on 127.0.0.1 with free ports. State (pids, ports): $(FLINK_DIR)/cluster.json;
+# the REST address alone: $(FLINK_DIR)/rest-address.
+FLINK_CLI = $(MVN) -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.runners.FlinkClusterCli
+flink-up: build
+	@echo "==> Starting a Flink session cluster in $(FLINK_DIR) ($(FLINK_TMS) TaskManager(s))"
+	$(FLINK_CLI) -Dexec.args="up --dir=$(abspath $(FLINK_DIR)) --pom=$(CURDIR)/flink/pom.xml --taskManagers=$(FLINK_TMS)"
+	@echo "==> Submit the scoring job: make run-flink FLINK_MASTER=$$(cat $(FLINK_DIR)/rest-address)"
+
+flink-down:
+	$(FLINK_CLI) -Dexec.args="down --dir=$(abspath $(FLINK_DIR))"
+
+flink-status:
+	$(FLINK_CLI) -Dexec.args="status --dir=$(abspath $(FLINK_DIR))"
+
+# Dataflow Flex Template build context: metadata.json generated from BatchScoringOptions, the Dockerfile
+# (also checked in as docker/Dockerfile) and the bundled jar with the Dataflow runner.
+TEMPLATE_DIR ?= $(WORK)/template
+template:
+	@echo "==> Building the bundled jar with the Dataflow runner (-Pdataflow,bundle)"
+	$(MVN) -Pdataflow,bundle -DskipDirectRunner -pl pipelines -am package -DskipTests
+	@echo "==> Writing $(TEMPLATE_DIR)/metadata.json and Dockerfile"
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.templates.WriteFlexTemplate -Dexec.args="--out=$(abspath $(TEMPLATE_DIR))"
+	cp pipelines/target/batchserve-pipelines-*-bundled.jar $(TEMPLATE_DIR)/batchserve-pipelines-bundled.jar
+	@ls -la $(TEMPLATE_DIR)
+
+# The whole suite, then the consumer example, built against the installed modules like any user's project.
 test:
 	mvn -B verify
+	mvn -B -q install -DskipTests
+	mvn -B -f examples/consumer/pom.xml verify
 
 package:
 	$(MVN) package -DskipTests

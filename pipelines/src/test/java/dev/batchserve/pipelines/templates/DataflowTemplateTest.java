@@ -1,0 +1,148 @@
+package dev.batchserve.pipelines.templates;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import java.io.File;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * Dataflow without Google Cloud: the job translates with the DataflowRunner into a classic template
+ * (a local file), and the Flex Template metadata generated from {@link BatchScoringOptions} is what
+ * {@code gcloud dataflow flex-template build --print-only} accepts.
+ */
+public class DataflowTemplateTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Path model;
+  private static Path csv;
+
+  @BeforeClass
+  public static void trainAndGenerate() throws Exception {
+    model = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
+    TrainFraudModel.train(model, 1000, 7, "1");
+    csv = TMP.getRoot().toPath().resolve("sample/accounts.csv");
+    FraudSample.writeCsv(FraudSample.generate(50, 42), csv);
+  }
+
+  @Test
+  public void theJobTranslatesToABatchDataflowTemplateWithItsSteps() throws Exception {
+    Path template = TMP.getRoot().toPath().resolve("template/batch-scoring.json");
+    Path staging = TMP.newFolder("staging").toPath();
+    Path small = TMP.getRoot().toPath().resolve("stage-me.txt");
+    Files.writeString(small, "staging every classpath jar (~170 MB) is not what this test is about\n");
+    BatchScoringOptions o = PipelineOptionsFactory.fromArgs(
+        "--runner=DataflowRunner", "--project=batchserve-test", "--region=us-central1",
+        "--gcpTempLocation=gs://batchserve-test/tmp", "--tempLocation=gs://batchserve-test/tmp",
+        "--stagingLocation=" + staging, "--templateLocation=" + template,
+        "--filesToStage=" + small,
+        "--credentialFactoryClass=org.apache.beam.sdk.extensions.gcp.auth.NoopCredentialFactory",
+        "--pathValidatorClass=org.apache.beam.sdk.extensions.gcp.storage.NoopPathValidator",
+        "--input=" + csv, "--model=" + model, "--output=" + TMP.getRoot() + "/out", "--runDate=2026-11-28")
+        .as(BatchScoringOptions.class);
+    Pipeline p = Pipeline.create(o);
+    BatchScoringPipeline.build(p, o);
+    p.run(); // with --templateLocation the runner writes the job and submits nothing
+
+    JsonNode job = JSON.readTree(template.toFile());
+    assertThat(job.path("type").asText(), is("JOB_TYPE_BATCH"));
+    List<String> steps = new ArrayList<>(); // properties.user_name is {"@type": "...Text", "value": "<name>"}
+    job.path("steps").forEach(s -> steps.add(s.path("properties").path("user_name").path("value").asText()));
+    assertThat(steps.toString(), steps.get(0), is("Read/ReadLines/Read"));
+    assertThat(steps.toString(), steps.stream().anyMatch(n -> n.startsWith("KeyedPrediction/Infer")), is(true));
+    assertThat(steps.toString(), steps.stream().anyMatch(n -> n.startsWith("KeyedPrediction/JoinBack")), is(true));
+    assertThat(steps.toString(), steps.stream().anyMatch(n -> n.startsWith("WriteFiles")), is(true));
+  }
+
+  @Test
+  public void metadataHasEveryOptionWithItsDescriptionAndDefault() throws Exception {
+    JsonNode meta = JSON.readTree(WriteFlexTemplate.metadataJson());
+    assertThat(meta.path("name").asText(), is(WriteFlexTemplate.TEMPLATE_NAME));
+    Map<String, JsonNode> params = new HashMap<>();
+    meta.path("parameters").forEach(p -> params.put(p.path("name").asText(), p));
+    int options = 0;
+    for (Method m : BatchScoringOptions.class.getDeclaredMethods()) {
+      if (!m.getName().startsWith("get")) {
+        continue;
+      }
+      options++;
+      String name = Character.toLowerCase(m.getName().charAt(3)) + m.getName().substring(4);
+      JsonNode p = params.get(name);
+      assertTrue("no parameter " + name, p != null);
+      assertThat(name, p.path("helpText").asText(), is(m.getAnnotation(Description.class).value()));
+      assertThat(name, p.path("isOptional").asBoolean(), is(true));
+      Default.String s = m.getAnnotation(Default.String.class);
+      if (s != null && !s.value().isEmpty()) {
+        assertThat(name, p.path("defaultValue").asText(), is(s.value()));
+      }
+    }
+    assertThat(params.size(), is(options));
+    assertThat(params.get("batchSize").path("label").asText(), is("Batch size"));
+    assertThat(params.get("batchSize").path("paramType").asText(), is("NUMBER"));
+    assertThat(params.get("batchSize").path("defaultValue").asText(), is("256"));
+    assertThat(params.get("model").path("paramType").asText(), is("TEXT"));
+  }
+
+  @Test
+  public void theCheckedInDockerfileIsTheGeneratedOne() throws Exception {
+    Path checkedIn = Path.of(System.getProperty("batchserve.root", ".."), "docker", "Dockerfile");
+    assertThat(Files.readString(checkedIn, StandardCharsets.UTF_8), is(WriteFlexTemplate.dockerfile()));
+    assertThat(WriteFlexTemplate.dockerfile(),
+        containsString("FLEX_TEMPLATE_JAVA_MAIN_CLASS=\"dev.batchserve.pipelines.BatchScoringPipeline\""));
+  }
+
+  /** gcloud validates the metadata offline (rc 0, prints the spec); skipped where gcloud is missing. */
+  @Test
+  public void gcloudAcceptsTheGeneratedMetadata() throws Exception {
+    String gcloud = onPath("gcloud");
+    assumeTrue("gcloud is not on the PATH", gcloud != null);
+    Path meta = TMP.getRoot().toPath().resolve("metadata.json");
+    Files.writeString(meta, WriteFlexTemplate.metadataJson(), StandardCharsets.UTF_8);
+    ProcessBuilder pb = new ProcessBuilder(gcloud, "dataflow", "flex-template", "build", "gs://b/t.json",
+        "--image=gcr.io/p/i:1", "--sdk-language=JAVA", "--metadata-file=" + meta, "--print-only")
+        .redirectErrorStream(true);
+    pb.environment().put("CLOUDSDK_CORE_DISABLE_PROMPTS", "1");
+    pb.environment().put("CLOUDSDK_CONFIG", TMP.newFolder("gcloud-config").toString());
+    Process proc = pb.start();
+    String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue("gcloud timed out", proc.waitFor(2, TimeUnit.MINUTES));
+    assertThat(out, proc.exitValue(), is(0));
+    assertThat(out, containsString("batchSize"));
+    assertThat(out, containsString(WriteFlexTemplate.TEMPLATE_NAME));
+  }
+
+  private static String onPath(String exe) {
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      Path p = Path.of(dir, exe);
+      if (Files.isExecutable(p)) {
+        return p.toString();
+      }
+    }
+    return null;
+  }
+}
