@@ -146,6 +146,13 @@ public interface BatchScoringOptions extends PipelineOptions {
 
   void setJdbcPasswordFile(String value);
 
+  @Description("Wait for the job to finish, then write the run report; false = return right after"
+      + " submission (a Flex Template launcher, or creating a classic template with --templateLocation).")
+  @Default.Boolean(true)
+  boolean getWaitUntilFinish();
+
+  void setWaitUntilFinish(boolean value);
+
   @Description("Pipeline name, the first part of the run id.")
   @Default.String("fraud")
   String getPipelineName();

@@ -226,6 +226,12 @@ public final class BatchScoringPipeline {
     Instant started = Instant.now();
     long start = System.nanoTime();
     PipelineResult result;
+    if (!o.getWaitUntilFinish()) {
+      // Submitted, not run here: the runner (Dataflow) runs it; its report is the runner's to show.
+      p.run();
+      LOG.info("Run {} submitted; not waiting for it (--waitUntilFinish=false)", run.runId());
+      return new RunSummary(run.runId(), runDir, 0, 0, 0, 0, 0, 0);
+    }
     try {
       result = p.run();
       PipelineResult.State state = result.waitUntilFinish();

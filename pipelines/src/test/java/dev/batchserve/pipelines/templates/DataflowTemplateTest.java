@@ -65,9 +65,10 @@ public class DataflowTemplateTest {
         "--pathValidatorClass=org.apache.beam.sdk.extensions.gcp.storage.NoopPathValidator",
         "--input=" + csv, "--model=" + model, "--output=" + TMP.getRoot() + "/out", "--runDate=2026-11-28")
         .as(BatchScoringOptions.class);
-    Pipeline p = Pipeline.create(o);
-    BatchScoringPipeline.build(p, o);
-    p.run(); // with --templateLocation the runner writes the job and submits nothing
+    // The job's own main path: with --waitUntilFinish=false it returns once the runner has the job
+    // (with --templateLocation the runner writes the template and submits nothing).
+    o.setWaitUntilFinish(false);
+    assertThat(BatchScoringPipeline.run(o).runId, is("fraud-daily-20261128"));
 
     JsonNode job = JSON.readTree(template.toFile());
     assertThat(job.path("type").asText(), is("JOB_TYPE_BATCH"));
