@@ -10,7 +10,7 @@ RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
 PIPELINES  := $(MVN) -pl pipelines exec:java
 
-.PHONY: help build run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models
+.PHONY: help build run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
@@ -24,6 +24,11 @@ help:
 	@echo "make package      build the jars without running tests"
 	@echo "make inspect MODEL=dir / make verify-model MODEL=dir   show / check a model directory"
 	@echo "make bench-models raw records/s of each model backend (TF, ONNX, XGBoost, linear) per batch size"
+	@echo "make bench        the benchmark suite: raw engines, batching in the pipeline, end to end at 1M and 5M rows, Redis store"
+	@echo "make run-job      the config-driven job (JOB=$(JOB))"
+	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples"
+	@echo "make lookup KEY=... REDIS=host:port PREFIX=...            a served prediction, with its age"
+	@echo "make check-staleness OUTPUT=... INTERVAL=daily            exit 0 while the latest run is fresh"
 	@echo "make clean        remove build outputs and $(WORK)/"
 	@echo "Variables: RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) OUTPUT=$(OUTPUT) RUN_ARGS='--batchSize=512 ...'"
 
@@ -108,6 +113,57 @@ bench-models: build
 	@mkdir -p $(WORK)/bench
 	OMP_WAIT_POLICY=PASSIVE $(MVN) -pl models exec:java -Dexec.classpathScope=compile -Dexec.mainClass=dev.batchserve.models.bench.RawEngineBenchmark \
 	  -Dexec.args="--out $(WORK)/bench/raw-engines.json --work-dir $(WORK)/bench/models"
+
+# Benchmarks (not tests: no timing assertions anywhere). Figures go to $(WORK)/bench/*.json and the
+# tables are printed; BENCHMARKS.md summarises a run. BENCH_SIZES sets the end-to-end sizes.
+BENCH_RECORDS ?= 1000000
+BENCH_SIZES   ?= 1000000 5000000
+FLINK_LOCAL   := --runner=FlinkRunner --flinkMaster=[local] --parallelism=2
+BENCH_JAVA     = $(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR)
+bench: bench-models
+	@mkdir -p $(WORK)/bench
+	@echo "==> Inference inside the pipeline vs the raw TF loop (Flink embedded, $(BENCH_RECORDS) records)"
+	$(BENCH_JAVA) -Dexec.args="-Xmx4g -cp %classpath dev.batchserve.pipelines.bench.PipelineBenchmark --out=$(WORK)/bench/pipeline.json --records=$(BENCH_RECORDS) --batchSizes=1,32,256,4096 $(FLINK_LOCAL)"
+	@for n in $(BENCH_SIZES); do \
+	  echo "==> The fraud job end to end, $$n accounts (Flink embedded, one JVM per size)"; \
+	  $(BENCH_JAVA) -Dexec.args="-Xmx8g -cp %classpath dev.batchserve.pipelines.bench.EndToEndBenchmark --records=$$n --out=$(WORK)/bench/e2e-$$n.json $(FLINK_LOCAL)" || exit 1; \
+	done
+	@echo "==> Redis sink write rate and lookup latency on a local redis-server"
+	$(MVN) -pl transforms exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.batchserve.transforms.testing.StoreBenchmark -Dexec.args="--out=$(WORK)/bench/store.json"
+
+# The other worked examples and the config-driven job.
+JOB       ?= pipelines/src/main/resources/jobs/fraud-daily.yaml
+USERS     ?= 10000
+ITEMS     ?= 2000
+CUSTOMERS ?= 10000
+run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
+	@echo "==> Running the job $(JOB) for run date $(RUN_DATE)"
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.config.ConfigJob \
+	  -Dexec.args="--config=$(JOB) --runDate=$(RUN_DATE) --runner=$(RUNNER) $(RUN_ARGS)"
+
+run-fraud-transactions: build $(MODEL_DIR)/model-manifest.json
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.fraud.ScoreFraudTransactions \
+	  -Dexec.args="--runner=$(RUNNER) --accounts=$(ACCOUNTS) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+
+run-recommend: build
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.recommend.RecommendPipeline \
+	  -Dexec.args="--runner=$(RUNNER) --users=$(USERS) --items=$(ITEMS) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+
+run-churn: build
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.churn.ChurnPipeline \
+	  -Dexec.args="--runner=$(RUNNER) --customers=$(CUSTOMERS) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+
+# Serving and freshness.
+REDIS    ?= 127.0.0.1:6379
+PREFIX   ?= fraud
+INTERVAL ?= daily
+lookup: build
+	$(MVN) -pl transforms exec:java -Dexec.mainClass=dev.batchserve.transforms.serving.LookupCli \
+	  -Dexec.args="lookup $(KEY) --redis $(REDIS) --prefix $(PREFIX)"
+
+check-staleness: build
+	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.monitoring.CheckStaleness \
+	  -Dexec.args="--output=$(abspath $(OUTPUT)) --interval=$(INTERVAL) $(if $(SLA),--sla=$(SLA),)"
 
 clean:
 	mvn -B -q clean
