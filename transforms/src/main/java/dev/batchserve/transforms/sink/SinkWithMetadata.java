@@ -41,4 +41,13 @@ public final class SinkWithMetadata {
   public static <K> JdbcSink<K> jdbc(String url) {
     return JdbcSink.to(url);
   }
+
+  /**
+   * A BigQuery table ({@code [project:]dataset.table}), partitioned on {@code prediction_timestamp}:
+   * every prediction as a row, each run replacing its own partition in one load job; see
+   * {@link BigQuerySink}.
+   */
+  public static <K> BigQuerySink<K> bigQuery(String tableSpec) {
+    return BigQuerySink.to(tableSpec);
+  }
 }
