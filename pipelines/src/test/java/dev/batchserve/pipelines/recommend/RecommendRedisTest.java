@@ -4,22 +4,17 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
-import static org.junit.Assume.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.transforms.sink.RedisSink;
-import java.io.InputStream;
-import java.net.ServerSocket;
-import java.net.Socket;
+import dev.batchserve.transforms.testing.RedisServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -29,41 +24,12 @@ import redis.clients.jedis.Jedis;
 /** The recommendations example with its Redis output: served by the alias, every key with a 36 h TTL. */
 public class RecommendRedisTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
-  private static Process redis;
+  @ClassRule public static final RedisServer REDIS = new RedisServer();
   private static int port;
 
   @BeforeClass
-  public static void startRedis() throws Exception {
-    // The embedded-redis test jar bundles a linux-amd64 redis-server; elsewhere this test is skipped.
-    InputStream bundled = RecommendRedisTest.class.getClassLoader().getResourceAsStream("redis-server-6.2.6-v5-linux-amd64");
-    assumeTrue("no bundled redis-server for this platform", bundled != null
-        && System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux")
-        && List.of("amd64", "x86_64").contains(System.getProperty("os.arch")));
-    Path binary = TMP.getRoot().toPath().resolve("redis-server");
-    Files.copy(bundled, binary, StandardCopyOption.REPLACE_EXISTING);
-    binary.toFile().setExecutable(true);
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    redis = new ProcessBuilder(binary.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--dir", TMP.getRoot().toString())
-        .redirectErrorStream(true).redirectOutput(TMP.getRoot().toPath().resolve("redis.log").toFile()).start();
-    for (int i = 0; i < 200; i++) {
-      try (Socket ignored = new Socket("127.0.0.1", port)) {
-        return;
-      } catch (java.io.IOException notYet) {
-        Thread.sleep(50);
-      }
-    }
-    throw new IllegalStateException("redis-server did not start: " + Files.readString(TMP.getRoot().toPath().resolve("redis.log")));
-  }
-
-  @AfterClass
-  public static void stopRedis() throws Exception {
-    if (redis != null) {
-      redis.destroy();
-      redis.waitFor();
-    }
+  public static void redisPort() {
+    port = REDIS.port();
   }
 
   @Test

@@ -1,0 +1,92 @@
+package dev.batchserve.pipelines;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.closeTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.transforms.sink.RedisSink;
+import dev.batchserve.transforms.testing.PostgresServer;
+import dev.batchserve.transforms.testing.RedisServer;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import redis.clients.jedis.Jedis;
+
+/**
+ * The batch-scoring job with its store sinks on: the same run lands in the files, in a real Redis
+ * (served through {@code <prefix>:current}, with a TTL of 1.5 x the interval) and in a real PostgreSQL
+ * table, with the same scores.
+ */
+public class StoreSinksPipelineTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  @ClassRule public static final RedisServer REDIS = new RedisServer();
+  @ClassRule public static final PostgresServer PG = new PostgresServer();
+  private static final int ACCOUNTS = 200;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Path model;
+  private static Path input;
+
+  @BeforeClass
+  public static void setUp() {
+    model = TMP.getRoot().toPath().resolve("model");
+    TrainFraudModel.train(model, 2000, 7, "1");
+    input = TMP.getRoot().toPath().resolve("accounts.csv");
+    FraudSample.writeCsv(FraudSample.generate(ACCOUNTS, 42), input);
+  }
+
+  @Test
+  public void oneRunIsServedFromFilesRedisAndPostgresWithTheSameScores() throws Exception {
+    BatchScoringOptions o = PipelineOptionsFactory.fromArgs("--runner=DirectRunner", "--input=" + input,
+        "--model=" + model, "--output=" + TMP.getRoot() + "/out", "--runDate=2026-11-28", "--numShards=1",
+        "--redisHost=" + REDIS.host(), "--redisPort=" + REDIS.port(), "--redisPrefix=fraud",
+        "--jdbcUrl=" + PG.jdbcUrl(), "--jdbcUser=" + PG.user(), "--jdbcTable=fraud_scores")
+        .as(BatchScoringOptions.class);
+    RunSummary s = BatchScoringPipeline.run(o);
+    assertThat(s.predictions, is((long) ACCOUNTS));
+
+    Map<String, Double> files = new HashMap<>();
+    for (String line : java.nio.file.Files.readAllLines(Path.of(s.runDirectory, "jsonl/part-00000-of-00001.jsonl"))) {
+      JsonNode n = JSON.readTree(line);
+      files.put(n.get("key").asText(), n.get("score").asDouble());
+    }
+    assertThat(files.size(), is(ACCOUNTS));
+
+    try (Jedis j = REDIS.client()) {
+      assertThat(j.get(RedisSink.currentKey("fraud")), is("fraud-daily-20261128"));
+      for (String key : List.of(FraudSample.accountId(0), FraudSample.accountId(77), FraudSample.accountId(199))) {
+        String value = j.get(RedisSink.valueKey("fraud", "fraud-daily-20261128", key));
+        JsonNode n = JSON.readTree(value);
+        assertThat(key, n.get("score").asDouble(), closeTo(files.get(key), 1e-9));
+        long ttl = j.ttl(RedisSink.valueKey("fraud", "fraud-daily-20261128", key));
+        assertThat(ttl, lessThanOrEqualTo(36L * 3600));
+        assertThat(ttl, greaterThan(35L * 3600));
+      }
+    }
+
+    try (Connection c = PG.connect(); Statement st = c.createStatement();
+        ResultSet r = st.executeQuery("SELECT key, score, run_id FROM fraud_scores")) {
+      int rows = 0;
+      while (r.next()) {
+        rows++;
+        assertThat(r.getString("run_id"), is("fraud-daily-20261128"));
+        assertThat(r.getString("key"), r.getDouble("score"), closeTo(files.get(r.getString("key")), 1e-6));
+      }
+      assertThat(rows, is(ACCOUNTS));
+    }
+  }
+}
