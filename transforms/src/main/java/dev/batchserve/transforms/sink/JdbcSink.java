@@ -62,7 +62,8 @@ import org.joda.time.Duration;
  * <ol>
  *   <li>Prepare: refuse a run older than the served one; (re)create the empty staging table.
  *   <li>Write: JdbcIO batched upserts into staging ({@code ON CONFLICT (key) DO UPDATE}, so a retried
- *       bundle cannot duplicate a key); retried with bounded backoff for retryable SQL states only.
+ *       bundle cannot duplicate a key); retried with bounded backoff for retryable SQL states only, on
+ *       the same connection: a batch whose connection is lost fails its bundle, and so the run.
  *   <li>Publish, after every write and every {@link #publishAfter} signal: in ONE transaction, take
  *       the table's advisory lock (prepare takes it too), check the stale-write guard again, check that staging holds exactly the
  *       input's count, drop {@code <t>__previous}, rename {@code <t>} to it and staging to {@code <t>},
@@ -260,6 +261,19 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
+  /**
+   * Rolls back after {@code failure}, which stays the error: on a lost connection the rollback fails
+   * too ("This connection has been closed."), and that must neither hide why nor change whether the
+   * failure is retried.
+   */
+  private static void rollback(Connection c, Exception failure) {
+    try {
+      c.rollback();
+    } catch (SQLException e) {
+      failure.addSuppressed(e);
+    }
+  }
+
   /** Throws when a run newer than {@code run} is served. */
   static void checkNotStale(Connection c, String table, RunInfo run) throws SQLException {
     try (PreparedStatement s = c.prepareStatement(
@@ -336,7 +350,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
           s.execute(createTable(staging));
           c.commit();
         } catch (SQLException | RuntimeException e) {
-          c.rollback();
+          rollback(c, e);
           throw e;
         }
         return null;
@@ -403,7 +417,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
           }
           c.commit();
         } catch (SQLException | RuntimeException e) {
-          c.rollback();
+          rollback(c, e);
           throw e;
         }
         return null;
