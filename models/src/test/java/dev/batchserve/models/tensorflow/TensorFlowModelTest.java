@@ -92,6 +92,27 @@ public class TensorFlowModelTest {
   }
 
   @Test
+  public void aRowsScoreDoesNotDependOnItsBatch() {
+    float[][] x = TestModels.features(200, 13L);
+    try (Model model = Models.load(exported)) {
+      float[][] alone = new float[x.length][];
+      for (int i = 0; i < x.length; i++) {
+        alone[i] = model.predict(new float[][] {x[i]})[0];
+      }
+      for (int size : new int[] {2, 7, 64, 200}) {
+        for (int start = 0; start < x.length; start += size) {
+          float[][] batch = java.util.Arrays.copyOfRange(x, start, Math.min(x.length, start + size));
+          float[][] out = model.predict(batch);
+          for (int i = 0; i < out.length; i++) {
+            assertThat("row " + (start + i) + " in a batch of " + batch.length,
+                Float.floatToIntBits(out[i][0]), equalTo(Float.floatToIntBits(alone[start + i][0])));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   public void signatureComesFromTheSavedModel() {
     try (Model model = Models.load(exported)) {
       assertThat(model.signature().getName(), equalTo("serving_default"));
