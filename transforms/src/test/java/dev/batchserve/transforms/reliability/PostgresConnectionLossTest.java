@@ -1,13 +1,14 @@
 package dev.batchserve.transforms.reliability;
 
-import static dev.batchserve.transforms.reliability.StoreRuns.day;
-import static dev.batchserve.transforms.reliability.StoreRuns.key;
-import static dev.batchserve.transforms.reliability.StoreRuns.prediction;
+import static dev.batchserve.transforms.sink.StoreTestData.day;
+import static dev.batchserve.transforms.sink.StoreTestData.key;
+import static dev.batchserve.transforms.sink.StoreTestData.prediction;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.testing.PostgresServer;
@@ -92,13 +93,13 @@ public class PostgresConnectionLossTest {
   /** Starts the run in the background: the future holds its failure, or null. */
   private Future<Exception> start(RunInfo run) {
     // Small batches: many round trips, so that a writer is caught inside one.
-    Pipeline p = StoreRuns.pipeline(run, N, sink(run).withBatchSize(5));
+    Pipeline p = StoreTestData.pipeline(run, N, sink(run).withBatchSize(5));
     return runner.submit(() -> {
       try {
         p.run().waitUntilFinish();
         return null;
       } catch (Exception e) {
-        StoreRuns.awaitQuiet();
+        StoreTestData.awaitQuiet();
         return e;
       }
     });
@@ -218,7 +219,7 @@ public class PostgresConnectionLossTest {
   public void aPublishWhoseConnectionIsDroppedIsRetriedAndPublishesEveryRowOnce() throws Exception {
     RunInfo previous = day(27);
     RunInfo run = day(28);
-    StoreRuns.publish(previous, N, sink(previous));
+    StoreTestData.publish(previous, N, sink(previous));
 
     lock = lockTable();
     Future<Exception> running = start(run);
@@ -242,7 +243,7 @@ public class PostgresConnectionLossTest {
   public void aPublishWhoseConnectionKeepsDroppingGivesUpAfterSixAttemptsAndTheReRunPublishes() throws Exception {
     RunInfo previous = day(27);
     RunInfo run = day(28);
-    StoreRuns.publish(previous, N, sink(previous));
+    StoreTestData.publish(previous, N, sink(previous));
 
     lock = lockTable();
     Future<Exception> running = start(run);
@@ -250,7 +251,7 @@ public class PostgresConnectionLossTest {
     // FluentBackoff with 5 retries: the first attempt and 5 more, then the run fails.
     assertThat(terminateLockWaiters(100, running), equalTo(6));
     Exception e = running.get(120, TimeUnit.SECONDS);
-    assertThat(StoreRuns.chain(e), containsString("terminating connection due to administrator command"));
+    assertThat(StoreTestData.chain(e), containsString("terminating connection due to administrator command"));
     lock.close();
     lock = null;
 
@@ -258,7 +259,7 @@ public class PostgresConnectionLossTest {
       assertServes(c, previous);
       assertThat(count(c, "SELECT count(*) FROM " + JdbcSink.stagingTable(TABLE, run.runId())), equalTo((long) N));
     }
-    StoreRuns.publish(run, N, sink(run));
+    StoreTestData.publish(run, N, sink(run));
     try (Connection c = PG.connect()) {
       assertServes(c, run);
     }
@@ -268,7 +269,7 @@ public class PostgresConnectionLossTest {
   public void aWriteWhoseConnectionIsDroppedFailsTheRunCleanlyAndTheReRunPublishesEveryRowOnce() throws Exception {
     RunInfo previous = day(27);
     RunInfo run = day(28);
-    StoreRuns.publish(previous, N, sink(previous));
+    StoreTestData.publish(previous, N, sink(previous));
 
     lock = lockTable();
     Future<Exception> running = start(run);
@@ -303,11 +304,11 @@ public class PostgresConnectionLossTest {
     // JdbcIO retries a retryable batch on the same connection, whose rollback fails once it is
     // gone: the bundle, and so the run, fails; nothing is published.
     Exception e = running.get(120, TimeUnit.SECONDS);
-    assertThat(StoreRuns.chain(e), containsString("org.postgresql.util.PSQLException"));
+    assertThat(StoreTestData.chain(e), containsString("org.postgresql.util.PSQLException"));
     try (Connection c = PG.connect()) {
       assertServes(c, previous);
     }
-    StoreRuns.publish(run, N, sink(run));
+    StoreTestData.publish(run, N, sink(run));
     try (Connection c = PG.connect()) {
       assertServes(c, run);
       assertThat(count(c, "SELECT count(*) FROM " + JdbcSink.previousTable(TABLE)), equalTo((long) N));

@@ -1,11 +1,12 @@
 package dev.batchserve.transforms.reliability;
 
-import static dev.batchserve.transforms.reliability.StoreRuns.day;
+import static dev.batchserve.transforms.sink.StoreTestData.day;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.sink.Secret;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
@@ -72,8 +73,8 @@ public class RedisAuthTest {
   @Test
   public void aSinkWithoutThePasswordIsRefusedWithNoauthAndWritesNothing() throws Exception {
     RunInfo run = day(28);
-    Exception e = StoreRuns.runExpectingFailure(StoreRuns.pipeline(run, 10, sink(run)));
-    String all = StoreRuns.chain(e);
+    Exception e = StoreTestData.runExpectingFailure(StoreTestData.pipeline(run, 10, sink(run)));
+    String all = StoreTestData.chain(e);
     assertThat(all, containsString("NOAUTH Authentication required."));
     assertThat(all, not(containsString(PASSWORD)));
     assertThat(keys(), equalTo(0L));
@@ -82,8 +83,8 @@ public class RedisAuthTest {
   @Test
   public void aSinkWithAWrongPasswordIsRefusedWithoutShowingAnyPasswordAndWritesNothing() throws Exception {
     RunInfo run = day(28);
-    Exception e = StoreRuns.runExpectingFailure(StoreRuns.pipeline(run, 10, sink(run).withPassword(file(WRONG))));
-    String all = StoreRuns.chain(e);
+    Exception e = StoreTestData.runExpectingFailure(StoreTestData.pipeline(run, 10, sink(run).withPassword(file(WRONG))));
+    String all = StoreTestData.chain(e);
     assertThat(all, containsString("WRONGPASS invalid username-password pair or user is disabled."));
     assertThat(all, not(containsString(WRONG)));
     assertThat(all, not(containsString(PASSWORD)));
@@ -93,7 +94,7 @@ public class RedisAuthTest {
   @Test
   public void aSinkWithThePasswordPublishes() throws Exception {
     RunInfo run = day(28);
-    StoreRuns.publish(run, 10, sink(run).withPassword(file(PASSWORD)));
+    StoreTestData.publish(run, 10, sink(run).withPassword(file(PASSWORD)));
     try (Jedis j = REDIS.client()) {
       j.auth(PASSWORD);
       assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));

@@ -1,14 +1,15 @@
 package dev.batchserve.transforms.reliability;
 
-import static dev.batchserve.transforms.reliability.StoreRuns.day;
-import static dev.batchserve.transforms.reliability.StoreRuns.key;
-import static dev.batchserve.transforms.reliability.StoreRuns.prediction;
+import static dev.batchserve.transforms.sink.StoreTestData.day;
+import static dev.batchserve.transforms.sink.StoreTestData.key;
+import static dev.batchserve.transforms.sink.StoreTestData.prediction;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.nullValue;
 
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.serving.Lookup;
 import dev.batchserve.transforms.serving.RedisPredictionStore;
 import dev.batchserve.transforms.sink.RedisEndpoint;
@@ -116,15 +117,15 @@ public class RedisCrashTest {
     }
     target = redis;
     Pipeline p = Pipeline.create(PipelineOptionsFactory.create());
-    PCollection<KV<String, Prediction>> predictions = p.apply("Predictions", StoreRuns.create(run, N));
+    PCollection<KV<String, Prediction>> predictions = p.apply("Predictions", StoreTestData.create(run, N));
     PCollection<Long> start = afterInputRead
         ? predictions.apply("InputRead", Count.globally())
         : p.apply("Start", Create.of(1L));
     PCollection<Long> gate = start.apply("KillRedis", ParDo.of(new KillRedisOnceWritten(base, atLeast)));
     // Small batches: many round trips, so that the kill lands between them.
     predictions.apply("Sink", sink(redis, run).withBatchSize(10).publishAfter(gate));
-    Exception e = StoreRuns.runExpectingFailure(p);
-    assertThat(StoreRuns.chain(e), redis.isAlive(), equalTo(false));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(StoreTestData.chain(e), redis.isAlive(), equalTo(false));
     return e;
   }
 
@@ -166,7 +167,7 @@ public class RedisCrashTest {
 
   /** The re-run of {@code run} is served completely, next to {@code previous}. */
   private static void assertReRunServed(RedisServer redis, RunInfo previous, RunInfo run) {
-    StoreRuns.publish(run, N, sink(redis, run));
+    StoreTestData.publish(run, N, sink(redis, run));
     try (Jedis j = redis.client()) {
       assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
       assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId(), run.runId())));
@@ -182,10 +183,10 @@ public class RedisCrashTest {
   public void redisKilledWhileARunIsWrittenKeepsServingThePreviousRunAndTheReRunPublishes() throws Exception {
     RunInfo previous = day(27);
     RunInfo run = day(28);
-    StoreRuns.publish(previous, N, sink(PERSISTENT, previous));
+    StoreTestData.publish(previous, N, sink(PERSISTENT, previous));
 
     Exception e = runKilledAfter(PERSISTENT, run, 50, false);
-    assertThat(StoreRuns.chain(e), containsString("JedisConnectionException"));
+    assertThat(StoreTestData.chain(e), containsString("JedisConnectionException"));
     PERSISTENT.restart();
 
     try (Jedis j = PERSISTENT.client()) {
@@ -207,11 +208,11 @@ public class RedisCrashTest {
   public void redisKilledRightBeforeTheSwitchKeepsServingThePreviousRunAndTheReRunPublishes() throws Exception {
     RunInfo previous = day(27);
     RunInfo run = day(28);
-    StoreRuns.publish(previous, N, sink(PERSISTENT, previous));
+    StoreTestData.publish(previous, N, sink(PERSISTENT, previous));
 
     // Every write is confirmed before the kill, and the publish waits for it.
     Exception e = runKilledAfter(PERSISTENT, run, N, true);
-    assertThat(StoreRuns.chain(e), containsString("JedisConnectionException"));
+    assertThat(StoreTestData.chain(e), containsString("JedisConnectionException"));
     PERSISTENT.restart();
 
     try (Jedis j = PERSISTENT.client()) {
@@ -231,10 +232,10 @@ public class RedisCrashTest {
   public void redisThatLostItsDataWhenKilledServesNothingHalfWrittenAndTheReRunPublishes() throws Exception {
     RunInfo previous = day(27);
     RunInfo run = day(28);
-    StoreRuns.publish(previous, N, sink(EPHEMERAL, previous));
+    StoreTestData.publish(previous, N, sink(EPHEMERAL, previous));
 
     Exception e = runKilledAfter(EPHEMERAL, run, 50, false);
-    assertThat(StoreRuns.chain(e), containsString("JedisConnectionException"));
+    assertThat(StoreTestData.chain(e), containsString("JedisConnectionException"));
     EPHEMERAL.restart();
 
     try (Jedis j = EPHEMERAL.client()) {
@@ -251,7 +252,7 @@ public class RedisCrashTest {
     }
 
     // The re-run publishes into the empty server: it alone is served.
-    StoreRuns.publish(run, N, sink(EPHEMERAL, run));
+    StoreTestData.publish(run, N, sink(EPHEMERAL, run));
     try (Jedis j = EPHEMERAL.client()) {
       assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
       assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(run.runId())));

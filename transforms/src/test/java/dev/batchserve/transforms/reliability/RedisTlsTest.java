@@ -1,12 +1,13 @@
 package dev.batchserve.transforms.reliability;
 
-import static dev.batchserve.transforms.reliability.StoreRuns.day;
-import static dev.batchserve.transforms.reliability.StoreRuns.key;
-import static dev.batchserve.transforms.reliability.StoreRuns.prediction;
+import static dev.batchserve.transforms.sink.StoreTestData.day;
+import static dev.batchserve.transforms.sink.StoreTestData.key;
+import static dev.batchserve.transforms.sink.StoreTestData.prediction;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.serving.Lookup;
 import dev.batchserve.transforms.serving.RedisPredictionStore;
 import dev.batchserve.transforms.sink.RedisEndpoint;
@@ -50,7 +51,7 @@ public class RedisTlsTest {
     SSLContext original = SSLContext.getDefault();
     SSLContext.setDefault(TLS.trusting());
     try {
-      StoreRuns.publish(run, N, sink(run, true));
+      StoreTestData.publish(run, N, sink(run, true));
       try (RedisPredictionStore store = RedisPredictionStore.builder(
           RedisEndpoint.of(TLS.host(), TLS.port()).withTls(true)).withKeyPrefix(PREFIX).build()) {
         for (int i = 0; i < N; i++) {
@@ -72,8 +73,8 @@ public class RedisTlsTest {
   @Test
   public void aTlsSinkRefusesARedisWhoseCertificateTheJvmDoesNotTrust() throws Exception {
     RunInfo run = day(28);
-    Exception e = StoreRuns.runExpectingFailure(StoreRuns.pipeline(run, N, sink(run, true)));
-    assertThat(StoreRuns.chain(e), containsString("javax.net.ssl.SSLHandshakeException: PKIX path building failed"));
+    Exception e = StoreTestData.runExpectingFailure(StoreTestData.pipeline(run, N, sink(run, true)));
+    assertThat(StoreTestData.chain(e), containsString("javax.net.ssl.SSLHandshakeException: PKIX path building failed"));
     try (Jedis j = TLS.client()) {
       assertThat(j.dbSize(), equalTo(0L));
     }
@@ -82,8 +83,8 @@ public class RedisTlsTest {
   @Test
   public void aPlainSinkCannotWriteToATlsOnlyRedis() throws Exception {
     RunInfo run = day(28);
-    Exception e = StoreRuns.runExpectingFailure(StoreRuns.pipeline(run, N, sink(run, false)));
-    assertThat(StoreRuns.chain(e), containsString("redis.clients.jedis.exceptions.JedisConnectionException"));
+    Exception e = StoreTestData.runExpectingFailure(StoreTestData.pipeline(run, N, sink(run, false)));
+    assertThat(StoreTestData.chain(e), containsString("redis.clients.jedis.exceptions.JedisConnectionException"));
     try (Jedis j = TLS.client()) {
       assertThat(j.dbSize(), equalTo(0L));
     }

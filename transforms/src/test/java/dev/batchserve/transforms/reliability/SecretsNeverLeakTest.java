@@ -1,11 +1,12 @@
 package dev.batchserve.transforms.reliability;
 
-import static dev.batchserve.transforms.reliability.StoreRuns.day;
+import static dev.batchserve.transforms.sink.StoreTestData.day;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.serving.RedisPredictionStore;
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import dev.batchserve.transforms.sink.JdbcSink;
@@ -199,12 +200,12 @@ public class SecretsNeverLeakTest {
       LoggerFactory.getLogger(SecretsNeverLeakTest.class).warn("capture check: slf4j");
       Logger.getLogger("org.postgresql.capture").fine("capture check: jul");
 
-      StoreRuns.publish(run, 10, redis);
-      StoreRuns.publish(run, 10, jdbc);
-      Exception redisFailure = StoreRuns.runExpectingFailure(StoreRuns.pipeline(day(29), 10, wrongRedis));
-      Exception jdbcFailure = StoreRuns.runExpectingFailure(StoreRuns.pipeline(day(29), 10, wrongJdbc));
-      assertThat(StoreRuns.chain(redisFailure), containsString("WRONGPASS"));
-      assertThat(StoreRuns.chain(jdbcFailure), containsString("password authentication failed for user \"writer\""));
+      StoreTestData.publish(run, 10, redis);
+      StoreTestData.publish(run, 10, jdbc);
+      Exception redisFailure = StoreTestData.runExpectingFailure(StoreTestData.pipeline(day(29), 10, wrongRedis));
+      Exception jdbcFailure = StoreTestData.runExpectingFailure(StoreTestData.pipeline(day(29), 10, wrongJdbc));
+      assertThat(StoreTestData.chain(redisFailure), containsString("WRONGPASS"));
+      assertThat(StoreTestData.chain(jdbcFailure), containsString("password authentication failed for user \"writer\""));
       seen.append(describe(redisFailure)).append(describe(jdbcFailure));
 
       // A reader with the password, as the serving side would hold it.

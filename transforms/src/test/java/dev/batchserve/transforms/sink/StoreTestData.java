@@ -12,15 +12,15 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
 
 /** Runs and predictions shared by the store sink tests. */
-final class StoreTestData {
+public final class StoreTestData {
   private StoreTestData() {}
 
-  static RunInfo day(int dayOfMonth) {
+  public static RunInfo day(int dayOfMonth) {
     return RunInfo.of("fraud", LocalDate.of(2026, 11, dayOfMonth), RunInfo.Interval.DAILY);
   }
 
   /** A prediction whose score tells the run apart: day + i / 1000. */
-  static Prediction prediction(RunInfo run, int i) {
+  public static Prediction prediction(RunInfo run, int i) {
     float score = run.runDate().getDayOfMonth() + i / 1000f;
     return Prediction.builder()
         .scores(new float[] {score})
@@ -33,11 +33,11 @@ final class StoreTestData {
         .build();
   }
 
-  static String key(int i) {
+  public static String key(int i) {
     return String.format("acct-%04d", i);
   }
 
-  static List<KV<String, Prediction>> predictions(RunInfo run, int n) {
+  public static List<KV<String, Prediction>> predictions(RunInfo run, int n) {
     List<KV<String, Prediction>> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       out.add(KV.of(key(i), prediction(run, i)));
@@ -45,7 +45,7 @@ final class StoreTestData {
     return out;
   }
 
-  static Create.Values<KV<String, Prediction>> create(RunInfo run, int n) {
+  public static Create.Values<KV<String, Prediction>> create(RunInfo run, int n) {
     return Create.of(predictions(run, n))
         .withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
   }
@@ -55,10 +55,38 @@ final class StoreTestData {
    * The direct runner reports the first failure while bundles already in flight may still finish; a
    * test must not look at (or clean) the store while they might write to it.
    */
-  static Exception runExpectingFailure(org.apache.beam.sdk.Pipeline p) throws InterruptedException {
+  public static Exception runExpectingFailure(org.apache.beam.sdk.Pipeline p) throws InterruptedException {
     Exception failure = org.junit.Assert.assertThrows(Exception.class, () -> p.run().waitUntilFinish());
+    awaitQuiet();
+    return failure;
+  }
+
+  /** A fresh pipeline writing run {@code run}'s {@code n} predictions through {@code sink}. */
+  public static org.apache.beam.sdk.Pipeline pipeline(RunInfo run, int n,
+      org.apache.beam.sdk.transforms.PTransform<org.apache.beam.sdk.values.PCollection<KV<String, Prediction>>,
+          ? extends org.apache.beam.sdk.values.POutput> sink) {
+    org.apache.beam.sdk.Pipeline p =
+        org.apache.beam.sdk.Pipeline.create(org.apache.beam.sdk.options.PipelineOptionsFactory.create());
+    p.apply("Predictions", create(run, n)).apply("Sink", sink);
+    return p;
+  }
+
+  /** Runs a pipeline that must succeed. */
+  public static void publish(RunInfo run, int n,
+      org.apache.beam.sdk.transforms.PTransform<org.apache.beam.sdk.values.PCollection<KV<String, Prediction>>,
+          ? extends org.apache.beam.sdk.values.POutput> sink) {
+    pipeline(run, n, sink).run().waitUntilFinish();
+  }
+
+  /**
+   * Waits (at most 30 s) until no thread runs the sinks' or the direct runner's work any more: the
+   * direct runner reports the first failure while bundles already in flight may still finish, and a
+   * test must not look at (or clean) the store while they might write to it. Test classes and the
+   * fault tests' own steps do not count as work.
+   */
+  public static void awaitQuiet() throws InterruptedException {
     Thread self = Thread.currentThread();
-    for (int i = 0; i < 600; i++) { // bounded: 30 s
+    for (int i = 0; i < 600; i++) {
       boolean busy = false;
       for (java.util.Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
         if (t.getKey() == self || !t.getKey().isAlive()) {
@@ -66,7 +94,8 @@ final class StoreTestData {
         }
         for (StackTraceElement f : t.getValue()) {
           String c = f.getClassName();
-          if ((c.startsWith("dev.batchserve.transforms.") && !c.endsWith("Test"))
+          boolean test = c.endsWith("Test") || c.startsWith("dev.batchserve.transforms.reliability.");
+          if ((c.startsWith("dev.batchserve.transforms.") && !test)
               || c.startsWith("org.apache.beam.sdk.io.jdbc.")
               || c.startsWith("org.apache.beam.runners.direct.DirectTransformExecutor")) {
             busy = true;
@@ -75,11 +104,19 @@ final class StoreTestData {
         }
       }
       if (!busy) {
-        break;
+        return;
       }
       Thread.sleep(50);
     }
-    return failure;
+  }
+
+  /** The exception and all its causes, one {@code toString()} per line. */
+  public static String chain(Throwable e) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      all.append(t).append('\n');
+    }
+    return all.toString();
   }
 
   /** A fault: passes elements through, and throws on the element with this index's key. */
