@@ -17,11 +17,35 @@ public interface BatchScoringOptions extends PipelineOptions {
 
   void setInput(String value);
 
-  @Description("Input format: csv, jsonl or parquet; empty = from the input's extension.")
+  @Description("Input format: csv, jsonl, parquet or jdbc; empty = from the input (its extension, or a jdbc: URL).")
   @Default.String("")
   String getInputFormat();
 
   void setInputFormat(String value);
+
+  @Description("SQL query of a JDBC source (then --input is the JDBC URL, e.g. jdbc:postgresql://db/x).")
+  @Default.String("")
+  String getInputQuery();
+
+  void setInputQuery(String value);
+
+  @Description("User of a JDBC source.")
+  @Default.String("")
+  String getInputUser();
+
+  void setInputUser(String value);
+
+  @Description("Name of the environment variable holding a JDBC source's password (never the password itself).")
+  @Default.String("")
+  String getInputPasswordEnv();
+
+  void setInputPasswordEnv(String value);
+
+  @Description("File holding a JDBC source's password (one line).")
+  @Default.String("")
+  String getInputPasswordFile();
+
+  void setInputPasswordFile(String value);
 
   @Description("Key column(s) of the input, comma-separated; several make a composite key joined by '|'.")
   @Default.String("account_id")

@@ -19,6 +19,7 @@ import dev.batchserve.transforms.monitoring.QualityThresholds;
 import dev.batchserve.transforms.monitoring.RunQuality;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.sink.JdbcEndpoint;
 import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.sink.Secret;
@@ -103,8 +104,10 @@ public final class BatchScoringPipeline {
         ? ReadRecords.Format.fromPattern(o.getInput())
         : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
     // JSON lines have no header: keep the columns the feature spec reads.
-    ReadRecords.Result read = p.apply("Read",
-        ReadRecords.of(o.getInput(), format).withKeyColumns(keys).withColumns(spec.inputNames()));
+    ReadRecords source = format == ReadRecords.Format.JDBC
+        ? ReadRecords.jdbc(jdbcSource(o), o.getInputQuery())
+        : ReadRecords.of(o.getInput(), format);
+    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(spec.inputNames()));
     ReadRecords.Result input = o.getPartition() < 0 ? read
         : PartitionedRun.select(read, o.getPartition(), o.getPartitions());
 
@@ -179,6 +182,14 @@ public final class BatchScoringPipeline {
       keyed.predictions().apply("WriteJdbc", jdbc);
     }
     return runDir;
+  }
+
+  /** The connection of a JDBC source: --input is its URL. */
+  static JdbcEndpoint jdbcSource(BatchScoringOptions o) {
+    checkArgument(!o.getInputQuery().isBlank(), "a JDBC source (--input=%s) needs --inputQuery", o.getInput());
+    JdbcEndpoint e = JdbcEndpoint.of(o.getInput())
+        .withPassword(secret("JDBC source", o.getInputPasswordEnv(), o.getInputPasswordFile()));
+    return o.getInputUser().isEmpty() ? e : e.withUser(o.getInputUser());
   }
 
   /** A password reference from an environment variable name or a file; never the password itself. */

@@ -49,6 +49,57 @@ public class StoreSinksPipelineTest {
     FraudSample.writeCsv(FraudSample.generate(ACCOUNTS, 42), input);
   }
 
+  private static Map<String, JsonNode> jsonl(String runDir) throws Exception {
+    Map<String, JsonNode> out = new HashMap<>();
+    for (String line : java.nio.file.Files.readAllLines(Path.of(runDir, "jsonl/part-00000-of-00001.jsonl"))) {
+      JsonNode n = JSON.readTree(line);
+      out.put(n.get("key").asText(), n);
+    }
+    return out;
+  }
+
+  @Test
+  public void aJdbcSourceScoresExactlyLikeTheSameRowsFromCsv() throws Exception {
+    try (Connection c = PG.connect(); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE accounts (account_id text PRIMARY KEY, txn_count_1d bigint, txn_count_7d bigint,"
+          + " txn_count_30d bigint, amount_mean_30d double precision, amount_max_30d double precision,"
+          + " amount_std_30d double precision, distinct_countries_30d bigint, distinct_merchants_30d bigint,"
+          + " home_country text, geo_change boolean, account_age_days bigint, is_fraud bigint)");
+      try (java.sql.PreparedStatement ins = c.prepareStatement(
+          "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        for (Map<String, Object> row : FraudSample.generate(ACCOUNTS, 42)) {
+          int i = 1;
+          for (String col : FraudSample.COLUMNS) {
+            ins.setObject(i++, row.get(col));
+          }
+          ins.addBatch();
+        }
+        ins.executeBatch();
+      }
+      // The database gives the values back exactly.
+      Map<String, Object> r100 = FraudSample.generate(ACCOUNTS, 42).get(100);
+      try (ResultSet r = st.executeQuery("SELECT * FROM accounts WHERE account_id = 'acct-000100'")) {
+        r.next();
+        for (String col : FraudSample.COLUMNS) {
+          assertThat(col, r.getObject(col), is(r100.get(col)));
+        }
+      }
+    }
+    String[] common = {"--runner=DirectRunner", "--model=" + model, "--runDate=2026-11-28", "--numShards=1"};
+    BatchScoringOptions fromDb = PipelineOptionsFactory.fromArgs(common).as(BatchScoringOptions.class);
+    fromDb.setInput(PG.jdbcUrl());
+    fromDb.setInputQuery("SELECT * FROM accounts");
+    fromDb.setInputUser(PG.user());
+    fromDb.setOutput(TMP.getRoot() + "/from-db");
+    BatchScoringOptions fromCsv = PipelineOptionsFactory.fromArgs(common).as(BatchScoringOptions.class);
+    fromCsv.setInput(input.toString());
+    fromCsv.setOutput(TMP.getRoot() + "/from-csv");
+
+    RunSummary db = BatchScoringPipeline.run(fromDb);
+    assertThat(db.predictions, is((long) ACCOUNTS));
+    assertThat(jsonl(db.runDirectory), is(jsonl(BatchScoringPipeline.run(fromCsv).runDirectory)));
+  }
+
   @Test
   public void oneRunIsServedFromFilesRedisAndPostgresWithTheSameScores() throws Exception {
     BatchScoringOptions o = PipelineOptionsFactory.fromArgs("--runner=DirectRunner", "--input=" + input,

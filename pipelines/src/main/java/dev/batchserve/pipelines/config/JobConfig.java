@@ -806,8 +806,8 @@ public final class JobConfig {
   public String[] toPipelineArgs(@Nullable RunInfo run) {
     List<String> unsupported = new ArrayList<>();
     String type = lower(source.type);
-    if (!"files".equals(type)) {
-      unsupported.add("source.type " + type + " is not wired into BatchScoringPipeline yet (today: files, csv or parquet)");
+    if (!"files".equals(type) && !"jdbc".equals(type)) {
+      unsupported.add("source.type " + type + " is not wired into BatchScoringPipeline yet (today: files, jdbc)");
     }
     Sink files = null;
     Sink redis = null;
@@ -840,9 +840,15 @@ public final class JobConfig {
     }
     List<String> a = new ArrayList<>();
     a.add("--pipelineName=" + name);
-    String path = run == null ? source.path : UpstreamMarker.resolve(source.path, run);
-    a.add("--input=" + path);
-    a.add("--inputFormat=" + (source.format != null ? lower(source.format) : formatOf(source.path)));
+    if ("jdbc".equals(type)) {
+      a.add("--input=" + source.url);
+      a.add("--inputFormat=jdbc");
+      a.add("--inputQuery=" + (run == null ? source.query : UpstreamMarker.resolve(source.query, run)));
+    } else {
+      String path = run == null ? source.path : UpstreamMarker.resolve(source.path, run);
+      a.add("--input=" + path);
+      a.add("--inputFormat=" + (source.format != null ? lower(source.format) : formatOf(source.path)));
+    }
     a.add("--keyColumns=" + String.join(",", keyColumns()));
     a.add("--model=" + model);
     if (featureSpec != null) {

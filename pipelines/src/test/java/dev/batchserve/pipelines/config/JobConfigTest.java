@@ -138,15 +138,17 @@ public class JobConfigTest {
   @Test
   public void featuresNotWiredYetFailClearly() {
     JobConfig jdbc = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
-        List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', query: SELECT 1}"));
-    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, jdbc::toPipelineArgs);
-    assertThat(e.getMessage(), is("job 'fraud' uses what BatchScoringPipeline cannot run yet: "
-        + "source.type jdbc is not wired into BatchScoringPipeline yet (today: files, csv or parquet)"));
+        List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', query: \"SELECT * FROM accounts WHERE day = '{run_date}'\"}"));
+    assertThat(List.of(jdbc.toPipelineArgs(
+            dev.batchserve.transforms.values.RunInfo.of("fraud", java.time.LocalDate.parse("2026-11-28"),
+                dev.batchserve.transforms.values.RunInfo.Interval.DAILY))),
+        org.hamcrest.Matchers.hasItems("--input=jdbc:postgresql://db/x", "--inputFormat=jdbc",
+            "--inputQuery=SELECT * FROM accounts WHERE day = '2026-11-28'"));
     JobConfig bq = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: bigquery, table: 'p:d.t'}", "sinks[1]={type: files, root: other}"));
     assertThat(assertThrows(UnsupportedOperationException.class, bq::toPipelineArgs).getMessage(), is(
         "job 'fraud' uses what BatchScoringPipeline cannot run yet: source.type bigquery is not wired into"
-            + " BatchScoringPipeline yet (today: files, csv or parquet); sinks[1]: BatchScoringPipeline writes"
+            + " BatchScoringPipeline yet (today: files, jdbc); sinks[1]: BatchScoringPipeline writes"
             + " one files sink, this is the second"));
   }
 

@@ -2,6 +2,7 @@ package dev.batchserve.transforms.ingest;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.batchserve.transforms.sink.JdbcEndpoint;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -80,11 +81,15 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   public enum Format {
     CSV,
     PARQUET,
-    JSONL;
+    JSONL,
+    JDBC;
 
     /** The format named by a file pattern's extension ({@code .csv}, {@code .parquet}). */
     public static Format fromPattern(String pattern) {
       String p = pattern.toLowerCase(java.util.Locale.ROOT);
+      if (p.startsWith("jdbc:")) {
+        return JDBC;
+      }
       if (p.endsWith(".csv") || p.endsWith(".csv.gz")) {
         return CSV;
       }
@@ -106,7 +111,15 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private final char delimiter;
   private final List<String> columns;
 
+  private final @Nullable JdbcEndpoint endpoint;
+
   private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter, List<String> columns) {
+    this(pattern, format, keyColumns, delimiter, columns, null);
+  }
+
+  private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter, List<String> columns,
+      @Nullable JdbcEndpoint endpoint) {
+    this.endpoint = endpoint;
     this.pattern = pattern;
     this.format = format;
     this.keyColumns = keyColumns;
@@ -128,6 +141,16 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return of(filePattern, Format.JSONL);
   }
 
+  /**
+   * Rows of a SQL query through Beam's {@code JdbcIO}, typed by the result set (the schema is read
+   * from the database at construction). The connection comes from {@code endpoint}: its password is a
+   * {@code Secret} reference, never part of the pipeline.
+   */
+  public static ReadRecords jdbc(JdbcEndpoint endpoint, String query) {
+    checkArgument(query != null && !query.isBlank(), "query must be set, but was '%s'", query);
+    return new ReadRecords(query, Format.JDBC, List.of(), ',', List.of(), Objects.requireNonNull(endpoint, "endpoint"));
+  }
+
   /** Parquet files (schema from the first file's footer). */
   public static ReadRecords parquet(String filePattern) {
     return of(filePattern, Format.PARQUET);
@@ -144,7 +167,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     for (String c : columns) {
       checkArgument(c != null && !c.isEmpty(), "key column names must be non-empty, but were %s", Arrays.toString(columns));
     }
-    return new ReadRecords(pattern, format, List.of(columns), delimiter, this.columns);
+    return new ReadRecords(pattern, format, List.of(columns), delimiter, this.columns, endpoint);
   }
 
   /** The columns kept from JSON lines (the key columns are always kept). */
@@ -152,17 +175,20 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     for (String c : names) {
       checkArgument(c != null && !c.isEmpty(), "column names must be non-empty, but were %s", names);
     }
-    return new ReadRecords(pattern, format, keyColumns, delimiter, List.copyOf(names));
+    return new ReadRecords(pattern, format, keyColumns, delimiter, List.copyOf(names), endpoint);
   }
 
   /** CSV delimiter (default {@code ,}). */
   public ReadRecords withDelimiter(char d) {
-    return new ReadRecords(pattern, format, keyColumns, d, columns);
+    return new ReadRecords(pattern, format, keyColumns, d, columns, endpoint);
   }
 
   @Override
   public Result expand(PBegin begin) {
     checkArgument(!keyColumns.isEmpty(), "ReadRecords needs withKeyColumns(...)");
+    if (format == Format.JDBC) {
+      return expandJdbc(begin);
+    }
     String first = firstFile(pattern);
     TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
     TupleTag<DeadLetter> dead = new TupleTag<>() {};
@@ -196,6 +222,20 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     PCollection<KV<String, Row>> records = out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema)));
     PCollection<DeadLetter> deadLetters = out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of());
     return new Result(begin.getPipeline(), records, deadLetters, schema);
+  }
+
+  private Result expandJdbc(PBegin begin) {
+    TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
+    TupleTag<DeadLetter> dead = new TupleTag<>() {};
+    PCollection<Row> rows = begin.apply("ReadJdbc",
+        org.apache.beam.sdk.io.jdbc.JdbcIO.readRows().withDataSourceProviderFn(Objects.requireNonNull(endpoint))
+            .withQuery(pattern));
+    Schema schema = rows.getSchema();
+    checkKeys(schema, "the query's result");
+    PCollectionTuple out = rows.apply("KeyRows", ParDo.of(new KeyFn(keyColumns, ok, dead))
+        .withOutputTags(ok, TupleTagList.of(dead)));
+    return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
+        out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
   }
 
   private void checkKeys(Schema schema, String file) {
