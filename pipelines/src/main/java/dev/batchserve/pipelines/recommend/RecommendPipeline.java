@@ -4,6 +4,9 @@ import dev.batchserve.models.ModelManifest;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.pipelines.monitoring.PreviousRun;
+import dev.batchserve.transforms.compare.TopKOverlap;
+import dev.batchserve.transforms.sink.PublishedRun;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
@@ -26,9 +29,11 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.Row;
 
 /**
@@ -143,6 +148,42 @@ public final class RecommendPipeline {
     }
   }
 
+  /**
+   * Writes {@code _CHANGE.json} into the run: how much the top-k lists moved against the previous
+   * run (users compared, identical lists, mean overlap), to guide the choice of the batch interval.
+   */
+  static final class WriteChangeFn extends DoFn<TopKOverlap, Void> {
+    private final String runDir;
+    private final String previousRunId;
+
+    WriteChangeFn(String runDir, String previousRunId) {
+      this.runDir = runDir;
+      this.previousRunId = previousRunId;
+    }
+
+    @ProcessElement
+    public void process(@Element TopKOverlap overlap) throws java.io.IOException {
+      com.fasterxml.jackson.databind.node.ObjectNode n =
+          new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+      n.put("previous_run_id", previousRunId);
+      n.put("users_compared", overlap.getCompared());
+      n.put("identical_lists", overlap.getIdentical());
+      n.put("mean_top_k_overlap", overlap.meanOverlap());
+      org.apache.beam.sdk.io.fs.ResourceId file = org.apache.beam.sdk.io.FileSystems.matchNewResource(runDir, true)
+          .resolve(CHANGE_FILE, org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions.RESOLVE_FILE);
+      try (java.io.OutputStream out = java.nio.channels.Channels.newOutputStream(
+          org.apache.beam.sdk.io.FileSystems.create(file, "application/json"))) {
+        out.write(n.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      LOG.info("Top-k lists against run {}: {}", previousRunId, overlap);
+    }
+  }
+
+  /** The run's comparison with the previous run, beside its shards. */
+  public static final String CHANGE_FILE = "_CHANGE.json";
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RecommendPipeline.class);
+
   /** Builds the pipeline; returns the run directory it publishes. */
   public static String build(Pipeline p, Options o) {
     RunInfo run = runInfo(o);
@@ -173,11 +214,20 @@ public final class RecommendPipeline {
 
     Recommend.Result r = input.apply("Recommend", Recommend.withModel(o.getRecsModel())
         .withRunInfo(run).withMaxBatchSize(o.getBatchSize()).withColdStart(popularity));
-    r.predictions().apply("WriteParquet", SinkWithMetadata.<String>files(o.getRecsOutput())
+    // JSON lines too: the next run reads them to measure how much the lists moved.
+    PreviousRun previous = PreviousRun.latest(o.getRecsOutput(), run);
+    PublishedRun published = r.predictions().apply("WriteFiles", SinkWithMetadata.<String>files(o.getRecsOutput())
         .withRunInfo(run)
-        .withFormats(FileFormat.PARQUET)
+        .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())
         .withDeadLetters(r.deadLetters()));
+    if (previous != null && previous.hasScores()) {
+      PCollectionList.of(previous.readPredictions(p)).and(r.predictions())
+          .apply("CompareWithPrevious", TopKOverlap.compare())
+          .apply("AfterPublish", Wait.on(published.published()))
+          .apply("WriteChange", ParDo.of(new WriteChangeFn(FileSink.runDirectory(o.getRecsOutput(), run),
+              previous.runId())));
+    }
     if (!o.getRedisHost().isEmpty()) {
       r.predictions().apply("WriteRedis", SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
           .withRunInfo(run)
