@@ -4,7 +4,7 @@ import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.training.LinearExporter;
 import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
-import dev.batchserve.transforms.features.FeatureOutcome;
+import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,17 +50,10 @@ public final class TrainChurnModel {
   /** Trains on {@code customers} generated rows and writes the model into {@code modelDir} (replaced). */
   public static Trained train(Path modelDir, int customers, long seed, String version) {
     List<Map<String, Object>> rows = ChurnSample.generate(customers, seed);
-    FeatureSpec spec = FeatureSpec.fit(ChurnSample.template(), rows);
-    float[][] x = new float[rows.size()][];
-    float[] y = new float[rows.size()];
-    for (int i = 0; i < rows.size(); i++) {
-      FeatureOutcome o = spec.transform(rows.get(i));
-      if (o.kind() != FeatureOutcome.Kind.VALID) {
-        throw new IllegalStateException("training row " + i + " is invalid: " + o.reason() + " " + o.message());
-      }
-      x[i] = o.vector();
-      y[i] = ((Number) rows.get(i).get(ChurnSample.LABEL)).floatValue();
-    }
+    TrainingSet training = TrainingSet.fit(ChurnSample.template(), rows, ChurnSample.LABEL);
+    FeatureSpec spec = training.spec;
+    float[][] x = training.x;
+    float[] y = training.y;
     MlpWeights weights = new MlpTrainer(MlpTrainer.Config.defaults().withHiddenSizes().withEpochs(30)
         .withLearningRate(0.02).withSeed(seed)).train(x, y);
     double accuracy = MlpTrainer.accuracy(weights, x, y);

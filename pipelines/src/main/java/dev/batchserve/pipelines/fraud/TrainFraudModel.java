@@ -4,7 +4,7 @@ import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.TensorFlowExporter;
-import dev.batchserve.transforms.features.FeatureOutcome;
+import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.inference.BatchInfer;
 import java.io.IOException;
@@ -57,17 +57,10 @@ public final class TrainFraudModel {
   /** Trains on {@code accounts} generated rows and writes the model into {@code modelDir}. */
   public static Trained train(Path modelDir, int accounts, long seed, String version) {
     List<Map<String, Object>> rows = FraudSample.generate(accounts, seed);
-    FeatureSpec spec = FeatureSpec.fit(FraudSample.template(), rows);
-    float[][] x = new float[rows.size()][];
-    float[] y = new float[rows.size()];
-    for (int i = 0; i < rows.size(); i++) {
-      FeatureOutcome o = spec.transform(rows.get(i));
-      if (o.kind() != FeatureOutcome.Kind.VALID) {
-        throw new IllegalStateException("training row " + i + " is invalid: " + o.reason() + " " + o.message());
-      }
-      x[i] = o.vector();
-      y[i] = ((Number) rows.get(i).get(FraudSample.LABEL)).floatValue();
-    }
+    TrainingSet training = TrainingSet.fit(FraudSample.template(), rows, FraudSample.LABEL);
+    FeatureSpec spec = training.spec;
+    float[][] x = training.x;
+    float[] y = training.y;
     MlpWeights weights = new MlpTrainer(
         MlpTrainer.Config.defaults().withHiddenSizes(16).withEpochs(40).withLearningRate(0.01).withSeed(seed))
         .train(x, y);
