@@ -35,15 +35,12 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.ListCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
-import org.apache.beam.sdk.io.Compression;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
-import org.apache.beam.sdk.io.WriteFilesResult;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
@@ -52,7 +49,6 @@ import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.Contextful;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
@@ -192,9 +188,11 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     Map<FileFormat, PCollectionView<List<String>>> written = new TreeMap<>();
     List<PCollection<?>> writes = new ArrayList<>();
     int shards = numShards;
-    // Each shard is gathered and sorted by key before it is written, so that a re-run of the same
-    // run writes byte-identical files: one element per shard, in key order.
-    PCollection<KV<Integer, List<KV<String, Prediction>>>> sortedShards =
+    // Each shard is gathered, sorted by key and written by one DoFn, so that a re-run of the same run
+    // writes byte-identical files. The sorted shard never travels as one element: a single record of a
+    // whole shard exceeded Flink's sort buffer (38 MB) at 5 million predictions.
+    String avroSchema = AvroUtils.toAvroSchema(Prediction.SCHEMA).toString();
+    PCollection<KV<String, String>> shardFiles =
         keyed
             .apply("AssignShards", MapElements
                 .into(TypeDescriptors.kvs(TypeDescriptors.integers(),
@@ -202,30 +200,14 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
                 .via(kv -> KV.of(Math.floorMod(kv.getKey().hashCode(), shards), kv)))
             .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
             .apply("GroupShards", GroupByKey.create())
-            .apply("SortShards", ParDo.of(new SortShardFn()))
-            .setCoder(KvCoder.of(VarIntCoder.of(),
-                ListCoder.of(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()))));
+            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(staging, shards, formats, avroSchema)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+    writes.add(shardFiles);
     for (FileFormat format : formats) {
-      String dir = staging + "/" + format.directory();
-      FileIO.Write<Integer, KV<Integer, List<KV<String, Prediction>>>> write =
-          FileIO.<Integer, KV<Integer, List<KV<String, Prediction>>>>writeDynamic()
-              .by(KV::getKey)
-              .withDestinationCoder(VarIntCoder.of())
-              .to(dir)
-              .withNaming(shard -> new ShardNaming(shard, shards, format.suffix()))
-              .withNumShards(1);
-      WriteFilesResult<Integer> result;
-      if (format == FileFormat.PARQUET) {
-        String avroSchema = AvroUtils.toAvroSchema(Prediction.SCHEMA).toString();
-        result = sortedShards.apply("WriteParquet", write.via(
-            new RowsSink<>(ParquetIO.sink(new Schema.Parser().parse(avroSchema)), new ToGenericRecord(avroSchema))));
-      } else {
-        result = sortedShards.apply("WriteJsonl", write.via(
-            new RowsSink<>(TextIO.sink(), kv -> kv.getValue().toJson(kv.getKey()))));
-      }
-      PCollection<String> names = result.getPerDestinationOutputFilenames()
-          .apply("FileNames" + format.name(), Values.create());
-      writes.add(names);
+      String dir = format.directory();
+      PCollection<String> names = shardFiles
+          .apply("FileNames" + format.name(), org.apache.beam.sdk.transforms.Filter.by(kv -> kv.getKey().equals(dir)))
+          .apply("Names" + format.name(), Values.create());
       written.put(format, names.apply("FileList" + format.name(), View.asList()));
     }
 
@@ -270,67 +252,56 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     return new PublishedRun(p, published);
   }
 
-  /** Sorts one shard's predictions by key (ties, which a keyed run does not have, by their JSON). */
-  private static final class SortShardFn
-      extends DoFn<KV<Integer, Iterable<KV<String, Prediction>>>, KV<Integer, List<KV<String, Prediction>>>> {
+  /**
+   * Sorts one shard's predictions by key (ties, which a keyed run does not have, by their JSON) and
+   * writes it in every format through the formats' Beam {@code FileIO} sinks, under its stable name in
+   * the staging directory; emits {@code (format directory, file)} per file written. A retried bundle
+   * rewrites the same files.
+   */
+  private static final class WriteShardFn extends DoFn<KV<Integer, Iterable<KV<String, Prediction>>>, KV<String, String>> {
+    private final String staging;
+    private final int shards;
+    private final List<FileFormat> formats;
+    private final String avroSchema;
+
+    WriteShardFn(String staging, int shards, Set<FileFormat> formats, String avroSchema) {
+      this.staging = staging;
+      this.shards = shards;
+      this.formats = new ArrayList<>(formats);
+      this.avroSchema = avroSchema;
+    }
+
     @ProcessElement
     public void process(@Element KV<Integer, Iterable<KV<String, Prediction>>> shard,
-        OutputReceiver<KV<Integer, List<KV<String, Prediction>>>> out) {
+        OutputReceiver<KV<String, String>> out) throws IOException {
       List<KV<String, Prediction>> rows = new ArrayList<>();
       shard.getValue().forEach(rows::add);
       rows.sort(java.util.Comparator.<KV<String, Prediction>, String>comparing(KV::getKey)
           .thenComparing(kv -> kv.getValue().toJson(kv.getKey())));
-      out.output(KV.of(shard.getKey(), rows));
-    }
-  }
-
-  /** Writes every row of a sorted shard through an ordinary row sink (Parquet or text). */
-  private static final class RowsSink<T> implements FileIO.Sink<KV<Integer, List<KV<String, Prediction>>>> {
-    private static final long serialVersionUID = 1L;
-    private final FileIO.Sink<T> rows;
-    private final SerializableFunction<KV<String, Prediction>, T> toRow;
-
-    RowsSink(FileIO.Sink<T> rows, SerializableFunction<KV<String, Prediction>, T> toRow) {
-      this.rows = rows;
-      this.toRow = toRow;
-    }
-
-    @Override
-    public void open(java.nio.channels.WritableByteChannel channel) throws IOException {
-      rows.open(channel);
-    }
-
-    @Override
-    public void write(KV<Integer, List<KV<String, Prediction>>> shard) throws IOException {
-      for (KV<String, Prediction> kv : shard.getValue()) {
-        rows.write(toRow.apply(kv));
+      for (FileFormat format : formats) {
+        ResourceId file = FileSystems.matchNewResource(staging + "/" + format.directory(), true).resolve(
+            String.format(java.util.Locale.ROOT, "part-%05d-of-%05d%s", shard.getKey(), shards, format.suffix()),
+            StandardResolveOptions.RESOLVE_FILE);
+        try (java.nio.channels.WritableByteChannel channel = FileSystems.create(file, "application/octet-stream")) {
+          if (format == FileFormat.PARQUET) {
+            ToGenericRecord toRecord = new ToGenericRecord(avroSchema);
+            FileIO.Sink<GenericRecord> sink = ParquetIO.sink(new Schema.Parser().parse(avroSchema));
+            sink.open(channel);
+            for (KV<String, Prediction> kv : rows) {
+              sink.write(toRecord.apply(kv));
+            }
+            sink.flush();
+          } else {
+            FileIO.Sink<String> sink = TextIO.sink();
+            sink.open(channel);
+            for (KV<String, Prediction> kv : rows) {
+              sink.write(kv.getValue().toJson(kv.getKey()));
+            }
+            sink.flush();
+          }
+        }
+        out.output(KV.of(format.directory(), file.toString()));
       }
-    }
-
-    @Override
-    public void flush() throws IOException {
-      rows.flush();
-    }
-  }
-
-  /** {@code part-<shard>-of-<n><suffix>}: stable names, so a re-run replaces rather than adds. */
-  private static final class ShardNaming implements FileIO.Write.FileNaming {
-    private static final long serialVersionUID = 1L;
-    private final int shard;
-    private final int shards;
-    private final String suffix;
-
-    ShardNaming(int shard, int shards, String suffix) {
-      this.shard = shard;
-      this.shards = shards;
-      this.suffix = suffix;
-    }
-
-    @Override
-    public String getFilename(org.apache.beam.sdk.transforms.windowing.BoundedWindow window,
-        org.apache.beam.sdk.transforms.windowing.PaneInfo pane, int numShards, int shardIndex,
-        Compression compression) {
-      return String.format("part-%05d-of-%05d%s", shard, shards, suffix);
     }
   }
 
