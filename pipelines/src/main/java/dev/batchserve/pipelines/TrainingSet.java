@@ -1,9 +1,17 @@
 package dev.batchserve.pipelines;
 
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.transforms.features.FeatureOutcome;
 import dev.batchserve.transforms.features.FeatureSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Training rows turned into model inputs the way the batch job will turn scoring rows into them: the
@@ -48,5 +56,34 @@ public final class TrainingSet {
       y[i] = ((Number) rows.get(i).get(label)).floatValue();
     }
     return new TrainingSet(spec, x, y);
+  }
+
+  /** What a trainer produced: the fitted spec, the weights, the manifest written, the training accuracy. */
+  public static final class Trained {
+    public final FeatureSpec spec;
+    public final MlpWeights weights;
+    public final ModelManifest manifest;
+    public final double trainAccuracy;
+
+    public Trained(FeatureSpec spec, MlpWeights weights, ModelManifest manifest, double trainAccuracy) {
+      this.spec = spec;
+      this.weights = weights;
+      this.manifest = manifest;
+      this.trainAccuracy = trainAccuracy;
+    }
+  }
+
+  /** Removes a model directory and everything in it, so that an export starts from an empty directory. */
+  public static void clear(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+        Files.delete(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot clear " + dir, e);
+    }
   }
 }

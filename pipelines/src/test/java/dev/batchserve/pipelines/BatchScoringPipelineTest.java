@@ -52,7 +52,7 @@ public class BatchScoringPipelineTest {
   private static Path csv;
   private static Path shuffledCsv;
   private static Path parquet;
-  private static TrainFraudModel.Trained trained;
+  private static dev.batchserve.pipelines.TrainingSet.Trained trained;
   /** Scores computed outside Beam: the saved spec's transform, then the MLP's plain-Java forward pass. */
   private static HashMap<String, Float> reference;
 

@@ -6,15 +6,10 @@ import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Trains the churn demo model: fits {@link ChurnSample#template()} on generated customers, fits a
@@ -23,7 +18,7 @@ import java.util.stream.Stream;
  * directory, covered by the manifest.
  *
  * <pre>{@code
- * TrainChurnModel.Trained t = TrainChurnModel.train(Path.of("work/models/churn-logistic/1"), 20_000, 7, "1");
+ * TrainingSet.Trained t = TrainChurnModel.train(Path.of("work/models/churn-logistic/1"), 20_000, 7, "1");
  * }</pre>
  */
 public final class TrainChurnModel {
@@ -32,23 +27,8 @@ public final class TrainChurnModel {
 
   private TrainChurnModel() {}
 
-  /** What training produced. */
-  public static final class Trained {
-    public final FeatureSpec spec;
-    public final MlpWeights weights;
-    public final ModelManifest manifest;
-    public final double trainAccuracy;
-
-    Trained(FeatureSpec spec, MlpWeights weights, ModelManifest manifest, double trainAccuracy) {
-      this.spec = spec;
-      this.weights = weights;
-      this.manifest = manifest;
-      this.trainAccuracy = trainAccuracy;
-    }
-  }
-
   /** Trains on {@code customers} generated rows and writes the model into {@code modelDir} (replaced). */
-  public static Trained train(Path modelDir, int customers, long seed, String version) {
+  public static TrainingSet.Trained train(Path modelDir, int customers, long seed, String version) {
     List<Map<String, Object>> rows = ChurnSample.generate(customers, seed);
     TrainingSet training = TrainingSet.fit(ChurnSample.template(), rows, ChurnSample.LABEL);
     FeatureSpec spec = training.spec;
@@ -57,7 +37,7 @@ public final class TrainChurnModel {
     MlpWeights weights = new MlpTrainer(MlpTrainer.Config.defaults().withHiddenSizes().withEpochs(30)
         .withLearningRate(0.02).withSeed(seed)).train(x, y);
     double accuracy = MlpTrainer.accuracy(weights, x, y);
-    deleteRecursively(modelDir);
+    TrainingSet.clear(modelDir);
     ModelManifest partial = ModelManifest.builder()
         .name(MODEL_NAME)
         .version(version)
@@ -69,19 +49,6 @@ public final class TrainChurnModel {
     spec.write(modelDir.resolve(SPEC_FILE).toString());
     ModelManifest manifest = exported.withFiles(ModelManifest.hashFiles(modelDir));
     manifest.write(modelDir);
-    return new Trained(spec, weights, manifest, accuracy);
-  }
-
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot clear " + dir, e);
-    }
+    return new TrainingSet.Trained(spec, weights, manifest, accuracy);
   }
 }

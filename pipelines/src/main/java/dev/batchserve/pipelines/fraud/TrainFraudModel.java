@@ -7,17 +7,12 @@ import dev.batchserve.models.training.TensorFlowExporter;
 import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.inference.BatchInfer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Trains the fraud example's demo model from project code alone (no Python, no download) and
@@ -39,23 +34,8 @@ public final class TrainFraudModel {
 
   private TrainFraudModel() {}
 
-  /** What training produced. */
-  public static final class Trained {
-    public final FeatureSpec spec;
-    public final MlpWeights weights;
-    public final ModelManifest manifest;
-    public final double trainAccuracy;
-
-    Trained(FeatureSpec spec, MlpWeights weights, ModelManifest manifest, double trainAccuracy) {
-      this.spec = spec;
-      this.weights = weights;
-      this.manifest = manifest;
-      this.trainAccuracy = trainAccuracy;
-    }
-  }
-
   /** Trains on {@code accounts} generated rows and writes the model into {@code modelDir}. */
-  public static Trained train(Path modelDir, int accounts, long seed, String version) {
+  public static TrainingSet.Trained train(Path modelDir, int accounts, long seed, String version) {
     List<Map<String, Object>> rows = FraudSample.generate(accounts, seed);
     TrainingSet training = TrainingSet.fit(FraudSample.template(), rows, FraudSample.LABEL);
     FeatureSpec spec = training.spec;
@@ -66,7 +46,7 @@ public final class TrainFraudModel {
         .train(x, y);
     double accuracy = MlpTrainer.accuracy(weights, x, y);
 
-    deleteRecursively(modelDir);
+    TrainingSet.clear(modelDir);
     ModelManifest partial = ModelManifest.builder()
         .name(MODEL_NAME)
         .version(version)
@@ -81,7 +61,7 @@ public final class TrainFraudModel {
     spec.write(modelDir.resolve(SPEC_FILE).toString());
     ModelManifest manifest = exported.withFiles(ModelManifest.hashFiles(modelDir));
     manifest.write(modelDir);
-    return new Trained(spec, weights, manifest, accuracy);
+    return new TrainingSet.Trained(spec, weights, manifest, accuracy);
   }
 
   public static void main(String[] args) {
@@ -104,21 +84,8 @@ public final class TrainFraudModel {
       }
     }
     System.out.printf("Training the fraud demo model on %d generated accounts (seed %d)...%n", accounts, seed);
-    Trained t = train(modelDir, accounts, seed, version);
+    TrainingSet.Trained t = train(modelDir, accounts, seed, version);
     System.out.printf("Exported %s:%s to %s (%d input features, train accuracy %.3f)%n",
         t.manifest.getName(), t.manifest.getVersion(), modelDir, t.spec.outputSize(), t.trainAccuracy);
-  }
-
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-        Files.delete(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot clear " + dir, e);
-    }
   }
 }

@@ -33,7 +33,7 @@ public class ChurnPipelineTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
   private static final int CUSTOMERS = 300;
   private static Path modelDir;
-  private static TrainChurnModel.Trained trained;
+  private static dev.batchserve.pipelines.TrainingSet.Trained trained;
 
   @BeforeClass
   public static void train() {

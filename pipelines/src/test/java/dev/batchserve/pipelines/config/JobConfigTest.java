@@ -42,7 +42,7 @@ public class JobConfigTest {
   @BeforeClass
   public static void trainAndGenerate() {
     modelDir = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
-    TrainFraudModel.Trained trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
+    dev.batchserve.pipelines.TrainingSet.Trained trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
     List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
     parquet = TMP.getRoot().toPath().resolve("sample/accounts.parquet");
     FraudSample.writeParquet(rows, parquet);

@@ -32,7 +32,7 @@ public class ScoreFraudTransactionsTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
   private static final int ACCOUNTS = 80;
   private static Path modelDir;
-  private static TrainFraudModel.Trained trained;
+  private static dev.batchserve.pipelines.TrainingSet.Trained trained;
 
   @BeforeClass
   public static void train() {

@@ -49,7 +49,7 @@ public class FlinkFailoverTest {
   public static void trainGenerateAndStartCluster() throws Exception {
     Path root = TMP.getRoot().toPath();
     model = root.resolve("models/fraud-mlp/1");
-    TrainFraudModel.Trained trained = TrainFraudModel.train(model, 3000, 7, "1");
+    dev.batchserve.pipelines.TrainingSet.Trained trained = TrainFraudModel.train(model, 3000, 7, "1");
     List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 43);
     csv = root.resolve("sample/accounts.csv");
     FraudSample.writeCsv(rows, csv);
