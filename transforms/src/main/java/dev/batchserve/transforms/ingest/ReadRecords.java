@@ -3,6 +3,7 @@ package dev.batchserve.transforms.ingest;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.transforms.sink.JdbcEndpoint;
+import com.google.api.services.bigquery.model.TableRow;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -26,6 +27,9 @@ import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryHelpers;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryIO;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
 import org.apache.beam.sdk.metrics.Counter;
@@ -60,7 +64,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * Reads input records from files as {@code KV<key, Row>}: the key is attached once, at the source.
  *
  * <p>CSV files (with a header line) give rows of nullable strings, typed later by the feature spec;
- * Parquet files give rows typed by the file's own schema. The key is one column or several joined by
+ * Parquet files give rows typed by the file's own schema; JDBC queries rows typed by the result set;
+ * JSON lines and BigQuery tables or queries text values of the named columns. The key is one column or several joined by
  * {@code |} (a composite key). A line that cannot be parsed, has the wrong number of columns, or has
  * no key goes to the dead letters (step {@code read}) with its reason; whole-file problems (no file
  * matches, no header, the key column is missing, an unreadable Parquet footer) fail at construction
@@ -82,13 +87,21 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     CSV,
     PARQUET,
     JSONL,
-    JDBC;
+    JDBC,
+    /** A BigQuery table ({@code [project:]dataset.table}) or a standard-SQL query. */
+    BIGQUERY;
+
+    /** The prefix that names a BigQuery table as an input: {@code bigquery:project:dataset.table}. */
+    public static final String BIGQUERY_PREFIX = "bigquery:";
 
     /** The format named by a file pattern's extension ({@code .csv}, {@code .parquet}). */
     public static Format fromPattern(String pattern) {
       String p = pattern.toLowerCase(java.util.Locale.ROOT);
       if (p.startsWith("jdbc:")) {
         return JDBC;
+      }
+      if (p.startsWith(BIGQUERY_PREFIX)) {
+        return BIGQUERY;
       }
       if (p.endsWith(".csv") || p.endsWith(".csv.gz")) {
         return CSV;
@@ -101,30 +114,33 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       }
       throw new IllegalArgumentException(
           "cannot tell the input format of '" + pattern + "' from its extension: use .csv, .parquet or"
-              + " .jsonl, or set the format explicitly");
+              + " .jsonl, a jdbc: URL, bigquery:project:dataset.table, or set the format explicitly");
     }
   }
 
-  private final String pattern;
-  private final Format format;
-  private final List<String> keyColumns;
-  private final char delimiter;
-  private final List<String> columns;
+  private String pattern;
+  private Format format;
+  private List<String> keyColumns = List.of();
+  private char delimiter = ',';
+  private List<String> columns = List.of();
+  private @Nullable JdbcEndpoint endpoint;
+  private boolean bigQueryQuery;
+  private @Nullable BigQueryServices bigQueryServices;
 
-  private final @Nullable JdbcEndpoint endpoint;
-
-  private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter, List<String> columns) {
-    this(pattern, format, keyColumns, delimiter, columns, null);
-  }
-
-  private ReadRecords(String pattern, Format format, List<String> keyColumns, char delimiter, List<String> columns,
-      @Nullable JdbcEndpoint endpoint) {
-    this.endpoint = endpoint;
+  private ReadRecords(String pattern, Format format) {
     this.pattern = pattern;
     this.format = format;
-    this.keyColumns = keyColumns;
-    this.delimiter = delimiter;
-    this.columns = columns;
+  }
+
+  private ReadRecords copy() {
+    ReadRecords c = new ReadRecords(pattern, format);
+    c.keyColumns = keyColumns;
+    c.delimiter = delimiter;
+    c.columns = columns;
+    c.endpoint = endpoint;
+    c.bigQueryQuery = bigQueryQuery;
+    c.bigQueryServices = bigQueryServices;
+    return c;
   }
 
   /** CSV files with a header line. */
@@ -148,7 +164,48 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
    */
   public static ReadRecords jdbc(JdbcEndpoint endpoint, String query) {
     checkArgument(query != null && !query.isBlank(), "query must be set, but was '%s'", query);
-    return new ReadRecords(query, Format.JDBC, List.of(), ',', List.of(), Objects.requireNonNull(endpoint, "endpoint"));
+    ReadRecords r = new ReadRecords(query, Format.JDBC);
+    r.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+    return r;
+  }
+
+  /**
+   * Rows of a BigQuery table ({@code [project:]dataset.table}, optionally prefixed {@code bigquery:})
+   * through Beam's {@code BigQueryIO} (an export job, so the pipeline needs a {@code --tempLocation}
+   * the job can write to). As with JSON lines, the columns to keep are named with {@link #withColumns}
+   * (typically the feature spec's inputs) and values are kept as text for the feature spec to type: a
+   * column the table lacks is null in every row, and so is judged by the spec's missing-value rules.
+   */
+  public static ReadRecords bigQueryTable(String tableSpec) {
+    checkArgument(tableSpec != null && !tableSpec.isBlank(), "tableSpec must be set, but was '%s'", tableSpec);
+    String spec = tableSpec.startsWith(Format.BIGQUERY_PREFIX)
+        ? tableSpec.substring(Format.BIGQUERY_PREFIX.length()) : tableSpec;
+    try {
+      BigQueryHelpers.parseTableSpec(spec);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "a BigQuery table must be [project:]dataset.table, but was '" + tableSpec + "'", e);
+    }
+    return new ReadRecords(spec, Format.BIGQUERY);
+  }
+
+  /** Rows of a BigQuery standard-SQL query; columns as for {@link #bigQueryTable}. */
+  public static ReadRecords bigQueryQuery(String standardSql) {
+    checkArgument(standardSql != null && !standardSql.isBlank(), "query must be set, but was '%s'", standardSql);
+    ReadRecords r = new ReadRecords(standardSql, Format.BIGQUERY);
+    r.bigQueryQuery = true;
+    return r;
+  }
+
+  /**
+   * BigQuery services to use instead of the real ones (Beam's {@code FakeBigQueryServices} in
+   * tests); BigQuery's checks at construction are then skipped too.
+   */
+  public ReadRecords withBigQueryServices(BigQueryServices services) {
+    checkArgument(format == Format.BIGQUERY, "withBigQueryServices is for a BigQuery source, not %s", format);
+    ReadRecords c = copy();
+    c.bigQueryServices = Objects.requireNonNull(services, "services");
+    return c;
   }
 
   /** Parquet files (schema from the first file's footer). */
@@ -158,7 +215,10 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
 
   public static ReadRecords of(String filePattern, Format format) {
     checkArgument(filePattern != null && !filePattern.isEmpty(), "filePattern must be set, but was '%s'", filePattern);
-    return new ReadRecords(filePattern, Objects.requireNonNull(format, "format"), List.of(), ',', List.of());
+    Objects.requireNonNull(format, "format");
+    checkArgument(format != Format.JDBC && format != Format.BIGQUERY,
+        "%s is not a file format: use ReadRecords.jdbc or ReadRecords.bigQueryTable/bigQueryQuery", format);
+    return new ReadRecords(filePattern, format);
   }
 
   /** The key column(s); several make a composite key joined by {@code |}. */
@@ -167,7 +227,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     for (String c : columns) {
       checkArgument(c != null && !c.isEmpty(), "key column names must be non-empty, but were %s", Arrays.toString(columns));
     }
-    return new ReadRecords(pattern, format, List.of(columns), delimiter, this.columns, endpoint);
+    ReadRecords c = copy();
+    c.keyColumns = List.of(columns);
+    return c;
   }
 
   /** The columns kept from JSON lines (the key columns are always kept). */
@@ -175,12 +237,16 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     for (String c : names) {
       checkArgument(c != null && !c.isEmpty(), "column names must be non-empty, but were %s", names);
     }
-    return new ReadRecords(pattern, format, keyColumns, delimiter, List.copyOf(names), endpoint);
+    ReadRecords c = copy();
+    c.columns = List.copyOf(names);
+    return c;
   }
 
   /** CSV delimiter (default {@code ,}). */
   public ReadRecords withDelimiter(char d) {
-    return new ReadRecords(pattern, format, keyColumns, d, columns, endpoint);
+    ReadRecords c = copy();
+    c.delimiter = d;
+    return c;
   }
 
   @Override
@@ -188,6 +254,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     checkArgument(!keyColumns.isEmpty(), "ReadRecords needs withKeyColumns(...)");
     if (format == Format.JDBC) {
       return expandJdbc(begin);
+    }
+    if (format == Format.BIGQUERY) {
+      return expandBigQuery(begin);
     }
     String first = firstFile(pattern);
     TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
@@ -234,6 +303,25 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     checkKeys(schema, "the query's result");
     PCollectionTuple out = rows.apply("KeyRows", ParDo.of(new KeyFn(keyColumns, ok, dead))
         .withOutputTags(ok, TupleTagList.of(dead)));
+    return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
+        out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
+  }
+
+  private Result expandBigQuery(PBegin begin) {
+    TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
+    TupleTag<DeadLetter> dead = new TupleTag<>() {};
+    java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(keyColumns);
+    names.addAll(columns);
+    Schema schema = stringSchema(new ArrayList<>(names), bigQueryQuery ? "the query's columns" : pattern);
+    BigQueryIO.TypedRead<TableRow> read = BigQueryIO.readTableRows();
+    read = bigQueryQuery ? read.fromQuery(pattern).usingStandardSql() : read.from(pattern);
+    if (bigQueryServices != null) {
+      read = read.withTestServices(bigQueryServices).withoutValidation();
+    }
+    PCollectionTuple out = begin
+        .apply("ReadBigQuery", read)
+        .apply("KeyTableRows", ParDo.of(new TableRowFn(schema, keyColumns, ok, dead))
+            .withOutputTags(ok, TupleTagList.of(dead)));
     return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
         out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
   }
@@ -516,6 +604,44 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         rejected.inc();
         out.get(dead).output(DeadLetter.of("read", null, line, String.join(KEY_SEPARATOR, keyColumns),
             "missing_key", "the key field is absent or empty"));
+        return;
+      }
+      out.get(ok).output(KV.of(key, row));
+    }
+  }
+
+  /** A BigQuery row as text values (nested records and arrays as JSON), keyed. */
+  private static final class TableRowFn extends DoFn<TableRow, KV<String, Row>> {
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    private final Schema schema;
+    private final List<String> keyColumns;
+    private final TupleTag<KV<String, Row>> ok;
+    private final TupleTag<DeadLetter> dead;
+    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
+    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
+
+    TableRowFn(Schema schema, List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      this.schema = schema;
+      this.keyColumns = keyColumns;
+      this.ok = ok;
+      this.dead = dead;
+    }
+
+    @ProcessElement
+    public void process(@Element TableRow tableRow, MultiOutputReceiver out) throws IOException {
+      read.inc();
+      Row.Builder b = Row.withSchema(schema);
+      for (String field : schema.getFieldNames()) {
+        Object v = tableRow.get(field);
+        b.addValue(v == null ? null : v instanceof Map || v instanceof List ? JSON.writeValueAsString(v) : v.toString());
+      }
+      Row row = b.build();
+      String key = keyOf(row, keyColumns);
+      if (key == null) {
+        rejected.inc();
+        out.get(dead).output(DeadLetter.of("read", null, JSON.writeValueAsString(tableRow),
+            String.join(KEY_SEPARATOR, keyColumns), "missing_key", "the key column is null or empty"));
         return;
       }
       out.get(ok).output(KV.of(key, row));

@@ -1,0 +1,131 @@
+package dev.batchserve.transforms.ingest;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertThrows;
+
+import com.google.api.services.bigquery.model.JobStatistics;
+import com.google.api.services.bigquery.model.JobStatistics2;
+import com.google.api.services.bigquery.model.Table;
+import com.google.api.services.bigquery.model.TableFieldSchema;
+import com.google.api.services.bigquery.model.TableReference;
+import com.google.api.services.bigquery.model.TableRow;
+import com.google.api.services.bigquery.model.TableSchema;
+import dev.batchserve.transforms.values.DeadLetter;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryOptions;
+import org.apache.beam.sdk.io.gcp.testing.FakeBigQueryServices;
+import org.apache.beam.sdk.io.gcp.testing.FakeDatasetService;
+import org.apache.beam.sdk.io.gcp.testing.FakeJobService;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.Row;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * {@link ReadRecords#bigQueryTable} and {@link ReadRecords#bigQueryQuery} on the direct runner
+ * against Beam's BigQuery fakes: the real {@code BigQueryIO} export and query paths, with the
+ * dataset and job services faked.
+ */
+public class ReadRecordsBigQueryTest {
+  private static final String PROJECT = "batchserve-test";
+  private static final String DATASET = "features";
+
+  @Rule public final transient TestPipeline p = TestPipeline.create();
+  @Rule public final transient TemporaryFolder tmp = new TemporaryFolder();
+
+  private FakeDatasetService datasets;
+  private FakeJobService jobs;
+  private FakeBigQueryServices services;
+  private Table table;
+
+  @Before
+  public void setUp() throws Exception {
+    FakeDatasetService.setUp();
+    datasets = new FakeDatasetService();
+    datasets.createDataset(PROJECT, DATASET, "", "", null);
+    jobs = new FakeJobService();
+    services = new FakeBigQueryServices().withDatasetService(datasets).withJobService(jobs);
+    p.getOptions().setTempLocation(tmp.newFolder("temp").getAbsolutePath());
+    p.getOptions().as(BigQueryOptions.class).setProject(PROJECT);
+
+    table = new Table()
+        .setTableReference(new TableReference().setProjectId(PROJECT).setDatasetId(DATASET).setTableId("accounts"))
+        .setSchema(new TableSchema().setFields(List.of(
+            new TableFieldSchema().setName("account_id").setType("STRING").setMode("NULLABLE"),
+            new TableFieldSchema().setName("amount").setType("FLOAT").setMode("NULLABLE"),
+            new TableFieldSchema().setName("txn_count").setType("INTEGER").setMode("NULLABLE"),
+            new TableFieldSchema().setName("tags").setType("STRING").setMode("REPEATED"),
+            new TableFieldSchema().setName("unused").setType("STRING").setMode("NULLABLE"))));
+    datasets.createTable(table);
+    datasets.insertAll(table.getTableReference(), rows(), null);
+  }
+
+  private static List<TableRow> rows() {
+    return List.of(
+        new TableRow().set("account_id", "a1").set("amount", 12.5).set("txn_count", 3L).set("tags", List.of("x", "y"))
+            .set("unused", "u"),
+        new TableRow().set("account_id", "a2").set("amount", null).set("txn_count", 0L).set("tags", List.of())
+            .set("unused", null),
+        new TableRow().set("account_id", null).set("amount", 1.0).set("txn_count", 1L).set("tags", List.of())
+            .set("unused", null));
+  }
+
+  private static void assertRecords(ReadRecords.Result r) {
+    org.apache.beam.sdk.schemas.Schema s = r.schema();
+    assertThat(s.getFieldNames(), is(List.of("account_id", "amount", "txn_count", "tags", "missing")));
+    PAssert.that(r.records()).containsInAnyOrder(
+        KV.of("a1", Row.withSchema(s).addValues("a1", "12.5", "3", "[\"x\",\"y\"]", null).build()),
+        KV.of("a2", Row.withSchema(s).addValues("a2", null, "0", "[]", null).build()));
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      Map<String, String> reasons = new TreeMap<>();
+      for (DeadLetter d : dead) {
+        reasons.put(d.getStep() + ":" + d.getReason(), d.getField());
+      }
+      assertThat(reasons, equalTo(Map.of("read:missing_key", "account_id")));
+      return null;
+    });
+  }
+
+  @Test
+  public void aTableGivesTheNamedColumnsAsTextAndRowsWithoutKeyAreDeadLetters() {
+    ReadRecords.Result r = p.apply(ReadRecords.bigQueryTable("bigquery:" + PROJECT + ":" + DATASET + ".accounts")
+        .withBigQueryServices(services)
+        .withKeyColumns("account_id")
+        .withColumns(List.of("amount", "txn_count", "tags", "missing")));
+    assertRecords(r);
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aQueryGivesTheSameRecords() throws Exception {
+    // Beam's fake job service answers a query with the table and rows encoded in the query text.
+    String query = FakeBigQueryServices.encodeQueryResult(table, rows());
+    jobs.expectDryRunQuery(PROJECT, query, new JobStatistics().setQuery(new JobStatistics2()
+        .setTotalBytesProcessed(100L).setReferencedTables(List.of(table.getTableReference()))));
+    ReadRecords.Result r = p.apply(ReadRecords.bigQueryQuery(query)
+        .withBigQueryServices(services)
+        .withKeyColumns("account_id")
+        .withColumns(List.of("amount", "txn_count", "tags", "missing")));
+    assertRecords(r);
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void refusesAMalformedTableOrAFileFormatMixUp() {
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.bigQueryTable("no_dataset")).getMessage(),
+        equalTo("a BigQuery table must be [project:]dataset.table, but was 'no_dataset'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.of("x", ReadRecords.Format.BIGQUERY))
+        .getMessage(), equalTo("BIGQUERY is not a file format: use ReadRecords.jdbc or ReadRecords.bigQueryTable/bigQueryQuery"));
+    assertThat(ReadRecords.Format.fromPattern("bigquery:p:d.t"), equalTo(ReadRecords.Format.BIGQUERY));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.csv("a.csv").withBigQueryServices(
+        new FakeBigQueryServices())).getMessage(), equalTo("withBigQueryServices is for a BigQuery source, not CSV"));
+  }
+}
