@@ -19,6 +19,7 @@ import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
@@ -53,6 +54,7 @@ import org.joda.time.Duration;
  * &lt;t&gt;__&lt;run&gt;       staging: this run's rows while it is written
  * &lt;t&gt;__previous    the run served before the last switch (for a rollback by hand)
  * &lt;t&gt;__runs        published runs: run_id, prediction_timestamp, records, published_at, served
+ * &lt;v&gt;              optional serving view of &lt;t&gt; with the caller's column names ({@link #withView})
  * </pre>
  *
  * <p>Columns: {@code key text primary key, score double precision, scores real[], items text[],
@@ -92,7 +94,16 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private @Nullable RunInfo runInfo;
   private int batchSize = 1000;
   private int maxAttempts = 5;
+  private @Nullable String view;
+  private java.util.LinkedHashMap<String, String> viewColumns = new java.util.LinkedHashMap<>();
   private transient List<PCollection<?>> signals = List.of();
+
+  /**
+   * What a serving view's column may show: the prediction's columns, and {@code run_date}, the
+   * run's logical date (a {@code date}).
+   */
+  public static final List<String> VIEW_FIELDS = List.of("key", "score", "label", "confidence", "model_name",
+      "model_version", "prediction_timestamp", "run_id", "fallback_reason", "run_date");
 
   private JdbcSink(JdbcEndpoint endpoint) {
     this.endpoint = endpoint;
@@ -108,6 +119,8 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.runInfo = runInfo;
     c.batchSize = batchSize;
     c.maxAttempts = maxAttempts;
+    c.view = view;
+    c.viewColumns = viewColumns;
     c.signals = signals;
     return c;
   }
@@ -139,6 +152,45 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     JdbcSink<K> c = copy();
     c.table = name;
     return c;
+  }
+
+  /**
+   * Also serves the published run through a view named {@code view} whose columns the caller names:
+   * {@code columns} maps each view column to one of {@link #VIEW_FIELDS}, in order. For example the
+   * fraud table {@code (account_id, risk_score, score_date, model_version)} is
+   * {@code withView("fraud_risk", Map.of(...account_id=key, risk_score=score, score_date=run_date,
+   * model_version=model_version))}. The view is dropped and recreated in the publish transaction
+   * (a PostgreSQL view follows the table it was created on, even after a rename), so its readers,
+   * like the table's, see the old run or the new one, never a mix.
+   */
+  public JdbcSink<K> withView(String view, Map<String, String> columns) {
+    checkArgument(view != null && TABLE.matcher(view).matches(), "view must match %s, but was '%s'", TABLE.pattern(), view);
+    checkArgument(!columns.isEmpty(), "the view %s needs at least one column", view);
+    for (Map.Entry<String, String> e : columns.entrySet()) {
+      checkArgument(e.getKey() != null && TABLE.matcher(e.getKey()).matches(),
+          "view column must match %s, but was '%s'", TABLE.pattern(), e.getKey());
+      checkArgument(VIEW_FIELDS.contains(e.getValue()),
+          "view column %s must show one of %s, but was '%s'", e.getKey(), VIEW_FIELDS, e.getValue());
+    }
+    JdbcSink<K> c = copy();
+    c.view = view;
+    c.viewColumns = new java.util.LinkedHashMap<>(columns);
+    return c;
+  }
+
+  /**
+   * Parses view columns written {@code column=field,column=field} (e.g.
+   * {@code account_id=key,risk_score=score,score_date=run_date,model_version=model_version}).
+   */
+  public static Map<String, String> parseViewColumns(String spec) {
+    Map<String, String> m = new java.util.LinkedHashMap<>();
+    for (String part : spec.split(",")) {
+      String[] kv = part.trim().split("=", -1);
+      checkArgument(kv.length == 2 && !kv[0].isBlank() && !kv[1].isBlank(),
+          "view columns are written column=field,column=field, but '%s' has '%s'", spec, part.trim());
+      checkArgument(m.put(kv[0].trim(), kv[1].trim()) == null, "view column '%s' is named twice in '%s'", kv[0].trim(), spec);
+    }
+    return m;
   }
 
   /** Rows per JDBC batch (default 1000). */
@@ -230,9 +282,23 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     waitOn.addAll(signals);
     PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, run, expected)).withSideInputs(expected))
+        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, run, expected, view, viewSql(run)))
+            .withSideInputs(expected))
         .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
+  }
+
+  /** The serving view's {@code CREATE VIEW}, or null without a view. */
+  private @Nullable String viewSql(RunInfo run) {
+    if (view == null) {
+      return null;
+    }
+    List<String> select = new ArrayList<>();
+    for (Map.Entry<String, String> e : viewColumns.entrySet()) {
+      String expr = "run_date".equals(e.getValue()) ? "DATE '" + run.runDate() + "'" : e.getValue();
+      select.add(expr + " AS " + e.getKey());
+    }
+    return "CREATE VIEW " + view + " AS SELECT " + String.join(", ", select) + " FROM " + table;
   }
 
   private static String createTable(String name) {
@@ -364,13 +430,18 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final String table;
     private final RunInfo run;
     private final PCollectionView<Long> expected;
+    private final @Nullable String view;
+    private final @Nullable String createView;
     private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
 
-    PublishFn(JdbcEndpoint endpoint, String table, RunInfo run, PCollectionView<Long> expected) {
+    PublishFn(JdbcEndpoint endpoint, String table, RunInfo run, PCollectionView<Long> expected,
+        @Nullable String view, @Nullable String createView) {
+      this.view = view;
       this.endpoint = endpoint;
       this.table = table;
       this.run = run;
       this.expected = expected;
+      this.createView = createView;
     }
 
     @ProcessElement
@@ -397,6 +468,10 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
           checkState(staged == records,
               "run %s: staging table %s holds %s rows but the input had %s records; not publishing",
               run.runId(), staging, staged, records);
+          if (view != null) {
+            // The view follows the table it was made on, which is about to become __previous.
+            s.execute("DROP VIEW IF EXISTS " + view);
+          }
           s.execute("DROP TABLE IF EXISTS " + previous);
           if (exists(c, table)) {
             s.execute("ALTER TABLE " + table + " RENAME TO " + previous);
@@ -405,6 +480,9 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
           }
           s.execute("ALTER TABLE " + staging + " RENAME TO " + table);
           s.execute("ALTER INDEX " + identifier(staging + "_pkey") + " RENAME TO " + identifier(table + "_pkey"));
+          if (createView != null) {
+            s.execute(createView);
+          }
           s.execute("UPDATE " + runsTable(table) + " SET served = false WHERE served");
           try (PreparedStatement up = c.prepareStatement("INSERT INTO " + runsTable(table)
               + " (run_id, prediction_timestamp, records, published_at, served) VALUES (?, ?, ?, now(), true)"

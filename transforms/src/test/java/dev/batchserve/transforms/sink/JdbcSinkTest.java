@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -359,6 +360,79 @@ public class JdbcSinkTest {
     assertThat(e.getMessage(), equalTo("url must not contain a password; use withPassword(Secret.fromEnv(...)) instead"));
     assertThat(JdbcEndpoint.of("jdbc:postgresql://db/x").withUser("w").withPassword(Secret.fromEnv("PGPASSWORD"))
         .toString(), equalTo("jdbc:postgresql://db/x as w (password: env:PGPASSWORD)"));
+  }
+
+  private static final Map<String, String> FRAUD_VIEW =
+      JdbcSink.parseViewColumns("account_id=key,risk_score=score,score_date=run_date,model_version=model_version");
+
+  /** The view's rows as "account_id risk_score score_date model_version", in key order. */
+  private static List<String> viewRows(Connection c) throws SQLException {
+    List<String> rows = new ArrayList<>();
+    try (Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT * FROM fraud_risk ORDER BY account_id")) {
+      assertThat(r.getMetaData().getColumnCount(), equalTo(4));
+      assertThat(List.of(r.getMetaData().getColumnName(1), r.getMetaData().getColumnName(2),
+          r.getMetaData().getColumnName(3), r.getMetaData().getColumnName(4)),
+          equalTo(List.of("account_id", "risk_score", "score_date", "model_version")));
+      assertThat(r.getMetaData().getColumnTypeName(3), equalTo("date"));
+      while (r.next()) {
+        rows.add(r.getString(1) + " " + r.getDouble(2) + " " + r.getObject(3, java.time.LocalDate.class) + " " + r.getString(4));
+      }
+    }
+    return rows;
+  }
+
+  private static List<String> expectedViewRows(RunInfo run, int n) {
+    List<String> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Prediction pr = prediction(run, i);
+      rows.add(key(i) + " " + (pr.getScore() == null ? 0.0 : pr.getScore()) + " " + run.runDate() + " " + pr.getModelVersion());
+    }
+    return rows;
+  }
+
+  @Test
+  public void servesThePublishedRunThroughAViewWithTheCallersColumnNames() throws Exception {
+    RunInfo first = day(27);
+    RunInfo second = day(28);
+    publish(sink(first).withView("fraud_risk", FRAUD_VIEW), first, 12);
+    try (Connection c = PG.connect()) {
+      assertThat(viewRows(c), equalTo(expectedViewRows(first, 12)));
+    }
+    // The next run replaces the table under the view; the run after that drops the __previous
+    // table, which a view left on it would block.
+    publish(sink(second).withView("fraud_risk", FRAUD_VIEW), second, 9);
+    RunInfo third = day(29);
+    publish(sink(third).withView("fraud_risk", FRAUD_VIEW), third, 7);
+    try (Connection c = PG.connect()) {
+      assertThat(viewRows(c), equalTo(expectedViewRows(third, 7)));
+      assertServes(c, third, 7);
+    }
+    // A run whose publish fails (after it dropped the view, in its transaction) leaves the view on
+    // the served run.
+    denyAlterTable();
+    RunInfo fourth = day(30);
+    p.apply(create(fourth, 5)).apply(sink(fourth).withView("fraud_risk", FRAUD_VIEW));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(String.valueOf(e.getMessage()), containsString("injected fault: ALTER TABLE refused"));
+    try (Connection c = PG.connect()) {
+      assertThat(viewRows(c), equalTo(expectedViewRows(third, 7)));
+    }
+  }
+
+  @Test
+  public void refusesABadView() {
+    JdbcSink<String> s = SinkWithMetadata.jdbc("jdbc:postgresql://db/x");
+    assertThat(assertThrows(IllegalArgumentException.class, () -> s.withView("fraud_risk", Map.of("account_id", "account")))
+        .getMessage(), equalTo("view column account_id must show one of [key, score, label, confidence, model_name,"
+            + " model_version, prediction_timestamp, run_id, fallback_reason, run_date], but was 'account'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> s.withView("Risk View", FRAUD_VIEW)).getMessage(),
+        equalTo("view must match [a-z_][a-z0-9_]{0,39}, but was 'Risk View'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> JdbcSink.parseViewColumns("account_id=key,risk_score"))
+        .getMessage(), equalTo("view columns are written column=field,column=field, but 'account_id=key,risk_score'"
+            + " has 'risk_score'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> JdbcSink.parseViewColumns("a=key,a=score"))
+        .getMessage(), equalTo("view column 'a' is named twice in 'a=key,a=score'"));
   }
 
   @Test
