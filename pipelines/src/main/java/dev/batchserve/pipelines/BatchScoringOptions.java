@@ -4,26 +4,28 @@ import dev.batchserve.transforms.monitoring.MeasureRunQuality;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 
 /**
  * Options of {@link BatchScoringPipeline}. Every option has a description and a default that runs
  * the fraud example on the sample data and the demo model that {@code make run} prepares.
  */
-public interface BatchScoringOptions extends PipelineOptions {
-  @Description("Input file pattern (CSV with a header line, JSON lines, or Parquet), local or any Beam FileSystems URI.")
+public interface BatchScoringOptions extends StoreSinkOptions {
+  @Description("Input file pattern (CSV with a header line, JSON lines, or Parquet), local or any Beam FileSystems URI;"
+      + " or a JDBC URL; or a BigQuery table as bigquery:[project:]dataset.table.")
   @Default.String("work/sample/fraud/accounts.csv")
   String getInput();
 
   void setInput(String value);
 
-  @Description("Input format: csv, jsonl, parquet or jdbc; empty = from the input (its extension, or a jdbc: URL).")
+  @Description("Input format: csv, jsonl, parquet, jdbc or bigquery; empty = from the input (its extension, a jdbc:"
+      + " URL, or bigquery:).")
   @Default.String("")
   String getInputFormat();
 
   void setInputFormat(String value);
 
-  @Description("SQL query of a JDBC source (then --input is the JDBC URL, e.g. jdbc:postgresql://db/x).")
+  @Description("SQL query of a JDBC source (then --input is the JDBC URL, e.g. jdbc:postgresql://db/x), or the"
+      + " standard-SQL query of a BigQuery source (--inputFormat=bigquery; then --input is not read).")
   @Default.String("")
   String getInputQuery();
 
@@ -96,79 +98,6 @@ public interface BatchScoringOptions extends PipelineOptions {
   int getPartition();
 
   void setPartition(int value);
-
-  @Description("Redis host for a Redis sink beside the files; empty = no Redis sink.")
-  @Default.String("")
-  String getRedisHost();
-
-  void setRedisHost(String value);
-
-  @Description("Redis port.")
-  @Default.Integer(6379)
-  int getRedisPort();
-
-  void setRedisPort(int value);
-
-  @Description("Redis key prefix: values are <prefix>:<run_id>:<key>, the served run <prefix>:current;"
-      + " empty = the pipeline name.")
-  @Default.String("")
-  String getRedisPrefix();
-
-  void setRedisPrefix(String value);
-
-  @Description("TTL of Redis values as an ISO-8601 duration (e.g. PT36H); empty = 1.5 x the interval.")
-  @Default.String("")
-  String getRedisTtl();
-
-  void setRedisTtl(String value);
-
-  @Description("Name of the environment variable holding the Redis password (never the password itself).")
-  @Default.String("")
-  String getRedisPasswordEnv();
-
-  void setRedisPasswordEnv(String value);
-
-  @Description("File holding the Redis password (one line).")
-  @Default.String("")
-  String getRedisPasswordFile();
-
-  void setRedisPasswordFile(String value);
-
-  @Description("Use TLS to Redis.")
-  @Default.Boolean(false)
-  boolean getRedisTls();
-
-  void setRedisTls(boolean value);
-
-  @Description("JDBC URL of a PostgreSQL sink beside the files (no password in it); empty = no JDBC sink.")
-  @Default.String("")
-  String getJdbcUrl();
-
-  void setJdbcUrl(String value);
-
-  @Description("Table the JDBC sink serves predictions from.")
-  @Default.String("predictions")
-  String getJdbcTable();
-
-  void setJdbcTable(String value);
-
-  @Description("JDBC user.")
-  @Default.String("")
-  String getJdbcUser();
-
-  void setJdbcUser(String value);
-
-  @Description("Name of the environment variable holding the JDBC password (never the password itself).")
-  @Default.String("")
-  String getJdbcPasswordEnv();
-
-  void setJdbcPasswordEnv(String value);
-
-  @Description("File holding the JDBC password (one line).")
-  @Default.String("")
-  String getJdbcPasswordFile();
-
-  void setJdbcPasswordFile(String value);
 
   @Description("Wait for the job to finish, then write the run report; false = return right after"
       + " submission (a Flex Template launcher, or creating a classic template with --templateLocation).")

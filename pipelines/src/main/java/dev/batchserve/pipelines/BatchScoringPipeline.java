@@ -20,9 +20,6 @@ import dev.batchserve.transforms.monitoring.RunQuality;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
 import dev.batchserve.transforms.sink.JdbcEndpoint;
-import dev.batchserve.transforms.sink.JdbcSink;
-import dev.batchserve.transforms.sink.RedisSink;
-import dev.batchserve.transforms.sink.Secret;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
@@ -104,8 +101,8 @@ public final class BatchScoringPipeline {
         ? ReadRecords.Format.fromPattern(o.getInput())
         : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
     // JSON lines have no header: keep the columns the feature spec reads.
-    ReadRecords source = format == ReadRecords.Format.JDBC
-        ? ReadRecords.jdbc(jdbcSource(o), o.getInputQuery())
+    ReadRecords source = format == ReadRecords.Format.JDBC ? ReadRecords.jdbc(jdbcSource(o), o.getInputQuery())
+        : format == ReadRecords.Format.BIGQUERY ? bigQuerySource(o)
         : ReadRecords.of(o.getInput(), format);
     ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(spec.inputNames()));
     ReadRecords.Result input = o.getPartition() < 0 ? read
@@ -158,53 +155,23 @@ public final class BatchScoringPipeline {
             .withNumShards(o.getNumShards())
             .withDeadLetters(deadLetters)
             .publishAfter(keyed.counts(), passed));
-    if (!o.getRedisHost().isEmpty()) {
-      RedisSink<String> redis = SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
-          .withRunInfo(run)
-          .withKeyPrefix(o.getRedisPrefix().isEmpty() ? run.pipeline() : o.getRedisPrefix())
-          .withPassword(secret("redis", o.getRedisPasswordEnv(), o.getRedisPasswordFile()))
-          .withTls(o.getRedisTls())
-          .publishAfter(keyed.counts(), passed);
-      if (!o.getRedisTtl().isEmpty()) {
-        redis = redis.withTtl(parseDuration("--redisTtl", o.getRedisTtl()));
-      }
-      keyed.predictions().apply("WriteRedis", redis);
-    }
-    if (!o.getJdbcUrl().isEmpty()) {
-      JdbcSink<String> jdbc = SinkWithMetadata.<String>jdbc(o.getJdbcUrl())
-          .withRunInfo(run)
-          .withTable(o.getJdbcTable())
-          .withPassword(secret("jdbc", o.getJdbcPasswordEnv(), o.getJdbcPasswordFile()))
-          .publishAfter(keyed.counts(), passed);
-      if (!o.getJdbcUser().isEmpty()) {
-        jdbc = jdbc.withUser(o.getJdbcUser());
-      }
-      keyed.predictions().apply("WriteJdbc", jdbc);
-    }
+    StoreSinks.of(o, run).publishAfter(keyed.counts(), passed).write(keyed.predictions());
     return runDir;
+  }
+
+  /** A BigQuery source: the query {@code --inputQuery}, else the table {@code --input}. */
+  static ReadRecords bigQuerySource(BatchScoringOptions o) {
+    ReadRecords r = o.getInputQuery().isBlank()
+        ? ReadRecords.bigQueryTable(o.getInput()) : ReadRecords.bigQueryQuery(o.getInputQuery());
+    return o.getBigQueryServices() == null ? r : r.withBigQueryServices(o.getBigQueryServices());
   }
 
   /** The connection of a JDBC source: --input is its URL. */
   static JdbcEndpoint jdbcSource(BatchScoringOptions o) {
     checkArgument(!o.getInputQuery().isBlank(), "a JDBC source (--input=%s) needs --inputQuery", o.getInput());
     JdbcEndpoint e = JdbcEndpoint.of(o.getInput())
-        .withPassword(secret("JDBC source", o.getInputPasswordEnv(), o.getInputPasswordFile()));
+        .withPassword(StoreSinks.secret("JDBC source", o.getInputPasswordEnv(), o.getInputPasswordFile()));
     return o.getInputUser().isEmpty() ? e : e.withUser(o.getInputUser());
-  }
-
-  /** A password reference from an environment variable name or a file; never the password itself. */
-  static Secret secret(String store, String env, String file) {
-    checkArgument(env.isEmpty() || file.isEmpty(),
-        "give the %s password by an environment variable or a file, not both", store);
-    return !env.isEmpty() ? Secret.fromEnv(env) : !file.isEmpty() ? Secret.fromFile(file) : Secret.none();
-  }
-
-  static java.time.Duration parseDuration(String option, String value) {
-    try {
-      return java.time.Duration.parse(value);
-    } catch (java.time.format.DateTimeParseException e) {
-      throw new IllegalArgumentException(option + " must be an ISO-8601 duration such as PT36H, but was '" + value + "'", e);
-    }
   }
 
   /** The circuit breaker's limits from the options. */

@@ -3,6 +3,8 @@ package dev.batchserve.pipelines.churn;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.pipelines.StoreSinkOptions;
+import dev.batchserve.pipelines.StoreSinks;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.keys.KeyedPrediction;
@@ -53,7 +55,7 @@ public final class ChurnPipeline {
   private ChurnPipeline() {}
 
   /** Options of the example. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends StoreSinkOptions {
     @Description("Customers to generate (tiny for tests, millions for benchmarks).")
     @Default.Integer(10_000)
     int getCustomers();
@@ -174,6 +176,8 @@ public final class ChurnPipeline {
         .withNumShards(o.getNumShards())
         .withDeadLetters(keyed.deadLetters())
         .publishAfter(keyed.counts()));
+    // BigQuery (--bigQueryTable) for analysts, Redis / PostgreSQL when named.
+    StoreSinks.of(o, run).publishAfter(keyed.counts()).write(labelled);
     return FileSink.runDirectory(o.getChurnOutput(), run);
   }
 }

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.batchserve.pipelines.schedule.UpstreamMarker;
+import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,6 +30,7 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -46,9 +48,10 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * name the field path ({@code sinks[1].port must be in [1, 65535], but was 0}); every problem of a
  * file is reported at once. {@code --set key.path=value} overrides ({@link #withOverrides}) are
  * applied to the document before it is validated, so they are checked like the file itself.
- * {@link #toPipelineArgs} turns the job into {@code BatchScoringPipeline} arguments and fails,
- * naming the field, for what that pipeline does not run yet (JDBC and BigQuery sources, sinks other
- * than files).
+ * {@link #toPipelineArgs} turns the job into {@code BatchScoringPipeline} arguments: every source
+ * type (files, JDBC, BigQuery table or query) and sink type (files, Redis, PostgreSQL with an
+ * optional serving view, BigQuery) runs; it fails, naming the field, for a job without a files sink
+ * (the run's manifest and report live there) or with two sinks of one type.
  *
  * <pre>{@code
  * JobConfig job = JobConfig.read("jobs/fraud-daily.yaml", List.of("batchSize=512"));
@@ -63,6 +66,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * name: fraud                       # the run id's first part: [a-z0-9][a-z0-9_-]{0,62}
  * source: {type: files, path: data/accounts-*.parquet, format: parquet}
  *         # or {type: jdbc, url: jdbc:postgresql://..., query: SELECT ...} / {type: bigquery, table: p:d.t}
+ *         # or {type: bigquery, query: "SELECT ... WHERE day = '{run_date}'"} (standard SQL)
  * keyColumns: [account_id]          # or one string
  * featureSpec: models/fraud/1/feature-spec.json   # default: inside the model directory
  * model: models/fraud/1
@@ -70,8 +74,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * sinks:
  *   - {type: files, root: predictions/fraud, formats: [parquet, jsonl], numShards: 4}
  *   - {type: redis, host: localhost, port: 6379, prefix: fraud, ttl: 36h}
- *   - {type: jdbc, url: jdbc:postgresql://db/scores, table: fraud_predictions}
- *   - {type: bigquery, table: project:dataset.fraud_predictions}
+ *   - {type: jdbc, url: jdbc:postgresql://db/scores, table: fraud_predictions,
+ *      view: fraud_risk, viewColumns: {account_id: key, risk_score: score, score_date: run_date}}
+ *   - {type: bigquery, table: project:dataset.fraud_predictions, tempLocation: gs://bucket/tmp}
  * fallback: {policy: constant, value: 0.02}       # or {policy: abstain}
  * duplicateKeys: error              # or last_wins
  * schedule: {interval: daily, waitForMarker: lake/tx/dt={run_date}, markerTimeout: 2h, markerPoll: 1m}
@@ -87,6 +92,7 @@ public final class JobConfig {
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
   private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)(?:\\[(\\d+)])?");
+  private static final Pattern SQL_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
   private static final Pattern BIGQUERY_TABLE = Pattern.compile("([a-z0-9.:-]+[:.])?[A-Za-z0-9_]+\\.[A-Za-z0-9_$-]+");
 
   private static ObjectMapper configure(ObjectMapper m) {
@@ -162,9 +168,27 @@ public final class JobConfig {
     @Nullable String ttl;
     @Nullable String url;
     @Nullable String table;
+    @Nullable String view;
+    java.util.@Nullable LinkedHashMap<String, String> viewColumns;
+    @Nullable String tempLocation;
 
     public @Nullable String type() {
       return type;
+    }
+
+    /** A jdbc sink's serving view (see {@code JdbcSink.withView}), or null. */
+    public @Nullable String view() {
+      return view;
+    }
+
+    /** The view's columns: view column -> prediction field, in order. */
+    public Map<String, String> viewColumns() {
+      return viewColumns == null ? Map.of() : Collections.unmodifiableMap(viewColumns);
+    }
+
+    /** A bigquery sink's directory for load files, or null for the pipeline's temp location. */
+    public @Nullable String tempLocation() {
+      return tempLocation;
     }
 
     public @Nullable String root() {
@@ -637,7 +661,7 @@ public final class JobConfig {
           e.add(at + ".numShards must be in [1, 10000], but was " + s.numShards);
         }
         notUsed(at, "a files sink", e, "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl,
-            "url", s.url, "table", s.table);
+            "url", s.url, "table", s.table, "view", s.view, "viewColumns", s.viewColumns, "tempLocation", s.tempLocation);
         break;
       case "redis":
         if (isBlank(s.host)) {
@@ -651,24 +675,45 @@ public final class JobConfig {
         }
         checkDuration(at + ".ttl", s.ttl, e);
         notUsed(at, "a redis sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
-            "url", s.url, "table", s.table);
+            "url", s.url, "table", s.table, "view", s.view, "viewColumns", s.viewColumns, "tempLocation", s.tempLocation);
         break;
       case "jdbc":
         if (isBlank(s.url) || !s.url.startsWith("jdbc:")) {
           e.add(at + ".url must be a jdbc: URL, but was " + quote(s.url));
         }
-        if (isBlank(s.table) || !s.table.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?")) {
-          e.add(at + ".table must be a table name ([schema.]table), but was " + quote(s.table));
+        if (isBlank(s.table) || !SQL_NAME.matcher(s.table).matches()) {
+          e.add(at + ".table must be a lower-case table name (" + SQL_NAME.pattern() + "), but was " + quote(s.table));
+        }
+        if (s.view != null && !SQL_NAME.matcher(s.view).matches()) {
+          e.add(at + ".view must be a lower-case view name (" + SQL_NAME.pattern() + "), but was " + quote(s.view));
+        }
+        if ((s.view == null) != (s.viewColumns == null)) {
+          e.add(at + (s.view == null ? ".viewColumns needs view (the view's name)" : ".view needs viewColumns"));
+        }
+        if (s.viewColumns != null) {
+          if (s.viewColumns.isEmpty()) {
+            e.add(at + ".viewColumns must name at least one column");
+          }
+          s.viewColumns.forEach((column, field) -> {
+            if (!SQL_NAME.matcher(column).matches()) {
+              e.add(at + ".viewColumns has the column '" + column + "': names must match " + SQL_NAME.pattern());
+            }
+            if (!JdbcSink.VIEW_FIELDS.contains(field)) {
+              e.add(at + ".viewColumns." + column + " must be one of " + String.join(", ", JdbcSink.VIEW_FIELDS)
+                  + ", but was " + quote(field));
+            }
+          });
         }
         notUsed(at, "a jdbc sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
-            "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl);
+            "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl, "tempLocation", s.tempLocation);
         break;
       case "bigquery":
         if (isBlank(s.table) || !BIGQUERY_TABLE.matcher(s.table).matches()) {
           e.add(at + ".table must be [project:]dataset.table, but was " + quote(s.table));
         }
         notUsed(at, "a bigquery sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
-            "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl, "url", s.url);
+            "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl, "url", s.url, "view", s.view,
+            "viewColumns", s.viewColumns);
         break;
       default:
         e.add(at + ".type must be one of files, redis, jdbc, bigquery, but was '" + s.type + "'");
@@ -800,39 +845,23 @@ public final class JobConfig {
    * {@code BatchScoringPipeline} arguments for this job; placeholders in {@code source.path} are
    * filled from {@code run} when it is given, and {@code --runDate}/{@code --runHour} set from it.
    *
-   * @throws UnsupportedOperationException naming the field, for a source or sink type that
-   *     pipeline does not run yet, or for a number of files sinks other than one
+   * @throws UnsupportedOperationException naming the field, for a job without a files sink or with
+   *     two sinks of one type
    */
   public String[] toPipelineArgs(@Nullable RunInfo run) {
     List<String> unsupported = new ArrayList<>();
     String type = lower(source.type);
-    if (!"files".equals(type) && !"jdbc".equals(type)) {
-      unsupported.add("source.type " + type + " is not wired into BatchScoringPipeline yet (today: files, jdbc)");
-    }
-    Sink files = null;
-    Sink redis = null;
-    Sink jdbc = null;
+    Map<String, Sink> byType = new java.util.HashMap<>();
     for (int i = 0; i < sinks.size(); i++) {
       Sink s = sinks.get(i);
       String t = lower(s.type);
-      if ("files".equals(t) || "redis".equals(t) || "jdbc".equals(t)) {
-        Sink before = "files".equals(t) ? files : "redis".equals(t) ? redis : jdbc;
-        if (before != null) {
-          unsupported.add("sinks[" + i + "]: BatchScoringPipeline writes one " + t + " sink, this is the second");
-        }
-        if ("files".equals(t)) {
-          files = s;
-        } else if ("redis".equals(t)) {
-          redis = s;
-        } else {
-          jdbc = s;
-        }
-      } else {
-        unsupported.add("sinks[" + i + "] (" + t + ") is not wired into BatchScoringPipeline yet (today: files, redis, jdbc)");
+      if (byType.put(t, s) != null) {
+        unsupported.add("sinks[" + i + "]: BatchScoringPipeline writes one " + t + " sink, this is the second");
       }
     }
+    Sink files = byType.get("files");
     if (files == null && unsupported.isEmpty()) {
-      unsupported.add("sinks: BatchScoringPipeline needs a files sink");
+      unsupported.add("sinks: BatchScoringPipeline needs a files sink (the run's report and manifest live there)");
     }
     if (!unsupported.isEmpty()) {
       throw new UnsupportedOperationException("job '" + name + "' uses what BatchScoringPipeline cannot run yet: "
@@ -841,9 +870,17 @@ public final class JobConfig {
     List<String> a = new ArrayList<>();
     a.add("--pipelineName=" + name);
     if ("jdbc".equals(type)) {
+      String query = source.query != null ? source.query : "SELECT * FROM " + source.table;
       a.add("--input=" + source.url);
       a.add("--inputFormat=jdbc");
-      a.add("--inputQuery=" + (run == null ? source.query : UpstreamMarker.resolve(source.query, run)));
+      a.add("--inputQuery=" + (run == null ? query : UpstreamMarker.resolve(query, run)));
+    } else if ("bigquery".equals(type)) {
+      a.add("--inputFormat=bigquery");
+      if (source.query != null) {
+        a.add("--inputQuery=" + (run == null ? source.query : UpstreamMarker.resolve(source.query, run)));
+      } else {
+        a.add("--input=" + (run == null ? source.table : UpstreamMarker.resolve(source.table, run)));
+      }
     } else {
       String path = run == null ? source.path : UpstreamMarker.resolve(source.path, run);
       a.add("--input=" + path);
@@ -860,6 +897,9 @@ public final class JobConfig {
     if (files.numShards != null) {
       a.add("--numShards=" + files.numShards);
     }
+    Sink redis = byType.get("redis");
+    Sink jdbc = byType.get("jdbc");
+    Sink bigQuery = byType.get("bigquery");
     if (redis != null) {
       a.add("--redisHost=" + redis.host);
       a.add("--redisPort=" + redis.port());
@@ -874,6 +914,17 @@ public final class JobConfig {
       a.add("--jdbcUrl=" + jdbc.url);
       if (jdbc.table != null) {
         a.add("--jdbcTable=" + jdbc.table);
+      }
+      if (jdbc.view != null) {
+        a.add("--jdbcView=" + jdbc.view);
+        a.add("--jdbcViewColumns=" + jdbc.viewColumns().entrySet().stream()
+            .map(c -> c.getKey() + "=" + c.getValue()).collect(Collectors.joining(",")));
+      }
+    }
+    if (bigQuery != null) {
+      a.add("--bigQueryTable=" + bigQuery.table);
+      if (bigQuery.tempLocation != null) {
+        a.add("--bigQueryTempLocation=" + bigQuery.tempLocation);
       }
     }
     if (fallback != null) {

@@ -1,16 +1,20 @@
 package dev.batchserve.pipelines.fraud;
 
+import dev.batchserve.pipelines.StoreSinkOptions;
+import dev.batchserve.pipelines.StoreSinks;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.keys.KeyedPrediction;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.RowCoder;
@@ -31,7 +35,10 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * The fraud example from raw transactions: transactions (generated, or a CSV file) -> 30-day
  * per-account features ({@link AggregateAccountActivity}) -> the demo fraud model -> one
  * prediction per account of the accounts table (accounts without activity in the window get the
- * fallback, reason {@code cold_start}) -> Parquet and JSON lines, published all-or-nothing.
+ * fallback, reason {@code cold_start}) -> Parquet and JSON lines, and, when named, PostgreSQL
+ * ({@code --jdbcUrl}: the table {@code --jdbcTable} and the view {@code fraud_risk(account_id,
+ * risk_score, score_date, model_version)}) and Redis ({@code --redisHost}, prefix {@code fraud}),
+ * each published all-or-nothing.
  *
  * <pre>
  * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.fraud.ScoreFraudTransactions \
@@ -39,10 +46,16 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * </pre>
  */
 public final class ScoreFraudTransactions {
+  /** The PostgreSQL view the fraud rules and reports read. */
+  public static final String JDBC_VIEW = "fraud_risk";
+
+  public static final Map<String, String> JDBC_VIEW_COLUMNS =
+      JdbcSink.parseViewColumns("account_id=key,risk_score=score,score_date=run_date,model_version=model_version");
+
   private ScoreFraudTransactions() {}
 
   /** Options of the example. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends StoreSinkOptions {
     @Description("Transactions CSV (account_id,ts,amount,country,merchant; ts ISO-8601); empty = generate --accounts accounts.")
     @Default.String("")
     String getTransactions();
@@ -167,6 +180,13 @@ public final class ScoreFraudTransactions {
         .withNumShards(o.getNumShards())
         .withDeadLetters(dead.apply("AllDeadLetters", Flatten.pCollections()))
         .publishAfter(predicted.counts()));
+    // PostgreSQL (--jdbcUrl) for reports, served through the view fraud_risk(account_id, risk_score,
+    // score_date, model_version); Redis (--redisHost) for the real-time rules.
+    StoreSinks.of(o, run)
+        .withRedisPrefix("fraud")
+        .withDefaultJdbcView(JDBC_VIEW, JDBC_VIEW_COLUMNS)
+        .publishAfter(predicted.counts())
+        .write(predicted.predictions());
     return FileSink.runDirectory(o.getFraudTxOutput(), run);
   }
 

@@ -19,8 +19,8 @@ import org.apache.beam.sdk.options.Validation;
 
 /**
  * Dataflow Flex Template metadata ({@code metadata.json}) generated from a {@code PipelineOptions}
- * interface: every getter the interface itself declares becomes a parameter, its {@code @Description}
- * the help text, its {@code @Default} the default value; {@code @Validation.Required} makes it
+ * interface: every getter the interface and its super-interfaces of this project declare (not
+ * {@code @Hidden}) becomes a parameter, its {@code @Description} the help text, its {@code @Default} the default value; {@code @Validation.Required} makes it
  * mandatory. The options are documented once, in Java, never again by hand.
  *
  * <pre>{@code
@@ -80,14 +80,32 @@ public final class FlexTemplateMetadata {
     }
   }
 
-  /** The option getters the interface itself declares, in declaration order of their names. */
+  /**
+   * The option getters the interface and its super-interfaces of this project declare (not Beam's
+   * own options), except {@code @Hidden} ones, sorted by name.
+   */
   List<Method> getters() {
-    return Arrays.stream(options.getDeclaredMethods())
+    List<Class<?>> interfaces = new java.util.ArrayList<>();
+    collect(options, interfaces);
+    return interfaces.stream().flatMap(i -> Arrays.stream(i.getDeclaredMethods()))
         .filter(m -> !Modifier.isStatic(m.getModifiers()) && m.getParameterCount() == 0)
+        .filter(m -> !m.isAnnotationPresent(org.apache.beam.sdk.options.Hidden.class))
         .filter(m -> propertyName(m) != null)
         .sorted(Comparator.comparing(FlexTemplateMetadata::propertyName))
         .collect(Collectors.toList());
   }
+
+  private static void collect(Class<?> type, List<Class<?>> into) {
+    if (into.contains(type) || !type.getName().startsWith(PROJECT_PACKAGE)) {
+      return;
+    }
+    into.add(type);
+    for (Class<?> parent : type.getInterfaces()) {
+      collect(parent, into);
+    }
+  }
+
+  private static final String PROJECT_PACKAGE = "dev.batchserve.";
 
   private static String propertyName(Method m) {
     String n = m.getName();

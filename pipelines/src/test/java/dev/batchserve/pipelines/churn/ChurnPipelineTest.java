@@ -9,8 +9,10 @@ import static org.junit.Assert.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.models.training.MlpWeights;
+import com.google.api.services.bigquery.model.TableRow;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.keys.Fallback;
+import dev.batchserve.transforms.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.Pipeline;
@@ -53,6 +56,48 @@ public class ChurnPipelineTest {
     return 1 / (1 + Math.exp(-z));
   }
 
+  private static Map<String, JsonNode> published(String runDir) throws Exception {
+    Map<String, JsonNode> byKey = new HashMap<>();
+    ObjectMapper json = new ObjectMapper();
+    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          JsonNode n = json.readTree(line);
+          byKey.put(n.get("key").asText(), n);
+        }
+      }
+    }
+    return byKey;
+  }
+
+  /**
+   * The weekly run lands in BigQuery (Beam's fakes, {@link FakeBigQuery}) beside Parquet: one row per
+   * customer in the run's partition, with the file's probability and label.
+   */
+  @Test
+  public void theWeeklyRunIsLoadedIntoBigQueryWithTheFilesProbabilitiesAndLabels() throws Exception {
+    FakeBigQuery bq = new FakeBigQuery().dataset("analytics");
+    ChurnPipeline.Options o = PipelineOptionsFactory.fromArgs("--runner=DirectRunner", "--customers=" + CUSTOMERS,
+        "--seed=11", "--churnModel=" + modelDir, "--churnOutput=" + TMP.getRoot() + "/bq-out", "--runDate=2026-11-23",
+        "--threshold=0.3", "--numShards=2", "--bigQueryTable=" + FakeBigQuery.PROJECT + ":analytics.churn")
+        .as(ChurnPipeline.Options.class);
+    bq.configure(o, TMP.newFolder("bq-temp").getAbsolutePath());
+    o.setBigQueryServices(bq.services);
+    Pipeline p = Pipeline.create(o);
+    String runDir = ChurnPipeline.build(p, o);
+    assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+
+    Map<String, String> expected = new TreeMap<>();
+    published(runDir).forEach((k, n) -> expected.put(k,
+        (float) n.get("score").asDouble() + " " + n.get("label").asText() + " " + n.get("run_id").asText()));
+    assertThat(expected.size(), is(CUSTOMERS));
+    Map<String, String> loaded = new TreeMap<>();
+    for (TableRow r : bq.rows("analytics", "churn")) {
+      loaded.put((String) r.get("key"), ((Number) r.get("score")).floatValue() + " " + r.get("label") + " " + r.get("run_id"));
+    }
+    assertThat(loaded, is(expected));
+  }
+
   @Test
   public void everyCustomerGetsItsProbabilityAndLabelAsComputedByHand() throws Exception {
     ChurnPipeline.Options o = PipelineOptionsFactory.fromArgs("--runner=DirectRunner", "--customers=" + CUSTOMERS,
@@ -64,16 +109,7 @@ public class ChurnPipelineTest {
     assertTrue(Files.exists(Path.of(runDir, "_SUCCESS")));
     assertTrue(runDir.endsWith("run_date=2026-11-23/run_id=churn-weekly-20261123"));
 
-    Map<String, JsonNode> byKey = new HashMap<>();
-    ObjectMapper json = new ObjectMapper();
-    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
-      for (Path f : files.collect(Collectors.toList())) {
-        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-          JsonNode n = json.readTree(line);
-          byKey.put(n.get("key").asText(), n);
-        }
-      }
-    }
+    Map<String, JsonNode> byKey = published(runDir);
     assertThat(byKey.size(), is(CUSTOMERS));
     // Hand-checked keys, one of them with no recorded last order (imputed by the spec).
     int missing = -1;

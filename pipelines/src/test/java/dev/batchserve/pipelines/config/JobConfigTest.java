@@ -135,21 +135,58 @@ public class JobConfigTest {
         is("invalid job config job.yaml: the document is empty"));
   }
 
+  private static final dev.batchserve.transforms.values.RunInfo NOV_28 = dev.batchserve.transforms.values.RunInfo.of(
+      "fraud", java.time.LocalDate.parse("2026-11-28"), dev.batchserve.transforms.values.RunInfo.Interval.DAILY);
+
   @Test
-  public void featuresNotWiredYetFailClearly() {
+  public void jdbcAndBigQuerySourcesBecomeTheJobsInputOptions() {
     JobConfig jdbc = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', query: \"SELECT * FROM accounts WHERE day = '{run_date}'\"}"));
-    assertThat(List.of(jdbc.toPipelineArgs(
-            dev.batchserve.transforms.values.RunInfo.of("fraud", java.time.LocalDate.parse("2026-11-28"),
-                dev.batchserve.transforms.values.RunInfo.Interval.DAILY))),
-        org.hamcrest.Matchers.hasItems("--input=jdbc:postgresql://db/x", "--inputFormat=jdbc",
-            "--inputQuery=SELECT * FROM accounts WHERE day = '2026-11-28'"));
-    JobConfig bq = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
-        List.of("source={type: bigquery, table: 'p:d.t'}", "sinks[1]={type: files, root: other}"));
-    assertThat(assertThrows(UnsupportedOperationException.class, bq::toPipelineArgs).getMessage(), is(
-        "job 'fraud' uses what BatchScoringPipeline cannot run yet: source.type bigquery is not wired into"
-            + " BatchScoringPipeline yet (today: files, jdbc); sinks[1]: BatchScoringPipeline writes"
+    assertThat(List.of(jdbc.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--input=jdbc:postgresql://db/x",
+        "--inputFormat=jdbc", "--inputQuery=SELECT * FROM accounts WHERE day = '2026-11-28'"));
+    JobConfig jdbcTable = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', table: accounts}"));
+    assertThat(List.of(jdbcTable.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--inputQuery=SELECT * FROM accounts"));
+    JobConfig bqTable = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("source={type: bigquery, table: 'p:features.accounts'}"));
+    assertThat(List.of(bqTable.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--inputFormat=bigquery",
+        "--input=p:features.accounts"));
+    JobConfig bqQuery = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("source={type: bigquery, query: \"SELECT * FROM f.accounts WHERE day = '{run_date}'\"}"));
+    List<String> args = List.of(bqQuery.toPipelineArgs(NOV_28));
+    assertThat(args, org.hamcrest.Matchers.hasItems("--inputFormat=bigquery",
+        "--inputQuery=SELECT * FROM f.accounts WHERE day = '2026-11-28'"));
+    assertThat(args.stream().anyMatch(a -> a.startsWith("--input=")), is(false));
+  }
+
+  @Test
+  public void aJobWithoutFilesSinkOrWithTwoSinksOfOneTypeFailsNamingTheSink() {
+    JobConfig twoFiles = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("sinks[1]={type: files, root: other}"));
+    assertThat(assertThrows(UnsupportedOperationException.class, twoFiles::toPipelineArgs).getMessage(), is(
+        "job 'fraud' uses what BatchScoringPipeline cannot run yet: sinks[1]: BatchScoringPipeline writes"
             + " one files sink, this is the second"));
+    JobConfig noFiles = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
+        List.of("sinks[0]={type: bigquery, table: 'p:d.t'}"));
+    assertThat(assertThrows(UnsupportedOperationException.class, noFiles::toPipelineArgs).getMessage(), is(
+        "job 'fraud' uses what BatchScoringPipeline cannot run yet: sinks: BatchScoringPipeline needs a files"
+            + " sink (the run's report and manifest live there)"));
+  }
+
+  @Test
+  public void aJdbcViewAndABigQuerySinkBecomeTheJobsStoreOptions() {
+    JobConfig job = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml", List.of(
+        "sinks[2]={type: jdbc, url: 'jdbc:postgresql://db/scores', table: fraud_scores, view: fraud_risk,"
+            + " viewColumns: {account_id: key, risk_score: score, score_date: run_date, model_version: model_version}}",
+        "sinks[3]={type: bigquery, table: 'p:serving.fraud', tempLocation: 'gs://bucket/tmp'}"));
+    assertThat(List.of(job.toPipelineArgs()), org.hamcrest.Matchers.hasItems("--jdbcView=fraud_risk",
+        "--jdbcViewColumns=account_id=key,risk_score=score,score_date=run_date,model_version=model_version",
+        "--bigQueryTable=p:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
+    dev.batchserve.pipelines.BatchScoringOptions o = org.apache.beam.sdk.options.PipelineOptionsFactory
+        .fromArgs(job.toPipelineArgs()).as(dev.batchserve.pipelines.BatchScoringOptions.class);
+    assertThat(o.getBigQueryTable(), is("p:serving.fraud"));
+    assertThat(dev.batchserve.transforms.sink.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
+        is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
   }
 
   @Test

@@ -8,6 +8,8 @@ import static org.junit.Assert.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.testing.PostgresServer;
+import dev.batchserve.transforms.testing.RedisServer;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,6 +32,8 @@ import org.junit.rules.TemporaryFolder;
 /** Raw transactions -> 30-day features -> the existing demo model, end to end. */
 public class ScoreFraudTransactionsTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+  @ClassRule public static final PostgresServer PG = new PostgresServer();
+  @ClassRule public static final RedisServer REDIS = new RedisServer();
   private static final int ACCOUNTS = 80;
   private static Path modelDir;
   private static dev.batchserve.pipelines.TrainingSet.Trained trained;
@@ -38,6 +42,69 @@ public class ScoreFraudTransactionsTest {
   public static void train() {
     modelDir = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
     trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
+  }
+
+  /** The run's JSON lines by key; a key twice fails. */
+  private static Map<String, JsonNode> published(String runDir) throws Exception {
+    Map<String, JsonNode> byKey = new HashMap<>();
+    ObjectMapper json = new ObjectMapper();
+    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          JsonNode n = json.readTree(line);
+          assertTrue("duplicate " + n.get("key"), byKey.put(n.get("key").asText(), n) == null);
+        }
+      }
+    }
+    return byKey;
+  }
+
+  @Test
+  public void everyAccountIsServedFromPostgresWithTheFraudColumnsAndFromRedis() throws Exception {
+    ScoreFraudTransactions.Options o = PipelineOptionsFactory.fromArgs("--runner=DirectRunner",
+        "--accounts=" + ACCOUNTS, "--seed=42", "--model=" + modelDir, "--fraudTxOutput=" + TMP.getRoot() + "/stores",
+        "--runDate=2026-11-28", "--numShards=2",
+        "--jdbcUrl=" + PG.jdbcUrl(), "--jdbcUser=" + PG.user(), "--jdbcTable=fraud_scores",
+        "--redisHost=" + REDIS.host(), "--redisPort=" + REDIS.port()).as(ScoreFraudTransactions.Options.class);
+    Pipeline p = Pipeline.create(o);
+    String runDir = ScoreFraudTransactions.build(p, o);
+    assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
+    Map<String, JsonNode> files = published(runDir);
+    assertThat(files.size(), is(ACCOUNTS));
+
+    // PostgreSQL: the view the fraud rules read, with exactly the columns they expect.
+    Map<String, String> fromView = new java.util.TreeMap<>();
+    try (java.sql.Connection c = PG.connect(); java.sql.Statement st = c.createStatement();
+        java.sql.ResultSet r = st.executeQuery("SELECT * FROM fraud_risk")) {
+      java.sql.ResultSetMetaData md = r.getMetaData();
+      List<String> columns = new java.util.ArrayList<>();
+      for (int i = 1; i <= md.getColumnCount(); i++) {
+        columns.add(md.getColumnName(i) + ":" + md.getColumnTypeName(i));
+      }
+      assertThat(columns, is(List.of("account_id:text", "risk_score:float8", "score_date:date", "model_version:text")));
+      while (r.next()) {
+        fromView.put(r.getString("account_id"), (float) r.getDouble("risk_score") + " " + r.getObject("score_date",
+            java.time.LocalDate.class) + " " + r.getString("model_version"));
+      }
+    }
+    Map<String, String> expected = new java.util.TreeMap<>();
+    files.forEach((k, n) -> {
+      expected.put(k, (float) n.get("score").asDouble() + " 2026-11-28 " + n.get("model_version").asText());
+      if (n.get("fallback_reason").isNull()) {
+        assertThat(k, n.get("model_version").asText(), is("1"));
+      }
+    });
+    assertThat(fromView, is(expected));
+
+    // Redis: the run is the served one under the prefix "fraud", every account with the file's score.
+    try (redis.clients.jedis.Jedis j = REDIS.client()) {
+      assertThat(j.get(dev.batchserve.transforms.sink.RedisSink.currentKey("fraud")), is("fraud-tx-daily-20261128"));
+      ObjectMapper json = new ObjectMapper();
+      for (Map.Entry<String, JsonNode> e : files.entrySet()) {
+        String value = j.get(dev.batchserve.transforms.sink.RedisSink.valueKey("fraud", "fraud-tx-daily-20261128", e.getKey()));
+        assertThat(e.getKey(), json.readTree(value).get("score").asDouble(), is(e.getValue().get("score").asDouble()));
+      }
+    }
   }
 
   @Test
@@ -73,16 +140,7 @@ public class ScoreFraudTransactionsTest {
       expected.put(FraudSample.accountId(i), trained.weights.predict(spec.transform(raw).vector())[0]);
     }
 
-    Map<String, JsonNode> byKey = new HashMap<>();
-    ObjectMapper json = new ObjectMapper();
-    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
-      for (Path f : files.collect(Collectors.toList())) {
-        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-          JsonNode n = json.readTree(line);
-          assertTrue("duplicate " + n.get("key"), byKey.put(n.get("key").asText(), n) == null);
-        }
-      }
-    }
+    Map<String, JsonNode> byKey = published(runDir);
     assertThat(byKey.size(), is(ACCOUNTS)); // every account of the accounts table, exactly once
     assertTrue(Files.exists(Path.of(runDir, "_SUCCESS")));
     int fallbacks = 0;

@@ -87,8 +87,10 @@ public class DataflowTemplateTest {
     Map<String, JsonNode> params = new HashMap<>();
     meta.path("parameters").forEach(p -> params.put(p.path("name").asText(), p));
     int options = 0;
-    for (Method m : BatchScoringOptions.class.getDeclaredMethods()) {
-      if (!m.getName().startsWith("get")) {
+    List<Method> getters = new java.util.ArrayList<>(List.of(BatchScoringOptions.class.getDeclaredMethods()));
+    getters.addAll(List.of(dev.batchserve.pipelines.StoreSinkOptions.class.getDeclaredMethods()));
+    for (Method m : getters) {
+      if (!m.getName().startsWith("get") || m.isAnnotationPresent(org.apache.beam.sdk.options.Hidden.class)) {
         continue;
       }
       options++;
@@ -103,6 +105,11 @@ public class DataflowTemplateTest {
       }
     }
     assertThat(params.size(), is(options));
+    // The store options come from StoreSinkOptions; the test-only BigQuery services are hidden.
+    for (String store : List.of("redisHost", "jdbcUrl", "jdbcView", "bigQueryTable")) {
+      assertTrue("no parameter " + store, params.containsKey(store));
+    }
+    assertTrue("a hidden option is a parameter", !params.containsKey("bigQueryServices"));
     assertThat(params.get("batchSize").path("label").asText(), is("Batch size"));
     assertThat(params.get("batchSize").path("paramType").asText(), is("NUMBER"));
     assertThat(params.get("batchSize").path("defaultValue").asText(), is("256"));

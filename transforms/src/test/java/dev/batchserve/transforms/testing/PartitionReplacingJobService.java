@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.testing;
 
 import com.google.api.client.http.AbstractInputStreamContent;
 import com.google.api.services.bigquery.model.Job;
@@ -33,7 +33,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p>Partitions are taken from the {@code prediction_timestamp} strings the sink writes; the rows
  * are dropped when the job starts (a fake load job never fails after it started).
  */
-final class PartitionReplacingJobService implements JobService, Serializable {
+public final class PartitionReplacingJobService implements JobService, Serializable {
   private static final long serialVersionUID = 1L;
   private static final DateTimeFormatter TIMESTAMP =
       DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSS 'UTC'", Locale.ROOT).withZone(ZoneOffset.UTC);
@@ -41,7 +41,7 @@ final class PartitionReplacingJobService implements JobService, Serializable {
   private final FakeJobService jobs;
   private final FakeDatasetService datasets;
 
-  PartitionReplacingJobService(FakeJobService jobs, FakeDatasetService datasets) {
+  public PartitionReplacingJobService(FakeJobService jobs, FakeDatasetService datasets) {
     this.jobs = jobs;
     this.datasets = datasets;
   }

@@ -1,0 +1,137 @@
+package dev.batchserve.pipelines;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import dev.batchserve.transforms.sink.BigQuerySink;
+import dev.batchserve.transforms.sink.JdbcSink;
+import dev.batchserve.transforms.sink.RedisSink;
+import dev.batchserve.transforms.sink.Secret;
+import dev.batchserve.transforms.sink.SinkWithMetadata;
+import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.RunInfo;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Applies the prediction stores that {@link StoreSinkOptions} name (Redis, PostgreSQL, BigQuery)
+ * to a job's predictions; each publishes its run all-or-nothing after the given signals (the
+ * completeness check, the circuit breaker), like the files sink beside it.
+ *
+ * <pre>{@code
+ * StoreSinks.of(options, run).withRedisPrefix("fraud").publishAfter(keyed.counts()).write(keyed.predictions());
+ * }</pre>
+ */
+public final class StoreSinks {
+  private final StoreSinkOptions o;
+  private final RunInfo run;
+  private String redisPrefix;
+  private @Nullable String defaultView;
+  private Map<String, String> defaultViewColumns = Map.of();
+  private PCollection<?>[] signals = new PCollection<?>[0];
+
+  private StoreSinks(StoreSinkOptions o, RunInfo run) {
+    this.o = o;
+    this.run = run;
+    this.redisPrefix = run.pipeline();
+  }
+
+  public static StoreSinks of(StoreSinkOptions options, RunInfo run) {
+    return new StoreSinks(options, run);
+  }
+
+  /** The Redis prefix when {@code --redisPrefix} is empty (default: the run's pipeline name). */
+  public StoreSinks withRedisPrefix(String prefix) {
+    this.redisPrefix = prefix;
+    return this;
+  }
+
+  /**
+   * The serving view of the JDBC table when {@code --jdbcView} is empty: a job whose readers expect
+   * fixed column names (the fraud job's {@code account_id, risk_score, score_date, model_version})
+   * always gets it. {@code --jdbcViewColumns} still overrides the columns.
+   */
+  public StoreSinks withDefaultJdbcView(String view, Map<String, String> columns) {
+    this.defaultView = view;
+    this.defaultViewColumns = columns;
+    return this;
+  }
+
+  public StoreSinks publishAfter(PCollection<?>... more) {
+    this.signals = more;
+    return this;
+  }
+
+  /** Writes the predictions to every store the options name; returns how many there were. */
+  public int write(PCollection<KV<String, Prediction>> predictions) {
+    int stores = 0;
+    if (!o.getRedisHost().isEmpty()) {
+      RedisSink<String> redis = SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
+          .withRunInfo(run)
+          .withKeyPrefix(o.getRedisPrefix().isEmpty() ? redisPrefix : o.getRedisPrefix())
+          .withPassword(secret("redis", o.getRedisPasswordEnv(), o.getRedisPasswordFile()))
+          .withTls(o.getRedisTls())
+          .publishAfter(signals);
+      if (!o.getRedisTtl().isEmpty()) {
+        redis = redis.withTtl(parseDuration("--redisTtl", o.getRedisTtl()));
+      }
+      predictions.apply("WriteRedis", redis);
+      stores++;
+    }
+    if (!o.getJdbcUrl().isEmpty()) {
+      JdbcSink<String> jdbc = SinkWithMetadata.<String>jdbc(o.getJdbcUrl())
+          .withRunInfo(run)
+          .withTable(o.getJdbcTable())
+          .withPassword(secret("jdbc", o.getJdbcPasswordEnv(), o.getJdbcPasswordFile()))
+          .publishAfter(signals);
+      if (!o.getJdbcUser().isEmpty()) {
+        jdbc = jdbc.withUser(o.getJdbcUser());
+      }
+      String view = o.getJdbcView().isEmpty() ? defaultView : o.getJdbcView();
+      if (view != null) {
+        Map<String, String> columns = o.getJdbcViewColumns().isEmpty()
+            ? defaultViewColumns : JdbcSink.parseViewColumns(o.getJdbcViewColumns());
+        checkArgument(!columns.isEmpty(), "--jdbcView=%s needs --jdbcViewColumns (column=field,...)", view);
+        jdbc = jdbc.withView(view, columns);
+      } else {
+        checkArgument(o.getJdbcViewColumns().isEmpty(), "--jdbcViewColumns needs --jdbcView (the view's name)");
+      }
+      predictions.apply("WriteJdbc", jdbc);
+      stores++;
+    }
+    if (!o.getBigQueryTable().isEmpty()) {
+      BigQuerySink<String> bq = SinkWithMetadata.<String>bigQuery(o.getBigQueryTable())
+          .withRunInfo(run)
+          .publishAfter(signals);
+      if (!o.getBigQueryTempLocation().isEmpty()) {
+        bq = bq.withCustomGcsTempLocation(o.getBigQueryTempLocation());
+      }
+      BigQueryServices services = o.getBigQueryServices();
+      if (services != null) {
+        bq = bq.withTestServices(services).withoutValidation();
+      }
+      predictions.apply("WriteBigQuery", bq);
+      stores++;
+    }
+    return stores;
+  }
+
+  /** A password reference from an environment variable name or a file; never the password itself. */
+  public static Secret secret(String store, String env, String file) {
+    checkArgument(env.isEmpty() || file.isEmpty(),
+        "give the %s password by an environment variable or a file, not both", store);
+    return !env.isEmpty() ? Secret.fromEnv(env) : !file.isEmpty() ? Secret.fromFile(file) : Secret.none();
+  }
+
+  static Duration parseDuration(String option, String value) {
+    try {
+      return Duration.parse(value);
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException(option + " must be an ISO-8601 duration such as PT36H, but was '" + value + "'", e);
+    }
+  }
+}
