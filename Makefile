@@ -26,7 +26,7 @@ help:
 	@echo "make bench-models raw records/s of each model backend (TF, ONNX, XGBoost, linear) per batch size"
 	@echo "make bench        the benchmark suite: raw engines, batching in the pipeline, end to end at 1M and 5M rows, Redis store"
 	@echo "make run-job      the config-driven job (JOB=$(JOB))"
-	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples"
+	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples (RUNNER=FlinkRunner: on Flink)"
 	@echo "make lookup KEY=... REDIS=host:port PREFIX=...            a served prediction, with its age"
 	@echo "make check-staleness OUTPUT=... INTERVAL=daily            exit 0 while the latest run is fresh"
 	@echo "make clean        remove build outputs and $(WORK)/"
@@ -136,22 +136,30 @@ JOB       ?= pipelines/src/main/resources/jobs/fraud-daily.yaml
 USERS     ?= 10000
 ITEMS     ?= 2000
 CUSTOMERS ?= 10000
-run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
-	@echo "==> Running the job $(JOB) for run date $(RUN_DATE)"
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.config.ConfigJob \
-	  -Dexec.args="--config=$(JOB) --runDate=$(RUN_DATE) --runner=$(RUNNER) $(RUN_ARGS)"
+# RUNNER=FlinkRunner runs the job on Flink embedded (FLINK_MASTER=[local]) or a cluster
+# (FLINK_MASTER=host:port) in a forked JVM, like run-flink; any other runner runs in exec:java.
+ifeq ($(RUNNER),FlinkRunner)
+RUN_MAIN = $(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
+  -Dexec.args="-cp %classpath $(1) --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 $(2)"
+else
+RUN_MAIN = $(PIPELINES) -Dexec.mainClass=$(1) -Dexec.args="--runner=$(RUNNER) $(2)"
+endif
 
+run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
+	@echo "==> Running the job $(JOB) for run date $(RUN_DATE) on the $(RUNNER)"
+	$(call RUN_MAIN,dev.batchserve.pipelines.config.ConfigJob,--config=$(JOB) --runDate=$(RUN_DATE) $(RUN_ARGS))
+
+# Stores beside the files: RUN_ARGS="--jdbcUrl=jdbc:postgresql://... --jdbcTable=fraud_scores --redisHost=..."
+# (the fraud job serves the view fraud_risk(account_id, risk_score, score_date, model_version));
+# churn to BigQuery: RUN_ARGS="--bigQueryTable=project:dataset.churn --tempLocation=gs://bucket/tmp".
 run-fraud-transactions: build $(MODEL_DIR)/model-manifest.json
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.fraud.ScoreFraudTransactions \
-	  -Dexec.args="--runner=$(RUNNER) --accounts=$(ACCOUNTS) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+	$(call RUN_MAIN,dev.batchserve.pipelines.fraud.ScoreFraudTransactions,--accounts=$(ACCOUNTS) --model=$(abspath $(MODEL_DIR)) --fraudTxOutput=$(abspath $(WORK))/predictions/fraud-transactions --runDate=$(RUN_DATE) $(RUN_ARGS))
 
 run-recommend: build
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.recommend.RecommendPipeline \
-	  -Dexec.args="--runner=$(RUNNER) --users=$(USERS) --items=$(ITEMS) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+	$(call RUN_MAIN,dev.batchserve.pipelines.recommend.RecommendPipeline,--users=$(USERS) --items=$(ITEMS) --recsModel=$(abspath $(WORK))/models/recs-topk/1 --recsOutput=$(abspath $(WORK))/predictions/recs --runDate=$(RUN_DATE) $(RUN_ARGS))
 
 run-churn: build
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.churn.ChurnPipeline \
-	  -Dexec.args="--runner=$(RUNNER) --customers=$(CUSTOMERS) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+	$(call RUN_MAIN,dev.batchserve.pipelines.churn.ChurnPipeline,--customers=$(CUSTOMERS) --churnModel=$(abspath $(WORK))/models/churn-logistic/1 --churnOutput=$(abspath $(WORK))/predictions/churn --runDate=$(RUN_DATE) $(RUN_ARGS))
 
 # Serving and freshness.
 REDIS    ?= 127.0.0.1:6379
