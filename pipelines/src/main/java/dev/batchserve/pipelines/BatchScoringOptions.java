@@ -1,5 +1,6 @@
 package dev.batchserve.pipelines;
 
+import dev.batchserve.pipelines.schedule.ScheduleOptions;
 import dev.batchserve.transforms.monitoring.MeasureRunQuality;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
 import org.apache.beam.sdk.options.Default;
@@ -9,7 +10,7 @@ import org.apache.beam.sdk.options.Description;
  * Options of {@link BatchScoringPipeline}. Every option has a description and a default that runs
  * the fraud example on the sample data and the demo model that {@code make run} prepares.
  */
-public interface BatchScoringOptions extends StoreSinkOptions {
+public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   @Description("Input file pattern (CSV with a header line, JSON lines, or Parquet), local or any Beam FileSystems URI;"
       + " or a JDBC URL; or a BigQuery table as bigquery:[project:]dataset.table.")
   @Default.String("work/sample/fraud/accounts.csv")
@@ -111,24 +112,6 @@ public interface BatchScoringOptions extends StoreSinkOptions {
   String getPipelineName();
 
   void setPipelineName(String value);
-
-  @Description("Logical date of the run (yyyy-mm-dd, UTC); empty = today.")
-  @Default.String("")
-  String getRunDate();
-
-  void setRunDate(String value);
-
-  @Description("Schedule interval: hourly, daily or weekly.")
-  @Default.String("daily")
-  String getInterval();
-
-  void setInterval(String value);
-
-  @Description("Hour of the run date, for hourly runs (0-23).")
-  @Default.Integer(0)
-  int getRunHour();
-
-  void setRunHour(int value);
 
   @Description("Largest number of records per model call (1 to 100000).")
   @Default.Integer(256)

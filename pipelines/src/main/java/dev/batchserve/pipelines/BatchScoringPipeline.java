@@ -7,6 +7,7 @@ import dev.batchserve.pipelines.monitoring.AlertWebhook;
 import dev.batchserve.pipelines.monitoring.PreviousRun;
 import dev.batchserve.pipelines.monitoring.QualityFile;
 import dev.batchserve.pipelines.monitoring.RunReport;
+import dev.batchserve.pipelines.schedule.Schedule;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
@@ -75,18 +76,9 @@ public final class BatchScoringPipeline {
     System.out.println(summary.render());
   }
 
-  /** The run this configuration describes. */
+  /** The run this configuration describes: {@code --pipelineName}, {@code --runDate}, {@code --interval} (default daily). */
   public static RunInfo runInfo(BatchScoringOptions o) {
-    LocalDate date;
-    try {
-      date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + o.getRunDate() + "'", e);
-    }
-    RunInfo.Interval interval = RunInfo.Interval.parse(o.getInterval());
-    return interval == RunInfo.Interval.HOURLY
-        ? RunInfo.hourly(o.getPipelineName(), date, o.getRunHour())
-        : RunInfo.of(o.getPipelineName(), date, interval);
+    return Schedule.runInfo(o.getPipelineName(), o, RunInfo.Interval.DAILY);
   }
 
   /** Builds the pipeline into {@code p}; returns the run directory it publishes. */
@@ -192,6 +184,10 @@ public final class BatchScoringPipeline {
    * is set, and its exception is rethrown.
    */
   public static RunSummary run(BatchScoringOptions o) {
+    if (o.getPartition() < 0) {
+      // A partitioned run waits once, before its first partition.
+      Schedule.awaitUpstream(o, runInfo(o));
+    }
     if (o.getPartitions() > 1 && o.getPartition() < 0) {
       return PartitionedRun.run(o);
     }

@@ -5,6 +5,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.pipelines.StoreSinkOptions;
 import dev.batchserve.pipelines.StoreSinks;
+import dev.batchserve.pipelines.schedule.Schedule;
+import dev.batchserve.pipelines.schedule.ScheduleOptions;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.keys.KeyedPrediction;
@@ -15,19 +17,15 @@ import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -55,7 +53,7 @@ public final class ChurnPipeline {
   private ChurnPipeline() {}
 
   /** Options of the example. */
-  public interface Options extends StoreSinkOptions {
+  public interface Options extends StoreSinkOptions, ScheduleOptions {
     @Description("Customers to generate (tiny for tests, millions for benchmarks).")
     @Default.Integer(10_000)
     int getCustomers();
@@ -80,12 +78,6 @@ public final class ChurnPipeline {
 
     void setChurnOutput(String value);
 
-    @Description("Logical date of the weekly run (yyyy-mm-dd, UTC, the week's first day); empty = today.")
-    @Default.String("")
-    String getRunDate();
-
-    void setRunDate(String value);
-
     @Description("A customer is labelled churn when the probability is at least this (0 to 1).")
     @Default.Double(0.5)
     double getThreshold();
@@ -107,18 +99,12 @@ public final class ChurnPipeline {
 
   public static void main(String[] args) {
     Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    Pipeline p = Pipeline.create(o);
-    String runDir = build(p, o);
-    PipelineResult.State state = p.run().waitUntilFinish();
-    System.out.println("Run " + runInfo(o).runId() + " ended " + state + "; published to " + runDir);
-    if (state != PipelineResult.State.DONE) {
-      throw new IllegalStateException("run ended in state " + state);
-    }
+    Schedule.runToCompletion(o, runInfo(o), ChurnPipeline::build);
   }
 
+  /** The run: {@code --runDate} (empty = today), {@code --interval} (default weekly). */
   public static RunInfo runInfo(Options o) {
-    LocalDate date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
-    return RunInfo.of("churn", date, RunInfo.Interval.WEEKLY);
+    return Schedule.runInfo("churn", o, RunInfo.Interval.WEEKLY);
   }
 
   /** The prediction with its label: {@code churn} at or above the threshold; fallbacks keep theirs. */

@@ -90,7 +90,6 @@ public final class JobConfig {
   private static final ObjectMapper YAML = configure(new ObjectMapper(new YAMLFactory()));
   private static final ObjectMapper JSON = configure(new ObjectMapper());
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
   private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)(?:\\[(\\d+)])?");
   private static final Pattern SQL_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
   private static final Pattern BIGQUERY_TABLE = Pattern.compile("([a-z0-9.:-]+[:.])?[A-Za-z0-9_]+\\.[A-Za-z0-9_$-]+");
@@ -757,23 +756,7 @@ public final class JobConfig {
 
   /** {@code 500ms}, {@code 90s}, {@code 15m}, {@code 36h}, {@code 2d}, or ISO-8601 ({@code PT36H}). */
   public static Duration parseDuration(String s) {
-    String t = s.trim();
-    Matcher m = DURATION.matcher(t);
-    if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      switch (m.group(2)) {
-        case "ms": return Duration.ofMillis(n);
-        case "s": return Duration.ofSeconds(n);
-        case "m": return Duration.ofMinutes(n);
-        case "h": return Duration.ofHours(n);
-        default: return Duration.ofDays(n);
-      }
-    }
-    try {
-      return Duration.parse(t);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("not a duration: '" + s + "'", e);
-    }
+    return dev.batchserve.pipelines.schedule.Schedule.parseDuration(s);
   }
 
   // ---- use ----

@@ -2,6 +2,8 @@ package dev.batchserve.pipelines.fraud;
 
 import dev.batchserve.pipelines.StoreSinkOptions;
 import dev.batchserve.pipelines.StoreSinks;
+import dev.batchserve.pipelines.schedule.Schedule;
+import dev.batchserve.pipelines.schedule.ScheduleOptions;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.Fallback;
@@ -12,16 +14,12 @@ import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -55,7 +53,7 @@ public final class ScoreFraudTransactions {
   private ScoreFraudTransactions() {}
 
   /** Options of the example. */
-  public interface Options extends StoreSinkOptions {
+  public interface Options extends StoreSinkOptions, ScheduleOptions {
     @Description("Transactions CSV (account_id,ts,amount,country,merchant; ts ISO-8601); empty = generate --accounts accounts.")
     @Default.String("")
     String getTransactions();
@@ -92,12 +90,6 @@ public final class ScoreFraudTransactions {
 
     void setFraudTxOutput(String value);
 
-    @Description("Logical date of the run (yyyy-mm-dd, UTC); empty = today. Features cover the 30 days up to its end.")
-    @Default.String("")
-    String getRunDate();
-
-    void setRunDate(String value);
-
     @Description("Records per model call.")
     @Default.Integer(256)
     int getBatchSize();
@@ -119,18 +111,12 @@ public final class ScoreFraudTransactions {
 
   public static void main(String[] args) {
     Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    Pipeline p = Pipeline.create(o);
-    String runDir = build(p, o);
-    PipelineResult.State state = p.run().waitUntilFinish();
-    System.out.println("Run " + runInfo(o).runId() + " ended " + state + "; published to " + runDir);
-    if (state != PipelineResult.State.DONE) {
-      throw new IllegalStateException("run ended in state " + state);
-    }
+    Schedule.runToCompletion(o, runInfo(o), ScoreFraudTransactions::build);
   }
 
+  /** The run: {@code --runDate} (empty = today), {@code --interval} (default daily). */
   public static RunInfo runInfo(Options o) {
-    LocalDate date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
-    return RunInfo.of("fraud-tx", date, RunInfo.Interval.DAILY);
+    return Schedule.runInfo("fraud-tx", o, RunInfo.Interval.DAILY);
   }
 
   /** Builds the pipeline; returns the run directory it publishes. */

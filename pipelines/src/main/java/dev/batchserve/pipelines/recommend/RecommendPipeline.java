@@ -1,36 +1,34 @@
 package dev.batchserve.pipelines.recommend;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.pipelines.monitoring.PreviousRun;
+import dev.batchserve.pipelines.schedule.Schedule;
+import dev.batchserve.pipelines.schedule.ScheduleOptions;
+import dev.batchserve.transforms.compare.TopKOverlap;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
-import dev.batchserve.pipelines.monitoring.PreviousRun;
-import dev.batchserve.transforms.compare.TopKOverlap;
 import dev.batchserve.transforms.sink.PublishedRun;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
@@ -55,7 +53,7 @@ public final class RecommendPipeline {
   private RecommendPipeline() {}
 
   /** Options of the example. */
-  public interface Options extends PipelineOptions {
+  public interface Options extends ScheduleOptions {
     @Description("Users to generate (tiny for tests, millions for benchmarks).")
     @Default.Integer(10_000)
     int getUsers();
@@ -98,12 +96,6 @@ public final class RecommendPipeline {
 
     void setRecsOutput(String value);
 
-    @Description("Logical date of the run (yyyy-mm-dd, UTC); empty = today.")
-    @Default.String("")
-    String getRunDate();
-
-    void setRunDate(String value);
-
     @Description("Shards of the Parquet output.")
     @Default.Integer(4)
     int getNumShards();
@@ -125,20 +117,12 @@ public final class RecommendPipeline {
 
   public static void main(String[] args) {
     Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
-    Pipeline p = Pipeline.create(o);
-    long t0 = System.nanoTime();
-    String runDir = build(p, o);
-    PipelineResult.State state = p.run().waitUntilFinish();
-    System.out.printf("Run %s ended %s in %.1f s; published to %s%n", runInfo(o).runId(), state,
-        (System.nanoTime() - t0) / 1e9, runDir);
-    if (state != PipelineResult.State.DONE) {
-      throw new IllegalStateException("run ended in state " + state);
-    }
+    Schedule.runToCompletion(o, runInfo(o), RecommendPipeline::build);
   }
 
+  /** The run: {@code --runDate} (empty = today), {@code --interval} (default daily). */
   public static RunInfo runInfo(Options o) {
-    LocalDate date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
-    return RunInfo.of("recs", date, RunInfo.Interval.DAILY);
+    return Schedule.runInfo("recs", o, RunInfo.Interval.DAILY);
   }
 
   /** Exports the model from the generated catalog unless {@code dir} already holds one. */

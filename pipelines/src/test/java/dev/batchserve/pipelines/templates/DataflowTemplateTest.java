@@ -89,6 +89,7 @@ public class DataflowTemplateTest {
     int options = 0;
     List<Method> getters = new java.util.ArrayList<>(List.of(BatchScoringOptions.class.getDeclaredMethods()));
     getters.addAll(List.of(dev.batchserve.pipelines.StoreSinkOptions.class.getDeclaredMethods()));
+    getters.addAll(List.of(dev.batchserve.pipelines.schedule.ScheduleOptions.class.getDeclaredMethods()));
     for (Method m : getters) {
       if (!m.getName().startsWith("get") || m.isAnnotationPresent(org.apache.beam.sdk.options.Hidden.class)) {
         continue;
@@ -105,8 +106,9 @@ public class DataflowTemplateTest {
       }
     }
     assertThat(params.size(), is(options));
-    // The store options come from StoreSinkOptions; the test-only BigQuery services are hidden.
-    for (String store : List.of("redisHost", "jdbcUrl", "jdbcView", "bigQueryTable")) {
+    // The store and schedule options are inherited (StoreSinkOptions, ScheduleOptions); the test-only
+    // BigQuery services are hidden.
+    for (String store : List.of("redisHost", "jdbcUrl", "jdbcView", "bigQueryTable", "runDate", "waitForMarker")) {
       assertTrue("no parameter " + store, params.containsKey(store));
     }
     assertTrue("a hidden option is a parameter", !params.containsKey("bigQueryServices"));

@@ -1,0 +1,49 @@
+package dev.batchserve.pipelines.schedule;
+
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+
+/**
+ * When a run is, and what it waits for: every job of this project takes these ({@code
+ * BatchScoringPipeline}, the worked examples). The run id and the input window derive from the run
+ * date and interval ({@link Schedule#runInfo}), so a re-run of the same date is the same run.
+ */
+public interface ScheduleOptions extends PipelineOptions {
+  @Description("Logical date of the run (yyyy-mm-dd, UTC); empty = today.")
+  @Default.String("")
+  String getRunDate();
+
+  void setRunDate(String value);
+
+  @Description("Schedule interval: hourly, daily or weekly; empty = the job's own (weekly for churn, else daily).")
+  @Default.String("")
+  String getInterval();
+
+  void setInterval(String value);
+
+  @Description("Hour of the run date, for hourly runs (0-23).")
+  @Default.Integer(0)
+  int getRunHour();
+
+  void setRunHour(int value);
+
+  @Description("Wait before the run until this upstream marker exists: a _SUCCESS file, or a directory that"
+      + " gets one; placeholders {run_date}, {yyyymmdd}, {hour}, {run_id} are filled in; empty = no wait.")
+  @Default.String("")
+  String getWaitForMarker();
+
+  void setWaitForMarker(String value);
+
+  @Description("How long to wait for --waitForMarker before failing (e.g. 2h, 30m, PT6H).")
+  @Default.String("6h")
+  String getMarkerTimeout();
+
+  void setMarkerTimeout(String value);
+
+  @Description("How often to look for --waitForMarker (e.g. 1m, 30s).")
+  @Default.String("1m")
+  String getMarkerPoll();
+
+  void setMarkerPoll(String value);
+}

@@ -1,0 +1,94 @@
+package dev.batchserve.pipelines.schedule;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertThrows;
+
+import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.churn.ChurnPipeline;
+import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.pipelines.fraud.ScoreFraudTransactions;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.pipelines.recommend.RecommendPipeline;
+import dev.batchserve.transforms.values.RunInfo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.ClassRule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/** Every job's run from {@code --runDate}/{@code --interval}/{@code --runHour}, and its upstream marker. */
+public class ScheduleTest {
+  @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
+
+  private static <O extends ScheduleOptions> O options(Class<O> type, String... args) {
+    return PipelineOptionsFactory.fromArgs(args).as(type);
+  }
+
+  @Test
+  public void everyJobDerivesItsRunIdAndWindowFromRunDateAndInterval() {
+    // Each job's own default interval...
+    assertThat(ChurnPipeline.runInfo(options(ChurnPipeline.Options.class, "--runDate=2026-11-23")).runId(),
+        is("churn-weekly-20261123"));
+    assertThat(ScoreFraudTransactions.runInfo(options(ScoreFraudTransactions.Options.class, "--runDate=2026-11-28"))
+        .runId(), is("fraud-tx-daily-20261128"));
+    assertThat(RecommendPipeline.runInfo(options(RecommendPipeline.Options.class, "--runDate=2026-11-28")).runId(),
+        is("recs-daily-20261128"));
+    assertThat(BatchScoringPipeline.runInfo(options(BatchScoringOptions.class, "--runDate=2026-11-28")).runId(),
+        is("fraud-daily-20261128"));
+    // ... and any of them on another interval, with the window that interval gives.
+    RunInfo hourly = ScoreFraudTransactions.runInfo(options(ScoreFraudTransactions.Options.class,
+        "--runDate=2026-11-28", "--interval=hourly", "--runHour=5"));
+    assertThat(hourly.runId(), is("fraud-tx-hourly-20261128T05"));
+    assertThat(hourly.windowStart(), is(Instant.parse("2026-11-28T05:00:00Z")));
+    assertThat(hourly.windowEnd(), is(Instant.parse("2026-11-28T06:00:00Z")));
+    RunInfo weekly = RecommendPipeline.runInfo(options(RecommendPipeline.Options.class,
+        "--runDate=2026-11-23", "--interval=weekly"));
+    assertThat(weekly.runId(), is("recs-weekly-20261123"));
+    assertThat(weekly.windowEnd(), is(Instant.parse("2026-11-30T00:00:00Z")));
+    assertThat(ChurnPipeline.runInfo(options(ChurnPipeline.Options.class, "--runDate=2026-11-23", "--interval=daily"))
+        .runId(), is("churn-daily-20261123"));
+  }
+
+  @Test
+  public void badScheduleOptionsFailNamingTheOption() {
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ChurnPipeline.runInfo(
+        options(ChurnPipeline.Options.class, "--runDate=23/11/2026"))).getMessage(),
+        is("--runDate must be yyyy-mm-dd, but was '23/11/2026'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ChurnPipeline.runInfo(
+        options(ChurnPipeline.Options.class, "--interval=monthly"))).getMessage(), containsString("monthly"));
+    ScheduleOptions o = options(ScheduleOptions.class, "--runDate=2026-11-28", "--waitForMarker=" + TMP.getRoot(),
+        "--markerTimeout=soon");
+    RunInfo run = Schedule.runInfo("x", o, RunInfo.Interval.DAILY);
+    assertThat(assertThrows(IllegalArgumentException.class, () -> Schedule.awaitUpstream(o, run)).getMessage(),
+        is("--markerTimeout must be a duration like 90s, 15m, 2h or PT6H, but was 'soon'"));
+  }
+
+  @Test
+  public void aJobWaitsForItsUpstreamMarkerAndRunsNothingWithoutIt() throws Exception {
+    Path root = TMP.getRoot().toPath();
+    Path model = root.resolve("model");
+    TrainFraudModel.train(model, 1000, 7, "1");
+    Path upstream = root.resolve("lake/accounts/dt=2026-11-28");
+    Files.createDirectories(upstream);
+    Path input = upstream.resolve("accounts.csv");
+    FraudSample.writeCsv(FraudSample.generate(50, 42), input);
+    String[] args = {"--runner=DirectRunner", "--input=" + input, "--model=" + model,
+        "--output=" + root.resolve("out"), "--runDate=2026-11-28", "--numShards=1",
+        "--waitForMarker=" + root.resolve("lake/accounts/dt={run_date}"), "--markerTimeout=300ms", "--markerPoll=50ms"};
+
+    UpstreamMarker.NotReady e = assertThrows(UpstreamMarker.NotReady.class,
+        () -> BatchScoringPipeline.run(options(BatchScoringOptions.class, args)));
+    assertThat(e.getMessage(), containsString(upstream.resolve("_SUCCESS").toString()));
+    assertThat("nothing was written before the marker", Files.exists(root.resolve("out")), is(false));
+
+    Files.writeString(upstream.resolve("_SUCCESS"), "");
+    RunSummary s = BatchScoringPipeline.run(options(BatchScoringOptions.class, args));
+    assertThat(s.predictions, is(50L));
+  }
+}
