@@ -47,8 +47,9 @@ public final class ScoreFraudTransactions {
   /** The PostgreSQL view the fraud rules and reports read. */
   public static final String JDBC_VIEW = "fraud_risk";
 
-  public static final Map<String, String> JDBC_VIEW_COLUMNS =
-      JdbcSink.parseViewColumns("account_id=key,risk_score=score,score_date=run_date,model_version=model_version");
+  /** Its columns: view column -> prediction field. */
+  public static final Map<String, String> JDBC_VIEW_COLUMNS = java.util.Collections.unmodifiableMap(
+      JdbcSink.parseViewColumns("account_id=key,risk_score=score,score_date=run_date,model_version=model_version"));
 
   private ScoreFraudTransactions() {}
 
