@@ -219,6 +219,35 @@ public final class RecommendBenchmark {
     }
   }
 
+  /**
+   * Checks that the fetched MatMul is the user x catalog^T product (first batch, first and last row,
+   * every item, against plain Java dot products), so the baseline measures the real work.
+   */
+  static void checkMatmul(SavedModelBundle bundle, ScoredUsers users, Sizes s, float[][] catalog) {
+    Signature sig = bundle.signatures().stream().filter(x -> x.key().equals(ModelManifest.DEFAULT_SIGNATURE))
+        .findFirst().orElseThrow(() -> new IllegalStateException("no serving_default signature"));
+    int n = Math.min(s.batchSize, users.size());
+    float[] product = new float[n * s.items];
+    try (TFloat32 u = TFloat32.tensorOf(Shape.of(n, s.dim), DataBuffers.of(flatten(users.embeddings, 0, n, s.dim),
+            true, false));
+        Result r = bundle.session().runner().feed(sig.getInputs().get(TopKExporter.USER).name, u)
+            .fetch(matmulOp(bundle)).run()) {
+      ((TFloat32) r.get(0)).copyTo(DataBuffers.of(product, false, false));
+    }
+    for (int row : new int[] {0, n - 1}) {
+      for (int item = 0; item < s.items; item++) {
+        double dot = 0;
+        for (int d = 0; d < s.dim; d++) {
+          dot += (double) users.embeddings[row][d] * catalog[item][d];
+        }
+        if (Math.abs(product[row * s.items + item] - dot) > 1e-3) {
+          throw new IllegalStateException("the MatMul fetched for the baseline is not user x catalog^T: user " + row
+              + ", item " + item + ": " + product[row * s.items + item] + " != " + dot);
+        }
+      }
+    }
+  }
+
   /** The name of the graph's one MatMul operation (the user x catalog^T product). */
   static String matmulOp(SavedModelBundle bundle) {
     List<String> found = new ArrayList<>();
@@ -361,6 +390,7 @@ public final class RecommendBenchmark {
     String describeGraph = "matMul + mask + topK in the exported graph, zero mask, outputs left native";
     try (SavedModelBundle bundle = SavedModelBundle.loader(modelDir.toString()).withTags(TensorFlowModel.SERVE_TAG)
         .withConfigProto(TensorFlowOptions.defaults().toConfigProto()).load()) {
+      checkMatmul(bundle, users, s, catalog.embeddings);
       ScoredUsers warmUp = new ScoredUsers(Arrays.copyOf(users.embeddings, Math.min(users.size(), 20 * s.batchSize)),
           users.purchased, 0);
       rawGraphSeconds(bundle, warmUp, s, true);
