@@ -10,7 +10,7 @@ RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
 PIPELINES  := $(MVN) -pl pipelines exec:java
 
-.PHONY: help build run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
+.PHONY: help build run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
@@ -24,7 +24,9 @@ help:
 	@echo "make package      build the jars without running tests"
 	@echo "make inspect MODEL=dir / make verify-model MODEL=dir   show / check a model directory"
 	@echo "make bench-models raw records/s of each model backend (TF, ONNX, XGBoost, linear) per batch size"
-	@echo "make bench        the benchmark suite: raw engines, batching in the pipeline, end to end at 1M and 5M rows, Redis store"
+	@echo "make bench        the benchmark suite: raw engines, batching in the pipeline, end to end at 1M and 5M rows, Redis store, recommendations, runners"
+	@echo "make bench-recommend  top-$(BENCH_K) for $(BENCH_USERS) users over $(BENCH_ITEMS) items x $(BENCH_DIM): users/s, GFLOP/s vs the raw TF matmul"
+	@echo "make bench-runners    the fraud job ($(RUNNER_BENCH_RECORDS) rows) on Direct, Flink embedded and a local Flink cluster, predictions compared"
 	@echo "make run-job      the config-driven job (JOB=$(JOB))"
 	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples (RUNNER=FlinkRunner: on Flink)"
 	@echo "make lookup KEY=... REDIS=host:port PREFIX=...            a served prediction, with its age"
@@ -130,6 +132,33 @@ bench: bench-models
 	done
 	@echo "==> Redis sink write rate and lookup latency on a local redis-server"
 	$(MVN) -pl transforms exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.batchserve.transforms.testing.StoreBenchmark -Dexec.args="--out=$(WORK)/bench/store.json"
+	$(BENCH_RECOMMEND)
+	$(BENCH_RUNNERS)
+
+# Recommendations (issue 10): top-k users/s and GFLOP/s in the pipeline against the raw TF matmul.
+BENCH_USERS ?= 100000
+BENCH_ITEMS ?= 10000
+BENCH_DIM   ?= 64
+BENCH_K     ?= 100
+define BENCH_RECOMMEND
+@mkdir -p $(WORK)/bench
+@echo "==> Recommendations: top-$(BENCH_K) for $(BENCH_USERS) users over $(BENCH_ITEMS) items x $(BENCH_DIM), raw TF vs the pipeline (Flink embedded)"
+$(BENCH_JAVA) -Dexec.args="-Xmx6g -cp %classpath dev.batchserve.pipelines.bench.RecommendBenchmark --out=$(WORK)/bench/recommend.json --workDir=$(WORK)/bench/recommend --users=$(BENCH_USERS) --items=$(BENCH_ITEMS) --dim=$(BENCH_DIM) --k=$(BENCH_K) --batchSize=256 $(FLINK_LOCAL)"
+endef
+bench-recommend: build
+	$(BENCH_RECOMMEND)
+
+# The same fraud job on the Direct runner, Flink embedded and a local Flink session cluster (its jars
+# copied into $(WORK)/bench/flink-cluster/lib by a Maven run that reads the same local repository as MVN).
+RUNNER_BENCH_RECORDS ?= 200000
+BENCH_MAVEN_PROPS = $(filter -Dmaven.repo.local=%,$(MVN)) $(if $(filter -o --offline,$(MVN)),-Dbatchserve.mavenOffline=true)
+define BENCH_RUNNERS
+@mkdir -p $(WORK)/bench
+@echo "==> The fraud job, $(RUNNER_BENCH_RECORDS) accounts, on Direct, Flink embedded and a Flink session cluster"
+$(BENCH_JAVA) -Dexec.args="-Xmx6g $(BENCH_MAVEN_PROPS) -cp %classpath dev.batchserve.pipelines.bench.RunnerBenchmark --records=$(RUNNER_BENCH_RECORDS) --out=$(WORK)/bench/runners.json --workDir=$(WORK)/bench/e2e --flinkDir=$(abspath $(WORK))/bench/flink-cluster --flinkPom=$(CURDIR)/flink/pom.xml"
+endef
+bench-runners: build
+	$(BENCH_RUNNERS)
 
 # The other worked examples and the config-driven job.
 JOB       ?= pipelines/src/main/resources/jobs/fraud-daily.yaml

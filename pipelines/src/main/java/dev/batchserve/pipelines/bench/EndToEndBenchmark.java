@@ -16,11 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /**
  * The fraud job end to end (Parquet in -> features -> TF MLP -> Parquet + JSON lines out, with the
@@ -59,7 +56,7 @@ public final class EndToEndBenchmark {
       int[] n = {0};
       float[] sink = {0};
       long t0 = System.nanoTime();
-      FraudSample.forEachRow(records, 42, row -> {
+      FraudSample.forEachRow(records, FraudBenchmarkData.SAMPLE_SEED, row -> {
         batch[n[0]++] = spec.transform(row).vector();
         if (n[0] == batchSize) {
           sink[0] += model.predict(batch)[0][0];
@@ -100,27 +97,13 @@ public final class EndToEndBenchmark {
     if (out == null) {
       out = work.resolve("e2e-" + records + ".json");
     }
-    Path modelDir = work.resolve("model").toAbsolutePath();
-    if (!Files.exists(modelDir.resolve("model-manifest.json"))) {
-      TrainFraudModel.train(modelDir, 20_000, 7, "1");
-    }
-    Path input = work.resolve("accounts-" + records + ".parquet").toAbsolutePath();
-    if (!Files.exists(input)) {
-      System.out.printf("Writing %,d sample accounts to %s%n", records, input);
-      FraudSample.writeParquet(records, 42, input);
-    }
+    Path modelDir = FraudBenchmarkData.model(work, FraudBenchmarkData.TRAINING_ACCOUNTS);
+    Path input = FraudBenchmarkData.parquetInput(work, records, System.out);
     Path output = work.resolve("out-" + records).toAbsolutePath();
-    if (Files.exists(output)) {
-      try (Stream<Path> s = Files.walk(output)) {
-        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
+    FraudBenchmarkData.deleteRecursively(output);
     double raw = rawRate(modelDir, Math.min(records, 500_000), batchSize);
 
-    List<String> all = new ArrayList<>(List.of("--input=" + input, "--model=" + modelDir, "--output=" + output,
-        "--runDate=2026-01-01", "--batchSize=" + batchSize, "--numShards=8", "--progressEvery=0"));
-    all.addAll(pipelineArgs);
-    BatchScoringOptions o = PipelineOptionsFactory.fromArgs(all.toArray(new String[0])).as(BatchScoringOptions.class);
+    BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, modelDir, output, batchSize, pipelineArgs);
     RunSummary s = BatchScoringPipeline.run(o);
     if (s.predictions + s.fallbacks != records) {
       throw new IllegalStateException("expected " + records + " results, got " + (s.predictions + s.fallbacks));

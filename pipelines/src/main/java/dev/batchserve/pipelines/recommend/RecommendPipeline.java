@@ -66,6 +66,12 @@ public final class RecommendPipeline {
 
     void setItems(int value);
 
+    @Description("Dimensions of the user and item embeddings.")
+    @Default.Integer(RecommendSample.DIM)
+    int getDim();
+
+    void setDim(int value);
+
     @Description("Seed of the generator.")
     @Default.Long(42)
     long getSeed();
@@ -168,33 +174,38 @@ public final class RecommendPipeline {
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RecommendPipeline.class);
 
-  /** Builds the pipeline; returns the run directory it publishes. */
-  public static String build(Pipeline p, Options o) {
-    RunInfo run = runInfo(o);
-    RecommendSample.Catalog catalog = RecommendSample.catalog(o.getItems(), o.getSeed());
-    ensureModel(Path.of(o.getRecsModel()), catalog, o.getK());
-    Fallback popularity = Fallback.popularity(catalog.mostPopular(o.getK()), catalog.mostPopularScores(o.getK()));
-
+  /**
+   * Users {@code 0..users-1} of {@link RecommendSample}, generated inside the pipeline in blocks of
+   * 1,000 spread over the workers (a reshuffle), keyed by user id.
+   */
+  public static PCollection<KV<String, Row>> generateUsers(Pipeline p, int users, int items, int dim, long seed) {
     List<Integer> blocks = new ArrayList<>();
-    for (int b = 0; b * 1000 < o.getUsers(); b++) {
+    for (int b = 0; b * 1000 < users; b++) {
       blocks.add(b);
     }
-    int users = o.getUsers();
-    int items = o.getItems();
-    long seed = o.getSeed();
-    PCollection<KV<String, Row>> input = p
+    return p
         .apply("Blocks", Create.of(blocks).withCoder(VarIntCoder.of()))
         .apply("Spread", Reshuffle.viaRandomKey())
         .apply("GenerateUsers", ParDo.of(new DoFn<Integer, KV<String, Row>>() {
           @ProcessElement
           public void process(@Element Integer block, OutputReceiver<KV<String, Row>> out) {
             for (int i = block * 1000; i < Math.min(users, (block + 1) * 1000); i++) {
-              Row u = RecommendSample.user(i, items, seed);
+              Row u = RecommendSample.user(i, items, dim, seed);
               out.output(KV.of(u.getString("user_id"), u));
             }
           }
         }))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(RecommendSample.USER_SCHEMA)));
+  }
+
+  /** Builds the pipeline; returns the run directory it publishes. */
+  public static String build(Pipeline p, Options o) {
+    RunInfo run = runInfo(o);
+    RecommendSample.Catalog catalog = RecommendSample.catalog(o.getItems(), o.getDim(), o.getSeed());
+    ensureModel(Path.of(o.getRecsModel()), catalog, o.getK());
+    Fallback popularity = Fallback.popularity(catalog.mostPopular(o.getK()), catalog.mostPopularScores(o.getK()));
+
+    PCollection<KV<String, Row>> input = generateUsers(p, o.getUsers(), o.getItems(), o.getDim(), o.getSeed());
 
     Recommend.Result r = input.apply("Recommend", Recommend.withModel(o.getRecsModel())
         .withRunInfo(run).withMaxBatchSize(o.getBatchSize()).withColdStart(popularity));

@@ -91,17 +91,26 @@ public final class RecommendSample {
     }
   }
 
-  private static float[] embedding(SplittableRandom r) {
-    float[] e = new float[DIM];
-    for (int d = 0; d < DIM; d++) {
+  private static float[] embedding(SplittableRandom r, int dim) {
+    float[] e = new float[dim];
+    for (int d = 0; d < dim; d++) {
       e[d] = (r.nextInt(17) - 8) / 8f;
     }
     return e;
   }
 
-  /** {@code items} items; item {@code i} depends on {@code (seed, i)} only. */
+  /** {@code items} items of {@link #DIM} dimensions; item {@code i} depends on {@code (seed, i)} only. */
   public static Catalog catalog(int items, long seed) {
+    return catalog(items, DIM, seed);
+  }
+
+  /**
+   * {@code items} items of {@code dim} dimensions (benchmarks vary it); with {@code dim = DIM} the
+   * same catalog as {@link #catalog(int, long)}.
+   */
+  public static Catalog catalog(int items, int dim, long seed) {
     checkArgument(items > 0, "items must be > 0, but was %s", items);
+    checkArgument(dim > 0, "dim must be > 0, but was %s", dim);
     List<String> ids = new ArrayList<>(items);
     float[][] emb = new float[items][];
     float[] pop = new float[items];
@@ -109,7 +118,7 @@ public final class RecommendSample {
     for (int i = 0; i < items; i++) {
       SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ (i + 1L) * 0xBF58476D1CE4E5B9L);
       ids.add(itemId(i));
-      emb[i] = embedding(r);
+      emb[i] = embedding(r, dim);
       // Zipf-like: a long tail, with noise so the order is not just the index.
       pop[i] = (float) (1.0 / Math.pow(i + 1, 0.8) * (0.5 + r.nextDouble()));
       total += pop[i];
@@ -120,15 +129,20 @@ public final class RecommendSample {
     return new Catalog(ids, emb, pop);
   }
 
-  /** User {@code i} for a catalog of {@code items} items. */
+  /** User {@code i} for a catalog of {@code items} items of {@link #DIM} dimensions. */
   public static Row user(int i, int items, long seed) {
+    return user(i, items, DIM, seed);
+  }
+
+  /** User {@code i} for a catalog of {@code items} items of {@code dim} dimensions. */
+  public static Row user(int i, int items, int dim, long seed) {
     SplittableRandom r = new SplittableRandom(seed * 0xD6E8FEB86659FD93L ^ (i + 1L) * 0x94D049BB133111EBL);
     boolean cold = r.nextDouble() < 0.05;
     @Nullable List<Float> embedding = null;
     Set<String> purchased = new LinkedHashSet<>();
     if (!cold) {
-      float[] e = embedding(r);
-      embedding = new ArrayList<>(DIM);
+      float[] e = embedding(r, dim);
+      embedding = new ArrayList<>(dim);
       for (float v : e) {
         embedding.add(v);
       }

@@ -2,13 +2,16 @@ package dev.batchserve.pipelines.runners;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * The jars of a Flink session cluster, copied from the local Maven repository into a lib folder with
@@ -21,10 +24,17 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A lib folder that was copied completely is reused as is. Maven runs offline when the system
  * property {@code batchserve.mavenOffline} is {@code true} or {@code batchserve.maven} is
- * {@code offline=true} (what the build passes to tests under {@code mvn -o}).
+ * {@code offline=true} (what the build passes to tests under {@code mvn -o}), and reads the local
+ * repository named by {@code maven.repo.local} when that property is set, so a build with its own
+ * repository ({@code mvn -Dmaven.repo.local=...}) copies from there too.
+ *
+ * <p>{@link #filesToStage} says what a job submitted to such a cluster stages.
  */
 public final class FlinkClusterClasspath {
   private static final String DONE_MARKER = ".copied";
+  /** On the cluster's class path already (flink/pom.xml): not staged with every job. */
+  private static final String TF_NATIVES = "tensorflow-core-native-";
+  private static final String TF_NATIVES_CLASSIFIER = "-linux-x86_64.jar";
 
   private FlinkClusterClasspath() {}
 
@@ -43,6 +53,10 @@ public final class FlinkClusterClasspath {
         || "offline=true".equals(System.getProperty("batchserve.maven"))) {
       cmd.add("-o");
     }
+    String repo = System.getProperty("maven.repo.local");
+    if (repo != null && !repo.isBlank()) {
+      cmd.add("-Dmaven.repo.local=" + repo);
+    }
     cmd.addAll(List.of("-f", clusterPom.toAbsolutePath().toString(), "dependency:copy-dependencies",
         "-DoutputDirectory=" + lib));
     Path log = lib.resolveSibling(lib.getFileName() + "-copy.log");
@@ -55,6 +69,30 @@ public final class FlinkClusterClasspath {
     }
     Files.writeString(marker, String.join(" ", cmd) + "\n", StandardCharsets.UTF_8);
     return lib;
+  }
+
+  /**
+   * What a job submitted from {@code classpath} stages on the cluster ({@code --filesToStage}): the
+   * class path without Flink's own jars and without the 160 MB of TensorFlow natives (the cluster's
+   * lib has both, see flink/pom.xml) nor surefire's jars; Beam zips class folders itself.
+   */
+  public static String filesToStage(List<String> classpath) {
+    return classpath.stream()
+        .filter(e -> !e.isEmpty())
+        .filter(e -> !e.contains(File.separator + "org" + File.separator + "apache" + File.separator + "flink" + File.separator))
+        .filter(e -> !isTfNatives(e))
+        .filter(e -> !e.contains("surefire"))
+        .collect(Collectors.joining(","));
+  }
+
+  /** {@link #filesToStage(List)} of this JVM's class path ({@code java.class.path}). */
+  public static String filesToStage() {
+    return filesToStage(Arrays.asList(System.getProperty("java.class.path").split(File.pathSeparator)));
+  }
+
+  private static boolean isTfNatives(String entry) {
+    String name = Path.of(entry).getFileName().toString();
+    return name.startsWith(TF_NATIVES) && name.endsWith(TF_NATIVES_CLASSIFIER);
   }
 
   /** Maven from {@code maven.home} (set by the build for tests), else {@code mvn} on the PATH. */

@@ -26,9 +26,6 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 /** What the runner tests share: the cluster's jars, what to stage, options, and reading a run's output. */
 final class RunnerFixtures {
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** On the cluster's class path already: not staged with every job. */
-  private static final String TF_NATIVES = "tensorflow-core-native-";
-  private static final String TF_NATIVES_CLASSIFIER = "-linux-x86_64.jar";
 
   private RunnerFixtures() {}
 
@@ -44,21 +41,9 @@ final class RunnerFixtures {
     return Arrays.stream(cp.split(File.pathSeparator)).filter(s -> !s.isEmpty()).collect(Collectors.toList());
   }
 
-  /**
-   * What a job stages: the test class path without Flink's own jars and without the 160 MB of TF
-   * natives (the cluster's lib has both, see flink/pom.xml); Beam zips the class folders.
-   */
+  /** What a job stages: see {@link FlinkClusterClasspath#filesToStage(List)}. */
   static String filesToStage() {
-    return testClasspath().stream()
-        .filter(e -> !e.contains(File.separator + "org" + File.separator + "apache" + File.separator + "flink" + File.separator))
-        .filter(e -> !isTfNatives(e))
-        .filter(e -> !e.contains("surefire"))
-        .collect(Collectors.joining(","));
-  }
-
-  private static boolean isTfNatives(String entry) {
-    String name = Path.of(entry).getFileName().toString();
-    return name.startsWith(TF_NATIVES) && name.endsWith(TF_NATIVES_CLASSIFIER);
+    return FlinkClusterClasspath.filesToStage(testClasspath());
   }
 
   static BatchScoringOptions options(Path input, Path model, Path output, String runDate, String... runnerArgs) {
