@@ -6,9 +6,12 @@ import java.io.OutputStream;
 import java.io.Serializable;
 import java.util.Locale;
 import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -120,6 +123,14 @@ public final class ModelAgreement implements Serializable {
 
   /** Five longs and two doubles. */
   public static final class ModelAgreementCoder extends AtomicCoder<ModelAgreement> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(ModelAgreement.class), of());
+    }
+
     private static final ModelAgreementCoder INSTANCE = new ModelAgreementCoder();
 
     public static ModelAgreementCoder of() {

@@ -13,6 +13,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.ListCoder;
@@ -26,6 +28,7 @@ import org.apache.beam.sdk.transforms.join.RawUnionValue;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -179,6 +182,14 @@ public final class TopKOverlap implements Serializable {
 
   /** Two longs and a double. */
   public static final class TopKOverlapCoder extends AtomicCoder<TopKOverlap> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(TopKOverlap.class), of());
+    }
+
     private static final TopKOverlapCoder INSTANCE = new TopKOverlapCoder();
 
     public static TopKOverlapCoder of() {

@@ -9,8 +9,11 @@ import java.io.Serializable;
 import java.util.Arrays;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.CoderException;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -72,6 +75,14 @@ public final class FeatureVector implements Serializable {
 
   /** Deterministic coder: the length, then each float's IEEE-754 bits. */
   public static final class FeatureVectorCoder extends AtomicCoder<FeatureVector> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(FeatureVector.class), of());
+    }
+
     private static final FeatureVectorCoder INSTANCE = new FeatureVectorCoder();
 
     public static FeatureVectorCoder of() {

@@ -11,8 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -162,6 +165,14 @@ public final class RunQuality implements Serializable {
 
   /** Encodes the JSON text: deterministic, since the JSON has a fixed field and key order. */
   public static final class RunQualityCoder extends AtomicCoder<RunQuality> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(RunQuality.class), of());
+    }
+
     private static final RunQualityCoder INSTANCE = new RunQualityCoder();
 
     public static RunQualityCoder of() {

@@ -12,9 +12,12 @@ import java.io.StringWriter;
 import java.util.Objects;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -163,6 +166,14 @@ public final class DeadLetter implements Serializable {
 
   /** A deterministic coder: seven UTF-8 strings, four of them nullable. */
   public static final class DeadLetterCoder extends AtomicCoder<DeadLetter> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(DeadLetter.class), of());
+    }
+
     private static final Coder<String> STRING = StringUtf8Coder.of();
     private static final Coder<String> NULLABLE = NullableCoder.of(StringUtf8Coder.of());
     private static final DeadLetterCoder INSTANCE = new DeadLetterCoder();

@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Objects;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.ListCoder;
@@ -27,6 +29,7 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.Schema.FieldType;
 import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Instant;
 
@@ -347,6 +350,14 @@ public final class Prediction implements Serializable {
 
   /** Deterministic coder for {@link Prediction}. */
   public static final class PredictionCoder extends AtomicCoder<Prediction> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(Prediction.class), of());
+    }
+
     private static final PredictionCoder INSTANCE = new PredictionCoder();
     private static final Coder<String> STRING = StringUtf8Coder.of();
     private static final Coder<String> NULLABLE_STRING = NullableCoder.of(StringUtf8Coder.of());

@@ -5,8 +5,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
 import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.CoderProvider;
+import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -101,6 +104,14 @@ public final class RunCounts implements Serializable {
 
   /** Five variable-length longs. */
   public static final class RunCountsCoder extends AtomicCoder<RunCounts> {
+    /**
+     * What makes {@code @DefaultCoder} work: Beam asks the coder class for this factory method and,
+     * without it, silently falls back to Java serialization ({@code SerializableCoder}).
+     */
+    public static CoderProvider getCoderProvider() {
+      return CoderProviders.forCoder(TypeDescriptor.of(RunCounts.class), of());
+    }
+
     private static final RunCountsCoder INSTANCE = new RunCountsCoder();
     private static final VarLongCoder LONG = VarLongCoder.of();
 
