@@ -153,4 +153,30 @@ public class ReadRecordsTest {
     PAssert.that(r.deadLetters()).empty();
     p.run().waitUntilFinish();
   }
+
+  @Test
+  public void theFlatParquetRowIsTheRowAvroUtilsBuilds() {
+    Schema avro = SchemaBuilder.record("R").fields().requiredString("id").optionalLong("n").optionalInt("i")
+        .optionalDouble("d").optionalFloat("f").optionalBoolean("b").optionalString("s").endRecord();
+    org.apache.beam.sdk.schemas.Schema beam =
+        org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils.toBeamSchema(avro);
+    ReadRecords.ToRow toRow = new ReadRecords.ToRow(beam);
+    GenericRecord full = new GenericData.Record(avro);
+    full.put("id", new org.apache.avro.util.Utf8("a1"));
+    full.put("n", 7L);
+    full.put("i", 3);
+    full.put("d", 2.5);
+    full.put("f", 1.5f);
+    full.put("b", true);
+    full.put("s", "x");
+    GenericRecord empty = new GenericData.Record(avro);
+    empty.put("id", "a2");
+    for (GenericRecord r : java.util.List.of(full, empty)) {
+      Row fast = toRow.apply(r);
+      assertThat(fast, is(org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils.toBeamRowStrict(r, beam)));
+      assertThat(fast.getValue("id") instanceof String, is(true));
+    }
+    GenericRecord noKey = new GenericData.Record(SchemaBuilder.record("R").fields().optionalString("id").endRecord());
+    assertThrows(IllegalArgumentException.class, () -> toRow.apply(noKey));
+  }
 }
