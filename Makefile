@@ -118,7 +118,7 @@ bench-models: build
 
 # Benchmarks (not tests: no timing assertions anywhere). Figures go to $(WORK)/bench/*.json and the
 # tables are printed; BENCHMARKS.md summarises a run. BENCH_SIZES sets the end-to-end sizes.
-BENCH_RECORDS ?= 1000000
+BENCH_RECORDS ?= 5000000
 BENCH_SIZES   ?= 1000000 5000000
 FLINK_LOCAL   := --runner=FlinkRunner --flinkMaster=[local] --parallelism=2
 BENCH_JAVA     = $(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR)
@@ -126,9 +126,11 @@ bench: bench-models
 	@mkdir -p $(WORK)/bench
 	@echo "==> Inference inside the pipeline vs the raw TF loop (Flink embedded, $(BENCH_RECORDS) records)"
 	$(BENCH_JAVA) -Dexec.args="-Xmx4g -cp %classpath dev.batchserve.pipelines.bench.PipelineBenchmark --out=$(WORK)/bench/pipeline.json --records=$(BENCH_RECORDS) --batchSizes=1,32,256,4096 $(FLINK_LOCAL)"
+	@echo "==> The same at batch 256 and 4096 with Flink's DataStream translation for batch and object reuse"
+	$(BENCH_JAVA) -Dexec.args="-Xmx4g -cp %classpath dev.batchserve.pipelines.bench.PipelineBenchmark --out=$(WORK)/bench/pipeline-datastream.json --records=$(BENCH_RECORDS) --batchSizes=256,4096 $(FLINK_LOCAL) --useDataStreamForBatch=true --objectReuse=true"
 	@for n in $(BENCH_SIZES); do \
 	  echo "==> The fraud job end to end, $$n accounts (Flink embedded, one JVM per size)"; \
-	  $(BENCH_JAVA) -Dexec.args="-Xmx8g -cp %classpath dev.batchserve.pipelines.bench.EndToEndBenchmark --records=$$n --out=$(WORK)/bench/e2e-$$n.json $(FLINK_LOCAL)" || exit 1; \
+	  $(BENCH_JAVA) -Dexec.args="-Xmx2g -cp %classpath dev.batchserve.pipelines.bench.EndToEndBenchmark --records=$$n --out=$(WORK)/bench/e2e-$$n.json $(FLINK_LOCAL)" || exit 1; \
 	done
 	@echo "==> Redis sink write rate and lookup latency on a local redis-server"
 	$(MVN) -pl transforms exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.batchserve.transforms.testing.StoreBenchmark -Dexec.args="--out=$(WORK)/bench/store.json"

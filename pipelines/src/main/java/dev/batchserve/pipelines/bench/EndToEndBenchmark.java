@@ -103,7 +103,7 @@ public final class EndToEndBenchmark {
     FraudBenchmarkData.deleteRecursively(output);
     double raw = rawRate(modelDir, Math.min(records, 500_000), batchSize);
 
-    BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, modelDir, output, batchSize, pipelineArgs);
+    BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, modelDir, output, records, batchSize, pipelineArgs);
     RunSummary s = BatchScoringPipeline.run(o);
     if (s.predictions + s.fallbacks != records) {
       throw new IllegalStateException("expected " + records + " results, got " + (s.predictions + s.fallbacks));

@@ -23,7 +23,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
  * <pre>{@code
  * Path model = FraudBenchmarkData.model(work, FraudBenchmarkData.TRAINING_ACCOUNTS);
  * Path input = FraudBenchmarkData.parquetInput(work, 200_000, System.out);
- * BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, model, output, 256, List.of("--runner=DirectRunner"));
+ * BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, model, output, records, 256, List.of("--runner=DirectRunner"));
  * }</pre>
  */
 final class FraudBenchmarkData {
@@ -53,11 +53,26 @@ final class FraudBenchmarkData {
     return input;
   }
 
-  /** The job's options: these inputs and settings, then the runner's arguments. */
-  static BatchScoringOptions jobOptions(Path input, Path model, Path output, int batchSize, List<String> runnerArgs) {
+  /** Predictions per output shard: each shard is sorted in memory, so its size bounds the sink's memory. */
+  static final long ROWS_PER_SHARD = 125_000;
+
+  /** The shards for {@code records} rows: at least 8, and about {@link #ROWS_PER_SHARD} rows each. */
+  static int shardsFor(long records) {
+    return (int) Math.max(8, (records + ROWS_PER_SHARD - 1) / ROWS_PER_SHARD);
+  }
+
+  /**
+   * The job's options: these inputs and settings, then the runner's arguments ({@code --numShards}
+   * there replaces {@link #shardsFor}).
+   */
+  static BatchScoringOptions jobOptions(Path input, Path model, Path output, long records, int batchSize,
+      List<String> runnerArgs) {
     List<String> all = new ArrayList<>(List.of("--input=" + input, "--model=" + model,
-        "--output=" + output.toAbsolutePath(), "--runDate=" + RUN_DATE, "--batchSize=" + batchSize, "--numShards=8",
+        "--output=" + output.toAbsolutePath(), "--runDate=" + RUN_DATE, "--batchSize=" + batchSize,
         "--progressEvery=0"));
+    if (runnerArgs.stream().noneMatch(a -> a.startsWith("--numShards="))) {
+      all.add("--numShards=" + shardsFor(records));
+    }
     all.addAll(runnerArgs);
     return PipelineOptionsFactory.fromArgs(all.toArray(new String[0])).as(BatchScoringOptions.class);
   }

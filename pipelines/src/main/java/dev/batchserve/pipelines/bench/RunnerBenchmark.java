@@ -162,7 +162,7 @@ public final class RunnerBenchmark {
   private static RunnerRun runOn(String runner, Path input, Path model, Path output, int batchSize, long records,
       List<String> args) throws IOException {
     FraudBenchmarkData.deleteRecursively(output);
-    BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, model, output, batchSize, args);
+    BatchScoringOptions o = FraudBenchmarkData.jobOptions(input, model, output, records, batchSize, args);
     RunSummary s = BatchScoringPipeline.run(o);
     if (s.predictions + s.fallbacks != records) {
       throw new IllegalStateException(runner + ": expected " + records + " results, got " + (s.predictions + s.fallbacks));
