@@ -1,6 +1,8 @@
 package dev.batchserve.pipelines.recommend;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.pipelines.StoreSinkOptions;
+import dev.batchserve.pipelines.StoreSinks;
 import dev.batchserve.pipelines.monitoring.PreviousRun;
 import dev.batchserve.pipelines.schedule.Schedule;
 import dev.batchserve.pipelines.schedule.ScheduleOptions;
@@ -13,7 +15,6 @@ import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
@@ -53,7 +54,7 @@ public final class RecommendPipeline {
   private RecommendPipeline() {}
 
   /** Options of the example. */
-  public interface Options extends ScheduleOptions {
+  public interface Options extends StoreSinkOptions, ScheduleOptions {
     @Description("Users to generate (tiny for tests, millions for benchmarks).")
     @Default.Integer(10_000)
     int getUsers();
@@ -108,17 +109,6 @@ public final class RecommendPipeline {
 
     void setNumShards(int value);
 
-    @Description("Redis host; empty = no Redis output. Keys recs:<run_id>:<user>, TTL 36 h.")
-    @Default.String("")
-    String getRedisHost();
-
-    void setRedisHost(String value);
-
-    @Description("Redis port.")
-    @Default.Integer(6379)
-    int getRedisPort();
-
-    void setRedisPort(int value);
   }
 
   public static void main(String[] args) {
@@ -223,12 +213,9 @@ public final class RecommendPipeline {
           .apply("WriteChange", ParDo.of(new WriteChangeFn(FileSink.runDirectory(o.getRecsOutput(), run),
               previous.runId())));
     }
-    if (!o.getRedisHost().isEmpty()) {
-      r.predictions().apply("WriteRedis", SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
-          .withRunInfo(run)
-          .withKeyPrefix("recs")
-          .withTtl(Duration.ofHours(36)));
-    }
+    // Redis (--redisHost; keys recs:<run_id>:<user>, TTL 1.5 x the interval: 36 h for the nightly run),
+    // PostgreSQL and BigQuery when named.
+    StoreSinks.of(o, run).withRedisPrefix("recs").write(r.predictions());
     return FileSink.runDirectory(o.getRecsOutput(), run);
   }
 }

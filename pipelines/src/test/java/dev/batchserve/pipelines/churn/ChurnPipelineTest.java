@@ -57,17 +57,7 @@ public class ChurnPipelineTest {
   }
 
   private static Map<String, JsonNode> published(String runDir) throws Exception {
-    Map<String, JsonNode> byKey = new HashMap<>();
-    ObjectMapper json = new ObjectMapper();
-    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
-      for (Path f : files.collect(Collectors.toList())) {
-        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-          JsonNode n = json.readTree(line);
-          byKey.put(n.get("key").asText(), n);
-        }
-      }
-    }
-    return byKey;
+    return dev.batchserve.pipelines.PublishedFiles.jsonLines(runDir);
   }
 
   /**

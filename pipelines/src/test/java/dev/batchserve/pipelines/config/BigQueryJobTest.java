@@ -70,12 +70,7 @@ public class BigQueryJobTest {
   }
 
   private static Map<String, JsonNode> jsonl(String runDir) throws Exception {
-    Map<String, JsonNode> out = new TreeMap<>();
-    for (String line : Files.readAllLines(Path.of(runDir, "jsonl/part-00000-of-00001.jsonl"))) {
-      JsonNode n = JSON.readTree(line);
-      out.put(n.get("key").asText(), n);
-    }
-    return out;
+    return dev.batchserve.pipelines.PublishedFiles.jsonLines(runDir);
   }
 
   @Test

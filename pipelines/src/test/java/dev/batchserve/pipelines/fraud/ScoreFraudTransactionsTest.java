@@ -44,19 +44,8 @@ public class ScoreFraudTransactionsTest {
     trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
   }
 
-  /** The run's JSON lines by key; a key twice fails. */
   private static Map<String, JsonNode> published(String runDir) throws Exception {
-    Map<String, JsonNode> byKey = new HashMap<>();
-    ObjectMapper json = new ObjectMapper();
-    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
-      for (Path f : files.collect(Collectors.toList())) {
-        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-          JsonNode n = json.readTree(line);
-          assertTrue("duplicate " + n.get("key"), byKey.put(n.get("key").asText(), n) == null);
-        }
-      }
-    }
-    return byKey;
+    return dev.batchserve.pipelines.PublishedFiles.jsonLines(runDir);
   }
 
   @Test

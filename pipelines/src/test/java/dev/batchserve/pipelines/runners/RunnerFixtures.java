@@ -56,17 +56,7 @@ final class RunnerFixtures {
 
   /** The run's JSON-lines predictions by key; fails on a key written twice. */
   static Map<String, JsonNode> readJsonl(String runDir) throws IOException {
-    Map<String, JsonNode> byKey = new HashMap<>();
-    try (Stream<Path> files = Files.list(Path.of(runDir, "jsonl"))) {
-      for (Path f : files.sorted().collect(Collectors.toList())) {
-        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-          JsonNode n = JSON.readTree(line);
-          JsonNode before = byKey.put(n.get("key").asText(), n);
-          assertTrue("key " + n.get("key") + " written twice in " + runDir, before == null);
-        }
-      }
-    }
-    return byKey;
+    return dev.batchserve.pipelines.PublishedFiles.jsonLines(runDir);
   }
 
   /**

@@ -474,21 +474,47 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 
-  private static final class CsvFn extends DoFn<String, KV<String, Row>> {
-    private final Schema schema;
-    private final List<String> keyColumns;
-    private final char delimiter;
-    private final TupleTag<KV<String, Row>> ok;
-    private final TupleTag<DeadLetter> dead;
-    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
-    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
+  /**
+   * What the keying steps share: the read and rejected counters, and emitting a row under its key,
+   * or as a dead letter ({@code missing_key}, with the record's text) when the key is empty.
+   */
+  private abstract static class KeyingFn<T> extends DoFn<T, KV<String, Row>> {
+    final List<String> keyColumns;
+    final TupleTag<KV<String, Row>> ok;
+    final TupleTag<DeadLetter> dead;
+    final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
+    final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
 
-    CsvFn(Schema schema, List<String> keyColumns, char delimiter, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
-      this.schema = schema;
+    KeyingFn(List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
       this.keyColumns = keyColumns;
-      this.delimiter = delimiter;
       this.ok = ok;
       this.dead = dead;
+    }
+
+    void reject(MultiOutputReceiver out, String record, @Nullable String field, String reason, String message) {
+      rejected.inc();
+      out.get(dead).output(DeadLetter.of("read", null, record, field, reason, message));
+    }
+
+    /** {@code record} renders the record for a dead letter; it is only called for one. */
+    void emit(Row row, MultiOutputReceiver out, SerializableFunction<Row, String> record, String noKeyMessage) {
+      String key = keyOf(row, keyColumns);
+      if (key == null) {
+        reject(out, record.apply(row), String.join(KEY_SEPARATOR, keyColumns), "missing_key", noKeyMessage);
+        return;
+      }
+      out.get(ok).output(KV.of(key, row));
+    }
+  }
+
+  private static final class CsvFn extends KeyingFn<String> {
+    private final Schema schema;
+    private final char delimiter;
+
+    CsvFn(Schema schema, List<String> keyColumns, char delimiter, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      super(keyColumns, ok, dead);
+      this.schema = schema;
+      this.delimiter = delimiter;
     }
 
     @ProcessElement
@@ -501,29 +527,19 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       try {
         values = parseLine(line, delimiter);
       } catch (IOException | RuntimeException e) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, line, null, "malformed_line", String.valueOf(e.getMessage())));
+        reject(out, line, null, "malformed_line", String.valueOf(e.getMessage()));
         return;
       }
       if (values.size() != schema.getFieldCount()) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, line, null, "wrong_column_count",
-            "the header has " + schema.getFieldCount() + " columns, the line has " + values.size()));
+        reject(out, line, null, "wrong_column_count",
+            "the header has " + schema.getFieldCount() + " columns, the line has " + values.size());
         return;
       }
       Row.Builder b = Row.withSchema(schema);
       for (String v : values) {
         b.addValue(v.isEmpty() ? null : v);
       }
-      Row row = b.build();
-      String key = keyOf(row, keyColumns);
-      if (key == null) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, line, String.join(KEY_SEPARATOR, keyColumns),
-            "missing_key", "the key column is empty"));
-        return;
-      }
-      out.get(ok).output(KV.of(key, row));
+      emit(b.build(), out, r -> line, "the key column is empty");
     }
   }
 
@@ -555,21 +571,14 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     }
   }
 
-  private static final class JsonFn extends DoFn<String, KV<String, Row>> {
+  private static final class JsonFn extends KeyingFn<String> {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
         new com.fasterxml.jackson.databind.ObjectMapper();
     private final Schema schema;
-    private final List<String> keyColumns;
-    private final TupleTag<KV<String, Row>> ok;
-    private final TupleTag<DeadLetter> dead;
-    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
-    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
 
     JsonFn(Schema schema, List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      super(keyColumns, ok, dead);
       this.schema = schema;
-      this.keyColumns = keyColumns;
-      this.ok = ok;
-      this.dead = dead;
     }
 
     @ProcessElement
@@ -582,15 +591,11 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       try {
         node = JSON.readTree(line);
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, line, null, "malformed_json",
-            String.valueOf(e.getOriginalMessage())));
+        reject(out, line, null, "malformed_json", String.valueOf(e.getOriginalMessage()));
         return;
       }
       if (node == null || !node.isObject()) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, line, null, "not_an_object",
-            "each line must be one JSON object"));
+        reject(out, line, null, "not_an_object", "each line must be one JSON object");
         return;
       }
       Row.Builder b = Row.withSchema(schema);
@@ -598,80 +603,50 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         com.fasterxml.jackson.databind.JsonNode v = node.get(field);
         b.addValue(v == null || v.isNull() ? null : v.isValueNode() ? v.asText() : v.toString());
       }
-      Row row = b.build();
-      String key = keyOf(row, keyColumns);
-      if (key == null) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, line, String.join(KEY_SEPARATOR, keyColumns),
-            "missing_key", "the key field is absent or empty"));
-        return;
-      }
-      out.get(ok).output(KV.of(key, row));
+      emit(b.build(), out, r -> line, "the key field is absent or empty");
     }
   }
 
   /** A BigQuery row as text values (nested records and arrays as JSON), keyed. */
-  private static final class TableRowFn extends DoFn<TableRow, KV<String, Row>> {
+  private static final class TableRowFn extends KeyingFn<TableRow> {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
         new com.fasterxml.jackson.databind.ObjectMapper();
     private final Schema schema;
-    private final List<String> keyColumns;
-    private final TupleTag<KV<String, Row>> ok;
-    private final TupleTag<DeadLetter> dead;
-    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
-    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
 
     TableRowFn(Schema schema, List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      super(keyColumns, ok, dead);
       this.schema = schema;
-      this.keyColumns = keyColumns;
-      this.ok = ok;
-      this.dead = dead;
     }
 
     @ProcessElement
-    public void process(@Element TableRow tableRow, MultiOutputReceiver out) throws IOException {
+    public void process(@Element TableRow tableRow, MultiOutputReceiver out) {
       read.inc();
       Row.Builder b = Row.withSchema(schema);
       for (String field : schema.getFieldNames()) {
         Object v = tableRow.get(field);
-        b.addValue(v == null ? null : v instanceof Map || v instanceof List ? JSON.writeValueAsString(v) : v.toString());
+        b.addValue(v == null ? null : v instanceof Map || v instanceof List ? json(v) : v.toString());
       }
-      Row row = b.build();
-      String key = keyOf(row, keyColumns);
-      if (key == null) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, JSON.writeValueAsString(tableRow),
-            String.join(KEY_SEPARATOR, keyColumns), "missing_key", "the key column is null or empty"));
-        return;
+      emit(b.build(), out, r -> json(tableRow), "the key column is null or empty");
+    }
+
+    private static String json(Object v) {
+      try {
+        return JSON.writeValueAsString(v);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new UncheckedIOException(e);
       }
-      out.get(ok).output(KV.of(key, row));
     }
   }
 
-  private static final class KeyFn extends DoFn<Row, KV<String, Row>> {
-    private final List<String> keyColumns;
-    private final TupleTag<KV<String, Row>> ok;
-    private final TupleTag<DeadLetter> dead;
-    private final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
-    private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
-
+  private static final class KeyFn extends KeyingFn<Row> {
     KeyFn(List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
-      this.keyColumns = keyColumns;
-      this.ok = ok;
-      this.dead = dead;
+      super(keyColumns, ok, dead);
     }
 
     @ProcessElement
     public void process(@Element Row row, MultiOutputReceiver out) {
       read.inc();
-      String key = keyOf(row, keyColumns);
-      if (key == null) {
-        rejected.inc();
-        out.get(dead).output(DeadLetter.of("read", null, row.toString(), String.join(KEY_SEPARATOR, keyColumns),
-            "missing_key", "the key column is empty"));
-        return;
-      }
-      out.get(ok).output(KV.of(key, row));
+      emit(row, out, Row::toString, "the key column is empty");
     }
   }
 

@@ -12,14 +12,12 @@ import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
 import com.google.api.services.bigquery.model.TableSchema;
+import dev.batchserve.transforms.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.beam.sdk.io.gcp.bigquery.BigQueryOptions;
 import org.apache.beam.sdk.io.gcp.testing.FakeBigQueryServices;
-import org.apache.beam.sdk.io.gcp.testing.FakeDatasetService;
-import org.apache.beam.sdk.io.gcp.testing.FakeJobService;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.values.KV;
@@ -35,26 +33,21 @@ import org.junit.rules.TemporaryFolder;
  * dataset and job services faked.
  */
 public class ReadRecordsBigQueryTest {
-  private static final String PROJECT = "batchserve-test";
+  private static final String PROJECT = FakeBigQuery.PROJECT;
   private static final String DATASET = "features";
 
   @Rule public final transient TestPipeline p = TestPipeline.create();
   @Rule public final transient TemporaryFolder tmp = new TemporaryFolder();
 
-  private FakeDatasetService datasets;
-  private FakeJobService jobs;
+  private FakeBigQuery bq;
   private FakeBigQueryServices services;
   private Table table;
 
   @Before
   public void setUp() throws Exception {
-    FakeDatasetService.setUp();
-    datasets = new FakeDatasetService();
-    datasets.createDataset(PROJECT, DATASET, "", "", null);
-    jobs = new FakeJobService();
-    services = new FakeBigQueryServices().withDatasetService(datasets).withJobService(jobs);
-    p.getOptions().setTempLocation(tmp.newFolder("temp").getAbsolutePath());
-    p.getOptions().as(BigQueryOptions.class).setProject(PROJECT);
+    bq = new FakeBigQuery().dataset(DATASET);
+    bq.configure(p.getOptions(), tmp.newFolder("temp").getAbsolutePath());
+    services = bq.services;
 
     table = new Table()
         .setTableReference(new TableReference().setProjectId(PROJECT).setDatasetId(DATASET).setTableId("accounts"))
@@ -64,8 +57,8 @@ public class ReadRecordsBigQueryTest {
             new TableFieldSchema().setName("txn_count").setType("INTEGER").setMode("NULLABLE"),
             new TableFieldSchema().setName("tags").setType("STRING").setMode("REPEATED"),
             new TableFieldSchema().setName("unused").setType("STRING").setMode("NULLABLE"))));
-    datasets.createTable(table);
-    datasets.insertAll(table.getTableReference(), rows(), null);
+    bq.datasets.createTable(table);
+    bq.datasets.insertAll(table.getTableReference(), rows(), null);
   }
 
   private static List<TableRow> rows() {
@@ -108,7 +101,7 @@ public class ReadRecordsBigQueryTest {
   public void aQueryGivesTheSameRecords() throws Exception {
     // Beam's fake job service answers a query with the table and rows encoded in the query text.
     String query = FakeBigQueryServices.encodeQueryResult(table, rows());
-    jobs.expectDryRunQuery(PROJECT, query, new JobStatistics().setQuery(new JobStatistics2()
+    bq.jobs.expectDryRunQuery(PROJECT, query, new JobStatistics().setQuery(new JobStatistics2()
         .setTotalBytesProcessed(100L).setReferencedTables(List.of(table.getTableReference()))));
     ReadRecords.Result r = p.apply(ReadRecords.bigQueryQuery(query)
         .withBigQueryServices(services)

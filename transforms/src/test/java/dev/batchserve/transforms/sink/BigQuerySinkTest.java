@@ -15,6 +15,7 @@ import com.google.api.services.bigquery.model.JobConfigurationLoad;
 import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
+import dev.batchserve.transforms.testing.FakeBigQuery;
 import dev.batchserve.transforms.testing.PartitionReplacingJobService;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -24,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.io.gcp.bigquery.BigQueryOptions;
 import org.apache.beam.sdk.io.gcp.testing.FakeBigQueryServices;
 import org.apache.beam.sdk.io.gcp.testing.FakeDatasetService;
 import org.apache.beam.sdk.io.gcp.testing.FakeJobService;
@@ -51,7 +51,7 @@ import org.junit.runners.JUnit4;
  */
 @RunWith(JUnit4.class)
 public class BigQuerySinkTest {
-  private static final String PROJECT = "batchserve-test";
+  private static final String PROJECT = FakeBigQuery.PROJECT;
   private static final String DATASET = "serving";
   private static final String TABLE = "fraud_scores";
   private static final String SPEC = PROJECT + ":" + DATASET + "." + TABLE;
@@ -59,6 +59,7 @@ public class BigQuerySinkTest {
   @Rule public final transient TemporaryFolder tmp = new TemporaryFolder();
   @Rule public final transient TestPipeline p = TestPipeline.create();
 
+  private FakeBigQuery bq;
   private FakeDatasetService datasets;
   private FakeJobService jobs;
   private FakeBigQueryServices services;
@@ -66,20 +67,16 @@ public class BigQuerySinkTest {
 
   @Before
   public void setUp() throws Exception {
-    FakeDatasetService.setUp();
-    datasets = new FakeDatasetService();
-    datasets.createDataset(PROJECT, DATASET, "", "", null);
-    jobs = new FakeJobService();
-    services = new FakeBigQueryServices()
-        .withDatasetService(datasets)
-        .withJobService(new PartitionReplacingJobService(jobs, datasets));
+    bq = new FakeBigQuery().dataset(DATASET);
+    datasets = bq.datasets;
+    jobs = bq.jobs;
+    services = bq.services;
     tempLocation = tmp.newFolder("temp").getAbsolutePath();
     configure(p.getOptions());
   }
 
   private void configure(PipelineOptions options) {
-    options.setTempLocation(tempLocation);
-    options.as(BigQueryOptions.class).setProject(PROJECT);
+    bq.configure(options, tempLocation);
   }
 
   private BigQuerySink<String> sink(RunInfo run) {
