@@ -11,7 +11,6 @@ import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.testing.PostgresServer;
 import dev.batchserve.transforms.testing.RedisServer;
 import dev.batchserve.transforms.values.RunInfo;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;

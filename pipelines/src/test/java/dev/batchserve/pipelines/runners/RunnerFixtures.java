@@ -11,16 +11,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /** What the runner tests share: the cluster's jars, what to stage, options, and reading a run's output. */
