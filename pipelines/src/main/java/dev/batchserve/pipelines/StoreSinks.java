@@ -11,6 +11,9 @@ import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices;
 import org.apache.beam.sdk.values.KV;
@@ -25,29 +28,35 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <pre>{@code
  * StoreSinks.of(options, run).withRedisPrefix("fraud").publishAfter(keyed.counts()).write(keyed.predictions());
  * }</pre>
+ *
+ * <p>Immutable: each {@code withX} returns a copy.
  */
 public final class StoreSinks {
   private final StoreSinkOptions o;
   private final RunInfo run;
-  private String redisPrefix;
-  private @Nullable String defaultView;
-  private Map<String, String> defaultViewColumns = Map.of();
-  private PCollection<?>[] signals = new PCollection<?>[0];
+  private final String redisPrefix;
+  private final @Nullable String defaultView;
+  private final Map<String, String> defaultViewColumns;
+  private final List<PCollection<?>> signals;
 
-  private StoreSinks(StoreSinkOptions o, RunInfo run) {
+  private StoreSinks(StoreSinkOptions o, RunInfo run, String redisPrefix, @Nullable String defaultView,
+      Map<String, String> defaultViewColumns, List<PCollection<?>> signals) {
     this.o = o;
     this.run = run;
-    this.redisPrefix = run.pipeline();
+    this.redisPrefix = redisPrefix;
+    this.defaultView = defaultView;
+    this.defaultViewColumns = defaultViewColumns;
+    this.signals = signals;
   }
 
   public static StoreSinks of(StoreSinkOptions options, RunInfo run) {
-    return new StoreSinks(options, run);
+    return new StoreSinks(options, run, run.pipeline(), null, Map.of(), List.of());
   }
 
   /** The Redis prefix when {@code --redisPrefix} is empty (default: the run's pipeline name). */
   public StoreSinks withRedisPrefix(String prefix) {
-    this.redisPrefix = prefix;
-    return this;
+    checkArgument(prefix != null && !prefix.isBlank(), "redisPrefix must be set, but was '%s'", prefix);
+    return new StoreSinks(o, run, prefix, defaultView, defaultViewColumns, signals);
   }
 
   /**
@@ -56,14 +65,18 @@ public final class StoreSinks {
    * always gets it. {@code --jdbcViewColumns} still overrides the columns.
    */
   public StoreSinks withDefaultJdbcView(String view, Map<String, String> columns) {
-    this.defaultView = view;
-    this.defaultViewColumns = columns;
-    return this;
+    checkArgument(view != null && !view.isBlank(), "view must be set, but was '%s'", view);
+    checkArgument(!columns.isEmpty(), "the view %s needs at least one column", view);
+    // Kept in order: the view's columns are listed as given.
+    return new StoreSinks(o, run, redisPrefix, view,
+        java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns)), signals);
   }
 
+  /** Each store publishes only after these collections are complete (added to earlier ones). */
   public StoreSinks publishAfter(PCollection<?>... more) {
-    this.signals = more;
-    return this;
+    List<PCollection<?>> all = new ArrayList<>(signals);
+    all.addAll(Arrays.asList(more));
+    return new StoreSinks(o, run, redisPrefix, defaultView, defaultViewColumns, List.copyOf(all));
   }
 
   /** Writes the predictions to every store the options name; returns how many there were. */
@@ -75,7 +88,7 @@ public final class StoreSinks {
           .withKeyPrefix(o.getRedisPrefix().isEmpty() ? redisPrefix : o.getRedisPrefix())
           .withPassword(secret("redis", o.getRedisPasswordEnv(), o.getRedisPasswordFile()))
           .withTls(o.getRedisTls())
-          .publishAfter(signals);
+          .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getRedisTtl().isEmpty()) {
         redis = redis.withTtl(parseDuration("--redisTtl", o.getRedisTtl()));
       }
@@ -87,7 +100,7 @@ public final class StoreSinks {
           .withRunInfo(run)
           .withTable(o.getJdbcTable())
           .withPassword(secret("jdbc", o.getJdbcPasswordEnv(), o.getJdbcPasswordFile()))
-          .publishAfter(signals);
+          .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getJdbcUser().isEmpty()) {
         jdbc = jdbc.withUser(o.getJdbcUser());
       }
@@ -106,7 +119,7 @@ public final class StoreSinks {
     if (!o.getBigQueryTable().isEmpty()) {
       BigQuerySink<String> bq = SinkWithMetadata.<String>bigQuery(o.getBigQueryTable())
           .withRunInfo(run)
-          .publishAfter(signals);
+          .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getBigQueryTempLocation().isEmpty()) {
         bq = bq.withCustomGcsTempLocation(o.getBigQueryTempLocation());
       }
