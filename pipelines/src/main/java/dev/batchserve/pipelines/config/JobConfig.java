@@ -91,7 +91,6 @@ public final class JobConfig {
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
   private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)(?:\\[(\\d+)])?");
   private static final Pattern SQL_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
-  private static final Pattern BIGQUERY_TABLE = Pattern.compile("([a-z0-9.:-]+[:.])?[A-Za-z0-9_]+\\.[A-Za-z0-9_$-]+");
 
   private static ObjectMapper configure(ObjectMapper m) {
     m.setVisibility(PropertyAccessor.ALL, Visibility.NONE);
@@ -620,7 +619,7 @@ public final class JobConfig {
       case "bigquery":
         if (isBlank(source.query) == isBlank(source.table)) {
           e.add("source needs exactly one of query, table for a bigquery source");
-        } else if (source.table != null && !BIGQUERY_TABLE.matcher(source.table).matches()) {
+        } else if (source.table != null && !isBigQueryTable(source.table)) {
           e.add("source.table must be [project:]dataset.table, but was '" + source.table + "'");
         }
         notUsed("source", "a bigquery source", e, "path", source.path, "format", source.format, "url", source.url);
@@ -706,7 +705,7 @@ public final class JobConfig {
             "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl, "tempLocation", s.tempLocation);
         break;
       case "bigquery":
-        if (isBlank(s.table) || !BIGQUERY_TABLE.matcher(s.table).matches()) {
+        if (isBlank(s.table) || !isBigQueryTable(s.table)) {
           e.add(at + ".table must be [project:]dataset.table, but was " + quote(s.table));
         }
         notUsed(at, "a bigquery sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
@@ -715,6 +714,16 @@ public final class JobConfig {
         break;
       default:
         e.add(at + ".type must be one of files, redis, jdbc, bigquery, but was '" + s.type + "'");
+    }
+  }
+
+  /** Whether Beam's own parser takes {@code spec} as a table ([project:]dataset.table), as the job will. */
+  private static boolean isBigQueryTable(String spec) {
+    try {
+      org.apache.beam.sdk.io.gcp.bigquery.BigQueryHelpers.parseTableSpec(spec);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

@@ -148,9 +148,9 @@ public class JobConfigTest {
         List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', table: accounts}"));
     assertThat(List.of(jdbcTable.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--inputQuery=SELECT * FROM accounts"));
     JobConfig bqTable = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
-        List.of("source={type: bigquery, table: 'p:features.accounts'}"));
+        List.of("source={type: bigquery, table: 'my-project:features.accounts'}"));
     assertThat(List.of(bqTable.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--inputFormat=bigquery",
-        "--input=p:features.accounts"));
+        "--input=my-project:features.accounts"));
     JobConfig bqQuery = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: bigquery, query: \"SELECT * FROM f.accounts WHERE day = '{run_date}'\"}"));
     List<String> args = List.of(bqQuery.toPipelineArgs(NOV_28));
@@ -167,7 +167,7 @@ public class JobConfigTest {
         "job 'fraud' uses what BatchScoringPipeline cannot run yet: sinks[1]: BatchScoringPipeline writes"
             + " one files sink, this is the second"));
     JobConfig noFiles = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
-        List.of("sinks[0]={type: bigquery, table: 'p:d.t'}"));
+        List.of("sinks[0]={type: bigquery, table: 'my-project:d.t'}"));
     assertThat(assertThrows(UnsupportedOperationException.class, noFiles::toPipelineArgs).getMessage(), is(
         "job 'fraud' uses what BatchScoringPipeline cannot run yet: sinks: BatchScoringPipeline needs a files"
             + " sink (the run's report and manifest live there)"));
@@ -178,13 +178,13 @@ public class JobConfigTest {
     JobConfig job = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml", List.of(
         "sinks[2]={type: jdbc, url: 'jdbc:postgresql://db/scores', table: fraud_scores, view: fraud_risk,"
             + " viewColumns: {account_id: key, risk_score: score, score_date: run_date, model_version: model_version}}",
-        "sinks[3]={type: bigquery, table: 'p:serving.fraud', tempLocation: 'gs://bucket/tmp'}"));
+        "sinks[3]={type: bigquery, table: 'my-project:serving.fraud', tempLocation: 'gs://bucket/tmp'}"));
     assertThat(List.of(job.toPipelineArgs()), org.hamcrest.Matchers.hasItems("--jdbcView=fraud_risk",
         "--jdbcViewColumns=account_id=key,risk_score=score,score_date=run_date,model_version=model_version",
-        "--bigQueryTable=p:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
+        "--bigQueryTable=my-project:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
     dev.batchserve.pipelines.BatchScoringOptions o = org.apache.beam.sdk.options.PipelineOptionsFactory
         .fromArgs(job.toPipelineArgs()).as(dev.batchserve.pipelines.BatchScoringOptions.class);
-    assertThat(o.getBigQueryTable(), is("p:serving.fraud"));
+    assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
     assertThat(dev.batchserve.transforms.sink.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
         is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
   }
