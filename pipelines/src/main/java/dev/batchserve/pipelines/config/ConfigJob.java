@@ -3,7 +3,6 @@ package dev.batchserve.pipelines.config;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
-import dev.batchserve.pipelines.schedule.UpstreamMarker;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -99,7 +98,10 @@ public final class ConfigJob {
     return new CommandLine(config, date, runHour, sets, rest);
   }
 
-  /** Reads the job, awaits its upstream marker if any, runs the pipeline and returns its summary. */
+  /**
+   * Reads the job, runs the pipeline and returns its summary; the pipeline awaits the job's upstream
+   * marker, if any, before it reads anything ({@code --waitForMarker}, from {@code schedule}).
+   */
   public static RunSummary run(String[] args) {
     CommandLine cl = parse(args);
     PipelineOptionsFactory.register(BatchScoringOptions.class);
@@ -108,7 +110,6 @@ public final class ConfigJob {
     FileSystems.setDefaultPipelineOptions(fsOptions);
     JobConfig job = JobConfig.read(cl.config, cl.overrides);
     RunInfo run = job.runInfo(cl.runDate, cl.runHour);
-    awaitUpstream(job, run);
     String[] pipelineArgs = pipelineArgs(job, run, cl.passThrough);
     LOG.info("job {} run {}: BatchScoringPipeline {}", job.name(), run.runId(), Arrays.toString(pipelineArgs));
     BatchScoringOptions options =
@@ -121,14 +122,5 @@ public final class ConfigJob {
     List<String> all = new ArrayList<>(Arrays.asList(job.toPipelineArgs(run)));
     all.addAll(passThrough);
     return all.toArray(new String[0]);
-  }
-
-  /** Blocks until the schedule's marker exists (no-op without one); throws {@link UpstreamMarker.NotReady}. */
-  public static void awaitUpstream(JobConfig job, RunInfo run) {
-    JobConfig.Schedule s = job.schedule();
-    if (s == null || s.waitForMarker() == null) {
-      return;
-    }
-    UpstreamMarker.await(UpstreamMarker.resolve(s.waitForMarker(), run), s.markerTimeout(), s.markerPoll());
   }
 }

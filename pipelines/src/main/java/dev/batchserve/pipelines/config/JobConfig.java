@@ -924,6 +924,12 @@ public final class JobConfig {
     }
     a.add("--duplicateKeys=" + duplicateKeys());
     a.add("--interval=" + interval().name().toLowerCase(Locale.ROOT));
+    if (schedule != null && schedule.waitForMarker != null) {
+      // Placeholders are filled by the pipeline from the same run (--runDate, --interval, --runHour).
+      a.add("--waitForMarker=" + schedule.waitForMarker);
+      a.add("--markerTimeout=" + schedule.markerTimeout());
+      a.add("--markerPoll=" + schedule.markerPoll());
+    }
     if (run != null) {
       a.add("--runDate=" + run.runDate());
       long hour = Duration.between(run.runDate().atStartOfDay(java.time.ZoneOffset.UTC).toInstant(),
