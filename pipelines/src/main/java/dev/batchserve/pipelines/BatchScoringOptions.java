@@ -177,6 +177,22 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setMinDriftSample(long value);
 
+  @Description("Circuit breaker: fail the run, publishing nothing, when fewer than this many records reached"
+      + " scoring; the default 1 stops an empty input (e.g. a header-only CSV) from replacing the served"
+      + " predictions with none. 0 turns the check off.")
+  @Default.Long(QualityThresholds.DEFAULT_MIN_RECORDS)
+  long getMinRecords();
+
+  void setMinRecords(long value);
+
+  @Description("Circuit breaker: fail the run, publishing nothing, when its record count fell by more than this"
+      + " share (0 to 1) below the previous published run's (its _MANIFEST.json records), e.g. 0.5: 2000"
+      + " yesterday, fewer than 1000 today fails. Not judged without a previous run. 1 turns the check off.")
+  @Default.Double(QualityThresholds.DEFAULT_MAX_RECORD_DROP)
+  double getMaxRecordDrop();
+
+  void setMaxRecordDrop(double value);
+
   @Description("A key's score counts as changed against the previous run when it moved by more than this.")
   @Default.Double(MeasureRunQuality.DEFAULT_CHANGE_EPSILON)
   double getPredictionChangeEpsilon();

@@ -129,6 +129,9 @@ public final class BatchScoringPipeline {
     if (previous != null) {
       measure = measure.withPreviousRun(previous.runId(), previous.distribution(),
           previous.hasScores() ? previous.readScores(p) : null);
+      if (previous.records() != null) {
+        measure = measure.withPreviousRecords(previous.records());
+      }
     }
     PCollection<RunQuality> passed = input.records()
         .apply("Quality", measure)
@@ -170,7 +173,9 @@ public final class BatchScoringPipeline {
         .withMaxJsDivergence(o.getMaxJsDivergence())
         .withMaxCategoryShift(o.getMaxCategoryShift())
         .withMaxPredictionMeanShift(o.getMaxPredictionMeanShift())
-        .withMinDriftSample(o.getMinDriftSample());
+        .withMinDriftSample(o.getMinDriftSample())
+        .withMinRecords(o.getMinRecords())
+        .withMaxRecordDrop(o.getMaxRecordDrop());
   }
 
   /**

@@ -81,7 +81,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * schedule: {interval: daily, waitForMarker: lake/tx/dt={run_date}, markerTimeout: 2h, markerPoll: 1m}
  * alerts:
  *   thresholds: {maxDeadLetterRate: 0.05, maxPsi: 0.25, maxJsDivergence: 0.1, maxCategoryShift: 0.2,
- *                maxPredictionMeanShift: 0.1, minDriftSample: 100}
+ *                maxPredictionMeanShift: 0.1, minDriftSample: 100,
+ *                minRecords: 1, maxRecordDrop: 0.5}   # 0 / 1 turn these two off
  *   webhook: https://hooks.example.com/batchserve
  * </pre>
  */
@@ -291,6 +292,8 @@ public final class JobConfig {
     @Nullable Double maxCategoryShift;
     @Nullable Double maxPredictionMeanShift;
     @Nullable Long minDriftSample;
+    @Nullable Long minRecords;
+    @Nullable Double maxRecordDrop;
   }
 
   /** A config that failed validation; {@link #errors()} has one message per problem, each naming its field. */
@@ -575,6 +578,10 @@ public final class JobConfig {
         if (t.minDriftSample != null && t.minDriftSample < 0) {
           e.add("alerts.thresholds.minDriftSample must be >= 0, but was " + t.minDriftSample);
         }
+        if (t.minRecords != null && t.minRecords < 0) {
+          e.add("alerts.thresholds.minRecords must be >= 0 (0 turns the check off), but was " + t.minRecords);
+        }
+        checkRate("alerts.thresholds.maxRecordDrop", t.maxRecordDrop, e);
       }
       if (alerts.webhook != null && !alerts.webhook.matches("https?://\\S+")) {
         e.add("alerts.webhook must be an http(s) URL, but was '" + alerts.webhook + "'");
@@ -947,6 +954,8 @@ public final class JobConfig {
         addIf(a, "maxCategoryShift", t.maxCategoryShift);
         addIf(a, "maxPredictionMeanShift", t.maxPredictionMeanShift);
         addIf(a, "minDriftSample", t.minDriftSample);
+        addIf(a, "minRecords", t.minRecords);
+        addIf(a, "maxRecordDrop", t.maxRecordDrop);
       }
       if (alerts.webhook != null) {
         a.add("--alertWebhook=" + alerts.webhook);

@@ -40,9 +40,11 @@ public final class PreviousRun {
   private final String directory;
   private final @Nullable PredictionDistribution distribution;
   private final boolean hasJsonl;
+  private final @Nullable Long records;
 
   private PreviousRun(String runId, String directory, @Nullable PredictionDistribution distribution,
-      boolean hasJsonl) {
+      boolean hasJsonl, @Nullable Long records) {
+    this.records = records;
     this.runId = runId;
     this.directory = directory;
     this.distribution = distribution;
@@ -81,7 +83,17 @@ public final class PreviousRun {
       }
     }
     boolean jsonl = RunFiles.exists(RunFiles.join(dir, "jsonl/part-*.jsonl"));
-    return new PreviousRun(runId, dir, distribution, jsonl);
+    Long records = null;
+    String manifest = RunFiles.readIfExists(RunFiles.join(dir, FileSink.MANIFEST));
+    if (manifest != null) {
+      try {
+        JsonNode n = JSON.readTree(manifest).path("records");
+        records = n.isIntegralNumber() ? n.asLong() : null;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot parse the previous run's manifest in " + dir, e);
+      }
+    }
+    return new PreviousRun(runId, dir, distribution, jsonl, records);
   }
 
   public String runId() {
@@ -95,6 +107,11 @@ public final class PreviousRun {
   /** The previous run's prediction distribution, or null when it wrote no report. */
   public @Nullable PredictionDistribution distribution() {
     return distribution;
+  }
+
+  /** Its record count ({@code records} of its {@code _MANIFEST.json}), or null when it has none. */
+  public @Nullable Long records() {
+    return records;
   }
 
   /** Whether its JSON-lines predictions exist (needed for the key-level change rate). */

@@ -212,6 +212,8 @@ public final class RunReport {
       t.put("max_category_shift", thresholds.maxCategoryShift());
       t.put("max_prediction_mean_shift", thresholds.maxPredictionMeanShift());
       t.put("min_drift_sample", thresholds.minDriftSample());
+      t.put("min_records", thresholds.minRecords());
+      t.put("max_record_drop", thresholds.maxRecordDrop());
       ObjectNode breaker = r.putObject("circuit_breaker");
       if (quality != null) {
         var violations = thresholds.violations(quality);

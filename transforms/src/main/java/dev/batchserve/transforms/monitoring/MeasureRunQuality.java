@@ -75,11 +75,14 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   private final @Nullable PredictionDistribution previousDistribution;
   private final transient @Nullable PCollection<KV<String, Double>> previousScores;
   private final double changeEpsilon;
+  private final @Nullable Long previousRecords;
 
   private MeasureRunQuality(FeatureSpec spec, @Nullable RunInfo runInfo,
       @Nullable PCollection<KV<K, Prediction>> predictions, @Nullable PCollection<DeadLetter> deadLetters,
       @Nullable String previousRunId, @Nullable PredictionDistribution previousDistribution,
-      @Nullable PCollection<KV<String, Double>> previousScores, double changeEpsilon) {
+      @Nullable PCollection<KV<String, Double>> previousScores, double changeEpsilon,
+      @Nullable Long previousRecords) {
+    this.previousRecords = previousRecords;
     this.spec = spec;
     this.runInfo = runInfo;
     this.predictions = predictions;
@@ -94,25 +97,25 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   public static <K> MeasureRunQuality<K> of(FeatureSpec spec) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(spec.isFitted(), "the feature spec must be fitted (it holds the training statistics)");
-    return new MeasureRunQuality<>(spec, null, null, null, null, null, null, DEFAULT_CHANGE_EPSILON);
+    return new MeasureRunQuality<>(spec, null, null, null, null, null, null, DEFAULT_CHANGE_EPSILON, null);
   }
 
   /** The run measured (required). */
   public MeasureRunQuality<K> withRunInfo(RunInfo run) {
     return new MeasureRunQuality<>(spec, Objects.requireNonNull(run, "run"), predictions, deadLetters,
-        previousRunId, previousDistribution, previousScores, changeEpsilon);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords);
   }
 
   /** The run's keyed predictions (required). */
   public MeasureRunQuality<K> withPredictions(PCollection<KV<K, Prediction>> p) {
     return new MeasureRunQuality<>(spec, runInfo, Objects.requireNonNull(p, "predictions"), deadLetters,
-        previousRunId, previousDistribution, previousScores, changeEpsilon);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords);
   }
 
   /** All the run's dead letters, unreadable records (step {@code read}) included. */
   public MeasureRunQuality<K> withDeadLetters(PCollection<DeadLetter> d) {
     return new MeasureRunQuality<>(spec, runInfo, predictions, Objects.requireNonNull(d, "deadLetters"),
-        previousRunId, previousDistribution, previousScores, changeEpsilon);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords);
   }
 
   /**
@@ -123,14 +126,24 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       @Nullable PCollection<KV<String, Double>> scores) {
     checkArgument(runId != null && !runId.isEmpty(), "previous runId must be set, but was '%s'", runId);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, runId, distribution, scores,
-        changeEpsilon);
+        changeEpsilon, previousRecords);
+  }
+
+  /**
+   * The previous published run's record count (from its manifest), carried into
+   * {@link RunQuality#getPreviousRecords()} for the {@code maxRecordDrop} limit of {@link CircuitBreaker}.
+   */
+  public MeasureRunQuality<K> withPreviousRecords(long records) {
+    checkArgument(records >= 0, "previous records must be >= 0, but was %s", records);
+    return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
+        previousDistribution, previousScores, changeEpsilon, records);
   }
 
   /** A key's score "changed" when it moved by more than this (default {@value #DEFAULT_CHANGE_EPSILON}). */
   public MeasureRunQuality<K> withChangeEpsilon(double epsilon) {
     checkArgument(epsilon >= 0 && Double.isFinite(epsilon), "changeEpsilon must be >= 0, but was %s", epsilon);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
-        previousDistribution, previousScores, epsilon);
+        previousDistribution, previousScores, epsilon, previousRecords);
   }
 
   @Override
@@ -172,7 +185,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     return rows.getPipeline()
         .apply("Once", Create.of(0))
         .apply("Assemble", ParDo.of(new AssembleFn(spec, runInfo.runId(), features, rowCount, tally, scores,
-                quantiles, change, previousRunId, previousDistribution, changeEpsilon))
+                quantiles, change, previousRunId, previousDistribution, changeEpsilon, previousRecords))
             .withSideInputs(sideInputs))
         .setCoder(RunQuality.RunQualityCoder.of());
   }
@@ -595,11 +608,14 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private final @Nullable String previousRunId;
     private final @Nullable PredictionDistribution previous;
     private final double epsilon;
+    private final @Nullable Long previousRecords;
 
     AssembleFn(FeatureSpec spec, String runId, PCollectionView<FeatureProfiles> features,
         PCollectionView<Long> rowCount, PCollectionView<DeadLetterTally> tally, PCollectionView<ScoreProfile> scores,
         PCollectionView<List<Double>> quantiles, @Nullable PCollectionView<Map<String, Long>> change,
-        @Nullable String previousRunId, @Nullable PredictionDistribution previous, double epsilon) {
+        @Nullable String previousRunId, @Nullable PredictionDistribution previous, double epsilon,
+        @Nullable Long previousRecords) {
+      this.previousRecords = previousRecords;
       this.spec = spec;
       this.runId = runId;
       this.features = features;
@@ -647,6 +663,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       d.quantiles.addAll(c.sideInput(quantiles));
 
       q.previousRunId = previousRunId;
+      q.previousRecords = previousRecords;
       if (previous != null) {
         q.previousPredictions = previous;
         if (d.mean != null && previous.mean != null) {

@@ -13,6 +13,9 @@ import java.util.Locale;
  * switches a check off. Drift limits (PSI, JS, L-infinity, prediction mean shift) are only judged on
  * at least {@link #minDriftSample()} values (default {@value #DEFAULT_MIN_DRIFT_SAMPLE}): on fewer,
  * sampling noise alone moves them past usual limits (a small test run would trip on its own).
+ * Volume limits: at least {@link #minRecords()} records (default 1: an empty run never publishes),
+ * and a drop of at most {@link #maxRecordDrop()} (default 0.5) against the previous published run's
+ * record count; {@code 0} and {@code 1} respectively switch them off.
  *
  * <pre>{@code
  * QualityThresholds t = QualityThresholds.defaults().withMaxPsi(0.5).withMaxPredictionMeanShift(0.05);
@@ -27,6 +30,10 @@ public final class QualityThresholds implements Serializable {
   public static final double DEFAULT_MAX_CATEGORY_SHIFT = 0.2;
   public static final double DEFAULT_MAX_PREDICTION_MEAN_SHIFT = 0.1;
   public static final long DEFAULT_MIN_DRIFT_SAMPLE = 100;
+  /** An empty run never publishes: it would replace the served predictions with none. */
+  public static final long DEFAULT_MIN_RECORDS = 1;
+  /** A run with fewer than half the previous run's records is suspect (a truncated input). */
+  public static final double DEFAULT_MAX_RECORD_DROP = 0.5;
 
   private final double maxDeadLetterRate;
   private final double maxPsi;
@@ -34,10 +41,15 @@ public final class QualityThresholds implements Serializable {
   private final double maxCategoryShift;
   private final double maxPredictionMeanShift;
   private final long minDriftSample;
+  private final long minRecords;
+  private final double maxRecordDrop;
 
   private QualityThresholds(double maxDeadLetterRate, double maxPsi, double maxJsDivergence,
-      double maxCategoryShift, double maxPredictionMeanShift, long minDriftSample) {
+      double maxCategoryShift, double maxPredictionMeanShift, long minDriftSample, long minRecords,
+      double maxRecordDrop) {
     this.minDriftSample = minDriftSample;
+    this.minRecords = minRecords;
+    this.maxRecordDrop = maxRecordDrop;
     this.maxDeadLetterRate = maxDeadLetterRate;
     this.maxPsi = maxPsi;
     this.maxJsDivergence = maxJsDivergence;
@@ -48,44 +60,80 @@ public final class QualityThresholds implements Serializable {
   /** Dead-letter rate 0.05, PSI 0.25, JS 0.1, category L-infinity 0.2, prediction mean shift 0.1. */
   public static QualityThresholds defaults() {
     return new QualityThresholds(DEFAULT_MAX_DEAD_LETTER_RATE, DEFAULT_MAX_PSI, DEFAULT_MAX_JS_DIVERGENCE,
-        DEFAULT_MAX_CATEGORY_SHIFT, DEFAULT_MAX_PREDICTION_MEAN_SHIFT, DEFAULT_MIN_DRIFT_SAMPLE);
+        DEFAULT_MAX_CATEGORY_SHIFT, DEFAULT_MAX_PREDICTION_MEAN_SHIFT, DEFAULT_MIN_DRIFT_SAMPLE,
+        DEFAULT_MIN_RECORDS, DEFAULT_MAX_RECORD_DROP);
   }
 
   /** Largest share of dead letters among all records read (0 to 1). */
   public QualityThresholds withMaxDeadLetterRate(double v) {
     checkArgument(v >= 0 && v <= 1, "maxDeadLetterRate must be in [0, 1], but was %s", v);
-    return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample);
+    return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
+        minRecords, maxRecordDrop);
   }
 
   /** Largest PSI of any numeric feature against training. */
   public QualityThresholds withMaxPsi(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxPsi must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, v, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample);
+    return new QualityThresholds(maxDeadLetterRate, v, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
+        minRecords, maxRecordDrop);
   }
 
   /** Largest Jensen-Shannon divergence (base 2) of any numeric feature against training. */
   public QualityThresholds withMaxJsDivergence(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxJsDivergence must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, v, maxCategoryShift, maxPredictionMeanShift, minDriftSample);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, v, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
+        minRecords, maxRecordDrop);
   }
 
   /** Largest L-infinity distance of any categorical feature's shares against training. */
   public QualityThresholds withMaxCategoryShift(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxCategoryShift must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, v, maxPredictionMeanShift, minDriftSample);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, v, maxPredictionMeanShift, minDriftSample,
+        minRecords, maxRecordDrop);
   }
 
   /** Largest absolute change of the mean score against the previous run. */
   public QualityThresholds withMaxPredictionMeanShift(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxPredictionMeanShift must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, v, minDriftSample);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, v, minDriftSample,
+        minRecords, maxRecordDrop);
   }
 
   /** Fewest values (of a feature, or scored predictions) on which drift limits are judged. */
   public QualityThresholds withMinDriftSample(long n) {
     checkArgument(n >= 0, "minDriftSample must be >= 0, but was %s", n);
     return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
-        maxPredictionMeanShift, n);
+        maxPredictionMeanShift, n, minRecords, maxRecordDrop);
+  }
+
+  /**
+   * Fewest records (that reached scoring) a run must have to publish; default
+   * {@value #DEFAULT_MIN_RECORDS}, so an empty input (a header-only CSV) fails instead of replacing
+   * the served predictions with none. 0 turns the check off.
+   */
+  public QualityThresholds withMinRecords(long n) {
+    checkArgument(n >= 0, "minRecords must be >= 0 (0 turns the check off), but was %s", n);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
+        maxPredictionMeanShift, minDriftSample, n, maxRecordDrop);
+  }
+
+  /**
+   * Largest share (0 to 1) by which a run's record count may fall below the previous published run's
+   * ({@link RunQuality#getPreviousRecords()}); default {@value #DEFAULT_MAX_RECORD_DROP}: 2,000 records
+   * yesterday and 900 today fails. Not judged without a previous run. 1 turns the check off.
+   */
+  public QualityThresholds withMaxRecordDrop(double v) {
+    checkArgument(v >= 0 && v <= 1, "maxRecordDrop must be in [0, 1] (1 turns the check off), but was %s", v);
+    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
+        maxPredictionMeanShift, minDriftSample, minRecords, v);
+  }
+
+  public long minRecords() {
+    return minRecords;
+  }
+
+  public double maxRecordDrop() {
+    return maxRecordDrop;
   }
 
   public long minDriftSample() {
@@ -115,6 +163,24 @@ public final class QualityThresholds implements Serializable {
   /** One line per exceeded limit, naming the limit, the feature and both values; empty when all pass. */
   public List<String> violations(RunQuality q) {
     List<String> out = new ArrayList<>();
+    long records = q.getInputRecords();
+    if (records < minRecords) {
+      out.add(String.format(Locale.ROOT,
+          "minRecords: %d records reached scoring (%d unreadable), fewer than the minimum of %d: an empty or"
+              + " truncated input? If so few records are expected, lower --minRecords (0 turns the check off)",
+          records, q.getUnreadable(), minRecords));
+    }
+    Long previous = q.getPreviousRecords();
+    if (previous != null && previous > 0 && maxRecordDrop < 1) {
+      double drop = (double) (previous - records) / previous;
+      if (drop > maxRecordDrop) {
+        out.add(String.format(Locale.ROOT,
+            "maxRecordDrop: %d records against %d in the previous run %s, a drop of %.4f > %s: a truncated"
+                + " input? If the smaller input is expected, raise --maxRecordDrop (1 turns the check off)",
+            records, previous, q.getPreviousRunId() == null ? "(unnamed)" : q.getPreviousRunId(), drop,
+            maxRecordDrop));
+      }
+    }
     if (q.getDeadLetterRate() > maxDeadLetterRate) {
       out.add(String.format(Locale.ROOT, "maxDeadLetterRate: dead-letter rate %.4f (%d of %d) > %s",
           q.getDeadLetterRate(), q.getDeadLetters(), q.getInputRecords() + q.getUnreadable(), maxDeadLetterRate));
@@ -154,6 +220,7 @@ public final class QualityThresholds implements Serializable {
   public String toString() {
     return "QualityThresholds{maxDeadLetterRate=" + maxDeadLetterRate + ", maxPsi=" + maxPsi
         + ", maxJsDivergence=" + maxJsDivergence + ", maxCategoryShift=" + maxCategoryShift
-        + ", maxPredictionMeanShift=" + maxPredictionMeanShift + ", minDriftSample=" + minDriftSample + "}";
+        + ", maxPredictionMeanShift=" + maxPredictionMeanShift + ", minDriftSample=" + minDriftSample
+        + ", minRecords=" + minRecords + ", maxRecordDrop=" + maxRecordDrop + "}";
   }
 }

@@ -45,6 +45,8 @@ public final class RunQuality implements Serializable {
   List<FeatureQuality> features = new ArrayList<>();
   PredictionDistribution predictions = new PredictionDistribution();
   @Nullable String previousRunId;
+  /** Records of the previous published run (its manifest's count); null without one. */
+  @Nullable Long previousRecords;
   @Nullable PredictionDistribution previousPredictions;
   /** This run's mean score minus the previous run's; null without a previous run. */
   @Nullable Double predictionMeanShift;
@@ -101,6 +103,14 @@ public final class RunQuality implements Serializable {
 
   public @Nullable String getPreviousRunId() {
     return previousRunId;
+  }
+
+  /**
+   * The previous published run's record count, which {@link QualityThresholds#maxRecordDrop()} judges
+   * this run's {@link #getInputRecords()} against; null when there is no previous run or it had no count.
+   */
+  public @Nullable Long getPreviousRecords() {
+    return previousRecords;
   }
 
   public @Nullable PredictionDistribution getPreviousPredictions() {

@@ -82,12 +82,50 @@ public class QualityThresholdsTest {
   }
 
   @Test
+  public void anEmptyRunTripsMinRecords() {
+    RunQuality empty = quality(0, null, null, null, null);
+    empty.inputRecords = 0;
+    empty.unreadable = 3;
+    empty.predictions.count = 0;
+    assertThat(QualityThresholds.defaults().violations(empty), contains(
+        "minRecords: 0 records reached scoring (3 unreadable), fewer than the minimum of 1: an empty or truncated"
+            + " input? If so few records are expected, lower --minRecords (0 turns the check off)"));
+    assertThat(QualityThresholds.defaults().withMinRecords(0).violations(empty), empty());
+    assertThat(QualityThresholds.defaults().withMinRecords(101).violations(quality(0, 0.0, 0.0, 0.0, null)),
+        hasSize(1));
+    assertThat(QualityThresholds.defaults().withMinRecords(100).violations(quality(0, 0.0, 0.0, 0.0, null)),
+        empty());
+  }
+
+  @Test
+  public void aRecordDropAgainstThePreviousRunTripsMaxRecordDrop() {
+    RunQuality q = quality(0, 0.0, 0.0, 0.0, 0.0); // 100 records, previous run demo-daily-20261127
+    q.previousRecords = 250L;
+    assertThat(QualityThresholds.defaults().violations(q), contains(
+        "maxRecordDrop: 100 records against 250 in the previous run demo-daily-20261127, a drop of 0.6000 > 0.5:"
+            + " a truncated input? If the smaller input is expected, raise --maxRecordDrop (1 turns the check off)"));
+    q.previousRecords = 200L; // a drop of exactly 0.5 passes: limits are inclusive
+    assertThat(QualityThresholds.defaults().violations(q), empty());
+    q.previousRecords = 100_000L;
+    assertThat(QualityThresholds.defaults().withMaxRecordDrop(1).violations(q), empty());
+    assertThat(QualityThresholds.defaults().withMaxRecordDrop(0.99).violations(q), hasSize(1));
+    q.previousRecords = null; // no previous run: nothing to compare with
+    assertThat(QualityThresholds.defaults().withMaxRecordDrop(0).violations(q), empty());
+    q.previousRecords = 50L; // more records than before is never a drop
+    assertThat(QualityThresholds.defaults().withMaxRecordDrop(0).violations(q), empty());
+  }
+
+  @Test
   public void withersValidate() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> QualityThresholds.defaults().withMaxDeadLetterRate(1.5));
     assertThat(e.getMessage(), containsString("maxDeadLetterRate must be in [0, 1], but was 1.5"));
     e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMaxPsi(-1));
     assertThat(e.getMessage(), containsString("maxPsi must be >= 0, but was -1.0"));
+    e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMinRecords(-1));
+    assertThat(e.getMessage(), containsString("minRecords must be >= 0 (0 turns the check off), but was -1"));
+    e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMaxRecordDrop(1.5));
+    assertThat(e.getMessage(), containsString("maxRecordDrop must be in [0, 1] (1 turns the check off), but was 1.5"));
   }
 
   @Test
