@@ -34,7 +34,7 @@ import org.junit.rules.TemporaryFolder;
 /**
  * Job-level checkpointing: a run split into partitions, killed (SIGKILL) after its first partition
  * committed, then re-run: only the missing partitions are processed, nothing is published until all are
- * present, and the result equals an uninterrupted run.
+ * present, and the result equals an uninterrupted run. A re-run on another input starts over.
  */
 public class ResumeTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
@@ -52,12 +52,25 @@ public class ResumeTest {
   }
 
   private static List<String> args(Path output) {
-    return List.of("--runner=DirectRunner", "--input=" + input, "--model=" + modelDir, "--output=" + output,
+    return args(input, output);
+  }
+
+  private static List<String> args(Path in, Path output) {
+    return List.of("--runner=DirectRunner", "--input=" + in, "--model=" + modelDir, "--output=" + output,
         "--runDate=2026-11-28", "--numShards=2", "--partitions=3", "--progressEvery=0");
   }
 
   private static BatchScoringOptions options(Path output) {
-    return PipelineOptionsFactory.fromArgs(args(output).toArray(new String[0])).as(BatchScoringOptions.class);
+    return options(input, output);
+  }
+
+  /** Drift is not judged: the new input is drawn with another seed, and a 150-record partition of it drifts. */
+  private static BatchScoringOptions options(Path in, Path output) {
+    List<String> a = new ArrayList<>(args(in, output));
+    if (!in.equals(input)) {
+      a.add("--minDriftSample=1000000");
+    }
+    return PipelineOptionsFactory.fromArgs(a.toArray(new String[0])).as(BatchScoringOptions.class);
   }
 
   private static Map<String, JsonNode> predictions(String runDir) throws Exception {
@@ -90,6 +103,44 @@ public class ResumeTest {
     assertThat(manifest.get("partitions").asInt(), is(3));
     assertThat(manifest.get("files").get("parquet").size(), is(6));
     assertThat(Files.readString(out.resolve("_LATEST")).trim(), is("run_date=2026-11-28/run_id=fraud-daily-20261128"));
+  }
+
+  /**
+   * The same run id re-run on another input (the file rewritten in place: same path, new content) starts
+   * over: every key is scored from the new input, nothing is left from the old one. Re-run once more on
+   * the same input, it resumes as before: nothing is processed again.
+   */
+  @Test
+  public void aReRunOnAnotherInputDiscardsTheCommittedPartitions() throws Exception {
+    Path changing = TMP.getRoot().toPath().resolve("changing/accounts.csv");
+    FraudSample.writeCsv(FraudSample.generate(ACCOUNTS, 42), changing);
+    Path out = TMP.getRoot().toPath().resolve("changed");
+    RunSummary old = BatchScoringPipeline.run(options(changing, out));
+    assertThat(predictions(old.runDirectory).size(), is(ACCOUNTS));
+
+    int fewer = 450;
+    FraudSample.writeCsv(FraudSample.generate(fewer, 43), changing);
+    Path copy = TMP.getRoot().toPath().resolve("new-input/accounts.csv");
+    FraudSample.writeCsv(FraudSample.generate(fewer, 43), copy);
+    Map<String, JsonNode> expected =
+        predictions(BatchScoringPipeline.run(options(copy, TMP.getRoot().toPath().resolve("new-reference"))).runDirectory);
+    assertThat(expected.size(), is(fewer));
+
+    RunSummary rerun = BatchScoringPipeline.run(options(changing, out));
+    assertThat("every partition was processed again", rerun.recordsRead, is((long) fewer));
+    Map<String, JsonNode> got = predictions(rerun.runDirectory);
+    assertThat(got.keySet(), is(expected.keySet()));
+    for (Map.Entry<String, JsonNode> e : expected.entrySet()) {
+      assertThat(e.getKey(), got.get(e.getKey()), is(e.getValue()));
+    }
+    JsonNode manifest = JSON.readTree(Path.of(rerun.runDirectory, "_MANIFEST.json").toFile());
+    assertThat(manifest.get("records").asLong(), is((long) fewer));
+
+    FileTime committedAt = Files.getLastModifiedTime(partitionSuccess(out, 1));
+    RunSummary again = BatchScoringPipeline.run(options(changing, out));
+    assertThat("same input: every partition resumed", again.recordsRead, is(0L));
+    assertThat(Files.getLastModifiedTime(partitionSuccess(out, 1)), is(committedAt));
+    assertThat(predictions(again.runDirectory).keySet(), is(expected.keySet()));
   }
 
   @Test
