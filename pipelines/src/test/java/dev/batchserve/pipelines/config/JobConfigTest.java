@@ -77,6 +77,14 @@ public class JobConfigTest {
   }
 
   @Test
+  public void theVolumeLimitsOfTheJobFileBecomeOptions() {
+    JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml",
+        List.of("alerts.thresholds.minRecords=0", "alerts.thresholds.maxRecordDrop=1"));
+    List<String> args = Arrays.asList(job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0)));
+    assertThat(args, org.hamcrest.Matchers.hasItems("--minRecords=0", "--maxRecordDrop=1.0"));
+  }
+
+  @Test
   public void jsonAndYamlDescribeTheSameJobAndOverridesWin() {
     String json = "{\"name\": \"orders\", \"source\": {\"type\": \"files\", \"path\": \"in/{run_date}/*.csv\"},"
         + " \"keyColumns\": [\"shop\", \"order_id\"], \"model\": \"m/1\", \"featureSpec\": \"m/1/spec.json\","

@@ -91,11 +91,13 @@ public class JobConfigValidationTest {
         {"alerts.thresholds.maxCategoryShift=-0.1", "alerts.thresholds.maxCategoryShift must be in [0, 1], but was -0.1"},
         {"alerts.thresholds.maxPredictionMeanShift=-0.1", "alerts.thresholds.maxPredictionMeanShift must be >= 0, but was -0.1"},
         {"alerts.thresholds.minDriftSample=-5", "alerts.thresholds.minDriftSample must be >= 0, but was -5"},
+        {"alerts.thresholds.minRecords=-1", "alerts.thresholds.minRecords must be >= 0 (0 turns the check off), but was -1"},
+        {"alerts.thresholds.maxRecordDrop=1.5", "alerts.thresholds.maxRecordDrop must be in [0, 1], but was 1.5"},
         {"alerts.webhook=hooks.example.com", "alerts.webhook must be an http(s) URL, but was 'hooks.example.com'"},
         // Unknown fields and wrong types, from Jackson, with the path.
         {"sinks[1].hots=localhost", "unknown field 'sinks[1].hots' (known fields there: formats, host, numShards, port, prefix, root, table, tempLocation, ttl, type, url, view, viewColumns)"},
         {"schedule.cron=0 6 * * *", "unknown field 'schedule.cron' (known fields there: interval, markerPoll, markerTimeout, waitForMarker)"},
-        {"alerts.thresholds.maxPSI=0.3", "unknown field 'alerts.thresholds.maxPSI' (known fields there: maxCategoryShift, maxDeadLetterRate, maxJsDivergence, maxPredictionMeanShift, maxPsi, minDriftSample)"},
+        {"alerts.thresholds.maxPSI=0.3", "unknown field 'alerts.thresholds.maxPSI' (known fields there: maxCategoryShift, maxDeadLetterRate, maxJsDivergence, maxPredictionMeanShift, maxPsi, maxRecordDrop, minDriftSample, minRecords)"},
         {"modle=x", "unknown field 'modle' (known fields there: alerts, batchSize, duplicateKeys, fallback, featureSpec, keyColumns, model, name, schedule, sinks, source)"},
         // Malformed overrides.
         {"sinks[5].port=1", "--set sinks[5].port: index 5 is out of range (sinks has 2 entries; use index 2 to append)"},
