@@ -82,10 +82,12 @@ final class PartitionedRun {
           skipped++;
           continue;
         }
+        // What was hashed, then and now, once per run: a long input listing is not repeated per partition.
+        String detail = discarded > 0 ? ""
+            : "\nThen:\n" + (was == null ? "(no fingerprint)\n" : was.description()) + "Now:\n" + input.description();
         LOG.warn("Run {}: partition {} of {} was committed from another input (fingerprint {}, now {}):"
-            + " discarding it and processing it again.\nThen:\n{}Now:\n{}", run.runId(), p, n,
-            was == null ? "none" : was.sha256(), input.sha256(), was == null ? "(none)\n" : was.description(),
-            input.description());
+            + " discarding it and processing it again.{}", run.runId(), p, n,
+            was == null ? "none" : was.sha256(), input.sha256(), detail);
         discard(root);
         discarded++;
       }
