@@ -28,7 +28,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * CR LF) is ASCII and no byte of a multi-byte UTF-8 sequence is ASCII, so records split exactly as
  * over the UTF-8 text, and each field is then decoded strictly as UTF-8 by {@link #decode}, which
  * reports invalid bytes instead of turning them into U+FFFD. A record the parser cannot read (a
- * character after a closing quote, a quote never closed) is reported with the lines it spans, and
+ * character after a closing quote, a quote never closed) is reported with the line it starts on, and
  * reading goes on at the next line, from a fresh parser.
  */
 final class CsvFile {
@@ -125,10 +125,12 @@ final class CsvFile {
           } catch (NoSuchElementException e) {
             return;
           } catch (UncheckedIOException | IllegalStateException e) {
-            long lastLine = Math.max(line, skipped + parser.getCurrentLineNumber());
+            // Only the line the record starts on is given up: a quote left open would otherwise take
+            // every line up to the next quote (or the end of the file) with it.
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            visitor.malformed(line, lines(opener, line, lastLine), String.valueOf(cause.getMessage()));
-            skipped = lastLine;
+            visitor.malformed(line, lines(opener, line, line),
+                String.valueOf(cause.getMessage()) + "; reading goes on at line " + (line + 1));
+            skipped = line;
             break;
           }
           visitor.record(line, record);
