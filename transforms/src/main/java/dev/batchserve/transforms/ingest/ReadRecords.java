@@ -422,7 +422,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
 
   private static Schema parquetSchema(String file) {
     try (SeekableByteChannel ch = (SeekableByteChannel) FileSystems.open(FileSystems.matchNewResource(file, false));
-        ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch))) {
+        ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch, file))) {
       org.apache.avro.Schema avro = new AvroSchemaConverter().convert(reader.getFileMetaData().getSchema());
       return AvroUtils.toBeamSchema(avro);
     } catch (IOException | RuntimeException e) {
@@ -594,7 +594,14 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       if (fileIndex < 0) {
         throw new IllegalStateException("CSV file " + path + " was not among the files matched at construction");
       }
-      csv.read(() -> Channels.newInputStream(file.open()), new CsvFile.Visitor() {
+      CsvFile.Opener opener = () -> {
+        try {
+          return Channels.newInputStream(file.open());
+        } catch (IOException e) {
+          throw new IOException("cannot open CSV file " + path + ": " + e, e);
+        }
+      };
+      csv.read(opener, new CsvFile.Visitor() {
         int[] columns; // schema field -> this file's column
         int[] keys; // key column -> this file's column
         int width;
@@ -853,9 +860,17 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   /** A Parquet {@link InputFile} over a Beam seekable channel, so footers are read from any FileSystem. */
   private static final class ChannelInputFile implements InputFile {
     private final SeekableByteChannel channel;
+    private final String path;
 
-    ChannelInputFile(SeekableByteChannel channel) {
+    ChannelInputFile(SeekableByteChannel channel, String path) {
       this.channel = channel;
+      this.path = path;
+    }
+
+    /** The path, so that Parquet's own messages ("... is not a Parquet file") name the file. */
+    @Override
+    public String toString() {
+      return path;
     }
 
     @Override

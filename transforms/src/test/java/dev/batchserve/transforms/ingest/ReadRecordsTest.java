@@ -125,6 +125,9 @@ public class ReadRecordsTest {
     IllegalArgumentException badParquet = assertThrows(IllegalArgumentException.class,
         () -> p.apply("Truncated", ReadRecords.parquet(truncated.toString()).withKeyColumns("id")));
     assertThat(badParquet.getMessage(), containsString("cannot read the Parquet footer of"));
+    // Issue 15 item 17: Parquet's own message named "ChannelInputFile@5bbb351e" instead of the file.
+    assertThat(badParquet.getMessage(), org.hamcrest.Matchers.not(containsString("ChannelInputFile@")));
+    assertThat(badParquet.getMessage(), containsString(truncated + " is not a Parquet file"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.Format.fromPattern("x.orc")).getMessage(),
         containsString("cannot tell the input format"));
     p.enableAbandonedNodeEnforcement(false);
