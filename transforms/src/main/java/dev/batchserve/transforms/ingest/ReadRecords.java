@@ -36,7 +36,6 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.Schema.FieldType;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -299,10 +298,11 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         }
       }
       out = begin
-          .apply("CsvFiles", Create.of(files).withCoder(StringUtf8Coder.of()))
-          .apply("MatchCsv", FileIO.matchAll().withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
+          // Matched again at run time: a file that was not checked at construction (a template run
+          // later) fails the run in ParseCsv rather than being read unchecked or left out silently.
+          .apply("MatchCsv", FileIO.match().filepattern(pattern).withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
           .apply("OpenCsv", FileIO.readMatches().withCompression(Compression.AUTO))
-          .apply("ParseCsv", ParDo.of(new CsvFileFn(schema, keyColumns, delimiter, files, ok, dead))
+          .apply("ParseCsv", ParDo.of(new CsvFileFn(schema, keyColumns, delimiter, files, pattern, ok, dead))
               .withOutputTags(ok, TupleTagList.of(dead)));
     } else if (format == Format.JSONL) {
       java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(keyColumns);
@@ -566,11 +566,13 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     private final Schema schema;
     private final char delimiter;
     private final List<String> files;
+    private final String pattern;
     private transient CsvFile csv;
 
-    CsvFileFn(Schema schema, List<String> keyColumns, char delimiter, List<String> files,
+    CsvFileFn(Schema schema, List<String> keyColumns, char delimiter, List<String> files, String pattern,
         TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
       super(keyColumns, ok, dead);
+      this.pattern = pattern;
       this.schema = schema;
       this.delimiter = delimiter;
       this.files = files;
@@ -592,7 +594,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       String path = file.getMetadata().resourceId().toString();
       int fileIndex = java.util.Collections.binarySearch(files, path);
       if (fileIndex < 0) {
-        throw new IllegalStateException("CSV file " + path + " was not among the files matched at construction");
+        throw new IllegalStateException("CSV file " + path + " matches '" + pattern + "' now but did not when the"
+            + " run was built, so its header was not checked: build the run again (files matched then: "
+            + files.size() + ")");
       }
       CsvFile.Opener opener = () -> {
         try {
