@@ -50,7 +50,7 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setInputPasswordFile(String value);
 
-  @Description("Key column(s) of the input, comma-separated; several make a composite key joined by '|'.")
+  @Description("Key column(s) of the input, comma-separated; several make one composite key: each value with '\\' and '|' escaped by '\\', joined by '|'.")
   @Default.String("account_id")
   String getKeyColumns();
 

@@ -105,7 +105,8 @@ public final class BatchScoringPipeline {
         .withMaxBatchSize(o.getBatchSize())
         .withFailureThreshold(o.getFailureThreshold())
         .withFallback(fallback(o.getFallback()))
-        .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys()));
+        .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys()))
+        .withReadFailures(input.deadLetters());
     if (isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
       scoring = scoring.withPreviousPredictions(previous.readPredictions(p));
     }

@@ -119,7 +119,8 @@ public class BadInputTest {
     assertThat(s.unreadable, is(3L));
     assertThat(s.deadLetters, is(8L)); // 6 invalid feature rows + 2 records of the duplicated key
     assertThat(s.predictions, is((long) good.size() + 2));
-    assertThat(s.fallbacks, is(7L)); // the 6 invalid keys + the duplicated key
+    // the 6 invalid keys + the duplicated key + the key of the record with too few columns
+    assertThat(s.fallbacks, is(8L));
     assertThat("input = predictions + dead letters", s.recordsRead, is(s.predictions + s.deadLetters + s.unreadable));
 
     Map<String, String> reasons = new TreeMap<>();
@@ -129,7 +130,7 @@ public class BadInputTest {
     }
     Map<String, String> expected = new HashMap<>();
     expected.put("acct-bad-quote,\"unterminated,1,2", "read:malformed_line");
-    expected.put("acct-bad-columns,1,2", "read:wrong_column_count");
+    expected.put("acct-bad-columns", "read:wrong_column_count"); // the key is kept (issue 15 item 16)
     expected.put(csvLine(variant(0, "", "txn_count_1d", 1)), "read:missing_key");
     expected.put("acct-type", "features:unparsable");
     expected.put("acct-nan", "features:not_finite");
@@ -144,7 +145,8 @@ public class BadInputTest {
     for (JsonNode n : jsonLines(Path.of(s.runDirectory, "jsonl"))) {
       assertThat("one result per key", results.put(n.get("key").asText(), n), is((JsonNode) null));
     }
-    assertThat(results.size(), is(good.size() + 9));
+    assertThat(results.size(), is(good.size() + 10));
+    assertThat(results.get("acct-bad-columns").get("fallback_reason").asText(), is("read:wrong_column_count"));
     assertThat(results.get("acct-nan").get("fallback_reason").asText(), is("features:not_finite:amount_mean_30d"));
     assertThat(results.get("acct-nan").get("score").asText(), is("0.02"));
     assertThat(results.get("acct-dup").get("fallback_reason").asText(), is("duplicate_key"));
@@ -278,5 +280,82 @@ public class BadInputTest {
     String all = org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Throwables.getStackTraceAsString(e);
     assertThat(all, containsString(notADirectory.toString()));
     assertFalse(Files.exists(notADirectory.resolve("out/_LATEST")));
+  }
+
+  private static String csvLine(Map<String, Object> row, List<String> columns) {
+    return columns.stream().map(c -> row.get(c) == null ? "" : String.valueOf(row.get(c)))
+        .collect(Collectors.joining(","));
+  }
+
+  /**
+   * Issue 15 items 7-14, 16, 17 through the whole job: two files, the second gzip-compressed with its
+   * columns in another order, a line over 100 KB, a quoted newline, a padded key, a Java-only numeral,
+   * a record with too few columns, and a key in both files under last_wins.
+   */
+  @Test
+  public void multiFileCsvInputIsReadExactly() throws Exception {
+    Path dir = TMP.getRoot().toPath().resolve("corpus-multi");
+    Files.createDirectories(dir);
+    List<String> reversed = new ArrayList<>(FraudSample.COLUMNS);
+    java.util.Collections.reverse(reversed);
+    String padded = " " + good.get(1).get(FraudSample.KEY) + " ";
+    String longKey = "acct-long-" + "x".repeat(120_000);
+    List<String> first = new ArrayList<>();
+    first.add(String.join(",", FraudSample.COLUMNS));
+    good.subList(0, 10).forEach(r -> first.add(csvLine(r)));
+    first.add(csvLine(variant(11, longKey, "txn_count_1d", 1)));                       // item 8
+    first.add(csvLine(variant(12, "acct-nl\"\"x", "txn_count_1d", 1))
+        .replace("acct-nl\"\"x", "\"acct-nl\nsecond\""));                               // item 9
+    first.add(csvLine(variant(13, padded, "txn_count_1d", 1)));                         // item 11
+    first.add(csvLine(variant(14, "acct-javafloat", "amount_mean_30d", "100.5f")));     // item 14
+    first.add("acct-short,1,2");                                                        // item 16, line 17
+    first.add(csvLine(variant(15, "acct-lw", "txn_count_1d", 1)));                      // item 12
+    first.add(csvLine(variant(16, "acct-lw", "txn_count_1d", 2)));
+    Path part1 = dir.resolve("part-1.csv");
+    Files.write(part1, first, StandardCharsets.UTF_8);
+    List<String> second = new ArrayList<>();
+    second.add(String.join(",", reversed));                                             // item 7
+    good.subList(10, 20).forEach(r -> second.add(csvLine(r, reversed)));
+    second.add(csvLine(variant(17, "acct-lw", "txn_count_1d", 3), reversed));
+    second.add(csvLine(variant(17, "acct-lw-twin", "txn_count_1d", 3), reversed));
+    try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(
+        Files.newOutputStream(dir.resolve("part-2.csv.gz")))) {                        // item 13
+      out.write((String.join("\n", second) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    RunSummary s = BatchScoringPipeline.run(options(dir.resolve("part-*"), TMP.getRoot().toPath().resolve("out-multi"),
+        "--inputFormat=csv", "--duplicateKeys=last_wins"));
+
+    assertThat(s.recordsRead, is(29L));
+    assertThat(s.unreadable, is(1L));
+    assertThat(s.deadLetters, is(3L)); // the Java numeral and the two superseded acct-lw records
+    Map<String, JsonNode> results = new HashMap<>();
+    for (JsonNode n : jsonLines(Path.of(s.runDirectory, "jsonl"))) {
+      assertThat("one result per key", results.put(n.get("key").asText(), n), is((JsonNode) null));
+    }
+    assertThat(results.keySet().size(), is(20 + 7));
+    for (Map<String, Object> g : good.subList(0, 20)) {
+      JsonNode r = results.get((String) g.get(FraudSample.KEY));
+      assertTrue("a model score for " + g.get(FraudSample.KEY), r.get("fallback_reason").isNull());
+    }
+    assertTrue(results.get(longKey).get("fallback_reason").isNull());
+    assertTrue(results.get("acct-nl\nsecond").get("fallback_reason").isNull());
+    assertTrue(results.get(padded).get("fallback_reason").isNull());
+    assertThat(results.get("acct-javafloat").get("fallback_reason").asText(),
+        is("features:unparsable:amount_mean_30d"));
+    assertThat(results.get("acct-short").get("fallback_reason").asText(), is("read:wrong_column_count"));
+    // The record of the later file won: it scores exactly as its twin.
+    assertTrue(results.get("acct-lw").get("fallback_reason").isNull());
+    assertThat(results.get("acct-lw").get("score"), is(results.get("acct-lw-twin").get("score")));
+
+    Map<String, String> details = new TreeMap<>();
+    for (JsonNode d : jsonLines(Path.of(s.runDirectory, "dead_letters"))) {
+      details.merge(d.get("key").asText() + ":" + d.get("reason").asText(), d.get("detail").asText(),
+          (a, b) -> a + "|" + b);
+    }
+    assertThat(details.get("acct-short:wrong_column_count"),
+        is(part1 + ":17: the header has " + FraudSample.COLUMNS.size() + " columns, the record has 3"));
+    String superseded = details.get("acct-lw:duplicate_key_superseded");
+    assertThat(superseded, containsString("last_wins kept the last one"));
   }
 }

@@ -73,7 +73,9 @@ public class DataflowTemplateTest {
     assertThat(job.path("type").asText(), is("JOB_TYPE_BATCH"));
     List<String> steps = new ArrayList<>(); // properties.user_name is {"@type": "...Text", "value": "<name>"}
     job.path("steps").forEach(s -> steps.add(s.path("properties").path("user_name").path("value").asText()));
-    assertThat(steps.toString(), steps.get(0), is("Read/ReadLines/Read"));
+    // CSV is matched, then each file parsed whole (issue 15: no more TextIO line reading).
+    assertThat(steps.toString(), steps.get(0).startsWith("Read/MatchCsv/"), is(true));
+    assertThat(steps.toString(), steps.contains("Read/ParseCsv"), is(true));
     assertThat(steps.toString(), steps.stream().anyMatch(n -> n.startsWith("KeyedPrediction/Infer")), is(true));
     assertThat(steps.toString(), steps.stream().anyMatch(n -> n.startsWith("KeyedPrediction/JoinBack")), is(true));
     assertThat(steps.toString(), steps.stream().anyMatch(n -> n.startsWith("WriteFiles")), is(true));

@@ -109,10 +109,10 @@ final class FeatureFitting {
   private static Object parseCategory(Feature f, String text) {
     switch (f.type) {
       case DOUBLE:
-        return Double.parseDouble(text);
+        return DecimalText.parseDouble(text);
       case LONG:
       case TIMESTAMP:
-        return Long.parseLong(text);
+        return DecimalText.parseLong(text);
       case BOOLEAN:
         return Boolean.parseBoolean(text);
       default:

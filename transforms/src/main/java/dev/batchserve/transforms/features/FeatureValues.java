@@ -30,6 +30,8 @@ final class FeatureValues {
   static final String WRONG_TYPE = "wrong_type";
   static final String UNPARSABLE = "unparsable";
   static final String NOT_FINITE = "not_finite";
+  /** A well-formed literal a double or long cannot hold ({@code 1e-400}, {@code 1e400}). */
+  static final String NOT_REPRESENTABLE = "not_representable";
   static final String OUT_OF_RANGE = "out_of_range";
   static final String UNKNOWN_CATEGORY = "unknown_category";
   static final String WRONG_LENGTH = "wrong_length";
@@ -189,9 +191,9 @@ final class FeatureValues {
     if (value instanceof CharSequence) {
       String s = value.toString().trim();
       try {
-        return number(Double.parseDouble(s), null);
-      } catch (NumberFormatException e) {
-        return unparsable(f, s);
+        return number(DecimalText.parseDouble(s), null);
+      } catch (DecimalText.NotANumber e) {
+        return notANumber(f, s, e);
       }
     }
     return wrongType(f, value);
@@ -216,10 +218,10 @@ final class FeatureValues {
     if (value instanceof CharSequence) {
       String s = value.toString().trim();
       try {
-        long x = Long.parseLong(s);
+        long x = DecimalText.parseLong(s);
         return number(x, Long.toString(x));
-      } catch (NumberFormatException e) {
-        return unparsable(f, s);
+      } catch (DecimalText.NotANumber e) {
+        return notANumber(f, s, e);
       }
     }
     return wrongType(f, value);
@@ -260,9 +262,9 @@ final class FeatureValues {
       String s = value.toString().trim();
       if (EPOCH_MILLIS.matcher(s).matches()) {
         try {
-          return number(Long.parseLong(s), null);
-        } catch (NumberFormatException e) {
-          return unparsable(f, s);
+          return number(DecimalText.parseLong(s), null);
+        } catch (DecimalText.NotANumber e) {
+          return notANumber(f, s, e);
         }
       }
       try {
@@ -312,9 +314,11 @@ final class FeatureValues {
         xs[i] = ((Number) o).doubleValue();
       } else if (o instanceof CharSequence) {
         try {
-          xs[i] = Double.parseDouble(o.toString().trim());
-        } catch (NumberFormatException e) {
-          return unparsable(f, String.valueOf(value));
+          xs[i] = DecimalText.parseDouble(o.toString().trim());
+        } catch (DecimalText.NotANumber e) {
+          return e.problem() == DecimalText.Problem.SYNTAX
+              ? unparsable(f, String.valueOf(value))
+              : Cell.invalid(NOT_REPRESENTABLE, f.name + "[" + i + "]: " + e.getMessage());
         }
       } else {
         return Cell.invalid(
@@ -332,6 +336,12 @@ final class FeatureValues {
     c.num = x;
     c.cat = cat;
     return c;
+  }
+
+  private static Cell notANumber(Feature f, String text, DecimalText.NotANumber e) {
+    return e.problem() == DecimalText.Problem.SYNTAX
+        ? unparsable(f, text)
+        : Cell.invalid(NOT_REPRESENTABLE, f.name + ": " + e.getMessage());
   }
 
   private static Cell unparsable(Feature f, String text) {

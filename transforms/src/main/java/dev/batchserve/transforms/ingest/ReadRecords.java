@@ -5,9 +5,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import com.google.api.services.bigquery.model.TableRow;
 import dev.batchserve.transforms.values.DeadLetter;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
@@ -24,6 +22,8 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
+import org.apache.beam.sdk.io.Compression;
+import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
@@ -50,8 +50,6 @@ import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
 import org.apache.parquet.avro.AvroSchemaConverter;
 import org.apache.parquet.hadoop.ParquetFileReader;
@@ -59,17 +57,32 @@ import org.apache.parquet.io.DelegatingSeekableInputStream;
 import org.apache.parquet.io.InputFile;
 import org.apache.parquet.io.SeekableInputStream;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Instant;
 
 /**
  * Reads input records from files as {@code KV<key, Row>}: the key is attached once, at the source.
  *
  * <p>CSV files (with a header line) give rows of nullable strings, typed later by the feature spec;
  * Parquet files give rows typed by the file's own schema; JDBC queries rows typed by the result set;
- * JSON lines and BigQuery tables or queries text values of the named columns. The key is one column or several joined by
- * {@code |} (a composite key). A line that cannot be parsed, has the wrong number of columns, or has
- * no key goes to the dead letters (step {@code read}) with its reason; whole-file problems (no file
- * matches, no header, the key column is missing, an unreadable Parquet footer) fail at construction
- * with a message naming the file or column.
+ * JSON lines and BigQuery tables or queries text values of the named columns. The key is one column's
+ * value, byte for byte (never trimmed), or several columns' values made one key by
+ * {@link CompositeKey#of} (escaped, so distinct tuples never share a key). A record that cannot be
+ * parsed, has the wrong number of columns, bytes that are not UTF-8, or no key goes to the dead
+ * letters (step {@code read}) with its reason and, for CSV, {@code file:line} at the start of the
+ * detail; when the key columns of such a record can still be read, the dead letter carries the key,
+ * so the key gets its fallback with that reason ({@code KeyedPrediction.withReadFailures}).
+ * Whole-file problems (no file matches, no header, a key column or another column of the first file
+ * missing from any file, a Parquet file whose schema differs from the first) fail at construction
+ * with a message naming the file and column.
+ *
+ * <p>CSV is read per file with an RFC 4180 parser over the whole file (so quoted fields may hold
+ * delimiters, quotes and newlines), streamed, decompressed by the file's extension ({@code .gz},
+ * {@code .bz2}, {@code .zst}, {@code .zip}, {@code .deflate}) and decoded strictly as UTF-8. Each file's
+ * own header maps its columns to the schema by name (the first file's header, in sorted path order),
+ * so files may order their columns differently or have extra ones. Each record is stamped with its
+ * position as its element timestamp, ordered by file (sorted path order) and then line, which is what
+ * {@code DuplicateKeyPolicy.LAST_WINS} compares. A file is read by one worker from start to end: a
+ * file with quoted newlines cannot be split, so split very large inputs into several files.
  *
  * <pre>{@code
  * ReadRecords.Result in = p.apply(ReadRecords.csv("/data/accounts-*.csv").withKeyColumns("account_id"));
@@ -80,7 +93,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.read";
-  public static final String KEY_SEPARATOR = "|";
+  /** Joins the parts of a composite key; see {@link CompositeKey} for how parts are escaped. */
+  public static final String KEY_SEPARATOR = String.valueOf(CompositeKey.SEPARATOR);
 
   /** Input file formats. */
   public enum Format {
@@ -103,7 +117,8 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       if (p.startsWith(BIGQUERY_PREFIX)) {
         return BIGQUERY;
       }
-      if (p.endsWith(".csv") || p.endsWith(".csv.gz")) {
+      if (p.endsWith(".csv") || p.endsWith(".csv.gz") || p.endsWith(".csv.bz2") || p.endsWith(".csv.zst")
+          || p.endsWith(".csv.zip") || p.endsWith(".csv.deflate")) {
         return CSV;
       }
       if (p.endsWith(".parquet")) {
@@ -221,7 +236,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return new ReadRecords(filePattern, format);
   }
 
-  /** The key column(s); several make a composite key joined by {@code |}. */
+  /** The key column(s); several make a composite key ({@link CompositeKey#of}). */
   public ReadRecords withKeyColumns(String... columns) {
     checkArgument(columns.length > 0, "at least one key column is needed");
     for (String c : columns) {
@@ -242,8 +257,10 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return c;
   }
 
-  /** CSV delimiter (default {@code ,}). */
+  /** CSV delimiter (default {@code ,}): an ASCII character other than a quote, CR or LF. */
   public ReadRecords withDelimiter(char d) {
+    checkArgument(d > 0 && d < 0x80 && d != '"' && d != '\r' && d != '\n',
+        "the CSV delimiter must be an ASCII character other than a quote, CR or LF, but was '%s'", d);
     ReadRecords c = copy();
     c.delimiter = d;
     return c;
@@ -258,18 +275,34 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     if (format == Format.BIGQUERY) {
       return expandBigQuery(begin);
     }
-    String first = firstFile(pattern);
+    List<String> files = matchedFiles(pattern);
+    String first = files.get(0);
     TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
     TupleTag<DeadLetter> dead = new TupleTag<>() {};
     Schema schema;
     PCollectionTuple out;
     if (format == Format.CSV) {
-      List<String> header = csvHeader(first, delimiter);
-      schema = stringSchema(header, first);
+      checkArgument(files.size() <= CsvFileFn.MAX_FILES,
+          "'%s' matches %s files; at most %s can be read in one run", pattern, files.size(), CsvFileFn.MAX_FILES);
+      CsvFile csv = new CsvFile(delimiter);
+      schema = stringSchema(csv.header(first, () -> openDecompressed(first)), first);
       checkKeys(schema, first);
+      // Every file's own header is checked now, so that a file lacking a column is refused before
+      // the run starts rather than read with another file's column order.
+      for (String file : files.subList(1, files.size())) {
+        List<String> header = csv.header(file, () -> openDecompressed(file));
+        for (String column : schema.getFieldNames()) {
+          checkArgument(header.contains(column),
+              "CSV file %s has no column '%s', which %s has (its columns: %s): every file of '%s' needs the"
+                  + " columns of the first file (in any order)", file, column, first, header, pattern);
+        }
+      }
       out = begin
-          .apply("ReadLines", TextIO.read().from(pattern).withSkipHeaderLines(1))
-          .apply("ParseCsv", ParDo.of(new CsvFn(schema, keyColumns, delimiter, ok, dead))
+          // Matched again at run time: a file that was not checked at construction (a template run
+          // later) fails the run in ParseCsv rather than being read unchecked or left out silently.
+          .apply("MatchCsv", FileIO.match().filepattern(pattern).withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
+          .apply("OpenCsv", FileIO.readMatches().withCompression(Compression.AUTO))
+          .apply("ParseCsv", ParDo.of(new CsvFileFn(schema, keyColumns, delimiter, files, pattern, ok, dead))
               .withOutputTags(ok, TupleTagList.of(dead)));
     } else if (format == Format.JSONL) {
       java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(keyColumns);
@@ -282,6 +315,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     } else {
       schema = parquetSchema(first);
       checkKeys(schema, first);
+      for (String file : files.subList(1, files.size())) {
+        checkSameSchema(schema, first, parquetSchema(file), file);
+      }
       Schema s = schema;
       out = begin
           .apply("ReadParquet", ParquetIO.parseGenericRecords(new ToRow(s))
@@ -332,28 +368,43 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     }
   }
 
-  private static String firstFile(String pattern) {
+  /** The files {@code pattern} matches, in sorted path order (the order of their positions). */
+  private static List<String> matchedFiles(String pattern) {
     try {
       MatchResult m = FileSystems.match(pattern, EmptyMatchTreatment.DISALLOW);
       if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
         throw new IllegalArgumentException("no input file matches '" + pattern + "'");
       }
-      return m.metadata().stream().map(md -> md.resourceId().toString()).sorted().findFirst().get();
+      List<String> files = new ArrayList<>();
+      for (MatchResult.Metadata md : m.metadata()) {
+        files.add(md.resourceId().toString());
+      }
+      java.util.Collections.sort(files);
+      return files;
     } catch (IOException e) {
       throw new IllegalArgumentException("no input file matches '" + pattern + "': " + e.getMessage(), e);
     }
   }
 
-  private static List<String> csvHeader(String file, char delimiter) {
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(
-        Channels.newInputStream(FileSystems.open(FileSystems.matchNewResource(file, false))), StandardCharsets.UTF_8))) {
-      String line = r.readLine();
-      if (line == null || line.isBlank()) {
-        throw new IllegalArgumentException("CSV file " + file + " is empty: a header line is required");
-      }
-      return parseLine(line.startsWith("\uFEFF") ? line.substring(1) : line, delimiter);
+  /** A file's bytes, decompressed as its extension says (Beam's {@code Compression.AUTO}). */
+  private static java.io.InputStream openDecompressed(String file) throws IOException {
+    try {
+      return Channels.newInputStream(Compression.detect(file)
+          .readDecompressed(FileSystems.open(FileSystems.matchNewResource(file, false))));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the header of " + file, e);
+      throw new IOException("cannot open " + file + ": " + e, e);
+    }
+  }
+
+  private static void checkSameSchema(Schema expected, String first, Schema actual, String file) {
+    for (Schema.Field f : expected.getFields()) {
+      checkArgument(actual.hasField(f.getName()),
+          "Parquet file %s has no column '%s', which %s has (its columns: %s): every file needs the first"
+              + " file's columns", file, f.getName(), first, actual.getFieldNames());
+      FieldType other = actual.getField(f.getName()).getType();
+      checkArgument(other.equals(f.getType()),
+          "Parquet file %s has column '%s' of type %s, but %s has it as %s: every file needs the first"
+              + " file's column types", file, f.getName(), other, first, f.getType());
     }
   }
 
@@ -369,43 +420,34 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return b.build();
   }
 
-  static List<String> parseLine(String line, char delimiter) throws IOException {
-    try (CSVParser parser = CSVParser.parse(line, CSVFormat.RFC4180.builder().setDelimiter(delimiter).build())) {
-      List<CSVRecord> records = parser.getRecords();
-      if (records.size() != 1) {
-        throw new IOException("expected one CSV record, found " + records.size());
-      }
-      List<String> values = new ArrayList<>();
-      records.get(0).forEach(values::add);
-      return values;
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
-  }
-
   private static Schema parquetSchema(String file) {
     try (SeekableByteChannel ch = (SeekableByteChannel) FileSystems.open(FileSystems.matchNewResource(file, false));
-        ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch))) {
+        ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch, file))) {
       org.apache.avro.Schema avro = new AvroSchemaConverter().convert(reader.getFileMetaData().getSchema());
       return AvroUtils.toBeamSchema(avro);
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("cannot read the Parquet footer of " + file + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException("cannot read the Parquet footer of " + file + ": " + e, e);
     }
   }
 
+  /**
+   * The key of a row ({@link CompositeKey#of} of the key columns' values, unchanged), or null when a
+   * key column is null, empty or only white space.
+   */
   static @Nullable String keyOf(Row row, List<String> keyColumns) {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < keyColumns.size(); i++) {
-      Object v = row.getValue(keyColumns.get(i));
+    if (keyColumns.size() == 1) {
+      Object v = row.getValue(keyColumns.get(0));
+      return v == null || v.toString().isBlank() ? null : v.toString();
+    }
+    List<String> parts = new ArrayList<>(keyColumns.size());
+    for (String column : keyColumns) {
+      Object v = row.getValue(column);
       if (v == null || v.toString().isBlank()) {
         return null;
       }
-      if (i > 0) {
-        sb.append(KEY_SEPARATOR);
-      }
-      sb.append(v.toString().trim());
+      parts.add(v.toString());
     }
-    return sb.toString();
+    return CompositeKey.of(parts);
   }
 
   /** The records and the unreadable lines. */
@@ -492,8 +534,13 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     }
 
     void reject(MultiOutputReceiver out, String record, @Nullable String field, String reason, String message) {
+      reject(out, null, record, field, reason, message);
+    }
+
+    void reject(MultiOutputReceiver out, @Nullable String key, String record, @Nullable String field, String reason,
+        String message) {
       rejected.inc();
-      out.get(dead).output(DeadLetter.of("read", null, record, field, reason, message));
+      out.get(dead).output(DeadLetter.of("read", key, record, field, reason, message));
     }
 
     /** {@code record} renders the record for a dead letter; it is only called for one. */
@@ -507,39 +554,159 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     }
   }
 
-  private static final class CsvFn extends KeyingFn<String> {
+  /**
+   * Parses whole CSV files: each file's header maps its columns to the schema by name; each record is
+   * output with its position (file index, line) as its timestamp.
+   */
+  static final class CsvFileFn extends KeyingFn<FileIO.ReadableFile> {
+    /** File index and line share a millisecond timestamp: 21 and 32 bits, below Beam's maximum. */
+    static final int MAX_FILES = 1 << 21;
+    private static final long MAX_LINE = (1L << 32) - 1;
+
     private final Schema schema;
     private final char delimiter;
+    private final List<String> files;
+    private final String pattern;
+    private transient CsvFile csv;
 
-    CsvFn(Schema schema, List<String> keyColumns, char delimiter, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+    CsvFileFn(Schema schema, List<String> keyColumns, char delimiter, List<String> files, String pattern,
+        TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
       super(keyColumns, ok, dead);
+      this.pattern = pattern;
       this.schema = schema;
       this.delimiter = delimiter;
+      this.files = files;
+    }
+
+    /** The timestamp of the record starting at {@code line} of the file at {@code fileIndex}. */
+    static Instant position(int fileIndex, long line) {
+      checkArgument(line <= MAX_LINE, "line %s is past the %s lines a CSV file may have", line, MAX_LINE);
+      return new Instant(((long) fileIndex << 32) | line);
+    }
+
+    @Setup
+    public void setup() {
+      csv = new CsvFile(delimiter);
     }
 
     @ProcessElement
-    public void process(@Element String line, MultiOutputReceiver out) {
-      if (line.isEmpty()) {
-        return; // a blank line (e.g. the file's trailing newline) is not a record
+    public void process(@Element FileIO.ReadableFile file, MultiOutputReceiver out) throws IOException {
+      String path = file.getMetadata().resourceId().toString();
+      int fileIndex = java.util.Collections.binarySearch(files, path);
+      if (fileIndex < 0) {
+        throw new IllegalStateException("CSV file " + path + " matches '" + pattern + "' now but did not when the"
+            + " run was built, so its header was not checked: build the run again (files matched then: "
+            + files.size() + ")");
       }
-      read.inc();
-      List<String> values;
-      try {
-        values = parseLine(line, delimiter);
-      } catch (IOException | RuntimeException e) {
-        reject(out, line, null, "malformed_line", String.valueOf(e.getMessage()));
-        return;
-      }
-      if (values.size() != schema.getFieldCount()) {
-        reject(out, line, null, "wrong_column_count",
-            "the header has " + schema.getFieldCount() + " columns, the line has " + values.size());
-        return;
-      }
-      Row.Builder b = Row.withSchema(schema);
-      for (String v : values) {
-        b.addValue(v.isEmpty() ? null : v);
-      }
-      emit(b.build(), out, r -> line, "the key column is empty");
+      CsvFile.Opener opener = () -> {
+        try {
+          return Channels.newInputStream(file.open());
+        } catch (IOException e) {
+          throw new IOException("cannot open CSV file " + path + ": " + e, e);
+        }
+      };
+      csv.read(opener, new CsvFile.Visitor() {
+        int[] columns; // schema field -> this file's column
+        int[] keys; // key column -> this file's column
+        int width;
+
+        @Override
+        public void record(long line, CSVRecord record) {
+          if (columns == null) {
+            mapHeader(record);
+            return;
+          }
+          if (record.size() == 1 && record.get(0).isEmpty()) {
+            return; // a blank line is not a record
+          }
+          read.inc();
+          String at = path + ":" + line + ": ";
+          // The key first: a record rejected for any reason keeps its key when the key can be read.
+          String key = null;
+          String keyProblem = null;
+          String keyField = null;
+          List<String> parts = new ArrayList<>(keys.length);
+          for (int i = 0; i < keys.length && keyProblem == null; i++) {
+            keyField = keyColumns.get(i);
+            String raw = keys[i] < record.size() ? record.get(keys[i]) : null;
+            String part = raw == null ? null : csv.decode(raw);
+            if (raw == null || raw.isBlank()) {
+              keyProblem = "missing_key";
+            } else if (part == null) {
+              keyProblem = "invalid_utf8";
+            } else {
+              parts.add(part);
+            }
+          }
+          if (keyProblem == null) {
+            key = CompositeKey.of(parts);
+          }
+          if (record.size() != width) {
+            reject(out, key, csv.render(record), null, "wrong_column_count",
+                at + "the header has " + width + " columns, the record has " + record.size());
+            return;
+          }
+          if (keyProblem != null) {
+            reject(out, null, csv.render(record), keyField, keyProblem, at + ("missing_key".equals(keyProblem)
+                ? "the key column '" + keyField + "' is empty"
+                : "the key column '" + keyField + "' has bytes that are not valid UTF-8"));
+            return;
+          }
+          Object[] values = new Object[columns.length];
+          for (int i = 0; i < columns.length; i++) {
+            String raw = record.get(columns[i]);
+            if (raw.isEmpty()) {
+              continue;
+            }
+            String v = csv.decode(raw);
+            if (v == null) {
+              String field = schema.getField(i).getName();
+              reject(out, key, csv.render(record), field, "invalid_utf8",
+                  at + "column '" + field + "' has bytes that are not valid UTF-8");
+              return;
+            }
+            values[i] = v;
+          }
+          out.get(ok).outputWithTimestamp(KV.of(key, Row.withSchema(schema).attachValues(Arrays.asList(values))),
+              position(fileIndex, line));
+        }
+
+        @Override
+        public void malformed(long line, String text, String message) {
+          if (columns == null) {
+            throw new IllegalArgumentException("CSV file " + path + " has a malformed header: " + message);
+          }
+          read.inc();
+          reject(out, null, text, null, "malformed_line", path + ":" + line + ": " + message);
+        }
+
+        private void mapHeader(CSVRecord header) {
+          List<String> names = new ArrayList<>();
+          for (int i = 0; i < header.size(); i++) {
+            String raw = header.get(i);
+            String name = csv.decode(i == 0 && raw.startsWith("\u00EF\u00BB\u00BF") ? raw.substring(3) : raw);
+            names.add(name == null ? "" : name.trim());
+          }
+          width = names.size();
+          columns = new int[schema.getFieldCount()];
+          for (int i = 0; i < columns.length; i++) {
+            columns[i] = indexOf(names, schema.getField(i).getName());
+          }
+          keys = new int[keyColumns.size()];
+          for (int i = 0; i < keys.length; i++) {
+            keys[i] = indexOf(names, keyColumns.get(i));
+          }
+        }
+
+        private int indexOf(List<String> names, String column) {
+          int i = names.indexOf(column);
+          if (i < 0) {
+            throw new IllegalStateException("CSV file " + path + " has no column '" + column + "' (its columns: "
+                + names + "); it had when the run was built: was the file replaced during the run?");
+          }
+          return i;
+        }
+      });
     }
   }
 
@@ -697,9 +864,17 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   /** A Parquet {@link InputFile} over a Beam seekable channel, so footers are read from any FileSystem. */
   private static final class ChannelInputFile implements InputFile {
     private final SeekableByteChannel channel;
+    private final String path;
 
-    ChannelInputFile(SeekableByteChannel channel) {
+    ChannelInputFile(SeekableByteChannel channel, String path) {
       this.channel = channel;
+      this.path = path;
+    }
+
+    /** The path, so that Parquet's own messages ("... is not a Parquet file") name the file. */
+    @Override
+    public String toString() {
+      return path;
     }
 
     @Override

@@ -31,6 +31,7 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
@@ -38,9 +39,11 @@ import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.Sum;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -99,6 +102,8 @@ public final class KeyedPrediction<K>
   public static final int DEFAULT_JOIN_BUCKETS = 64;
   /** Namespace of the run's accounting counters, set once the invariant has passed. */
   public static final String RUN_METRICS_NAMESPACE = "batchserve.run";
+  /** The failure a duplicated key's records are accounted under (step {@code keys}). */
+  private static final String DUPLICATE_FAILURE = "keys:duplicate_key";
 
   private final FeatureSpec spec;
   private final String modelUri;
@@ -111,6 +116,7 @@ public final class KeyedPrediction<K>
   private final double failureThreshold;
   private final int joinBuckets;
   private final @Nullable String challengerUri;
+  private final transient @Nullable PCollection<DeadLetter> readFailures;
 
   private KeyedPrediction(
       FeatureSpec spec,
@@ -123,7 +129,9 @@ public final class KeyedPrediction<K>
       int maxBatchSize,
       double failureThreshold,
       int joinBuckets,
-      @Nullable String challengerUri) {
+      @Nullable String challengerUri,
+      @Nullable PCollection<DeadLetter> readFailures) {
+    this.readFailures = readFailures;
     this.spec = spec;
     this.modelUri = modelUri;
     this.runInfo = runInfo;
@@ -142,13 +150,13 @@ public final class KeyedPrediction<K>
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
     return new KeyedPrediction<>(
-        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null);
+        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null);
   }
 
   /** The run every prediction is stamped with (required). */
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
     return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri);
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
   }
 
   /**
@@ -158,40 +166,40 @@ public final class KeyedPrediction<K>
    */
   public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri);
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
   }
 
   /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
   public KeyedPrediction<K> withPreviousPredictions(PCollection<KV<String, Prediction>> previousRun) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
         Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
-        failureThreshold, joinBuckets, challengerUri);
+        failureThreshold, joinBuckets, challengerUri, readFailures);
   }
 
   /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
   public KeyedPrediction<K> withFallback(Fallback policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
-        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri);
+        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
   }
 
   /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
   public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri);
+        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}. */
   public KeyedPrediction<K> withMaxBatchSize(int n) {
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri);
+        duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri, readFailures);
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
   public KeyedPrediction<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri);
+        duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri, readFailures);
   }
 
   /**
@@ -202,7 +210,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withJoinBuckets(int n) {
     checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri);
+        duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri, readFailures);
   }
 
   /**
@@ -215,7 +223,26 @@ public final class KeyedPrediction<K>
     checkArgument(challengerModelUri != null && !challengerModelUri.isEmpty(),
         "challengerModelUri must be set, but was '%s'", challengerModelUri);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri);
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri, readFailures);
+  }
+
+  /**
+   * The records the source could not read ({@code ReadRecords.Result#deadLetters()}): a dead letter
+   * that still carries its key (a CSV record with the wrong column count, say) makes that key get its
+   * fallback with the dead letter's reason ({@code read:wrong_column_count}) instead of no row at all.
+   * Without {@link #withExpectedKeys} those keys join the expected keys, which needs {@code String}
+   * keys. The dead letters themselves are the source's to account: they are not in
+   * {@link Result#deadLetters()}.
+   *
+   * <pre>{@code
+   * ReadRecords.Result in = p.apply(ReadRecords.csv(path).withKeyColumns("account_id"));
+   * in.records().apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run).withReadFailures(in.deadLetters()));
+   * }</pre>
+   */
+  public KeyedPrediction<K> withReadFailures(PCollection<DeadLetter> unreadable) {
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri,
+        Objects.requireNonNull(unreadable, "unreadable"));
   }
 
   @Override
@@ -234,8 +261,44 @@ public final class KeyedPrediction<K>
     ModelManifest manifest = ModelManifest.read(modelDir);
     manifest.verify(modelDir);
 
+    // Duplicates are settled before anything else, on the input records themselves, so that their
+    // dead letters carry the record and last_wins compares the records' positions.
+    TupleTag<KV<K, Row>> uniqueTag = new TupleTag<>() {};
+    TupleTag<KV<String, TimestampedValue<KV<K, Row>>>> duplicateTag = new TupleTag<>() {};
+    TupleTag<DeadLetter> duplicateDeadTag = new TupleTag<>() {};
+    PCollectionView<Map<String, Long>> duplicated =
+        input.apply("CountPerKey", ParDo.of(new OnePerRecordFn<K>()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()))
+            .apply("SumPerKey", Sum.longsPerKey())
+            .apply("DuplicatedKeys", Filter.by(kv -> kv.getValue() > 1))
+            .apply("DuplicatedKeysView", View.asMap());
+    PCollectionTuple split = input.apply("SplitDuplicates",
+        ParDo.of(new SplitDuplicatesFn<K>(duplicated, duplicatePolicy, uniqueTag, duplicateTag, duplicateDeadTag))
+            .withSideInputs(duplicated)
+            .withOutputTags(uniqueTag, TupleTagList.of(duplicateTag).and(duplicateDeadTag)));
+    PCollection<KV<K, Row>> unique = split.get(uniqueTag).setCoder(input.getCoder());
+    PCollection<DeadLetter> duplicateDead = split.get(duplicateDeadTag).setCoder(DeadLetter.DeadLetterCoder.of());
+    PCollection<KV<K, Row>> scored = unique;
+    if (duplicatePolicy == DuplicateKeyPolicy.LAST_WINS) {
+      TupleTag<KV<K, Row>> winnerTag = new TupleTag<>() {};
+      TupleTag<DeadLetter> supersededTag = new TupleTag<>() {};
+      PCollectionTuple picked = split.get(duplicateTag)
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValue.TimestampedValueCoder.of(input.getCoder())))
+          .apply("GroupDuplicates", GroupByKey.create())
+          .apply("PickLast", ParDo.of(new PickLastFn<K>(input.getCoder(), winnerTag, supersededTag))
+              .withOutputTags(winnerTag, TupleTagList.of(supersededTag)));
+      scored = PCollectionList.of(unique).and(picked.get(winnerTag).setCoder(input.getCoder()))
+          .apply("FlattenWinners", Flatten.pCollections());
+      duplicateDead = PCollectionList.of(duplicateDead)
+          .and(picked.get(supersededTag).setCoder(DeadLetter.DeadLetterCoder.of()))
+          .apply("FlattenDuplicateDeadLetters", Flatten.pCollections());
+    } else {
+      split.get(duplicateTag)
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValue.TimestampedValueCoder.of(input.getCoder())));
+    }
+
     FeatureTransform.Result<K> features =
-        input.apply("Features",
+        scored.apply("Features",
             FeatureTransform.<K>of(spec).withModelFeatures(manifest.getInputFeatures()));
     BatchInfer.Result<K> inferred =
         features.vectors().apply("Infer",
@@ -245,8 +308,22 @@ public final class KeyedPrediction<K>
                 .withFailureThreshold(failureThreshold));
 
     // Everything is joined by the key's string form.
+    PCollection<K> expectedSource = expectedKeys;
+    if (expectedSource == null) {
+      expectedSource = input.apply("InputKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder);
+      if (readFailures != null) {
+        checkState(keyCoder instanceof StringUtf8Coder,
+            "withReadFailures without withExpectedKeys needs String keys (StringUtf8Coder), but the key coder is %s",
+            keyCoder);
+        @SuppressWarnings("unchecked")
+        PCollection<K> unreadKeys = (PCollection<K>) (PCollection<?>) readFailures
+            .apply("UnreadableKeys", ParDo.of(new DeadLetterKeyFn())).setCoder(StringUtf8Coder.of());
+        expectedSource = PCollectionList.of(expectedSource).and(unreadKeys)
+            .apply("InputAndUnreadableKeys", Flatten.pCollections());
+      }
+    }
     PCollection<KV<String, K>> expected =
-        (expectedKeys != null ? expectedKeys : input.apply("InputKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder))
+        expectedSource
             .apply("KeyExpected", ParDo.of(new ByString<K>()))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), keyCoder));
     PCollection<KV<String, Integer>> seen =
@@ -258,12 +335,15 @@ public final class KeyedPrediction<K>
             .setCoder(KvCoder.of(StringUtf8Coder.of(),
                 TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()))));
     PCollection<DeadLetter> upstreamDead =
-        PCollectionList.of(features.deadLetters())
+        PCollectionList.of(duplicateDead)
+            .and(features.deadLetters())
             .and(features.skipped())
             .and(inferred.deadLetters())
             .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
+    PCollection<DeadLetter> failures = readFailures == null ? upstreamDead
+        : PCollectionList.of(upstreamDead).and(readFailures).apply("FlattenReadFailures", Flatten.pCollections());
     PCollection<KV<String, String>> failed =
-        upstreamDead
+        failures
             .apply("KeyFailures", ParDo.of(new FailureReasonFn()))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
 
@@ -404,6 +484,118 @@ public final class KeyedPrediction<K>
     public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 
+  private static final class OnePerRecordFn<K> extends DoFn<KV<K, Row>, KV<String, Long>> {
+    @ProcessElement
+    public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, Long>> out) {
+      out.output(KV.of(String.valueOf(kv.getKey()), 1L));
+    }
+  }
+
+  /**
+   * Passes the records of keys seen once; the records of a duplicated key become {@code duplicate_key}
+   * dead letters (ERROR) or go to {@link PickLastFn} with their timestamps (LAST_WINS).
+   */
+  private static final class SplitDuplicatesFn<K> extends DoFn<KV<K, Row>, KV<K, Row>> {
+    private final PCollectionView<Map<String, Long>> duplicated;
+    private final DuplicateKeyPolicy policy;
+    private final TupleTag<KV<K, Row>> uniqueTag;
+    private final TupleTag<KV<String, TimestampedValue<KV<K, Row>>>> duplicateTag;
+    private final TupleTag<DeadLetter> deadTag;
+    private final Counter duplicates = Metrics.counter(METRICS_NAMESPACE, "duplicate_key_records");
+
+    SplitDuplicatesFn(PCollectionView<Map<String, Long>> duplicated, DuplicateKeyPolicy policy,
+        TupleTag<KV<K, Row>> uniqueTag, TupleTag<KV<String, TimestampedValue<KV<K, Row>>>> duplicateTag,
+        TupleTag<DeadLetter> deadTag) {
+      this.duplicated = duplicated;
+      this.policy = policy;
+      this.uniqueTag = uniqueTag;
+      this.duplicateTag = duplicateTag;
+      this.deadTag = deadTag;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext c) {
+      KV<K, Row> kv = c.element();
+      String key = String.valueOf(kv.getKey());
+      Long n = c.sideInput(duplicated).get(key);
+      if (n == null) {
+        c.output(kv);
+        return;
+      }
+      duplicates.inc();
+      if (policy == DuplicateKeyPolicy.ERROR) {
+        c.output(deadTag, DeadLetter.of("keys", key, String.valueOf(kv.getValue()), null, "duplicate_key",
+            n + " input records share this key (--duplicateKeys=error scores none of them)"));
+      } else {
+        c.output(duplicateTag, KV.of(key, TimestampedValue.of(kv, c.timestamp())));
+      }
+    }
+  }
+
+  /**
+   * LAST_WINS: of a key's records, the one with the latest timestamp wins (for {@code ReadRecords}'s
+   * CSV, the greatest position: file in sorted path order, then line); equal timestamps are ordered
+   * by the record's encoded bytes, so the choice never depends on the runner.
+   */
+  private static final class PickLastFn<K>
+      extends DoFn<KV<String, Iterable<TimestampedValue<KV<K, Row>>>>, KV<K, Row>> {
+    private final Coder<KV<K, Row>> coder;
+    private final TupleTag<KV<K, Row>> winnerTag;
+    private final TupleTag<DeadLetter> supersededTag;
+
+    PickLastFn(Coder<KV<K, Row>> coder, TupleTag<KV<K, Row>> winnerTag, TupleTag<DeadLetter> supersededTag) {
+      this.coder = coder;
+      this.winnerTag = winnerTag;
+      this.supersededTag = supersededTag;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Iterable<TimestampedValue<KV<K, Row>>>> group, MultiOutputReceiver out) {
+      List<TimestampedValue<KV<K, Row>>> records = new ArrayList<>();
+      group.getValue().forEach(records::add);
+      List<byte[]> encoded = new ArrayList<>(records.size());
+      for (TimestampedValue<KV<K, Row>> tv : records) {
+        encoded.add(encode(tv.getValue()));
+      }
+      int last = 0;
+      for (int i = 1; i < records.size(); i++) {
+        int c = records.get(i).getTimestamp().compareTo(records.get(last).getTimestamp());
+        if (c > 0 || (c == 0 && Arrays.compare(encoded.get(i), encoded.get(last)) > 0)) {
+          last = i;
+        }
+      }
+      for (int i = 0; i < records.size(); i++) {
+        if (i == last) {
+          out.get(winnerTag).output(records.get(i).getValue());
+        } else {
+          out.get(supersededTag).output(DeadLetter.of("keys", group.getKey(),
+              String.valueOf(records.get(i).getValue().getValue()), null, "duplicate_key_superseded",
+              records.size() + " input records share this key; --duplicateKeys=last_wins kept the last one"
+                  + " (the latest position: file in path order, then line)"));
+        }
+      }
+    }
+
+    private byte[] encode(KV<K, Row> kv) {
+      try {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        coder.encode(kv, bytes);
+        return bytes.toByteArray();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  private static final class DeadLetterKeyFn extends DoFn<DeadLetter, String> {
+    @ProcessElement
+    public void process(@Element DeadLetter d, OutputReceiver<String> out) {
+      if (d.getKey() != null) {
+        out.output(d.getKey());
+      }
+    }
+  }
+
   private static final class KeyOf<K> extends DoFn<KV<K, Row>, K> {
     @ProcessElement
     public void process(@Element KV<K, Row> kv, OutputReceiver<K> out) {
@@ -501,7 +693,6 @@ public final class KeyedPrediction<K>
     private final String modelVersion;
 
     private final Counter fallbacks = Metrics.counter(METRICS_NAMESPACE, "fallbacks");
-    private final Counter duplicates = Metrics.counter(METRICS_NAMESPACE, "duplicate_keys");
     private final Counter unexpected = Metrics.counter(METRICS_NAMESPACE, "unexpected_keys");
     private final Counter coldStarts = Metrics.counter(METRICS_NAMESPACE, "cold_start_keys");
 
@@ -561,31 +752,17 @@ public final class KeyedPrediction<K>
       }
       K k = st.expected.get(0);
 
-      if (st.seen > 1 && !predicted.isEmpty()) {
-        duplicates.inc();
-        if (duplicatePolicy == DuplicateKeyPolicy.ERROR) {
-          for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
-            out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
-                "duplicate_key", st.seen + " input records share this key"));
-          }
-          emitFallback(k, key, "duplicate_key", st, out);
-          return;
-        }
-        predicted.sort(this::compareLastWins);
-        for (int i = 0; i < predicted.size() - 1; i++) {
-          out.get(deadTag).output(DeadLetter.of("keys", key, predicted.get(i).getValue().getValue().toString(),
-              null, "duplicate_key_superseded", "a later record with the same key won"));
-        }
-        out.get(outTag).output(KV.of(k, predicted.get(predicted.size() - 1).getValue().getValue()));
-        return;
-      }
+      // Duplicates were settled before the features: at most one record per key was scored.
+      checkState(predicted.size() <= 1,
+          "%s predictions for key '%s': distinct keys must have distinct string forms", predicted.size(), key);
       if (predicted.size() == 1) {
         out.get(outTag).output(KV.of(k, predicted.get(0).getValue().getValue()));
         return;
       }
       // No prediction: the first failure reason (sorted, so the choice is stable), or cold start.
-      String reason = st.failures.isEmpty() ? (st.seen == 0 ? "cold_start" : "no_prediction") : st.failures.first();
-      if (st.seen == 0) {
+      String reason = st.failures.contains(DUPLICATE_FAILURE) ? "duplicate_key"
+          : st.failures.isEmpty() ? (st.seen == 0 ? "cold_start" : "no_prediction") : st.failures.first();
+      if (st.seen == 0 && st.failures.isEmpty()) {
         coldStarts.inc();
       }
       emitFallback(k, key, reason, st, out);
@@ -595,21 +772,6 @@ public final class KeyedPrediction<K>
       fallbacks.inc();
       out.get(outTag).output(KV.of(k, fallback.fallback(key, reason, run, modelVersion, st.previous)));
       out.get(fallbackTag).output(1);
-    }
-
-    private int compareLastWins(TimestampedValue<KV<K, Prediction>> a, TimestampedValue<KV<K, Prediction>> b) {
-      int c = a.getTimestamp().compareTo(b.getTimestamp());
-      return c != 0 ? c : Arrays.compare(encode(a.getValue().getValue()), encode(b.getValue().getValue()));
-    }
-
-    private static byte[] encode(Prediction p) {
-      try {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        Prediction.PredictionCoder.of().encode(p, bytes);
-        return bytes.toByteArray();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
     }
   }
 

@@ -240,7 +240,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     } else {
       String s = v.toString().trim();
       try {
-        x = Double.parseDouble(s);
+        // The features' own grammar, so that quality is measured on the numbers the model saw.
+        x = dev.batchserve.transforms.features.DecimalText.parseDouble(s);
       } catch (NumberFormatException e) {
         if (type != FeatureSpec.Type.TIMESTAMP) {
           return null;

@@ -88,6 +88,43 @@ public class FeatureValidationTest {
         Kind.INVALID, "amount", "not_finite", "amount must be finite, but was Infinity");
   }
 
+  /** Issue 15 item 14: Java-only numerals were accepted as numbers. */
+  @Test
+  public void javaOnlyNumeralsAreUnparsable() {
+    for (String text : List.of("100.5f", "300d", "0x1Ap0", "1_000", "١٢", "1e", ".", "+-1", "1.5.2")) {
+      assertRejected(
+          amountSpec(Policy.ERROR).transform(row("amount", text, "n", "1")),
+          Kind.INVALID, "amount", "unparsable", "cannot parse amount as double: '" + text + "'");
+    }
+    for (String text : List.of("7L", "0x10", "١٢")) {
+      assertThat(text, amountSpec(Policy.ERROR).transform(row("amount", "1", "n", text)).reason(), is("unparsable"));
+    }
+  }
+
+  /** Issue 15 item 14: 1e-400 silently became 0.0, and 1e400 an infinity reported as such. */
+  @Test
+  public void literalsADoubleCannotHoldAreNotRepresentable() {
+    assertRejected(
+        amountSpec(Policy.ERROR).transform(row("amount", "1e-400", "n", "1")),
+        Kind.INVALID, "amount", "not_representable",
+        "amount: '1e-400' is too small for a double (its magnitude is below 4.9e-324): it would become 0");
+    assertThat(amountSpec(Policy.ERROR).transform(row("amount", "-1e400", "n", "1")).reason(), is("not_representable"));
+    assertThat(amountSpec(Policy.ERROR).transform(row("amount", "1", "n", "9223372036854775808")).reason(),
+        is("not_representable"));
+    // Zero written any way is zero, and the grammar's other forms are numbers.
+    for (String text : List.of("0e-400", "0.000", "-0", ".5", "5.", "+2.5E2", "1e-3")) {
+      assertThat(text, amountSpec(Policy.ERROR).transform(row("amount", text, "n", "+1")).reason(), is((String) null));
+    }
+  }
+
+  /** Issue 15 item 14: "NaN" was not_finite but "nan" unparsable. */
+  @Test
+  public void nanInAnyCaseGetsTheSameReason() {
+    for (String text : List.of("NaN", "nan", "NAN", "inf", "-Infinity")) {
+      assertThat(text, amountSpec(Policy.ERROR).transform(row("amount", text, "n", "1")).reason(), is("not_finite"));
+    }
+  }
+
   @Test
   public void nanAsMissingImputesNaN() {
     FeatureSpec spec =

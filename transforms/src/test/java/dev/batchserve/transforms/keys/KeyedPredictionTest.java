@@ -1,5 +1,7 @@
 package dev.batchserve.transforms.keys;
 
+import dev.batchserve.transforms.ingest.ReadRecords;
+
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
@@ -256,5 +258,79 @@ public class KeyedPredictionTest {
     assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, model).withJoinBuckets(0));
     assertThrows(IllegalArgumentException.class, () -> KeyedPrediction.of(spec, ""));
     p.enableAbandonedNodeEnforcement(false);
+  }
+
+  private static String csvFiles(String prefix, String... contents) throws Exception {
+    java.nio.file.Path dir = TMP.newFolder(prefix).toPath();
+    for (int i = 0; i < contents.length; i++) {
+      java.nio.file.Files.writeString(dir.resolve("part-" + i + ".csv"), contents[i]);
+    }
+    return dir + "/part-*.csv";
+  }
+
+  /**
+   * Issue 15 item 12: last_wins kept the first record of the file (every record had the same
+   * timestamp, and ties went by the prediction's bytes). The last record by position wins: the later
+   * file in path order, and within a file the later line.
+   */
+  @Test
+  public void lastWinsKeepsTheRecordAtTheLatestPosition() throws Exception {
+    String input = csvFiles("lastwins", "id,a,b,c\nk0,9,9,9\nk1,1,0,0\nk0,1,1,1\nk2,5,5,5\nk2,4,4,4\n",
+        "id,c,b,a\nk0,2,2,2\nk1,0,0,-3\n");
+    ReadRecords.Result in = p.apply(ReadRecords.csv(input).withKeyColumns("id"));
+    KeyedPrediction.Result<String> r = in.records()
+        .apply(keyed().withDuplicateKeyPolicy(DuplicateKeyPolicy.LAST_WINS));
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("k0", modelPrediction(2, 2, 2)), KV.of("k1", modelPrediction(-3, 0, 0)),
+        KV.of("k2", modelPrediction(4, 4, 4)));
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      List<String> records = new ArrayList<>();
+      for (DeadLetter d : dead) {
+        assertThat(d.getReason(), is("duplicate_key_superseded"));
+        records.add(d.getKey() + ":" + d.getRecord());
+      }
+      Collections.sort(records);
+      // The dead letters carry the input records, not the predictions.
+      assertThat(records, is(List.of("k0:Row: \nid:k0\na:1\nb:1\nc:1\n", "k0:Row: \nid:k0\na:9\nb:9\nc:9\n",
+          "k1:Row: \nid:k1\na:1\nb:0\nc:0\n", "k2:Row: \nid:k2\na:5\nb:5\nc:5\n")));
+      return null;
+    });
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(7, 3, 3, 0, 4));
+    p.run().waitUntilFinish();
+  }
+
+  /** Issue 15 item 17: a duplicate-key dead letter carried Prediction{...}, not the input record. */
+  @Test
+  public void duplicateKeyDeadLettersCarryTheInputRecord() {
+    List<KV<String, Row>> rows = validRows(2);
+    rows.add(row("k1", "9", "8", "7"));
+    KeyedPrediction.Result<String> r = p.apply(Create.of(rows).withCoder(CODER)).apply(keyed());
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      List<String> records = new ArrayList<>();
+      for (DeadLetter d : dead) {
+        records.add(d.getRecord());
+        assertThat(d.getDetail(), is("2 input records share this key (--duplicateKeys=error scores none of them)"));
+      }
+      Collections.sort(records);
+      assertThat(records, is(List.of(String.valueOf(row("k1", "1", "0.5", "-1").getValue()),
+          String.valueOf(row("k1", "9", "8", "7").getValue()))));
+      return null;
+    });
+    p.run().waitUntilFinish();
+  }
+
+  /**
+   * Issue 15 item 16: a record with the wrong column count was a dead letter with a null key, and its
+   * key got no row at all; now the key gets its fallback with the read reason.
+   */
+  @Test
+  public void aKeyWhoseRecordCouldNotBeReadGetsItsFallback() throws Exception {
+    String input = csvFiles("unread", "id,a,b,c\nk0,1,1,1\nk9,1,1\n");
+    ReadRecords.Result in = p.apply(ReadRecords.csv(input).withKeyColumns("id"));
+    KeyedPrediction.Result<String> r = in.records().apply(keyed().withReadFailures(in.deadLetters()));
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("k0", modelPrediction(1, 1, 1)), KV.of("k9", fallback("read:wrong_column_count")));
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(1, 2, 1, 1, 0));
+    p.run().waitUntilFinish();
   }
 }

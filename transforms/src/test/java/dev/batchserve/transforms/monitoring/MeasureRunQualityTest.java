@@ -175,4 +175,13 @@ public class MeasureRunQualityTest {
         () -> MeasureRunQuality.<String>of(FeatureSpec.builder().numeric("x").zscore().build()));
     assertThat(e.getMessage(), containsString("must be fitted"));
   }
+
+  /** Issue 15 item 14: quality read numbers with Double.parseDouble, unlike the features. */
+  @Test
+  public void numbersAreReadInTheFeaturesGrammar() {
+    for (String text : List.of("100.5f", "300d", "0x1Ap0", "1e-400", "1e400", "nan", "NaN")) {
+      assertThat(text, MeasureRunQuality.number(FeatureSpec.Type.DOUBLE, text), nullValue());
+    }
+    assertThat(MeasureRunQuality.number(FeatureSpec.Type.DOUBLE, " 2.5e1 "), is(25.0));
+  }
 }
