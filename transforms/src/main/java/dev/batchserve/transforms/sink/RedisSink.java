@@ -10,9 +10,11 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
@@ -360,18 +362,38 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
   /**
    * Drops the namespaces of the run's registered attempts other than {@code keep} that are neither
-   * served nor a kept version, and forgets those attempts. They can never be published: an attempt
-   * publishes only while it is the newest, and {@code keep} is newer.
+   * served nor a kept version (unless already in {@code dropped}), and forgets those attempts. They
+   * can never be published: an attempt publishes only while it is the newest, and {@code keep} is
+   * newer. Each drop scans the keyspace, so the registry is kept down to the attempts still needed.
    */
-  static void dropOtherAttempts(Jedis jedis, String prefix, String runId, String keep) {
+  static void dropOtherAttempts(Jedis jedis, String prefix, String runId, String keep, Set<String> dropped) {
     String served = jedis.get(currentKey(prefix));
     for (String other : jedis.zrange(attemptKey(prefix, runId), 0, -1)) {
       String ns = namespace(runId, other);
       if (other.equals(keep) || ns.equals(served) || jedis.zscore(versionsKey(prefix), ns) != null) {
         continue;
       }
-      dropNamespace(jedis, prefix, ns);
+      if (!dropped.contains(ns)) {
+        dropNamespace(jedis, prefix, ns);
+      }
       jedis.zrem(attemptKey(prefix, runId), other);
+    }
+  }
+
+  /**
+   * Before attempts had namespaces, {@code <p>:attempt:<run_id>} was a plain marker and the run wrote
+   * {@code <p>:<run_id>:<key>}: replace the marker by a registry, dropping that namespace unless it is
+   * served or a kept version (then the next publish of the run replaces it, or trimming drops it).
+   */
+  private static void upgradeLegacyMarker(Jedis jedis, String prefix, String runId) {
+    String registry = attemptKey(prefix, runId);
+    String type = jedis.type(registry);
+    if ("none".equals(type) || "zset".equals(type)) {
+      return;
+    }
+    jedis.del(registry);
+    if (!runId.equals(jedis.get(currentKey(prefix))) && jedis.zscore(versionsKey(prefix), runId) == null) {
+      dropNamespace(jedis, prefix, runId);
     }
   }
 
@@ -419,11 +441,12 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
         checkNotStale(jedis, prefix, run);
         // Registered before anything is written: from now on no older attempt of the run may publish.
         // The registry expires with the values, so an attempt outliving its TTL is refused at publish.
+        upgradeLegacyMarker(jedis, prefix, runId);
         String registry = attemptKey(prefix, runId);
         jedis.zadd(registry, redisMicros(jedis), attemptId);
         jedis.pexpire(registry, ttlMillis);
         // Leftovers of earlier attempts are nobody's: drop them, so that a re-run adds no keys.
-        dropOtherAttempts(jedis, prefix, runId, attemptId);
+        dropOtherAttempts(jedis, prefix, runId, attemptId, Set.of());
       } catch (JedisException e) {
         throw endpoint.failure("preparing attempt " + attemptId + " of run " + runId, e);
       }
@@ -568,15 +591,18 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
         }
         // The switch is done: the replaced and trimmed namespaces are no longer resolvable (the
         // lookup script reads current and the value atomically), so their keys can go.
+        Set<String> dropped = new HashSet<>();
         for (Object gone : out.subList(1, out.size())) {
           String old = String.valueOf(gone);
           dropNamespace(jedis, prefix, old);
+          dropped.add(old);
           String oldRun = runIdOf(old);
           if (!oldRun.equals(run.runId())) {
             jedis.del(runKey(prefix, oldRun), attemptKey(prefix, oldRun));
           }
         }
-        dropOtherAttempts(jedis, prefix, run.runId(), attemptId);
+        // Only this attempt of the run stays registered: the next one need not look at the others.
+        dropOtherAttempts(jedis, prefix, run.runId(), attemptId, dropped);
       } catch (JedisException e) {
         throw endpoint.failure("publishing attempt " + attemptId + " of run " + run.runId(), e);
       }

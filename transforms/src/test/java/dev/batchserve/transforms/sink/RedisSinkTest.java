@@ -393,6 +393,58 @@ public class RedisSinkTest {
     }
   }
 
+  /**
+   * What a version before attempt namespaces left: {@code <p>:<run_id>:<key>} values, {@code current}
+   * holding a plain run id, and a string marker at {@code <p>:attempt:<run_id>}.
+   */
+  private static void writeLegacyRun(Jedis j, RunInfo run, int n, boolean served) {
+    for (int i = 0; i < n; i++) {
+      j.set(PREFIX + ":" + run.runId() + ":" + key(i), prediction(run, i).toJson(key(i)));
+    }
+    j.set(RedisSink.attemptKey(PREFIX, run.runId()), "1");
+    if (served) {
+      j.set(RedisSink.currentKey(PREFIX), run.runId());
+      j.zadd(RedisSink.versionsKey(PREFIX), run.predictionTimestamp().toEpochMilli(), run.runId());
+      j.hset(RedisSink.runKey(PREFIX, run.runId()), "records", Integer.toString(n));
+    }
+  }
+
+  @Test
+  public void theLayoutBeforeAttemptNamespacesIsReadAndReplacedByTheNextAttempts() {
+    RunInfo served = day(28);
+    RunInfo failed = day(29);
+    try (Jedis j = REDIS.client()) {
+      writeLegacyRun(j, served, 10, true);
+      writeLegacyRun(j, failed, 5, false);
+    }
+    try (dev.batchserve.transforms.serving.RedisPredictionStore store =
+        dev.batchserve.transforms.serving.RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port()))
+            .withKeyPrefix(PREFIX).build()) {
+      dev.batchserve.transforms.serving.Lookup l = store.get(key(3));
+      assertThat(l.servedRunId().get(), equalTo(served.runId()));
+      assertThat(l.prediction().get(), equalTo(prediction(served, 3)));
+    }
+
+    // A re-run of the served run: its legacy keys go once the new attempt is switched to.
+    publish(sink(served), served, 10);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, served, 10);
+      assertThat(versions(j), equalTo(List.of(served.runId())));
+      assertThat(j.exists(PREFIX + ":" + served.runId() + ":" + key(0)), equalTo(false));
+      // 10 values, current, versions, run meta, registry; the failed run's 5 values and marker.
+      assertThat(j.dbSize(), equalTo(20L));
+    }
+
+    // The failed run's next attempt drops what the legacy attempt left.
+    publish(sink(failed), failed, 10);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, failed, 10);
+      assertThat(versions(j), equalTo(List.of(served.runId(), failed.runId())));
+      assertThat(j.type(RedisSink.attemptKey(PREFIX, failed.runId())), equalTo("zset"));
+      assertThat(j.dbSize(), equalTo(2L * 10 + 6));
+    }
+  }
+
   @Test
   public void aSinkThatCannotReachRedisNamesHostAndPortButNeverThePassword() throws Exception {
     int closed;
