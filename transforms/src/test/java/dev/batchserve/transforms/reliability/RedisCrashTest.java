@@ -126,6 +126,8 @@ public class RedisCrashTest {
     predictions.apply("Sink", sink(redis, run).withBatchSize(10).publishAfter(gate));
     Exception e = StoreTestData.runExpectingFailure(p);
     assertThat(StoreTestData.chain(e), redis.isAlive(), equalTo(false));
+    // The client's "Unexpected end of stream" names no server: the sink's message does.
+    assertThat(StoreTestData.chain(e), containsString("Redis " + redis.host() + ":" + redis.port() + " (db 0): "));
     return e;
   }
 

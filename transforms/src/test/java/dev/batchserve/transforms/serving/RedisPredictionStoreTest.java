@@ -242,6 +242,29 @@ public class RedisPredictionStoreTest {
   }
 
   @Test
+  public void aLookupRedisRefusesNamesHostAndPort() throws Exception {
+    publish(day(28), 3, 2);
+    Path secret = TMP.newFile().toPath();
+    java.nio.file.Files.writeString(secret, "reader-Secret-2b7a\n");
+    try (redis.clients.jedis.Jedis admin = REDIS.client()) {
+      admin.aclSetUser("noscript", "reset", "on", ">reader-Secret-2b7a", "~*", "+@all", "-@scripting");
+    }
+    try (RedisPredictionStore s = RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port())
+        .withUser("noscript").withPassword(dev.batchserve.transforms.sink.Secret.fromFile(secret.toString())))
+        .withKeyPrefix(PREFIX).build()) {
+      RuntimeException e = org.junit.Assert.assertThrows(RuntimeException.class, () -> s.get(key(1)));
+      // Redis' NOPERM names no server; the store's message does.
+      assertThat(e.getMessage(), org.hamcrest.Matchers.startsWith("Redis 127.0.0.1:" + REDIS.port() + " (db 0): "
+          + "looking up key 'cust-1' under prefix churn failed: NOPERM"));
+      assertThat(e.getMessage().contains("reader-Secret"), equalTo(false));
+    } finally {
+      try (redis.clients.jedis.Jedis admin = REDIS.client()) {
+        admin.aclDelUser("noscript");
+      }
+    }
+  }
+
+  @Test
   public void withoutAModelGetOrComputeFallsBack() {
     publish(day(28), 1, 2);
     try (RedisPredictionStore s = store().build()) {

@@ -209,6 +209,9 @@ public class RedisSinkTest {
     p.apply(create(run, 20)).apply(sinkThatCannotPublish(run));
     Exception e = StoreTestData.runExpectingFailure(p);
     assertThat(String.valueOf(e.getMessage()), containsString("NOPERM"));
+    // Redis' own answer does not say which server refused: the sink's message does.
+    assertThat(String.valueOf(e.getMessage()), containsString(
+        "Redis 127.0.0.1:" + REDIS.port() + " (db 0): publishing attempt "));
 
     try (Jedis j = REDIS.client()) {
       // Every write of the failed run landed, and still nobody sees it.
