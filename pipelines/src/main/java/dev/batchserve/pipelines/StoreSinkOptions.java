@@ -26,7 +26,7 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   void setRedisPort(int value);
 
-  @Description("Redis key prefix: values are <prefix>:<run_id>:<key>, the served run <prefix>:current;"
+  @Description("Redis key prefix: values are <prefix>:<run_id>~<attempt_id>:<key>, the served attempt <prefix>:current;"
       + " empty = the pipeline name.")
   @Default.String("")
   String getRedisPrefix();

@@ -10,6 +10,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.pipelines.fraud.FraudSample;
 import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.transforms.serving.Lookup;
+import dev.batchserve.transforms.serving.RedisPredictionStore;
+import dev.batchserve.transforms.sink.RedisEndpoint;
 import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.testing.PostgresServer;
 import dev.batchserve.transforms.testing.RedisServer;
@@ -118,12 +121,13 @@ public class StoreSinksPipelineTest {
     assertThat(files.size(), is(ACCOUNTS));
 
     try (Jedis j = REDIS.client()) {
-      assertThat(j.get(RedisSink.currentKey("fraud")), is("fraud-daily-20261128"));
+      String served = j.get(RedisSink.currentKey("fraud"));
+      assertThat(RedisSink.runIdOf(served), is("fraud-daily-20261128"));
       for (String key : List.of(FraudSample.accountId(0), FraudSample.accountId(77), FraudSample.accountId(199))) {
-        String value = j.get(RedisSink.valueKey("fraud", "fraud-daily-20261128", key));
+        String value = j.get(RedisSink.valueKey("fraud", served, key));
         JsonNode n = JSON.readTree(value);
         assertThat(key, n.get("score").asDouble(), closeTo(files.get(key), 1e-9));
-        long ttl = j.ttl(RedisSink.valueKey("fraud", "fraud-daily-20261128", key));
+        long ttl = j.ttl(RedisSink.valueKey("fraud", served, key));
         assertThat(ttl, lessThanOrEqualTo(36L * 3600));
         assertThat(ttl, greaterThan(35L * 3600));
       }
@@ -139,5 +143,75 @@ public class StoreSinksPipelineTest {
       }
       assertThat(rows, is(ACCOUNTS));
     }
+  }
+
+  private static BatchScoringOptions job(Path in, Path out, String date, String... more) {
+    List<String> args = new java.util.ArrayList<>(List.of("--runner=DirectRunner", "--input=" + in, "--model=" + model,
+        "--output=" + out, "--runDate=" + date, "--numShards=1", "--formats=jsonl"));
+    args.addAll(List.of(more));
+    return PipelineOptionsFactory.fromArgs(args.toArray(new String[0])).as(BatchScoringOptions.class);
+  }
+
+  /** What the lookup client resolves for every account: its prediction as JSON, and the run it came from. */
+  private static Map<String, String> resolved(String prefix) {
+    Map<String, String> out = new HashMap<>();
+    try (RedisPredictionStore store = RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port()))
+        .withKeyPrefix(prefix).build()) {
+      for (int i = 0; i < ACCOUNTS; i++) {
+        String key = FraudSample.accountId(i);
+        Lookup l = store.get(key);
+        out.put(key, l.servedRunId().orElse("-") + " " + l.prediction().map(p -> p.toJson(key)).orElse("-"));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Issue 15, item 1: the served run id re-run on the same accounts with two amount features x10
+   * trips the circuit breaker, and Redis serves every account exactly as before, value for value.
+   */
+  @Test
+  public void aReRunOfTheServedRunThatTripsTheBreakerLeavesEveryRedisValueAsServed() throws Exception {
+    String redis = "--redisHost=" + REDIS.host();
+    String port = "--redisPort=" + REDIS.port();
+    String prefix = "--redisPrefix=fraud-rerun";
+    // The breaker compares a run with the one before it: 2026-11-27 in the root the re-run uses.
+    Path judged = TMP.newFolder("rerun-judged").toPath();
+    BatchScoringPipeline.run(job(input, judged, "2026-11-27"));
+    // 2026-11-28 published, to Redis too.
+    BatchScoringPipeline.run(job(input, TMP.newFolder("rerun-served").toPath(), "2026-11-28", redis, port, prefix));
+    Map<String, String> served = resolved("fraud-rerun");
+    for (String v : served.values()) {
+      assertThat(v, v.startsWith("fraud-daily-20261128 {"), is(true));
+    }
+
+    List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
+    for (Map<String, Object> row : rows) {
+      for (String amount : List.of("amount_mean_30d", "amount_max_30d")) {
+        if (row.get(amount) != null) {
+          row.put(amount, ((Double) row.get(amount)) * 10);
+        }
+      }
+    }
+    Path shifted = TMP.getRoot().toPath().resolve("rerun-shifted/accounts.csv");
+    FraudSample.writeCsv(rows, shifted);
+    RuntimeException e = org.junit.Assert.assertThrows(RuntimeException.class,
+        () -> BatchScoringPipeline.run(job(shifted, judged, "2026-11-28", redis, port, prefix)));
+    StringBuilder messages = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      messages.append(t.getMessage()).append('\n');
+    }
+    assertThat(messages.toString(), org.hamcrest.Matchers.containsString("circuit breaker tripped for run fraud-daily-20261128"));
+    dev.batchserve.transforms.sink.StoreTestData.awaitQuiet();
+
+    Map<String, String> after = resolved("fraud-rerun");
+    List<String> changed = new java.util.ArrayList<>();
+    for (Map.Entry<String, String> account : served.entrySet()) {
+      if (!account.getValue().equals(after.get(account.getKey()))) {
+        changed.add(account.getKey() + " now resolves to " + after.get(account.getKey()));
+      }
+    }
+    assertThat(changed.size() + " of " + ACCOUNTS + " accounts changed, e.g. " + changed.stream().findFirst().orElse("-"),
+        changed.size(), is(0));
   }
 }

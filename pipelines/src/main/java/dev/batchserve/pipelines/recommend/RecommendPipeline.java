@@ -213,7 +213,7 @@ public final class RecommendPipeline {
           .apply("WriteChange", ParDo.of(new WriteChangeFn(FileSink.runDirectory(o.getRecsOutput(), run),
               previous.runId())));
     }
-    // Redis (--redisHost; keys recs:<run_id>:<user>, TTL 1.5 x the interval: 36 h for the nightly run),
+    // Redis (--redisHost; keys recs:<run_id>~<attempt_id>:<user>, TTL 1.5 x the interval: 36 h for the nightly run),
     // PostgreSQL and BigQuery when named.
     StoreSinks.of(o, run).withRedisPrefix("recs").write(r.predictions());
     return FileSink.runDirectory(o.getRecsOutput(), run);

@@ -86,10 +86,11 @@ public class ScoreFraudTransactionsTest {
 
     // Redis: the run is the served one under the prefix "fraud", every account with the file's score.
     try (redis.clients.jedis.Jedis j = REDIS.client()) {
-      assertThat(j.get(dev.batchserve.transforms.sink.RedisSink.currentKey("fraud")), is("fraud-tx-daily-20261128"));
+      String served = j.get(dev.batchserve.transforms.sink.RedisSink.currentKey("fraud"));
+      assertThat(dev.batchserve.transforms.sink.RedisSink.runIdOf(served), is("fraud-tx-daily-20261128"));
       ObjectMapper json = new ObjectMapper();
       for (Map.Entry<String, JsonNode> e : files.entrySet()) {
-        String value = j.get(dev.batchserve.transforms.sink.RedisSink.valueKey("fraud", "fraud-tx-daily-20261128", e.getKey()));
+        String value = j.get(dev.batchserve.transforms.sink.RedisSink.valueKey("fraud", served, e.getKey()));
         assertThat(e.getKey(), json.readTree(value).get("score").asDouble(), is(e.getValue().get("score").asDouble()));
       }
     }

@@ -43,9 +43,10 @@ public class RecommendRedisTest {
     assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
     ObjectMapper json = new ObjectMapper();
     try (Jedis j = new Jedis("127.0.0.1", port)) {
-      assertThat(j.get(RedisSink.currentKey("recs")), is("recs-daily-20261128"));
+      String served = j.get(RedisSink.currentKey("recs"));
+      assertThat(RedisSink.runIdOf(served), is("recs-daily-20261128"));
       for (int i : new int[] {0, 1, 299}) {
-        String key = RedisSink.valueKey("recs", "recs-daily-20261128", RecommendSample.userId(i));
+        String key = RedisSink.valueKey("recs", served, RecommendSample.userId(i));
         JsonNode n = json.readTree(j.get(key));
         assertThat(n.get("items").size(), is(100));
         assertThat(n.get("scores").size(), is(100));
@@ -53,7 +54,7 @@ public class RecommendRedisTest {
         assertThat(ttl, lessThanOrEqualTo(36L * 3600 * 1000));
         assertThat(ttl, greaterThan(36L * 3600 * 1000 - 120_000));
       }
-      assertThat(j.keys("recs:recs-daily-20261128:user-*").size(), is(300));
+      assertThat(j.keys("recs:recs-daily-20261128~*:user-*").size(), is(300));
     }
   }
 }

@@ -14,7 +14,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *   <li>{@link Source#STORE}: the served batch run had the key; {@link #age()} is now minus its
  *       prediction timestamp.
  *   <li>{@link Source#COMPUTED}: predicted on demand from the features given, with the batch job's
- *       feature spec and model.
+ *       feature spec and model; {@link #computedBecause()} says why: {@code not_found},
+ *       {@code no_published_run}, or the stored row's fallback reason ({@code cold_start}, ...).
  *   <li>{@link Source#FALLBACK}: no prediction; {@link #fallbackReason()} says why
  *       ({@code not_found}, {@code no_published_run}, or the feature step's reason).
  * </ul>
@@ -38,28 +39,32 @@ public final class Lookup {
   private final @Nullable String servedRunId;
   private final @Nullable Duration age;
   private final @Nullable String fallbackReason;
+  private final @Nullable String computedBecause;
 
   private Lookup(String key, Source source, @Nullable Prediction prediction, @Nullable String servedRunId,
-      @Nullable Duration age, @Nullable String fallbackReason) {
+      @Nullable Duration age, @Nullable String fallbackReason, @Nullable String computedBecause) {
     this.key = Objects.requireNonNull(key, "key");
     this.source = source;
     this.prediction = prediction;
     this.servedRunId = servedRunId;
     this.age = age;
     this.fallbackReason = fallbackReason;
+    this.computedBecause = computedBecause;
   }
 
   static Lookup stored(String key, Prediction p, String servedRunId, Instant now) {
     return new Lookup(key, Source.STORE, p, servedRunId,
-        Duration.between(Instant.ofEpochMilli(p.getPredictionTimestampMillis()), now), null);
+        Duration.between(Instant.ofEpochMilli(p.getPredictionTimestampMillis()), now), null, null);
   }
 
-  static Lookup computed(String key, Prediction p, @Nullable String servedRunId) {
-    return new Lookup(key, Source.COMPUTED, p, servedRunId, Duration.ZERO, null);
+  static Lookup computed(String key, Prediction p, @Nullable String servedRunId, String because) {
+    return new Lookup(key, Source.COMPUTED, p, servedRunId, Duration.ZERO, null,
+        Objects.requireNonNull(because, "because"));
   }
 
   static Lookup fallback(String key, @Nullable String servedRunId, String reason) {
-    return new Lookup(key, Source.FALLBACK, null, servedRunId, null, Objects.requireNonNull(reason, "reason"));
+    return new Lookup(key, Source.FALLBACK, null, servedRunId, null, Objects.requireNonNull(reason, "reason"),
+        null);
   }
 
   public String key() {
@@ -94,12 +99,21 @@ public final class Lookup {
     return Optional.ofNullable(fallbackReason);
   }
 
+  /**
+   * Why the prediction was computed on demand ({@link Source#COMPUTED} only): {@code not_found},
+   * {@code no_published_run}, or the fallback reason of the row the store held for the key.
+   */
+  public Optional<String> computedBecause() {
+    return Optional.ofNullable(computedBecause);
+  }
+
   @Override
   public String toString() {
     return "Lookup{key=" + key + ", source=" + source
         + (prediction == null ? "" : ", prediction=" + prediction)
         + (servedRunId == null ? "" : ", servedRun=" + servedRunId)
         + (age == null ? "" : ", age=" + age)
-        + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason) + "}";
+        + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason)
+        + (computedBecause == null ? "" : ", computedBecause=" + computedBecause) + "}";
   }
 }

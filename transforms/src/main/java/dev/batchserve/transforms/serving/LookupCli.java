@@ -101,6 +101,7 @@ public final class LookupCli {
     n.put("served_run_id", l.servedRunId().orElse(null));
     l.age().ifPresentOrElse(a -> n.put("age_seconds", a.getSeconds()), () -> n.putNull("age_seconds"));
     n.put("fallback_reason", l.fallbackReason().orElse(null));
+    n.put("computed_because", l.computedBecause().orElse(null));
     if (l.prediction().isPresent()) {
       try {
         n.set("prediction", JSON.readTree(l.prediction().get().toJson(l.key())));

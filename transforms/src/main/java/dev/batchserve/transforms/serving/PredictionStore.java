@@ -1,6 +1,7 @@
 package dev.batchserve.transforms.serving;
 
 import java.util.Map;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Online read side of the batch predictions: what the serving path calls per request.
@@ -17,10 +18,13 @@ public interface PredictionStore extends AutoCloseable {
   Lookup get(String key);
 
   /**
-   * The served prediction if there is one; otherwise a prediction made now from {@code features}
-   * with the batch job's feature spec and model; a fallback when that is not possible either.
+   * The served model prediction if there is one; otherwise a prediction made now from
+   * {@code features} with the batch job's feature spec and model, also when the served row is only
+   * a fallback ({@code cold_start}, {@code abstain}, ...): {@link Lookup#computedBecause()} says
+   * why. When no prediction can be made, the stored fallback row if there is one, else a fallback
+   * lookup saying why. {@code features} may be null or empty: then a stored fallback row is served.
    */
-  Lookup getOrCompute(String key, Map<String, ?> features);
+  Lookup getOrCompute(String key, @Nullable Map<String, ?> features);
 
   @Override
   void close();

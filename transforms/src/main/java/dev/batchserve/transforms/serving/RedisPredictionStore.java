@@ -19,16 +19,22 @@ import java.util.Objects;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
- * Reads the predictions that {@link RedisSink} published: resolves {@code <prefix>:current} and
- * reads {@code <prefix>:<run_id>:<key>} in ONE Lua script, so a lookup never mixes two runs even
- * while a new run is being published. Thread-safe (a connection pool); close it when done.
+ * Reads the predictions that {@link RedisSink} published: resolves {@code <prefix>:current} (the
+ * served attempt's namespace) and reads {@code <prefix>:<namespace>:<key>} in ONE Lua script, so a
+ * lookup never mixes two runs or attempts, and never misses a key of a namespace the sink unlinks
+ * right after switching away from it. The run id it reports is the namespace's run id
+ * ({@link RedisSink#runIdOf}). Thread-safe (a connection pool); close it when done. A failed
+ * connection or command throws an exception naming the server's {@code host:port}.
  *
- * <p>With {@link Builder#withModel}, {@link #getOrCompute} predicts keys the batch run did not
- * cover, with the same {@link FeatureSpec#transform} and the same model (loaded once per JVM by
- * {@link SharedModelCache}) as the batch job; such predictions carry run id {@value #ON_DEMAND_RUN_ID}
- * and the lookup time as their prediction timestamp.
+ * <p>With {@link Builder#withModel}, {@link #getOrCompute} predicts, with the same
+ * {@link FeatureSpec#transform} and the same model (loaded once per JVM by {@link SharedModelCache})
+ * as the batch job, the keys the batch run did not cover and the keys it stored only a fallback for
+ * ({@code cold_start}, {@code abstain}, {@code duplicate_key}, ...); such predictions carry run id
+ * {@value #ON_DEMAND_RUN_ID} and the lookup time as their prediction timestamp, and
+ * {@link Lookup#computedBecause()} says why they were computed.
  *
  * <pre>{@code
  * try (RedisPredictionStore store = RedisPredictionStore.builder(RedisEndpoint.parse("cache:6379"))
@@ -42,14 +48,15 @@ public final class RedisPredictionStore implements PredictionStore {
   public static final String NOT_FOUND = "not_found";
   public static final String NO_PUBLISHED_RUN = "no_published_run";
 
-  /** KEYS[1] = the alias; ARGV: prefix, key. Returns {} or {run} or {run, value}. */
+  /** KEYS[1] = the alias; ARGV: prefix, key. Returns {} or {namespace} or {namespace, value}. */
   static final String READ_SCRIPT =
-      "local run = redis.call('GET', KEYS[1])\n"
-          + "if not run then return {} end\n"
-          + "local v = redis.call('GET', ARGV[1] .. ':' .. run .. ':' .. ARGV[2])\n"
-          + "if not v then return {run} end\n"
-          + "return {run, v}\n";
+      "local ns = redis.call('GET', KEYS[1])\n"
+          + "if not ns then return {} end\n"
+          + "local v = redis.call('GET', ARGV[1] .. ':' .. ns .. ':' .. ARGV[2])\n"
+          + "if not v then return {ns} end\n"
+          + "return {ns, v}\n";
 
+  private final RedisEndpoint endpoint;
   private final JedisPool pool;
   private final String prefix;
   private final Clock clock;
@@ -58,6 +65,7 @@ public final class RedisPredictionStore implements PredictionStore {
   private @Nullable ModelHandle model;
 
   private RedisPredictionStore(Builder b) {
+    this.endpoint = b.endpoint;
     this.pool = b.endpoint.pool(b.maxConnections);
     this.prefix = b.prefix;
     this.clock = b.clock;
@@ -75,28 +83,47 @@ public final class RedisPredictionStore implements PredictionStore {
     List<?> reply;
     try (Jedis j = pool.getResource()) {
       reply = (List<?>) j.eval(READ_SCRIPT, List.of(RedisSink.currentKey(prefix)), List.of(prefix, key));
+    } catch (JedisException e) {
+      throw endpoint.failure("looking up key '" + key + "' under prefix " + prefix, e);
     }
     if (reply.isEmpty()) {
       return Lookup.fallback(key, null, NO_PUBLISHED_RUN);
     }
-    String run = String.valueOf(reply.get(0));
+    String run = RedisSink.runIdOf(String.valueOf(reply.get(0)));
     if (reply.size() < 2) {
       return Lookup.fallback(key, run, NOT_FOUND);
     }
     return Lookup.stored(key, Prediction.fromJson(String.valueOf(reply.get(1))).getValue(), run, clock.instant());
   }
 
+  /**
+   * The stored model prediction if there is one. Otherwise, when this store has the batch job's
+   * spec and model: for a key with no stored row, a prediction made now from {@code features} (or a
+   * fallback saying why the features would not do); for a key whose stored row is a fallback
+   * ({@link Prediction#isFallback}), a prediction made now when {@code features} are given and
+   * valid, else the stored fallback as it is.
+   */
   @Override
-  public Lookup getOrCompute(String key, Map<String, ?> features) {
+  public Lookup getOrCompute(String key, @Nullable Map<String, ?> features) {
     Lookup stored = get(key);
-    if (stored.isPresent()) {
+    boolean storedFallback = stored.prediction().map(Prediction::isFallback).orElse(false);
+    if (stored.isPresent() && !storedFallback) {
       return stored;
     }
     if (spec == null || modelDir == null) {
       return stored;
     }
-    FeatureOutcome outcome = spec.transform(features);
+    if (storedFallback && (features == null || features.isEmpty())) {
+      return stored;
+    }
+    String because = storedFallback
+        ? stored.prediction().get().getFallbackReason() : stored.fallbackReason().get();
+    FeatureOutcome outcome = spec.transform(features == null ? Map.of() : features);
     if (outcome.kind() != FeatureOutcome.Kind.VALID) {
+      if (storedFallback) {
+        // The batch job's own fallback for the key beats none at all.
+        return stored;
+      }
       return Lookup.fallback(key, stored.servedRunId().orElse(null),
           "features_" + outcome.kind().name().toLowerCase(java.util.Locale.ROOT) + ": " + outcome.reason()
               + (outcome.field() == null ? "" : " (" + outcome.field() + ")"));
@@ -106,7 +133,8 @@ public final class RedisPredictionStore implements PredictionStore {
     synchronized (handle) {
       out = handle.model().predict(new float[][] {outcome.vector()})[0];
     }
-    return Lookup.computed(key, envelope(out, handle.manifest(), clock.millis()), stored.servedRunId().orElse(null));
+    return Lookup.computed(key, envelope(out, handle.manifest(), clock.millis()), stored.servedRunId().orElse(null),
+        because);
   }
 
   private synchronized ModelHandle model() {

@@ -10,6 +10,7 @@ import redis.clients.jedis.HostAndPort;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * How to reach one Redis server: host, port, database, password source, TLS and timeout. Shared by
@@ -101,6 +102,25 @@ public final class RedisEndpoint implements Serializable {
 
   public boolean tls() {
     return tls;
+  }
+
+  /** {@code host:port}, as errors name the server. */
+  public String address() {
+    return host + ":" + port;
+  }
+
+  /**
+   * The exception to throw for a failed connection or command: names this server ({@code host:port}
+   * and database, never the password), what was being done, and Redis' or the client's own reason,
+   * which stays the cause.
+   *
+   * <pre>{@code
+   * try (Jedis j = endpoint.open()) { ... } catch (JedisException e) { throw endpoint.failure("publishing run " + id, e); }
+   * }</pre>
+   */
+  public IllegalStateException failure(String doing, JedisException cause) {
+    return new IllegalStateException("Redis " + address() + " (db " + database + (tls ? ", TLS" : "") + "): "
+        + doing + " failed: " + cause.getMessage(), cause);
   }
 
   /** Opens a new connection; the caller closes it. */

@@ -6,10 +6,16 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -24,6 +30,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Sum;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
@@ -32,44 +39,53 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.params.SetParams;
 import redis.clients.jedis.resps.ScanResult;
 
 /**
- * Writes keyed predictions to Redis under the run's own version namespace and publishes the run by
- * one atomic switch of an alias key.
+ * Writes keyed predictions to Redis under a namespace of their own attempt, and publishes the run by
+ * one atomic switch of an alias key, only after every write and every gate.
  *
- * <p>Layout ({@code <p>} = the key prefix, default {@code predictions}):
+ * <p>Layout ({@code <p>} = the key prefix, default {@code predictions}; a namespace is
+ * {@code <run_id>~<attempt_id>}, see {@link #namespace}):
  *
  * <pre>
- * &lt;p&gt;:&lt;run_id&gt;:&lt;key&gt;   the prediction as JSON ({@link Prediction#toJson}), with a TTL
- * &lt;p&gt;:current            the run id readers serve; moved only by the publish step
- * &lt;p&gt;:versions           sorted set of published run ids, scored by prediction timestamp (ms)
- * &lt;p&gt;:run:&lt;run_id&gt;       hash: prediction_timestamp (ms), records
- * &lt;p&gt;:attempt:&lt;run_id&gt;   set when an attempt of the run starts writing (same TTL)
+ * &lt;p&gt;:&lt;namespace&gt;:&lt;key&gt;  the prediction as JSON ({@link Prediction#toJson}), with a TTL
+ * &lt;p&gt;:current             the namespace readers serve; moved only by the publish step
+ * &lt;p&gt;:versions            sorted set of published namespaces, scored by prediction timestamp (ms)
+ * &lt;p&gt;:run:&lt;run_id&gt;        hash: prediction_timestamp (ms), records, namespace
+ * &lt;p&gt;:attempt:&lt;run_id&gt;    sorted set of the run's attempt ids, scored by when each started (same TTL)
  * </pre>
  *
- * <p>A reader resolves {@code GET <p>:current}, then {@code GET <p>:<run_id>:<key>}; the lookup
- * client does both in one Lua script, so it never mixes two runs. The steps of a run:
+ * <p>A reader resolves {@code GET <p>:current}, then {@code GET <p>:<namespace>:<key>}; the lookup
+ * client does both in one Lua script, so it never mixes two attempts, and never misses a key of a
+ * namespace unlinked right after a switch. The run id a reader reports is the namespace's part
+ * before its last {@code ~} ({@link #runIdOf}), which is also the {@code run_id} of the stored JSON.
+ * The steps of a run:
  *
  * <ol>
- *   <li>Prepare: refuse a run older than the served one (stale-write guard); unless the run is the
- *       one being served, drop whatever an earlier attempt of it left in its namespace.
- *   <li>Write: {@code SET key json PX ttl}, pipelined, flushed every {@code batchSize} records and at
- *       the end of each bundle; each bundle reports how many writes Redis confirmed.
+ *   <li>Prepare: refuse a run older than the served one (stale-write guard); register a new attempt
+ *       id in {@code <p>:attempt:<run_id>}; drop what earlier, unpublished attempts of the run left.
+ *   <li>Write: {@code SET key json PX ttl} into the attempt's own namespace, which nobody reads,
+ *       pipelined, flushed every {@code batchSize} records and at the end of each bundle; each
+ *       bundle reports how many writes Redis confirmed. Nothing is ever written in place.
  *   <li>Publish, after every write and every {@link #publishAfter} signal ({@code Wait.on}): check
- *       that the confirmed writes equal the input count, then one Lua script checks the guard again,
- *       records the version, moves {@code current}, and trims the versions to the newest
- *       {@code keepVersions}; the keys of trimmed versions are then unlinked.
+ *       that the confirmed writes equal the input count, then one Lua script checks that this is
+ *       still the newest attempt of the run and the stale-write guard, records the namespace in the
+ *       versions, moves {@code current} and trims the versions to the newest {@code keepVersions};
+ *       then the replaced namespace of the same run id and the trimmed ones are unlinked.
  * </ol>
  *
- * <p>A failed run never moves {@code current}, so the previous run stays fully served. A re-run of
- * the same run id overwrites the same keys, so it never adds any; an unpublished attempt's leftovers
- * are dropped first. (A re-run of the run being served is written in place, so that readers keep
- * it: keys that only the earlier attempt had stay until their TTL.) The TTL (default 1.5 x the run's
- * interval) bounds what a failed or trimmed run leaves behind. Standalone Redis only (the scripts
- * touch keys they compute, which Redis Cluster does not allow).
+ * <p>A failed, rejected or killed attempt never moves {@code current}, so the run served before
+ * (even an earlier attempt of the same run id) stays fully served, value for value. Two attempts of
+ * one run id at the same time each write their own namespace, and only the newer one (the one that
+ * registered last) may publish: the older one fails at its publish, naming the newer one, and drops
+ * what it wrote. The TTL (default 1.5 x the run's interval) bounds what a killed attempt leaves
+ * behind until the run's next attempt drops it; an attempt that runs longer than the TTL is no
+ * longer registered and is refused, since its first values may have expired. Standalone Redis only
+ * (the scripts touch keys they compute, which Redis Cluster does not allow).
  *
  * <pre>{@code
  * predictions.apply(SinkWithMetadata.<String>redis("cache", 6379)
@@ -82,25 +98,46 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
   public static final String METRICS_NAMESPACE = "batchserve.sink.redis";
   private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9_.:/-]{1,200}");
 
+  /** Lua: the run id of a namespace, the part before its last {@code ~} (see {@link #runIdOf}). */
+  private static final String RUN_OF =
+      "local function runOf(ns)\n"
+          + "  local t = string.find(ns, '~[^~]*$')\n"
+          + "  if t then return string.sub(ns, 1, t - 1) end\n"
+          + "  return ns\n"
+          + "end\n";
+
   /**
-   * The atomic switch. KEYS: current, versions, run meta. ARGV: run id, prediction timestamp (ms),
-   * versions to keep, records. Returns {'stale', served run} or {'published', trimmed run ids...}.
+   * The atomic switch. KEYS: current, versions, run meta, the run's attempt registry. ARGV: run id,
+   * prediction timestamp (ms), versions to keep, records, attempt id, namespace. Returns
+   * {'unregistered'}, {'superseded', newer attempt id, its start (us)}, {'stale', served namespace,
+   * its timestamp}, or {'published', namespaces to unlink...}: the replaced one of the same run id,
+   * then those trimmed.
    */
   static final String PUBLISH_SCRIPT =
-      "local cur = redis.call('GET', KEYS[1])\n"
-          + "if cur and cur ~= ARGV[1] then\n"
+      RUN_OF
+          + "local top = redis.call('ZREVRANGE', KEYS[4], 0, 0, 'WITHSCORES')\n"
+          + "if not top[1] then return {'unregistered'} end\n"
+          + "if top[1] ~= ARGV[5] then return {'superseded', top[1], top[2]} end\n"
+          + "local cur = redis.call('GET', KEYS[1])\n"
+          + "if cur and runOf(cur) ~= ARGV[1] then\n"
           + "  local curTs = redis.call('ZSCORE', KEYS[2], cur)\n"
-          + "  if curTs and tonumber(curTs) > tonumber(ARGV[2]) then return {'stale', cur} end\n"
+          + "  if curTs and tonumber(curTs) > tonumber(ARGV[2]) then return {'stale', cur, curTs} end\n"
           + "end\n"
-          + "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
-          + "redis.call('HSET', KEYS[3], 'prediction_timestamp', ARGV[2], 'records', ARGV[4])\n"
-          + "redis.call('SET', KEYS[1], ARGV[1])\n"
           + "local out = {'published'}\n"
+          + "for _, v in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+          + "  if v ~= ARGV[6] and runOf(v) == ARGV[1] then\n"
+          + "    redis.call('ZREM', KEYS[2], v)\n"
+          + "    table.insert(out, v)\n"
+          + "  end\n"
+          + "end\n"
+          + "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[6])\n"
+          + "redis.call('HSET', KEYS[3], 'prediction_timestamp', ARGV[2], 'records', ARGV[4], 'namespace', ARGV[6])\n"
+          + "redis.call('SET', KEYS[1], ARGV[6])\n"
           + "local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])\n"
           + "if extra > 0 then\n"
           + "  local old = redis.call('ZRANGE', KEYS[2], 0, extra - 1)\n"
           + "  for _, r in ipairs(old) do\n"
-          + "    if r ~= ARGV[1] then\n"
+          + "    if r ~= ARGV[6] then\n"
           + "      redis.call('ZREM', KEYS[2], r)\n"
           + "      table.insert(out, r)\n"
           + "    end\n"
@@ -218,22 +255,39 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     return ttl != null ? ttl : runInfo.interval().length().multipliedBy(3).dividedBy(2);
   }
 
-  /** {@code <prefix>:<run_id>:<key>}: where one prediction of one run lives. */
-  public static String valueKey(String prefix, String runId, String key) {
-    return prefix + ":" + runId + ":" + key;
+  /** {@code <prefix>:<namespace>:<key>}: where one prediction of one attempt of a run lives. */
+  public static String valueKey(String prefix, String namespace, String key) {
+    return prefix + ":" + namespace + ":" + key;
   }
 
-  /** {@code <prefix>:current}: the alias readers resolve. */
+  /**
+   * {@code <run_id>~<attempt_id>}: the namespace one attempt of a run writes, and {@code current}
+   * names once it is published. Run ids never contain {@code ~} ({@link RunInfo#runId}).
+   */
+  public static String namespace(String runId, String attemptId) {
+    return runId + "~" + attemptId;
+  }
+
+  /**
+   * The run id of a namespace (what {@code <p>:current} holds): the part before its last {@code ~};
+   * a namespace without one (written before attempts had namespaces) is the run id itself.
+   */
+  public static String runIdOf(String namespace) {
+    int t = namespace.lastIndexOf('~');
+    return t < 0 ? namespace : namespace.substring(0, t);
+  }
+
+  /** {@code <prefix>:current}: the alias readers resolve; holds a namespace. */
   public static String currentKey(String prefix) {
     return prefix + ":current";
   }
 
-  /** {@code <prefix>:versions}: the published versions, scored by prediction timestamp. */
+  /** {@code <prefix>:versions}: the published namespaces, scored by prediction timestamp. */
   public static String versionsKey(String prefix) {
     return prefix + ":versions";
   }
 
-  /** {@code <prefix>:attempt:<run_id>}: marks that some attempt of the run has written. */
+  /** {@code <prefix>:attempt:<run_id>}: the run's attempt ids, scored by when each started (Redis time, us). */
   public static String attemptKey(String prefix, String runId) {
     return prefix + ":attempt:" + runId;
   }
@@ -253,12 +307,15 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     RunInfo run = runInfo;
     long ttlMillis = effectiveTtl().toMillis();
 
-    PCollection<String> prepared = p.apply("RunId", Create.of(run.runId()))
+    // The attempt id is made on the worker when the job runs, so that every launch of one built
+    // pipeline (a template, say) is an attempt of its own.
+    PCollection<String> attempt = p.apply("RunId", Create.of(run.runId()))
         .apply("Prepare", ParDo.of(new PrepareFn(endpoint, keyPrefix, run, ttlMillis)))
         .setCoder(StringUtf8Coder.of());
+    PCollectionView<String> attemptId = attempt.apply("AttemptId", View.asSingleton());
     PCollection<Long> confirmed = input
-        .apply("AfterPrepare", Wait.on(prepared))
-        .apply("Write", ParDo.of(new WriteFn<K>(endpoint, keyPrefix, run.runId(), ttlMillis, batchSize)))
+        .apply("Write", ParDo.of(new WriteFn<K>(endpoint, keyPrefix, run.runId(), ttlMillis, batchSize, attemptId))
+            .withSideInputs(attemptId))
         .setCoder(VarLongCoder.of());
     PCollectionView<Long> written = confirmed.apply("SumWritten", Sum.longsGlobally().asSingletonView());
     PCollectionView<Long> expected = input.apply("CountInput",
@@ -267,7 +324,7 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     List<PCollection<?>> waitOn = new ArrayList<>();
     waitOn.add(confirmed);
     waitOn.addAll(signals);
-    PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
+    PCollection<String> published = attempt
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
         .apply("Publish", ParDo.of(new PublishFn(endpoint, keyPrefix, run, keepVersions, written, expected))
             .withSideInputs(written, expected))
@@ -275,9 +332,18 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     return new PublishedRun(p, published);
   }
 
-  /** Unlinks every key matching {@code <prefix>:<runId>:*}; returns how many. */
-  static long dropNamespace(Jedis jedis, String prefix, String runId) {
-    ScanParams match = new ScanParams().match(valueKey(prefix, runId, "*")).count(1000);
+  /** A new attempt id: when it was made (UTC, to the second) and a random part, e.g. {@code 20261129T031502Z-9f3a61c2}. */
+  static String newAttemptId() {
+    return ATTEMPT_TIME.format(java.time.Instant.now()) + "-"
+        + String.format(Locale.ROOT, "%08x", ThreadLocalRandom.current().nextInt());
+  }
+
+  private static final DateTimeFormatter ATTEMPT_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+  /** Unlinks every key of one namespace ({@code <prefix>:<namespace>:*}); returns how many. */
+  static long dropNamespace(Jedis jedis, String prefix, String namespace) {
+    ScanParams match = new ScanParams().match(globEscape(valueKey(prefix, namespace, "")) + "*").count(1000);
     String cursor = ScanParams.SCAN_POINTER_START;
     long dropped = 0;
     do {
@@ -290,10 +356,51 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     return dropped;
   }
 
+  private static String globEscape(String s) {
+    return s.replaceAll("([*?\\[\\]\\\\])", "\\\\$1");
+  }
+
+  /**
+   * Drops the namespaces of the run's registered attempts other than {@code keep} that are neither
+   * served nor a kept version (unless already in {@code dropped}), and forgets those attempts. They
+   * can never be published: an attempt publishes only while it is the newest, and {@code keep} is
+   * newer. Each drop scans the keyspace, so the registry is kept down to the attempts still needed.
+   */
+  static void dropOtherAttempts(Jedis jedis, String prefix, String runId, String keep, Set<String> dropped) {
+    String served = jedis.get(currentKey(prefix));
+    for (String other : jedis.zrange(attemptKey(prefix, runId), 0, -1)) {
+      String ns = namespace(runId, other);
+      if (other.equals(keep) || ns.equals(served) || jedis.zscore(versionsKey(prefix), ns) != null) {
+        continue;
+      }
+      if (!dropped.contains(ns)) {
+        dropNamespace(jedis, prefix, ns);
+      }
+      jedis.zrem(attemptKey(prefix, runId), other);
+    }
+  }
+
+  /**
+   * Before attempts had namespaces, {@code <p>:attempt:<run_id>} was a plain marker and the run wrote
+   * {@code <p>:<run_id>:<key>}: replace the marker by a registry, dropping that namespace unless it is
+   * served or a kept version (then the next publish of the run replaces it, or trimming drops it).
+   */
+  private static void upgradeLegacyMarker(Jedis jedis, String prefix, String runId) {
+    String registry = attemptKey(prefix, runId);
+    String type = jedis.type(registry);
+    if ("none".equals(type) || "zset".equals(type)) {
+      return;
+    }
+    jedis.del(registry);
+    if (!runId.equals(jedis.get(currentKey(prefix))) && jedis.zscore(versionsKey(prefix), runId) == null) {
+      dropNamespace(jedis, prefix, runId);
+    }
+  }
+
   /** Fails when a newer run than {@code run} is served. */
   static void checkNotStale(Jedis jedis, String prefix, RunInfo run) {
     String current = jedis.get(currentKey(prefix));
-    if (current != null && !current.equals(run.runId())) {
+    if (current != null && !runIdOf(current).equals(run.runId())) {
       Double served = jedis.zscore(versionsKey(prefix), current);
       long ts = run.predictionTimestamp().toEpochMilli();
       if (served != null && served > ts) {
@@ -304,8 +411,14 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
   private static String staleMessage(RunInfo run, String current, @Nullable Long servedTs) {
     return "refusing to publish run " + run.runId() + " (prediction timestamp " + run.predictionTimestamp()
-        + "): the served run " + current
+        + "): the served run " + runIdOf(current)
         + (servedTs == null ? "" : " (" + java.time.Instant.ofEpochMilli(servedTs) + ")") + " is newer";
+  }
+
+  /** Redis server time in microseconds: orders attempts by when they registered, whatever the workers' clocks. */
+  private static double redisMicros(Jedis jedis) {
+    List<String> time = jedis.time();
+    return Long.parseLong(time.get(0)) * 1_000_000d + Long.parseLong(time.get(1));
   }
 
   private static final class PrepareFn extends DoFn<String, String> {
@@ -323,17 +436,21 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
     @ProcessElement
     public void process(@Element String runId, OutputReceiver<String> out) {
+      String attemptId = newAttemptId();
       try (Jedis jedis = endpoint.open()) {
         checkNotStale(jedis, prefix, run);
-        // Leftovers of an earlier failed attempt are nobody's: drop them so a re-run adds no keys.
-        // The served run is overwritten in place instead, key by key, so readers never lose it.
-        // Only an earlier attempt can have left keys, so a first attempt skips the (keyspace-wide) scan.
-        if (jedis.exists(attemptKey(prefix, runId)) && !runId.equals(jedis.get(currentKey(prefix)))) {
-          dropNamespace(jedis, prefix, runId);
-        }
-        jedis.set(attemptKey(prefix, runId), "1", SetParams.setParams().px(ttlMillis));
+        // Registered before anything is written: from now on no older attempt of the run may publish.
+        // The registry expires with the values, so an attempt outliving its TTL is refused at publish.
+        upgradeLegacyMarker(jedis, prefix, runId);
+        String registry = attemptKey(prefix, runId);
+        jedis.zadd(registry, redisMicros(jedis), attemptId);
+        jedis.pexpire(registry, ttlMillis);
+        // Leftovers of earlier attempts are nobody's: drop them, so that a re-run adds no keys.
+        dropOtherAttempts(jedis, prefix, runId, attemptId, Set.of());
+      } catch (JedisException e) {
+        throw endpoint.failure("preparing attempt " + attemptId + " of run " + runId, e);
       }
-      out.output(runId);
+      out.output(attemptId);
     }
   }
 
@@ -343,24 +460,32 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     private final String runId;
     private final long ttlMillis;
     private final int batchSize;
+    private final PCollectionView<String> attemptId;
     private final Counter records = Metrics.counter(METRICS_NAMESPACE, "records_written");
     private final Distribution batches = Metrics.distribution(METRICS_NAMESPACE, "records_per_batch");
     private transient @Nullable Jedis jedis;
     private transient redis.clients.jedis.@Nullable Pipeline pipeline;
+    private transient @Nullable String namespace;
     private transient int pending;
     private transient long confirmedInBundle;
 
-    WriteFn(RedisEndpoint endpoint, String prefix, String runId, long ttlMillis, int batchSize) {
+    WriteFn(RedisEndpoint endpoint, String prefix, String runId, long ttlMillis, int batchSize,
+        PCollectionView<String> attemptId) {
       this.endpoint = endpoint;
       this.prefix = prefix;
       this.runId = runId;
       this.ttlMillis = ttlMillis;
       this.batchSize = batchSize;
+      this.attemptId = attemptId;
     }
 
     @Setup
     public void setup() {
-      jedis = endpoint.open();
+      try {
+        jedis = endpoint.open();
+      } catch (JedisException e) {
+        throw endpoint.failure("connecting to write run " + runId, e);
+      }
     }
 
     @StartBundle
@@ -371,9 +496,13 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     }
 
     @ProcessElement
-    public void process(@Element KV<K, Prediction> kv) {
+    public void process(ProcessContext c) {
+      if (namespace == null) {
+        namespace = namespace(runId, c.sideInput(attemptId));
+      }
+      KV<K, Prediction> kv = c.element();
       String key = String.valueOf(kv.getKey());
-      pipeline.set(valueKey(prefix, runId, key), kv.getValue().toJson(key), SetParams.setParams().px(ttlMillis));
+      pipeline.set(valueKey(prefix, namespace, key), kv.getValue().toJson(key), SetParams.setParams().px(ttlMillis));
       if (++pending >= batchSize) {
         flush();
       }
@@ -391,9 +520,19 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
       if (pending == 0) {
         return;
       }
-      for (Object reply : pipeline.syncAndReturnAll()) {
+      List<Object> replies;
+      try {
+        replies = pipeline.syncAndReturnAll();
+      } catch (JedisException e) {
+        throw endpoint.failure("writing run " + runId + " into namespace " + namespace, e);
+      }
+      for (Object reply : replies) {
+        if (reply instanceof JedisException) {
+          throw endpoint.failure("writing run " + runId + " into namespace " + namespace, (JedisException) reply);
+        }
         if (reply instanceof Exception) {
-          throw new IllegalStateException("Redis refused a write of run " + runId, (Exception) reply);
+          throw new IllegalStateException("Redis " + endpoint.address() + " refused a write of run " + runId,
+              (Exception) reply);
         }
       }
       records.inc(pending);
@@ -432,27 +571,64 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
     @ProcessElement
     public void process(ProcessContext c) {
+      String attemptId = c.element();
+      String ns = namespace(run.runId(), attemptId);
       long confirmed = c.sideInput(written);
       long records = c.sideInput(expected);
       checkState(confirmed == records,
           "run %s: Redis confirmed %s writes but the input had %s records; not publishing", run.runId(), confirmed, records);
       try (Jedis jedis = endpoint.open()) {
-        Object reply = jedis.eval(PUBLISH_SCRIPT,
-            List.of(currentKey(prefix), versionsKey(prefix), runKey(prefix, run.runId())),
+        List<?> out = (List<?>) jedis.eval(PUBLISH_SCRIPT,
+            List.of(currentKey(prefix), versionsKey(prefix), runKey(prefix, run.runId()), attemptKey(prefix, run.runId())),
             List.of(run.runId(), Long.toString(run.predictionTimestamp().toEpochMilli()),
-                Integer.toString(keepVersions), Long.toString(records)));
-        List<?> out = (List<?>) reply;
-        if ("stale".equals(String.valueOf(out.get(0)))) {
-          throw new IllegalStateException(staleMessage(run, String.valueOf(out.get(1)), null));
+                Integer.toString(keepVersions), Long.toString(records), attemptId, ns));
+        String verdict = String.valueOf(out.get(0));
+        if (!"published".equals(verdict)) {
+          // Refused: nobody will ever read this namespace.
+          dropNamespace(jedis, prefix, ns);
+          jedis.zrem(attemptKey(prefix, run.runId()), attemptId);
+          throw new IllegalStateException(refusal(verdict, out, attemptId));
         }
-        // The switch is done; trimmed versions are no longer resolvable, so their keys can go.
-        for (Object trimmed : out.subList(1, out.size())) {
-          dropNamespace(jedis, prefix, String.valueOf(trimmed));
-          jedis.del(runKey(prefix, String.valueOf(trimmed)), attemptKey(prefix, String.valueOf(trimmed)));
+        // The switch is done: the replaced and trimmed namespaces are no longer resolvable (the
+        // lookup script reads current and the value atomically), so their keys can go.
+        Set<String> dropped = new HashSet<>();
+        for (Object gone : out.subList(1, out.size())) {
+          String old = String.valueOf(gone);
+          dropNamespace(jedis, prefix, old);
+          dropped.add(old);
+          String oldRun = runIdOf(old);
+          if (!oldRun.equals(run.runId())) {
+            jedis.del(runKey(prefix, oldRun), attemptKey(prefix, oldRun));
+          }
         }
+        // Only this attempt of the run stays registered: the next one need not look at the others.
+        dropOtherAttempts(jedis, prefix, run.runId(), attemptId, dropped);
+      } catch (JedisException e) {
+        throw endpoint.failure("publishing attempt " + attemptId + " of run " + run.runId(), e);
       }
       published.inc();
       c.output(run.runId());
+    }
+
+    private String refusal(String verdict, List<?> out, String attemptId) {
+      String attempt = "run " + run.runId() + ": attempt " + attemptId;
+      switch (verdict) {
+        case "superseded":
+          return attempt + " was superseded by the newer attempt " + out.get(1) + " (registered "
+              + java.time.Instant.ofEpochMilli((long) (Double.parseDouble(String.valueOf(out.get(2))) / 1000))
+              + " in " + attemptKey(prefix, run.runId()) + " on Redis " + endpoint.address()
+              + "), which alone may publish the run; not publishing"
+              + " (its values were dropped). If that attempt died, re-run the run: its newest attempt publishes.";
+        case "unregistered":
+          return attempt + " is no longer registered in " + attemptKey(prefix, run.runId()) + " on Redis "
+              + endpoint.address()
+              + " (the registry expires with the values, after the TTL): its first values may have expired;"
+              + " not publishing. Re-run it, or raise the TTL (withTtl / --redisTtl) above the job's duration.";
+        case "stale":
+          return staleMessage(run, String.valueOf(out.get(1)), (long) Double.parseDouble(String.valueOf(out.get(2))));
+        default:
+          return attempt + ": unexpected answer of the publish script: " + out;
+      }
     }
   }
 }

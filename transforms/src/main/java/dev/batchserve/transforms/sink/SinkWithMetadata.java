@@ -27,8 +27,9 @@ public final class SinkWithMetadata {
   }
 
   /**
-   * Redis at {@code host:port}: every prediction as JSON under {@code <prefix>:<run_id>:<key>} with a
-   * TTL, published by one atomic switch of {@code <prefix>:current}; see {@link RedisSink}.
+   * Redis at {@code host:port}: every prediction as JSON under {@code <prefix>:<run_id>~<attempt_id>:<key>}
+   * (each attempt its own namespace) with a TTL, published by one atomic switch of
+   * {@code <prefix>:current} after every gate; see {@link RedisSink}.
    */
   public static <K> RedisSink<K> redis(String host, int port) {
     return RedisSink.to(host, port);

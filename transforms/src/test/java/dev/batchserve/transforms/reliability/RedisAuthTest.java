@@ -97,7 +97,7 @@ public class RedisAuthTest {
     StoreTestData.publish(run, 10, sink(run).withPassword(file(PASSWORD)));
     try (Jedis j = REDIS.client()) {
       j.auth(PASSWORD);
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
+      assertThat(RedisSink.runIdOf(j.get(RedisSink.currentKey(PREFIX))), equalTo(run.runId()));
       assertThat(j.dbSize(), equalTo(14L));
     }
   }

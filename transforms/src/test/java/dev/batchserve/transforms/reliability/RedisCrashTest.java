@@ -126,12 +126,16 @@ public class RedisCrashTest {
     predictions.apply("Sink", sink(redis, run).withBatchSize(10).publishAfter(gate));
     Exception e = StoreTestData.runExpectingFailure(p);
     assertThat(StoreTestData.chain(e), redis.isAlive(), equalTo(false));
+    // The client's "Unexpected end of stream" names no server: the sink's message does.
+    assertThat(StoreTestData.chain(e), containsString("Redis " + redis.host() + ":" + redis.port() + " (db 0): "));
     return e;
   }
 
   private static Set<String> namespace(Jedis j, String runId) {
     Set<String> keys = new TreeSet<>();
-    ScanParams match = new ScanParams().match(RedisSink.valueKey(PREFIX, runId, "*")).count(1000);
+    // Every attempt of the run: <prefix>:<run_id>~<attempt_id>:<key>.
+    ScanParams match = new ScanParams().match(RedisSink.valueKey(PREFIX, RedisSink.namespace(runId, "*"), "*"))
+        .count(1000);
     String cursor = ScanParams.SCAN_POINTER_START;
     do {
       ScanResult<String> page = j.scan(cursor, match);
@@ -154,11 +158,26 @@ public class RedisCrashTest {
     }
   }
 
-  /** The namespace of the killed run holds only that run's exact values; returns how many. */
+  /** The run ids of the published versions, oldest first. */
+  private static List<String> versions(Jedis j) {
+    List<String> runs = new java.util.ArrayList<>();
+    for (String ns : j.zrange(RedisSink.versionsKey(PREFIX), 0, -1)) {
+      runs.add(RedisSink.runIdOf(ns));
+    }
+    return runs;
+  }
+
+  /** The run id {@code <p>:current} names (it holds the served attempt's namespace). */
+  private static String servedRun(Jedis j) {
+    String ns = j.get(RedisSink.currentKey(PREFIX));
+    return ns == null ? null : RedisSink.runIdOf(ns);
+  }
+
+  /** The namespaces of the run's attempts hold only that run's exact values; returns how many. */
   private static int assertOnlyExactValues(Jedis j, RunInfo run) {
     Set<String> keys = namespace(j, run.runId());
     for (String k : keys) {
-      String key = k.substring(RedisSink.valueKey(PREFIX, run.runId(), "").length());
+      String key = k.substring(k.lastIndexOf(':') + 1);
       int i = Integer.parseInt(key.substring("acct-".length()));
       assertThat(k, j.get(k), equalTo(prediction(run, i).toJson(key)));
     }
@@ -169,11 +188,12 @@ public class RedisCrashTest {
   private static void assertReRunServed(RedisServer redis, RunInfo previous, RunInfo run) {
     StoreTestData.publish(run, N, sink(redis, run));
     try (Jedis j = redis.client()) {
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId(), run.runId())));
+      assertThat(servedRun(j), equalTo(run.runId()));
+      assertThat(versions(j), equalTo(List.of(previous.runId(), run.runId())));
       assertThat(namespace(j, run.runId()).size(), equalTo(N));
       assertThat(assertOnlyExactValues(j, run), equalTo(N));
-      // Both runs' values, current, versions, two run records, two attempt markers: nothing else.
+      // Both runs' values, current, versions, two run records, two attempt registries: nothing else
+      // (the killed attempt's values were dropped when the re-run started).
       assertThat(j.dbSize(), equalTo(2L * N + 6));
     }
     assertReadersResolve(redis, run);
@@ -190,8 +210,8 @@ public class RedisCrashTest {
     PERSISTENT.restart();
 
     try (Jedis j = PERSISTENT.client()) {
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(previous.runId()));
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId())));
+      assertThat(servedRun(j), equalTo(previous.runId()));
+      assertThat(versions(j), equalTo(List.of(previous.runId())));
       assertThat(j.exists(RedisSink.runKey(PREFIX, run.runId())), equalTo(false));
       assertThat(assertOnlyExactValues(j, previous), equalTo(N));
       // Part of the killed run survived (everything Redis confirmed was fsynced), and nobody sees it.
@@ -216,8 +236,8 @@ public class RedisCrashTest {
     PERSISTENT.restart();
 
     try (Jedis j = PERSISTENT.client()) {
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(previous.runId()));
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId())));
+      assertThat(servedRun(j), equalTo(previous.runId()));
+      assertThat(versions(j), equalTo(List.of(previous.runId())));
       assertThat(j.exists(RedisSink.runKey(PREFIX, run.runId())), equalTo(false));
       assertThat(assertOnlyExactValues(j, previous), equalTo(N));
       // The whole killed run survived the restart, and nobody sees it.
@@ -239,7 +259,7 @@ public class RedisCrashTest {
     EPHEMERAL.restart();
 
     try (Jedis j = EPHEMERAL.client()) {
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), nullValue());
+      assertThat(servedRun(j), nullValue());
       assertThat(j.dbSize(), equalTo(0L));
     }
     try (RedisPredictionStore store = RedisPredictionStore.builder(
@@ -254,8 +274,8 @@ public class RedisCrashTest {
     // The re-run publishes into the empty server: it alone is served.
     StoreTestData.publish(run, N, sink(EPHEMERAL, run));
     try (Jedis j = EPHEMERAL.client()) {
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(run.runId())));
+      assertThat(servedRun(j), equalTo(run.runId()));
+      assertThat(versions(j), equalTo(List.of(run.runId())));
       assertThat(assertOnlyExactValues(j, run), equalTo(N));
       assertThat(j.dbSize(), equalTo(N + 4L));
     }

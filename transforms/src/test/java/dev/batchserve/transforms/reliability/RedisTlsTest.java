@@ -64,7 +64,7 @@ public class RedisTlsTest {
       SSLContext.setDefault(original);
     }
     try (Jedis j = TLS.client()) {
-      assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
+      assertThat(RedisSink.runIdOf(j.get(RedisSink.currentKey(PREFIX))), equalTo(run.runId()));
       // N values, current, versions, run record, attempt marker.
       assertThat(j.dbSize(), equalTo(N + 4L));
     }

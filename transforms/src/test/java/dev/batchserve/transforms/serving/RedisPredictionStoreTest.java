@@ -84,6 +84,10 @@ public class RedisPredictionStoreTest {
     for (int i = 0; i < n; i++) {
       in.add(KV.of(key(i), prediction(run, i)));
     }
+    publish(run, in, keepVersions);
+  }
+
+  private static void publish(RunInfo run, List<KV<String, Prediction>> in, int keepVersions) {
     Pipeline q = Pipeline.create(PipelineOptionsFactory.create());
     q.apply(Create.of(in).withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
         .apply(SinkWithMetadata.<String>redis(REDIS.host(), REDIS.port()).withRunInfo(run).withKeyPrefix(PREFIX)
@@ -145,6 +149,7 @@ public class RedisPredictionStoreTest {
       Lookup computed = s.getOrCompute("cust-new", Map.of("a", 1.5, "b", -2.0, "c", 0.25));
       assertThat(computed.source(), equalTo(Lookup.Source.COMPUTED));
       assertThat(computed.servedRunId().get(), equalTo("churn-daily-20261128"));
+      assertThat(computed.computedBecause().get(), equalTo("not_found"));
       assertThat(computed.age().get(), equalTo(Duration.ZERO));
       assertThat(computed.prediction().get(), equalTo(Prediction.builder()
           .scores(new float[] {TestFixtures.linearScore(1.5f, -2.0f, 0.25f)})
@@ -159,6 +164,103 @@ public class RedisPredictionStoreTest {
       Lookup invalid = s.getOrCompute("cust-bad", noA);
       assertThat(invalid.source(), equalTo(Lookup.Source.FALLBACK));
       assertThat(invalid.fallbackReason().get().startsWith("features_invalid: "), equalTo(true));
+    }
+  }
+
+  /** A fallback the batch job stored for a key: what the model would say about the features, if it can. */
+  private static Prediction storedFallback(RunInfo run, String reason) {
+    return Prediction.builder()
+        .scores(new float[0])
+        .model("churn-gbt", "12")
+        .predictionTimestampMillis(run.predictionTimestamp().toEpochMilli())
+        .runId(run.runId())
+        .fallbackReason(reason)
+        .build();
+  }
+
+  @Test
+  public void getOrComputePredictsKeysWhoseStoredRowIsAFallbackAndSaysWhy() throws Exception {
+    RunInfo run = day(28);
+    publish(run, List.of(KV.of("cust-cold", storedFallback(run, "cold_start")),
+        KV.of("cust-dup", storedFallback(run, "duplicate_key")), KV.of(key(1), prediction(run, 1))), 2);
+    Path model = Path.of(TestFixtures.linearModel(TMP.newFolder("lin-fallback").toPath(), List.of("a", "b", "c")));
+    FeatureSpec spec = TestFixtures.passthroughSpec(List.of(Map.<String, Object>of("a", 1.0, "b", 2.0, "c", 3.0),
+        Map.<String, Object>of("a", 0.0, "b", 1.0, "c", 5.0)));
+    Map<String, Object> features = Map.of("a", 1.5, "b", -2.0, "c", 0.25);
+    Prediction onDemand = Prediction.builder()
+        .scores(new float[] {TestFixtures.linearScore(1.5f, -2.0f, 0.25f)})
+        .model("lin", "7")
+        .predictionTimestampMillis(NOW.toEpochMilli())
+        .runId("on-demand")
+        .build();
+
+    try (RedisPredictionStore s = store().withModel(spec, model).build()) {
+      Lookup cold = s.getOrCompute("cust-cold", features);
+      assertThat(cold.toString(), cold.source(), equalTo(Lookup.Source.COMPUTED));
+      assertThat(cold.computedBecause().get(), equalTo("cold_start"));
+      assertThat(cold.prediction().get(), equalTo(onDemand));
+      assertThat(cold.servedRunId().get(), equalTo("churn-daily-20261128"));
+      Lookup dup = s.getOrCompute("cust-dup", features);
+      assertThat(dup.source(), equalTo(Lookup.Source.COMPUTED));
+      assertThat(dup.computedBecause().get(), equalTo("duplicate_key"));
+
+      // No features, or features the spec rejects: the stored fallback, as the batch job wrote it.
+      for (Map<String, ?> none : java.util.Arrays.<Map<String, ?>>asList(Map.of(), null, Map.of("b", 1.0))) {
+        Lookup stored = s.getOrCompute("cust-cold", none);
+        assertThat(stored.source(), equalTo(Lookup.Source.STORE));
+        assertThat(stored.prediction().get(), equalTo(storedFallback(run, "cold_start")));
+        assertThat(stored.computedBecause().isPresent(), equalTo(false));
+      }
+      // A stored model prediction is never recomputed.
+      Lookup model1 = s.getOrCompute(key(1), features);
+      assertThat(model1.source(), equalTo(Lookup.Source.STORE));
+      assertThat(model1.prediction().get(), equalTo(prediction(run, 1)));
+    }
+    // Without a model there is nothing to compute with: the stored fallback.
+    try (RedisPredictionStore s = store().build()) {
+      assertThat(s.getOrCompute("cust-cold", features).prediction().get(), equalTo(storedFallback(run, "cold_start")));
+    }
+  }
+
+  @Test
+  public void aStoreThatCannotReachRedisNamesHostAndPortButNeverThePassword() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = socket.getLocalPort();
+    }
+    Path secret = TMP.newFile().toPath();
+    java.nio.file.Files.writeString(secret, "closed-Secret-8d1e\n");
+    try (RedisPredictionStore s = RedisPredictionStore.builder(RedisEndpoint.of("127.0.0.1", closed)
+        .withPassword(dev.batchserve.transforms.sink.Secret.fromFile(secret.toString()))).withKeyPrefix(PREFIX).build()) {
+      RuntimeException e = org.junit.Assert.assertThrows(RuntimeException.class, () -> s.get(key(1)));
+      assertThat(e.getMessage(), org.hamcrest.Matchers.containsString("Redis 127.0.0.1:" + closed + " (db 0): "
+          + "looking up key 'cust-1' under prefix churn failed: "));
+      java.io.StringWriter trace = new java.io.StringWriter();
+      e.printStackTrace(new java.io.PrintWriter(trace));
+      assertThat(trace.toString().contains("closed-Secret"), equalTo(false));
+    }
+  }
+
+  @Test
+  public void aLookupRedisRefusesNamesHostAndPort() throws Exception {
+    publish(day(28), 3, 2);
+    Path secret = TMP.newFile().toPath();
+    java.nio.file.Files.writeString(secret, "reader-Secret-2b7a\n");
+    try (redis.clients.jedis.Jedis admin = REDIS.client()) {
+      admin.aclSetUser("noscript", "reset", "on", ">reader-Secret-2b7a", "~*", "+@all", "-@scripting");
+    }
+    try (RedisPredictionStore s = RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port())
+        .withUser("noscript").withPassword(dev.batchserve.transforms.sink.Secret.fromFile(secret.toString())))
+        .withKeyPrefix(PREFIX).build()) {
+      RuntimeException e = org.junit.Assert.assertThrows(RuntimeException.class, () -> s.get(key(1)));
+      // Redis' NOPERM names no server; the store's message does.
+      assertThat(e.getMessage(), org.hamcrest.Matchers.startsWith("Redis 127.0.0.1:" + REDIS.port() + " (db 0): "
+          + "looking up key 'cust-1' under prefix churn failed: NOPERM"));
+      assertThat(e.getMessage().contains("reader-Secret"), equalTo(false));
+    } finally {
+      try (redis.clients.jedis.Jedis admin = REDIS.client()) {
+        admin.aclDelUser("noscript");
+      }
     }
   }
 
@@ -234,6 +336,7 @@ public class RedisPredictionStoreTest {
     assertThat(found.get("source").asText(), equalTo("store"));
     assertThat(found.get("served_run_id").asText(), equalTo("churn-daily-20261128"));
     assertThat(found.get("fallback_reason").isNull(), equalTo(true));
+    assertThat(found.get("computed_because").isNull(), equalTo(true));
     assertThat(found.get("prediction"), equalTo(JSON.readTree(prediction(day(28), 0).toJson("cust-0"))));
 
     JsonNode missing = JSON.readTree(run(1, "lookup", "nope", "--redis", redis, "--prefix", PREFIX)[0]);

@@ -77,7 +77,9 @@ public class RedisSinkTest {
 
   private static Set<String> namespace(Jedis j, String runId) {
     Set<String> keys = new TreeSet<>();
-    ScanParams match = new ScanParams().match(RedisSink.valueKey(PREFIX, runId, "*")).count(1000);
+    // Every attempt of the run: <prefix>:<run_id>~<attempt_id>:<key>.
+    ScanParams match = new ScanParams().match(RedisSink.valueKey(PREFIX, RedisSink.namespace(runId, "*"), "*"))
+        .count(1000);
     String cursor = ScanParams.SCAN_POINTER_START;
     do {
       ScanResult<String> page = j.scan(cursor, match);
@@ -87,12 +89,26 @@ public class RedisSinkTest {
     return keys;
   }
 
-  /** Every key of the run is served with exactly that run's prediction. */
+  /** The namespace {@code <prefix>:current} names: the served attempt's. */
+  private static String served(Jedis j) {
+    return j.get(RedisSink.currentKey(PREFIX));
+  }
+
+  /** The run ids of the published versions, oldest first. */
+  private static List<String> versions(Jedis j) {
+    List<String> runs = new ArrayList<>();
+    for (String ns : j.zrange(RedisSink.versionsKey(PREFIX), 0, -1)) {
+      runs.add(RedisSink.runIdOf(ns));
+    }
+    return runs;
+  }
+
+  /** Every key of the run is served with exactly that run's prediction; no other attempt of it has keys. */
   private static void assertServes(Jedis j, RunInfo run, int n) {
-    assertThat(j.get(RedisSink.currentKey(PREFIX)), equalTo(run.runId()));
+    assertThat(RedisSink.runIdOf(served(j)), equalTo(run.runId()));
     assertThat(namespace(j, run.runId()).size(), equalTo(n));
     for (int i = 0; i < n; i++) {
-      assertThat(j.get(RedisSink.valueKey(PREFIX, run.runId(), key(i))), equalTo(prediction(run, i).toJson(key(i))));
+      assertThat(j.get(RedisSink.valueKey(PREFIX, served(j), key(i))), equalTo(prediction(run, i).toJson(key(i))));
     }
   }
 
@@ -114,15 +130,18 @@ public class RedisSinkTest {
     assertThat(written, equalTo(25L));
     try (Jedis j = REDIS.client()) {
       assertServes(j, run, 25);
-      String raw = j.get("fraud:fraud-daily-20261128:acct-0003");
+      // The attempt's own namespace: the run id, then the attempt id (UTC time and a random part).
+      assertThat(served(j).matches("fraud-daily-20261128~\\d{8}T\\d{6}Z-[0-9a-f]{8}"), equalTo(true));
+      String raw = j.get("fraud:" + served(j) + ":acct-0003");
       JsonNode n = JSON.readTree(raw);
       assertThat(n.get("key").asText(), equalTo("acct-0003"));
       assertThat(n.get("run_id").asText(), equalTo("fraud-daily-20261128"));
       assertThat(n.get("label").asText(), equalTo("fraud"));
       assertThat(n.get("prediction_timestamp").asText(), equalTo("2026-11-29T00:00:00Z"));
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(run.runId())));
+      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(served(j))));
       assertThat(j.hget(RedisSink.runKey(PREFIX, run.runId()), "records"), equalTo("25"));
-      // Nothing but the layout: 25 values, current, versions, run meta, attempt marker.
+      assertThat(j.hget(RedisSink.runKey(PREFIX, run.runId()), "namespace"), equalTo(served(j)));
+      // Nothing but the layout: 25 values, current, versions, run meta, attempt registry.
       assertThat(j.dbSize(), equalTo(29L));
     }
   }
@@ -136,7 +155,7 @@ public class RedisSinkTest {
     assertThat(sink(run).effectiveTtl(), equalTo(Duration.ofHours(36)));
     try (Jedis j = REDIS.client()) {
       for (int i = 0; i < 3; i++) {
-        long pttl = j.pttl(RedisSink.valueKey(PREFIX, run.runId(), key(i)));
+        long pttl = j.pttl(RedisSink.valueKey(PREFIX, served(j), key(i)));
         assertThat(pttl, lessThanOrEqualTo(Duration.ofHours(36).toMillis()));
         assertThat(pttl, greaterThan(Duration.ofHours(35).toMillis()));
       }
@@ -153,7 +172,7 @@ public class RedisSinkTest {
 
     try (Jedis j = REDIS.client()) {
       for (int i = 0; i < 3; i++) {
-        long pttl = j.pttl(RedisSink.valueKey(PREFIX, run.runId(), key(i)));
+        long pttl = j.pttl(RedisSink.valueKey(PREFIX, served(j), key(i)));
         assertThat(pttl, lessThanOrEqualTo(Duration.ofMinutes(90).toMillis()));
         assertThat(pttl, greaterThan(Duration.ofMinutes(89).toMillis()));
       }
@@ -190,12 +209,15 @@ public class RedisSinkTest {
     p.apply(create(run, 20)).apply(sinkThatCannotPublish(run));
     Exception e = StoreTestData.runExpectingFailure(p);
     assertThat(String.valueOf(e.getMessage()), containsString("NOPERM"));
+    // Redis' own answer does not say which server refused: the sink's message does.
+    assertThat(String.valueOf(e.getMessage()), containsString(
+        "Redis 127.0.0.1:" + REDIS.port() + " (db 0): publishing attempt "));
 
     try (Jedis j = REDIS.client()) {
       // Every write of the failed run landed, and still nobody sees it.
       assertThat(namespace(j, run.runId()).size(), equalTo(20));
       assertServes(j, previous, 20);
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId())));
+      assertThat(versions(j), equalTo(List.of(previous.runId())));
     }
   }
 
@@ -212,7 +234,7 @@ public class RedisSinkTest {
 
     try (Jedis j = REDIS.client()) {
       assertServes(j, previous, 20);
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(previous.runId())));
+      assertThat(versions(j), equalTo(List.of(previous.runId())));
     }
   }
 
@@ -239,7 +261,7 @@ public class RedisSinkTest {
 
     try (Jedis j = REDIS.client()) {
       assertServes(j, run, 30);
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1), equalTo(List.of(run.runId())));
+      assertThat(versions(j), equalTo(List.of(run.runId())));
       assertThat(j.dbSize(), equalTo(34L));
     }
   }
@@ -288,8 +310,7 @@ public class RedisSinkTest {
     }
     try (Jedis j = REDIS.client()) {
       assertServes(j, day(28), 15);
-      assertThat(j.zrange(RedisSink.versionsKey(PREFIX), 0, -1),
-          equalTo(List.of(day(27).runId(), day(28).runId())));
+      assertThat(versions(j), equalTo(List.of(day(27).runId(), day(28).runId())));
       assertThat(namespace(j, day(27).runId()).size(), equalTo(15));
       assertThat(namespace(j, day(26).runId()), empty());
       assertThat(namespace(j, day(25).runId()), empty());
@@ -314,12 +335,12 @@ public class RedisSinkTest {
         // Bounded: at most 100000 passes, and it stops when told.
         while (!stop.get() && passes.get() < 100_000) {
           String current = j.get(RedisSink.currentKey(PREFIX));
-          seenRuns.add(current);
+          seenRuns.add(RedisSink.runIdOf(current));
           for (int i = 0; i < n; i++) {
             String v = j.get(RedisSink.valueKey(PREFIX, current, key(i)));
             if (v == null) {
               violations.add(current + " missing " + key(i));
-            } else if (!JSON.readTree(v).get("run_id").asText().equals(current)) {
+            } else if (!JSON.readTree(v).get("run_id").asText().equals(RedisSink.runIdOf(current))) {
               violations.add(current + " served " + v);
             }
           }
@@ -373,6 +394,76 @@ public class RedisSinkTest {
         admin.configSet("requirepass", "");
       }
     }
+  }
+
+  /**
+   * What a version before attempt namespaces left: {@code <p>:<run_id>:<key>} values, {@code current}
+   * holding a plain run id, and a string marker at {@code <p>:attempt:<run_id>}.
+   */
+  private static void writeLegacyRun(Jedis j, RunInfo run, int n, boolean served) {
+    for (int i = 0; i < n; i++) {
+      j.set(PREFIX + ":" + run.runId() + ":" + key(i), prediction(run, i).toJson(key(i)));
+    }
+    j.set(RedisSink.attemptKey(PREFIX, run.runId()), "1");
+    if (served) {
+      j.set(RedisSink.currentKey(PREFIX), run.runId());
+      j.zadd(RedisSink.versionsKey(PREFIX), run.predictionTimestamp().toEpochMilli(), run.runId());
+      j.hset(RedisSink.runKey(PREFIX, run.runId()), "records", Integer.toString(n));
+    }
+  }
+
+  @Test
+  public void theLayoutBeforeAttemptNamespacesIsReadAndReplacedByTheNextAttempts() {
+    RunInfo served = day(28);
+    RunInfo failed = day(29);
+    try (Jedis j = REDIS.client()) {
+      writeLegacyRun(j, served, 10, true);
+      writeLegacyRun(j, failed, 5, false);
+    }
+    try (dev.batchserve.transforms.serving.RedisPredictionStore store =
+        dev.batchserve.transforms.serving.RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port()))
+            .withKeyPrefix(PREFIX).build()) {
+      dev.batchserve.transforms.serving.Lookup l = store.get(key(3));
+      assertThat(l.servedRunId().get(), equalTo(served.runId()));
+      assertThat(l.prediction().get(), equalTo(prediction(served, 3)));
+    }
+
+    // A re-run of the served run: its legacy keys go once the new attempt is switched to.
+    publish(sink(served), served, 10);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, served, 10);
+      assertThat(versions(j), equalTo(List.of(served.runId())));
+      assertThat(j.exists(PREFIX + ":" + served.runId() + ":" + key(0)), equalTo(false));
+      // 10 values, current, versions, run meta, registry; the failed run's 5 values and marker.
+      assertThat(j.dbSize(), equalTo(20L));
+    }
+
+    // The failed run's next attempt drops what the legacy attempt left.
+    publish(sink(failed), failed, 10);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, failed, 10);
+      assertThat(versions(j), equalTo(List.of(served.runId(), failed.runId())));
+      assertThat(j.type(RedisSink.attemptKey(PREFIX, failed.runId())), equalTo("zset"));
+      assertThat(j.dbSize(), equalTo(2L * 10 + 6));
+    }
+  }
+
+  @Test
+  public void aSinkThatCannotReachRedisNamesHostAndPortButNeverThePassword() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = socket.getLocalPort();
+    }
+    Path secret = tmp.newFile().toPath();
+    Files.write(secret, "closed-Secret-41c0".getBytes(StandardCharsets.UTF_8));
+    RunInfo run = day(28);
+    p.apply(create(run, 5)).apply(SinkWithMetadata.<String>redis("127.0.0.1", closed).withRunInfo(run)
+        .withKeyPrefix(PREFIX).withPassword(Secret.fromFile(secret.toString())));
+    Exception e = StoreTestData.runExpectingFailure(p);
+    assertThat(e.getMessage(), containsString("Redis 127.0.0.1:" + closed + " (db 0): "));
+    java.io.StringWriter trace = new java.io.StringWriter();
+    e.printStackTrace(new java.io.PrintWriter(trace));
+    assertThat(trace.toString(), not(containsString("closed-Secret")));
   }
 
   @Test
