@@ -10,9 +10,6 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.io.fs.MatchResult;
 
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.util.common.ReflectHelpers;
@@ -83,7 +80,7 @@ final class PartitionedRun {
     }
     LOG.info("Run {}: published {} partitions ({} processed now, {} already committed) to {}",
         run.runId(), n, n - skipped, skipped, published);
-    return new RunSummary(run.runId(), runDir, (System.nanoTime() - start) / 1e9, read, unreadable,
+    return new RunSummary(run.runId(), published, (System.nanoTime() - start) / 1e9, read, unreadable,
         predictions, fallbacks, dead);
   }
 
@@ -97,14 +94,8 @@ final class PartitionedRun {
     }
   }
 
-  /** Whether the partition's own run was published (its {@code _SUCCESS} exists). */
+  /** Whether the partition's own run was published (an attempt of it with its {@code _SUCCESS} is current). */
   static boolean committed(String partitionRoot, RunInfo run) {
-    try {
-      MatchResult m = FileSystems.match(
-          FileSink.runDirectory(partitionRoot, run) + "/" + FileSink.SUCCESS, EmptyMatchTreatment.ALLOW);
-      return m.status() == MatchResult.Status.OK && !m.metadata().isEmpty();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot check partition " + partitionRoot, e);
-    }
+    return FileSink.publishedDirectory(partitionRoot, run) != null;
   }
 }
