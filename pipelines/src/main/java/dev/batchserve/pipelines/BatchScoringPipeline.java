@@ -80,14 +80,11 @@ public final class BatchScoringPipeline {
 
   /** Builds the pipeline into {@code p} as a new attempt; returns the attempt's directory, published when the run succeeds. */
   public static String build(Pipeline p, BatchScoringOptions o) {
-    return build(p, o, FileSink.newAttemptId(), List.of());
+    return build(p, o, FileSink.newAttemptId());
   }
 
-  /**
-   * Builds attempt {@code attemptId} of the run into {@code p}; the files are published only after
-   * the completeness check, the circuit breaker and every one of {@code gates} completed.
-   */
-  static String build(Pipeline p, BatchScoringOptions o, String attemptId, List<PCollection<?>> gates) {
+  /** Builds attempt {@code attemptId} of the run into {@code p}; returns the attempt's directory. */
+  static String build(Pipeline p, BatchScoringOptions o, String attemptId) {
     RunInfo run = runInfo(o);
     String specUri = o.getFeatureSpec().isEmpty()
         ? stripSlash(o.getModel()) + "/feature-spec.json" : o.getFeatureSpec();
@@ -146,8 +143,6 @@ public final class BatchScoringPipeline {
         .setCoder(RunQuality.RunQualityCoder.of())
         .apply("CircuitBreaker", CircuitBreaker.of(thresholds(o)));
 
-    List<PCollection<?>> publishAfter = new ArrayList<>(List.of(keyed.counts(), passed));
-    publishAfter.addAll(gates);
     keyed.predictions().apply("WriteFiles",
         SinkWithMetadata.<String>files(o.getOutput())
             .withRunInfo(run)
@@ -155,7 +150,7 @@ public final class BatchScoringPipeline {
             .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
             .withNumShards(o.getNumShards())
             .withDeadLetters(deadLetters)
-            .publishAfter(publishAfter.toArray(new PCollection<?>[0])));
+            .publishAfter(keyed.counts(), passed));
     StoreSinks.of(o, run).publishAfter(keyed.counts(), passed).write(keyed.predictions());
     return runDir;
   }
@@ -198,18 +193,17 @@ public final class BatchScoringPipeline {
    * held only until the job is submitted.
    */
   public static RunSummary run(BatchScoringOptions o) {
-    return run(o, p -> List.of());
+    return run(o, FileSink.newAttemptId());
   }
 
-  /** {@link #run(BatchScoringOptions)}, publishing only after the collections {@code gates} adds to the pipeline, too. */
-  static RunSummary run(BatchScoringOptions o, java.util.function.Function<Pipeline, List<PCollection<?>>> gates) {
+  /** {@link #run(BatchScoringOptions)} as attempt {@code attemptId} (the tests choose it). */
+  static RunSummary run(BatchScoringOptions o, String attemptId) {
     try (RunLock lock = RunLock.acquire(o.getOutput(), runInfo(o))) {
-      return runLocked(o, gates);
+      return runLocked(o, attemptId);
     }
   }
 
-  private static RunSummary runLocked(BatchScoringOptions o,
-      java.util.function.Function<Pipeline, List<PCollection<?>>> gates) {
+  private static RunSummary runLocked(BatchScoringOptions o, String attemptId) {
     if (o.getPartition() < 0) {
       // A partitioned run waits once, before its first partition.
       Schedule.awaitUpstream(o, runInfo(o));
@@ -222,9 +216,8 @@ public final class BatchScoringPipeline {
     }
     RunInfo run = runInfo(o);
     discardDeadAttempts(o.getOutput(), run);
-    String attemptId = FileSink.newAttemptId();
     Pipeline p = Pipeline.create(o);
-    String runDir = build(p, o, attemptId, gates.apply(p));
+    String runDir = build(p, o, attemptId);
     Instant started = Instant.now();
     long start = System.nanoTime();
     PipelineResult result;

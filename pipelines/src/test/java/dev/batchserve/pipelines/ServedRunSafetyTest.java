@@ -89,8 +89,11 @@ public class ServedRunSafetyTest {
 
   private static List<String> args(Path input, Path out, String... more) {
     List<String> a = new ArrayList<>(List.of("--runner=DirectRunner", "--input=" + input, "--model=" + model,
-        "--output=" + out, "--runDate=" + DATE, "--numShards=2"));
+        "--output=" + out, "--runDate=" + DATE));
     a.addAll(List.of(more));
+    if (a.stream().noneMatch(arg -> arg.startsWith("--numShards="))) {
+      a.add("--numShards=2");
+    }
     return a;
   }
 
@@ -126,6 +129,20 @@ public class ServedRunSafetyTest {
     try (Stream<Path> s = Files.list(Path.of(FileSink.runDirectory(root.toString(), run())))) {
       return s.filter(p -> p.getFileName().toString().startsWith(FileSink.ATTEMPT_PREFIX))
           .filter(p -> !p.toString().equals(except)).sorted().collect(Collectors.toList());
+    }
+  }
+
+  /** Staged shard files ({@code attempt=*}/_staging/<dir>/part-*) under a run's directory, 0 while it changes. */
+  private static long staged(Path runDir) throws Exception {
+    if (!Files.isDirectory(runDir)) {
+      return 0;
+    }
+    try (Stream<Path> walk = Files.walk(runDir)) {
+      return walk.filter(f -> f.getFileName().toString().startsWith("part-"))
+          .filter(f -> f.getParent().getParent().getFileName().toString().equals("_staging"))
+          .count();
+    } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
+      return 0; // a file went away while listing (the job's temporary files): look again
     }
   }
 
@@ -196,20 +213,30 @@ public class ServedRunSafetyTest {
     Map<Path, String> before = contents(served);
     Map<String, JsonNode> keys = served(root);
 
-    // A re-run on other data in a JVM of its own, killed (Runtime.halt) once its shards are staged.
+    // A re-run on other data in a JVM of its own, killed (SIGKILL: no finally, no shutdown hook) as soon
+    // as its first shard is staged; with 500 shards, staging the rest takes far longer than noticing it.
     List<String> cmd = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), StagedGate.class.getName()));
-    cmd.addAll(args(fewer, root));
+        "-cp", System.getProperty("java.class.path"), BatchScoringPipeline.class.getName()));
+    cmd.addAll(args(fewer, root, "--numShards=500"));
     Path log = TMP.getRoot().toPath().resolve("killed.log");
     Process job = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    if (!job.waitFor(5, TimeUnit.MINUTES)) {
-      job.destroyForcibly();
-      fail("the re-run did not end in 5 minutes: " + Files.readString(log));
+    Path runDir = Path.of(FileSink.runDirectory(root.toString(), run()));
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    while (staged(runDir) == 0) {
+      if (!job.isAlive()) {
+        fail("the re-run ended before it staged a shard: " + Files.readString(log));
+      }
+      if (System.nanoTime() > deadline) {
+        job.destroyForcibly();
+        fail("the re-run staged no shard in 5 minutes: " + Files.readString(log));
+      }
+      Thread.sleep(10);
     }
-    assertThat("killed after staging, before publishing: " + Files.readString(log),
-        job.exitValue(), is(StagedGate.HALTED_AFTER_STAGING));
+    job.destroyForcibly();
+    assertTrue(job.waitFor(60, TimeUnit.SECONDS));
     List<Path> killed = otherAttempts(root, served.toString());
     assertThat(killed.size(), is(1));
+    assertFalse("killed before it published", Files.exists(killed.get(0).resolve(FileSink.SUCCESS)));
     assertThat("the killed attempt had staged shards", shardsAndStaging(killed.get(0)), not(is(List.of())));
 
     assertThat(FileSink.latestDirectory(root.toString()), is(served.toString()));
@@ -275,16 +302,18 @@ public class ServedRunSafetyTest {
   }
 
   @Test
-  public void aFailedRunLeavesNoStagedShardsOnlyItsReport() throws Exception {
+  public void aRunThatFailsAfterStagingLeavesNoShardsOnlyItsReport() throws Exception {
     Path root = TMP.newFolder("failed").toPath();
-    String runDir = FileSink.runDirectory(root.toString(), run());
-    RuntimeException e = assertThrows(RuntimeException.class, () -> BatchScoringPipeline.run(options(clean, root),
-        p -> StagedGate.in(p, runDir, 4, false)));
-    assertThat(messages(e), containsString("a publish gate failed after the shards were staged (test)"));
+    String attempt = "fails-to-publish";
+    // A directory where the attempt's manifest goes: the publish fails after every shard was staged and moved.
+    Files.createDirectories(Path.of(FileSink.attemptDirectory(root.toString(), run(), attempt), FileSink.MANIFEST));
+    RuntimeException e = assertThrows(RuntimeException.class,
+        () -> BatchScoringPipeline.run(options(clean, root), attempt));
+    assertThat(messages(e), containsString(FileSink.MANIFEST));
 
     assertFalse("nothing published", Files.exists(root.resolve(FileSink.LATEST)));
     List<Path> failed = otherAttempts(root, "");
-    assertThat(failed.size(), is(1));
+    assertThat(failed, is(List.of(Path.of(FileSink.attemptDirectory(root.toString(), run(), attempt)))));
     assertNoShardsLeft(failed.get(0));
     assertThat(JSON.readTree(failed.get(0).resolve(RunReport.JSON_FILE).toFile()).path("status").asText(), is("failed"));
     assertTrue(Files.exists(failed.get(0).resolve(FileSink.ABORTED)));

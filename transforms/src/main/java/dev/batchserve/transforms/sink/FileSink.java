@@ -572,7 +572,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static void replace(ResourceId dir, String name, String text) throws IOException {
     ResourceId tmp = dir.resolve(name + ".tmp-" + UUID.randomUUID(), StandardResolveOptions.RESOLVE_FILE);
     write(tmp, text.getBytes(StandardCharsets.UTF_8));
-    FileSystems.rename(List.of(tmp), List.of(dir.resolve(name, StandardResolveOptions.RESOLVE_FILE)));
+    try {
+      FileSystems.rename(List.of(tmp), List.of(dir.resolve(name, StandardResolveOptions.RESOLVE_FILE)));
+    } catch (IOException | RuntimeException e) {
+      delete(List.of(tmp));
+      throw e;
+    }
   }
 
   /** Whether the run's {@code _CURRENT} or the root's {@code _LATEST} names this attempt of the run. */
