@@ -52,10 +52,13 @@ public final class RunLock implements AutoCloseable {
 
   private final @Nullable Path file;
   private final String owner;
+  /** The directories the lock created (deepest first), removed again if the run left them empty. */
+  private final java.util.List<Path> created;
 
-  private RunLock(@Nullable Path file, String owner) {
+  private RunLock(@Nullable Path file, String owner, java.util.List<Path> created) {
     this.file = file;
     this.owner = owner;
+    this.created = created;
   }
 
   /** The lock file of this run under this root. */
@@ -74,16 +77,20 @@ public final class RunLock implements AutoCloseable {
     if (file == null) {
       LOG.warn("Run {}: {} is not on a local disk, so no lock is taken: make sure the scheduler never starts "
           + "run id {} twice at the same time (the last to publish would win)", run.runId(), uri, run.runId());
-      return new RunLock(null, "");
+      return new RunLock(null, "", java.util.List.of());
     }
     String owner = owner(run);
     try {
+      java.util.List<Path> created = new java.util.ArrayList<>();
+      for (Path d = file.getParent(); d != null && !Files.exists(d); d = d.getParent()) {
+        created.add(d);
+      }
       Files.createDirectories(file.getParent());
       for (int tries = 0; ; tries++) {
         try {
           Files.write(file, owner.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
               StandardOpenOption.WRITE);
-          return new RunLock(file, owner);
+          return new RunLock(file, owner, created);
         } catch (FileAlreadyExistsException held) {
           String holder = readIfExists(file);
           if (holder == null) {
@@ -112,6 +119,14 @@ public final class RunLock implements AutoCloseable {
       String now = readIfExists(file);
       if (owner.equals(now)) {
         Files.deleteIfExists(file);
+        // A run refused before it wrote anything leaves no trace: the directories only the lock needed go.
+        for (Path d : created) {
+          try {
+            Files.deleteIfExists(d);
+          } catch (java.nio.file.DirectoryNotEmptyException e) {
+            break;
+          }
+        }
       } else {
         LOG.warn("not removing {}: it is no longer this run's lock ({})", file, now);
       }
