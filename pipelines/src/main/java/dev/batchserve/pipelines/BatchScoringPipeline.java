@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * ({@code MeasureRunQuality}) and judged by a {@code CircuitBreaker} whose limits are options; the
  * sink publishes only after the breaker passed, so a tripped run fails and publishes nothing. After
  * the run, {@link #run} writes {@code _REPORT.json}, {@code _REPORT.html} and {@code metrics.prom}
- * into the run directory and, on failure, posts an alert to {@code --alertWebhook}.
+ * into the attempt's directory (see {@code FileSink}: every attempt writes into a directory of its own
+ * and is served only once published) and, on failure, posts an alert to {@code --alertWebhook}.
  *
  * <pre>
  * mvn -pl pipelines exec:java -Dexec.args="--runner=DirectRunner --runDate=2026-11-28"
@@ -77,8 +78,13 @@ public final class BatchScoringPipeline {
     return Schedule.runInfo(o.getPipelineName(), o, RunInfo.Interval.DAILY);
   }
 
-  /** Builds the pipeline into {@code p}; returns the run directory it publishes. */
+  /** Builds the pipeline into {@code p} as a new attempt; returns the attempt's directory, published when the run succeeds. */
   public static String build(Pipeline p, BatchScoringOptions o) {
+    return build(p, o, FileSink.newAttemptId());
+  }
+
+  /** Builds attempt {@code attemptId} of the run into {@code p}; returns the attempt's directory. */
+  static String build(Pipeline p, BatchScoringOptions o, String attemptId) {
     RunInfo run = runInfo(o);
     String specUri = o.getFeatureSpec().isEmpty()
         ? stripSlash(o.getModel()) + "/feature-spec.json" : o.getFeatureSpec();
@@ -121,7 +127,8 @@ public final class BatchScoringPipeline {
     }
     checkArgument(!formats.isEmpty(), "--formats must name at least one format");
     // Quality and drift are judged before anything is published: the sink waits for the breaker.
-    String runDir = FileSink.runDirectory(o.getOutput(), run);
+    // Everything this attempt writes goes into its own directory; readers see it once it is published.
+    String runDir = FileSink.attemptDirectory(o.getOutput(), run, attemptId);
     MeasureRunQuality<String> measure = MeasureRunQuality.<String>of(spec)
         .withRunInfo(run)
         .withPredictions(keyed.predictions())
@@ -143,6 +150,7 @@ public final class BatchScoringPipeline {
     keyed.predictions().apply("WriteFiles",
         SinkWithMetadata.<String>files(o.getOutput())
             .withRunInfo(run)
+            .withAttempt(attemptId)
             .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
             .withNumShards(o.getNumShards())
             .withDeadLetters(deadLetters)
@@ -180,12 +188,28 @@ public final class BatchScoringPipeline {
   }
 
   /**
-   * Builds, runs to completion, writes the run report ({@code _REPORT.json}, {@code _REPORT.html},
-   * {@code metrics.prom}) into the run directory, and summarises the run. A failed or tripped run
-   * gets a report too (status {@code failed} / {@code tripped}), an alert when {@code --alertWebhook}
-   * is set, and its exception is rethrown.
+   * Takes the run's lock ({@link RunLock}: a second concurrent run of the same run id under the same
+   * {@code --output} fails at once), builds a new attempt, runs it to completion, writes the run report
+   * ({@code _REPORT.json}, {@code _REPORT.html}, {@code metrics.prom}) into the attempt's directory, and
+   * summarises the run. A failed or tripped run gets a report too (status {@code failed} /
+   * {@code tripped}), an alert when {@code --alertWebhook} is set, its staged files are removed (its
+   * report and {@code _QUALITY.json} stay), and its exception is rethrown; the attempt served before
+   * stays served, also when it is of the same run id. Attempts left by killed runs lose their staged
+   * files when the next run of the run id starts. With {@code --waitUntilFinish=false} the lock is
+   * held only until the job is submitted.
    */
   public static RunSummary run(BatchScoringOptions o) {
+    return run(o, FileSink.newAttemptId());
+  }
+
+  /** {@link #run(BatchScoringOptions)} as attempt {@code attemptId} (the tests choose it). */
+  static RunSummary run(BatchScoringOptions o, String attemptId) {
+    try (RunLock lock = RunLock.acquire(o.getOutput(), runInfo(o))) {
+      return runLocked(o, attemptId);
+    }
+  }
+
+  private static RunSummary runLocked(BatchScoringOptions o, String attemptId) {
     if (o.getPartition() < 0) {
       // A partitioned run waits once, before its first partition.
       Schedule.awaitUpstream(o, runInfo(o));
@@ -197,8 +221,9 @@ public final class BatchScoringPipeline {
       AlertWebhook.to(o.getAlertWebhook()); // a malformed URL fails before the run, not at alert time
     }
     RunInfo run = runInfo(o);
+    discardDeadAttempts(o.getOutput(), run);
     Pipeline p = Pipeline.create(o);
-    String runDir = build(p, o);
+    String runDir = build(p, o, attemptId);
     Instant started = Instant.now();
     long start = System.nanoTime();
     PipelineResult result;
@@ -215,6 +240,7 @@ public final class BatchScoringPipeline {
         throw new IllegalStateException("run " + run.runId() + " ended in state " + state);
       }
     } catch (RuntimeException e) {
+      discard(o.getOutput(), run, attemptId);
       onFailure(o, run, runDir, started, e);
       throw e;
     }
@@ -238,6 +264,31 @@ public final class BatchScoringPipeline {
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "predictions"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "fallbacks"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"));
+  }
+
+  /** Removes the staged files of attempts that killed runs of this run id left (under the run's lock). */
+  private static void discardDeadAttempts(String root, RunInfo run) {
+    try {
+      List<String> dead = FileSink.discardUnpublishedAttempts(root, run);
+      if (!dead.isEmpty()) {
+        LOG.info("Run {}: removed the staged files of earlier attempts that never published: {}", run.runId(), dead);
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn("Run {}: cannot remove the staged files of earlier attempts under {}", run.runId(),
+          FileSink.runDirectory(root, run), e);
+    }
+  }
+
+  /** Removes a failed attempt's staged and written files; keeps what says why it failed. */
+  private static void discard(String root, RunInfo run, String attemptId) {
+    try {
+      if (!FileSink.discardAttempt(root, run, attemptId)) {
+        LOG.warn("Run {}: attempt {} failed after it was published; it stays served", run.runId(), attemptId);
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.warn("Run {}: cannot remove the staged files of failed attempt {}", run.runId(),
+          FileSink.attemptDirectory(root, run, attemptId), e);
+    }
   }
 
   /** Reports and alerts on a failed run; never hides the run's own exception. */

@@ -113,7 +113,7 @@ final class PartitionedRun {
     }
     LOG.info("Run {}: published {} partitions ({} processed now, {} already committed, {} discarded as computed"
         + " from another input) to {}", run.runId(), n, n - skipped, skipped, discarded, published);
-    return new RunSummary(run.runId(), runDir, (System.nanoTime() - start) / 1e9, read, unreadable,
+    return new RunSummary(run.runId(), published, (System.nanoTime() - start) / 1e9, read, unreadable,
         predictions, fallbacks, dead);
   }
 
@@ -172,14 +172,8 @@ final class PartitionedRun {
     }
   }
 
-  /** Whether the partition's own run was published (its {@code _SUCCESS} exists). */
+  /** Whether the partition's own run was published (an attempt of it with its {@code _SUCCESS} is current). */
   static boolean committed(String partitionRoot, RunInfo run) {
-    try {
-      MatchResult m = FileSystems.match(
-          FileSink.runDirectory(partitionRoot, run) + "/" + FileSink.SUCCESS, EmptyMatchTreatment.ALLOW);
-      return m.status() == MatchResult.Status.OK && !m.metadata().isEmpty();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot check partition " + partitionRoot, e);
-    }
+    return FileSink.publishedDirectory(partitionRoot, run) != null;
   }
 }

@@ -119,6 +119,7 @@ public final class ChurnPipeline {
   /** Builds the pipeline; returns the run directory it publishes. */
   public static String build(Pipeline p, Options o) {
     checkArgument(o.getThreshold() >= 0 && o.getThreshold() <= 1, "threshold must be in [0, 1], but was %s", o.getThreshold());
+    String attempt = FileSink.newAttemptId(); // this run's files go into an attempt of their own
     RunInfo run = runInfo(o);
     Path modelDir = Path.of(o.getChurnModel());
     if (!Files.exists(modelDir.resolve(ModelManifest.FILE_NAME))) {
@@ -158,12 +159,13 @@ public final class ChurnPipeline {
         .setCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
     labelled.apply("WriteParquet", SinkWithMetadata.<String>files(o.getChurnOutput())
         .withRunInfo(run)
+        .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())
         .withDeadLetters(keyed.deadLetters())
         .publishAfter(keyed.counts()));
     // BigQuery (--bigQueryTable) for analysts, Redis / PostgreSQL when named.
     StoreSinks.of(o, run).publishAfter(keyed.counts()).write(labelled);
-    return FileSink.runDirectory(o.getChurnOutput(), run);
+    return FileSink.attemptDirectory(o.getChurnOutput(), run, attempt);
   }
 }

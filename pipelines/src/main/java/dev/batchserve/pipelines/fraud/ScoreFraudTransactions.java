@@ -122,6 +122,7 @@ public final class ScoreFraudTransactions {
 
   /** Builds the pipeline; returns the run directory it publishes. */
   public static String build(Pipeline p, Options o) {
+    String attempt = FileSink.newAttemptId(); // this run's files go into an attempt of their own
     RunInfo run = runInfo(o);
     PCollection<Row> transactions;
     PCollection<Row> accounts = null;
@@ -163,6 +164,7 @@ public final class ScoreFraudTransactions {
     }
     predicted.predictions().apply("Write", SinkWithMetadata.<String>files(o.getFraudTxOutput())
         .withRunInfo(run)
+        .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())
         .withDeadLetters(dead.apply("AllDeadLetters", Flatten.pCollections()))
@@ -174,7 +176,7 @@ public final class ScoreFraudTransactions {
         .withDefaultJdbcView(JDBC_VIEW, JDBC_VIEW_COLUMNS)
         .publishAfter(predicted.counts())
         .write(predicted.predictions());
-    return FileSink.runDirectory(o.getFraudTxOutput(), run);
+    return FileSink.attemptDirectory(o.getFraudTxOutput(), run, attempt);
   }
 
   private static String stripSlash(String s) {

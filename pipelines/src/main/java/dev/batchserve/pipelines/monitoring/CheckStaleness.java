@@ -75,17 +75,19 @@ public final class CheckStaleness {
   public static int check(String output, Duration sla, Clock clock, @Nullable String webhook, PrintStream out,
       PrintStream err) {
     String root = output.endsWith("/") ? output.substring(0, output.length() - 1) : output;
-    String latest = RunFiles.readIfExists(RunFiles.join(root, FileSink.LATEST));
+    String dir = FileSink.latestDirectory(root);
     String problem;
     String runId = "";
-    if (latest == null || latest.trim().isEmpty()) {
+    if (dir == null) {
       problem = "STALE: nothing published under " + root + " (no " + FileSink.LATEST + ")";
     } else {
-      String dir = RunFiles.join(root, latest.trim());
-      runId = dir.substring(dir.lastIndexOf("run_id=") + "run_id=".length());
+      runId = FileSink.runIdOf(dir);
       String manifest = RunFiles.readIfExists(RunFiles.join(dir, FileSink.MANIFEST));
       Instant ts = manifest == null ? null : predictionTimestamp(manifest);
-      if (ts == null) {
+      if (!RunFiles.exists(RunFiles.join(dir, FileSink.SUCCESS))) {
+        problem = "STALE: " + dir + ", which " + FileSink.LATEST + " names, is not complete (no " + FileSink.SUCCESS
+            + "): readers get no complete run; re-run " + runId;
+      } else if (ts == null) {
         problem = "STALE: " + dir + " has no readable " + FileSink.MANIFEST + " with a prediction_timestamp";
       } else {
         Duration age = Duration.between(ts, clock.instant());

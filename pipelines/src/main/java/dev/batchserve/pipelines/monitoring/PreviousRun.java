@@ -56,20 +56,17 @@ public final class PreviousRun {
    * {@code _SUCCESS}), or it is {@code current} itself (a re-run is not compared with itself).
    */
   public static @Nullable PreviousRun latest(String root, RunInfo current) {
-    String r = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
-    String latest = RunFiles.readIfExists(RunFiles.join(r, FileSink.LATEST));
-    if (latest == null || latest.trim().isEmpty()) {
+    String dir = FileSink.latestDirectory(root);
+    if (dir == null) {
       return null;
     }
-    String path = latest.trim();
-    if (path.equals(FileSink.runPath(current))) {
+    String runId = FileSink.runIdOf(dir);
+    if (runId.equals(current.runId())) {
       return null;
     }
-    String dir = RunFiles.join(r, path);
     if (!RunFiles.exists(RunFiles.join(dir, FileSink.SUCCESS))) {
       return null;
     }
-    String runId = path.substring(path.lastIndexOf("run_id=") + "run_id=".length());
     PredictionDistribution distribution = null;
     String report = RunFiles.readIfExists(RunFiles.join(dir, RunReport.JSON_FILE));
     if (report != null) {

@@ -191,6 +191,8 @@ public final class RecommendPipeline {
   /** Builds the pipeline; returns the run directory it publishes. */
   public static String build(Pipeline p, Options o) {
     RunInfo run = runInfo(o);
+    String attempt = FileSink.newAttemptId(); // this run's files go into an attempt of their own
+    String attemptDir = FileSink.attemptDirectory(o.getRecsOutput(), run, attempt);
     RecommendSample.Catalog catalog = RecommendSample.catalog(o.getItems(), o.getDim(), o.getSeed());
     ensureModel(Path.of(o.getRecsModel()), catalog, o.getK());
     Fallback popularity = Fallback.popularity(catalog.mostPopular(o.getK()), catalog.mostPopularScores(o.getK()));
@@ -203,6 +205,7 @@ public final class RecommendPipeline {
     PreviousRun previous = PreviousRun.latest(o.getRecsOutput(), run);
     PublishedRun published = r.predictions().apply("WriteFiles", SinkWithMetadata.<String>files(o.getRecsOutput())
         .withRunInfo(run)
+        .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())
         .withDeadLetters(r.deadLetters()));
@@ -210,12 +213,12 @@ public final class RecommendPipeline {
       PCollectionList.of(previous.readPredictions(p)).and(r.predictions())
           .apply("CompareWithPrevious", TopKOverlap.compare())
           .apply("AfterPublish", Wait.on(published.published()))
-          .apply("WriteChange", ParDo.of(new WriteChangeFn(FileSink.runDirectory(o.getRecsOutput(), run),
+          .apply("WriteChange", ParDo.of(new WriteChangeFn(attemptDir,
               previous.runId())));
     }
     // Redis (--redisHost; keys recs:<run_id>~<attempt_id>:<user>, TTL 1.5 x the interval: 36 h for the nightly run),
     // PostgreSQL and BigQuery when named.
     StoreSinks.of(o, run).withRedisPrefix("recs").write(r.predictions());
-    return FileSink.runDirectory(o.getRecsOutput(), run);
+    return attemptDir;
   }
 }

@@ -92,7 +92,7 @@ public class ChurnPipelineTest {
     String runDir = ChurnPipeline.build(p, o);
     assertThat(p.run().waitUntilFinish(), is(PipelineResult.State.DONE));
     assertTrue(Files.exists(Path.of(runDir, "_SUCCESS")));
-    assertTrue(runDir.endsWith("run_date=2026-11-23/run_id=churn-weekly-20261123"));
+    assertTrue(runDir, runDir.contains("run_date=2026-11-23/run_id=churn-weekly-20261123/attempt="));
 
     Map<String, JsonNode> byKey = published(runDir);
     assertThat(byKey.size(), is(CUSTOMERS));

@@ -82,6 +82,22 @@ public class CheckStalenessTest {
   }
 
   @Test
+  public void aLatestAttemptWithoutItsSuccessMarkerIsStale() throws Exception {
+    Path attempt = root.resolve("run_date=2026-11-27/run_id=fraud-daily-20261127/attempt=20261128T010000.000Z-abcdef");
+    Files.createDirectories(attempt);
+    Files.writeString(attempt.resolve("_MANIFEST.json"),
+        "{\"run_id\":\"fraud-daily-20261127\",\"prediction_timestamp\":\"2026-11-28T00:00:00Z\"}");
+    Files.writeString(root.resolve("_LATEST"), root.relativize(attempt) + "\n");
+    assertThat(check(AS_OF.plus(Duration.ofHours(1)), "--output=" + root), is(2));
+    assertThat(err.toString(StandardCharsets.UTF_8), containsString(
+        "STALE: " + attempt + ", which _LATEST names, is not complete (no _SUCCESS)"));
+
+    Files.writeString(attempt.resolve("_SUCCESS"), "");
+    assertThat(check(AS_OF.plus(Duration.ofHours(1)), "--output=" + root), is(0));
+    assertThat(out.toString(StandardCharsets.UTF_8), containsString("FRESH: fraud-daily-20261127 "));
+  }
+
+  @Test
   public void nothingPublishedIsStale() throws Exception {
     assertThat(check(AS_OF, "--output=" + tmp.newFolder("empty")), is(2));
     assertThat(err.toString(StandardCharsets.UTF_8), containsString("STALE: nothing published under"));

@@ -91,7 +91,8 @@ public class MonitoredRunTest {
   public void cleanRunPublishesWithAnExactReport() throws Exception {
     String runDir = first.runDirectory;
     assertThat(Files.exists(Path.of(runDir, "_SUCCESS")), is(true));
-    assertThat(Files.readString(root.resolve("_LATEST")).trim(), is("run_date=2026-11-27/run_id=fraud-daily-20261127"));
+    assertThat(runDir, containsString("/run_date=2026-11-27/run_id=fraud-daily-20261127/attempt="));
+    assertThat(Files.readString(root.resolve("_LATEST")).trim(), is(root.relativize(Path.of(runDir)).toString()));
 
     assertThat(first.render(), containsString("report         " + runDir + "/_REPORT.html"));
     JsonNode r = report(runDir);
@@ -194,10 +195,14 @@ public class MonitoredRunTest {
       assertThat(alert, containsString("\"run_id\" : \"fraud-daily-20261128\""));
       assertThat(alert, containsString("maxPsi: feature amount_mean_30d PSI "));
       assertThat(alert, containsString("\"violations\" : [ \"maxPsi: feature amount_mean_30d PSI "));
-      assertThat(alert, containsString("\"run_directory\" : \"" + root + "/run_date=2026-11-28/run_id=fraud-daily-20261128\""));
+      assertThat(alert, containsString("\"run_directory\" : \"" + root + "/run_date=2026-11-28/run_id=fraud-daily-20261128/attempt="));
     }
-    Path runDir = root.resolve("run_date=2026-11-28/run_id=fraud-daily-20261128");
+    Path runDir;
+    try (Stream<Path> attempts = Files.list(root.resolve("run_date=2026-11-28/run_id=fraud-daily-20261128"))) {
+      runDir = attempts.filter(p -> p.getFileName().toString().startsWith("attempt=")).findFirst().get();
+    }
     assertThat(Files.readString(root.resolve("_LATEST")), is(latestBefore));
+    assertThat(Files.exists(runDir.resolveSibling("_CURRENT")), is(false));
     assertThat(Files.exists(runDir.resolve("_SUCCESS")), is(false));
     assertThat(Files.exists(runDir.resolve("_MANIFEST.json")), is(false));
     try (Stream<Path> files = Files.list(runDir)) {
@@ -227,7 +232,8 @@ public class MonitoredRunTest {
       }
     }
     RunSummary second = BatchScoringPipeline.run(options(cleanCsv, copy, "2026-11-28"));
-    assertThat(Files.readString(copy.resolve("_LATEST")).trim(), is("run_date=2026-11-28/run_id=fraud-daily-20261128"));
+    assertThat(Files.readString(copy.resolve("_LATEST")).trim(), is(copy.relativize(Path.of(second.runDirectory)).toString()));
+    assertThat(second.runDirectory, containsString("/run_date=2026-11-28/run_id=fraud-daily-20261128/attempt="));
     JsonNode shift = report(second.runDirectory).path("predictions_vs_previous");
     assertThat(shift.path("previous_run_id").asText(), is("fraud-daily-20261127"));
     assertThat(shift.path("mean_shift").asDouble(), closeTo(0, 1e-9));

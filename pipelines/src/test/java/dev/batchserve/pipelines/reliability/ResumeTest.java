@@ -86,9 +86,14 @@ public class ResumeTest {
     return byKey;
   }
 
-  private static Path partitionSuccess(Path output, int p) {
+  /** The {@code _SUCCESS} of partition p's published attempt (a path that does not exist while it has none). */
+  private static Path partitionSuccess(Path output, int p) throws java.io.IOException {
     String run = "run_date=2026-11-28/run_id=fraud-daily-20261128";
-    return output.resolve(run).resolve(String.format("_partitions/part-%05d", p)).resolve(run).resolve("_SUCCESS");
+    Path partitionRun = output.resolve(run).resolve(String.format("_partitions/part-%05d", p)).resolve(run);
+    Path current = partitionRun.resolve("_CURRENT");
+    return Files.exists(current)
+        ? partitionRun.resolve(Files.readString(current).trim()).resolve("_SUCCESS")
+        : partitionRun.resolve("_SUCCESS");
   }
 
   @Test
@@ -102,7 +107,8 @@ public class ResumeTest {
     assertThat(manifest.get("records").asLong(), is((long) ACCOUNTS));
     assertThat(manifest.get("partitions").asInt(), is(3));
     assertThat(manifest.get("files").get("parquet").size(), is(6));
-    assertThat(Files.readString(out.resolve("_LATEST")).trim(), is("run_date=2026-11-28/run_id=fraud-daily-20261128"));
+    assertThat(Files.readString(out.resolve("_LATEST")).trim(), is(out.relativize(Path.of(s.runDirectory)).toString()));
+    assertTrue(s.runDirectory, s.runDirectory.contains("run_date=2026-11-28/run_id=fraud-daily-20261128/attempt="));
   }
 
   /**
@@ -169,7 +175,7 @@ public class ResumeTest {
     job.waitFor(60, TimeUnit.SECONDS);
     assertFalse("killed before the last partition", Files.exists(partitionSuccess(out, 2)));
     assertFalse("nothing published", Files.exists(out.resolve("_LATEST")));
-    assertFalse(Files.exists(out.resolve("run_date=2026-11-28/run_id=fraud-daily-20261128/_SUCCESS")));
+    assertFalse(Files.exists(out.resolve("run_date=2026-11-28/run_id=fraud-daily-20261128/_CURRENT")));
     FileTime committedAt = Files.getLastModifiedTime(partitionSuccess(out, 0));
 
     RunSummary resumed = BatchScoringPipeline.run(options(out));

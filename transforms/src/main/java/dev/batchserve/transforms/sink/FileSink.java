@@ -76,30 +76,40 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 /**
  * Writes keyed predictions as Parquet and/or JSON-lines files and publishes the run all-or-nothing.
  *
- * <p>Layout under the root ({@code <run>} = {@code run_date=<yyyy-mm-dd>/run_id=<run id>}):
+ * <p>Layout under the root ({@code <run>} = {@code run_date=<yyyy-mm-dd>/run_id=<run id>}); every
+ * attempt at a run writes into a directory of its own, {@code <attempt>} = {@code attempt=<attempt id>}
+ * ({@link #newAttemptId()}: UTC start time and random hex, so attempts sort by start):
  *
  * <pre>
- * &lt;root&gt;/&lt;run&gt;/parquet/part-00000-of-00004.parquet   shards, keys spread by a stable hash
- * &lt;root&gt;/&lt;run&gt;/jsonl/part-00000-of-00004.jsonl
- * &lt;root&gt;/&lt;run&gt;/dead_letters/part-00000-of-00001.jsonl
- * &lt;root&gt;/&lt;run&gt;/_MANIFEST.json   counts, schema, models, every file with its sha256
- * &lt;root&gt;/&lt;run&gt;/_SUCCESS         written after every shard and the manifest exist
- * &lt;root&gt;/_LATEST                  the path of the latest complete run, updated last
+ * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/parquet/part-00000-of-00004.parquet   shards, keys spread by a stable hash
+ * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/jsonl/part-00000-of-00004.jsonl
+ * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/dead_letters/part-00000-of-00001.jsonl
+ * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/_MANIFEST.json   counts, schema, models, every file with its sha256
+ * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/_SUCCESS         written after every shard and the manifest exist
+ * &lt;root&gt;/&lt;run&gt;/_CURRENT                  names the run's published attempt ({@code attempt=<id>})
+ * &lt;root&gt;/_LATEST                          the path of the latest published attempt, {@code <run>/<attempt>}
  * </pre>
  *
- * <p>Rows inside a shard are sorted by key, so a re-run of the same run writes byte-identical files.
+ * <p>Rows inside a shard are sorted by key, so a re-run of the same run writes byte-identical files
+ * (shards and manifest contain neither the attempt id nor a clock reading).
  * A shard is sorted in memory on one worker: choose {@link #withNumShards} so that a shard fits
  * (roughly 0.5 KB per prediction, e.g. 64 shards for 50 million predictions with 1 GB per shard).
  *
- * <p>Shards are written through Beam {@code FileIO} into {@code <run>/_staging/} and moved into place
- * by the publish step, which runs only after every shard is written and every signal given to
- * {@link #publishAfter} (e.g. the completeness check) has completed. Readers follow {@code _LATEST}
- * and trust a run only with its {@code _SUCCESS}: a failed run never changes what they see. A re-run
- * of the same run id first withdraws that run's {@code _SUCCESS}, replaces its shards and removes
- * shards that the new attempt did not write, so no duplicates remain.
+ * <p>Shards are written through Beam {@code FileIO} into {@code <attempt>/_staging/} and moved into
+ * place by the publish step, which runs only after every shard is written and every signal given to
+ * {@link #publishAfter} (e.g. the completeness check) has completed. Publishing writes the manifest and
+ * {@code _SUCCESS} into the attempt, then moves {@code _CURRENT} and then {@code _LATEST} to it, each by
+ * an atomic rename. Readers follow {@code _LATEST} (or a run's {@code _CURRENT}, see
+ * {@link #publishedDirectory}) and so only ever see complete attempts: a failed, rejected or killed
+ * attempt, also of the run id being served, never changes what they see. After publishing, the
+ * attempt just replaced stays (readers may still be reading it) and is removed by the next publish of
+ * the run; attempts that never published lose their shards (their other files, e.g. the job's report,
+ * stay). A partition-style reader lists {@code run_date=*}/{@code run_id=*} and reads the attempt the
+ * run's {@code _CURRENT} names.
  *
  * <pre>{@code
  * predictions.apply(SinkWithMetadata.<String>files("/data/predictions").withRunInfo(run));
+ * String served = FileSink.publishedDirectory("/data/predictions", run); // after the run
  * }</pre>
  */
 public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
@@ -108,18 +118,31 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public static final String SUCCESS = "_SUCCESS";
   public static final String MANIFEST = "_MANIFEST.json";
   public static final String LATEST = "_LATEST";
+  /** In a run's directory: names the run's published attempt ({@code attempt=<id>}), replaced by rename. */
+  public static final String CURRENT = "_CURRENT";
+  /** In an attempt: the driver gave it up (failed run); nothing may be written or published there any more. */
+  public static final String ABORTED = "_ABORTED";
+  /** The prefix of an attempt's directory inside its run's directory. */
+  public static final String ATTEMPT_PREFIX = "attempt=";
+  private static final java.util.regex.Pattern ATTEMPT_ID = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+  private static final java.time.format.DateTimeFormatter ATTEMPT_TIME =
+      java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'", java.util.Locale.ROOT)
+          .withZone(java.time.ZoneOffset.UTC);
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private final String root;
   private final @Nullable RunInfo runInfo;
+  private final @Nullable String attempt;
   private final Set<FileFormat> formats;
   private final int numShards;
   private final transient @Nullable PCollection<DeadLetter> deadLetters;
   private final transient List<PCollection<?>> signals;
 
-  private FileSink(String root, @Nullable RunInfo runInfo, Set<FileFormat> formats, int numShards,
-      @Nullable PCollection<DeadLetter> deadLetters, List<PCollection<?>> signals) {
+  private FileSink(String root, @Nullable RunInfo runInfo, @Nullable String attempt, Set<FileFormat> formats,
+      int numShards, @Nullable PCollection<DeadLetter> deadLetters, List<PCollection<?>> signals) {
     this.root = root;
     this.runInfo = runInfo;
+    this.attempt = attempt;
     this.formats = formats;
     this.numShards = numShards;
     this.deadLetters = deadLetters;
@@ -129,42 +152,148 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   static <K> FileSink<K> to(String root) {
     checkArgument(root != null && !root.isEmpty(), "root must be set, but was '%s'", root);
     String trimmed = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
-    return new FileSink<>(trimmed, null, EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL), 4, null, List.of());
+    return new FileSink<>(trimmed, null, null, EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL), 4, null, List.of());
   }
 
   /** The run being written (required). */
   public FileSink<K> withRunInfo(RunInfo run) {
-    return new FileSink<>(root, Objects.requireNonNull(run, "run"), formats, numShards, deadLetters, signals);
+    return new FileSink<>(root, Objects.requireNonNull(run, "run"), attempt, formats, numShards, deadLetters, signals);
   }
 
   /** Which formats to write (default both). */
   public FileSink<K> withFormats(FileFormat first, FileFormat... more) {
     EnumSet<FileFormat> f = EnumSet.of(Objects.requireNonNull(first, "format"), more);
-    return new FileSink<>(root, runInfo, f, numShards, deadLetters, signals);
+    return new FileSink<>(root, runInfo, attempt, f, numShards, deadLetters, signals);
   }
 
   /** Number of shards per format (default 4); a key always lands in the same shard. */
   public FileSink<K> withNumShards(int n) {
     checkArgument(n >= 1 && n <= 10_000, "numShards must be in [1, 10000], but was %s", n);
-    return new FileSink<>(root, runInfo, formats, n, deadLetters, signals);
+    return new FileSink<>(root, runInfo, attempt, formats, n, deadLetters, signals);
   }
 
   /** Also writes these dead letters (JSON lines) into the run, counted in its manifest. */
   public FileSink<K> withDeadLetters(PCollection<DeadLetter> dead) {
-    return new FileSink<>(root, runInfo, formats, numShards, Objects.requireNonNull(dead, "dead"), signals);
+    return new FileSink<>(root, runInfo, attempt, formats, numShards, Objects.requireNonNull(dead, "dead"), signals);
   }
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public FileSink<K> publishAfter(PCollection<?>... more) {
     List<PCollection<?>> s = new ArrayList<>(signals);
     Collections.addAll(s, more);
-    return new FileSink<>(root, runInfo, formats, numShards, deadLetters, s);
+    return new FileSink<>(root, runInfo, attempt, formats, numShards, deadLetters, s);
   }
 
-  /** {@code <root>/run_date=<date>/run_id=<id>}: where a run's files go. */
+  /**
+   * Writes this attempt of the run (default: a new one, {@link #newAttemptId()}). The job driver picks
+   * the id before building the pipeline so that its report files land in the same attempt.
+   */
+  public FileSink<K> withAttempt(String attemptId) {
+    return new FileSink<>(root, runInfo, checkAttemptId(attemptId), formats, numShards, deadLetters, signals);
+  }
+
+  /**
+   * A new attempt id: the UTC start time and 6 random hex digits ({@code 20261128T020000.000Z-3fa9c1}),
+   * so attempts of one run sort by start time and two starts in the same millisecond differ.
+   */
+  public static String newAttemptId() {
+    byte[] b = new byte[3];
+    RANDOM.nextBytes(b);
+    return ATTEMPT_TIME.format(java.time.Instant.now()) + "-" + HexFormat.of().formatHex(b);
+  }
+
+  private static String checkAttemptId(String id) {
+    checkArgument(id != null && ATTEMPT_ID.matcher(id).matches(),
+        "an attempt id is 1-100 letters, digits, '.', '_' or '-' (not first), but was '%s'", id);
+    return id;
+  }
+
+  /**
+   * {@code <root>/run_date=<date>/run_id=<id>}: the run's directory, holding its attempts, its
+   * {@code _CURRENT} pointer and the job's lock. A run's files are in the attempt {@code _CURRENT} names:
+   * read them through {@link #publishedDirectory}.
+   */
   public static String runDirectory(String root, RunInfo run) {
-    String r = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
-    return r + "/" + runPath(run);
+    return trim(root) + "/" + runPath(run);
+  }
+
+  /** {@code <root>/run_date=<date>/run_id=<id>/attempt=<attempt id>}: where one attempt writes everything. */
+  public static String attemptDirectory(String root, RunInfo run, String attemptId) {
+    return runDirectory(root, run) + "/" + ATTEMPT_PREFIX + checkAttemptId(attemptId);
+  }
+
+  /**
+   * The directory of the run's published attempt (the one its {@code _CURRENT} names, with its
+   * {@code _SUCCESS}), or null when the run was never published. A run published by a release before
+   * attempts (files and {@code _SUCCESS} directly in the run's directory) is that directory.
+   *
+   * <pre>{@code
+   * String dir = FileSink.publishedDirectory("/data/predictions", run); // .../run_id=R/attempt=...
+   * }</pre>
+   */
+  public static @Nullable String publishedDirectory(String root, RunInfo run) {
+    String runDir = runDirectory(root, run);
+    String current = readSmall(runDir + "/" + CURRENT);
+    String dir = current == null || current.trim().isEmpty() ? runDir : runDir + "/" + current.trim();
+    return exists(dir + "/" + SUCCESS) ? dir : null;
+  }
+
+  /**
+   * The directory {@code <root>/_LATEST} names (the latest published attempt of any run), or null when
+   * nothing was published. Readers trust it only with its {@code _SUCCESS}, which publishing wrote first.
+   */
+  public static @Nullable String latestDirectory(String root) {
+    String latest = readSmall(trim(root) + "/" + LATEST);
+    return latest == null || latest.trim().isEmpty() ? null : trim(root) + "/" + latest.trim();
+  }
+
+  /** The run id in a run's or attempt's path ({@code .../run_id=<id>[/attempt=...]}). */
+  public static String runIdOf(String path) {
+    int i = path.lastIndexOf("run_id=");
+    checkArgument(i >= 0, "'%s' is not a run's path: it has no run_id=<id> part", path);
+    String rest = path.substring(i + "run_id=".length());
+    int slash = rest.indexOf('/');
+    return slash < 0 ? rest : rest.substring(0, slash);
+  }
+
+  /**
+   * Gives up an attempt that will not be published (its run failed or was killed): marks it
+   * {@code _ABORTED} (a shard writer still running there deletes what it writes, its publish step
+   * refuses), then removes its staged and placed shards, dead letters, manifest and {@code _SUCCESS}.
+   * Everything else stays, e.g. the job's {@code _REPORT.json} and {@code _QUALITY.json} saying why it failed.
+   * An attempt that was published (its run's {@code _CURRENT} or {@code _LATEST} names it) is left as is.
+   *
+   * @return whether the attempt was discarded (false: it is published)
+   */
+  public static boolean discardAttempt(String root, RunInfo run, String attemptId) throws IOException {
+    String dir = attemptDirectory(root, run, attemptId);
+    if (isServed(root, run, ATTEMPT_PREFIX + attemptId)) {
+      return false;
+    }
+    write(FileSystems.matchNewResource(dir + "/" + ABORTED, false), new byte[0]);
+    removeOutputs(FileSystems.matchNewResource(dir, true));
+    return true;
+  }
+
+  /**
+   * Discards every attempt of the run that is not published (left by a failed or killed run), see
+   * {@link #discardAttempt}; the job driver calls it under the run's lock before a new attempt starts.
+   *
+   * @return the attempt ids discarded
+   */
+  public static List<String> discardUnpublishedAttempts(String root, RunInfo run) throws IOException {
+    List<String> discarded = new ArrayList<>();
+    for (Map.Entry<String, Boolean> a : attempts(FileSystems.matchNewResource(runDirectory(root, run), true)).entrySet()) {
+      String id = a.getKey().substring(ATTEMPT_PREFIX.length());
+      if (!a.getValue() && discardAttempt(root, run, id)) {
+        discarded.add(id);
+      }
+    }
+    return discarded;
+  }
+
+  private static String trim(String root) {
+    return root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
   }
 
   /** The run's path relative to the root, as written into {@code _LATEST}. */
@@ -176,7 +305,8 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "FileSink needs withRunInfo(run)");
     RunInfo run = runInfo;
-    String runDir = runDirectory(root, run);
+    String attemptId = attempt != null ? attempt : newAttemptId();
+    String runDir = attemptDirectory(root, run, attemptId);
     String staging = runDir + "/_staging";
     Pipeline p = input.getPipeline();
 
@@ -200,7 +330,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
                 .via(kv -> KV.of(Math.floorMod(kv.getKey().hashCode(), shards), kv)))
             .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
             .apply("GroupShards", GroupByKey.create())
-            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(staging, shards, formats, avroSchema)))
+            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(runDir, shards, formats, avroSchema)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
     writes.add(shardFiles);
     for (FileFormat format : formats) {
@@ -259,13 +389,15 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * rewrites the same files.
    */
   private static final class WriteShardFn extends DoFn<KV<Integer, Iterable<KV<String, Prediction>>>, KV<String, String>> {
+    private final String attemptDir;
     private final String staging;
     private final int shards;
     private final List<FileFormat> formats;
     private final String avroSchema;
 
-    WriteShardFn(String staging, int shards, Set<FileFormat> formats, String avroSchema) {
-      this.staging = staging;
+    WriteShardFn(String attemptDir, int shards, Set<FileFormat> formats, String avroSchema) {
+      this.attemptDir = attemptDir;
+      this.staging = attemptDir + "/_staging";
       this.shards = shards;
       this.formats = new ArrayList<>(formats);
       this.avroSchema = avroSchema;
@@ -299,6 +431,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
             }
             sink.flush();
           }
+        }
+        // The driver gave the attempt up (discardAttempt) while this shard was written: remove it again.
+        if (exists(attemptDir + "/" + ABORTED)) {
+          delete(List.of(file));
+          throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + ABORTED
+              + " exists): its run failed, shard " + file + " removed");
         }
         out.output(KV.of(format.directory(), file.toString()));
       }
@@ -351,10 +489,8 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     @ProcessElement
     public void process(ProcessContext c) throws IOException {
       String runDir = c.element();
+      // The attempt's own directory: no reader looks here before _CURRENT and _LATEST name it.
       ResourceId runId = FileSystems.matchNewResource(runDir, true);
-      // Withdraw this run's previous success marker first: from here on, the run is not complete.
-      delete(List.of(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE)));
-
       ObjectNode manifest = manifestHeader(run, c.sideInput(count), c.sideInput(models));
       ObjectNode files = manifest.putObject("files");
       for (Map.Entry<FileFormat, PCollectionView<List<String>>> e : written.entrySet()) {
@@ -393,15 +529,115 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     return manifest;
   }
 
-  /** Writes the manifest and {@code _SUCCESS}, then moves {@code _LATEST} to the run by an atomic rename. */
-  static void complete(String root, RunInfo run, ResourceId runDir, ObjectNode manifest) throws IOException {
-    write(runDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(manifest));
-    write(runDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
-    // The pointer moves last, so readers switch from one complete run to the next.
-    ResourceId rootId = FileSystems.matchNewResource(root, true);
-    ResourceId tmp = rootId.resolve(LATEST + ".tmp-" + UUID.randomUUID(), StandardResolveOptions.RESOLVE_FILE);
-    write(tmp, (runPath(run) + "\n").getBytes(StandardCharsets.UTF_8));
-    FileSystems.rename(List.of(tmp), List.of(rootId.resolve(LATEST, StandardResolveOptions.RESOLVE_FILE)));
+  /**
+   * Publishes a written attempt: its manifest and {@code _SUCCESS}, then the run's {@code _CURRENT} and
+   * the root's {@code _LATEST} are moved to it, each by an atomic rename, last. Then attempts of the run
+   * superseded before the one just replaced are removed (the one just replaced stays until the next
+   * publish, for readers still reading it), and unpublished ones lose their shards.
+   */
+  static void complete(String root, RunInfo run, ResourceId attemptDir, ObjectNode manifest) throws IOException {
+    String attemptName = attemptDir.getFilename();
+    checkState(attemptName != null && attemptName.startsWith(ATTEMPT_PREFIX), "not an attempt's directory: %s", attemptDir);
+    write(attemptDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(manifest));
+    if (exists(attemptDir.resolve(ABORTED, StandardResolveOptions.RESOLVE_FILE).toString())) {
+      throw new IllegalStateException("not publishing " + attemptDir + ": the job gave this attempt up ("
+          + ABORTED + " exists), so the run failed; run it again");
+    }
+    write(attemptDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
+    ResourceId runDir = FileSystems.matchNewResource(runDirectory(root, run), true);
+    String current = readSmall(runDir.resolve(CURRENT, StandardResolveOptions.RESOLVE_FILE).toString());
+    String replaced = current == null ? null : current.trim();
+    // The pointers move last, so readers switch from one complete attempt to the next.
+    replace(runDir, CURRENT, attemptName + "\n");
+    replace(FileSystems.matchNewResource(root, true), LATEST, runPath(run) + "/" + attemptName + "\n");
+    Set<String> keep = new TreeSet<>();
+    keep.add(attemptName);
+    if (replaced != null) {
+      keep.add(replaced);
+    }
+    for (Map.Entry<String, Boolean> a : attempts(runDir).entrySet()) {
+      if (keep.contains(a.getKey()) || isServed(root, run, a.getKey())) {
+        continue;
+      }
+      ResourceId old = runDir.resolve(a.getKey(), StandardResolveOptions.RESOLVE_DIRECTORY);
+      if (a.getValue()) {
+        removeTree(old); // superseded before the one just replaced: no reader can still be on it
+      } else {
+        removeOutputs(old); // failed or killed: its report stays, its shards go
+      }
+    }
+  }
+
+  /** Writes {@code name} in {@code dir} through a temporary file and an atomic rename. */
+  private static void replace(ResourceId dir, String name, String text) throws IOException {
+    ResourceId tmp = dir.resolve(name + ".tmp-" + UUID.randomUUID(), StandardResolveOptions.RESOLVE_FILE);
+    write(tmp, text.getBytes(StandardCharsets.UTF_8));
+    try {
+      FileSystems.rename(List.of(tmp), List.of(dir.resolve(name, StandardResolveOptions.RESOLVE_FILE)));
+    } catch (IOException | RuntimeException e) {
+      delete(List.of(tmp));
+      throw e;
+    }
+  }
+
+  /** Whether the run's {@code _CURRENT} or the root's {@code _LATEST} names this attempt of the run. */
+  private static boolean isServed(String root, RunInfo run, String attemptName) {
+    String current = readSmall(runDirectory(root, run) + "/" + CURRENT);
+    if (current != null && current.trim().equals(attemptName)) {
+      return true;
+    }
+    String latest = readSmall(trim(root) + "/" + LATEST);
+    return latest != null && latest.trim().equals(runPath(run) + "/" + attemptName);
+  }
+
+  /** The run's attempts ({@code attempt=<id>}), each with whether it has its {@code _SUCCESS}. */
+  private static Map<String, Boolean> attempts(ResourceId runDir) throws IOException {
+    Map<String, Boolean> found = new TreeMap<>();
+    String prefix = runDir.toString();
+    for (MatchResult.Metadata m : match(runDir + ATTEMPT_PREFIX + "*/**")) {
+      String rel = m.resourceId().toString().substring(prefix.length());
+      int slash = rel.indexOf('/');
+      if (slash > 0 && rel.startsWith(ATTEMPT_PREFIX)) {
+        String name = rel.substring(0, slash);
+        boolean success = rel.equals(name + "/" + SUCCESS);
+        found.merge(name, success, Boolean::logicalOr);
+      }
+    }
+    return found;
+  }
+
+  /** Removes what the sink wrote into an attempt (staging, shards, dead letters, manifest, success marker). */
+  private static void removeOutputs(ResourceId attemptDir) throws IOException {
+    removeTree(attemptDir.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
+    for (FileFormat f : FileFormat.values()) {
+      removeTree(attemptDir.resolve(f.directory(), StandardResolveOptions.RESOLVE_DIRECTORY));
+    }
+    removeTree(attemptDir.resolve("dead_letters", StandardResolveOptions.RESOLVE_DIRECTORY));
+    delete(List.of(attemptDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE),
+        attemptDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE)));
+  }
+
+  /** A small file's text, or null when it does not exist. */
+  private static @Nullable String readSmall(String uri) {
+    try {
+      List<MatchResult.Metadata> m = match(uri);
+      if (m.isEmpty()) {
+        return null;
+      }
+      try (InputStream in = Channels.newInputStream(FileSystems.open(m.get(0).resourceId()))) {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + uri, e);
+    }
+  }
+
+  private static boolean exists(String glob) {
+    try {
+      return !match(glob).isEmpty();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + glob, e);
+    }
   }
 
   private static Map<ResourceId, String> byOwnName(List<String> staged) {
@@ -415,24 +651,43 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   /**
    * Publishes a run processed in partitions ({@code --partitions}): every partition was published as a
-   * run of its own under its root; their shards are moved into the run under {@code root}
-   * ({@code part-p<partition>-<shard name>}), and one manifest, {@code _SUCCESS} and {@code _LATEST}
-   * make them visible together. Safe to repeat after a crash half-way: files already moved are kept.
+   * run of its own under its root; their shards are moved into an attempt of the run under {@code root}
+   * ({@code part-p<partition>-<shard name>}), and one manifest, {@code _SUCCESS}, {@code _CURRENT} and
+   * {@code _LATEST} make them visible together. The attempt's id is derived from the partitions' published
+   * attempts, so repeating after a crash half-way continues the same attempt (files already moved are
+   * kept), and repeating after it was published changes nothing.
    *
+   * @return the published attempt's directory
    * @throws IllegalStateException naming the first partition that is not complete
    */
   public static String publishPartitions(String root, RunInfo run, List<String> partitionRoots) throws IOException {
-    ResourceId runId = FileSystems.matchNewResource(runDirectory(root, run), true);
+    List<String> parts = new ArrayList<>();
+    for (int p = 0; p < partitionRoots.size(); p++) {
+      String part = publishedDirectory(partitionRoots.get(p), run);
+      if (part == null) {
+        throw new IllegalStateException("partition " + p + " of run " + run.runId() + " is not complete: no "
+            + SUCCESS + " in a published attempt under " + runDirectory(partitionRoots.get(p), run));
+      }
+      parts.add(part);
+    }
+    String attemptId;
+    try {
+      attemptId = "partitions-" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+          .digest(String.join("\n", parts).getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    String attemptDir = attemptDirectory(root, run, attemptId);
+    if (attemptDir.equals(publishedDirectory(root, run))) {
+      return attemptDir; // these partitions are published already
+    }
+    ResourceId runId = FileSystems.matchNewResource(attemptDir, true);
     long records = 0;
     long dead = 0;
     Set<String> models = new TreeSet<>();
     Map<String, Map<ResourceId, String>> byDir = new TreeMap<>();
-    for (int p = 0; p < partitionRoots.size(); p++) {
-      ResourceId part = FileSystems.matchNewResource(runDirectory(partitionRoots.get(p), run), true);
-      if (match(part.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE).toString()).isEmpty()) {
-        throw new IllegalStateException("partition " + p + " of run " + run.runId() + " is not complete: no "
-            + SUCCESS + " in " + part);
-      }
+    for (int p = 0; p < parts.size(); p++) {
+      ResourceId part = FileSystems.matchNewResource(parts.get(p), true);
       com.fasterxml.jackson.databind.JsonNode m;
       try (InputStream in = Channels.newInputStream(
           FileSystems.open(part.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE)))) {
@@ -452,7 +707,6 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         }
       }
     }
-    delete(List.of(runId.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE)));
     ObjectNode manifest = manifestHeader(run, records, models);
     manifest.put("dead_letters", dead);
     manifest.put("partitions", partitionRoots.size());
@@ -461,7 +715,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       files.set(e.getKey(), moveIntoPlace(runId, e.getKey(), e.getValue()));
     }
     complete(root, run, runId, manifest);
-    return runId.toString();
+    return attemptDir;
   }
 
   /**

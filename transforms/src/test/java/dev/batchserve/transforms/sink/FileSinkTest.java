@@ -98,9 +98,13 @@ public class FileSinkTest {
         .withNumShards(3).withDeadLetters(dead));
     p.run().waitUntilFinish();
 
-    Path runDir = Path.of(FileSink.runDirectory(root, DAY1));
-    assertThat(runDir.toString(), containsString("run_date=2026-11-27/run_id=fraud-daily-20261127"));
-    assertThat(Files.readString(Path.of(root, "_LATEST")), is("run_date=2026-11-27/run_id=fraud-daily-20261127\n"));
+    Path runDir = Path.of(FileSink.publishedDirectory(root, DAY1));
+    assertThat(runDir.toString(), containsString("run_date=2026-11-27/run_id=fraud-daily-20261127/attempt="));
+    String attempt = runDir.getFileName().toString();
+    assertThat(Files.readString(Path.of(FileSink.runDirectory(root, DAY1), "_CURRENT")), is(attempt + "\n"));
+    assertThat(Files.readString(Path.of(root, "_LATEST")),
+        is("run_date=2026-11-27/run_id=fraud-daily-20261127/" + attempt + "\n"));
+    assertThat(FileSink.latestDirectory(root), is(runDir.toString()));
     assertTrue(Files.exists(runDir.resolve("_SUCCESS")));
     assertFalse("staging is cleaned up", Files.exists(runDir.resolve("_staging")));
     assertThat(files(runDir.resolve("parquet")).stream().map(f -> f.getFileName().toString()).collect(Collectors.toList()),
@@ -169,7 +173,7 @@ public class FileSinkTest {
     input(again, predictions(40, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1).withNumShards(2));
     again.run().waitUntilFinish();
 
-    Path runDir = Path.of(FileSink.runDirectory(root, DAY1));
+    Path runDir = Path.of(FileSink.publishedDirectory(root, DAY1));
     assertThat(files(runDir.resolve("jsonl")).size(), is(2));
     assertThat(files(runDir.resolve("parquet")).size(), is(2));
     List<String> lines = jsonLines(runDir);
@@ -191,8 +195,8 @@ public class FileSinkTest {
     input(second, shuffled).apply(SinkWithMetadata.<String>files(b).withRunInfo(DAY1).withNumShards(3));
     second.run().waitUntilFinish();
 
-    Path runA = Path.of(FileSink.runDirectory(a, DAY1));
-    Path runB = Path.of(FileSink.runDirectory(b, DAY1));
+    Path runA = Path.of(FileSink.publishedDirectory(a, DAY1));
+    Path runB = Path.of(FileSink.publishedDirectory(b, DAY1));
     List<Path> filesA;
     try (Stream<Path> walk = Files.walk(runA)) {
       filesA = walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
@@ -223,10 +227,115 @@ public class FileSinkTest {
         SinkWithMetadata.<String>files(root).withRunInfo(DAY2).publishAfter(failingCheck));
     assertThrows(PipelineExecutionException.class, () -> bad.run().waitUntilFinish());
 
-    assertThat(Files.readString(Path.of(root, "_LATEST")), is(FileSink.runPath(DAY1) + "\n"));
-    assertFalse(Files.exists(Path.of(FileSink.runDirectory(root, DAY2), "_SUCCESS")));
-    assertFalse(Files.exists(Path.of(FileSink.runDirectory(root, DAY2), "jsonl")));
-    assertTrue(Files.exists(Path.of(FileSink.runDirectory(root, DAY1), "_SUCCESS")));
+    String served = FileSink.publishedDirectory(root, DAY1);
+    assertThat(FileSink.latestDirectory(root), is(served));
+    assertTrue(Files.exists(Path.of(served, "_SUCCESS")));
+    assertThat(FileSink.publishedDirectory(root, DAY2), is((String) null));
+    assertFalse(Files.exists(Path.of(FileSink.runDirectory(root, DAY2), "_CURRENT")));
+    assertThat(regularFiles(Path.of(FileSink.runDirectory(root, DAY2))).stream()
+        .filter(f -> f.toString().contains("/jsonl/") || f.endsWith("_SUCCESS")).count(), is(0L));
+  }
+
+  private static List<Path> regularFiles(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      return walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
+    }
+  }
+
+  private static java.util.Map<Path, String> contents(Path dir) throws IOException {
+    java.util.Map<Path, String> m = new java.util.TreeMap<>();
+    for (Path f : regularFiles(dir)) {
+      m.put(dir.relativize(f), HexFormat.of().formatHex(
+          org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.hash.Hashing.sha256().hashBytes(Files.readAllBytes(f)).asBytes()));
+    }
+    return m;
+  }
+
+  private static void publish(String root, RunInfo run, String attempt, int n) {
+    Pipeline p = pipeline();
+    input(p, predictions(n, run)).apply(SinkWithMetadata.<String>files(root).withRunInfo(run).withAttempt(attempt)
+        .withNumShards(2));
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aFailedRerunOfTheServedRunLeavesEveryServedFileAsItWas() throws Exception {
+    String root = tmp.getRoot().toString();
+    publish(root, DAY1, "a1", 30);
+    Path served = Path.of(FileSink.publishedDirectory(root, DAY1));
+    java.util.Map<Path, String> before = contents(served);
+    String latest = Files.readString(Path.of(root, "_LATEST"));
+
+    Pipeline bad = pipeline();
+    PCollection<String> failingCheck = bad.apply("Check", Create.of("x")).apply(ParDo.of(new FailingGate()));
+    input(bad, predictions(25, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1)
+        .withAttempt("a2").withNumShards(2).publishAfter(failingCheck));
+    assertThrows(PipelineExecutionException.class, () -> bad.run().waitUntilFinish());
+
+    assertThat(FileSink.publishedDirectory(root, DAY1), is(served.toString()));
+    assertThat(Files.readString(Path.of(root, "_LATEST")), is(latest));
+    assertThat(contents(served), is(before));
+    assertThat(jsonLines(served).size(), is(30));
+  }
+
+  @Test
+  public void publishingKeepsTheAttemptItReplacesAndRemovesOlderOnes() throws Exception {
+    String root = tmp.getRoot().toString();
+    Path run = Path.of(FileSink.runDirectory(root, DAY1));
+    publish(root, DAY1, "a1", 10);
+    publish(root, DAY1, "a2", 20);
+    assertThat(FileSink.publishedDirectory(root, DAY1), is(run.resolve("attempt=a2").toString()));
+    assertTrue("the attempt just replaced stays for readers still on it",
+        Files.exists(run.resolve("attempt=a1/_SUCCESS")));
+    assertThat(jsonLines(run.resolve("attempt=a1")).size(), is(10));
+
+    // An attempt that failed (or was killed) after staging shards: only its shards go at the next publish.
+    Path failed = run.resolve("attempt=a3");
+    Files.createDirectories(failed.resolve("_staging/jsonl"));
+    Files.writeString(failed.resolve("_staging/jsonl/part-00000-of-00004.jsonl"), "{\"key\":\"acct-1\"}\n");
+    Files.writeString(failed.resolve("_REPORT.json"), "{\"status\":\"failed\"}");
+
+    publish(root, DAY1, "a4", 40);
+    assertThat(FileSink.publishedDirectory(root, DAY1), is(run.resolve("attempt=a4").toString()));
+    assertThat(jsonLines(run.resolve("attempt=a4")).size(), is(40));
+    assertFalse("superseded before the one just replaced: removed", Files.exists(run.resolve("attempt=a1")));
+    assertTrue(Files.exists(run.resolve("attempt=a2/_SUCCESS")));
+    assertThat(regularFiles(run.resolve("attempt=a3")), is(List.of(run.resolve("attempt=a3/_REPORT.json"))));
+  }
+
+  @Test
+  public void discardingAnAttemptRemovesItsShardsAndNeverTouchesTheServedOne() throws Exception {
+    String root = tmp.getRoot().toString();
+    publish(root, DAY1, "a1", 10);
+    Path run = Path.of(FileSink.runDirectory(root, DAY1));
+    java.util.Map<Path, String> served = contents(run.resolve("attempt=a1"));
+    assertFalse("the served attempt is not discarded", FileSink.discardAttempt(root, DAY1, "a1"));
+    assertThat(contents(run.resolve("attempt=a1")), is(served));
+
+    Path dead = run.resolve("attempt=a2");
+    Files.createDirectories(dead.resolve("_staging/jsonl"));
+    Files.writeString(dead.resolve("_staging/jsonl/part-00000-of-00001.jsonl"), "{}");
+    Files.createDirectories(dead.resolve("parquet"));
+    Files.writeString(dead.resolve("parquet/part-00000-of-00001.parquet"), "x");
+    Files.writeString(dead.resolve("_QUALITY.json"), "{}");
+    assertThat(FileSink.discardUnpublishedAttempts(root, DAY1), is(List.of("a2")));
+    assertThat(regularFiles(dead), is(List.of(dead.resolve("_ABORTED"), dead.resolve("_QUALITY.json"))));
+    assertThat(contents(run.resolve("attempt=a1")), is(served));
+  }
+
+  @Test
+  public void aRunPublishedBeforeAttemptsIsStillFound() throws Exception {
+    String root = tmp.getRoot().toString();
+    Path legacy = Path.of(FileSink.runDirectory(root, DAY1));
+    Files.createDirectories(legacy);
+    Files.writeString(legacy.resolve("_SUCCESS"), "");
+    assertThat(FileSink.publishedDirectory(root, DAY1), is(legacy.toString()));
+    assertThat(FileSink.runIdOf(legacy + "/attempt=x"), is("fraud-daily-20261127"));
+    assertThat(FileSink.publishedDirectory(root, DAY2), is((String) null));
+    assertThat(FileSink.latestDirectory(root), is((String) null));
   }
 
   /** A check that fails, standing for a tripped quality gate. */
@@ -245,5 +354,8 @@ public class FileSinkTest {
     assertThat(e.getMessage(), is("numShards must be in [1, 10000], but was 0"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> FileFormat.parse("orc")).getMessage(),
         is("file format must be parquet or jsonl, but was 'orc'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.files("/x").withAttempt("../a"))
+        .getMessage(), containsString("an attempt id is 1-100 letters, digits"));
+    assertTrue(FileSink.newAttemptId().matches("\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{6}"));
   }
 }
