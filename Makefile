@@ -79,7 +79,7 @@ FLINK_MASTER ?= [local]
 FLINK_DIR    ?= $(WORK)/flink
 FLINK_TMS    ?= 1
 run-flink: build-flink $(RUN_INPUTS)
-	$(BATCHSERVE) score --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 --input=$(abspath $(INPUT)) --model=$(abspath $(MODEL)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)
+	$(BATCHSERVE) score --runner=FlinkRunner --flinkMaster='$(FLINK_MASTER)' --parallelism=2 --input=$(abspath $(INPUT)) --model=$(abspath $(MODEL)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)
 	@if [ "$(FLINK_MASTER)" != "[local]" ]; then echo "==> Jobs on $(FLINK_MASTER):"; curl -s http://$(FLINK_MASTER)/jobs/overview; echo; fi
 
 # A Flink 1.19.0 session cluster from Maven jars (flink/pom.xml lists them; no flink-dist): a JobManager
@@ -194,9 +194,9 @@ else
 RUN_MAIN = $(PIPELINES) -Dexec.mainClass=$(1) -Dexec.args="--runner=$(RUNNER) $(2)"
 endif
 
-run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
+run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json $(if $(filter FlinkRunner,$(RUNNER)),$(FLINK_CLASSPATH_FILE))
 	@echo "==> Running the job $(JOB) for run date $(RUN_DATE) on the $(RUNNER)"
-	$(call RUN_MAIN,dev.batchserve.pipelines.config.ConfigJob,--config=$(JOB) --runDate=$(RUN_DATE) $(RUN_ARGS))
+	$(BATCHSERVE) job --config=$(JOB) --runDate=$(RUN_DATE) --runner=$(RUNNER) $(if $(filter FlinkRunner,$(RUNNER)),--flinkMaster='$(FLINK_MASTER)' --parallelism=2) $(RUN_ARGS)
 
 # Stores beside the files: RUN_ARGS="--jdbcUrl=jdbc:postgresql://... --jdbcTable=fraud_scores --redisHost=..."
 # (the fraud job serves the view fraud_risk(account_id, risk_score, score_date, model_version));

@@ -25,6 +25,7 @@ import java.util.logging.Level;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.options.Hidden;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -113,7 +114,7 @@ public final class Launcher {
       switch (verb) {
         case "score":
           if (wantsHelp(rest)) {
-            PipelineOptionsFactory.printHelp(out, BatchScoringOptions.class);
+            out.print(optionsHelp());
             return 0;
           }
           score = new Score(rest, log, out);
@@ -147,20 +148,55 @@ public final class Launcher {
       }
     } catch (LaunchException e) {
       LauncherLogging.FAILURES.log(Level.SEVERE, verb + ": " + e.getMessage(), e);
-      err.println("batchserve " + verb + ": " + e.failure.title + ": " + e.getMessage() + ". " + e.failure.advice
-          + " (exit " + e.failure.code + ")");
+      err.println("batchserve " + verb + ": " + e.failure.title + ": " + sentence(e.getMessage()) + "; "
+          + e.failure.advice + " (exit " + e.failure.code + ")");
       return e.failure.code;
     } catch (Exception | LinkageError e) {
       LauncherLogging.FAILURES.log(Level.SEVERE, verb + " failed", e);
       Failure.Classified c = Failure.cause(e);
-      err.println("batchserve " + verb + ": " + c.failure.title + ": " + c.message() + ". " + c.failure.advice
-          + " (exit " + c.failure.code + "; stack trace in " + log + ")");
+      err.println("batchserve " + verb + ": " + c.failure.title + ": " + sentence(c.message()) + "; "
+          + c.failure.advice + " (exit " + c.failure.code + "; stack trace in " + log + ")");
       if (score != null) {
         err.flush();
         out.println(score.failedSummary(c.failure));
       }
       return c.failure.code;
     }
+  }
+
+  /**
+   * Beam's help for {@link BatchScoringOptions} without the options marked {@link Hidden} (Beam's
+   * printer lists them): every option of the job, its type, default and description.
+   */
+  static String optionsHelp() {
+    java.util.Set<String> hidden = new java.util.HashSet<>();
+    for (java.lang.reflect.Method m : BatchScoringOptions.class.getMethods()) {
+      if (m.isAnnotationPresent(Hidden.class) && m.getName().startsWith("get") && m.getName().length() > 3) {
+        hidden.add(Character.toLowerCase(m.getName().charAt(3)) + m.getName().substring(4));
+      }
+    }
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    PipelineOptionsFactory.printHelp(new PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8),
+        BatchScoringOptions.class);
+    StringBuilder b = new StringBuilder();
+    boolean skipping = false;
+    for (String line : bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("\\R", -1)) {
+      if (line.startsWith("  --")) {
+        int end = line.indexOf('=');
+        skipping = hidden.contains(line.substring(4, end < 0 ? line.length() : end));
+      } else if (!line.startsWith("    ")) {
+        skipping = false;
+      }
+      if (!skipping) {
+        b.append(line).append(System.lineSeparator());
+      }
+    }
+    return b.toString().stripTrailing() + System.lineSeparator();
+  }
+
+  /** A message without its final full stop(s), so that the advice can follow it. */
+  static String sentence(String m) {
+    return m.strip().replaceAll("[.]+$", "");
   }
 
   private static boolean wantsHelp(String[] args) {
