@@ -1,6 +1,5 @@
 # batchserve: the verbs a user types. `make help` lists them.
-# -Dstyle.color=never: no ANSI escape codes in logs and CI output.
-MVN        ?= mvn -B -q -Dstyle.color=never
+MVN        ?= mvn -B -q
 WORK       ?= work
 SAMPLE_DIR := $(WORK)/sample/fraud
 MODEL_DIR  := $(WORK)/models/fraud-mlp/1
