@@ -3,14 +3,21 @@ MVN        ?= mvn -B -q
 WORK       ?= work
 SAMPLE_DIR := $(WORK)/sample/fraud
 MODEL_DIR  := $(WORK)/models/fraud-mlp/1
+# make run INPUT=my.csv MODEL=dir OUTPUT=dir: the sample and the demo model are built only when used.
+INPUT      ?= $(SAMPLE_DIR)/accounts.csv
+MODEL      ?= $(MODEL_DIR)
+# Every verb after `make build` runs the launcher (java on the class path the build wrote), not Maven.
+BATCHSERVE := bin/batchserve
 OUTPUT     ?= $(WORK)/predictions/fraud
 RUNNER     ?= DirectRunner
 RUN_DATE   ?= $(shell date -u +%Y-%m-%d)
 RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
 PIPELINES  := $(MVN) -pl pipelines exec:java
+CLASSPATH_FILE       := pipelines/target/classpath.txt
+FLINK_CLASSPATH_FILE := pipelines/target/classpath-flink.txt
 
-.PHONY: help build run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
+.PHONY: help build build-flink run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
@@ -32,31 +39,37 @@ help:
 	@echo "make lookup KEY=... REDIS=host:port PREFIX=...            a served prediction, with its age"
 	@echo "make check-staleness OUTPUT=... INTERVAL=daily            exit 0 while the latest run is fresh"
 	@echo "make clean        remove build outputs and $(WORK)/"
-	@echo "Variables: RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) OUTPUT=$(OUTPUT) RUN_ARGS='--batchSize=512 ...'"
+	@echo "Variables: INPUT=$(INPUT) MODEL=$(MODEL) OUTPUT=$(OUTPUT) RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) RUN_ARGS='--batchSize=512 ...'"
+	@echo "After 'make build' every verb also runs without make or Maven: bin/batchserve --help"
 
 build:
 	@echo "==> Building and installing the modules (tests skipped; 'make test' runs them)"
 	$(MVN) install -DskipTests
 
+# The Flink runner's class path for bin/batchserve --runner=FlinkRunner (pipelines/target/classpath-flink.txt).
+build-flink: build
+	$(MVN) -Pflink -pl pipelines process-classes
+
+$(FLINK_CLASSPATH_FILE):
+	$(MAKE) build-flink
+
 $(SAMPLE_DIR)/accounts.csv:
 	@echo "==> Generating the fraud sample: $(ACCOUNTS) accounts, seed 42"
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.fraud.GenerateFraudSample \
-	  -Dexec.args="--out=$(SAMPLE_DIR) --accounts=$(ACCOUNTS) --seed=42"
+	$(BATCHSERVE) sample --out=$(SAMPLE_DIR) --accounts=$(ACCOUNTS) --seed=42
 
 $(MODEL_DIR)/model-manifest.json:
 	@echo "==> Training the demo fraud model (TensorFlow Java SavedModel, no Python)"
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.fraud.TrainFraudModel \
-	  -Dexec.args="--modelDir=$(MODEL_DIR) --accounts=20000 --seed=7 --version=1"
+	$(BATCHSERVE) train --modelDir=$(MODEL_DIR) --accounts=20000 --seed=7 --version=1
 
 sample: build $(SAMPLE_DIR)/accounts.csv
 
 train-demo: build $(MODEL_DIR)/model-manifest.json
 
-run: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
-	@echo "==> Scoring $(SAMPLE_DIR)/accounts.csv with $(MODEL_DIR) on the $(RUNNER) for run date $(RUN_DATE)"
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.BatchScoringPipeline \
-	  -Dexec.args="--runner=$(RUNNER) --input=$(SAMPLE_DIR)/accounts.csv --model=$(MODEL_DIR) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)"
-	@echo "==> Predictions: $(OUTPUT)/$$(cat $(OUTPUT)/_LATEST)"
+# The sample and the demo model are prerequisites only while INPUT / MODEL are the defaults.
+RUN_INPUTS = $(if $(filter $(SAMPLE_DIR)/accounts.csv,$(INPUT)),$(SAMPLE_DIR)/accounts.csv) \
+  $(if $(filter $(MODEL_DIR),$(MODEL)),$(MODEL_DIR)/model-manifest.json)
+run: build $(RUN_INPUTS)
+	$(BATCHSERVE) score --runner=$(RUNNER) --input=$(INPUT) --model=$(MODEL) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)
 
 # Flink runs in a forked JVM (exec:exec): Flink's user-code class loading fails inside exec:java's
 # class loader (ClassNotFoundException: org.apache.flink.api.common.ExecutionConfig).
@@ -64,26 +77,23 @@ run: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
 FLINK_MASTER ?= [local]
 FLINK_DIR    ?= $(WORK)/flink
 FLINK_TMS    ?= 1
-run-flink: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
-	@echo "==> Scoring $(SAMPLE_DIR)/accounts.csv on Flink ($(FLINK_MASTER)) for run date $(RUN_DATE)"
-	$(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
-	  -Dexec.args="-cp %classpath dev.batchserve.pipelines.BatchScoringPipeline --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 --input=$(abspath $(SAMPLE_DIR))/accounts.csv --model=$(abspath $(MODEL_DIR)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+run-flink: build-flink $(RUN_INPUTS)
+	$(BATCHSERVE) score --runner=FlinkRunner --flinkMaster='$(FLINK_MASTER)' --parallelism=2 --input=$(abspath $(INPUT)) --model=$(abspath $(MODEL)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)
 	@if [ "$(FLINK_MASTER)" != "[local]" ]; then echo "==> Jobs on $(FLINK_MASTER):"; curl -s http://$(FLINK_MASTER)/jobs/overview; echo; fi
 
 # A Flink 1.19.0 session cluster from Maven jars (flink/pom.xml lists them; no flink-dist): a JobManager
 # and FLINK_TMS TaskManager JVMs on 127.0.0.1 with free ports. State (pids, ports): $(FLINK_DIR)/cluster.json;
 # the REST address alone: $(FLINK_DIR)/rest-address.
-FLINK_CLI = $(MVN) -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.runners.FlinkClusterCli
 flink-up: build
 	@echo "==> Starting a Flink session cluster in $(FLINK_DIR) ($(FLINK_TMS) TaskManager(s))"
-	$(FLINK_CLI) -Dexec.args="up --dir=$(abspath $(FLINK_DIR)) --pom=$(CURDIR)/flink/pom.xml --taskManagers=$(FLINK_TMS)"
+	$(BATCHSERVE) flink up --dir=$(abspath $(FLINK_DIR)) --pom=$(CURDIR)/flink/pom.xml --taskManagers=$(FLINK_TMS)
 	@echo "==> Submit the scoring job: make run-flink FLINK_MASTER=$$(cat $(FLINK_DIR)/rest-address)"
 
 flink-down:
-	$(FLINK_CLI) -Dexec.args="down --dir=$(abspath $(FLINK_DIR))"
+	$(BATCHSERVE) flink down --dir=$(abspath $(FLINK_DIR))
 
 flink-status:
-	$(FLINK_CLI) -Dexec.args="status --dir=$(abspath $(FLINK_DIR))"
+	$(BATCHSERVE) flink status --dir=$(abspath $(FLINK_DIR))
 
 # Dataflow Flex Template build context: metadata.json generated from BatchScoringOptions, the Dockerfile
 # (also checked in as docker/Dockerfile) and the bundled jar with the Dataflow runner.
@@ -97,19 +107,26 @@ template:
 	@ls -la $(TEMPLATE_DIR)
 
 # The whole suite, then the consumer example, built against the installed modules like any user's project.
+# The launcher's own test (LauncherTest, in verify) runs bin/batchserve with no Maven on the PATH.
+# The consumer's main runs a small pipeline on the installed jars, with hamcrest declared as a user must.
 test:
 	mvn -B verify
 	mvn -B -q install -DskipTests
 	mvn -B -f examples/consumer/pom.xml verify
+	mvn -B -q -f examples/consumer/pom.xml exec:java -Dexec.args="--workDir=target/churn-demo"
 
 package:
 	$(MVN) package -DskipTests
 
-inspect: build
-	$(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.cli.ModelCli -Dexec.args="inspect $(MODEL)"
+inspect: $(CLASSPATH_FILE)
+	$(BATCHSERVE) model inspect $(MODEL)
 
-verify-model: build
-	$(MVN) -pl models exec:java -Dexec.mainClass=dev.batchserve.models.cli.ModelCli -Dexec.args="verify $(MODEL)"
+verify-model: $(CLASSPATH_FILE)
+	$(BATCHSERVE) model verify $(MODEL)
+
+# Verbs that need no fresh build once the launcher's class path exists.
+$(CLASSPATH_FILE):
+	$(MAKE) build
 
 bench-models: build
 	@mkdir -p $(WORK)/bench
@@ -176,9 +193,9 @@ else
 RUN_MAIN = $(PIPELINES) -Dexec.mainClass=$(1) -Dexec.args="--runner=$(RUNNER) $(2)"
 endif
 
-run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json
+run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json $(if $(filter FlinkRunner,$(RUNNER)),$(FLINK_CLASSPATH_FILE))
 	@echo "==> Running the job $(JOB) for run date $(RUN_DATE) on the $(RUNNER)"
-	$(call RUN_MAIN,dev.batchserve.pipelines.config.ConfigJob,--config=$(JOB) --runDate=$(RUN_DATE) $(RUN_ARGS))
+	$(BATCHSERVE) job --config=$(JOB) --runDate=$(RUN_DATE) --runner=$(RUNNER) $(if $(filter FlinkRunner,$(RUNNER)),--flinkMaster='$(FLINK_MASTER)' --parallelism=2) $(RUN_ARGS)
 
 # Stores beside the files: RUN_ARGS="--jdbcUrl=jdbc:postgresql://... --jdbcTable=fraud_scores --redisHost=..."
 # (the fraud job serves the view fraud_risk(account_id, risk_score, score_date, model_version));
@@ -196,13 +213,11 @@ run-churn: build
 REDIS    ?= 127.0.0.1:6379
 PREFIX   ?= fraud
 INTERVAL ?= daily
-lookup: build
-	$(MVN) -pl transforms exec:java -Dexec.mainClass=dev.batchserve.transforms.serving.LookupCli \
-	  -Dexec.args="lookup $(KEY) --redis $(REDIS) --prefix $(PREFIX)"
+lookup: $(CLASSPATH_FILE)
+	$(BATCHSERVE) lookup $(KEY) --redis $(REDIS) --prefix $(PREFIX)
 
-check-staleness: build
-	$(PIPELINES) -Dexec.mainClass=dev.batchserve.pipelines.monitoring.CheckStaleness \
-	  -Dexec.args="--output=$(abspath $(OUTPUT)) --interval=$(INTERVAL) $(if $(SLA),--sla=$(SLA),)"
+check-staleness: $(CLASSPATH_FILE)
+	$(BATCHSERVE) check-staleness --output=$(abspath $(OUTPUT)) --interval=$(INTERVAL) $(if $(SLA),--sla=$(SLA),)
 
 clean:
 	mvn -B -q clean

@@ -35,14 +35,20 @@ final class ReportHtml {
         .append("<meta charset=\"utf-8\"/>\n<title>Run report ").append(esc(runId)).append("</title>\n")
         .append("<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
             + "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
-            + "td.l,th.l{text-align:left}.bad{color:#b00020;font-weight:bold}.ok{color:#1b7f3b;font-weight:bold}</style>\n")
+            + "td.l,th.l{text-align:left}.bad{color:#b00020;font-weight:bold}.ok{color:#1b7f3b;font-weight:bold}"
+            + ".legend{font-size:0.9em;margin:0.3em 0 1em}.key{display:inline-block;width:12px;height:12px;"
+            + "vertical-align:middle;margin:0 4px 0 12px}</style>\n")
         .append("</head>\n<body>\n");
     String status = r.path("status").asText();
     h.append("<h1>Run ").append(esc(runId)).append("</h1>\n<p>Status: <span class=\"")
         .append("published".equals(status) ? "ok" : "bad").append("\">").append(esc(status)).append("</span>");
-    h.append(String.format(Locale.ROOT, " &#183; %.1f s &#183; %.0f records/s &#183; prediction timestamp %s</p>\n",
-        r.path("duration_seconds").asDouble(), r.path("throughput_records_per_second").asDouble(),
-        esc(r.path("prediction_timestamp").asText())));
+    h.append(" &#183; ").append(num(r.path("duration_seconds").asDouble())).append(" s &#183; ")
+        .append(num(r.path("throughput_records_per_second").asDouble())).append(" records/s &#183; prediction timestamp ")
+        .append(esc(r.path("prediction_timestamp").asText())).append("</p>\n");
+    List<String> models = new ArrayList<>();
+    r.path("models").forEach(m -> models.add(m.asText()));
+    h.append("<p id=\"model\">Model: ").append(models.isEmpty() ? "- (not published)" : esc(String.join(", ", models)))
+        .append("</p>\n");
     if (r.hasNonNull("error")) {
       h.append("<p class=\"bad\">").append(esc(r.get("error").asText())).append("</p>\n");
     }
@@ -50,7 +56,7 @@ final class ReportHtml {
     h.append("<h2>Counts</h2>\n<table id=\"counts\"><tr><th class=\"l\">stage</th><th>records</th></tr>\n");
     r.path("counts").fields().forEachRemaining(e -> {
       if (e.getValue().isValueNode()) {
-        row(e.getKey(), e.getValue().isNull() ? "-" : e.getValue().asText());
+        row(e.getKey(), value(e.getValue()));
       }
     });
     r.path("counts").path("dead_letters_by_reason").fields().forEachRemaining(
@@ -73,10 +79,35 @@ final class ReportHtml {
     h.append("</p>\n");
 
     JsonNode b = r.path("circuit_breaker");
+    h.append("<h2>Circuit breaker</h2>\n<p id=\"breaker\">");
+    if (b.path("tripped").isBoolean()) {
+      h.append(b.get("tripped").asBoolean() ? "<span class=\"bad\">tripped: nothing published</span>"
+          : "<span class=\"ok\">passed</span>");
+    } else {
+      h.append("not reached");
+    }
+    h.append("</p>\n");
     if (b.path("violations").size() > 0) {
-      h.append("<h2>Circuit breaker tripped</h2>\n<ul>\n");
+      h.append("<ul>\n");
       b.path("violations").forEach(v -> h.append("<li class=\"bad\">").append(esc(v.asText())).append("</li>\n"));
       h.append("</ul>\n");
+    }
+    h.append("<table id=\"thresholds\"><tr><th class=\"l\">threshold</th><th>limit</th></tr>\n");
+    r.path("thresholds").fields().forEachRemaining(e -> row(e.getKey(), value(e.getValue())));
+    h.append("</table>\n");
+
+    JsonNode inf = r.path("inference");
+    if (inf.isObject()) {
+      h.append("<h2>Inference</h2>\n<table id=\"inference\"><tr><th class=\"l\">measure</th><th>count</th>"
+          + "<th>mean</th><th>min</th><th>max</th></tr>\n");
+      for (String[] m : new String[][] {{"batch_latency_us", "batch latency (&#181;s)"}, {"batch_size", "batch size"},
+          {"model_load_ms", "model load (ms)"}}) {
+        JsonNode d = inf.path(m[0]);
+        h.append("<tr><td class=\"l\">").append(m[1]).append("</td><td>").append(value(d.path("count")))
+            .append("</td><td>").append(value(d.path("mean"))).append("</td><td>").append(value(d.path("min")))
+            .append("</td><td>").append(value(d.path("max"))).append("</td></tr>\n");
+      }
+      h.append("</table>\n");
     }
 
     if (q != null) {
@@ -95,9 +126,19 @@ final class ReportHtml {
       }
       h.append("</p>\n");
       histogram(d, q.getPreviousPredictions());
+      h.append("<p class=\"legend\" id=\"histogram-legend\"><span class=\"key\" style=\"background:#4c78a8\"></span>this run")
+          .append(q.getPreviousPredictions() != null && q.getPreviousRunId() != null
+              ? "<span class=\"key\" style=\"border:2px solid #e45756\"></span>previous run " + esc(q.getPreviousRunId())
+              : " (no previous run to compare)")
+          .append(" &#183; x: prediction score &#183; y: share of the run's predictions per bucket</p>\n");
 
       h.append("<h2>Drift per feature</h2>\n");
       drift(q, t);
+      h.append("<p class=\"legend\" id=\"drift-legend\"><span class=\"key\" style=\"background:#54a24b\"></span>within its limit"
+          + "<span class=\"key\" style=\"background:#e45756\"></span>over its limit"
+          + "<span class=\"key\" style=\"border-left:2px dashed #222;width:2px\"></span>limit: maxPsi ")
+          .append(num(t.maxPsi())).append(" for numeric features (PSI), maxCategoryShift ").append(num(t.maxCategoryShift()))
+          .append(" for categorical ones (L-infinity)</p>\n");
       h.append("<table id=\"features\"><tr><th class=\"l\">feature</th><th class=\"l\">kind</th><th>rows</th>"
           + "<th>nulls</th><th>null rate</th><th>training null rate</th><th>unreadable</th>"
           + "<th class=\"l\">violations</th><th>PSI</th><th>JS</th><th>L-inf</th></tr>\n");
@@ -106,7 +147,7 @@ final class ReportHtml {
             .append(f.getKind().name().toLowerCase(Locale.ROOT)).append("</td><td>").append(f.getCount())
             .append("</td><td>").append(f.getNulls()).append("</td><td>").append(num(f.getNullRate()))
             .append("</td><td>").append(num(f.getTrainingNullRate())).append("</td><td>").append(f.getUnreadable())
-            .append("</td><td class=\"l\">").append(esc(f.getViolations().toString())).append("</td><td>")
+            .append("</td><td class=\"l\">").append(esc(violations(f.getViolations()))).append("</td><td>")
             .append(num(f.getPsi())).append("</td><td>").append(num(f.getJsDivergence())).append("</td><td>")
             .append(num(f.getLInfinity())).append("</td></tr>\n");
       }
@@ -150,6 +191,10 @@ final class ReportHtml {
       h.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\">%s</text>\n",
           left + i * bw, bottom + 14, anchor, num(edges.get(i))));
     }
+    h.append(String.format(Locale.ROOT,
+        "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">prediction score</text>\n"
+            + "<text x=\"12\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 12 %d)\">share</text>\n",
+        (left + W) / 2, H - 3, bottom / 2, bottom / 2));
     h.append("</svg>\n");
   }
 
@@ -162,7 +207,7 @@ final class ReportHtml {
       }
     }
     int rowH = 22;
-    int height = 20 + rowH * Math.max(1, fs.size());
+    int height = 36 + rowH * Math.max(1, fs.size());
     int left = 190;
     double top = 1e-9;
     for (FeatureQuality f : fs) {
@@ -195,7 +240,34 @@ final class ReportHtml {
             left + lim * scale, y, left + lim * scale, y + rowH - 2));
       }
     }
+    h.append(String.format(Locale.ROOT,
+        "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">drift: PSI or L-infinity against the training statistics</text>\n",
+        (left + W) / 2, height - 4));
     h.append("</svg>\n");
+  }
+
+  /** A JSON value in the page's one number format; integers as they are. */
+  private static String value(JsonNode v) {
+    if (v == null || v.isNull() || v.isMissingNode()) {
+      return "-";
+    }
+    if (v.isIntegralNumber()) {
+      return v.asText();
+    }
+    if (v.isNumber()) {
+      return num(v.asDouble());
+    }
+    return v.asText();
+  }
+
+  /** {@code none}, or {@code reason: count} pairs. */
+  static String violations(java.util.Map<String, Long> v) {
+    if (v.isEmpty()) {
+      return "none";
+    }
+    List<String> parts = new ArrayList<>();
+    new java.util.TreeMap<>(v).forEach((k, n) -> parts.add(k + ": " + n));
+    return String.join(", ", parts);
   }
 
   private static double value(FeatureQuality f) {
@@ -240,7 +312,18 @@ final class ReportHtml {
     if (Double.isInfinite(v)) {
       return v > 0 ? "inf" : "-inf";
     }
-    return String.format(Locale.ROOT, "%.4g", v);
+    if (Double.isNaN(v)) {
+      return "NaN";
+    }
+    if (v == 0) {
+      return "0";
+    }
+    double a = Math.abs(v);
+    if (a >= 1e-4 && a < 1e9) {
+      // One format everywhere: 4 significant digits, no trailing zeros (0.2, 0.02475, 1234, 0.0001).
+      return new java.math.BigDecimal(v).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
+    }
+    return String.format(Locale.ROOT, "%.3e", v);
   }
 
   static String esc(String s) {

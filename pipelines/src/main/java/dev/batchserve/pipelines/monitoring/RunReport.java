@@ -144,6 +144,10 @@ public final class RunReport {
       r.put("interval", run.interval().name().toLowerCase(Locale.ROOT));
       r.put("prediction_timestamp", run.predictionTimestamp().toString());
       r.put("run_directory", runDirectory);
+      JsonNode models = manifestModels(runDirectory);
+      if (models != null) {
+        r.set("models", models);
+      }
       r.put("status", status);
       r.put("error", error);
       double seconds = 0;
@@ -262,6 +266,20 @@ public final class RunReport {
         }
       }
       return total;
+    }
+
+    /** The {@code models} ("name:version") of the run's {@code _MANIFEST.json}, when it was published. */
+    private static @Nullable JsonNode manifestModels(String dir) {
+      String manifest = RunFiles.readIfExists(RunFiles.join(dir, dev.batchserve.transforms.sink.FileSink.MANIFEST));
+      if (manifest == null) {
+        return null;
+      }
+      try {
+        JsonNode models = JSON.readTree(manifest).get("models");
+        return models == null || !models.isArray() ? null : models;
+      } catch (java.io.IOException e) {
+        return null;
+      }
     }
 
     private JsonNode distribution(String namespace, String name) {

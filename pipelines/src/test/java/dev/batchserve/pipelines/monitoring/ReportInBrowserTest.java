@@ -7,14 +7,10 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assume.assumeTrue;
 
-import dev.batchserve.transforms.monitoring.QualityThresholds;
-import dev.batchserve.transforms.monitoring.RunQuality;
-import dev.batchserve.transforms.values.RunInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -53,14 +49,8 @@ public class ReportInBrowserTest {
   @Test
   public void theReportLoadsWithoutErrorsAndShowsItsCharts() throws Exception {
     assumeTrue("Debian's chromium is not installed (.ci/install-browser.sh installs it)", Files.isExecutable(CHROMIUM));
-    RunQuality q = RunQuality.fromJson("{\"run_id\":\"fraud-daily-20261128\",\"input_records\":200,"
-        + "\"features\":[{\"name\":\"amount\",\"kind\":\"NUMERIC\",\"count\":200,\"edges\":[0.0,1.0,2.0],"
-        + "\"training_counts\":[100,100],\"counts\":[150,50],\"psi\":0.1438,\"js_divergence\":0.0488}],"
-        + "\"predictions\":{\"count\":200,\"mean\":0.25,\"edges\":[0.0,0.5,1.0],\"counts\":[150,50]}}");
-    RunInfo run = RunInfo.of("fraud", LocalDate.parse("2026-11-28"), RunInfo.Interval.DAILY);
     Path html = tmp.getRoot().toPath().resolve("_REPORT.html");
-    Files.writeString(html, RunReport.builder(run, tmp.getRoot().toString()).quality(q)
-        .thresholds(QualityThresholds.defaults()).build().toHtml(), StandardCharsets.UTF_8);
+    Files.writeString(html, RunReportTest.fullReport(tmp.getRoot().toPath()), StandardCharsets.UTF_8);
 
     Path profile = tmp.newFolder("profile").toPath();
     String dom = run(chromium(profile, "--dump-dom", html.toUri().toString()),
@@ -68,6 +58,13 @@ public class ReportInBrowserTest {
     assertThat(dom.split("<svg", -1).length - 1, is(2));
     assertThat(dom, containsString("fraud-daily-20261128"));
     assertThat(dom, containsString("amount"));
+    // what a person needs is page text, not only SVG tooltips
+    String text = RunReportTest.visibleText(dom);
+    for (String needed : List.of("Model: fraud-mlp:1", "previous run fraud-daily-20261127", "x: prediction score",
+        "limit: maxPsi 0.25", "drift: PSI or L-infinity", "Circuit breaker passed", "max_psi 0.25",
+        "batch latency (µs)")) {
+      assertThat(text, containsString(needed));
+    }
     String log = Files.readString(tmp.getRoot().toPath().resolve("dom.err"));
     assertThat(log, not(containsString("Uncaught")));
     assertThat(log, not(containsString(":CONSOLE(")));

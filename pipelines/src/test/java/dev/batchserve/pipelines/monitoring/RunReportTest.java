@@ -51,6 +51,57 @@ public class RunReportTest {
     assertThat(r.toPrometheus(), not(containsString("batchserve_records_read_total")));
   }
 
+  /** The page's text a person reads: tags stripped, without tooltips ({@code <title>}) and CSS. */
+  static String visibleText(String html) {
+    return html.replaceAll("(?s)<title>.*?</title>", " ").replaceAll("(?s)<style>.*?</style>", " ")
+        .replaceAll("<[^>]+>", " ").replace("&#183;", "·").replace("&#181;", "µ").replaceAll("\\s+", " ");
+  }
+
+  /** A report with a previous run, a published model and a violation-free feature. */
+  static String fullReport(java.nio.file.Path runDir) throws Exception {
+    java.nio.file.Files.writeString(runDir.resolve("_MANIFEST.json"), "{\"models\":[\"fraud-mlp:1\"]}");
+    RunQuality q = RunQuality.fromJson("{\"run_id\":\"fraud-daily-20261128\",\"input_records\":202,"
+        + "\"dead_letters\":5,\"dead_letter_rate\":0.024752475247524754,"
+        + "\"features\":[{\"name\":\"amount\",\"kind\":\"NUMERIC\",\"count\":200,\"edges\":[0.0,1.0,2.0],"
+        + "\"training_counts\":[100,100],\"counts\":[150,50],\"psi\":0.1438,\"js_divergence\":0.0488}],"
+        + "\"predictions\":{\"count\":200,\"mean\":0.25,\"edges\":[0.0,0.5,1.0],\"counts\":[150,50]},"
+        + "\"previous_run_id\":\"fraud-daily-20261127\","
+        + "\"previous_predictions\":{\"count\":200,\"mean\":0.2,\"edges\":[0.0,0.5,1.0],\"counts\":[160,40]}}");
+    return RunReport.builder(RUN, runDir.toString()).status("published").quality(q)
+        .thresholds(QualityThresholds.defaults()).build().toHtml();
+  }
+
+  @org.junit.Rule public final org.junit.rules.TemporaryFolder tmp = new org.junit.rules.TemporaryFolder();
+
+  @Test
+  public void thePageShowsLegendsAxesModelThresholdsAndLatencyAsTextInOneNumberFormat() throws Exception {
+    String html = fullReport(tmp.getRoot().toPath());
+    parse(html); // still well-formed
+    String text = visibleText(html);
+    assertThat(text, containsString("Model: fraud-mlp:1"));
+    assertThat(text, containsString("this run previous run fraud-daily-20261127"));
+    assertThat(text, containsString("x: prediction score"));
+    assertThat(text, containsString("prediction score"));
+    assertThat(text, containsString("limit: maxPsi 0.25 for numeric features (PSI), maxCategoryShift 0.2"));
+    assertThat(text, containsString("drift: PSI or L-infinity against the training statistics"));
+    assertThat(text, containsString("Circuit breaker passed"));
+    assertThat(text, containsString("max_dead_letter_rate"));
+    assertThat(text, containsString("max_psi 0.25"));
+    assertThat(text, containsString("batch latency (µs)"));
+    assertThat(text, containsString("amount numeric 200"));
+    assertThat(text, containsString(" none "));
+    assertThat(text, not(containsString("{}")));
+    // one number format: at most 4 significant digits, no padding zeros
+    assertThat(text, containsString("0.1438"));
+    assertThat(text, containsString("0.0488"));
+    assertThat(text, not(containsString("0.2000")));
+    assertThat(text, not(containsString("0.000 ")));
+    assertThat(ReportHtml.num(0.024752475247524754), is("0.02475"));
+    assertThat(ReportHtml.num(0.2), is("0.2"));
+    assertThat(ReportHtml.num(0.0), is("0"));
+    assertThat(ReportHtml.num(1234.0), is("1234"));
+  }
+
   @Test
   public void featureNamesAreEscapedInHtmlAndPrometheusLabels() throws Exception {
     RunQuality q = RunQuality.fromJson("{\"run_id\":\"fraud-daily-20261128\",\"input_records\":200,"

@@ -612,8 +612,17 @@ public final class FeatureSpec implements Serializable {
     }
   }
 
-  /** Reads a spec from a local path or any Beam filesystem URI (gs://, s3://...). */
+  /**
+   * Reads a spec from a local path or any Beam filesystem URI (gs://, s3://...). A local spec whose
+   * directory does not exist (e.g. {@code <model>/feature-spec.json} under a wrong model directory)
+   * is reported as a missing directory, naming it.
+   */
   public static FeatureSpec read(String uri) {
+    java.nio.file.Path missingDir = missingLocalDirectory(uri);
+    if (missingDir != null) {
+      throw new IllegalArgumentException("cannot read feature spec from " + uri + ": the directory " + missingDir
+          + " does not exist (a wrong model directory? check --model, or pass the spec's path)");
+    }
     try {
       ResourceId resource = FileSystems.matchSingleFileSpec(uri).resourceId();
       try (ReadableByteChannel channel = FileSystems.open(resource);
@@ -623,6 +632,16 @@ public final class FeatureSpec implements Serializable {
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read feature spec from " + uri, e);
     }
+  }
+
+  /** The directory of a local {@code uri} when it does not exist; null for remote URIs and existing directories. */
+  private static java.nio.file.@org.checkerframework.checker.nullness.qual.Nullable Path missingLocalDirectory(String uri) {
+    String path = uri.startsWith("file:") ? uri.substring("file:".length()) : uri;
+    if (path.contains("://") || path.contains("*") || path.contains("?")) {
+      return null;
+    }
+    java.nio.file.Path dir = java.nio.file.Path.of(path).toAbsolutePath().getParent();
+    return dir == null || java.nio.file.Files.isDirectory(dir) ? null : dir;
   }
 
   /** Writes {@link #toJson()} to a local path or any Beam filesystem URI. */

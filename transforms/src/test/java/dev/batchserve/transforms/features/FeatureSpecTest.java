@@ -58,6 +58,20 @@ public class FeatureSpecTest {
   private static final double STD_1_TO_4 = Math.sqrt(1.25); // population std of 1, 2, 3, 4
 
   @Test
+  public void aMissingModelDirectoryIsReportedAsSuchNotAsAMissingSpec() throws Exception {
+    String dir = tmp.getRoot() + "/models/fraud-mlp/9";
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> FeatureSpec.read(dir + "/feature-spec.json"));
+    assertThat(e.getMessage(), containsString("the directory " + dir + " does not exist"));
+    // an existing directory without the spec still says the spec is missing
+    String existing = tmp.newFolder("model").toString();
+    IllegalArgumentException noSpec =
+        assertThrows(IllegalArgumentException.class, () -> FeatureSpec.read(existing + "/feature-spec.json"));
+    assertThat(noSpec.getMessage(), containsString("cannot read feature spec from " + existing + "/feature-spec.json"));
+    assertThat(noSpec.getMessage(), org.hamcrest.Matchers.not(containsString("does not exist")));
+  }
+
+  @Test
   public void zscoreUsesTrainingMeanAndPopulationStd() {
     FeatureSpec spec =
         FeatureSpec.fit(FeatureSpec.builder().numeric("amount").zscore().build(), column("amount", 1.0, 2.0, 3.0, 4.0));

@@ -1,0 +1,332 @@
+package dev.batchserve.pipelines.cli;
+
+import dev.batchserve.models.cli.ModelCli;
+import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.config.ConfigJob;
+import dev.batchserve.pipelines.fraud.GenerateFraudSample;
+import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.pipelines.monitoring.CheckStaleness;
+import dev.batchserve.pipelines.runners.FlinkClusterCli;
+import dev.batchserve.transforms.serving.LookupCli;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.options.Hidden;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * One entry point for every verb, run by {@code bin/batchserve} with the class path the build
+ * wrote (no Maven at run time). Each subcommand calls the existing main's logic; a failure prints
+ * one line naming its cause and what to do, then the run's summary, and exits with the code of its
+ * {@link Failure} class; the stack trace goes to the log file ({@link LauncherLogging}).
+ *
+ * <pre>
+ * bin/batchserve score --input=my.csv --model=work/models/fraud-mlp/1 --output=work/predictions/fraud
+ * bin/batchserve lookup acct-7 --redis 127.0.0.1:6379 --prefix fraud
+ * bin/batchserve check-staleness --output=work/predictions/fraud --interval=daily
+ * bin/batchserve --help
+ * </pre>
+ */
+public final class Launcher {
+  static final String USAGE = String.join(System.lineSeparator(),
+      "usage: batchserve [--verbose] <verb> [arguments]",
+      "",
+      "verbs:",
+      "  score [--input=... --model=... --output=... --runDate=YYYY-MM-DD ...]",
+      "                    score a file (or JDBC/BigQuery source) with a model; publishes under --output",
+      "                    `batchserve score --help` lists every option with its default",
+      "  job --config=FILE [--runDate=...] [overrides]   the config-driven job (a YAML job file)",
+      "  lookup KEY --redis host:port [--prefix p] [--db n] [--password-env VAR | --password-file F] [--tls]",
+      "                    a served prediction from Redis, with its age (JSON)",
+      "  check-staleness --output=DIR [--interval=daily|hourly] [--sla=PT36H] [--alertWebhook=URL]",
+      "  model inspect|verify DIR        show / check a model directory",
+      "  sample [--out=DIR] [--accounts=N] [--seed=N]   write the fraud sample (CSV and Parquet)",
+      "  train [--modelDir=DIR] [--accounts=N] [--seed=N] [--version=V]   train and export the demo TF model",
+      "  flink up|down|status --dir=DIR [--pom=flink/pom.xml] [--taskManagers=N]   a local Flink session cluster",
+      "  help              this text",
+      "",
+      "exit codes:",
+      "  0   success (lookup: the key has a prediction; check-staleness: fresh)",
+      "  1   lookup: the lookup fell back (the JSON says why)",
+      "  2   check-staleness: stale or nothing published; lookup: usage error",
+      "  10  bad input or configuration (unknown option, input that matches no file, bad job file)",
+      "  11  model problem (missing or incomplete model directory, failed integrity check, load failure)",
+      "  12  store unreachable (Redis or PostgreSQL did not answer)",
+      "  13  circuit breaker tripped (quality or drift out of bounds; nothing published)",
+      "  14  the run failed otherwise (runner error; see the log)",
+      "  64  check-staleness: usage error",
+      "",
+      "The terminal gets batchserve's own lines and the run summary; everything else (Flink, Beam, Hadoop,",
+      "TensorFlow) and every stack trace goes to the log file named at the start",
+      "(BATCHSERVE_LOG_DIR, default work/logs). --verbose (or BATCHSERVE_VERBOSE=1) shows it all.");
+
+  private Launcher() {}
+
+  public static void main(String[] args) {
+    boolean verbose = "1".equals(System.getenv("BATCHSERVE_VERBOSE"));
+    if (args.length > 0 && args[0].equals("--verbose")) {
+      verbose = true;
+      args = Arrays.copyOfRange(args, 1, args.length);
+    }
+    Path logDir = Path.of(System.getProperty("batchserve.logDir",
+        Optional.ofNullable(System.getenv("BATCHSERVE_LOG_DIR")).orElse("work/logs")));
+    Path log;
+    try {
+      log = LauncherLogging.configure(logDir, verbose);
+    } catch (UncheckedIOException e) {
+      System.err.println("batchserve: " + e.getMessage());
+      System.exit(Failure.INPUT_OR_CONFIG.code);
+      return;
+    }
+    int code = run(args, log, System.out, System.err);
+    System.out.flush();
+    System.exit(code);
+  }
+
+  /**
+   * Runs one verb; returns its exit code. {@code lookup} and {@code flink} delegate to mains that
+   * exit the JVM themselves on success.
+   */
+  static int run(String[] args, Path log, PrintStream out, PrintStream err) {
+    if (args.length == 0 || Arrays.asList("help", "--help", "-h").contains(args[0])) {
+      (args.length == 0 ? err : out).println(USAGE);
+      return args.length == 0 ? Failure.INPUT_OR_CONFIG.code : 0;
+    }
+    String verb = args[0];
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    Score score = null;
+    try {
+      switch (verb) {
+        case "score":
+          if (wantsHelp(rest)) {
+            out.print(optionsHelp());
+            return 0;
+          }
+          score = new Score(rest, log, out);
+          return score.run();
+        case "job":
+          err.println("==> Running the job; log: " + log);
+          RunSummary summary = ConfigJob.run(rest);
+          out.println(summary.render());
+          return 0;
+        case "lookup":
+          LookupCli.main(args); // exits with 0, 1 or 2
+          return 0;
+        case "check-staleness":
+          return CheckStaleness.run(rest, Clock.systemUTC(), out, err);
+        case "model":
+          int m = ModelCli.run(rest, out, err);
+          return m == ModelCli.OK ? 0 : m == ModelCli.INVALID ? Failure.MODEL.code : Failure.INPUT_OR_CONFIG.code;
+        case "sample":
+          GenerateFraudSample.main(rest);
+          return 0;
+        case "train":
+          TrainFraudModel.main(rest);
+          return 0;
+        case "flink":
+          FlinkClusterCli.main(rest);
+          return 0;
+        default:
+          err.println("batchserve: unknown verb '" + verb + "'");
+          err.println(USAGE);
+          return Failure.INPUT_OR_CONFIG.code;
+      }
+    } catch (LaunchException e) {
+      LauncherLogging.FAILURES.log(Level.SEVERE, verb + ": " + e.getMessage(), e);
+      err.println("batchserve " + verb + ": " + e.failure.title + ": " + sentence(e.getMessage()) + "; "
+          + e.failure.advice + " (exit " + e.failure.code + ")");
+      return e.failure.code;
+    } catch (Exception | LinkageError e) {
+      LauncherLogging.FAILURES.log(Level.SEVERE, verb + " failed", e);
+      Failure.Classified c = Failure.cause(e);
+      err.println("batchserve " + verb + ": " + c.failure.title + ": " + sentence(c.message()) + "; "
+          + c.failure.advice + " (exit " + c.failure.code + "; stack trace in " + log + ")");
+      if (score != null) {
+        err.flush();
+        out.println(score.failedSummary(c.failure));
+      }
+      return c.failure.code;
+    }
+  }
+
+  /**
+   * Beam's help for {@link BatchScoringOptions} without the options marked {@link Hidden} (Beam's
+   * printer lists them): every option of the job, its type, default and description.
+   */
+  static String optionsHelp() {
+    java.util.Set<String> hidden = new java.util.HashSet<>();
+    for (java.lang.reflect.Method m : BatchScoringOptions.class.getMethods()) {
+      if (m.isAnnotationPresent(Hidden.class) && m.getName().startsWith("get") && m.getName().length() > 3) {
+        hidden.add(Character.toLowerCase(m.getName().charAt(3)) + m.getName().substring(4));
+      }
+    }
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    PipelineOptionsFactory.printHelp(new PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8),
+        BatchScoringOptions.class);
+    StringBuilder b = new StringBuilder();
+    boolean skipping = false;
+    for (String line : bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("\\R", -1)) {
+      if (line.startsWith("  --")) {
+        int end = line.indexOf('=');
+        skipping = hidden.contains(line.substring(4, end < 0 ? line.length() : end));
+      } else if (!line.startsWith("    ")) {
+        skipping = false;
+      }
+      if (!skipping) {
+        b.append(line).append(System.lineSeparator());
+      }
+    }
+    return b.toString().stripTrailing() + System.lineSeparator();
+  }
+
+  /** A message without its final full stop(s), so that the advice can follow it. */
+  static String sentence(String m) {
+    return m.strip().replaceAll("[.]+$", "");
+  }
+
+  private static boolean wantsHelp(String[] args) {
+    return Arrays.stream(args).anyMatch(a -> a.equals("--help") || a.equals("-h") || a.startsWith("--help="));
+  }
+
+  /** {@code score}: options, checks before the pipeline is built, the run, its summary. */
+  private static final class Score {
+    private final Path log;
+    private final PrintStream out;
+    private final String[] args;
+    private @Nullable BatchScoringOptions options;
+
+    Score(String[] args, Path log, PrintStream out) {
+      this.args = args;
+      this.log = log;
+      this.out = out;
+    }
+
+    int run() {
+      try {
+        options = PipelineOptionsFactory.fromArgs(args).withValidation().as(BatchScoringOptions.class);
+      } catch (IllegalArgumentException e) {
+        throw new LaunchException(Failure.INPUT_OR_CONFIG, Failure.cause(e).message(), e);
+      }
+      FileSystems.setDefaultPipelineOptions(options);
+      checkInput(options);
+      checkModel(options);
+      out.println("==> Scoring " + options.getInput() + " with " + options.getModel() + " on the "
+          + options.getRunner().getSimpleName() + " for run date "
+          + (options.getRunDate().isEmpty() ? "today" : options.getRunDate()) + "; log: " + log);
+      out.flush();
+      RunSummary summary = BatchScoringPipeline.run(options);
+      out.println(summary.render());
+      return 0;
+    }
+
+    /** The run id, report and log of a run that failed (the summary printed last). */
+    String failedSummary(Failure failure) {
+      StringBuilder b = new StringBuilder();
+      String runId = null;
+      if (options != null) {
+        try {
+          runId = BatchScoringPipeline.runInfo(options).runId();
+        } catch (RuntimeException e) {
+          runId = null; // a bad --runDate: no run to name
+        }
+      }
+      b.append(runId == null ? "Run" : "Run " + runId)
+          .append(failure == Failure.BREAKER_TRIPPED ? " tripped: nothing published" : " failed: nothing published");
+      if (options != null && runId != null) {
+        findReport(options.getOutput(), runId).ifPresent(r -> b.append(System.lineSeparator()).append("  report         ").append(r));
+      }
+      b.append(System.lineSeparator()).append("  log            ").append(log);
+      return b.toString();
+    }
+  }
+
+  /** A file input must match at least one file; JDBC and BigQuery sources are checked by the run. */
+  static void checkInput(BatchScoringOptions o) {
+    String input = o.getInput();
+    String format = o.getInputFormat().trim().toLowerCase(Locale.ROOT);
+    if (format.equals("jdbc") || format.equals("bigquery") || input.startsWith("jdbc:") || input.startsWith("bigquery:")) {
+      return;
+    }
+    boolean found;
+    try {
+      MatchResult m = FileSystems.match(input);
+      found = m.status() == MatchResult.Status.OK && !m.metadata().isEmpty();
+    } catch (IOException | IllegalArgumentException e) {
+      found = false;
+    }
+    if (!found) {
+      throw new LaunchException(Failure.INPUT_OR_CONFIG, "the input " + input
+          + " matches no file (pass --input=<file or glob>; with make: INPUT=...)", null);
+    }
+  }
+
+  /** A local model directory must exist and, unless --featureSpec is given, hold feature-spec.json. */
+  static void checkModel(BatchScoringOptions o) {
+    String model = o.getModel();
+    if (model.contains("://")) {
+      return; // remote: the model loader checks it
+    }
+    Path dir = Path.of(model.startsWith("file:") ? model.substring("file:".length()) : model);
+    if (!Files.isDirectory(dir)) {
+      throw new LaunchException(Failure.MODEL, "the model directory " + model
+          + " does not exist (pass --model=<model directory>; with make: MODEL=...)", null);
+    }
+    if (o.getFeatureSpec().isEmpty() && !Files.exists(dir.resolve("feature-spec.json"))) {
+      throw new LaunchException(Failure.MODEL, "the model directory " + model
+          + " has no feature-spec.json (pass --featureSpec=<file>, or export the model with its spec)", null);
+    }
+  }
+
+  /** The newest {@code _REPORT.html} of {@code runId} under a local output root. */
+  static Optional<Path> findReport(String output, String runId) {
+    if (output.contains("://")) {
+      return Optional.empty();
+    }
+    Path root = Path.of(output);
+    if (!Files.isDirectory(root)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> files = Files.walk(root)) {
+      return files
+          .filter(p -> p.getFileName().toString().equals("_REPORT.html"))
+          .filter(p -> p.toString().contains("run_id=" + runId))
+          .max(Comparator.comparing(Launcher::modified));
+    } catch (IOException | UncheckedIOException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static FileTime modified(Path p) {
+    try {
+      return Files.getLastModifiedTime(p);
+    } catch (IOException e) {
+      return FileTime.fromMillis(0);
+    }
+  }
+
+  /** A failure the launcher found itself, before any run, with its class. */
+  static final class LaunchException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final Failure failure;
+
+    LaunchException(Failure failure, String message, @Nullable Throwable cause) {
+      super(message, cause);
+      this.failure = failure;
+    }
+  }
+}
