@@ -219,9 +219,14 @@ abstract class JdbcDialect implements Serializable {
       return "PostgreSQL";
     }
 
+    /**
+     * The name itself: every name the sink uses is checked to be lower case {@code [a-z_][a-z0-9_]*},
+     * which PostgreSQL folds to itself, and none it generates is reserved; the SQL stays what
+     * operators see in {@code pg_stat_activity} today.
+     */
     @Override
     String quote(String identifier) {
-      return "\"" + identifier + "\"";
+      return identifier;
     }
 
     @Override

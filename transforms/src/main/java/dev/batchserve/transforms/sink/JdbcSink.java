@@ -97,8 +97,6 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.sink.jdbc";
   private static final Pattern TABLE = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
-  private static final String COLUMNS = "key, score, scores, items, label, confidence, model_name, model_version, "
-      + "prediction_timestamp, run_id, fallback_reason";
 
   private JdbcEndpoint endpoint;
   private final JdbcDialect dialect;
