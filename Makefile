@@ -1,5 +1,6 @@
 # batchserve: the verbs a user types. `make help` lists them.
 MVN        ?= mvn -B -q
+SPARK_VERSION := 3.5.3
 WORK       ?= work
 SAMPLE_DIR := $(WORK)/sample/fraud
 MODEL_DIR  := $(WORK)/models/fraud-mlp/1
@@ -22,6 +23,7 @@ FLINK_CLASSPATH_FILE := pipelines/target/classpath-flink.txt
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
 	@echo "make test         run the whole test suite (mvn verify), then build examples/consumer against the installed jars"
+	@echo "make run RUNNER=SparkRunner   the same job on Spark $(SPARK_VERSION) (SPARK_MASTER=local[2]; forked JVM with Java 17 module opens)"
 	@echo "make run-flink    the same job on Flink: embedded by default, FLINK_MASTER=host:port for a cluster"
 	@echo "make flink-up     start a local Flink session cluster from Maven jars ($(FLINK_DIR)/, FLINK_TMS=$(FLINK_TMS) TaskManagers)"
 	@echo "make flink-down   stop it (logs stay in $(FLINK_DIR)/log)"
@@ -65,11 +67,23 @@ sample: build $(SAMPLE_DIR)/accounts.csv
 
 train-demo: build $(MODEL_DIR)/model-manifest.json
 
+# Spark (RUNNER=SparkRunner) runs in a forked JVM with the Spark profile (-Pspark: Beam's SparkRunner
+# and Spark $(SPARK_VERSION)) and the module opens Spark's launcher sets on Java 17 (SPARK_OPENS, the same
+# list as spark.addOpens in pom.xml). SPARK_MASTER=local[2] by default; spark://host:7077 for a cluster
+# needs the bundled jar instead (README, "Spark").
+SPARK_MASTER ?= local[2]
+SPARK_OPENS  := $(foreach p,java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.nio.cs sun.security.action sun.util.calendar,--add-opens=java.base/$(p)=ALL-UNNAMED) -Djdk.reflect.useDirectMethodHandle=false
+SPARK_JAVA    = $(MVN) -Pspark -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR)
+
 # The sample and the demo model are prerequisites only while INPUT / MODEL are the defaults.
 RUN_INPUTS = $(if $(filter $(SAMPLE_DIR)/accounts.csv,$(INPUT)),$(SAMPLE_DIR)/accounts.csv) \
   $(if $(filter $(MODEL_DIR),$(MODEL)),$(MODEL_DIR)/model-manifest.json)
 run: build $(RUN_INPUTS)
+ifeq ($(RUNNER),SparkRunner)
+	$(SPARK_JAVA) -Dexec.args="$(SPARK_OPENS) -cp %classpath dev.batchserve.pipelines.BatchScoringPipeline --runner=SparkRunner --sparkMaster=$(SPARK_MASTER) --input=$(abspath $(INPUT)) --model=$(abspath $(MODEL)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)"
+else
 	$(BATCHSERVE) score --runner=$(RUNNER) --input=$(INPUT) --model=$(MODEL) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)
+endif
 
 # Flink runs in a forked JVM (exec:exec): Flink's user-code class loading fails inside exec:java's
 # class loader (ClassNotFoundException: org.apache.flink.api.common.ExecutionConfig).
@@ -184,11 +198,14 @@ JOB       ?= pipelines/src/main/resources/jobs/fraud-daily.yaml
 USERS     ?= 10000
 ITEMS     ?= 2000
 CUSTOMERS ?= 10000
+# RUNNER=SparkRunner runs it on Spark (SPARK_MASTER, local[2] by default) in a forked JVM, like run.
 # RUNNER=FlinkRunner runs the job on Flink embedded (FLINK_MASTER=[local]) or a cluster
 # (FLINK_MASTER=host:port) in a forked JVM, like run-flink; any other runner runs in exec:java.
 ifeq ($(RUNNER),FlinkRunner)
 RUN_MAIN = $(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
   -Dexec.args="-cp %classpath $(1) --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 $(2)"
+else ifeq ($(RUNNER),SparkRunner)
+RUN_MAIN = $(SPARK_JAVA) -Dexec.args="$(SPARK_OPENS) -cp %classpath $(1) --runner=SparkRunner --sparkMaster=$(SPARK_MASTER) $(2)"
 else
 RUN_MAIN = $(PIPELINES) -Dexec.mainClass=$(1) -Dexec.args="--runner=$(RUNNER) $(2)"
 endif

@@ -57,7 +57,8 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   void setRedisTls(boolean value);
 
-  @Description("JDBC URL of a PostgreSQL sink beside the files (no password in it); empty = no JDBC sink.")
+  @Description("JDBC URL of a PostgreSQL, MySQL/MariaDB or Snowflake sink beside the files (jdbc:postgresql:,"
+      + " jdbc:mysql:, jdbc:mariadb:, jdbc:snowflake:; no password in it); empty = no JDBC sink.")
   @Default.String("")
   String getJdbcUrl();
 

@@ -21,15 +21,24 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 
 /**
- * How to reach one PostgreSQL database: JDBC URL, user, and where the password comes from. The
+ * How to reach one database over JDBC: URL, user, and where the password comes from. The
  * password is read on the worker when the pool is first opened, and is never part of the URL, the
  * serialized pipeline, a log line or an exception message.
  *
  * <p>One pool per distinct endpoint per JVM (as JdbcIO does), shared by every DoFn instance.
  *
+ * <p>Any {@code jdbc:} URL whose driver is on the class path: the drivers of {@code jdbc:postgresql:},
+ * {@code jdbc:mysql:} (MySQL, Aurora MySQL, MariaDB: {@code com.mysql:mysql-connector-j}),
+ * {@code jdbc:mariadb:} ({@code org.mariadb.jdbc:mariadb-java-client}) and {@code jdbc:snowflake:}
+ * ({@code net.snowflake:snowflake-jdbc}) are loaded by class name, any other through
+ * {@link java.sql.DriverManager}. The JDBC sink writes to the first four only ({@link JdbcSink}).
+ *
  * <pre>{@code
  * JdbcEndpoint db = JdbcEndpoint.of("jdbc:postgresql://db:5432/serving")
  *     .withUser("writer").withPassword(Secret.fromEnv("PGPASSWORD"));
+ * JdbcEndpoint snowflake = JdbcEndpoint.of(
+ *         "jdbc:snowflake://acme-xy12345.snowflakecomputing.com/?db=SERVING&schema=PUBLIC&warehouse=SCORING")
+ *     .withUser("SCORER").withPassword(Secret.fromFile("/secrets/snowflake"));
  * }</pre>
  */
 public final class JdbcEndpoint implements Serializable, SerializableFunction<Void, DataSource> {
@@ -46,10 +55,13 @@ public final class JdbcEndpoint implements Serializable, SerializableFunction<Vo
     this.password = password;
   }
 
-  /** A {@code jdbc:postgresql://host:port/db} URL; credentials go in {@link #withUser}/{@link #withPassword}. */
+  /**
+   * A JDBC URL ({@code jdbc:postgresql://host:port/db}, {@code jdbc:mysql://host:3306/db}, ...);
+   * credentials go in {@link #withUser}/{@link #withPassword}.
+   */
   public static JdbcEndpoint of(String url) {
-    checkArgument(url != null && url.startsWith("jdbc:postgresql:"),
-        "url must start with jdbc:postgresql:, but was '%s'", url);
+    checkArgument(url != null && url.startsWith("jdbc:") && url.length() > "jdbc:".length(),
+        "url must be a JDBC URL (jdbc:<database>:...), but was '%s'", url);
     // Deliberately not echoed: the URL would carry the password.
     checkArgument(!url.toLowerCase(Locale.ROOT).contains("password="),
         "url must not contain a password; use withPassword(Secret.fromEnv(...)) instead");
@@ -75,7 +87,11 @@ public final class JdbcEndpoint implements Serializable, SerializableFunction<Vo
     synchronized (POOLS) {
       return POOLS.computeIfAbsent(this, e -> {
         BasicDataSource ds = new BasicDataSource();
-        ds.setDriverClassName("org.postgresql.Driver");
+        String driver = JdbcDialect.driverClass(e.url);
+        if (driver != null) {
+          checkDriver(driver, e.url);
+          ds.setDriverClassName(driver);
+        }
         ds.setUrl(e.url);
         if (e.user != null) {
           ds.setUsername(e.user);
@@ -90,14 +106,29 @@ public final class JdbcEndpoint implements Serializable, SerializableFunction<Vo
     }
   }
 
+  private static void checkDriver(String driver, String url) {
+    try {
+      Class.forName(driver, false, JdbcEndpoint.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      try {
+        Class.forName(driver, false, Thread.currentThread().getContextClassLoader());
+      } catch (ClassNotFoundException | RuntimeException again) {
+        String scheme = url.substring(0, url.indexOf(':', "jdbc:".length()) + 1);
+        throw new IllegalStateException("no JDBC driver for " + scheme + " URLs on the class path: add "
+            + JdbcDialect.driverArtifact(url) + " (class " + driver + ") to the job's runtime dependencies", e);
+      }
+    }
+  }
+
   /** A pooled connection; the caller closes it. */
   public Connection connect() throws SQLException {
     return apply(null).getConnection();
   }
 
   /**
-   * Whether a failure is worth another try: lost or refused connections (class 08, 57P01-57P03,
-   * 53300), serialization failures and deadlocks (40001, 40P01), lock timeouts (55P03). Constraint
+   * Whether a failure is worth another try: lost or refused connections (class 08, e.g. MySQL's
+   * 08S01, and PostgreSQL's 57P01-57P03, 53300), serialization failures and deadlocks (40001, 40P01),
+   * lock timeouts (55P03). Constraint
    * violations, syntax errors, missing tables and the like are not.
    */
   public static boolean isRetryable(SQLException e) {

@@ -13,7 +13,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
@@ -44,8 +43,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 
 /**
- * Writes keyed predictions into a PostgreSQL table and publishes the run by swapping tables in one
- * transaction.
+ * Writes keyed predictions into a PostgreSQL, MySQL/MariaDB (Aurora MySQL included) or Snowflake
+ * table and publishes the run by swapping the run's staging table in for the served one atomically.
  *
  * <p>Tables ({@code <t>} = the table name, {@code <run>} = the run id with {@code -} as {@code _}):
  *
@@ -59,7 +58,9 @@ import org.joda.time.Duration;
  *
  * <p>Columns: {@code key text primary key, score double precision, scores real[], items text[],
  * label text, confidence double precision, model_name text, model_version text,
- * prediction_timestamp timestamptz, run_id text, fallback_reason text}.
+ * prediction_timestamp timestamptz, run_id text, fallback_reason text} (PostgreSQL; MySQL/MariaDB keep
+ * {@code scores}/{@code items} as JSON and the timestamp as a UTC {@code DATETIME(3)}; Snowflake as
+ * {@code ARRAY} and {@code TIMESTAMP_TZ}).
  *
  * <ol>
  *   <li>Prepare: refuse a run older than the served one; (re)create the empty staging table.
@@ -76,6 +77,16 @@ import org.joda.time.Duration;
  * the new one, never a mix, and a failed run never touches it. A re-run of the same run id rebuilds
  * its staging table from empty, so it never duplicates rows.
  *
+ * <p>MySQL/MariaDB ({@code jdbc:mysql:} with {@code com.mysql:mysql-connector-j}, or {@code jdbc:mariadb:}
+ * with {@code org.mariadb.jdbc:mariadb-java-client}): DDL commits implicitly, so the publish step takes
+ * a named lock ({@code GET_LOCK}) instead of an advisory one, checks the guard and the count, then makes
+ * ONE {@code RENAME TABLE <t> TO <t>__previous, <t>__<run> TO <t>[, <v> TO <v>__old, <v>__next TO <v>]},
+ * which MySQL and MariaDB apply atomically, and then records the run as served. Snowflake
+ * ({@code jdbc:snowflake:}, {@code net.snowflake:snowflake-jdbc}): {@code ALTER TABLE <t>__<run> SWAP
+ * WITH <t>} is the atomic step; Snowflake has no advisory lock, and its view is replaced right after
+ * the swap. On both, a publish retried after its connection was lost finds the run already in
+ * {@code <t>} and only records it.
+ *
  * <pre>{@code
  * predictions.apply(SinkWithMetadata.<String>jdbc("jdbc:postgresql://db:5432/serving")
  *     .withUser("writer").withPassword(Secret.fromEnv("PGPASSWORD"))
@@ -86,10 +97,9 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.sink.jdbc";
   private static final Pattern TABLE = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
-  private static final String COLUMNS = "key, score, scores, items, label, confidence, model_name, model_version, "
-      + "prediction_timestamp, run_id, fallback_reason";
 
   private JdbcEndpoint endpoint;
+  private final JdbcDialect dialect;
   private String table = "predictions";
   private @Nullable RunInfo runInfo;
   private int batchSize = 1000;
@@ -107,6 +117,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   private JdbcSink(JdbcEndpoint endpoint) {
     this.endpoint = endpoint;
+    this.dialect = JdbcDialect.forUrl(endpoint.url());
   }
 
   static <K> JdbcSink<K> to(String url) {
@@ -253,7 +264,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     String staging = stagingTable(table, run.runId());
 
     PCollection<String> prepared = p.apply("RunId", Create.of(run.runId()))
-        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, table, run)))
+        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, dialect, table, run)))
         .setCoder(StringUtf8Coder.of());
     PCollection<KV<String, Prediction>> keyed = input
         .apply("AfterPrepare", Wait.on(prepared))
@@ -262,13 +273,8 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
             .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
     PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
         .withDataSourceProviderFn(endpoint)
-        .withStatement("INSERT INTO " + staging + " (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            + " ON CONFLICT (key) DO UPDATE SET score = EXCLUDED.score, scores = EXCLUDED.scores,"
-            + " items = EXCLUDED.items, label = EXCLUDED.label, confidence = EXCLUDED.confidence,"
-            + " model_name = EXCLUDED.model_name, model_version = EXCLUDED.model_version,"
-            + " prediction_timestamp = EXCLUDED.prediction_timestamp, run_id = EXCLUDED.run_id,"
-            + " fallback_reason = EXCLUDED.fallback_reason")
-        .withPreparedStatementSetter(new SetRow())
+        .withStatement(dialect.upsert(staging))
+        .withPreparedStatementSetter(new SetRow(dialect))
         .withBatchSize(batchSize)
         .withRetryStrategy(JdbcEndpoint::isRetryable)
         .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
@@ -282,49 +288,23 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     waitOn.addAll(signals);
     PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, run, expected, view, viewSql(run)))
+        .apply("Publish", ParDo.of(new PublishFn(endpoint, dialect, table, run, expected, view, viewSelect(run)))
             .withSideInputs(expected))
         .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
   }
 
-  /** The serving view's {@code CREATE VIEW}, or null without a view. */
-  private @Nullable String viewSql(RunInfo run) {
+  /** The serving view's {@code SELECT ... FROM <table>}, or null without a view. */
+  private @Nullable String viewSelect(RunInfo run) {
     if (view == null) {
       return null;
     }
     List<String> select = new ArrayList<>();
     for (Map.Entry<String, String> e : viewColumns.entrySet()) {
-      String expr = "run_date".equals(e.getValue()) ? "DATE '" + run.runDate() + "'" : e.getValue();
-      select.add(expr + " AS " + e.getKey());
+      String expr = "run_date".equals(e.getValue()) ? dialect.dateLiteral(run.runDate()) : dialect.quote(e.getValue());
+      select.add(expr + " AS " + dialect.quote(e.getKey()));
     }
-    return "CREATE VIEW " + view + " AS SELECT " + String.join(", ", select) + " FROM " + table;
-  }
-
-  private static String createTable(String name) {
-    return "CREATE TABLE " + name + " ("
-        + "key text NOT NULL, score double precision, scores real[] NOT NULL, items text[] NOT NULL,"
-        + " label text, confidence double precision, model_name text NOT NULL, model_version text NOT NULL,"
-        + " prediction_timestamp timestamptz NOT NULL, run_id text NOT NULL, fallback_reason text,"
-        + " CONSTRAINT " + identifier(name + "_pkey") + " PRIMARY KEY (key))";
-  }
-
-  private static String createRuns(String table) {
-    return "CREATE TABLE IF NOT EXISTS " + runsTable(table) + " (run_id text PRIMARY KEY,"
-        + " prediction_timestamp timestamptz NOT NULL, records bigint NOT NULL,"
-        + " published_at timestamptz NOT NULL DEFAULT now(), served boolean NOT NULL DEFAULT false)";
-  }
-
-  /**
-   * Serializes the DDL of every run of one table until the transaction ends (a transaction-level
-   * advisory lock): {@code CREATE TABLE IF NOT EXISTS} is not safe against a concurrent twin, and
-   * two publishes must not interleave. Readers of the served table never take this lock.
-   */
-  private static void lockTable(Connection c, String table) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
-      s.setString(1, "batchserve:" + table);
-      s.executeQuery().close();
-    }
+    return "SELECT " + String.join(", ", select) + " FROM " + dialect.quote(table);
   }
 
   /**
@@ -341,13 +321,13 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   }
 
   /** Throws when a run newer than {@code run} is served. */
-  static void checkNotStale(Connection c, String table, RunInfo run) throws SQLException {
+  static void checkNotStale(Connection c, JdbcDialect dialect, String table, RunInfo run) throws SQLException {
     try (PreparedStatement s = c.prepareStatement(
-        "SELECT run_id, prediction_timestamp FROM " + runsTable(table) + " WHERE served")) {
+        "SELECT run_id, prediction_timestamp FROM " + dialect.quote(runsTable(table)) + " WHERE served")) {
       try (ResultSet r = s.executeQuery()) {
         if (r.next()) {
           String served = r.getString(1);
-          java.time.Instant ts = r.getObject(2, java.time.OffsetDateTime.class).toInstant();
+          java.time.Instant ts = dialect.getInstant(r, 2);
           if (!served.equals(run.runId()) && ts.isAfter(run.predictionTimestamp())) {
             throw new IllegalStateException("refusing to publish run " + run.runId() + " (prediction timestamp "
                 + run.predictionTimestamp() + "): the served run " + served + " (" + ts + ") is newer");
@@ -359,45 +339,27 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   private static final class SetRow implements JdbcIO.PreparedStatementSetter<KV<String, Prediction>> {
     private static final long serialVersionUID = 1L;
+    private final JdbcDialect dialect;
+
+    SetRow(JdbcDialect dialect) {
+      this.dialect = dialect;
+    }
 
     @Override
     public void setParameters(KV<String, Prediction> kv, PreparedStatement s) throws SQLException {
-      Prediction p = kv.getValue();
-      float[] scores = p.getScores();
-      Float[] boxed = new Float[scores.length];
-      for (int i = 0; i < scores.length; i++) {
-        boxed[i] = scores[i];
-      }
-      s.setString(1, kv.getKey());
-      setDouble(s, 2, p.getScore());
-      s.setArray(3, s.getConnection().createArrayOf("float4", boxed));
-      s.setArray(4, s.getConnection().createArrayOf("text", p.getItems().toArray(new String[0])));
-      s.setString(5, p.getLabel());
-      setDouble(s, 6, p.getConfidence());
-      s.setString(7, p.getModelName());
-      s.setString(8, p.getModelVersion());
-      s.setObject(9, java.time.OffsetDateTime.ofInstant(
-          java.time.Instant.ofEpochMilli(p.getPredictionTimestampMillis()), java.time.ZoneOffset.UTC));
-      s.setString(10, p.getRunId());
-      s.setString(11, p.getFallbackReason());
-    }
-
-    private static void setDouble(PreparedStatement s, int i, @Nullable Double v) throws SQLException {
-      if (v == null) {
-        s.setNull(i, Types.DOUBLE);
-      } else {
-        s.setDouble(i, v);
-      }
+      dialect.setRow(s, kv.getKey(), kv.getValue());
     }
   }
 
   private static final class PrepareFn extends DoFn<String, String> {
     private final JdbcEndpoint endpoint;
+    private final JdbcDialect dialect;
     private final String table;
     private final RunInfo run;
 
-    PrepareFn(JdbcEndpoint endpoint, String table, RunInfo run) {
+    PrepareFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run) {
       this.endpoint = endpoint;
+      this.dialect = dialect;
       this.table = table;
       this.run = run;
     }
@@ -406,17 +368,25 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     public void process(@Element String runId, OutputReceiver<String> out) throws Exception {
       String staging = stagingTable(table, runId);
       endpoint.withRetries(c -> {
-        c.setAutoCommit(false);
+        c.setAutoCommit(!dialect.transactionalDdl());
         try (Statement s = c.createStatement()) {
-          lockTable(c, table);
-          s.execute(createRuns(table));
-          checkNotStale(c, table, run);
-          // Whatever an earlier attempt of this run left is dropped: the attempt starts from empty.
-          s.execute("DROP TABLE IF EXISTS " + staging);
-          s.execute(createTable(staging));
-          c.commit();
+          dialect.lock(c, table);
+          try {
+            s.execute(dialect.createRuns(runsTable(table)));
+            checkNotStale(c, dialect, table, run);
+            // Whatever an earlier attempt of this run left is dropped: the attempt starts from empty.
+            s.execute("DROP TABLE IF EXISTS " + dialect.quote(staging));
+            s.execute(dialect.createTable(staging));
+            if (dialect.transactionalDdl()) {
+              c.commit();
+            }
+          } finally {
+            unlock(c, dialect, table);
+          }
         } catch (SQLException | RuntimeException e) {
-          rollback(c, e);
+          if (dialect.transactionalDdl()) {
+            rollback(c, e);
+          }
           throw e;
         }
         return null;
@@ -425,23 +395,34 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
+  /** Releases a session-level lock; a lost connection has released it already. */
+  private static void unlock(Connection c, JdbcDialect dialect, String table) {
+    try {
+      dialect.unlock(c, table);
+    } catch (SQLException e) {
+      // The server drops a session's locks with the session.
+    }
+  }
+
   private static final class PublishFn extends DoFn<String, String> {
     private final JdbcEndpoint endpoint;
+    private final JdbcDialect dialect;
     private final String table;
     private final RunInfo run;
     private final PCollectionView<Long> expected;
     private final @Nullable String view;
-    private final @Nullable String createView;
+    private final @Nullable String viewSelect;
     private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
 
-    PublishFn(JdbcEndpoint endpoint, String table, RunInfo run, PCollectionView<Long> expected,
-        @Nullable String view, @Nullable String createView) {
-      this.view = view;
+    PublishFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, PCollectionView<Long> expected,
+        @Nullable String view, @Nullable String viewSelect) {
       this.endpoint = endpoint;
+      this.dialect = dialect;
       this.table = table;
       this.run = run;
       this.expected = expected;
-      this.createView = createView;
+      this.view = view;
+      this.viewSelect = viewSelect;
     }
 
     @ProcessElement
@@ -449,53 +430,49 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       long records = ctx.sideInput(expected);
       String staging = stagingTable(table, run.runId());
       String previous = previousTable(table);
+      boolean transactional = dialect.transactionalDdl();
       endpoint.withRetries(c -> {
-        c.setAutoCommit(false);
+        c.setAutoCommit(!transactional);
         try (Statement s = c.createStatement()) {
-          lockTable(c, table);
-          s.execute(createRuns(table));
-          if (!exists(c, staging) && isServed(c, table, run.runId(), records)) {
-            // An earlier try of this step committed, but its answer was lost with the connection.
-            c.rollback();
-            return null;
+          dialect.lock(c, table);
+          try {
+            s.execute(dialect.createRuns(runsTable(table)));
+            if (!dialect.exists(c, staging)) {
+              if (isServed(c, table, run.runId(), records)) {
+                // An earlier try of this step committed, but its answer was lost with the connection.
+                if (transactional) {
+                  c.rollback();
+                }
+                return null;
+              }
+              if (!transactional && tableHoldsRun(c, run.runId(), records)) {
+                // An earlier try swapped the tables and lost its connection before recording the run.
+                recordServed(c, records);
+                return null;
+              }
+            }
+            checkNotStale(c, dialect, table, run);
+            long staged;
+            try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + dialect.quote(staging))) {
+              r.next();
+              staged = r.getLong(1);
+            }
+            checkState(staged == records,
+                "run %s: staging table %s holds %s rows but the input had %s records; not publishing",
+                run.runId(), staging, staged, records);
+            boolean viewExists = view != null && !transactional && dialect.exists(c, view);
+            for (String sql : dialect.swap(table, staging, previous, dialect.exists(c, table), view, viewExists,
+                viewSelect)) {
+              s.execute(sql);
+            }
+            recordServed(c, records);
+          } finally {
+            unlock(c, dialect, table);
           }
-          checkNotStale(c, table, run);
-          long staged;
-          try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + staging)) {
-            r.next();
-            staged = r.getLong(1);
-          }
-          checkState(staged == records,
-              "run %s: staging table %s holds %s rows but the input had %s records; not publishing",
-              run.runId(), staging, staged, records);
-          if (view != null) {
-            // The view follows the table it was made on, which is about to become __previous.
-            s.execute("DROP VIEW IF EXISTS " + view);
-          }
-          s.execute("DROP TABLE IF EXISTS " + previous);
-          if (exists(c, table)) {
-            s.execute("ALTER TABLE " + table + " RENAME TO " + previous);
-            s.execute("ALTER INDEX IF EXISTS " + identifier(table + "_pkey") + " RENAME TO "
-                + identifier(previous + "_pkey"));
-          }
-          s.execute("ALTER TABLE " + staging + " RENAME TO " + table);
-          s.execute("ALTER INDEX " + identifier(staging + "_pkey") + " RENAME TO " + identifier(table + "_pkey"));
-          if (createView != null) {
-            s.execute(createView);
-          }
-          s.execute("UPDATE " + runsTable(table) + " SET served = false WHERE served");
-          try (PreparedStatement up = c.prepareStatement("INSERT INTO " + runsTable(table)
-              + " (run_id, prediction_timestamp, records, published_at, served) VALUES (?, ?, ?, now(), true)"
-              + " ON CONFLICT (run_id) DO UPDATE SET prediction_timestamp = EXCLUDED.prediction_timestamp,"
-              + " records = EXCLUDED.records, published_at = now(), served = true")) {
-            up.setString(1, run.runId());
-            up.setObject(2, java.time.OffsetDateTime.ofInstant(run.predictionTimestamp(), java.time.ZoneOffset.UTC));
-            up.setLong(3, records);
-            up.executeUpdate();
-          }
-          c.commit();
         } catch (SQLException | RuntimeException e) {
-          rollback(c, e);
+          if (transactional) {
+            rollback(c, e);
+          }
           throw e;
         }
         return null;
@@ -504,9 +481,32 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       ctx.output(run.runId());
     }
 
-    private static boolean isServed(Connection c, String table, String runId, long records) throws SQLException {
+    /**
+     * Marks the run served (and no other): in the publish transaction where DDL is transactional,
+     * else in a transaction of its own right after the swap.
+     */
+    private void recordServed(Connection c, long records) throws SQLException {
+      if (!dialect.transactionalDdl()) {
+        c.setAutoCommit(false);
+      }
+      try (Statement s = c.createStatement()) {
+        s.executeUpdate(dialect.unserveAll(runsTable(table)));
+      }
+      try (PreparedStatement up = c.prepareStatement(dialect.recordServed(runsTable(table)))) {
+        up.setString(1, run.runId());
+        dialect.setInstant(up, 2, run.predictionTimestamp());
+        up.setLong(3, records);
+        up.executeUpdate();
+      }
+      c.commit();
+      if (!dialect.transactionalDdl()) {
+        c.setAutoCommit(true);
+      }
+    }
+
+    private boolean isServed(Connection c, String table, String runId, long records) throws SQLException {
       try (PreparedStatement s = c.prepareStatement(
-          "SELECT 1 FROM " + runsTable(table) + " WHERE run_id = ? AND records = ? AND served")) {
+          "SELECT 1 FROM " + dialect.quote(runsTable(table)) + " WHERE run_id = ? AND records = ? AND served")) {
         s.setString(1, runId);
         s.setLong(2, records);
         try (ResultSet r = s.executeQuery()) {
@@ -515,12 +515,17 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       }
     }
 
-    private static boolean exists(Connection c, String name) throws SQLException {
-      try (PreparedStatement s = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-        s.setString(1, name);
+    /** Whether the served table holds exactly this run's {@code records} rows. */
+    private boolean tableHoldsRun(Connection c, String runId, long records) throws SQLException {
+      if (!dialect.exists(c, table)) {
+        return false;
+      }
+      try (PreparedStatement s = c.prepareStatement("SELECT count(*), sum(CASE WHEN run_id = ? THEN 1 ELSE 0 END)"
+          + " FROM " + dialect.quote(table))) {
+        s.setString(1, runId);
         try (ResultSet r = s.executeQuery()) {
           r.next();
-          return r.getBoolean(1);
+          return r.getLong(1) == records && r.getLong(2) == records;
         }
       }
     }

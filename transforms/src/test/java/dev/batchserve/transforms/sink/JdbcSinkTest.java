@@ -444,8 +444,11 @@ public class JdbcSinkTest {
         equalTo("batchSize must be >= 1, but was 0"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> s.withMaxAttempts(0)).getMessage(),
         equalTo("maxAttempts must be >= 1, but was 0"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.jdbc("jdbc:mysql://db/x"))
-        .getMessage(), equalTo("url must start with jdbc:postgresql:, but was 'jdbc:mysql://db/x'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.jdbc("jdbc:sqlserver://db;databaseName=x"))
+        .getMessage(), equalTo("the JDBC sink writes to PostgreSQL, MySQL/MariaDB and Snowflake: url must start with one of"
+            + " jdbc:postgresql:, jdbc:mysql:, jdbc:mariadb:, jdbc:snowflake:, but was 'jdbc:sqlserver://db;databaseName=x'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.jdbc("postgresql://db/x"))
+        .getMessage(), equalTo("url must be a JDBC URL (jdbc:<database>:...), but was 'postgresql://db/x'"));
     assertThat(JdbcSink.stagingTable("t", "fraud-hourly-20261128T05"), equalTo("t__fraud_hourly_20261128t05"));
     String longName = JdbcSink.stagingTable("a_forty_character_table_name_xxxxxxxxxxx", "fraud-hourly-20261128T05");
     assertThat(longName.length(), equalTo(63));
