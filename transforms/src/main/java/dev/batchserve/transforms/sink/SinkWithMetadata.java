@@ -35,6 +35,15 @@ public final class SinkWithMetadata {
   }
 
   /**
+   * A DynamoDB table (one string partition key {@code pk}): every prediction as an item under the
+   * attempt's own namespace with a TTL, published by one conditional write of the pointer item
+   * {@code <prefix>#current}; see {@link DynamoDbSink}.
+   */
+  public static <K> DynamoDbSink<K> dynamoDb(String table) {
+    return DynamoDbSink.to(table);
+  }
+
+  /**
    * A PostgreSQL table ({@code jdbc:postgresql:} URL): every prediction as a row, written into the
    * run's staging table and swapped in by one transaction; see {@link JdbcSink}.
    */
