@@ -52,6 +52,13 @@ public class PathStyleS3ClientBuilderFactoryTest {
   }
 
   @Test
+  public void anEmptyObjectIsWritten() throws Exception {
+    ResourceId file = FileSystems.matchNewResource("s3://lake/empty/part-00000-of-00001.jsonl", false);
+    FileSystems.create(file, "application/octet-stream").close();
+    assertThat(S3.get("lake", "empty/part-00000-of-00001.jsonl").length, equalTo(0));
+  }
+
+  @Test
   public void aModelDirectoryOnS3IsStagedToLocalDiskWholeOnce() throws Exception {
     Path model = TMP.newFolder("model").toPath();
     Files.writeString(model.resolve("model-manifest.json"), "{\"name\":\"m\"}", StandardCharsets.UTF_8);
