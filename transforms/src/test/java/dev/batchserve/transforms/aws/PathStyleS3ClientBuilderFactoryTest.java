@@ -45,7 +45,8 @@ public class PathStyleS3ClientBuilderFactoryTest {
     // A rename on S3 is a copy and a delete; the target object is replaced whole.
     ResourceId target = FileSystems.matchNewResource("s3://lake/dir/b.txt", false);
     FileSystems.rename(List.of(file), List.of(target));
-    assertThat(S3.keys("lake"), equalTo(List.of("dir/b.txt")));
+    assertThat(S3.keys("lake").stream().filter(k -> k.startsWith("dir/")).collect(java.util.stream.Collectors.toList()),
+        equalTo(List.of("dir/b.txt")));
     try (InputStream in = Channels.newInputStream(FileSystems.open(target))) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8), equalTo("hello s3"));
     }
