@@ -18,7 +18,7 @@ PIPELINES  := $(MVN) -pl pipelines exec:java
 CLASSPATH_FILE       := pipelines/target/classpath.txt
 FLINK_CLASSPATH_FILE := pipelines/target/classpath-flink.txt
 
-.PHONY: help build build-flink run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
+.PHONY: test-deps help build build-flink run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
@@ -30,6 +30,7 @@ help:
 	@echo "make template     Dataflow Flex Template build context in $(TEMPLATE_DIR): metadata.json, Dockerfile, bundled jar"
 	@echo "make sample       write the fraud sample ($(ACCOUNTS) accounts) to $(SAMPLE_DIR)"
 	@echo "make train-demo   train and export the demo TF model to $(MODEL_DIR)"
+	@echo "make test-deps    install what the S3 and DynamoDB tests start: dynalite (npm) into .ci/node, S3Proxy's class path"
 	@echo "make package      build the jars without running tests"
 	@echo "make inspect MODEL=dir / make verify-model MODEL=dir   show / check a model directory"
 	@echo "make bench-models raw records/s of each model backend (TF, ONNX, XGBoost, linear) per batch size"
@@ -121,9 +122,13 @@ template:
 	@ls -la $(TEMPLATE_DIR)
 
 # The whole suite, then the consumer example, built against the installed modules like any user's project.
+# dynalite (npm) and S3Proxy's class path for the DynamoDB and S3 tests; .ci/run does the same.
+test-deps:
+	MVN="$(MVN)" bash .ci/install-aws-test-servers.sh
+
 # The launcher's own test (LauncherTest, in verify) runs bin/batchserve with no Maven on the PATH.
 # The consumer's main runs a small pipeline on the installed jars, with hamcrest declared as a user must.
-test:
+test: test-deps
 	mvn -B verify
 	mvn -B -q install -DskipTests
 	mvn -B -f examples/consumer/pom.xml verify

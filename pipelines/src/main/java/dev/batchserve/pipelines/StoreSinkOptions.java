@@ -9,7 +9,7 @@ import org.apache.beam.sdk.options.PipelineOptions;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * Options of the prediction stores written beside the files: Redis, PostgreSQL and BigQuery. Every
+ * Options of the prediction stores written beside the files: Redis, PostgreSQL, BigQuery and DynamoDB. Every
  * job of this project takes them ({@link BatchScoringPipeline}, the worked examples); {@link
  * StoreSinks} applies them. A store whose host / URL / table is empty is not written.
  */
@@ -114,6 +114,58 @@ public interface StoreSinkOptions extends PipelineOptions {
   String getBigQueryTempLocation();
 
   void setBigQueryTempLocation(String value);
+
+  @Description("DynamoDB table of a DynamoDB sink beside the files (string partition key pk, TTL on expires_at);"
+      + " empty = no DynamoDB sink.")
+  @Default.String("")
+  String getDynamoDbTable();
+
+  void setDynamoDbTable(String value);
+
+  @Description("AWS region of the DynamoDB table.")
+  @Default.String("us-east-1")
+  String getDynamoDbRegion();
+
+  void setDynamoDbRegion(String value);
+
+  @Description("DynamoDB endpoint URL instead of the region's (a DynamoDB-compatible server, a VPC endpoint);"
+      + " empty = the region's.")
+  @Default.String("")
+  String getDynamoDbEndpoint();
+
+  void setDynamoDbEndpoint(String value);
+
+  @Description("DynamoDB key prefix: items are <prefix>#<run_id>~<attempt>#<key>, the served run <prefix>#current;"
+      + " empty = the pipeline name.")
+  @Default.String("")
+  String getDynamoDbPrefix();
+
+  void setDynamoDbPrefix(String value);
+
+  @Description("TTL of DynamoDB items as an ISO-8601 duration (e.g. PT36H); empty = 1.5 x the interval.")
+  @Default.String("")
+  String getDynamoDbTtl();
+
+  void setDynamoDbTtl(String value);
+
+  @Description("AWS access key id for DynamoDB with --dynamoDbSecretKeyEnv/--dynamoDbSecretKeyFile; empty = the"
+      + " AWS default credentials chain (environment, profile, instance or container role).")
+  @Default.String("")
+  String getDynamoDbAccessKeyId();
+
+  void setDynamoDbAccessKeyId(String value);
+
+  @Description("Name of the environment variable holding the DynamoDB secret access key (never the key itself).")
+  @Default.String("")
+  String getDynamoDbSecretKeyEnv();
+
+  void setDynamoDbSecretKeyEnv(String value);
+
+  @Description("File holding the DynamoDB secret access key (one line).")
+  @Default.String("")
+  String getDynamoDbSecretKeyFile();
+
+  void setDynamoDbSecretKeyFile(String value);
 
   /**
    * BigQuery services to use instead of the real ones, for BigQuery sources and sinks: Beam's

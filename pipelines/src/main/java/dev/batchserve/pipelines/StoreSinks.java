@@ -3,6 +3,8 @@ package dev.batchserve.pipelines;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.transforms.sink.BigQuerySink;
+import dev.batchserve.transforms.sink.DynamoDbEndpoint;
+import dev.batchserve.transforms.sink.DynamoDbSink;
 import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.sink.Secret;
@@ -21,7 +23,7 @@ import org.apache.beam.sdk.values.PCollection;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * Applies the prediction stores that {@link StoreSinkOptions} name (Redis, PostgreSQL, BigQuery)
+ * Applies the prediction stores that {@link StoreSinkOptions} name (Redis, PostgreSQL, BigQuery, DynamoDB)
  * to a job's predictions; each publishes its run all-or-nothing after the given signals (the
  * completeness check, the circuit breaker), like the files sink beside it.
  *
@@ -53,7 +55,7 @@ public final class StoreSinks {
     return new StoreSinks(options, run, run.pipeline(), null, Map.of(), List.of());
   }
 
-  /** The Redis prefix when {@code --redisPrefix} is empty (default: the run's pipeline name). */
+  /** The Redis (and DynamoDB) key prefix when {@code --redisPrefix} ({@code --dynamoDbPrefix}) is empty (default: the run's pipeline name). */
   public StoreSinks withRedisPrefix(String prefix) {
     checkArgument(prefix != null && !prefix.isBlank(), "redisPrefix must be set, but was '%s'", prefix);
     return new StoreSinks(o, run, prefix, defaultView, defaultViewColumns, signals);
@@ -116,6 +118,18 @@ public final class StoreSinks {
       predictions.apply("WriteJdbc", jdbc);
       stores++;
     }
+    if (!o.getDynamoDbTable().isEmpty()) {
+      DynamoDbSink<String> dynamo = SinkWithMetadata.<String>dynamoDb(o.getDynamoDbTable())
+          .withEndpoint(dynamoDbEndpoint(o))
+          .withRunInfo(run)
+          .withKeyPrefix(o.getDynamoDbPrefix().isEmpty() ? redisPrefix : o.getDynamoDbPrefix())
+          .publishAfter(signals.toArray(new PCollection<?>[0]));
+      if (!o.getDynamoDbTtl().isEmpty()) {
+        dynamo = dynamo.withTtl(parseDuration("--dynamoDbTtl", o.getDynamoDbTtl()));
+      }
+      predictions.apply("WriteDynamoDb", dynamo);
+      stores++;
+    }
     if (!o.getBigQueryTable().isEmpty()) {
       BigQuerySink<String> bq = SinkWithMetadata.<String>bigQuery(o.getBigQueryTable())
           .withRunInfo(run)
@@ -131,6 +145,23 @@ public final class StoreSinks {
       stores++;
     }
     return stores;
+  }
+
+  /** The DynamoDB region, endpoint and credentials the options name (for the sink and the lookup client). */
+  public static DynamoDbEndpoint dynamoDbEndpoint(StoreSinkOptions o) {
+    DynamoDbEndpoint e = DynamoDbEndpoint.of(o.getDynamoDbRegion());
+    if (!o.getDynamoDbEndpoint().isEmpty()) {
+      e = e.withEndpoint(o.getDynamoDbEndpoint());
+    }
+    Secret secretKey = secret("DynamoDB secret access key", o.getDynamoDbSecretKeyEnv(), o.getDynamoDbSecretKeyFile());
+    if (!o.getDynamoDbAccessKeyId().isEmpty()) {
+      checkArgument(secretKey.isSet(),
+          "--dynamoDbAccessKeyId needs --dynamoDbSecretKeyEnv or --dynamoDbSecretKeyFile (where its secret key is)");
+      e = e.withStaticCredentials(o.getDynamoDbAccessKeyId(), secretKey);
+    } else {
+      checkArgument(!secretKey.isSet(), "--dynamoDbSecretKeyEnv/--dynamoDbSecretKeyFile need --dynamoDbAccessKeyId");
+    }
+    return e;
   }
 
   /** A password reference from an environment variable name or a file; never the password itself. */

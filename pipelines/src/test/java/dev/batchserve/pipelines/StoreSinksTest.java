@@ -36,8 +36,8 @@ public class StoreSinksTest {
     StoreSinkOptions none = options();
     assertThat(stores(StoreSinks.of(none, RUN), Pipeline.create(none)), is(0));
     StoreSinkOptions all = options("--redisHost=127.0.0.1", "--jdbcUrl=jdbc:postgresql://db/x",
-        "--bigQueryTable=my-project:serving.fraud", "--tempLocation=/tmp");
-    assertThat(stores(StoreSinks.of(all, RUN), Pipeline.create(all)), is(3));
+        "--bigQueryTable=my-project:serving.fraud", "--tempLocation=/tmp", "--dynamoDbTable=predictions");
+    assertThat(stores(StoreSinks.of(all, RUN), Pipeline.create(all)), is(4));
   }
 
   @Test
@@ -53,6 +53,23 @@ public class StoreSinksTest {
     // A job's default view takes the columns from the options when they are given.
     assertThat(stores(StoreSinks.of(columnsOnly, RUN).withDefaultJdbcView("risk", Map.of("k", "key")),
         Pipeline.create(columnsOnly)), is(1));
+  }
+
+  @Test
+  public void dynamoDbCredentialsNeedBothTheKeyIdAndWhereItsSecretIs() {
+    assertThat(assertThrows(IllegalArgumentException.class, () -> StoreSinks.dynamoDbEndpoint(
+        options("--dynamoDbTable=t", "--dynamoDbAccessKeyId=AKIAEXAMPLE"))).getMessage(),
+        is("--dynamoDbAccessKeyId needs --dynamoDbSecretKeyEnv or --dynamoDbSecretKeyFile (where its secret key is)"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> StoreSinks.dynamoDbEndpoint(
+        options("--dynamoDbTable=t", "--dynamoDbSecretKeyEnv=DDB_SECRET"))).getMessage(),
+        is("--dynamoDbSecretKeyEnv/--dynamoDbSecretKeyFile need --dynamoDbAccessKeyId"));
+    assertThat(StoreSinks.dynamoDbEndpoint(options("--dynamoDbRegion=eu-west-1", "--dynamoDbEndpoint=http://127.0.0.1:8000",
+        "--dynamoDbAccessKeyId=AKIAEXAMPLE", "--dynamoDbSecretKeyFile=/run/secrets/ddb")).toString(),
+        is("dynamodb eu-west-1 at http://127.0.0.1:8000 (key AKIAEXAMPLE, secret file:/run/secrets/ddb)"));
+    StoreSinkOptions badTtl = options("--dynamoDbTable=serving", "--dynamoDbTtl=36h");
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> stores(StoreSinks.of(badTtl, RUN), Pipeline.create(badTtl))).getMessage(),
+        is("--dynamoDbTtl must be an ISO-8601 duration such as PT36H, but was '36h'"));
   }
 
   @Test

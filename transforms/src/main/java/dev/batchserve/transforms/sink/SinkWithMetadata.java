@@ -36,6 +36,15 @@ public final class SinkWithMetadata {
   }
 
   /**
+   * A DynamoDB table (one string partition key {@code pk}): every prediction as an item under the
+   * attempt's own namespace with a TTL, published by one conditional write of the pointer item
+   * {@code <prefix>#current}; see {@link DynamoDbSink}.
+   */
+  public static <K> DynamoDbSink<K> dynamoDb(String table) {
+    return DynamoDbSink.to(table);
+  }
+
+  /**
    * A PostgreSQL, MySQL/MariaDB or Snowflake table ({@code jdbc:postgresql:}, {@code jdbc:mysql:},
    * {@code jdbc:mariadb:}, {@code jdbc:snowflake:} URL): every prediction as a row, written into the
    * run's staging table and swapped in atomically (one transaction on PostgreSQL, one

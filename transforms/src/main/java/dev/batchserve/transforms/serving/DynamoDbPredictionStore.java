@@ -1,0 +1,178 @@
+package dev.batchserve.transforms.serving;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+import dev.batchserve.models.ModelHandle;
+import dev.batchserve.models.SharedModelCache;
+import dev.batchserve.transforms.features.FeatureOutcome;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.sink.DynamoDbEndpoint;
+import dev.batchserve.transforms.sink.DynamoDbSink;
+import dev.batchserve.transforms.values.Prediction;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.GetItemRequest;
+
+/**
+ * Reads the predictions that {@link DynamoDbSink} published: reads the pointer item
+ * {@code <prefix>#current} (strongly consistent), then the key's item in the namespace it names.
+ * The two reads are not one transaction, but a pointer switch never removes the items of the run it
+ * replaces (they stay until their TTL), so a lookup always answers from one complete run: the one
+ * served when its pointer read happened. Items past their {@code expires_at} are treated as absent,
+ * since DynamoDB deletes expired items lazily. Thread-safe (one SDK client); close it when done.
+ *
+ * <p>With {@link Builder#withModel}, {@link #getOrCompute} predicts keys the batch run did not
+ * cover, with the batch job's {@link FeatureSpec#transform} and model, exactly as
+ * {@link RedisPredictionStore} does.
+ *
+ * <pre>{@code
+ * try (DynamoDbPredictionStore store = DynamoDbPredictionStore.builder(DynamoDbEndpoint.of("eu-west-1"), "predictions")
+ *     .withKeyPrefix("fraud").build()) {
+ *   Lookup l = store.get("acct-7");
+ * }
+ * }</pre>
+ */
+public final class DynamoDbPredictionStore implements PredictionStore {
+  private final DynamoDbClient client;
+  private final String table;
+  private final String prefix;
+  private final Clock clock;
+  private final @Nullable FeatureSpec spec;
+  private final @Nullable Path modelDir;
+  private @Nullable ModelHandle model;
+
+  private DynamoDbPredictionStore(Builder b) {
+    this.client = b.endpoint.open();
+    this.table = b.table;
+    this.prefix = b.prefix;
+    this.clock = b.clock;
+    this.spec = b.spec;
+    this.modelDir = b.modelDir;
+  }
+
+  /** A store reading {@code table} through {@code endpoint}. */
+  public static Builder builder(DynamoDbEndpoint endpoint, String table) {
+    return new Builder(endpoint, table);
+  }
+
+  @Override
+  public Lookup get(String key) {
+    Objects.requireNonNull(key, "key");
+    Map<String, AttributeValue> pointer = item(DynamoDbSink.pointerKey(prefix), true);
+    if (pointer == null) {
+      return Lookup.fallback(key, null, RedisPredictionStore.NO_PUBLISHED_RUN);
+    }
+    String run = pointer.get(DynamoDbSink.RUN_ID_ATTRIBUTE).s();
+    String namespace = pointer.get(DynamoDbSink.NAMESPACE_ATTRIBUTE).s();
+    // Eventually consistent is enough: the namespace's items were all written before the pointer moved.
+    Map<String, AttributeValue> item = item(DynamoDbSink.itemKey(prefix, namespace, key), false);
+    if (item == null || expired(item)) {
+      return Lookup.fallback(key, run, RedisPredictionStore.NOT_FOUND);
+    }
+    return Lookup.stored(key, Prediction.fromJson(item.get(DynamoDbSink.PREDICTION_ATTRIBUTE).s()).getValue(), run,
+        clock.instant());
+  }
+
+  private boolean expired(Map<String, AttributeValue> item) {
+    AttributeValue expires = item.get(DynamoDbSink.TTL_ATTRIBUTE);
+    return expires != null && Long.parseLong(expires.n()) <= clock.instant().getEpochSecond();
+  }
+
+  private @Nullable Map<String, AttributeValue> item(String pk, boolean consistent) {
+    Map<String, AttributeValue> item = client.getItem(GetItemRequest.builder().tableName(table)
+        .key(Map.of(DynamoDbSink.KEY_ATTRIBUTE, AttributeValue.builder().s(pk).build()))
+        .consistentRead(consistent).build()).item();
+    return item == null || item.isEmpty() ? null : item;
+  }
+
+  @Override
+  public Lookup getOrCompute(String key, Map<String, ?> features) {
+    Lookup stored = get(key);
+    if (stored.isPresent() || spec == null || modelDir == null) {
+      return stored;
+    }
+    FeatureOutcome outcome = spec.transform(features);
+    if (outcome.kind() != FeatureOutcome.Kind.VALID) {
+      return Lookup.fallback(key, stored.servedRunId().orElse(null),
+          "features_" + outcome.kind().name().toLowerCase(Locale.ROOT) + ": " + outcome.reason()
+              + (outcome.field() == null ? "" : " (" + outcome.field() + ")"));
+    }
+    ModelHandle handle = model();
+    float[] out;
+    synchronized (handle) {
+      out = handle.model().predict(new float[][] {outcome.vector()})[0];
+    }
+    return Lookup.computed(key, BatchInfer.toPrediction(out, handle.manifest(), clock.millis(),
+        RedisPredictionStore.ON_DEMAND_RUN_ID), stored.servedRunId().orElse(null));
+  }
+
+  private synchronized ModelHandle model() {
+    if (model == null) {
+      ModelHandle h = SharedModelCache.acquire(modelDir);
+      try {
+        spec.checkMatches(h.manifest().getInputFeatures());
+      } catch (RuntimeException e) {
+        h.close();
+        throw e;
+      }
+      model = h;
+    }
+    return model;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (model != null) {
+      model.close();
+      model = null;
+    }
+    client.close();
+  }
+
+  /** Builder for {@link DynamoDbPredictionStore}. */
+  public static final class Builder {
+    private final DynamoDbEndpoint endpoint;
+    private final String table;
+    private String prefix = "predictions";
+    private Clock clock = Clock.systemUTC();
+    private @Nullable FeatureSpec spec;
+    private @Nullable Path modelDir;
+
+    private Builder(DynamoDbEndpoint endpoint, String table) {
+      this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+      checkArgument(table != null && !table.isBlank(), "table must be set, but was '%s'", table);
+      this.table = table;
+    }
+
+    /** The key prefix the sink wrote with (default {@code predictions}). */
+    public Builder withKeyPrefix(String prefix) {
+      checkArgument(prefix != null && !prefix.isEmpty(), "keyPrefix must be set, but was '%s'", prefix);
+      this.prefix = prefix;
+      return this;
+    }
+
+    /** The batch job's fitted feature spec and model directory, for {@link #getOrCompute}. */
+    public Builder withModel(FeatureSpec spec, Path modelDir) {
+      this.spec = Objects.requireNonNull(spec, "spec");
+      this.modelDir = Objects.requireNonNull(modelDir, "modelDir");
+      return this;
+    }
+
+    /** The clock ages, expiry and on-demand timestamps are taken from (default UTC system clock). */
+    public Builder withClock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    public DynamoDbPredictionStore build() {
+      return new DynamoDbPredictionStore(this);
+    }
+  }
+}
