@@ -44,17 +44,14 @@ public final class DynamoDbPredictionStore implements PredictionStore {
   private final String table;
   private final String prefix;
   private final Clock clock;
-  private final @Nullable FeatureSpec spec;
-  private final @Nullable Path modelDir;
-  private @Nullable ModelHandle model;
+  private final OnDemandScorer onDemand;
 
   private DynamoDbPredictionStore(Builder b) {
     this.client = b.endpoint.open();
     this.table = b.table;
     this.prefix = b.prefix;
     this.clock = b.clock;
-    this.spec = b.spec;
-    this.modelDir = b.modelDir;
+    this.onDemand = new OnDemandScorer(b.spec, b.modelDir, b.clock);
   }
 
   /** A store reading {@code table} through {@code endpoint}. */
@@ -93,46 +90,13 @@ public final class DynamoDbPredictionStore implements PredictionStore {
   }
 
   @Override
-  public Lookup getOrCompute(String key, Map<String, ?> features) {
-    Lookup stored = get(key);
-    if (stored.isPresent() || spec == null || modelDir == null) {
-      return stored;
-    }
-    FeatureOutcome outcome = spec.transform(features);
-    if (outcome.kind() != FeatureOutcome.Kind.VALID) {
-      return Lookup.fallback(key, stored.servedRunId().orElse(null),
-          "features_" + outcome.kind().name().toLowerCase(Locale.ROOT) + ": " + outcome.reason()
-              + (outcome.field() == null ? "" : " (" + outcome.field() + ")"));
-    }
-    ModelHandle handle = model();
-    float[] out;
-    synchronized (handle) {
-      out = handle.model().predict(new float[][] {outcome.vector()})[0];
-    }
-    return Lookup.computed(key, BatchInfer.toPrediction(out, handle.manifest(), clock.millis(),
-        RedisPredictionStore.ON_DEMAND_RUN_ID), stored.servedRunId().orElse(null));
-  }
-
-  private synchronized ModelHandle model() {
-    if (model == null) {
-      ModelHandle h = SharedModelCache.acquire(modelDir);
-      try {
-        spec.checkMatches(h.manifest().getInputFeatures());
-      } catch (RuntimeException e) {
-        h.close();
-        throw e;
-      }
-      model = h;
-    }
-    return model;
+  public Lookup getOrCompute(String key, @Nullable Map<String, ?> features) {
+    return onDemand.getOrCompute(get(key), key, features);
   }
 
   @Override
-  public synchronized void close() {
-    if (model != null) {
-      model.close();
-      model = null;
-    }
+  public void close() {
+    onDemand.close();
     client.close();
   }
 

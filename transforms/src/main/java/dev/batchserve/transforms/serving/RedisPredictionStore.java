@@ -60,17 +60,14 @@ public final class RedisPredictionStore implements PredictionStore {
   private final JedisPool pool;
   private final String prefix;
   private final Clock clock;
-  private final @Nullable FeatureSpec spec;
-  private final @Nullable Path modelDir;
-  private @Nullable ModelHandle model;
+  private final OnDemandScorer onDemand;
 
   private RedisPredictionStore(Builder b) {
     this.endpoint = b.endpoint;
     this.pool = b.endpoint.pool(b.maxConnections);
     this.prefix = b.prefix;
     this.clock = b.clock;
-    this.spec = b.spec;
-    this.modelDir = b.modelDir;
+    this.onDemand = new OnDemandScorer(b.spec, b.modelDir, b.clock);
   }
 
   public static Builder builder(RedisEndpoint endpoint) {
@@ -105,50 +102,7 @@ public final class RedisPredictionStore implements PredictionStore {
    */
   @Override
   public Lookup getOrCompute(String key, @Nullable Map<String, ?> features) {
-    Lookup stored = get(key);
-    boolean storedFallback = stored.prediction().map(Prediction::isFallback).orElse(false);
-    if (stored.isPresent() && !storedFallback) {
-      return stored;
-    }
-    if (spec == null || modelDir == null) {
-      return stored;
-    }
-    if (storedFallback && (features == null || features.isEmpty())) {
-      return stored;
-    }
-    String because = storedFallback
-        ? stored.prediction().get().getFallbackReason() : stored.fallbackReason().get();
-    FeatureOutcome outcome = spec.transform(features == null ? Map.of() : features);
-    if (outcome.kind() != FeatureOutcome.Kind.VALID) {
-      if (storedFallback) {
-        // The batch job's own fallback for the key beats none at all.
-        return stored;
-      }
-      return Lookup.fallback(key, stored.servedRunId().orElse(null),
-          "features_" + outcome.kind().name().toLowerCase(java.util.Locale.ROOT) + ": " + outcome.reason()
-              + (outcome.field() == null ? "" : " (" + outcome.field() + ")"));
-    }
-    ModelHandle handle = model();
-    float[] out;
-    synchronized (handle) {
-      out = handle.model().predict(new float[][] {outcome.vector()})[0];
-    }
-    return Lookup.computed(key, envelope(out, handle.manifest(), clock.millis()), stored.servedRunId().orElse(null),
-        because);
-  }
-
-  private synchronized ModelHandle model() {
-    if (model == null) {
-      ModelHandle h = SharedModelCache.acquire(modelDir);
-      try {
-        spec.checkMatches(h.manifest().getInputFeatures());
-      } catch (RuntimeException e) {
-        h.close();
-        throw e;
-      }
-      model = h;
-    }
-    return model;
+    return onDemand.getOrCompute(get(key), key, features);
   }
 
   /**
@@ -161,11 +115,8 @@ public final class RedisPredictionStore implements PredictionStore {
   }
 
   @Override
-  public synchronized void close() {
-    if (model != null) {
-      model.close();
-      model = null;
-    }
+  public void close() {
+    onDemand.close();
     pool.close();
   }
 
