@@ -9,6 +9,7 @@ import dev.batchserve.pipelines.monitoring.QualityFile;
 import dev.batchserve.pipelines.monitoring.RunReport;
 import dev.batchserve.pipelines.schedule.Schedule;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import dev.batchserve.transforms.keys.Fallback;
@@ -99,6 +100,7 @@ public final class BatchScoringPipeline {
         : format == ReadRecords.Format.BIGQUERY ? bigQuerySource(o)
         : ReadRecords.of(o.getInput(), format);
     ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(spec.inputNames()));
+    FeatureTransform.checkRequiredColumns(spec, read.schema(), o.getInput());
     ReadRecords.Result input = o.getPartition() < 0 ? read
         : PartitionedRun.select(read, o.getPartition(), o.getPartitions());
 

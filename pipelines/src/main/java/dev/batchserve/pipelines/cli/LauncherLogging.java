@@ -22,7 +22,7 @@ import java.util.logging.StreamHandler;
 /**
  * The launcher's logging (the pipelines log through SLF4J's {@code java.util.logging} binding):
  * everything at INFO and above, stack traces included, goes to one log file per command; the
- * terminal gets only batchserve's own INFO lines (one line each, no stack trace) unless
+ * terminal gets only the job's own INFO lines ({@code dev.batchserve.pipelines}) and batchserve's warnings (one line each, no stack trace) unless
  * {@code verbose}, when every logger's INFO reaches the terminal too. Flink, Beam, Hadoop and
  * TensorFlow's Java logging stay in the file.
  *
@@ -60,6 +60,10 @@ public final class LauncherLogging {
       } else {
         Logger own = Logger.getLogger("dev.batchserve");
         own.setLevel(Level.INFO);
+        // The job's own progress (pipelines) and every warning reach the terminal; the library's
+        // INFO lines (model loaded, closed, ...) only the log file.
+        terminal.setFilter(r -> r.getLevel().intValue() >= Level.WARNING.intValue()
+            || (r.getLoggerName() != null && r.getLoggerName().startsWith("dev.batchserve.pipelines")));
         own.addHandler(terminal);
       }
       Runtime.getRuntime().addShutdownHook(new Thread(fileHandler::close, "close-log"));

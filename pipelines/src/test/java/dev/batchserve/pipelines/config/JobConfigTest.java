@@ -265,7 +265,8 @@ public class JobConfigTest {
     assertThat(s.predictions, is((long) ACCOUNTS));
     assertThat(s.fallbacks, is(0L));
     assertThat(s.deadLetters, is(0L));
-    Path runDir = Path.of(out, "run_date=2026-11-28/run_id=fraud-daily-20261128");
+    Path runDir = Path.of(s.runDirectory); // the published attempt of run_date=2026-11-28/run_id=...
+    assertThat(s.runDirectory, containsString("run_date=2026-11-28/run_id=fraud-daily-20261128/attempt="));
     assertTrue(Files.exists(runDir.resolve("_SUCCESS")));
     Map<String, Double> scores = new HashMap<>();
     ObjectMapper json = new ObjectMapper();

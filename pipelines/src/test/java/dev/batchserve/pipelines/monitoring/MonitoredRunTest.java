@@ -104,16 +104,18 @@ public class MonitoredRunTest {
     assertThat(c.path("input_records").asLong(), is(1002L));
     assertThat(c.path("features_valid").asLong(), is(1000L));
     assertThat(c.path("features_skipped").asLong(), is(0L));
-    assertThat(c.path("expected_keys").asLong(), is(1002L));
+    // The unreadable line's key (acct-bad) is readable: it is expected and gets a fallback (issue 15 item 16).
+    assertThat(c.path("expected_keys").asLong(), is(1003L));
     assertThat(c.path("predictions").asLong(), is(1000L));
-    assertThat(c.path("fallbacks").asLong(), is(2L));
+    assertThat(c.path("fallbacks").asLong(), is(3L));
     assertThat(c.path("dead_letters").asLong(), is(2L));
     assertThat(c.path("dead_letters_all").asLong(), is(3L));
     assertThat(c.path("dead_letter_rate").asDouble(), closeTo(3.0 / 1003, 1e-12));
     assertThat(c.path("dead_letters_by_reason"), is(JSON.readTree(
         "{\"features:out_of_range\":1,\"features:unparsable\":1,\"read:wrong_column_count\":1}")));
     assertThat(c.path("fallbacks_by_reason"), is(JSON.readTree(
-        "{\"features:out_of_range:txn_count_1d\":1,\"features:unparsable:amount_mean_30d\":1}")));
+        "{\"features:out_of_range:txn_count_1d\":1,\"features:unparsable:amount_mean_30d\":1,"
+            + "\"read:wrong_column_count\":1}")));
     assertThat(r.path("completeness").path("holds").asBoolean(), is(true));
     assertThat(r.path("completeness").path("input_records = predictions + dead_letters").asText(), is("1002 = 1000 + 2"));
     assertThat(r.path("circuit_breaker").path("tripped").asBoolean(), is(false));

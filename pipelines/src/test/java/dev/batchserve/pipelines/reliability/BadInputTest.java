@@ -244,6 +244,30 @@ public class BadInputTest {
   }
 
   @Test
+  public void anInputWithoutARequiredFeatureColumnIsRefusedAtStartNamingTheColumn() throws Exception {
+    // Before, every record became a missing_required dead letter and the run failed on the dead-letter
+    // rate without naming the column.
+    Path input = TMP.getRoot().toPath().resolve("no-amount-mean/accounts.csv");
+    FraudSample.writeCsv(good, input);
+    List<String> lines = Files.readAllLines(input);
+    int drop = java.util.Arrays.asList(lines.get(0).split(",")).indexOf("amount_mean_30d");
+    assertThat("the sample has the column", drop >= 0, is(true));
+    List<String> without = new ArrayList<>();
+    for (String line : lines) {
+      List<String> cells = new ArrayList<>(java.util.Arrays.asList(line.split(",", -1)));
+      cells.remove(drop);
+      without.add(String.join(",", cells));
+    }
+    Files.write(input, without);
+    Path out = TMP.getRoot().toPath().resolve("out-no-amount-mean");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.run(options(input, out)));
+    assertThat(e.getMessage(), containsString("has no column amount_mean_30d, which the feature spec requires"));
+    assertThat(e.getMessage(), containsString(input.toString()));
+    assertFalse("nothing was published", Files.exists(out.resolve("_LATEST")));
+  }
+
+  @Test
   public void aTamperedModelIsRefusedBeforeAnyWrite() throws Exception {
     Path copy = TMP.getRoot().toPath().resolve("tampered");
     try (Stream<Path> files = Files.walk(modelDir)) {

@@ -3,6 +3,7 @@ package dev.batchserve.pipelines.reliability;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -77,7 +78,7 @@ public class VolumeGateTest {
 
   private static String current(String prefix) {
     try (Jedis j = REDIS.client()) {
-      return j.get(RedisSink.currentKey(prefix));
+      return RedisSink.runIdOf(j.get(RedisSink.currentKey(prefix)));
     }
   }
 
@@ -146,7 +147,8 @@ public class VolumeGateTest {
     // 25% fewer: within the limit, published to files and Redis.
     RunSummary normal = BatchScoringPipeline.run(options(csv("normal", 150, 43), out, "drop", "2026-11-29"));
     assertThat(normal.predictions, is(150L));
-    assertThat(Files.readString(out.resolve("_LATEST")).trim(), is("run_date=2026-11-29/run_id=fraud-daily-20261129"));
+    assertThat(Files.readString(out.resolve("_LATEST")).trim(),
+        startsWith("run_date=2026-11-29/run_id=fraud-daily-20261129/attempt="));
     assertThat(current("drop"), is("fraud-daily-20261129"));
     for (String value : served("drop", 150).values()) {
       assertThat(JSON.readTree(value).path("run_id").asText(), is("fraud-daily-20261129"));

@@ -67,6 +67,33 @@ public final class FeatureTransform<K>
     this.modelFeatures = modelFeatures;
   }
 
+  /**
+   * Refuses, before anything runs, an input whose schema lacks a column that a {@code required}
+   * feature of {@code spec} reads: such a run would only turn every record into a
+   * {@code missing_required} dead letter and then fail on the dead-letter rate, without naming the
+   * column. Optional (imputed) features may be absent. Used by the batch job right after its source;
+   * a pipeline of your own can call it the same way.
+   *
+   * <pre>{@code
+   * FeatureTransform.checkRequiredColumns(spec, read.schema(), "gs://in/accounts-*.csv");
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the missing column(s), the input and what to change
+   */
+  public static void checkRequiredColumns(FeatureSpec spec, Schema input, String inputName) {
+    List<String> missing = new ArrayList<>();
+    for (FeatureSpec.Feature f : spec.features()) {
+      if (f.required() && !input.hasField(f.name())) {
+        missing.add(f.name());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("the input " + inputName + " has no column " + String.join(", ", missing)
+          + ", which the feature spec requires (its columns: " + input.getFieldNames() + "): add the column"
+          + (missing.size() > 1 ? "s" : "") + " to the input, or make the feature optional (imputed) in the spec");
+    }
+  }
+
   /** Uses a fitted spec; refuses a template. */
   public static <K> FeatureTransform<K> of(FeatureSpec spec) {
     if (spec == null) {

@@ -414,7 +414,10 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         ResourceId file = FileSystems.matchNewResource(staging + "/" + format.directory(), true).resolve(
             String.format(java.util.Locale.ROOT, "part-%05d-of-%05d%s", shard.getKey(), shards, format.suffix()),
             StandardResolveOptions.RESOLVE_FILE);
-        try (java.nio.channels.WritableByteChannel channel = FileSystems.create(file, "application/octet-stream")) {
+        // ParquetIO's flush() closes the channel itself; a second close fails on Beam's S3 channel
+        // ("One or more of the specified parts could not be found"), so the channel closes once.
+        try (java.nio.channels.WritableByteChannel channel =
+            new CloseOnce(FileSystems.create(file, "application/octet-stream"))) {
           if (format == FileFormat.PARQUET) {
             ToGenericRecord toRecord = new ToGenericRecord(avroSchema);
             FileIO.Sink<GenericRecord> sink = ParquetIO.sink(new Schema.Parser().parse(avroSchema));
@@ -439,6 +442,34 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
               + " exists): its run failed, shard " + file + " removed");
         }
         out.output(KV.of(format.directory(), file.toString()));
+      }
+    }
+  }
+
+  /** A channel whose second {@code close()} does nothing (object-store channels fail on it). */
+  static final class CloseOnce implements java.nio.channels.WritableByteChannel {
+    private final java.nio.channels.WritableByteChannel delegate;
+    private boolean closed;
+
+    CloseOnce(java.nio.channels.WritableByteChannel delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public int write(java.nio.ByteBuffer src) throws IOException {
+      return delegate.write(src);
+    }
+
+    @Override
+    public boolean isOpen() {
+      return !closed && delegate.isOpen();
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (!closed) {
+        closed = true;
+        delegate.close();
       }
     }
   }

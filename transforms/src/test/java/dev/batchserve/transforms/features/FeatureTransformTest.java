@@ -169,6 +169,25 @@ public class FeatureTransformTest {
   }
 
   @Test
+  public void anInputSchemaWithoutARequiredColumnIsRefusedNamingItWhileOptionalOnesMayBeAbsent() {
+    Schema noCountryNoOpt =
+        Schema.builder()
+            .addNullableField("amount", Schema.FieldType.DOUBLE)
+            .addNullableField("n", Schema.FieldType.INT64)
+            .build();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> FeatureTransform.checkRequiredColumns(spec(), noCountryNoOpt, "in.csv"));
+    assertThat(e.getMessage(), containsString("the input in.csv has no column country, which the feature spec requires"));
+    assertThat(e.getMessage(), containsString("make the feature optional"));
+    Schema noOpt = Schema.builder()
+        .addNullableField("amount", Schema.FieldType.DOUBLE)
+        .addNullableField("n", Schema.FieldType.INT64)
+        .addNullableField("country", Schema.FieldType.STRING)
+        .build();
+    FeatureTransform.checkRequiredColumns(spec(), noOpt, "in.csv"); // "opt" is imputed: may be absent
+  }
+
+  @Test
   public void columnMissingFromSchemaIsMissingRequired() {
     // "country" has a keep policy, but a required feature that is absent is never kept.
     Schema noCountry =
