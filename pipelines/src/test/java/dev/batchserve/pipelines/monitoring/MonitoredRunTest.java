@@ -147,7 +147,7 @@ public class MonitoredRunTest {
     List<String> prom = Files.readAllLines(Path.of(runDir, RunReport.PROMETHEUS_FILE));
     assertThat(prom, hasItem("batchserve_records_read_total{run_id=\"fraud-daily-20261127\"} 1003"));
     assertThat(prom, hasItem("batchserve_predictions_total{run_id=\"fraud-daily-20261127\"} 1000"));
-    assertThat(prom, hasItem("batchserve_fallbacks_total{run_id=\"fraud-daily-20261127\"} 2"));
+    assertThat(prom, hasItem("batchserve_fallbacks_total{run_id=\"fraud-daily-20261127\"} 3")); // 2 invalid records + the short line acct-bad
     assertThat(prom, hasItem("batchserve_run_success{run_id=\"fraud-daily-20261127\"} 1"));
     assertThat(prom, hasItem("# TYPE batchserve_feature_psi gauge"));
     for (String line : prom) {
