@@ -147,6 +147,18 @@ abstract class JdbcDialect implements Serializable {
 
   abstract boolean exists(Connection c, String name) throws SQLException;
 
+  /** Whether {@code information_schema.tables} lists {@code name} in the schema {@code schemaFunction} names. */
+  static boolean inInformationSchema(Connection c, String schemaFunction, String name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM information_schema.tables"
+        + " WHERE table_schema = " + schemaFunction + " AND table_name = ?")) {
+      s.setString(1, name);
+      try (ResultSet r = s.executeQuery()) {
+        r.next();
+        return r.getLong(1) > 0;
+      }
+    }
+  }
+
   /**
    * The statements that make {@code staging} the served {@code table}, keep the served one as
    * {@code previous} (dropped first), and point the serving view (when {@code createView} is set) at
@@ -425,14 +437,7 @@ abstract class JdbcDialect implements Serializable {
 
     @Override
     boolean exists(Connection c, String name) throws SQLException {
-      try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM information_schema.tables"
-          + " WHERE table_schema = DATABASE() AND table_name = ?")) {
-        s.setString(1, name);
-        try (ResultSet r = s.executeQuery()) {
-          r.next();
-          return r.getLong(1) > 0;
-        }
-      }
+      return inInformationSchema(c, "DATABASE()", name);
     }
 
     /**
@@ -563,14 +568,7 @@ abstract class JdbcDialect implements Serializable {
 
     @Override
     boolean exists(Connection c, String name) throws SQLException {
-      try (PreparedStatement s = c.prepareStatement("SELECT count(*) FROM information_schema.tables"
-          + " WHERE table_schema = CURRENT_SCHEMA() AND table_name = ?")) {
-        s.setString(1, name.toUpperCase(Locale.ROOT));
-        try (ResultSet r = s.executeQuery()) {
-          r.next();
-          return r.getLong(1) > 0;
-        }
-      }
+      return inInformationSchema(c, "CURRENT_SCHEMA()", name.toUpperCase(Locale.ROOT));
     }
 
     /**
