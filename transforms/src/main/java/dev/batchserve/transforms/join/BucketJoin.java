@@ -4,6 +4,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import java.util.ArrayList;
+import org.apache.beam.sdk.annotations.Internal;
 import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.IterableCoder;
@@ -23,6 +24,10 @@ import org.apache.beam.sdk.values.PCollectionList;
 /**
  * A join of several keyed collections by hash bucket of the key, read in ONE pass.
  *
+ * <p>Internal: the library's own building block, not part of its API (it hands out
+ * {@link RawUnionValue}s). To join predictions back to expected keys, use
+ * {@code KeyedPrediction.fromPredictions()}.
+ *
  * <p>Why not {@code CoGroupByKey}: grouping by entity key makes one group (and, on the Direct runner,
  * one bundle) per key, which is slow; grouping by a bucket of keys makes large groups, and a
  * {@code CoGbkResult} of more than 10,000 elements must iterate its group twice, which Flink's batch
@@ -38,6 +43,7 @@ import org.apache.beam.sdk.values.PCollectionList;
  * // in a DoFn: for (KV<String, RawUnionValue> e : bucket.getValue()) switch (e.getValue().getUnionTag()) ...
  * }</pre>
  */
+@Internal
 public final class BucketJoin {
   private final int buckets;
   private final List<PCollection<KV<String, ?>>> inputs = new ArrayList<>();

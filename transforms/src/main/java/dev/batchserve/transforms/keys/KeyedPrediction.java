@@ -153,6 +153,14 @@ public final class KeyedPrediction<K>
         spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null);
   }
 
+  /**
+   * The join back alone, applied to {@code KV<K, Prediction>}s made any way (the user's own features
+   * or model): see {@link FromPredictions}.
+   */
+  public static <K> FromPredictions<K> fromPredictions() {
+    return new FromPredictions<>();
+  }
+
   /** The run every prediction is stamped with (required). */
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
     return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
@@ -307,92 +315,32 @@ public final class KeyedPrediction<K>
                 .withMaxBatchSize(maxBatchSize)
                 .withFailureThreshold(failureThreshold));
 
-    // Everything is joined by the key's string form.
-    PCollection<K> expectedSource = expectedKeys;
-    if (expectedSource == null) {
-      expectedSource = input.apply("InputKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder);
-      if (readFailures != null) {
-        checkState(keyCoder instanceof StringUtf8Coder,
-            "withReadFailures without withExpectedKeys needs String keys (StringUtf8Coder), but the key coder is %s",
-            keyCoder);
-        @SuppressWarnings("unchecked")
-        PCollection<K> unreadKeys = (PCollection<K>) (PCollection<?>) readFailures
-            .apply("UnreadableKeys", ParDo.of(new DeadLetterKeyFn())).setCoder(StringUtf8Coder.of());
-        expectedSource = PCollectionList.of(expectedSource).and(unreadKeys)
-            .apply("InputAndUnreadableKeys", Flatten.pCollections());
-      }
-    }
-    PCollection<KV<String, K>> expected =
-        expectedSource
-            .apply("KeyExpected", ParDo.of(new ByString<K>()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), keyCoder));
-    PCollection<KV<String, Integer>> seen =
-        input.apply("KeySeen", ParDo.of(new SeenFn<K>()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()));
-    PCollection<KV<String, TimestampedValue<KV<K, Prediction>>>> predicted =
-        inferred.predictions()
-            .apply("KeyPredicted", ParDo.of(new PredictedFn<K>()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(),
-                TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()))));
+    // The join back, the fallbacks and the invariant: the same transform a user applies to their own
+    // predictions (fromPredictions), here told about the input records and the upstream failures.
     PCollection<DeadLetter> upstreamDead =
         PCollectionList.of(duplicateDead)
             .and(features.deadLetters())
             .and(features.skipped())
             .and(inferred.deadLetters())
             .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
-    PCollection<DeadLetter> failures = readFailures == null ? upstreamDead
-        : PCollectionList.of(upstreamDead).and(readFailures).apply("FlattenReadFailures", Flatten.pCollections());
-    PCollection<KV<String, String>> failed =
-        failures
-            .apply("KeyFailures", ParDo.of(new FailureReasonFn()))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-
-    // The join runs per hash bucket of the key, not per key (see BucketJoin for why).
-    BucketJoin join = BucketJoin.withBuckets(joinBuckets);
-    int expectedTag = join.add("Expected", expected, keyCoder);
-    int seenTag = join.add("Seen", seen, VarIntCoder.of());
-    int predictedTag = join.add("Predicted", predicted,
-        TimestampedValue.TimestampedValueCoder.of(KvCoder.of(keyCoder, Prediction.PredictionCoder.of())));
-    int failedTag = join.add("Failed", failed, StringUtf8Coder.of());
-    int previousTag = previous == null ? -1 : join.add("Previous", previous, Prediction.PredictionCoder.of());
-
-    TupleTag<KV<K, Prediction>> outTag = new TupleTag<>();
-    TupleTag<DeadLetter> keyDeadTag = new TupleTag<>();
-    TupleTag<Integer> fallbackTag = new TupleTag<>();
-    PCollectionTuple joined =
-        join.group("JoinBack")
-            .apply("ResolveKeys",
-                ParDo.of(new ResolveFn<K>(expectedTag, seenTag, predictedTag, failedTag, previousTag,
-                        outTag, keyDeadTag, fallbackTag, fallback, duplicatePolicy, run,
-                        manifest.getVersion()))
-                    .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag)));
-    PCollection<KV<K, Prediction>> predictions =
-        joined.get(outTag).setCoder(KvCoder.of(keyCoder, Prediction.PredictionCoder.of()));
-    PCollection<DeadLetter> keyDead = joined.get(keyDeadTag).setCoder(DeadLetter.DeadLetterCoder.of());
-    PCollection<Integer> fallbacks = joined.get(fallbackTag).setCoder(VarIntCoder.of());
-
-    PCollection<DeadLetter> deadLetters =
-        PCollectionList.of(upstreamDead).and(keyDead).apply("FlattenDeadLetters", Flatten.pCollections());
-
-    PCollectionView<Long> inputCount = input.apply("CountInput", Combine.globally(Count.<KV<K, Row>>combineFn()).asSingletonView());
-    // Counted apart from the join, so that the invariant checks the join rather than restating it.
-    PCollectionView<Long> expectedCount =
-        bucketed(expected, "ExpectedForCount", keyCoder, joinBuckets)
-            .apply("GroupExpectedForCount", GroupByKey.create())
-            .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>()))
-            .apply("CountExpected", Combine.globally(Sum.ofLongs()).asSingletonView());
-    PCollectionView<Long> fallbackCount = fallbacks.apply("CountFallbacks", Combine.globally(Count.<Integer>combineFn()).asSingletonView());
-    PCollectionView<Long> totalCount =
-        predictions.apply("CountResults", Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
-    PCollectionView<Long> deadCount =
-        deadLetters.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
-    PCollection<RunCounts> counts =
-        p.apply("Once", Create.of(0))
-            .apply("CheckCompleteness",
-                ParDo.of(new CompletenessFn(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
-                    .withSideInputs(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
-            .setCoder(RunCounts.RunCountsCoder.of());
-    Result<K> result = new Result<>(p, predictions, outTag, deadLetters, keyDeadTag, counts);
+    FromPredictions<K> join = KeyedPrediction.<K>fromPredictions()
+        .withRunInfo(run)
+        .withModelVersion(manifest.getVersion())
+        .withInputRecords(input)
+        .withDeadLetters(upstreamDead)
+        .withFallback(fallback)
+        .withDuplicateKeyPolicy(duplicatePolicy)
+        .withJoinBuckets(joinBuckets);
+    if (expectedKeys != null) {
+      join = join.withExpectedKeys(expectedKeys);
+    }
+    if (previous != null) {
+      join = join.withPreviousPredictions(previous);
+    }
+    if (readFailures != null) {
+      join = join.withReadFailures(readFailures);
+    }
+    Result<K> result = inferred.predictions().apply("JoinBack", join);
     if (challengerUri != null) {
       java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
       ModelManifest challengerManifest = ModelManifest.read(challengerDir);
@@ -408,6 +356,269 @@ public final class KeyedPrediction<K>
               .apply("CompareChallenger", CompareModels.<K>atThreshold(0.5));
     }
     return result;
+  }
+
+  /**
+   * The join back alone, for predictions made any way: exactly one result per expected key from
+   * the {@code KV<K, Prediction>}s of the user's own features and model step, with the same
+   * duplicates policy, fallbacks (every {@link Fallback}, previous run included) and completeness
+   * invariant as {@link #of}. The composite {@link #of} is {@link FeatureTransform}, then
+   * {@link BatchInfer}, then this.
+   *
+   * <pre>{@code
+   * PCollection<KV<String, Prediction>> mine = vectors.apply(ParDo.of(new MyScoringFn()));
+   * KeyedPrediction.Result<String> r = mine.apply(
+   *     KeyedPrediction.<String>fromPredictions()
+   *         .withRunInfo(run)
+   *         .withModelVersion("my-model-7")            // stamped on fallbacks
+   *         .withInputRecords(rows)                    // counts input records; its keys are the default expected keys
+   *         .withDeadLetters(myFailures)               // records my steps could not score, with their keys
+   *         .withExpectedKeys(activeAccounts)          // cold-start keys get a fallback
+   *         .withFallback(Fallback.constant(0.02f)));
+   * r.predictions(); // exactly one per active account
+   * r.counts();      // input records = predictions + dead letters, expected keys = predictions + fallbacks
+   * }</pre>
+   *
+   * <p>Keys are matched by their string form. Several predictions for one key follow the
+   * {@link DuplicateKeyPolicy}: {@code ERROR} turns each into a {@code duplicate_key} dead letter and
+   * gives the key its fallback; {@code LAST_WINS} serves the one with the latest element timestamp
+   * (ties: the greatest encoded prediction) and dead-letters the others as
+   * {@code duplicate_key_superseded}.
+   *
+   * <p>Without {@link #withInputRecords}, the input records are counted as the predictions received
+   * plus the dead letters given, so the record invariant checks this join's own accounting only,
+   * and the expected keys (unless given) are the keys of the predictions and of the keyed dead
+   * letters, which needs {@code String} keys when there are dead letters.
+   */
+  public static final class FromPredictions<K>
+      extends PTransform<PCollection<KV<K, Prediction>>, Result<K>> {
+    private static final long serialVersionUID = 1L;
+
+    private @Nullable RunInfo runInfo;
+    private String modelVersion = "unknown";
+    private transient @Nullable PCollection<? extends KV<K, ?>> inputRecords;
+    private transient @Nullable PCollection<DeadLetter> deadLetters;
+    private transient @Nullable PCollection<DeadLetter> readFailures;
+    private transient @Nullable PCollection<K> expectedKeys;
+    private transient @Nullable PCollection<KV<String, Prediction>> previous;
+    private Fallback fallback = Fallback.abstain();
+    private DuplicateKeyPolicy duplicatePolicy = DuplicateKeyPolicy.ERROR;
+    private int joinBuckets = DEFAULT_JOIN_BUCKETS;
+
+    private FromPredictions() {}
+
+    private FromPredictions<K> copy() {
+      FromPredictions<K> c = new FromPredictions<>();
+      c.runInfo = runInfo;
+      c.modelVersion = modelVersion;
+      c.inputRecords = inputRecords;
+      c.deadLetters = deadLetters;
+      c.readFailures = readFailures;
+      c.expectedKeys = expectedKeys;
+      c.previous = previous;
+      c.fallback = fallback;
+      c.duplicatePolicy = duplicatePolicy;
+      c.joinBuckets = joinBuckets;
+      return c;
+    }
+
+    /** The run every fallback is stamped with (required). */
+    public FromPredictions<K> withRunInfo(RunInfo run) {
+      FromPredictions<K> c = copy();
+      c.runInfo = Objects.requireNonNull(run, "run");
+      return c;
+    }
+
+    /** The model version written on fallbacks (default {@code unknown}); {@link #of} uses the manifest's. */
+    public FromPredictions<K> withModelVersion(String version) {
+      checkArgument(version != null && !version.isEmpty(), "modelVersion must be set, but was '%s'", version);
+      FromPredictions<K> c = copy();
+      c.modelVersion = version;
+      return c;
+    }
+
+    /**
+     * The records the predictions were made from: they are the run's input records
+     * ({@code input records = predictions + dead letters}), their keys are the default expected
+     * keys, and an expected key without a record is a {@code cold_start}.
+     */
+    public FromPredictions<K> withInputRecords(PCollection<? extends KV<K, ?>> records) {
+      FromPredictions<K> c = copy();
+      c.inputRecords = Objects.requireNonNull(records, "records");
+      return c;
+    }
+
+    /**
+     * The input records the steps before this one could not turn into a prediction (invalid
+     * features, failed inference...). A dead letter with a key gives that key's fallback its reason
+     * ({@code step:reason[:field]}); every dead letter is in {@link Result#deadLetters()} and counts
+     * in the invariant.
+     */
+    public FromPredictions<K> withDeadLetters(PCollection<DeadLetter> failures) {
+      FromPredictions<K> c = copy();
+      c.deadLetters = Objects.requireNonNull(failures, "failures");
+      return c;
+    }
+
+    /** See {@link KeyedPrediction#withReadFailures}: the source's failures, not counted here. */
+    public FromPredictions<K> withReadFailures(PCollection<DeadLetter> unreadable) {
+      FromPredictions<K> c = copy();
+      c.readFailures = Objects.requireNonNull(unreadable, "unreadable");
+      return c;
+    }
+
+    /** See {@link KeyedPrediction#withExpectedKeys}. */
+    public FromPredictions<K> withExpectedKeys(PCollection<K> keys) {
+      FromPredictions<K> c = copy();
+      c.expectedKeys = Objects.requireNonNull(keys, "keys");
+      return c;
+    }
+
+    /** See {@link KeyedPrediction#withPreviousPredictions}. */
+    public FromPredictions<K> withPreviousPredictions(PCollection<KV<String, Prediction>> previousRun) {
+      FromPredictions<K> c = copy();
+      c.previous = Objects.requireNonNull(previousRun, "previousRun");
+      return c;
+    }
+
+    /** See {@link KeyedPrediction#withFallback}. */
+    public FromPredictions<K> withFallback(Fallback policy) {
+      FromPredictions<K> c = copy();
+      c.fallback = Objects.requireNonNull(policy, "policy");
+      return c;
+    }
+
+    /** Policy for several predictions with one key (default {@link DuplicateKeyPolicy#ERROR}). */
+    public FromPredictions<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
+      FromPredictions<K> c = copy();
+      c.duplicatePolicy = Objects.requireNonNull(policy, "policy");
+      return c;
+    }
+
+    /** See {@link KeyedPrediction#withJoinBuckets}. */
+    public FromPredictions<K> withJoinBuckets(int n) {
+      checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
+      FromPredictions<K> c = copy();
+      c.joinBuckets = n;
+      return c;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Result<K> expand(PCollection<KV<K, Prediction>> predictionsIn) {
+      checkState(runInfo != null,
+          "KeyedPrediction.fromPredictions() needs withRunInfo(run) so fallbacks carry a run id");
+      checkState(predictionsIn.getCoder() instanceof KvCoder,
+          "KeyedPrediction.fromPredictions() input must use a KvCoder, but was %s", predictionsIn.getCoder());
+      RunInfo run = runInfo;
+      Pipeline p = predictionsIn.getPipeline();
+      KvCoder<K, Prediction> inCoder = (KvCoder<K, Prediction>) predictionsIn.getCoder();
+      Coder<K> keyCoder = inCoder.getKeyCoder();
+      PCollection<DeadLetter> upstreamDead = deadLetters != null ? deadLetters
+          : p.apply("NoDeadLetters", Create.empty(DeadLetter.DeadLetterCoder.of()));
+      PCollection<KV<K, ?>> records = (PCollection<KV<K, ?>>) (PCollection<?>) inputRecords;
+
+      // Everything is joined by the key's string form.
+      PCollection<K> expectedSource = expectedKeys;
+      if (expectedSource == null) {
+        boolean keysFromDeadLetters = records == null && deadLetters != null;
+        expectedSource = records != null
+            ? records.apply("InputKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder)
+            : predictionsIn.apply("PredictedKeys", ParDo.of(new KeyOf<K>())).setCoder(keyCoder);
+        PCollection<DeadLetter> keyedFailures = readFailures;
+        if (keysFromDeadLetters) {
+          keyedFailures = readFailures == null ? upstreamDead
+              : PCollectionList.of(upstreamDead).and(readFailures).apply("FlattenKeyedFailures", Flatten.pCollections());
+        }
+        if (keyedFailures != null) {
+          checkState(keyCoder instanceof StringUtf8Coder,
+              "without withExpectedKeys, the keys of dead letters (withDeadLetters without withInputRecords,"
+                  + " or withReadFailures) join the expected keys, which needs String keys (StringUtf8Coder),"
+                  + " but the key coder is %s: pass withExpectedKeys(keys)", keyCoder);
+          PCollection<K> failedKeys = (PCollection<K>) (PCollection<?>) keyedFailures
+              .apply("DeadLetterKeys", ParDo.of(new DeadLetterKeyFn())).setCoder(StringUtf8Coder.of());
+          expectedSource = PCollectionList.of(expectedSource).and(failedKeys)
+              .apply("KeysAndDeadLetterKeys", Flatten.pCollections());
+        }
+      }
+      PCollection<KV<String, K>> expected =
+          expectedSource
+              .apply("KeyExpected", ParDo.of(new ByString<K>()))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), keyCoder));
+      PCollection<KV<String, TimestampedValue<KV<K, Prediction>>>> predicted =
+          predictionsIn
+              .apply("KeyPredicted", ParDo.of(new PredictedFn<K>()))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValue.TimestampedValueCoder.of(inCoder)));
+      PCollection<DeadLetter> failures = readFailures == null ? upstreamDead
+          : PCollectionList.of(upstreamDead).and(readFailures).apply("FlattenReadFailures", Flatten.pCollections());
+      PCollection<KV<String, String>> failed =
+          failures
+              .apply("KeyFailures", ParDo.of(new FailureReasonFn()))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+
+      // The join runs per hash bucket of the key, not per key (see BucketJoin for why).
+      BucketJoin join = BucketJoin.withBuckets(joinBuckets);
+      int expectedTag = join.add("Expected", expected, keyCoder);
+      int seenTag = records == null ? -1 : join.add("Seen",
+          records.apply("KeySeen", ParDo.of(new SeenFn<K>())).setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of())),
+          VarIntCoder.of());
+      int predictedTag = join.add("Predicted", predicted, TimestampedValue.TimestampedValueCoder.of(inCoder));
+      int failedTag = join.add("Failed", failed, StringUtf8Coder.of());
+      int previousTag = previous == null ? -1 : join.add("Previous", previous, Prediction.PredictionCoder.of());
+
+      TupleTag<KV<K, Prediction>> outTag = new TupleTag<>();
+      TupleTag<DeadLetter> keyDeadTag = new TupleTag<>();
+      TupleTag<Integer> fallbackTag = new TupleTag<>();
+      PCollectionTuple joined =
+          join.group("JoinBack")
+              .apply("ResolveKeys",
+                  ParDo.of(new ResolveFn<K>(expectedTag, seenTag, predictedTag, failedTag, previousTag,
+                          outTag, keyDeadTag, fallbackTag, fallback, duplicatePolicy, run, modelVersion))
+                      .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag)));
+      PCollection<KV<K, Prediction>> predictions = joined.get(outTag).setCoder(inCoder);
+      PCollection<DeadLetter> keyDead = joined.get(keyDeadTag).setCoder(DeadLetter.DeadLetterCoder.of());
+      PCollection<Integer> fallbacks = joined.get(fallbackTag).setCoder(VarIntCoder.of());
+
+      PCollection<DeadLetter> allDead =
+          PCollectionList.of(upstreamDead).and(keyDead).apply("FlattenDeadLetters", Flatten.pCollections());
+
+      PCollectionView<Long> inputCount;
+      if (records != null) {
+        inputCount = records.apply("CountInput", Combine.globally(Count.<KV<K, ?>>combineFn()).asSingletonView());
+      } else {
+        // No records given: what reached this step, predictions plus the records that did not.
+        inputCount = PCollectionList.of(predictionsIn.apply("OnePerPrediction", ParDo.of(new OneFn<KV<K, Prediction>>())))
+            .and(upstreamDead.apply("OnePerDeadLetter", ParDo.of(new OneFn<DeadLetter>())))
+            .apply("FlattenReceived", Flatten.pCollections())
+            .apply("CountInput", Combine.globally(Sum.ofLongs()).asSingletonView());
+      }
+      // Counted apart from the join, so that the invariant checks the join rather than restating it.
+      PCollectionView<Long> expectedCount =
+          bucketed(expected, "ExpectedForCount", keyCoder, joinBuckets)
+              .apply("GroupExpectedForCount", GroupByKey.create())
+              .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>()))
+              .apply("CountExpected", Combine.globally(Sum.ofLongs()).asSingletonView());
+      PCollectionView<Long> fallbackCount =
+          fallbacks.apply("CountFallbacks", Combine.globally(Count.<Integer>combineFn()).asSingletonView());
+      PCollectionView<Long> totalCount =
+          predictions.apply("CountResults", Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
+      PCollectionView<Long> deadCount =
+          allDead.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
+      PCollection<RunCounts> counts =
+          p.apply("Once", Create.of(0))
+              .apply("CheckCompleteness",
+                  ParDo.of(new CompletenessFn(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
+                      .withSideInputs(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
+              .setCoder(RunCounts.RunCountsCoder.of());
+      return new Result<>(p, predictions, outTag, allDead, keyDeadTag, counts);
+    }
+  }
+
+  private static final class OneFn<T> extends DoFn<T, Long> {
+    @ProcessElement
+    public void process(OutputReceiver<Long> out) {
+      out.output(1L);
+    }
   }
 
   /** Predictions (model and fallback), dead letters, and the accounting of the run. */
@@ -596,9 +807,9 @@ public final class KeyedPrediction<K>
     }
   }
 
-  private static final class KeyOf<K> extends DoFn<KV<K, Row>, K> {
+  private static final class KeyOf<K> extends DoFn<KV<K, ?>, K> {
     @ProcessElement
-    public void process(@Element KV<K, Row> kv, OutputReceiver<K> out) {
+    public void process(@Element KV<K, ?> kv, OutputReceiver<K> out) {
       out.output(kv.getKey());
     }
   }
@@ -610,9 +821,9 @@ public final class KeyedPrediction<K>
     }
   }
 
-  private static final class SeenFn<K> extends DoFn<KV<K, Row>, KV<String, Integer>> {
+  private static final class SeenFn<K> extends DoFn<KV<K, ?>, KV<String, Integer>> {
     @ProcessElement
-    public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, Integer>> out) {
+    public void process(@Element KV<K, ?> kv, OutputReceiver<KV<String, Integer>> out) {
       out.output(KV.of(String.valueOf(kv.getKey()), 1));
     }
   }
@@ -752,9 +963,28 @@ public final class KeyedPrediction<K>
       }
       K k = st.expected.get(0);
 
-      // Duplicates were settled before the features: at most one record per key was scored.
-      checkState(predicted.size() <= 1,
-          "%s predictions for key '%s': distinct keys must have distinct string forms", predicted.size(), key);
+      if (predicted.size() > 1) {
+        // Several predictions for one key: only fromPredictions() meets these (the composite settles
+        // duplicates on the input records, before the features).
+        if (duplicatePolicy == DuplicateKeyPolicy.LAST_WINS) {
+          int last = latest(predicted);
+          for (int i = 0; i < predicted.size(); i++) {
+            if (i != last) {
+              out.get(deadTag).output(DeadLetter.of("keys", key, predicted.get(i).getValue().getValue().toString(),
+                  null, "duplicate_key_superseded", predicted.size()
+                      + " predictions share this key; last_wins kept the one with the latest timestamp"));
+            }
+          }
+          out.get(outTag).output(KV.of(k, predicted.get(last).getValue().getValue()));
+          return;
+        }
+        for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
+          out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
+              "duplicate_key", predicted.size() + " predictions share this key (duplicate policy error serves none of them)"));
+        }
+        emitFallback(k, key, "duplicate_key", st, out);
+        return;
+      }
       if (predicted.size() == 1) {
         out.get(outTag).output(KV.of(k, predicted.get(0).getValue().getValue()));
         return;
@@ -766,6 +996,41 @@ public final class KeyedPrediction<K>
         coldStarts.inc();
       }
       emitFallback(k, key, reason, st, out);
+    }
+
+    /** The latest timestamp; ties go to the greatest encoded prediction, so no runner order matters. */
+    private static <K> int latest(List<TimestampedValue<KV<K, Prediction>>> predicted) {
+      int last = 0;
+      byte[] lastBytes = null;
+      for (int i = 1; i < predicted.size(); i++) {
+        int c = predicted.get(i).getTimestamp().compareTo(predicted.get(last).getTimestamp());
+        if (c == 0) {
+          if (lastBytes == null) {
+            lastBytes = encode(predicted.get(last).getValue().getValue());
+          }
+          byte[] mine = encode(predicted.get(i).getValue().getValue());
+          c = Arrays.compare(mine, lastBytes);
+          if (c > 0) {
+            lastBytes = mine;
+          }
+        } else if (c > 0) {
+          lastBytes = null;
+        }
+        if (c > 0) {
+          last = i;
+        }
+      }
+      return last;
+    }
+
+    private static byte[] encode(Prediction prediction) {
+      try {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Prediction.PredictionCoder.of().encode(prediction, bytes);
+        return bytes.toByteArray();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
 
     private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out) {
