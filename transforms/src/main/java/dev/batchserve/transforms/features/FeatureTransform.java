@@ -56,11 +56,13 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * fitted.apply("SaveSpec", SaveSpecToModel.into(modelDir));
  * }</pre>
  *
- * <p>Both forms produce the same outputs, dead letters and metrics for the same spec. The output
- * coders do not depend on the spec (a {@link FeatureVector} carries its own length), so they are
- * set at construction in both forms; what needs the spec's values waits for it in the side-input
- * form: the fitted-spec check and the {@link #withModelFeatures} layout check run when the first
- * record of a worker meets the spec, and fail the pipeline with the same message.
+ * <p>Both forms run the same encoding step, so for the same spec they produce the same vectors,
+ * dead letters, skipped records and metrics. The output coders do not depend on the spec (a {@link
+ * FeatureVector} carries its own length), so they are set at construction in both forms; what
+ * needs the spec's values waits for it in the side-input form: the fitted-spec check and the
+ * {@link #withModelFeatures} layout check run when the first record of a worker meets the spec,
+ * and fail the pipeline with the construction-time message, prefixed by "the feature spec fitted
+ * in this pipeline cannot be used".
  *
  * <p>A Row is read as a map of its field names to values: fields the spec does not know are
  * ignored, and features absent from the Row's schema are missing. Metrics (namespace {@value
