@@ -21,7 +21,8 @@ import java.util.stream.Stream;
  * <pre>{@code
  * TrainingSet t = TrainingSet.fit(FraudSample.template(), rows, FraudSample.LABEL);
  * MlpWeights w = new MlpTrainer(config).train(t.x, t.y);
- * t.spec.write(modelDir.resolve("feature-spec.json").toString());
+ * LinearExporter.export(w, modelDir, partial);
+ * SaveSpecToModel.write(t.spec, modelDir); // spec saved beside the model, manifest re-hashed
  * }</pre>
  */
 public final class TrainingSet {

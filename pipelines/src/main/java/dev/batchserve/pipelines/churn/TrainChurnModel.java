@@ -6,6 +6,7 @@ import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.SaveSpecToModel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +16,7 @@ import java.util.Map;
  * Trains the churn demo model: fits {@link ChurnSample#template()} on generated customers, fits a
  * logistic regression (an MLP without hidden layers) in plain Java and exports it as a pure-Java
  * linear model ({@code LinearExporter}, no native engine needed) with the spec inside the model
- * directory, covered by the manifest.
+ * directory, covered by the manifest ({@link SaveSpecToModel}).
  *
  * <pre>{@code
  * TrainingSet.Trained t = TrainChurnModel.train(Path.of("work/models/churn-logistic/1"), 20_000, 7, "1");
@@ -23,7 +24,7 @@ import java.util.Map;
  */
 public final class TrainChurnModel {
   public static final String MODEL_NAME = "churn-logistic";
-  public static final String SPEC_FILE = "feature-spec.json";
+  public static final String SPEC_FILE = SaveSpecToModel.FILE_NAME;
 
   private TrainChurnModel() {}
 
@@ -43,12 +44,10 @@ public final class TrainChurnModel {
         .version(version)
         .inputFeatures(spec.outputNames())
         .trainingData(String.format(Locale.ROOT, "ChurnSample.generate(customers=%d, seed=%d)", customers, seed))
-        .metadata(Map.of("train_accuracy", String.format(Locale.ROOT, "%.4f", accuracy), "feature_spec", SPEC_FILE))
+        .metadata(Map.of("train_accuracy", String.format(Locale.ROOT, "%.4f", accuracy)))
         .build();
-    ModelManifest exported = LinearExporter.export(weights, modelDir, partial);
-    spec.write(modelDir.resolve(SPEC_FILE).toString());
-    ModelManifest manifest = exported.withFiles(ModelManifest.hashFiles(modelDir));
-    manifest.write(modelDir);
+    LinearExporter.export(weights, modelDir, partial);
+    ModelManifest manifest = SaveSpecToModel.write(spec, modelDir);
     return new TrainingSet.Trained(spec, weights, manifest, accuracy);
   }
 }

@@ -6,6 +6,7 @@ import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.TensorFlowExporter;
 import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.inference.BatchInfer;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -22,7 +23,7 @@ import java.util.Map;
  * fit the {@link FraudSample#template() feature template} on it, turn every row into a vector with
  * the same {@link FeatureSpec#transform} the pipeline uses, fit a small MLP (one hidden layer of 16,
  * deterministic), export it with {@link TensorFlowExporter}, and save {@code feature-spec.json} inside
- * the model directory, covered by the manifest's checksums.
+ * the model directory, covered by the manifest's checksums ({@link SaveSpecToModel}).
  *
  * <pre>
  * java ... TrainFraudModel --modelDir=work/models/fraud-mlp/1 [--accounts=20000] [--seed=7] [--version=1]
@@ -30,7 +31,7 @@ import java.util.Map;
  */
 public final class TrainFraudModel {
   public static final String MODEL_NAME = "fraud-mlp";
-  public static final String SPEC_FILE = "feature-spec.json";
+  public static final String SPEC_FILE = SaveSpecToModel.FILE_NAME;
 
   private TrainFraudModel() {}
 
@@ -53,14 +54,11 @@ public final class TrainFraudModel {
         .inputFeatures(spec.outputNames())
         .trainingData(String.format(Locale.ROOT, "FraudSample.generate(accounts=%d, seed=%d)", accounts, seed))
         .metadata(Map.of("train_accuracy", String.format(Locale.ROOT, "%.4f", accuracy),
-            "feature_spec", SPEC_FILE,
             BatchInfer.SCORE_METADATA_KEY, BatchInfer.SCORE_PROBABILITY))
         .build();
-    ModelManifest exported = TensorFlowExporter.export(weights, modelDir, partial);
-    // The spec is part of the model version: write it, then re-hash so the manifest covers it too.
-    spec.write(modelDir.resolve(SPEC_FILE).toString());
-    ModelManifest manifest = exported.withFiles(ModelManifest.hashFiles(modelDir));
-    manifest.write(modelDir);
+    TensorFlowExporter.export(weights, modelDir, partial);
+    // The spec is part of the model version: saved inside it, covered by the manifest's checksums.
+    ModelManifest manifest = SaveSpecToModel.write(spec, modelDir);
     return new TrainingSet.Trained(spec, weights, manifest, accuracy);
   }
 

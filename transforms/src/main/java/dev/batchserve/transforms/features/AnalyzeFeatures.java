@@ -25,6 +25,7 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -40,10 +41,12 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * rows: exact counts, vocabularies, min and max; mean and std to rounding).
  *
  * <pre>{@code
- * PCollection<FeatureSpec> spec = trainingRows.apply(AnalyzeFeatures.of(template));
- * spec.apply(ParDo.of(new DoFn<FeatureSpec, Void>() {
- *   @ProcessElement public void write(@Element FeatureSpec s) { s.write(specUri); }
- * }));
+ * PCollection<FeatureSpec> fitted = trainingRows.apply("Fit", AnalyzeFeatures.of(template));
+ * // Save it into the exported model directory (manifest re-hashed), once the fit is done:
+ * fitted.apply("SaveSpec", SaveSpecToModel.into("/models/churn/3"));
+ * // And/or apply it in the same pipeline, as a side input:
+ * FeatureTransform.Result<String> features =
+ *     keyedRows.apply(FeatureTransform.<String>of(AnalyzeFeatures.asView(fitted)));
  * }</pre>
  *
  * <p>One pass over the rows computes every statistic: moments (count, mean, squared deviations,
@@ -73,6 +76,31 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
           "AnalyzeFeatures needs an unfitted template, but the spec is already fitted");
     }
     return new AnalyzeFeatures(template);
+  }
+
+  /**
+   * The fitted spec as the singleton side input {@link FeatureTransform#of(PCollectionView)}
+   * takes. Call it once per fit and share the view: each call adds a view step to the pipeline.
+   *
+   * <pre>{@code
+   * PCollection<FeatureSpec> fitted = trainingRows.apply("Fit", AnalyzeFeatures.of(template));
+   * PCollectionView<FeatureSpec> spec = AnalyzeFeatures.asView(fitted);
+   * keyedRows.apply(FeatureTransform.<String>of(spec));
+   * }</pre>
+   *
+   * @param fitted the output of {@link AnalyzeFeatures}: one spec, in the global window
+   */
+  public static PCollectionView<FeatureSpec> asView(PCollection<FeatureSpec> fitted) {
+    if (fitted == null) {
+      throw new IllegalArgumentException("fitted must not be null");
+    }
+    if (!(fitted.getWindowingStrategy().getWindowFn() instanceof GlobalWindows)) {
+      throw new IllegalArgumentException(
+          "the fitted spec must be in the global window, as AnalyzeFeatures produces it, but "
+              + fitted + " is windowed by " + fitted.getWindowingStrategy().getWindowFn()
+              + ": take the view of AnalyzeFeatures' output before any Window.into");
+    }
+    return fitted.apply("FittedSpecView", View.asSingleton());
   }
 
   @Override

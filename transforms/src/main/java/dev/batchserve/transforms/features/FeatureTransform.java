@@ -19,6 +19,7 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.PInput;
 import org.apache.beam.sdk.values.POutput;
 import org.apache.beam.sdk.values.PValue;
@@ -43,6 +44,26 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * features.skipped();      // PCollection<DeadLetter>
  * }</pre>
  *
+ * <p>The spec can also be fitted in the same pipeline: {@link #of(PCollectionView)} takes it as a
+ * side input from {@link AnalyzeFeatures} (see {@link AnalyzeFeatures#asView}), and {@link
+ * SaveSpecToModel} saves it into the model directory once the fit is done:
+ *
+ * <pre>{@code
+ * PCollection<FeatureSpec> fitted = trainingRows.apply("Fit", AnalyzeFeatures.of(template));
+ * PCollectionView<FeatureSpec> spec = AnalyzeFeatures.asView(fitted);
+ * FeatureTransform.Result<String> features =
+ *     keyedRows.apply(FeatureTransform.<String>of(spec).withModelFeatures(manifest.getInputFeatures()));
+ * fitted.apply("SaveSpec", SaveSpecToModel.into(modelDir));
+ * }</pre>
+ *
+ * <p>Both forms run the same encoding step, so for the same spec they produce the same vectors,
+ * dead letters, skipped records and metrics. The output coders do not depend on the spec (a {@link
+ * FeatureVector} carries its own length), so they are set at construction in both forms; what
+ * needs the spec's values waits for it in the side-input form: the fitted-spec check and the
+ * {@link #withModelFeatures} layout check run when the first record of a worker meets the spec,
+ * and fail the pipeline with the construction-time message, prefixed by "the feature spec fitted
+ * in this pipeline cannot be used".
+ *
  * <p>A Row is read as a map of its field names to values: fields the spec does not know are
  * ignored, and features absent from the Row's schema are missing. Metrics (namespace {@value
  * #NAMESPACE}): {@code records_validated}, {@code records_valid}, {@code records_skipped}, {@code
@@ -59,11 +80,17 @@ public final class FeatureTransform<K>
   /** The step name on dead letters and skipped records. */
   public static final String STEP = "features";
 
-  private final FeatureSpec spec;
+  // Exactly one of spec (known at construction) and specView (fitted in this pipeline) is set.
+  private final @Nullable FeatureSpec spec;
+  private final @Nullable PCollectionView<FeatureSpec> specView;
   private final @Nullable List<String> modelFeatures;
 
-  private FeatureTransform(FeatureSpec spec, @Nullable List<String> modelFeatures) {
+  private FeatureTransform(
+      @Nullable FeatureSpec spec,
+      @Nullable PCollectionView<FeatureSpec> specView,
+      @Nullable List<String> modelFeatures) {
     this.spec = spec;
+    this.specView = specView;
     this.modelFeatures = modelFeatures;
   }
 
@@ -77,6 +104,9 @@ public final class FeatureTransform<K>
    * <pre>{@code
    * FeatureTransform.checkRequiredColumns(spec, read.schema(), "gs://in/accounts-*.csv");
    * }</pre>
+   *
+   * <p>Only names and required flags are read, which fitting does not change: with a spec fitted
+   * in the pipeline ({@link #of(PCollectionView)}), pass its template.
    *
    * @throws IllegalArgumentException naming the missing column(s), the input and what to change
    */
@@ -99,12 +129,31 @@ public final class FeatureTransform<K>
     if (spec == null) {
       throw new IllegalArgumentException("spec must not be null");
     }
-    if (!spec.isFitted()) {
-      throw new IllegalArgumentException(
-          "FeatureTransform needs a fitted FeatureSpec, but " + spec
-              + " is an unfitted template: fit it with AnalyzeFeatures or FeatureSpec.fit first");
+    checkFitted(spec);
+    return new FeatureTransform<>(spec, null, null);
+  }
+
+  /**
+   * Uses the spec fitted in this pipeline, as a singleton side input: records are encoded once the
+   * fit is done, exactly as {@link #of(FeatureSpec)} would encode them with the same spec.
+   *
+   * <pre>{@code
+   * PCollectionView<FeatureSpec> spec =
+   *     AnalyzeFeatures.asView(trainingRows.apply("Fit", AnalyzeFeatures.of(template)));
+   * FeatureTransform.Result<String> features = keyedRows.apply(FeatureTransform.<String>of(spec));
+   * }</pre>
+   *
+   * <p>The spec is only known when the pipeline runs, so the checks {@link #of(FeatureSpec)} and
+   * {@link #withModelFeatures} make at construction are made when a worker first meets the spec:
+   * an unfitted spec or a layout that differs from the model fails the pipeline with an {@link
+   * IllegalArgumentException} saying so. The view must hold exactly one spec ({@link
+   * AnalyzeFeatures#asView} makes such a view).
+   */
+  public static <K> FeatureTransform<K> of(PCollectionView<FeatureSpec> fittedSpec) {
+    if (fittedSpec == null) {
+      throw new IllegalArgumentException("fittedSpec view must not be null");
     }
-    return new FeatureTransform<>(spec, null);
+    return new FeatureTransform<>(null, fittedSpec, null);
   }
 
   /** Reads the fitted spec now (at construction), from a local path or a Beam filesystem URI. */
@@ -114,22 +163,40 @@ public final class FeatureTransform<K>
 
   /**
    * The model's input feature names in order; {@link #expand} fails when the spec's output layout
-   * differs, so a mismatch stops the pipeline at construction instead of scoring garbage.
+   * differs, so a mismatch stops the pipeline at construction instead of scoring garbage. With a
+   * spec from a side input ({@link #of(PCollectionView)}) the same check runs when the spec is
+   * first used, before any record is encoded, and fails the pipeline.
    */
   public FeatureTransform<K> withModelFeatures(List<String> names) {
     if (names == null) {
       throw new IllegalArgumentException("model feature names must not be null");
     }
-    return new FeatureTransform<>(spec, Collections.unmodifiableList(new ArrayList<>(names)));
+    return new FeatureTransform<>(spec, specView, Collections.unmodifiableList(new ArrayList<>(names)));
   }
 
+  /**
+   * The spec given at construction.
+   *
+   * @throws IllegalStateException when the spec is a side input ({@link #of(PCollectionView)}):
+   *     it exists only when the pipeline runs; see {@link #specView()}
+   */
   public FeatureSpec spec() {
+    if (spec == null) {
+      throw new IllegalStateException(
+          "this FeatureTransform takes its spec from the side input " + specView
+              + ", which is only known when the pipeline runs: use specView()");
+    }
     return spec;
+  }
+
+  /** The side input the spec comes from, or null when it was given at construction. */
+  public @Nullable PCollectionView<FeatureSpec> specView() {
+    return specView;
   }
 
   @Override
   public Result<K> expand(PCollection<KV<K, Row>> input) {
-    if (modelFeatures != null) {
+    if (spec != null && modelFeatures != null) {
       spec.checkMatches(modelFeatures);
     }
     if (!(input.getCoder() instanceof KvCoder)) {
@@ -140,11 +207,13 @@ public final class FeatureTransform<K>
     TupleTag<KV<K, FeatureVector>> vectors = new TupleTag<KV<K, FeatureVector>>() {};
     TupleTag<DeadLetter> deadLetters = new TupleTag<DeadLetter>() {};
     TupleTag<DeadLetter> skipped = new TupleTag<DeadLetter>() {};
-    PCollectionTuple out =
-        input.apply(
-            "Encode",
-            ParDo.of(new EncodeFn<K>(spec, vectors, deadLetters, skipped))
-                .withOutputTags(vectors, TupleTagList.of(deadLetters).and(skipped)));
+    ParDo.MultiOutput<KV<K, Row>, KV<K, FeatureVector>> encode =
+        ParDo.of(new EncodeFn<K>(spec, specView, modelFeatures, vectors, deadLetters, skipped))
+            .withOutputTags(vectors, TupleTagList.of(deadLetters).and(skipped));
+    if (specView != null) {
+      encode = encode.withSideInputs(specView);
+    }
+    PCollectionTuple out = input.apply("Encode", encode);
     out.get(vectors).setCoder(KvCoder.of(keyCoder, FeatureVector.FeatureVectorCoder.of()));
     out.get(deadLetters).setCoder(DeadLetter.DeadLetterCoder.of());
     out.get(skipped).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -156,6 +225,14 @@ public final class FeatureTransform<K>
         out.get(deadLetters),
         skipped,
         out.get(skipped));
+  }
+
+  private static void checkFitted(FeatureSpec spec) {
+    if (!spec.isFitted()) {
+      throw new IllegalArgumentException(
+          "FeatureTransform needs a fitted FeatureSpec, but " + spec
+              + " is an unfitted template: fit it with AnalyzeFeatures or FeatureSpec.fit first");
+    }
   }
 
   /** Reads a Row as the map {@link FeatureSpec#transform} takes: field name to value. */
@@ -171,7 +248,9 @@ public final class FeatureTransform<K>
   private static final class EncodeFn<K> extends DoFn<KV<K, Row>, KV<K, FeatureVector>> {
     private static final long serialVersionUID = 1L;
 
-    private final FeatureSpec spec;
+    private final @Nullable FeatureSpec spec;
+    private final @Nullable PCollectionView<FeatureSpec> specView;
+    private final @Nullable List<String> modelFeatures;
     private final TupleTag<KV<K, FeatureVector>> vectors;
     private final TupleTag<DeadLetter> deadLetters;
     private final TupleTag<DeadLetter> skipped;
@@ -181,13 +260,20 @@ public final class FeatureTransform<K>
     private final Counter skippedRecords = Metrics.counter(NAMESPACE, "records_skipped");
     // Counters by reason/feature are made on first use: the set of names is small and fixed.
     private transient @Nullable Map<String, Counter> dynamic;
+    // The side-input spec last checked; by identity, since a runner hands out the same object
+    // for as long as it caches the side input (and re-checking another copy is cheap).
+    private transient @Nullable FeatureSpec checked;
 
     EncodeFn(
-        FeatureSpec spec,
+        @Nullable FeatureSpec spec,
+        @Nullable PCollectionView<FeatureSpec> specView,
+        @Nullable List<String> modelFeatures,
         TupleTag<KV<K, FeatureVector>> vectors,
         TupleTag<DeadLetter> deadLetters,
         TupleTag<DeadLetter> skipped) {
       this.spec = spec;
+      this.specView = specView;
+      this.modelFeatures = modelFeatures;
       this.vectors = vectors;
       this.deadLetters = deadLetters;
       this.skipped = skipped;
@@ -199,7 +285,8 @@ public final class FeatureTransform<K>
     }
 
     @ProcessElement
-    public void process(@Element KV<K, Row> element, MultiOutputReceiver out) {
+    public void process(@Element KV<K, Row> element, MultiOutputReceiver out, ProcessContext c) {
+      FeatureSpec spec = specView == null ? this.spec : checkedSideInput(c.sideInput(specView));
       validated.inc();
       Row row = element.getValue();
       FeatureOutcome outcome = spec.transform(row == null ? Collections.emptyMap() : asMap(row));
@@ -223,6 +310,32 @@ public final class FeatureTransform<K>
         default:
           throw new IllegalStateException("unhandled outcome " + outcome.kind());
       }
+    }
+
+    /** The checks {@code of(spec)} and {@code expand} make at construction, on the side input. */
+    private FeatureSpec checkedSideInput(@Nullable FeatureSpec fromView) {
+      if (fromView == checked && fromView != null) {
+        return fromView;
+      }
+      if (fromView == null) {
+        throw new IllegalArgumentException(
+            "FeatureTransform's spec side input " + specView + " holds null instead of a fitted"
+                + " FeatureSpec: build the view with AnalyzeFeatures.asView");
+      }
+      try {
+        checkFitted(fromView);
+        if (modelFeatures != null) {
+          fromView.checkMatches(modelFeatures);
+        }
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "the feature spec fitted in this pipeline cannot be used: " + e.getMessage()
+                + " (checked when the spec first reached FeatureTransform, since it is only known"
+                + " at run time)",
+            e);
+      }
+      checked = fromView;
+      return fromView;
     }
 
     private DeadLetter letter(KV<K, Row> element, FeatureOutcome outcome) {
