@@ -21,8 +21,8 @@ import java.util.Objects;
  * use), and predictions are stamped with them. Two code models with the same name and version are
  * taken to be the same model: give a changed model a new version.
  *
- * <p>The model's {@link ModelSignature} takes the manifest's place for the shape: its single input's
- * last dimension is the feature count, as for a model read from files.
+ * <p>The model's {@link ModelSignature} takes the manifest's place for the shape: the last
+ * dimension of its single input is the feature count, as for a model read from files.
  *
  * <pre>{@code
  * // Any Model implementation; it only has to be thread-safe.
@@ -81,7 +81,8 @@ public final class CodeModel implements Serializable {
    */
   public static CodeModel of(String name, String version, ModelLoader loader) {
     if (name == null || name.isBlank()) {
-      throw new IllegalArgumentException("a code model's name must be non-blank, but was " + quote(name));
+      throw new IllegalArgumentException(
+          "a code model's name must be non-blank, but was " + quote(name));
     }
     if (version == null || version.isBlank()) {
       throw new IllegalArgumentException(
@@ -92,10 +93,11 @@ public final class CodeModel implements Serializable {
     return new CodeModel(name, version, loader, OutputKind.SCORE, Map.of());
   }
 
-  /** What the output vector means (default {@link OutputKind#SCORE}), as a manifest's outputKind. */
+  /** What the output vector means (default {@link OutputKind#SCORE}), as in a manifest. */
   public CodeModel withOutputKind(OutputKind kind) {
     if (kind == null) {
-      throw new IllegalArgumentException("outputKind of code model '" + name + "' must be set, but was null");
+      throw new IllegalArgumentException(
+          "outputKind of code model '" + name + "' must be set, but was null");
     }
     return new CodeModel(name, version, loader, kind, metadata);
   }
@@ -107,7 +109,8 @@ public final class CodeModel implements Serializable {
    */
   public CodeModel withMetadata(Map<String, String> metadata) {
     if (metadata == null) {
-      throw new IllegalArgumentException("metadata of code model '" + name + "' must be set, but was null");
+      throw new IllegalArgumentException(
+          "metadata of code model '" + name + "' must be set, but was null");
     }
     return new CodeModel(name, version, loader, outputKind, metadata);
   }
@@ -180,9 +183,9 @@ public final class CodeModel implements Serializable {
       out.writeObject(loader);
     } catch (NotSerializableException e) {
       throw new IllegalArgumentException(
-          "the loader of code model " + name + ":" + version + " is not serializable: it captures a "
-              + e.getMessage() + "; capture only serializable values and create the rest inside"
-              + " load()", e);
+          "the loader of code model " + name + ":" + version
+              + " is not serializable: it captures a " + e.getMessage()
+              + "; capture only serializable values and create the rest inside load()", e);
     } catch (IOException e) {
       throw new IllegalArgumentException(
           "the loader of code model " + name + ":" + version + " cannot be serialized: " + e, e);
