@@ -113,6 +113,32 @@ public class CodeModelInferTest {
     public void close() {}
   }
 
+  /** Sums however many features a row has: a dynamic feature dimension. */
+  static final class RowSum implements Model {
+    @Override
+    public ModelSignature signature() {
+      return new ModelSignature("sum",
+          List.of(new TensorInfo("x", "float32", new long[] {-1, -1})),
+          List.of(new TensorInfo("sum", "float32", new long[] {-1, 1})));
+    }
+
+    @Override
+    public float[][] predict(float[][] batch) {
+      float[][] out = new float[batch.length][];
+      for (int i = 0; i < batch.length; i++) {
+        float sum = 0f;
+        for (float x : batch[i]) {
+          sum += x;
+        }
+        out[i] = new float[] {sum};
+      }
+      return out;
+    }
+
+    @Override
+    public void close() {}
+  }
+
   /** Declares two inputs, which BatchInfer cannot feed. */
   static final class TwoInputs extends WeightedSum {
     @Override
@@ -226,6 +252,20 @@ public class CodeModelInferTest {
     p.run().waitUntilFinish();
     assertThat("loads of the shared code model", SHARED_LOADS.get() - loadsBefore, is(1));
     assertThat("closes once every instance is torn down", SHARED_CLOSES.get() - closesBefore, is(1));
+  }
+
+  @Test
+  public void aDynamicFeatureDimensionLeavesTheRowLengthToTheModel() {
+    List<KV<String, FeatureVector>> in = List.of(
+        KV.of("one", FeatureVector.of(new float[] {1f})),
+        KV.of("three", FeatureVector.of(new float[] {1f, 2f, 3f})));
+    BatchInfer.Result<String> r = input(in).apply(
+        BatchInfer.<String>withModel(CodeModel.of("sum", "1", RowSum::new)).withRunInfo(TestFixtures.RUN));
+    PAssert.that(r.predictions()).containsInAnyOrder(
+        KV.of("one", stamped("sum", "1").scores(new float[] {1f}).build()),
+        KV.of("three", stamped("sum", "1").scores(new float[] {6f}).build()));
+    PAssert.that(r.deadLetters()).empty();
+    p.run().waitUntilFinish();
   }
 
   @Test
