@@ -24,7 +24,10 @@ public final class ModelHandle implements AutoCloseable {
     return entry.model;
   }
 
-  /** The manifest the model was loaded with. */
+  /**
+   * The manifest the model was loaded with; for a {@link CodeModel}, its
+   * {@link CodeModel#manifest()}.
+   */
   public ModelManifest manifest() {
     return entry.manifest;
   }

@@ -60,7 +60,7 @@ public final class ModelManifest {
 
   private final String name;
   private final String version;
-  private final ModelFormat format;
+  private final String format;
   private final String signatureName;
   private final String inputName;
   private final String outputName;
@@ -135,8 +135,11 @@ public final class ModelManifest {
     return version;
   }
 
-  /** The on-disk format, which selects the backend. */
-  public ModelFormat getFormat() {
+  /**
+   * The on-disk format's name (e.g. {@link ModelFormat#ONNX}, or a name a third-party backend
+   * serves), which selects the {@link ModelBackend}; {@code null} if the manifest names none.
+   */
+  public String getFormat() {
     return format;
   }
 
@@ -365,7 +368,7 @@ public final class ModelManifest {
     return outputSize == m.outputSize
         && Objects.equals(name, m.name)
         && Objects.equals(version, m.version)
-        && format == m.format
+        && Objects.equals(format, m.format)
         && Objects.equals(signatureName, m.signatureName)
         && Objects.equals(inputName, m.inputName)
         && Objects.equals(outputName, m.outputName)
@@ -403,7 +406,7 @@ public final class ModelManifest {
   public static final class Builder {
     private String name;
     private String version;
-    private ModelFormat format;
+    private String format;
     private String signatureName = DEFAULT_SIGNATURE;
     private String inputName;
     private String outputName;
@@ -430,8 +433,11 @@ public final class ModelManifest {
       return this;
     }
 
-    /** The on-disk format. */
-    public Builder format(ModelFormat value) {
+    /**
+     * The on-disk format's name: one of {@link ModelFormat}'s constants or the name a registered
+     * {@link ModelBackend#format()} serves. Case-sensitive, as backends are matched exactly.
+     */
+    public Builder format(String value) {
       this.format = value;
       return this;
     }

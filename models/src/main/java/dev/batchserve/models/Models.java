@@ -2,11 +2,11 @@ package dev.batchserve.models;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,25 +34,26 @@ public final class Models {
       "dev.batchserve.models.onnx.OnnxBackend",
       "dev.batchserve.models.xgboost.XGBoostBackend");
 
-  private static final Map<ModelFormat, ModelBackend> BACKENDS = new EnumMap<>(ModelFormat.class);
+  /** Format name to backend, sorted by name; guarded by itself. */
+  private static final Map<String, Registered> BACKENDS;
+
+  /**
+   * Why discovery failed (two classes serving one name, or a backend without a name), or
+   * {@code null}. Kept rather than thrown from this static initializer, which would leave only a
+   * bare {@code NoClassDefFoundError} for every later use; every lookup throws it instead.
+   */
+  private static final String DISCOVERY_FAILURE;
 
   static {
-    for (String className : BUILT_IN) {
-      try {
-        ModelBackend backend =
-            (ModelBackend) Class.forName(className).getDeclaredConstructor().newInstance();
-        BACKENDS.put(backend.format(), backend);
-      } catch (ReflectiveOperationException | LinkageError e) {
-        LOG.debug("built-in backend {} not available: {}", className, e.toString());
-      }
-    }
+    Map<String, Registered> found = new TreeMap<>();
+    String failure = null;
     try {
-      for (ModelBackend backend : ServiceLoader.load(ModelBackend.class)) {
-        BACKENDS.put(backend.format(), backend);
-      }
-    } catch (ServiceConfigurationError e) {
-      LOG.warn("ignoring a misconfigured ModelBackend service: {}", e.getMessage());
+      found = discover(Thread.currentThread().getContextClassLoader());
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      failure = e.getMessage();
     }
+    BACKENDS = found;
+    DISCOVERY_FAILURE = failure;
   }
 
   private Models() {}
@@ -89,22 +90,31 @@ public final class Models {
   }
 
   /**
-   * The backend registered for a format.
+   * The backend that serves a format name (matched exactly).
    *
-   * @throws ModelLoadException if none is registered or its engine is not on the class path
+   * @throws ModelLoadException if none serves it, its engine is not on the class path, or two
+   *     backends on the class path claim one name
    */
-  public static ModelBackend backend(ModelFormat format) {
+  public static ModelBackend backend(String format) {
     if (format == null) {
       throw new ModelLoadException("the manifest names no format");
     }
-    ModelBackend backend;
+    Registered registered;
+    List<String> names;
     synchronized (BACKENDS) {
-      backend = BACKENDS.get(format);
+      checkDiscovery();
+      registered = BACKENDS.get(format);
+      names = new ArrayList<>(BACKENDS.keySet());
     }
-    if (backend == null) {
+    if (registered == null) {
+      String hint = names.stream().filter(format::equalsIgnoreCase).findFirst()
+          .map(n -> " (format names are case-sensitive: did you mean '" + n + "'?)").orElse("");
       throw new ModelLoadException(
-          "no backend for format " + format + "; registered: " + registeredFormats());
+          "no backend for format '" + format + "'; registered: " + names + hint
+              + "; add the backend's jar with its META-INF/services/" + ModelBackend.class.getName()
+              + " entry, or call Models.register");
     }
+    ModelBackend backend = registered.backend;
     if (!backend.isAvailable()) {
       throw new ModelLoadException(
           "the " + format + " backend's engine is not on the class path; add its dependency"
@@ -113,17 +123,101 @@ public final class Models {
     return backend;
   }
 
-  /** Formats that have a registered backend (available or not). */
-  public static List<ModelFormat> registeredFormats() {
+  /** The format names that have a registered backend (available or not), sorted. */
+  public static List<String> registeredFormats() {
     synchronized (BACKENDS) {
+      checkDiscovery();
       return new ArrayList<>(BACKENDS.keySet());
     }
   }
 
-  /** Registers (or replaces) the backend for its format. */
+  /**
+   * Registers a backend for the name its {@link ModelBackend#format()} returns. Registering another
+   * instance of a class that already serves that name does nothing.
+   *
+   * <pre>{@code
+   * Models.register(new RulesBackend()); // serves manifests with "format": "acme-rules"
+   * }</pre>
+   *
+   * @throws IllegalStateException if another class already serves the name; the message names both
+   * @throws IllegalArgumentException if the backend's name is null, blank or has surrounding spaces
+   */
   public static void register(ModelBackend backend) {
     synchronized (BACKENDS) {
-      BACKENDS.put(backend.format(), backend);
+      checkDiscovery();
+      add(BACKENDS, backend, "Models.register");
+    }
+  }
+
+  /**
+   * Finds the built-in backends and those listed in {@code META-INF/services} files visible to
+   * {@code loader}.
+   *
+   * @throws IllegalStateException if two classes serve one name
+   * @throws IllegalArgumentException if a backend returns no usable name
+   */
+  static Map<String, Registered> discover(ClassLoader loader) {
+    Map<String, Registered> found = new TreeMap<>();
+    for (String className : BUILT_IN) {
+      ModelBackend backend;
+      try {
+        backend = (ModelBackend) Class.forName(className).getDeclaredConstructor().newInstance();
+      } catch (ReflectiveOperationException | LinkageError e) {
+        LOG.debug("built-in backend {} not available: {}", className, e.toString());
+        continue;
+      }
+      add(found, backend, "built in");
+    }
+    try {
+      for (ModelBackend backend : ServiceLoader.load(ModelBackend.class, loader)) {
+        add(found, backend, "META-INF/services");
+      }
+    } catch (ServiceConfigurationError e) {
+      LOG.warn("ignoring a misconfigured ModelBackend service: {}", e.getMessage());
+    }
+    return found;
+  }
+
+  private static void add(Map<String, Registered> backends, ModelBackend backend, String origin) {
+    String className = backend.getClass().getName();
+    String name = backend.format();
+    if (name == null || name.isBlank() || !name.equals(name.strip())) {
+      throw new IllegalArgumentException(
+          "ModelBackend " + className + " (" + origin + ") returns format() "
+              + (name == null ? "null" : "'" + name + "'")
+              + "; it must return a non-blank name without surrounding spaces");
+    }
+    Registered existing = backends.get(name);
+    if (existing == null) {
+      backends.put(name, new Registered(backend, origin));
+      return;
+    }
+    if (existing.backend.getClass().equals(backend.getClass())) {
+      // The same class listed twice (e.g. two merged services files): one backend, no conflict.
+      return;
+    }
+    throw new IllegalStateException(
+        "two ModelBackends serve the format '" + name + "': "
+            + existing.backend.getClass().getName() + " (" + existing.origin + ") and " + className
+            + " (" + origin + "); a format name must select exactly one backend: give one of them"
+            + " another name in format() (and in the manifests it reads), or remove one from the"
+            + " class path");
+  }
+
+  private static void checkDiscovery() {
+    if (DISCOVERY_FAILURE != null) {
+      throw new ModelLoadException(DISCOVERY_FAILURE);
+    }
+  }
+
+  /** A backend and where it came from, for conflict messages. */
+  static final class Registered {
+    final ModelBackend backend;
+    final String origin;
+
+    Registered(ModelBackend backend, String origin) {
+      this.backend = backend;
+      this.origin = origin;
     }
   }
 

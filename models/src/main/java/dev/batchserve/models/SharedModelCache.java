@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * reference counted: the first {@link #acquire} loads, concurrent acquires of the same model wait
  * for that one load, and the last {@link ModelHandle#close()} closes the model. Entries are keyed by
  * the canonical model directory and the manifest version, so a new version in the same directory
- * is a different model.
+ * is a different model; a model given in code ({@link CodeModel}) is keyed by its name and
+ * version.
  *
  * <pre>{@code
  * // @Setup
@@ -50,7 +52,34 @@ public final class SharedModelCache {
       throw new ModelLoadException("model directory " + modelDir + " does not exist", e);
     }
     ModelManifest manifest = ModelManifest.read(canonical);
-    Key key = new Key(canonical, manifest.getVersion(), options);
+    return acquire(new Key(canonical.toString(), manifest.getVersion(), options), manifest,
+        () -> Models.load(canonical, manifest, options), canonical.toString());
+  }
+
+  /**
+   * Returns a handle to a model given in code, running its {@link ModelLoader} if no handle to a
+   * code model of the same name and version is open. Serialized copies of one {@link CodeModel}
+   * (one per DoFn instance) therefore share one loaded model; the last {@link ModelHandle#close()}
+   * closes it. {@link ModelHandle#manifest()} is {@link CodeModel#manifest()}.
+   *
+   * <pre>{@code
+   * CodeModel rules = CodeModel.of("fraud-rules", "2", () -> new FraudRules(0.7f));
+   * try (ModelHandle handle = SharedModelCache.acquire(rules)) {
+   *   float[][] out = handle.model().predict(batch);
+   * }
+   * }</pre>
+   *
+   * @throws ModelLoadException naming the model if its loader throws or returns {@code null}
+   */
+  public static ModelHandle acquire(CodeModel model) {
+    Objects.requireNonNull(model, "model");
+    // "code:" keeps a code model's name apart from any directory path.
+    return acquire(new Key("code:" + model.getName(), model.getVersion(), ModelOptions.defaults()),
+        model.manifest(), model::load, "code (" + model.getLoader().getClass().getName() + ")");
+  }
+
+  private static ModelHandle acquire(
+      Key key, ModelManifest manifest, Supplier<Model> load, String source) {
     Entry entry;
     synchronized (ENTRIES) {
       entry = ENTRIES.computeIfAbsent(key, Entry::new);
@@ -62,12 +91,12 @@ public final class SharedModelCache {
       if (entry.model == null) {
         try {
           long start = System.nanoTime();
-          entry.model = Models.load(canonical, manifest, options);
+          entry.model = load.get();
           entry.manifest = manifest;
           entry.loadTimeMillis = (System.nanoTime() - start) / 1_000_000;
           LOADS.incrementAndGet();
           LOG.info("loaded model {} version {} from {} in {} ms", manifest.getName(),
-              manifest.getVersion(), canonical, entry.loadTimeMillis);
+              manifest.getVersion(), source, entry.loadTimeMillis);
         } catch (RuntimeException | Error e) {
           release(entry);
           throw e;
@@ -109,12 +138,13 @@ public final class SharedModelCache {
   }
 
   static final class Key {
-    final Path dir;
+    /** The canonical model directory, or {@code code:} and a code model's name. */
+    final String source;
     final String version;
     final ModelOptions options;
 
-    Key(Path dir, String version, ModelOptions options) {
-      this.dir = dir;
+    Key(String source, String version, ModelOptions options) {
+      this.source = source;
       this.version = version;
       this.options = options;
     }
@@ -125,17 +155,17 @@ public final class SharedModelCache {
         return false;
       }
       Key k = (Key) o;
-      return dir.equals(k.dir) && Objects.equals(version, k.version) && options.equals(k.options);
+      return source.equals(k.source) && Objects.equals(version, k.version) && options.equals(k.options);
     }
 
     @Override
     public int hashCode() {
-      return Objects.hash(dir, version, options);
+      return Objects.hash(source, version, options);
     }
 
     @Override
     public String toString() {
-      return dir + "@" + version;
+      return source + "@" + version;
     }
   }
 

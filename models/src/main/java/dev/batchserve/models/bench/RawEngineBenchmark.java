@@ -161,7 +161,7 @@ public final class RawEngineBenchmark {
   public static ObjectNode run(Config config, Path workDir, Path jsonOut, PrintStream table) {
     float[][] x = features(4096, 1L);
     float[] y = labels(x);
-    Map<ModelFormat, Path> dirs = exportModels(workDir, x, y);
+    Map<String, Path> dirs = exportModels(workDir, x, y);
     ModelOptions options = ModelOptions.defaults().withIntraOpThreads(config.threads)
         .withInterOpThreads(config.threads);
 
@@ -180,8 +180,8 @@ public final class RawEngineBenchmark {
     ArrayNode results = report.putArray("results");
 
     Map<String, Map<Integer, Double>> rates = new LinkedHashMap<>();
-    for (Map.Entry<ModelFormat, Path> entry : dirs.entrySet()) {
-      String backend = entry.getKey().name();
+    for (Map.Entry<String, Path> entry : dirs.entrySet()) {
+      String backend = entry.getKey();
       try (Model model = Models.load(entry.getValue(), options)) {
         for (int batchSize : config.batchSizes) {
           float[][] batch = Arrays.copyOf(cycle(x, batchSize), batchSize);
@@ -219,8 +219,8 @@ public final class RawEngineBenchmark {
     return report;
   }
 
-  private static Map<ModelFormat, Path> exportModels(Path workDir, float[][] x, float[] y) {
-    Map<ModelFormat, Path> dirs = new LinkedHashMap<>();
+  private static Map<String, Path> exportModels(Path workDir, float[][] x, float[] y) {
+    Map<String, Path> dirs = new LinkedHashMap<>();
     MlpWeights mlp = randomMlp(new int[] {FEATURES, 64, 32, 1}, 7L);
     List<String> features = new ArrayList<>();
     for (int i = 0; i < FEATURES; i++) {
@@ -260,7 +260,7 @@ public final class RawEngineBenchmark {
     return dirs;
   }
 
-  private static boolean available(ModelFormat format) {
+  private static boolean available(String format) {
     return Models.registeredFormats().contains(format) && Models.backend(format).isAvailable();
   }
 

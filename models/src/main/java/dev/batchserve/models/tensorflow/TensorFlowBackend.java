@@ -18,7 +18,7 @@ import java.nio.file.Path;
 public final class TensorFlowBackend implements ModelBackend {
 
   @Override
-  public ModelFormat format() {
+  public String format() {
     return ModelFormat.TF_SAVED_MODEL;
   }
 

@@ -35,7 +35,7 @@ final class ExportedManifest {
    * Fills in what the exporter knows (format, sizes, files, creation time) and writes the manifest.
    */
   static ModelManifest write(
-      Path dir, ModelManifest partial, ModelFormat format, int inputSize, int outputSize,
+      Path dir, ModelManifest partial, String format, int inputSize, int outputSize,
       String inputName, String outputName) {
     List<String> features = partial.getInputFeatures();
     if (features.isEmpty()) {

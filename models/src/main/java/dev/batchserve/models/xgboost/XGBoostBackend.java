@@ -19,7 +19,7 @@ import java.nio.file.Path;
 public final class XGBoostBackend implements ModelBackend {
 
   @Override
-  public ModelFormat format() {
+  public String format() {
     return ModelFormat.XGBOOST;
   }
 

@@ -3,10 +3,13 @@ package dev.batchserve.transforms.inference;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
+import dev.batchserve.models.CodeModel;
 import dev.batchserve.models.Model;
 import dev.batchserve.models.ModelHandle;
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.ModelSignature;
 import dev.batchserve.models.SharedModelCache;
+import dev.batchserve.models.TensorInfo;
 import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
@@ -63,6 +66,10 @@ import org.joda.time.Instant;
  * PCollection<KV<String, Prediction>> predictions = r.predictions();
  * PCollection<DeadLetter> failed = r.deadLetters();
  * }</pre>
+ *
+ * <p>The model can also be given in code, as a {@link CodeModel}: any {@link Model} class of your
+ * own with a name and a version, and no model directory, manifest or backend. Everything above
+ * applies to it alike; see {@link #withModel(CodeModel)}.
  */
 public final class BatchInfer<K>
     extends PTransform<PCollection<KV<K, FeatureVector>>, BatchInfer.Result<K>> {
@@ -73,7 +80,9 @@ public final class BatchInfer<K>
   /** Failure ratios are judged only once a worker has seen this many records. */
   static final int MIN_RECORDS_FOR_THRESHOLD = 100;
 
-  private final String modelUri;
+  /** Exactly one of {@code modelUri} and {@code codeModel} is set. */
+  private final @Nullable String modelUri;
+  private final @Nullable CodeModel codeModel;
   private final int maxBatchSize;
   private final long maxBatchBytes;
   private final @Nullable RunInfo runInfo;
@@ -83,9 +92,10 @@ public final class BatchInfer<K>
   private final @Nullable Duration maxBuffering;
 
   private BatchInfer(
-      String modelUri, int maxBatchSize, long maxBatchBytes, @Nullable RunInfo runInfo, double failureThreshold,
-      int groupShards, @Nullable Duration maxBuffering) {
+      @Nullable String modelUri, @Nullable CodeModel codeModel, int maxBatchSize, long maxBatchBytes,
+      @Nullable RunInfo runInfo, double failureThreshold, int groupShards, @Nullable Duration maxBuffering) {
     this.modelUri = modelUri;
+    this.codeModel = codeModel;
     this.maxBatchSize = maxBatchSize;
     this.maxBatchBytes = maxBatchBytes;
     this.runInfo = runInfo;
@@ -97,31 +107,66 @@ public final class BatchInfer<K>
   /** Inference with the model directory at {@code modelUri} (local path or any Beam FileSystems URI). */
   public static <K> BatchInfer<K> withModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
-    return new BatchInfer<>(modelUri, 256, 0, null, 1.0, 0, null);
+    return new BatchInfer<>(modelUri, null, 256, 0, null, 1.0, 0, null);
+  }
+
+  /**
+   * Inference with a model given in code: no model directory, manifest, {@code ModelBackend} or
+   * {@code META-INF/services} entry. Only the {@link CodeModel} (its name, version and serializable
+   * {@link dev.batchserve.models.ModelLoader}) travels with the pipeline; each worker JVM runs the
+   * loader once, in {@code @Setup} of its first DoFn instance, and shares the model through
+   * {@link SharedModelCache} as it does a model read from files. Predictions carry the code model's
+   * name and version; its {@link ModelSignature}'s single input gives the expected feature count.
+   *
+   * <pre>{@code
+   * final class FraudRules implements Model {   // thread-safe: one instance serves all threads
+   *   public ModelSignature signature() {
+   *     return new ModelSignature("rules",
+   *         List.of(new TensorInfo("x", "float32", new long[] {-1, 2})),
+   *         List.of(new TensorInfo("score", "float32", new long[] {-1, 1})));
+   *   }
+   *   public float[][] predict(float[][] batch) {
+   *     float[][] out = new float[batch.length][];
+   *     for (int i = 0; i < batch.length; i++) {
+   *       out[i] = new float[] {batch[i][0] > 1000f && batch[i][1] < 0.2f ? 1f : 0f};
+   *     }
+   *     return out;
+   *   }
+   *   public void close() {}
+   * }
+   *
+   * BatchInfer.Result<String> r = vectors.apply(BatchInfer.<String>withModel(
+   *         CodeModel.of("fraud-rules", "2", FraudRules::new))
+   *     .withRunInfo(run));
+   * }</pre>
+   */
+  public static <K> BatchInfer<K> withModel(CodeModel model) {
+    checkArgument(model != null, "the code model must be set, but was null");
+    return new BatchInfer<>(null, model, 256, 0, null, 1.0, 0, null);
   }
 
   /** Largest number of records per model call, 1 to 100,000 (default 256). */
   public BatchInfer<K> withMaxBatchSize(int n) {
     checkArgument(
         n >= 1 && n <= MAX_BATCH_SIZE_LIMIT, "maxBatchSize must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, n);
-    return new BatchInfer<>(modelUri, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering);
   }
 
   /** Optional cap on the feature bytes of one batch (0 = no cap). */
   public BatchInfer<K> withMaxBatchBytes(long bytes) {
     checkArgument(bytes >= 0, "maxBatchBytes must be >= 0, but was %s", bytes);
-    return new BatchInfer<>(modelUri, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering);
   }
 
   /** The run whose id and timestamp every prediction carries (required). */
   public BatchInfer<K> withRunInfo(RunInfo run) {
-    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering);
   }
 
   /** Abort the run when more than this share of records fails inference (default 1.0: never). */
   public BatchInfer<K> withFailureThreshold(double ratio) {
     checkArgument(ratio >= 0 && ratio <= 1, "failureThreshold must be in [0, 1], but was %s", ratio);
-    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering);
   }
 
   /**
@@ -134,11 +179,22 @@ public final class BatchInfer<K>
     checkArgument(shards >= 1 && shards <= 100_000, "shards must be in [1, 100000], but was %s", shards);
     checkArgument(maxBuffering != null && maxBuffering.getMillis() > 0,
         "maxBuffering must be a positive duration, but was %s", maxBuffering);
-    return new BatchInfer<>(modelUri, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering);
   }
 
-  public String getModelUri() {
+  /** The model directory's URI, or {@code null} when the model is given in code. */
+  public @Nullable String getModelUri() {
     return modelUri;
+  }
+
+  /** The model given in code, or {@code null} when the model is a directory URI. */
+  public @Nullable CodeModel getCodeModel() {
+    return codeModel;
+  }
+
+  /** The model as messages name it: {@code model <uri>}, or {@code code model <name>:<version>}. */
+  String modelDescription() {
+    return codeModel != null ? codeModel.toString() : "model " + modelUri;
   }
 
   public int getMaxBatchSize() {
@@ -288,12 +344,15 @@ public final class BatchInfer<K>
 
   /**
    * What both modes share: the model from the per-JVM cache, bisection of failing batches, the
-   * failure threshold and the metrics. The model is never serialized: only its URI is.
+   * failure threshold and the metrics. The model is never serialized: only its URI is, or the
+   * code model's name, version and loader.
    */
   abstract static class InferenceFn<InT, K> extends DoFn<InT, KV<K, Prediction>> {
     private static final long serialVersionUID = 1L;
 
-    final String modelUri;
+    final @Nullable String modelUri;
+    final @Nullable CodeModel codeModel;
+    final String modelDescription;
     final int maxBatchSize;
     final long maxBatchBytes;
     final RunInfo run;
@@ -318,6 +377,8 @@ public final class BatchInfer<K>
 
     InferenceFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
       this.modelUri = spec.modelUri;
+      this.codeModel = spec.codeModel;
+      this.modelDescription = spec.modelDescription();
       this.maxBatchSize = spec.maxBatchSize;
       this.maxBatchBytes = spec.maxBatchBytes;
       this.run = Objects.requireNonNull(spec.runInfo);
@@ -334,10 +395,37 @@ public final class BatchInfer<K>
     public void setup() {
       runId = run.runId();
       predictionTimestampMillis = run.predictionTimestamp().toEpochMilli();
-      handle = SharedModelCache.acquire(ModelStaging.localize(modelUri));
-      model = handle.model();
-      manifest = handle.manifest();
-      inputSize = manifest.getInputFeatures().size();
+      handle = codeModel != null
+          ? SharedModelCache.acquire(codeModel)
+          : SharedModelCache.acquire(ModelStaging.localize(Objects.requireNonNull(modelUri)));
+      try {
+        model = handle.model();
+        manifest = handle.manifest();
+        inputSize = codeModel != null
+            ? featureCount(model.signature(), codeModel)
+            : manifest.getInputFeatures().size();
+      } catch (RuntimeException e) {
+        handle.close();
+        handle = null;
+        throw e;
+      }
+    }
+
+    /**
+     * The feature count a code model's signature declares for its single input, or -1 when that
+     * dimension is dynamic (the model then checks its rows itself).
+     */
+    static int featureCount(@Nullable ModelSignature signature, CodeModel codeModel) {
+      int inputs = signature == null ? 0 : signature.getInputs().size();
+      if (inputs != 1) {
+        throw new IllegalStateException(
+            codeModel + " declares " + inputs + " inputs in its signature(), but BatchInfer feeds one"
+                + " dense input: return a ModelSignature with exactly one input, shaped [-1, features]");
+      }
+      TensorInfo input = signature.getInputs().get(0);
+      long[] shape = input.getShape();
+      // A rank-1 input [n] takes one value per row, as in ModelSignature.inputSize().
+      return shape != null && shape.length == 1 ? 1 : (int) input.lastDimension();
     }
 
     /** Called at the start of each bundle: the model's load time is reported once per instance. */
@@ -360,7 +448,8 @@ public final class BatchInfer<K>
     /** True when the vector fits the model; otherwise the record is rejected without calling it. */
     boolean accept(KV<K, FeatureVector> element, FailureSink fail) {
       FeatureVector v = element.getValue();
-      if (v != null && v.size() == inputSize) {
+      // inputSize < 0: a code model with a dynamic feature dimension checks its rows itself.
+      if (v != null && (inputSize < 0 || v.size() == inputSize)) {
         return true;
       }
       seen++;
@@ -380,8 +469,8 @@ public final class BatchInfer<K>
         throw new IllegalStateException(
             String.format(
                 "inference failure ratio %.4f exceeds the threshold %.4f (%d of %d records failed on this"
-                    + " worker, model %s); aborting the run",
-                (double) failed / seen, failureThreshold, failed, seen, modelUri));
+                    + " worker, %s); aborting the run",
+                (double) failed / seen, failureThreshold, failed, seen, modelDescription));
       }
     }
 
