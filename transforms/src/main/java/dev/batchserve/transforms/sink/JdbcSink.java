@@ -524,7 +524,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       if (backfillOf != null) {
         backfilled.inc();
         LOG.warn(Backfill.message(run.runId(), backfillOf, dialect.name() + " table " + table
-            + " and its view unchanged; the run's rows are in " + staging));
+            + (view == null ? "" : " and view " + view) + " unchanged; the run's rows are in " + staging));
       }
       ctx.output(run.runId());
     }
