@@ -19,9 +19,14 @@ import dev.batchserve.transforms.monitoring.LogProgress;
 import dev.batchserve.transforms.monitoring.MeasureRunQuality;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
 import dev.batchserve.transforms.monitoring.RunQuality;
+import dev.batchserve.transforms.sink.Backfill;
+import dev.batchserve.transforms.sink.BigQuerySink;
+import dev.batchserve.transforms.sink.DynamoDbSink;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.FileSink;
 import dev.batchserve.transforms.sink.JdbcEndpoint;
+import dev.batchserve.transforms.sink.JdbcSink;
+import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
@@ -40,6 +45,7 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -152,6 +158,7 @@ public final class BatchScoringPipeline {
     keyed.predictions().apply("WriteFiles",
         SinkWithMetadata.<String>files(o.getOutput())
             .withRunInfo(run)
+            .withForceLatest(o.getForceLatest())
             .withAttempt(attemptId)
             .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
             .withNumShards(o.getNumShards())
@@ -262,10 +269,42 @@ public final class BatchScoringPipeline {
     long read = partition
         ? counter(m, ReadRecords.METRICS_NAMESPACE, "partition_records") + unreadable
         : counter(m, ReadRecords.METRICS_NAMESPACE, "records_read");
-    return new RunSummary(run.runId(), runDir, seconds, read, unreadable,
+    RunSummary summary = new RunSummary(run.runId(), runDir, seconds, read, unreadable,
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "predictions"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "fallbacks"),
-        counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"));
+        counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"),
+        partition ? null : servedInstead(o.getOutput(), run), backfilledStores(m));
+    if (summary.isBackfill()) {
+      LOG.warn(summary.backfillLine());
+    }
+    return summary;
+  }
+
+  /**
+   * The run {@code <root>/_LATEST} names when that is not {@code run} (after {@code run} published: it
+   * was a backfill), else null.
+   */
+  static @Nullable String servedInstead(String root, RunInfo run) {
+    String latest = FileSink.latestDirectory(root);
+    if (latest == null) {
+      return null;
+    }
+    String served = FileSink.runIdOf(latest);
+    return served.equals(run.runId()) ? null : served;
+  }
+
+  /** The stores whose sink counted {@code runs_backfilled}: files, redis, jdbc, dynamodb, bigquery. */
+  static List<String> backfilledStores(MetricQueryResults m) {
+    List<String> stores = new ArrayList<>();
+    String[][] namespaces = {{FileSink.METRICS_NAMESPACE, "files"}, {RedisSink.METRICS_NAMESPACE, "redis"},
+        {JdbcSink.METRICS_NAMESPACE, "jdbc"}, {DynamoDbSink.METRICS_NAMESPACE, "dynamodb"},
+        {BigQuerySink.METRICS_NAMESPACE, "bigquery"}};
+    for (String[] n : namespaces) {
+      if (counter(m, n[0], Backfill.RUNS_BACKFILLED) > 0) {
+        stores.add(n[1]);
+      }
+    }
+    return stores;
   }
 
   /** Removes the staged files of attempts that killed runs of this run id left (under the run's lock). */

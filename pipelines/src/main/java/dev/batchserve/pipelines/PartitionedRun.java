@@ -107,14 +107,15 @@ final class PartitionedRun {
     }
     String published;
     try {
-      published = FileSink.publishPartitions(o.getOutput(), run, roots);
+      published = FileSink.publishPartitions(o.getOutput(), run, roots, o.getForceLatest());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot publish run " + run.runId(), e);
     }
     LOG.info("Run {}: published {} partitions ({} processed now, {} already committed, {} discarded as computed"
         + " from another input) to {}", run.runId(), n, n - skipped, skipped, discarded, published);
+    String servedInstead = BatchScoringPipeline.servedInstead(o.getOutput(), run);
     return new RunSummary(run.runId(), published, (System.nanoTime() - start) / 1e9, read, unreadable,
-        predictions, fallbacks, dead);
+        predictions, fallbacks, dead, servedInstead, servedInstead == null ? List.of() : List.of("files"));
   }
 
   /** A copy of the options (Beam's own JSON form of them), so one partition's settings stay its own. */

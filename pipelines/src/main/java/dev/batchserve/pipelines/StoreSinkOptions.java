@@ -167,6 +167,14 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   void setDynamoDbSecretKeyFile(String value);
 
+  @Description("Move every store's latest pointer (files' _LATEST, Redis and DynamoDB current, the JDBC table and"
+      + " view, BigQuery's <table>__latest) to this run even when it is older than the run served now. Without it an"
+      + " older run (a backfill) is published as its own run and readers keep the newer one.")
+  @Default.Boolean(false)
+  boolean getForceLatest();
+
+  void setForceLatest(boolean value);
+
   /**
    * BigQuery services to use instead of the real ones, for BigQuery sources and sinks: Beam's
    * {@code FakeBigQueryServices} in tests. Not a command-line option.

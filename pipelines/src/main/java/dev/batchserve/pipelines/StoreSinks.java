@@ -90,6 +90,7 @@ public final class StoreSinks {
           .withKeyPrefix(o.getRedisPrefix().isEmpty() ? redisPrefix : o.getRedisPrefix())
           .withPassword(secret("redis", o.getRedisPasswordEnv(), o.getRedisPasswordFile()))
           .withTls(o.getRedisTls())
+          .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getRedisTtl().isEmpty()) {
         redis = redis.withTtl(parseDuration("--redisTtl", o.getRedisTtl()));
@@ -102,6 +103,7 @@ public final class StoreSinks {
           .withRunInfo(run)
           .withTable(o.getJdbcTable())
           .withPassword(secret("jdbc", o.getJdbcPasswordEnv(), o.getJdbcPasswordFile()))
+          .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getJdbcUser().isEmpty()) {
         jdbc = jdbc.withUser(o.getJdbcUser());
@@ -123,6 +125,7 @@ public final class StoreSinks {
           .withEndpoint(dynamoDbEndpoint(o))
           .withRunInfo(run)
           .withKeyPrefix(o.getDynamoDbPrefix().isEmpty() ? redisPrefix : o.getDynamoDbPrefix())
+          .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getDynamoDbTtl().isEmpty()) {
         dynamo = dynamo.withTtl(parseDuration("--dynamoDbTtl", o.getDynamoDbTtl()));
@@ -133,6 +136,7 @@ public final class StoreSinks {
     if (!o.getBigQueryTable().isEmpty()) {
       BigQuerySink<String> bq = SinkWithMetadata.<String>bigQuery(o.getBigQueryTable())
           .withRunInfo(run)
+          .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));
       if (!o.getBigQueryTempLocation().isEmpty()) {
         bq = bq.withCustomGcsTempLocation(o.getBigQueryTempLocation());

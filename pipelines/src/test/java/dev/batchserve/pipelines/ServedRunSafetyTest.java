@@ -28,7 +28,6 @@ import java.nio.file.Paths;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -246,7 +245,7 @@ public class ServedRunSafetyTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status = CheckStaleness.check(root.toString(), Duration.ofHours(36),
-        Clock.fixed(run().predictionTimestamp().plus(Duration.ofHours(1)), ZoneOffset.UTC), null,
+        Clock.offset(Clock.systemUTC(), Duration.ofHours(1)), null,
         new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
     assertThat(err.toString(StandardCharsets.UTF_8), status, is(CheckStaleness.FRESH));
     assertThat(out.toString(StandardCharsets.UTF_8), containsString("FRESH: fraud-daily-20261128"));

@@ -159,6 +159,7 @@ public final class ChurnPipeline {
         .setCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
     labelled.apply("WriteParquet", SinkWithMetadata.<String>files(o.getChurnOutput())
         .withRunInfo(run)
+        .withForceLatest(o.getForceLatest())
         .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())

@@ -164,6 +164,7 @@ public final class ScoreFraudTransactions {
     }
     predicted.predictions().apply("Write", SinkWithMetadata.<String>files(o.getFraudTxOutput())
         .withRunInfo(run)
+        .withForceLatest(o.getForceLatest())
         .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())

@@ -205,6 +205,7 @@ public final class RecommendPipeline {
     PreviousRun previous = PreviousRun.latest(o.getRecsOutput(), run);
     PublishedRun published = r.predictions().apply("WriteFiles", SinkWithMetadata.<String>files(o.getRecsOutput())
         .withRunInfo(run)
+        .withForceLatest(o.getForceLatest())
         .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
         .withNumShards(o.getNumShards())

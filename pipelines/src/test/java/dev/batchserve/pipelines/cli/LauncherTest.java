@@ -160,6 +160,16 @@ public class LauncherTest {
     }
   }
 
+  /** The JSON object a verb printed on a line of its own. */
+  private static com.fasterxml.jackson.databind.JsonNode jsonLine(String out) throws Exception {
+    for (String line : out.split("\\R")) {
+      if (line.startsWith("{")) {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+      }
+    }
+    throw new AssertionError("no JSON line in: " + out);
+  }
+
   @Test
   public void scoreLookupAndCheckStalenessRunWithoutMaven() throws Exception {
     Path output = work.resolve("predictions/fraud");
@@ -179,10 +189,21 @@ public class LauncherTest {
     Result lookup = batchserve("lookup", "acct-000001", "--redis", "127.0.0.1:" + REDIS.port(), "--prefix", "fraud");
     assertThat(lookup.toString(), lookup.code, is(0));
     assertThat(lookup.toString(), lookup.out, containsString("\"source\":\"store\""));
+    // The age counts from the publish, moments ago: small, never negative, in whole seconds and for people.
+    com.fasterxml.jackson.databind.JsonNode found = jsonLine(lookup.out);
+    assertThat(lookup.toString(), found.get("age_seconds").asLong() >= 0 && found.get("age_seconds").asLong() < 600,
+        is(true));
+    assertThat(lookup.toString(), found.get("age").asText().matches("(\\d+[dhms] ?)+"), is(true));
 
     Result fresh = batchserve("check-staleness", "--output=" + output, "--interval=daily");
     assertThat(fresh.toString(), fresh.code, is(0));
     assertThat(fresh.toString(), fresh.out, startsWith("FRESH: "));
+    assertThat(fresh.toString(), fresh.out.matches("(?s)FRESH: fraud-daily-\\d{8} published (\\d+m )?\\d+s ago .*"),
+        is(true));
+    Result json = batchserve("check-staleness", "--output=" + output, "--json");
+    assertThat(json.toString(), json.code, is(0));
+    long age = jsonLine(json.out).get("age_seconds").asLong();
+    assertThat(json.toString(), age >= 0 && age < 600, is(true));
   }
 
   @Test

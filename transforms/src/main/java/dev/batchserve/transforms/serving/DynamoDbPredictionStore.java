@@ -73,8 +73,9 @@ public final class DynamoDbPredictionStore implements PredictionStore {
     if (item == null || expired(item)) {
       return Lookup.fallback(key, run, RedisPredictionStore.NOT_FOUND);
     }
+    AttributeValue at = pointer.get(DynamoDbSink.PUBLISHED_AT_ATTRIBUTE);
     return Lookup.stored(key, Prediction.fromJson(item.get(DynamoDbSink.PREDICTION_ATTRIBUTE).s()).getValue(), run,
-        clock.instant());
+        at == null || at.s() == null ? null : java.time.Instant.parse(at.s()), clock.instant());
   }
 
   private boolean expired(Map<String, AttributeValue> item) {

@@ -11,8 +11,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * The answer to one lookup: the prediction and where it came from, or why there is none.
  *
  * <ul>
- *   <li>{@link Source#STORE}: the served batch run had the key; {@link #age()} is now minus its
- *       prediction timestamp.
+ *   <li>{@link Source#STORE}: the served batch run had the key; {@link #age()} is how long ago that
+ *       run was published ({@link #publishedAt()}), never negative.
  *   <li>{@link Source#COMPUTED}: predicted on demand from the features given, with the batch job's
  *       feature spec and model; {@link #computedBecause()} says why: {@code not_found},
  *       {@code no_published_run}, or the stored row's fallback reason ({@code cold_start}, ...).
@@ -38,32 +38,39 @@ public final class Lookup {
   private final @Nullable Prediction prediction;
   private final @Nullable String servedRunId;
   private final @Nullable Duration age;
+  private final @Nullable Instant publishedAt;
   private final @Nullable String fallbackReason;
   private final @Nullable String computedBecause;
 
   private Lookup(String key, Source source, @Nullable Prediction prediction, @Nullable String servedRunId,
-      @Nullable Duration age, @Nullable String fallbackReason, @Nullable String computedBecause) {
+      @Nullable Duration age, @Nullable Instant publishedAt, @Nullable String fallbackReason,
+      @Nullable String computedBecause) {
     this.key = Objects.requireNonNull(key, "key");
     this.source = source;
     this.prediction = prediction;
     this.servedRunId = servedRunId;
     this.age = age;
+    this.publishedAt = publishedAt;
     this.fallbackReason = fallbackReason;
     this.computedBecause = computedBecause;
   }
 
-  static Lookup stored(String key, Prediction p, String servedRunId, Instant now) {
+  /**
+   * A stored prediction of the run {@code servedRunId}, published at {@code publishedAt} (null when the
+   * store does not know: then there is no age, rather than one counted from the prediction timestamp).
+   */
+  static Lookup stored(String key, Prediction p, String servedRunId, @Nullable Instant publishedAt, Instant now) {
     return new Lookup(key, Source.STORE, p, servedRunId,
-        Duration.between(Instant.ofEpochMilli(p.getPredictionTimestampMillis()), now), null, null);
+        publishedAt == null ? null : Age.since(publishedAt, now).duration(), publishedAt, null, null);
   }
 
   static Lookup computed(String key, Prediction p, @Nullable String servedRunId, String because) {
-    return new Lookup(key, Source.COMPUTED, p, servedRunId, Duration.ZERO, null,
+    return new Lookup(key, Source.COMPUTED, p, servedRunId, Duration.ZERO, null, null,
         Objects.requireNonNull(because, "because"));
   }
 
   static Lookup fallback(String key, @Nullable String servedRunId, String reason) {
-    return new Lookup(key, Source.FALLBACK, null, servedRunId, null, Objects.requireNonNull(reason, "reason"),
+    return new Lookup(key, Source.FALLBACK, null, servedRunId, null, null, Objects.requireNonNull(reason, "reason"),
         null);
   }
 
@@ -89,9 +96,19 @@ public final class Lookup {
     return Optional.ofNullable(servedRunId);
   }
 
-  /** How old the prediction is (now minus its prediction timestamp); empty for a fallback. */
+  /**
+   * How old the prediction is: how long ago its run was published ({@link Age}: never negative, never
+   * counted from the prediction timestamp, the end of the run's input window); zero for a prediction
+   * computed on demand; empty for a fallback, or when the store does not record when the run was
+   * published (a run published by a release before {@code published_at} was recorded).
+   */
   public Optional<Duration> age() {
     return Optional.ofNullable(age);
+  }
+
+  /** When the served run was published ({@link Source#STORE} only, when the store recorded it). */
+  public Optional<Instant> publishedAt() {
+    return Optional.ofNullable(publishedAt);
   }
 
   /** Why there is no prediction; empty when there is one. */
@@ -112,7 +129,7 @@ public final class Lookup {
     return "Lookup{key=" + key + ", source=" + source
         + (prediction == null ? "" : ", prediction=" + prediction)
         + (servedRunId == null ? "" : ", servedRun=" + servedRunId)
-        + (age == null ? "" : ", age=" + age)
+        + (age == null ? "" : ", age=" + Age.human(age))
         + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason)
         + (computedBecause == null ? "" : ", computedBecause=" + computedBecause) + "}";
   }

@@ -99,7 +99,9 @@ public final class LookupCli {
     n.put("key", l.key());
     n.put("source", l.source().name().toLowerCase(java.util.Locale.ROOT));
     n.put("served_run_id", l.servedRunId().orElse(null));
+    n.put("published_at", l.publishedAt().map(java.time.Instant::toString).orElse(null));
     l.age().ifPresentOrElse(a -> n.put("age_seconds", a.getSeconds()), () -> n.putNull("age_seconds"));
+    n.put("age", l.age().map(Age::human).orElse(null));
     n.put("fallback_reason", l.fallbackReason().orElse(null));
     n.put("computed_because", l.computedBecause().orElse(null));
     if (l.prediction().isPresent()) {

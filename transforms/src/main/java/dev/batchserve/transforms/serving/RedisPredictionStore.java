@@ -13,6 +13,7 @@ import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.values.Prediction;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,13 +49,23 @@ public final class RedisPredictionStore implements PredictionStore {
   public static final String NOT_FOUND = "not_found";
   public static final String NO_PUBLISHED_RUN = "no_published_run";
 
-  /** KEYS[1] = the alias; ARGV: prefix, key. Returns {} or {namespace} or {namespace, value}. */
+  /**
+   * KEYS[1] = the alias; ARGV: prefix, key. Returns {} or {namespace, published at} or {namespace,
+   * published at, value}; published at is the run hash's {@code published_at} (ms) when that hash
+   * describes this namespace, else empty (a run published before it was recorded).
+   */
   static final String READ_SCRIPT =
       "local ns = redis.call('GET', KEYS[1])\n"
           + "if not ns then return {} end\n"
+          + "local t = string.find(ns, '~[^~]*$')\n"
+          + "local run = ns\n"
+          + "if t then run = string.sub(ns, 1, t - 1) end\n"
+          + "local meta = redis.call('HMGET', ARGV[1] .. ':run:' .. run, 'namespace', 'published_at')\n"
+          + "local at = ''\n"
+          + "if meta[1] == ns and meta[2] then at = meta[2] end\n"
           + "local v = redis.call('GET', ARGV[1] .. ':' .. ns .. ':' .. ARGV[2])\n"
-          + "if not v then return {ns} end\n"
-          + "return {ns, v}\n";
+          + "if not v then return {ns, at} end\n"
+          + "return {ns, at, v}\n";
 
   private final RedisEndpoint endpoint;
   private final JedisPool pool;
@@ -87,10 +98,13 @@ public final class RedisPredictionStore implements PredictionStore {
       return Lookup.fallback(key, null, NO_PUBLISHED_RUN);
     }
     String run = RedisSink.runIdOf(String.valueOf(reply.get(0)));
-    if (reply.size() < 2) {
+    if (reply.size() < 3) {
       return Lookup.fallback(key, run, NOT_FOUND);
     }
-    return Lookup.stored(key, Prediction.fromJson(String.valueOf(reply.get(1))).getValue(), run, clock.instant());
+    String at = String.valueOf(reply.get(1));
+    Instant publishedAt = at.isEmpty() ? null : Instant.ofEpochMilli(Long.parseLong(at));
+    return Lookup.stored(key, Prediction.fromJson(String.valueOf(reply.get(2))).getValue(), run, publishedAt,
+        clock.instant());
   }
 
   /**

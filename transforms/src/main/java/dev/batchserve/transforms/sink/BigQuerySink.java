@@ -3,6 +3,7 @@ package dev.batchserve.transforms.sink;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
+import com.google.api.services.bigquery.model.Table;
 import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
@@ -25,7 +26,11 @@ import org.apache.beam.sdk.io.gcp.bigquery.BigQueryIO;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryIO.Write.CreateDisposition;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryIO.Write.Method;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryIO.Write.WriteDisposition;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryOptions;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices.DatasetService;
+import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServicesImpl;
+import org.apache.beam.sdk.io.gcp.bigquery.TableDestination;
 import org.apache.beam.sdk.io.gcp.bigquery.TableRowJsonCoder;
 import org.apache.beam.sdk.io.gcp.bigquery.WriteResult;
 import org.apache.beam.sdk.metrics.Counter;
@@ -36,9 +41,14 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.ValueInSingleWindow;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -72,6 +82,25 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * partition (the tests add BigQuery's semantics, see {@code PartitionReplacingJobService}), and its
  * copy job cannot create a table through a decorator.
  *
+ * <p>The latest pointer: {@code <table>__latest} ({@link #latestTableSpec}) holds one row, the
+ * served run ({@code run_id, prediction_timestamp, partition, published_at}), so readers of "the
+ * latest run" join on it:
+ *
+ * <pre>
+ * SELECT t.* FROM serving.fraud_scores t JOIN serving.fraud_scores__latest l
+ *   ON t.prediction_timestamp = l.prediction_timestamp
+ * </pre>
+ *
+ * <p>After the run's partition is loaded, the publish step reads the served run from the pointer
+ * table's description (the same fields as JSON, readable without a query job), and when this run is
+ * not older ({@link Backfill#isOlder}) writes the description and then replaces the row by a load job
+ * with {@code WRITE_TRUNCATE} (atomic for readers), writing the description once more after it. A
+ * backfill (an older run than the served one) keeps its partition, which is its own published run,
+ * and leaves the pointer as it is; the publish step logs {@code backfill: run <id> published; readers
+ * still see <id>}. {@link #withForceLatest} moves the pointer back all the same. BigQuery has no
+ * compare-and-swap for this: two runs of different run ids publishing within the same seconds can
+ * still leave the older one in the pointer.
+ *
  * <pre>{@code
  * predictions.apply(SinkWithMetadata.<String>bigQuery("my-project:serving.fraud_scores")
  *     .withRunInfo(run)
@@ -82,6 +111,10 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.sink.bigquery";
   public static final String PARTITION_FIELD = "prediction_timestamp";
+  /** What {@link #latestTableSpec} appends to the table's name. */
+  public static final String LATEST_SUFFIX = "__latest";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BigQuerySink.class);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
   private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("uuuuMMdd", Locale.ROOT)
       .withZone(ZoneOffset.UTC);
   private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("uuuuMMddHH", Locale.ROOT)
@@ -94,6 +127,7 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   private @Nullable String customGcsTempLocation;
   private @Nullable BigQueryServices testServices;
   private boolean validate = true;
+  private boolean forceLatest;
   private transient List<PCollection<?>> signals = List.of();
 
   private BigQuerySink(String tableSpec) {
@@ -121,6 +155,7 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
     c.customGcsTempLocation = customGcsTempLocation;
     c.testServices = testServices;
     c.validate = validate;
+    c.forceLatest = forceLatest;
     c.signals = signals;
     return c;
   }
@@ -129,6 +164,21 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   public BigQuerySink<K> withRunInfo(RunInfo run) {
     BigQuerySink<K> c = copy();
     c.runInfo = Objects.requireNonNull(run, "run");
+    return c;
+  }
+
+  /**
+   * Whether a backfill moves the latest pointer ({@code <table>__latest}) back to it (default false):
+   * a run older than the one the pointer names ({@link Backfill#isOlder}) replaces its own partition
+   * and leaves the pointer on the newer run, unless this is set:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>bigQuery("p:serving.fraud_scores").withRunInfo(yesterday).withForceLatest(true);
+   * }</pre>
+   */
+  public BigQuerySink<K> withForceLatest(boolean force) {
+    BigQuerySink<K> c = copy();
+    c.forceLatest = force;
     return c;
   }
 
@@ -183,6 +233,20 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   /** {@code <tableSpec>$<partition>}: where the run's load job writes. */
   public static String partitionTableSpec(String tableSpec, RunInfo run) {
     return tableSpec + "$" + partition(run);
+  }
+
+  /** {@code <tableSpec>__latest}: the latest pointer's table, one row naming the served run. */
+  public static String latestTableSpec(String tableSpec) {
+    return tableSpec + LATEST_SUFFIX;
+  }
+
+  /** The latest pointer's schema: {@code run_id, prediction_timestamp, partition, published_at}. */
+  public static TableSchema latestTableSchema() {
+    return new TableSchema().setFields(List.of(
+        new TableFieldSchema().setName("run_id").setType("STRING").setMode("REQUIRED"),
+        new TableFieldSchema().setName("prediction_timestamp").setType("TIMESTAMP").setMode("REQUIRED"),
+        new TableFieldSchema().setName("partition").setType("STRING").setMode("REQUIRED"),
+        new TableFieldSchema().setName("published_at").setType("TIMESTAMP").setMode("REQUIRED")));
   }
 
   /** The table's schema, column for column from {@link Prediction#SCHEMA}. */
@@ -273,11 +337,138 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
     }
     WriteResult loaded = rows.apply("LoadPartition", write);
 
-    PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
+    // The latest pointer: decided once the partition is loaded; nothing is loaded for a backfill.
+    TupleTag<TableRow> pointerRow = new TupleTag<TableRow>() {};
+    TupleTag<String> pointerDescription = new TupleTag<String>() {};
+    PCollectionTuple decided = p.apply("PublishTrigger", Create.of(run.runId()))
         .apply("WaitForLoad", Wait.on(loaded.getSuccessfulTableLoads()))
+        .apply("DecideLatest", ParDo.of(new DecideLatestFn(tableSpec, run, forceLatest, testServices, pointerDescription))
+            .withOutputTags(pointerRow, TupleTagList.of(pointerDescription)));
+    String latestSpec = latestTableSpec(tableSpec);
+    // A table function, not a constant table: BigQueryIO loads nothing (and truncates nothing) for no rows.
+    BigQueryIO.Write<TableRow> pointerWrite = BigQueryIO.writeTableRows()
+        .to((SerializableFunction<ValueInSingleWindow<TableRow>, TableDestination>)
+            row -> new TableDestination(latestSpec, null))
+        .withSchema(latestTableSchema())
+        .withMethod(Method.FILE_LOADS)
+        .withCreateDisposition(CreateDisposition.CREATE_IF_NEEDED)
+        .withWriteDisposition(WriteDisposition.WRITE_TRUNCATE);
+    if (customGcsTempLocation != null) {
+      pointerWrite = pointerWrite.withCustomGcsTempLocation(StaticValueProvider.of(customGcsTempLocation));
+    }
+    if (!validate) {
+      pointerWrite = pointerWrite.withoutValidation();
+    }
+    if (testServices != null) {
+      pointerWrite = pointerWrite.withTestServices(testServices);
+    }
+    WriteResult pointer = decided.get(pointerRow).setCoder(TableRowJsonCoder.of())
+        .apply("LoadLatest", pointerWrite);
+    PCollection<String> described = decided.get(pointerDescription).setCoder(StringUtf8Coder.of())
+        .apply("WaitForLatest", Wait.on(pointer.getSuccessfulTableLoads()))
+        .apply("DescribeLatest", ParDo.of(new DescribeLatestFn(tableSpec, testServices)))
+        .setCoder(StringUtf8Coder.of());
+
+    PCollection<String> published = p.apply("PublishedTrigger", Create.of(run.runId()))
+        .apply("WaitForPointer", Wait.on(described))
         .apply("Published", ParDo.of(new PublishedFn()))
         .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
+  }
+
+  /** The pointer table of {@code tableSpec}, in the options' project when the spec names none. */
+  private static TableReference latestTable(String tableSpec, BigQueryOptions options) {
+    TableReference ref = BigQueryHelpers.parseTableSpec(latestTableSpec(tableSpec));
+    if (ref.getProjectId() == null) {
+      ref.setProjectId(options.getBigQueryProject() != null ? options.getBigQueryProject() : options.getProject());
+    }
+    return ref;
+  }
+
+  private static DatasetService datasets(@Nullable BigQueryServices testServices, BigQueryOptions options) {
+    return (testServices != null ? testServices : new BigQueryServicesImpl()).getDatasetService(options);
+  }
+
+  /**
+   * Reads the served run from the pointer table's description; for a backfill logs it and emits
+   * nothing, else writes the new description (creating the pointer table on the first run) and emits
+   * the pointer's row and the description, for the load and the second write after it.
+   */
+  private static final class DecideLatestFn extends DoFn<String, TableRow> {
+    private final String tableSpec;
+    private final RunInfo run;
+    private final boolean forceLatest;
+    private final @Nullable BigQueryServices testServices;
+    private final TupleTag<String> description;
+    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
+
+    DecideLatestFn(String tableSpec, RunInfo run, boolean forceLatest, @Nullable BigQueryServices testServices,
+        TupleTag<String> description) {
+      this.tableSpec = tableSpec;
+      this.run = run;
+      this.forceLatest = forceLatest;
+      this.testServices = testServices;
+      this.description = description;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext c) throws Exception {
+      BigQueryOptions options = c.getPipelineOptions().as(BigQueryOptions.class);
+      TableReference ref = latestTable(tableSpec, options);
+      try (DatasetService datasets = datasets(testServices, options)) {
+        Table table = datasets.getTable(ref);
+        String served = table == null ? null : table.getDescription();
+        if (!forceLatest && served != null && !served.isBlank()) {
+          com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(served);
+          String servedRun = n.path("run_id").asText();
+          Instant servedTs = Instant.ofEpochMilli(n.path("prediction_timestamp_ms").asLong());
+          if (Backfill.isOlder(run, servedRun, servedTs)) {
+            backfilled.inc();
+            LOG.warn(Backfill.message(run.runId(), servedRun, "BigQuery " + BigQueryHelpers.toTableSpec(ref)
+                + " unchanged; the run is in partition " + partitionTableSpec(tableSpec, run)));
+            return;
+          }
+        }
+        Instant now = Instant.now();
+        com.fasterxml.jackson.databind.node.ObjectNode d = JSON.createObjectNode();
+        d.put("run_id", run.runId());
+        d.put("prediction_timestamp_ms", run.predictionTimestamp().toEpochMilli());
+        d.put("partition", partition(run));
+        d.put("published_at", now.toString());
+        String text = JSON.writeValueAsString(d);
+        // Written before the row: the guard never lags behind what readers see.
+        if (table == null) {
+          datasets.createTable(new Table().setTableReference(ref).setSchema(latestTableSchema()).setDescription(text));
+        } else {
+          datasets.patchTableDescription(ref, text);
+        }
+        c.output(new TableRow().set("run_id", run.runId())
+            .set("prediction_timestamp", TIMESTAMP.format(run.predictionTimestamp()))
+            .set("partition", partition(run))
+            .set("published_at", TIMESTAMP.format(now)));
+        c.output(description, text);
+      }
+    }
+  }
+
+  /** Writes the pointer's description again once its row is loaded (a truncating load may reset table metadata). */
+  private static final class DescribeLatestFn extends DoFn<String, String> {
+    private final String tableSpec;
+    private final @Nullable BigQueryServices testServices;
+
+    DescribeLatestFn(String tableSpec, @Nullable BigQueryServices testServices) {
+      this.tableSpec = tableSpec;
+      this.testServices = testServices;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext c) throws Exception {
+      BigQueryOptions options = c.getPipelineOptions().as(BigQueryOptions.class);
+      try (DatasetService datasets = datasets(testServices, options)) {
+        datasets.patchTableDescription(latestTable(tableSpec, options), c.element());
+      }
+      c.output(c.element());
+    }
   }
 
   /**

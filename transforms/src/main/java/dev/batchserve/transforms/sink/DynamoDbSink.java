@@ -77,24 +77,31 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
  * <pre>
  * pk = &lt;p&gt;#&lt;ns&gt;#&lt;key&gt;   prediction (JSON, {@link Prediction#toJson}), run_id, expires_at (epoch s)
  * pk = &lt;p&gt;#current          namespace, run_id, prediction_timestamp (ms), records, published_at
+ * pk = &lt;p&gt;#run#&lt;run_id&gt;     the same for one published run, served or not (a backfill), with a TTL
  * </pre>
  *
  * <p>A reader ({@code DynamoDbPredictionStore}) reads the pointer, then the item in the namespace it
  * names. The steps of a run:
  *
  * <ol>
- *   <li>Prepare: check the table's key schema; refuse a run older than the served one (stale-write
- *       guard); choose the attempt's namespace.
+ *   <li>Prepare: check the table's key schema; choose the attempt's namespace.
  *   <li>Write: {@code BatchWriteItem} of up to 25 items, flushed when full and at the end of each
  *       bundle. Items DynamoDB leaves unprocessed and throttled requests
  *       ({@code ProvisionedThroughputExceeded}, {@code RequestLimitExceeded}, {@code Throttling}) are
  *       retried with exponential backoff, bounded by {@link #withMaxRetries}; any other error fails
  *       the bundle. Each bundle reports how many items DynamoDB confirmed.
  *   <li>Publish, after every write and every {@link #publishAfter} signal ({@code Wait.on}): check
- *       that the confirmed writes equal the input count, then one {@code PutItem} of the pointer on
- *       the condition that it does not exist or names a prediction timestamp no newer than this
- *       run's, so the served run never moves back in time.
+ *       that the confirmed writes equal the input count, record the run in {@code <p>#run#<run_id>},
+ *       then one {@code PutItem} of the pointer on the condition that it does not exist, names this
+ *       run id, or names a prediction timestamp no newer than this run's, so the served run never
+ *       moves back in time.
  * </ol>
+ *
+ * <p>Backfills: when that condition fails (a newer run is served, {@link Backfill#isOlder}; decided
+ * by DynamoDB, so also for runs finishing out of order), the run stays published as its own run (its
+ * namespace and {@code <p>#run#<run_id>}), the pointer stays on the newer run, and the publish step
+ * logs {@code backfill: run <id> published; readers still see <id>}. {@link #withForceLatest} writes
+ * the pointer without the condition instead. A backfill's items expire with their TTL like any run's.
  *
  * <p>A failed attempt never moves the pointer, so the previous run stays fully served; its items
  * are never read and expire by their TTL. A re-run writes a new namespace, so it publishes every key
@@ -129,12 +136,15 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
   private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9_.-]{3,255}");
   private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9_.:/-]{1,200}");
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DynamoDbSink.class);
+
   private final String table;
   private DynamoDbEndpoint endpoint = DynamoDbEndpoint.of("us-east-1");
   private String keyPrefix = "predictions";
   private @Nullable RunInfo runInfo;
   private @Nullable Duration ttl;
   private int batchSize = MAX_BATCH;
+  private boolean forceLatest;
   private int maxRetries = 10;
   private org.joda.time.Duration initialBackoff = org.joda.time.Duration.millis(100);
   private transient List<PCollection<?>> signals = List.of();
@@ -156,6 +166,7 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
     c.runInfo = runInfo;
     c.ttl = ttl;
     c.batchSize = batchSize;
+    c.forceLatest = forceLatest;
     c.maxRetries = maxRetries;
     c.initialBackoff = initialBackoff;
     c.signals = signals;
@@ -217,6 +228,21 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
     return c;
   }
 
+  /**
+   * Whether a backfill moves the pointer {@code <p>#current} back to it (default false): a run older
+   * than the served one ({@link Backfill#isOlder}) is published as its own run, its items and
+   * {@code <p>#run#<run_id>}, and the pointer stays on the newer run, unless this is set:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>dynamoDb("predictions").withRunInfo(yesterday).withForceLatest(true);
+   * }</pre>
+   */
+  public DynamoDbSink<K> withForceLatest(boolean force) {
+    DynamoDbSink<K> c = copy();
+    c.forceLatest = force;
+    return c;
+  }
+
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public DynamoDbSink<K> publishAfter(PCollection<?>... more) {
     List<PCollection<?>> s = new ArrayList<>(signals);
@@ -240,6 +266,11 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
   /** {@code <prefix>#current}: the pointer item readers resolve. */
   public static String pointerKey(String prefix) {
     return prefix + "#current";
+  }
+
+  /** {@code <prefix>#run#<run_id>}: one published run's record (namespace, timestamps, records), served or not. */
+  public static String runKey(String prefix, String runId) {
+    return prefix + "#run#" + runId;
   }
 
   /** The partition-key value of {@code key} as an item key map. */
@@ -275,7 +306,8 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
     waitOn.addAll(signals);
     PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, keyPrefix, run, namespace, written, expected))
+        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, keyPrefix, run, forceLatest, ttlSeconds, namespace,
+                written, expected))
             .withSideInputs(namespace, written, expected))
         .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
@@ -309,10 +341,14 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
         + " named %s and no sort key", table, schema, KEY_ATTRIBUTE);
   }
 
-  private static String staleMessage(RunInfo run, String table, Map<String, AttributeValue> served) {
-    return "refusing to publish run " + run.runId() + " (prediction timestamp " + run.predictionTimestamp()
-        + ") to DynamoDB table " + table + ": the served run " + served.get(RUN_ID_ATTRIBUTE).s() + " ("
-        + Instant.ofEpochMilli(Long.parseLong(served.get(TIMESTAMP_ATTRIBUTE).n())) + ") is newer";
+  /** The served run's id when it is newer than {@code run} (so {@code run} is a backfill), else null. */
+  private static @Nullable String newerServedRun(@Nullable Map<String, AttributeValue> served, RunInfo run) {
+    if (served == null) {
+      return null;
+    }
+    String servedRun = served.get(RUN_ID_ATTRIBUTE).s();
+    Instant ts = Instant.ofEpochMilli(Long.parseLong(served.get(TIMESTAMP_ATTRIBUTE).n()));
+    return Backfill.isOlder(run, servedRun, ts) ? servedRun : null;
   }
 
   private static final class PrepareFn extends DoFn<String, String> {
@@ -332,9 +368,11 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
     public void process(@Element String runId, OutputReceiver<String> out) {
       try (DynamoDbClient client = endpoint.open()) {
         checkTable(client, table, endpoint);
-        Map<String, AttributeValue> served = pointer(client, table, prefix);
-        if (served != null && Long.parseLong(served.get(TIMESTAMP_ATTRIBUTE).n()) > run.predictionTimestamp().toEpochMilli()) {
-          throw new IllegalStateException(staleMessage(run, table, served));
+        // Decided again at publish, by the pointer's condition: a newer run may be published meanwhile.
+        String newer = newerServedRun(pointer(client, table, prefix), run);
+        if (newer != null) {
+          LOG.info("Run {} is older than the run {} served by DynamoDB table {}: it will be published as a backfill",
+              run.runId(), newer, table);
         }
       }
       // A fresh namespace per attempt: what an earlier, unpublished attempt wrote is never read.
@@ -483,17 +521,23 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
     private final String table;
     private final String prefix;
     private final RunInfo run;
+    private final boolean forceLatest;
+    private final long ttlSeconds;
     private final PCollectionView<String> namespace;
     private final PCollectionView<Long> written;
     private final PCollectionView<Long> expected;
     private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
+    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    PublishFn(DynamoDbEndpoint endpoint, String table, String prefix, RunInfo run, PCollectionView<String> namespace,
-        PCollectionView<Long> written, PCollectionView<Long> expected) {
+    PublishFn(DynamoDbEndpoint endpoint, String table, String prefix, RunInfo run, boolean forceLatest,
+        long ttlSeconds, PCollectionView<String> namespace, PCollectionView<Long> written,
+        PCollectionView<Long> expected) {
       this.endpoint = endpoint;
       this.table = table;
       this.prefix = prefix;
       this.run = run;
+      this.forceLatest = forceLatest;
+      this.ttlSeconds = ttlSeconds;
       this.namespace = namespace;
       this.written = written;
       this.expected = expected;
@@ -513,19 +557,35 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
       item.put(RUN_ID_ATTRIBUTE, AttributeValue.builder().s(run.runId()).build());
       item.put(TIMESTAMP_ATTRIBUTE, AttributeValue.builder().n(Long.toString(ts)).build());
       item.put(RECORDS_ATTRIBUTE, AttributeValue.builder().n(Long.toString(records)).build());
-      item.put(PUBLISHED_AT_ATTRIBUTE, AttributeValue.builder().s(Instant.now().toString()).build());
+      Instant now = Instant.now();
+      item.put(PUBLISHED_AT_ATTRIBUTE, AttributeValue.builder().s(now.toString()).build());
       try (DynamoDbClient client = endpoint.open()) {
-        try {
+        // The run's own record first: a backfill is published by it alone.
+        Map<String, AttributeValue> record = new LinkedHashMap<>(item);
+        record.put(KEY_ATTRIBUTE, AttributeValue.builder().s(runKey(prefix, run.runId())).build());
+        record.put(TTL_ATTRIBUTE, AttributeValue.builder().n(Long.toString(now.getEpochSecond() + ttlSeconds)).build());
+        client.putItem(PutItemRequest.builder().tableName(table).item(record).build());
+        PutItemRequest.Builder put = PutItemRequest.builder().tableName(table).item(item);
+        if (!forceLatest) {
           // The one switch: readers move from the previous run's namespace to this one, never back in time.
-          client.putItem(PutItemRequest.builder().tableName(table).item(item)
-              .conditionExpression("attribute_not_exists(#pk) OR #ts <= :ts")
-              .expressionAttributeNames(Map.of("#pk", KEY_ATTRIBUTE, "#ts", TIMESTAMP_ATTRIBUTE))
-              .expressionAttributeValues(Map.of(":ts", AttributeValue.builder().n(Long.toString(ts)).build()))
-              .build());
+          put.conditionExpression("attribute_not_exists(#pk) OR #run = :run OR #ts <= :ts")
+              .expressionAttributeNames(Map.of("#pk", KEY_ATTRIBUTE, "#ts", TIMESTAMP_ATTRIBUTE, "#run", RUN_ID_ATTRIBUTE))
+              .expressionAttributeValues(Map.of(":ts", AttributeValue.builder().n(Long.toString(ts)).build(),
+                  ":run", AttributeValue.builder().s(run.runId()).build()));
+        }
+        try {
+          client.putItem(put.build());
         } catch (ConditionalCheckFailedException e) {
+          // A newer run is served: this run stays published as its own run, a backfill.
           Map<String, AttributeValue> served = pointer(client, table, prefix);
-          throw new IllegalStateException(served == null ? "run " + run.runId() + ": the pointer of " + table
-              + " changed during the publish; not published" : staleMessage(run, table, served), e);
+          String newer = newerServedRun(served, run);
+          if (newer == null) {
+            throw new IllegalStateException("run " + run.runId() + ": the pointer " + pointerKey(prefix) + " of "
+                + table + " changed during the publish; not published as the served run, re-run it", e);
+          }
+          backfilled.inc();
+          LOG.warn(Backfill.message(run.runId(), newer, "DynamoDB table " + table + ": " + pointerKey(prefix)
+              + " unchanged"));
         }
       }
       published.inc();

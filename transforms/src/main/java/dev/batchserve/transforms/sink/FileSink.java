@@ -85,13 +85,15 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/jsonl/part-00000-of-00004.jsonl
  * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/dead_letters/part-00000-of-00001.jsonl
  * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/_MANIFEST.json   counts, schema, models, every file with its sha256
+ * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/_PUBLISHED.json  run id and published_at (when it was published)
  * &lt;root&gt;/&lt;run&gt;/&lt;attempt&gt;/_SUCCESS         written after every shard and the manifest exist
  * &lt;root&gt;/&lt;run&gt;/_CURRENT                  names the run's published attempt ({@code attempt=<id>})
  * &lt;root&gt;/_LATEST                          the path of the latest published attempt, {@code <run>/<attempt>}
  * </pre>
  *
  * <p>Rows inside a shard are sorted by key, so a re-run of the same run writes byte-identical files
- * (shards and manifest contain neither the attempt id nor a clock reading).
+ * (shards and manifest contain neither the attempt id nor a clock reading; the publish time is in
+ * {@code _PUBLISHED.json}, see {@link #publishedAt}).
  * A shard is sorted in memory on one worker: choose {@link #withNumShards} so that a shard fits
  * (roughly 0.5 KB per prediction, e.g. 64 shards for 50 million predictions with 1 GB per shard).
  *
@@ -107,6 +109,14 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * stay). A partition-style reader lists {@code run_date=*}/{@code run_id=*} and reads the attempt the
  * run's {@code _CURRENT} names.
  *
+ * <p>Backfills: a run older than the one {@code _LATEST} names (its manifest's prediction timestamp is
+ * later, {@link Backfill#isOlder}) is published as its own run, its {@code _CURRENT} moved to it, but
+ * {@code _LATEST} stays on the newer run, and the publish step logs
+ * {@code backfill: run <id> published; readers still see <id>}; {@link #withForceLatest} moves
+ * {@code _LATEST} back all the same. The check and the move of {@code _LATEST} are two steps (files have
+ * no compare-and-swap): two runs of different run ids publishing in the same instant can still leave
+ * the older one in {@code _LATEST}; the run lock serializes runs of one run id only.
+ *
  * <pre>{@code
  * predictions.apply(SinkWithMetadata.<String>files("/data/predictions").withRunInfo(run));
  * String served = FileSink.publishedDirectory("/data/predictions", run); // after the run
@@ -120,6 +130,11 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public static final String LATEST = "_LATEST";
   /** In a run's directory: names the run's published attempt ({@code attempt=<id>}), replaced by rename. */
   public static final String CURRENT = "_CURRENT";
+  /**
+   * In a published attempt: {@code {"run_id": ..., "published_at": "<ISO-8601 instant>"}}, written at
+   * publish time just before {@code _SUCCESS}; what the ages of {@code check-staleness} count from.
+   */
+  public static final String PUBLISHED = "_PUBLISHED.json";
   /** In an attempt: the driver gave it up (failed run); nothing may be written or published there any more. */
   public static final String ABORTED = "_ABORTED";
   /** The prefix of an attempt's directory inside its run's directory. */
@@ -129,6 +144,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'", java.util.Locale.ROOT)
           .withZone(java.time.ZoneOffset.UTC);
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileSink.class);
 
   private final String root;
   private final @Nullable RunInfo runInfo;
@@ -137,9 +153,11 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private final int numShards;
   private final transient @Nullable PCollection<DeadLetter> deadLetters;
   private final transient List<PCollection<?>> signals;
+  private final boolean forceLatest;
 
   private FileSink(String root, @Nullable RunInfo runInfo, @Nullable String attempt, Set<FileFormat> formats,
-      int numShards, @Nullable PCollection<DeadLetter> deadLetters, List<PCollection<?>> signals) {
+      int numShards, @Nullable PCollection<DeadLetter> deadLetters, List<PCollection<?>> signals,
+      boolean forceLatest) {
     this.root = root;
     this.runInfo = runInfo;
     this.attempt = attempt;
@@ -147,41 +165,45 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     this.numShards = numShards;
     this.deadLetters = deadLetters;
     this.signals = signals;
+    this.forceLatest = forceLatest;
   }
 
   static <K> FileSink<K> to(String root) {
     checkArgument(root != null && !root.isEmpty(), "root must be set, but was '%s'", root);
     String trimmed = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
-    return new FileSink<>(trimmed, null, null, EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL), 4, null, List.of());
+    return new FileSink<>(trimmed, null, null, EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL), 4, null, List.of(),
+        false);
   }
 
   /** The run being written (required). */
   public FileSink<K> withRunInfo(RunInfo run) {
-    return new FileSink<>(root, Objects.requireNonNull(run, "run"), attempt, formats, numShards, deadLetters, signals);
+    return new FileSink<>(root, Objects.requireNonNull(run, "run"), attempt, formats, numShards, deadLetters, signals,
+        forceLatest);
   }
 
   /** Which formats to write (default both). */
   public FileSink<K> withFormats(FileFormat first, FileFormat... more) {
     EnumSet<FileFormat> f = EnumSet.of(Objects.requireNonNull(first, "format"), more);
-    return new FileSink<>(root, runInfo, attempt, f, numShards, deadLetters, signals);
+    return new FileSink<>(root, runInfo, attempt, f, numShards, deadLetters, signals, forceLatest);
   }
 
   /** Number of shards per format (default 4); a key always lands in the same shard. */
   public FileSink<K> withNumShards(int n) {
     checkArgument(n >= 1 && n <= 10_000, "numShards must be in [1, 10000], but was %s", n);
-    return new FileSink<>(root, runInfo, attempt, formats, n, deadLetters, signals);
+    return new FileSink<>(root, runInfo, attempt, formats, n, deadLetters, signals, forceLatest);
   }
 
   /** Also writes these dead letters (JSON lines) into the run, counted in its manifest. */
   public FileSink<K> withDeadLetters(PCollection<DeadLetter> dead) {
-    return new FileSink<>(root, runInfo, attempt, formats, numShards, Objects.requireNonNull(dead, "dead"), signals);
+    return new FileSink<>(root, runInfo, attempt, formats, numShards, Objects.requireNonNull(dead, "dead"), signals,
+        forceLatest);
   }
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public FileSink<K> publishAfter(PCollection<?>... more) {
     List<PCollection<?>> s = new ArrayList<>(signals);
     Collections.addAll(s, more);
-    return new FileSink<>(root, runInfo, attempt, formats, numShards, deadLetters, s);
+    return new FileSink<>(root, runInfo, attempt, formats, numShards, deadLetters, s, forceLatest);
   }
 
   /**
@@ -189,7 +211,21 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * the id before building the pipeline so that its report files land in the same attempt.
    */
   public FileSink<K> withAttempt(String attemptId) {
-    return new FileSink<>(root, runInfo, checkAttemptId(attemptId), formats, numShards, deadLetters, signals);
+    return new FileSink<>(root, runInfo, checkAttemptId(attemptId), formats, numShards, deadLetters, signals,
+        forceLatest);
+  }
+
+  /**
+   * Whether a backfill moves {@code _LATEST} back to it (default false). A run older than the one
+   * {@code _LATEST} names ({@link Backfill#isOlder}) is published as its own run (its {@code _CURRENT}
+   * names it) and leaves {@code _LATEST} alone, unless this is set:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>files(root).withRunInfo(yesterday).withForceLatest(true); // readers see yesterday
+   * }</pre>
+   */
+  public FileSink<K> withForceLatest(boolean force) {
+    return new FileSink<>(root, runInfo, attempt, formats, numShards, deadLetters, signals, force);
   }
 
   /**
@@ -376,7 +412,8 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     PCollection<String> published =
         p.apply("PublishTrigger", Create.of(runDir))
             .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-            .apply("Publish", ParDo.of(new PublishFn(root, run, written, deadFiles, deadCount, count, models))
+            .apply("Publish", ParDo.of(new PublishFn(root, run, written, deadFiles, deadCount, count, models,
+                    forceLatest))
                 .withSideInputs(sideInputs))
             .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
@@ -503,11 +540,14 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final @Nullable PCollectionView<Long> deadCount;
     private final PCollectionView<Long> count;
     private final PCollectionView<List<String>> models;
+    private final boolean forceLatest;
     private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
+    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
     PublishFn(String root, RunInfo run, Map<FileFormat, PCollectionView<List<String>>> written,
         @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
-        PCollectionView<Long> count, PCollectionView<List<String>> models) {
+        PCollectionView<Long> count, PCollectionView<List<String>> models, boolean forceLatest) {
+      this.forceLatest = forceLatest;
       this.root = root;
       this.run = run;
       this.written = written;
@@ -533,8 +573,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         files.set("dead_letters", moveIntoPlace(runId, "dead_letters", byOwnName(c.sideInput(deadFiles))));
       }
       removeTree(runId.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
-      complete(root, run, runId, manifest);
+      String servedInstead = complete(root, run, runId, manifest, forceLatest);
       published.inc();
+      if (servedInstead != null) {
+        backfilled.inc();
+        LOG.warn(Backfill.message(run.runId(), servedInstead, "files under " + root + ": " + LATEST + " unchanged"));
+      }
       c.output(runDir);
     }
   }
@@ -561,12 +605,17 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   }
 
   /**
-   * Publishes a written attempt: its manifest and {@code _SUCCESS}, then the run's {@code _CURRENT} and
-   * the root's {@code _LATEST} are moved to it, each by an atomic rename, last. Then attempts of the run
-   * superseded before the one just replaced are removed (the one just replaced stays until the next
-   * publish, for readers still reading it), and unpublished ones lose their shards.
+   * Publishes a written attempt: its manifest, {@code _PUBLISHED.json} and {@code _SUCCESS}, then the
+   * run's {@code _CURRENT} and the root's {@code _LATEST} are moved to it, each by an atomic rename,
+   * last. {@code _LATEST} stays where it is when it names a newer run ({@link Backfill#isOlder}: the
+   * prediction timestamp in that run's manifest is later), unless {@code forceLatest}. Then attempts of
+   * the run superseded before the one just replaced are removed (the one just replaced stays until the
+   * next publish, for readers still reading it), and unpublished ones lose their shards.
+   *
+   * @return the run id {@code _LATEST} still names when this run was published as a backfill, else null
    */
-  static void complete(String root, RunInfo run, ResourceId attemptDir, ObjectNode manifest) throws IOException {
+  static @Nullable String complete(String root, RunInfo run, ResourceId attemptDir, ObjectNode manifest,
+      boolean forceLatest) throws IOException {
     String attemptName = attemptDir.getFilename();
     checkState(attemptName != null && attemptName.startsWith(ATTEMPT_PREFIX), "not an attempt's directory: %s", attemptDir);
     write(attemptDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(manifest));
@@ -574,13 +623,21 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       throw new IllegalStateException("not publishing " + attemptDir + ": the job gave this attempt up ("
           + ABORTED + " exists), so the run failed; run it again");
     }
+    // Apart from the manifest, which stays byte-identical across re-runs of the run.
+    ObjectNode published = PublishFn.JSON.createObjectNode();
+    published.put("run_id", run.runId());
+    published.put("published_at", java.time.Instant.now().toString());
+    write(attemptDir.resolve(PUBLISHED, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(published));
     write(attemptDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
     ResourceId runDir = FileSystems.matchNewResource(runDirectory(root, run), true);
     String current = readSmall(runDir.resolve(CURRENT, StandardResolveOptions.RESOLVE_FILE).toString());
     String replaced = current == null ? null : current.trim();
     // The pointers move last, so readers switch from one complete attempt to the next.
     replace(runDir, CURRENT, attemptName + "\n");
-    replace(FileSystems.matchNewResource(root, true), LATEST, runPath(run) + "/" + attemptName + "\n");
+    String servedInstead = forceLatest ? null : newerLatestRun(root, run);
+    if (servedInstead == null) {
+      replace(FileSystems.matchNewResource(root, true), LATEST, runPath(run) + "/" + attemptName + "\n");
+    }
     Set<String> keep = new TreeSet<>();
     keep.add(attemptName);
     if (replaced != null) {
@@ -596,6 +653,63 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       } else {
         removeOutputs(old); // failed or killed: its report stays, its shards go
       }
+    }
+    return servedInstead;
+  }
+
+  /**
+   * The run id {@code _LATEST} names when that run is newer than {@code run} (its manifest's
+   * {@code prediction_timestamp} is later and it is another run id), else null. A pointer without a
+   * readable manifest (written by hand, or before manifests had timestamps) counts as not newer.
+   */
+  private static @Nullable String newerLatestRun(String root, RunInfo run) {
+    String latest = latestDirectory(root);
+    if (latest == null) {
+      return null;
+    }
+    String servedRunId = runIdOf(latest);
+    String manifest = readSmall(latest + "/" + MANIFEST);
+    if (manifest == null) {
+      return null;
+    }
+    try {
+      com.fasterxml.jackson.databind.JsonNode ts = PublishFn.JSON.readTree(manifest).get("prediction_timestamp");
+      if (ts == null || !ts.isTextual()) {
+        return null;
+      }
+      return Backfill.isOlder(run, servedRunId, java.time.Instant.parse(ts.asText())) ? servedRunId : null;
+    } catch (IOException | java.time.format.DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  /**
+   * When the attempt in {@code dir} was published: the {@code published_at} of its
+   * {@code _PUBLISHED.json}, else (an attempt published before that file existed) the modification time
+   * of its {@code _SUCCESS}, which publishing wrote; null when it has neither.
+   *
+   * <pre>{@code
+   * Instant at = FileSink.publishedAt(FileSink.latestDirectory("/data/predictions"));
+   * }</pre>
+   */
+  public static java.time.@Nullable Instant publishedAt(String dir) {
+    String published = readSmall(trim(dir) + "/" + PUBLISHED);
+    if (published != null) {
+      try {
+        com.fasterxml.jackson.databind.JsonNode at = PublishFn.JSON.readTree(published).get("published_at");
+        if (at != null && at.isTextual()) {
+          return java.time.Instant.parse(at.asText());
+        }
+      } catch (IOException | java.time.format.DateTimeParseException e) {
+        // fall back to _SUCCESS below
+      }
+    }
+    try {
+      List<MatchResult.Metadata> success = match(trim(dir) + "/" + SUCCESS);
+      long millis = success.isEmpty() ? 0 : success.get(0).lastModifiedMillis();
+      return millis > 0 ? java.time.Instant.ofEpochMilli(millis) : null;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + dir + "/" + SUCCESS, e);
     }
   }
 
@@ -645,6 +759,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
     removeTree(attemptDir.resolve("dead_letters", StandardResolveOptions.RESOLVE_DIRECTORY));
     delete(List.of(attemptDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE),
+        attemptDir.resolve(PUBLISHED, StandardResolveOptions.RESOLVE_FILE),
         attemptDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE)));
   }
 
@@ -692,6 +807,15 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * @throws IllegalStateException naming the first partition that is not complete
    */
   public static String publishPartitions(String root, RunInfo run, List<String> partitionRoots) throws IOException {
+    return publishPartitions(root, run, partitionRoots, false);
+  }
+
+  /**
+   * {@link #publishPartitions(String, RunInfo, List)}, moving {@code _LATEST} back to this run even when
+   * it is older than the run {@code _LATEST} names when {@code forceLatest} (see {@link #withForceLatest}).
+   */
+  public static String publishPartitions(String root, RunInfo run, List<String> partitionRoots, boolean forceLatest)
+      throws IOException {
     List<String> parts = new ArrayList<>();
     for (int p = 0; p < partitionRoots.size(); p++) {
       String part = publishedDirectory(partitionRoots.get(p), run);
@@ -745,7 +869,10 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     for (Map.Entry<String, Map<ResourceId, String>> e : byDir.entrySet()) {
       files.set(e.getKey(), moveIntoPlace(runId, e.getKey(), e.getValue()));
     }
-    complete(root, run, runId, manifest);
+    String servedInstead = complete(root, run, runId, manifest, forceLatest);
+    if (servedInstead != null) {
+      LOG.warn(Backfill.message(run.runId(), servedInstead, "files under " + root + ": " + LATEST + " unchanged"));
+    }
     return attemptDir;
   }
 

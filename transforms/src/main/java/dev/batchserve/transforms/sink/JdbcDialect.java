@@ -177,7 +177,15 @@ abstract class JdbcDialect implements Serializable {
   }
 
   /** Records a run as the served one: (run_id, prediction_timestamp, records) are bound. */
-  abstract String recordServed(String runsTable);
+  String recordServed(String runsTable) {
+    return recordRun(runsTable, true);
+  }
+
+  /**
+   * Records a published run, served or not (a backfill, whose rows stay in its own table
+   * {@code <t>__<run>}), with {@code published_at} now: (run_id, prediction_timestamp, records) are bound.
+   */
+  abstract String recordRun(String runsTable, boolean served);
 
   /** Its {@code DATE 'yyyy-mm-dd'} literal. */
   String dateLiteral(java.time.LocalDate d) {
@@ -340,11 +348,11 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String recordServed(String runsTable) {
+    String recordRun(String runsTable, boolean served) {
       return "INSERT INTO " + quote(runsTable)
-          + " (run_id, prediction_timestamp, records, published_at, served) VALUES (?, ?, ?, now(), true)"
+          + " (run_id, prediction_timestamp, records, published_at, served) VALUES (?, ?, ?, now(), " + served + ")"
           + " ON CONFLICT (run_id) DO UPDATE SET prediction_timestamp = EXCLUDED.prediction_timestamp,"
-          + " records = EXCLUDED.records, published_at = now(), served = true";
+          + " records = EXCLUDED.records, published_at = now(), served = " + served;
     }
   }
 
@@ -480,12 +488,12 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String recordServed(String runsTable) {
+    String recordRun(String runsTable, boolean served) {
       return "INSERT INTO " + quote(runsTable)
           + " (`run_id`, `prediction_timestamp`, `records`, `published_at`, `served`)"
-          + " VALUES (?, ?, ?, UTC_TIMESTAMP(3), true) ON DUPLICATE KEY UPDATE"
+          + " VALUES (?, ?, ?, UTC_TIMESTAMP(3), " + served + ") ON DUPLICATE KEY UPDATE"
           + " `prediction_timestamp` = VALUES(`prediction_timestamp`), `records` = VALUES(`records`),"
-          + " `published_at` = VALUES(`published_at`), `served` = true";
+          + " `published_at` = VALUES(`published_at`), `served` = " + served;
     }
   }
 
@@ -594,13 +602,14 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String recordServed(String runsTable) {
+    String recordRun(String runsTable, boolean served) {
+      String flag = served ? "TRUE" : "FALSE";
       return "MERGE INTO " + quote(runsTable) + " t USING (SELECT ? AS RUN_ID, ? AS PREDICTION_TIMESTAMP,"
           + " ? AS RECORDS) s ON t.RUN_ID = s.RUN_ID"
           + " WHEN MATCHED THEN UPDATE SET t.PREDICTION_TIMESTAMP = s.PREDICTION_TIMESTAMP, t.RECORDS = s.RECORDS,"
-          + " t.PUBLISHED_AT = CURRENT_TIMESTAMP(), t.SERVED = TRUE"
+          + " t.PUBLISHED_AT = CURRENT_TIMESTAMP(), t.SERVED = " + flag
           + " WHEN NOT MATCHED THEN INSERT (RUN_ID, PREDICTION_TIMESTAMP, RECORDS, PUBLISHED_AT, SERVED)"
-          + " VALUES (s.RUN_ID, s.PREDICTION_TIMESTAMP, s.RECORDS, CURRENT_TIMESTAMP(), TRUE)";
+          + " VALUES (s.RUN_ID, s.PREDICTION_TIMESTAMP, s.RECORDS, CURRENT_TIMESTAMP(), " + flag + ")";
     }
   }
 }

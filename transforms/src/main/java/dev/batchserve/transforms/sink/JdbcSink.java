@@ -50,9 +50,10 @@ import org.joda.time.Duration;
  *
  * <pre>
  * &lt;t&gt;              the served run: one row per key, columns of {@link Prediction#SCHEMA}
- * &lt;t&gt;__&lt;run&gt;       staging: this run's rows while it is written
+ * &lt;t&gt;__&lt;run&gt;       staging: this run's rows while it is written; a backfill's rows after it
  * &lt;t&gt;__previous    the run served before the last switch (for a rollback by hand)
  * &lt;t&gt;__runs        published runs: run_id, prediction_timestamp, records, published_at, served
+ *                  (false for a backfill and for runs served before)
  * &lt;v&gt;              optional serving view of &lt;t&gt; with the caller's column names ({@link #withView})
  * </pre>
  *
@@ -63,15 +64,23 @@ import org.joda.time.Duration;
  * {@code ARRAY} and {@code TIMESTAMP_TZ}).
  *
  * <ol>
- *   <li>Prepare: refuse a run older than the served one; (re)create the empty staging table.
+ *   <li>Prepare: (re)create the empty staging table.
  *   <li>Write: JdbcIO batched upserts into staging ({@code ON CONFLICT (key) DO UPDATE}, so a retried
  *       bundle cannot duplicate a key); retried with bounded backoff for retryable SQL states only, on
  *       the same connection: a batch whose connection is lost fails its bundle, and so the run.
  *   <li>Publish, after every write and every {@link #publishAfter} signal: in ONE transaction, take
- *       the table's advisory lock (prepare takes it too), check the stale-write guard again, check that staging holds exactly the
+ *       the table's advisory lock (prepare takes it too), check that staging holds exactly the
  *       input's count, drop {@code <t>__previous}, rename {@code <t>} to it and staging to {@code <t>},
- *       record the run as served.
+ *       record the run as served. A backfill (below) only records the run.
  * </ol>
+ *
+ * <p>Backfills: when {@code <t>__runs} names a served run with a later prediction timestamp
+ * ({@link Backfill#isOlder}), checked under the lock in the publish step (so also for runs finishing
+ * out of order), the run is published as its own table: {@code <t>__<run>} keeps its rows, counted,
+ * and {@code <t>__runs} records it with its {@code published_at} and {@code served = false}; {@code <t>},
+ * {@code <t>__previous} and the view keep the newer run, and the publish step logs
+ * {@code backfill: run <id> published; readers still see <id>}. {@link #withForceLatest} swaps it in
+ * instead. A later re-run of the same run id rebuilds that table from empty.
  *
  * <p>Readers query {@code <t>}: PostgreSQL DDL is transactional, so a reader sees the old table or
  * the new one, never a mix, and a failed run never touches it. A re-run of the same run id rebuilds
@@ -98,12 +107,15 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public static final String METRICS_NAMESPACE = "batchserve.sink.jdbc";
   private static final Pattern TABLE = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JdbcSink.class);
+
   private JdbcEndpoint endpoint;
   private final JdbcDialect dialect;
   private String table = "predictions";
   private @Nullable RunInfo runInfo;
   private int batchSize = 1000;
   private int maxAttempts = 5;
+  private boolean forceLatest;
   private @Nullable String view;
   private java.util.LinkedHashMap<String, String> viewColumns = new java.util.LinkedHashMap<>();
   private transient List<PCollection<?>> signals = List.of();
@@ -130,6 +142,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.runInfo = runInfo;
     c.batchSize = batchSize;
     c.maxAttempts = maxAttempts;
+    c.forceLatest = forceLatest;
     c.view = view;
     c.viewColumns = viewColumns;
     c.signals = signals;
@@ -220,6 +233,22 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     return c;
   }
 
+  /**
+   * Whether a backfill is swapped in as the served table (and view) all the same (default false). A
+   * run older than the served one ({@link Backfill#isOlder}) is published as its own table
+   * {@code <t>__<run>}, recorded in {@code <t>__runs} as not served, and {@code <t>} and the view keep
+   * the newer run, unless this is set:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>jdbc(url).withTable("fraud_scores").withRunInfo(yesterday).withForceLatest(true);
+   * }</pre>
+   */
+  public JdbcSink<K> withForceLatest(boolean force) {
+    JdbcSink<K> c = copy();
+    c.forceLatest = force;
+    return c;
+  }
+
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public JdbcSink<K> publishAfter(PCollection<?>... more) {
     List<PCollection<?>> s = new ArrayList<>(signals);
@@ -264,7 +293,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     String staging = stagingTable(table, run.runId());
 
     PCollection<String> prepared = p.apply("RunId", Create.of(run.runId()))
-        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, dialect, table, run)))
+        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, dialect, table, run, forceLatest)))
         .setCoder(StringUtf8Coder.of());
     PCollection<KV<String, Prediction>> keyed = input
         .apply("AfterPrepare", Wait.on(prepared))
@@ -288,7 +317,8 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     waitOn.addAll(signals);
     PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, dialect, table, run, expected, view, viewSelect(run)))
+        .apply("Publish", ParDo.of(new PublishFn(endpoint, dialect, table, run, expected, view, viewSelect(run),
+                forceLatest))
             .withSideInputs(expected))
         .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
@@ -320,21 +350,19 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
-  /** Throws when a run newer than {@code run} is served. */
-  static void checkNotStale(Connection c, JdbcDialect dialect, String table, RunInfo run) throws SQLException {
+  /** The served run's id when it is newer than {@code run} (so {@code run} is a backfill), else null. */
+  static @Nullable String newerServedRun(Connection c, JdbcDialect dialect, String table, RunInfo run)
+      throws SQLException {
     try (PreparedStatement s = c.prepareStatement(
         "SELECT run_id, prediction_timestamp FROM " + dialect.quote(runsTable(table)) + " WHERE served")) {
       try (ResultSet r = s.executeQuery()) {
         if (r.next()) {
           String served = r.getString(1);
-          java.time.Instant ts = dialect.getInstant(r, 2);
-          if (!served.equals(run.runId()) && ts.isAfter(run.predictionTimestamp())) {
-            throw new IllegalStateException("refusing to publish run " + run.runId() + " (prediction timestamp "
-                + run.predictionTimestamp() + "): the served run " + served + " (" + ts + ") is newer");
-          }
+          return Backfill.isOlder(run, served, dialect.getInstant(r, 2)) ? served : null;
         }
       }
     }
+    return null;
   }
 
   private static final class SetRow implements JdbcIO.PreparedStatementSetter<KV<String, Prediction>> {
@@ -356,12 +384,14 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final JdbcDialect dialect;
     private final String table;
     private final RunInfo run;
+    private final boolean forceLatest;
 
-    PrepareFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run) {
+    PrepareFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, boolean forceLatest) {
       this.endpoint = endpoint;
       this.dialect = dialect;
       this.table = table;
       this.run = run;
+      this.forceLatest = forceLatest;
     }
 
     @ProcessElement
@@ -373,7 +403,12 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
           dialect.lock(c, table);
           try {
             s.execute(dialect.createRuns(runsTable(table)));
-            checkNotStale(c, dialect, table, run);
+            // Decided again at publish, under the lock: a newer run may be published meanwhile.
+            String newer = newerServedRun(c, dialect, table, run);
+            if (newer != null) {
+              LOG.info("Run {} is older than the run {} served by {}: it will be published as a backfill{}",
+                  run.runId(), newer, table, forceLatest ? ", swapped in all the same (forceLatest)" : "");
+            }
             // Whatever an earlier attempt of this run left is dropped: the attempt starts from empty.
             s.execute("DROP TABLE IF EXISTS " + dialect.quote(staging));
             s.execute(dialect.createTable(staging));
@@ -412,10 +447,13 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final PCollectionView<Long> expected;
     private final @Nullable String view;
     private final @Nullable String viewSelect;
+    private final boolean forceLatest;
     private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
+    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
     PublishFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, PCollectionView<Long> expected,
-        @Nullable String view, @Nullable String viewSelect) {
+        @Nullable String view, @Nullable String viewSelect, boolean forceLatest) {
+      this.forceLatest = forceLatest;
       this.endpoint = endpoint;
       this.dialect = dialect;
       this.table = table;
@@ -431,7 +469,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       String staging = stagingTable(table, run.runId());
       String previous = previousTable(table);
       boolean transactional = dialect.transactionalDdl();
-      endpoint.withRetries(c -> {
+      String backfillOf = endpoint.withRetries(c -> {
         c.setAutoCommit(!transactional);
         try (Statement s = c.createStatement()) {
           dialect.lock(c, table);
@@ -447,11 +485,11 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
               }
               if (!transactional && tableHoldsRun(c, run.runId(), records)) {
                 // An earlier try swapped the tables and lost its connection before recording the run.
-                recordServed(c, records);
+                recordRun(c, records, true);
                 return null;
               }
             }
-            checkNotStale(c, dialect, table, run);
+            String newer = forceLatest ? null : newerServedRun(c, dialect, table, run);
             long staged;
             try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + dialect.quote(staging))) {
               r.next();
@@ -460,12 +498,17 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
             checkState(staged == records,
                 "run %s: staging table %s holds %s rows but the input had %s records; not publishing",
                 run.runId(), staging, staged, records);
+            if (newer != null) {
+              // A backfill: its rows stay in its own table, the served table and the view are not touched.
+              recordRun(c, records, false);
+              return newer;
+            }
             boolean viewExists = view != null && !transactional && dialect.exists(c, view);
             for (String sql : dialect.swap(table, staging, previous, dialect.exists(c, table), view, viewExists,
                 viewSelect)) {
               s.execute(sql);
             }
-            recordServed(c, records);
+            recordRun(c, records, true);
           } finally {
             unlock(c, dialect, table);
           }
@@ -478,21 +521,29 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         return null;
       });
       published.inc();
+      if (backfillOf != null) {
+        backfilled.inc();
+        LOG.warn(Backfill.message(run.runId(), backfillOf, dialect.name() + " table " + table
+            + (view == null ? "" : " and view " + view) + " unchanged; the run's rows are in " + staging));
+      }
       ctx.output(run.runId());
     }
 
     /**
-     * Marks the run served (and no other): in the publish transaction where DDL is transactional,
-     * else in a transaction of its own right after the swap.
+     * Records the run as published, and when {@code served} as the served run (and no other): in the
+     * publish transaction where DDL is transactional, else in a transaction of its own right after the
+     * swap.
      */
-    private void recordServed(Connection c, long records) throws SQLException {
+    private void recordRun(Connection c, long records, boolean served) throws SQLException {
       if (!dialect.transactionalDdl()) {
         c.setAutoCommit(false);
       }
-      try (Statement s = c.createStatement()) {
-        s.executeUpdate(dialect.unserveAll(runsTable(table)));
+      if (served) {
+        try (Statement s = c.createStatement()) {
+          s.executeUpdate(dialect.unserveAll(runsTable(table)));
+        }
       }
-      try (PreparedStatement up = c.prepareStatement(dialect.recordServed(runsTable(table)))) {
+      try (PreparedStatement up = c.prepareStatement(dialect.recordRun(runsTable(table), served))) {
         up.setString(1, run.runId());
         dialect.setInstant(up, 2, run.predictionTimestamp());
         up.setLong(3, records);

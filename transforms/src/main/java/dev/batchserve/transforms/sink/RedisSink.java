@@ -55,7 +55,7 @@ import redis.clients.jedis.resps.ScanResult;
  * &lt;p&gt;:&lt;namespace&gt;:&lt;key&gt;  the prediction as JSON ({@link Prediction#toJson}), with a TTL
  * &lt;p&gt;:current             the namespace readers serve; moved only by the publish step
  * &lt;p&gt;:versions            sorted set of published namespaces, scored by prediction timestamp (ms)
- * &lt;p&gt;:run:&lt;run_id&gt;        hash: prediction_timestamp (ms), records, namespace
+ * &lt;p&gt;:run:&lt;run_id&gt;        hash: prediction_timestamp (ms), records, namespace, published_at (ms)
  * &lt;p&gt;:attempt:&lt;run_id&gt;    sorted set of the run's attempt ids, scored by when each started (same TTL)
  * </pre>
  *
@@ -66,17 +66,26 @@ import redis.clients.jedis.resps.ScanResult;
  * The steps of a run:
  *
  * <ol>
- *   <li>Prepare: refuse a run older than the served one (stale-write guard); register a new attempt
- *       id in {@code <p>:attempt:<run_id>}; drop what earlier, unpublished attempts of the run left.
+ *   <li>Prepare: register a new attempt id in {@code <p>:attempt:<run_id>}; drop what earlier,
+ *       unpublished attempts of the run left.
  *   <li>Write: {@code SET key json PX ttl} into the attempt's own namespace, which nobody reads,
  *       pipelined, flushed every {@code batchSize} records and at the end of each bundle; each
  *       bundle reports how many writes Redis confirmed. Nothing is ever written in place.
  *   <li>Publish, after every write and every {@link #publishAfter} signal ({@code Wait.on}): check
  *       that the confirmed writes equal the input count, then one Lua script checks that this is
- *       still the newest attempt of the run and the stale-write guard, records the namespace in the
- *       versions, moves {@code current} and trims the versions to the newest {@code keepVersions};
- *       then the replaced namespace of the same run id and the trimmed ones are unlinked.
+ *       still the newest attempt of the run, records the namespace in the versions and the run's
+ *       hash (with its {@code published_at}), moves {@code current} unless a newer run is served (a
+ *       backfill, see below), and trims the versions to the newest {@code keepVersions} (never the
+ *       served namespace); then the replaced namespace of the same run id and the trimmed ones are
+ *       unlinked.
  * </ol>
+ *
+ * <p>Backfills: when {@code current} names another run with a later prediction timestamp
+ * ({@link Backfill#isOlder}), decided inside the switch script (so also for runs finishing out of
+ * order), the run is published all the same, into its namespace, the versions and its run hash, but
+ * {@code current} stays, and the publish step logs {@code backfill: run <id> published; readers
+ * still see <id>}. {@link #withForceLatest} moves {@code current} back to it instead. A backfilled
+ * namespace lives like any version: until it is trimmed, or its TTL.
  *
  * <p>A failed, rejected or killed attempt never moves {@code current}, so the run served before
  * (even an earlier attempt of the same run id) stays fully served, value for value. Two attempts of
@@ -108,10 +117,13 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
   /**
    * The atomic switch. KEYS: current, versions, run meta, the run's attempt registry. ARGV: run id,
-   * prediction timestamp (ms), versions to keep, records, attempt id, namespace. Returns
-   * {'unregistered'}, {'superseded', newer attempt id, its start (us)}, {'stale', served namespace,
-   * its timestamp}, or {'published', namespaces to unlink...}: the replaced one of the same run id,
-   * then those trimmed.
+   * prediction timestamp (ms), versions to keep, records, attempt id, namespace, published at (ms),
+   * {@code force} or empty. Returns {'unregistered'}, {'superseded', newer attempt id, its start (us)},
+   * or {verdict, served namespace, namespaces to unlink...} where the verdict is {@code published}
+   * ({@code current} moved to this namespace) or {@code backfill} (a newer run is served and
+   * {@code current} stays on it), and the namespaces to unlink are the replaced one of the same run id,
+   * then those trimmed. A backfill is recorded like any publish (versions, run meta) apart from
+   * {@code current}; the namespace {@code current} names is never trimmed.
    */
   static final String PUBLISH_SCRIPT =
       RUN_OF
@@ -119,25 +131,28 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
           + "if not top[1] then return {'unregistered'} end\n"
           + "if top[1] ~= ARGV[5] then return {'superseded', top[1], top[2]} end\n"
           + "local cur = redis.call('GET', KEYS[1])\n"
-          + "if cur and runOf(cur) ~= ARGV[1] then\n"
+          + "local verdict = 'published'\n"
+          + "if cur and runOf(cur) ~= ARGV[1] and ARGV[8] ~= 'force' then\n"
           + "  local curTs = redis.call('ZSCORE', KEYS[2], cur)\n"
-          + "  if curTs and tonumber(curTs) > tonumber(ARGV[2]) then return {'stale', cur, curTs} end\n"
+          + "  if curTs and tonumber(curTs) > tonumber(ARGV[2]) then verdict = 'backfill' end\n"
           + "end\n"
-          + "local out = {'published'}\n"
+          + "if verdict == 'published' then cur = ARGV[6] end\n"
+          + "local out = {verdict, cur}\n"
           + "for _, v in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
-          + "  if v ~= ARGV[6] and runOf(v) == ARGV[1] then\n"
+          + "  if v ~= ARGV[6] and v ~= cur and runOf(v) == ARGV[1] then\n"
           + "    redis.call('ZREM', KEYS[2], v)\n"
           + "    table.insert(out, v)\n"
           + "  end\n"
           + "end\n"
           + "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[6])\n"
-          + "redis.call('HSET', KEYS[3], 'prediction_timestamp', ARGV[2], 'records', ARGV[4], 'namespace', ARGV[6])\n"
-          + "redis.call('SET', KEYS[1], ARGV[6])\n"
+          + "redis.call('HSET', KEYS[3], 'prediction_timestamp', ARGV[2], 'records', ARGV[4], 'namespace', ARGV[6],"
+          + " 'published_at', ARGV[7])\n"
+          + "if verdict == 'published' then redis.call('SET', KEYS[1], ARGV[6]) end\n"
           + "local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])\n"
           + "if extra > 0 then\n"
           + "  local old = redis.call('ZRANGE', KEYS[2], 0, extra - 1)\n"
           + "  for _, r in ipairs(old) do\n"
-          + "    if r ~= ARGV[6] then\n"
+          + "    if r ~= ARGV[6] and r ~= cur then\n"
           + "      redis.call('ZREM', KEYS[2], r)\n"
           + "      table.insert(out, r)\n"
           + "    end\n"
@@ -145,12 +160,15 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
           + "end\n"
           + "return out\n";
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisSink.class);
+
   private RedisEndpoint endpoint;
   private String keyPrefix = "predictions";
   private @Nullable RunInfo runInfo;
   private @Nullable Duration ttl;
   private int keepVersions = 2;
   private int batchSize = 1000;
+  private boolean forceLatest;
   private transient List<PCollection<?>> signals = List.of();
 
   private RedisSink(RedisEndpoint endpoint) {
@@ -168,6 +186,7 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     c.ttl = ttl;
     c.keepVersions = keepVersions;
     c.batchSize = batchSize;
+    c.forceLatest = forceLatest;
     c.signals = signals;
     return c;
   }
@@ -237,6 +256,21 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     checkArgument(n >= 1, "batchSize must be >= 1, but was %s", n);
     RedisSink<K> c = copy();
     c.batchSize = n;
+    return c;
+  }
+
+  /**
+   * Whether a backfill moves {@code current} back to it (default false). A run older than the served
+   * one ({@link Backfill#isOlder}) is published into its own namespace and recorded in the versions
+   * and {@code <p>:run:<run_id>}, but {@code current} stays on the newer run, unless this is set:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>redis("cache", 6379).withRunInfo(yesterday).withForceLatest(true);
+   * }</pre>
+   */
+  public RedisSink<K> withForceLatest(boolean force) {
+    RedisSink<K> c = copy();
+    c.forceLatest = force;
     return c;
   }
 
@@ -310,7 +344,7 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     // The attempt id is made on the worker when the job runs, so that every launch of one built
     // pipeline (a template, say) is an attempt of its own.
     PCollection<String> attempt = p.apply("RunId", Create.of(run.runId()))
-        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, keyPrefix, run, ttlMillis)))
+        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, keyPrefix, run, ttlMillis, forceLatest)))
         .setCoder(StringUtf8Coder.of());
     PCollectionView<String> attemptId = attempt.apply("AttemptId", View.asSingleton());
     PCollection<Long> confirmed = input
@@ -326,7 +360,8 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     waitOn.addAll(signals);
     PCollection<String> published = attempt
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, keyPrefix, run, keepVersions, written, expected))
+        .apply("Publish", ParDo.of(new PublishFn(endpoint, keyPrefix, run, keepVersions, forceLatest, written,
+                expected))
             .withSideInputs(written, expected))
         .setCoder(StringUtf8Coder.of());
     return new PublishedRun(p, published);
@@ -397,22 +432,15 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     }
   }
 
-  /** Fails when a newer run than {@code run} is served. */
-  static void checkNotStale(Jedis jedis, String prefix, RunInfo run) {
+  /** The run id of the served run when it is newer than {@code run} (so {@code run} is a backfill), else null. */
+  static @Nullable String newerServedRun(Jedis jedis, String prefix, RunInfo run) {
     String current = jedis.get(currentKey(prefix));
-    if (current != null && !runIdOf(current).equals(run.runId())) {
-      Double served = jedis.zscore(versionsKey(prefix), current);
-      long ts = run.predictionTimestamp().toEpochMilli();
-      if (served != null && served > ts) {
-        throw new IllegalStateException(staleMessage(run, current, served.longValue()));
-      }
+    if (current == null) {
+      return null;
     }
-  }
-
-  private static String staleMessage(RunInfo run, String current, @Nullable Long servedTs) {
-    return "refusing to publish run " + run.runId() + " (prediction timestamp " + run.predictionTimestamp()
-        + "): the served run " + runIdOf(current)
-        + (servedTs == null ? "" : " (" + java.time.Instant.ofEpochMilli(servedTs) + ")") + " is newer";
+    Double served = jedis.zscore(versionsKey(prefix), current);
+    return served != null && Backfill.isOlder(run, runIdOf(current), java.time.Instant.ofEpochMilli(served.longValue()))
+        ? runIdOf(current) : null;
   }
 
   /** Redis server time in microseconds: orders attempts by when they registered, whatever the workers' clocks. */
@@ -426,19 +454,26 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     private final String prefix;
     private final RunInfo run;
     private final long ttlMillis;
+    private final boolean forceLatest;
 
-    PrepareFn(RedisEndpoint endpoint, String prefix, RunInfo run, long ttlMillis) {
+    PrepareFn(RedisEndpoint endpoint, String prefix, RunInfo run, long ttlMillis, boolean forceLatest) {
       this.endpoint = endpoint;
       this.prefix = prefix;
       this.run = run;
       this.ttlMillis = ttlMillis;
+      this.forceLatest = forceLatest;
     }
 
     @ProcessElement
     public void process(@Element String runId, OutputReceiver<String> out) {
       String attemptId = newAttemptId();
       try (Jedis jedis = endpoint.open()) {
-        checkNotStale(jedis, prefix, run);
+        // Decided again at publish, in the switch script: a newer run may be published meanwhile.
+        String newer = newerServedRun(jedis, prefix, run);
+        if (newer != null) {
+          LOG.info("Run {} is older than the run {} served under {}: it will be published as a backfill{}",
+              run.runId(), newer, currentKey(prefix), forceLatest ? ", moving current back to it (forceLatest)" : "");
+        }
         // Registered before anything is written: from now on no older attempt of the run may publish.
         // The registry expires with the values, so an attempt outliving its TTL is refused at publish.
         upgradeLegacyMarker(jedis, prefix, runId);
@@ -555,16 +590,19 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     private final String prefix;
     private final RunInfo run;
     private final int keepVersions;
+    private final boolean forceLatest;
     private final PCollectionView<Long> written;
     private final PCollectionView<Long> expected;
     private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
+    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    PublishFn(RedisEndpoint endpoint, String prefix, RunInfo run, int keepVersions,
+    PublishFn(RedisEndpoint endpoint, String prefix, RunInfo run, int keepVersions, boolean forceLatest,
         PCollectionView<Long> written, PCollectionView<Long> expected) {
       this.endpoint = endpoint;
       this.prefix = prefix;
       this.run = run;
       this.keepVersions = keepVersions;
+      this.forceLatest = forceLatest;
       this.written = written;
       this.expected = expected;
     }
@@ -581,9 +619,10 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
         List<?> out = (List<?>) jedis.eval(PUBLISH_SCRIPT,
             List.of(currentKey(prefix), versionsKey(prefix), runKey(prefix, run.runId()), attemptKey(prefix, run.runId())),
             List.of(run.runId(), Long.toString(run.predictionTimestamp().toEpochMilli()),
-                Integer.toString(keepVersions), Long.toString(records), attemptId, ns));
+                Integer.toString(keepVersions), Long.toString(records), attemptId, ns,
+                Long.toString(System.currentTimeMillis()), forceLatest ? "force" : ""));
         String verdict = String.valueOf(out.get(0));
-        if (!"published".equals(verdict)) {
+        if (!"published".equals(verdict) && !"backfill".equals(verdict)) {
           // Refused: nobody will ever read this namespace.
           dropNamespace(jedis, prefix, ns);
           jedis.zrem(attemptKey(prefix, run.runId()), attemptId);
@@ -592,7 +631,7 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
         // The switch is done: the replaced and trimmed namespaces are no longer resolvable (the
         // lookup script reads current and the value atomically), so their keys can go.
         Set<String> dropped = new HashSet<>();
-        for (Object gone : out.subList(1, out.size())) {
+        for (Object gone : out.subList(2, out.size())) {
           String old = String.valueOf(gone);
           dropNamespace(jedis, prefix, old);
           dropped.add(old);
@@ -603,6 +642,11 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
         }
         // Only this attempt of the run stays registered: the next one need not look at the others.
         dropOtherAttempts(jedis, prefix, run.runId(), attemptId, dropped);
+        if ("backfill".equals(verdict)) {
+          backfilled.inc();
+          LOG.warn(Backfill.message(run.runId(), runIdOf(String.valueOf(out.get(1))),
+              "Redis " + endpoint.address() + ": " + currentKey(prefix) + " unchanged"));
+        }
       } catch (JedisException e) {
         throw endpoint.failure("publishing attempt " + attemptId + " of run " + run.runId(), e);
       }
@@ -624,8 +668,6 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
               + endpoint.address()
               + " (the registry expires with the values, after the TTL): its first values may have expired;"
               + " not publishing. Re-run it, or raise the TTL (withTtl / --redisTtl) above the job's duration.";
-        case "stale":
-          return staleMessage(run, String.valueOf(out.get(1)), (long) Double.parseDouble(String.valueOf(out.get(2))));
         default:
           return attempt + ": unexpected answer of the publish script: " + out;
       }

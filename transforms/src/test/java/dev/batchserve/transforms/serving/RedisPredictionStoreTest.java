@@ -102,14 +102,59 @@ public class RedisPredictionStoreTest {
 
   @Test
   public void getReturnsTheServedPredictionWithItsMetadataAndAge() {
+    Instant before = Instant.ofEpochMilli(System.currentTimeMillis());
     publish(day(28), 5, 2);
-    try (RedisPredictionStore s = store().build()) {
+    Instant after = Instant.now();
+    // Six hours after the publish: the age counts from it, not from the prediction timestamp.
+    try (RedisPredictionStore s = RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port()))
+        .withKeyPrefix(PREFIX).withClock(Clock.fixed(after.plus(Duration.ofHours(6)), ZoneOffset.UTC)).build()) {
       Lookup l = s.get(key(2));
       assertThat(l.source(), equalTo(Lookup.Source.STORE));
       assertThat(l.prediction().get(), equalTo(prediction(day(28), 2)));
       assertThat(l.servedRunId().get(), equalTo("churn-daily-20261128"));
-      assertThat(l.age().get(), equalTo(Duration.ofHours(6)));
+      Instant publishedAt = l.publishedAt().get();
+      assertThat(publishedAt.isBefore(before), equalTo(false));
+      assertThat(publishedAt.isAfter(after), equalTo(false));
+      assertThat(l.age().get(), equalTo(Duration.between(publishedAt, after.plus(Duration.ofHours(6)))));
       assertThat(l.fallbackReason().isPresent(), equalTo(false));
+    }
+    // A reader whose clock is behind the writer's sees age zero, never a negative one.
+    try (RedisPredictionStore s = store().build()) {
+      assertThat(s.get(key(2)).age().get(), equalTo(Duration.ZERO));
+    }
+  }
+
+  @Test
+  public void aRunWhoseInputWindowEndsInTheFutureStillHasAPositiveAge() throws Exception {
+    // Today's run: its prediction timestamp (the end of its window) is tomorrow.
+    RunInfo today = RunInfo.of("churn", java.time.LocalDate.now(ZoneOffset.UTC), RunInfo.Interval.DAILY);
+    publish(today, 3, 2);
+    Thread.sleep(1100);
+    try (RedisPredictionStore s = RedisPredictionStore.builder(RedisEndpoint.of(REDIS.host(), REDIS.port()))
+        .withKeyPrefix(PREFIX).build()) {
+      Lookup l = s.get(key(1));
+      assertThat(l.source(), equalTo(Lookup.Source.STORE));
+      assertThat(l.age().get().getSeconds(), org.hamcrest.Matchers.greaterThanOrEqualTo(1L));
+      assertThat(l.age().get().getSeconds(), org.hamcrest.Matchers.lessThan(120L));
+    }
+    String redis = REDIS.host() + ":" + REDIS.port();
+    JsonNode found = JSON.readTree(run(0, "lookup", key(1), "--redis", redis, "--prefix", PREFIX)[0]);
+    long seconds = found.get("age_seconds").asLong();
+    assertThat(found.get("age_seconds").isIntegralNumber(), equalTo(true));
+    assertThat(seconds, org.hamcrest.Matchers.greaterThanOrEqualTo(1L));
+    assertThat(seconds, org.hamcrest.Matchers.lessThan(120L));
+    assertThat(found.get("age").asText(), equalTo(Age.human(Duration.ofSeconds(seconds))));
+    assertThat(Instant.parse(found.get("published_at").asText()).isBefore(Instant.now()), equalTo(true));
+  }
+
+  @Test
+  public void aBackfillLeavesTheLookupOnTheNewerRun() {
+    publish(day(28), 5, 2);
+    publish(day(27), 5, 2);
+    try (RedisPredictionStore s = store().build()) {
+      Lookup l = s.get(key(2));
+      assertThat(l.servedRunId().get(), equalTo("churn-daily-20261128"));
+      assertThat(l.prediction().get(), equalTo(prediction(day(28), 2)));
     }
   }
 
@@ -339,10 +384,15 @@ public class RedisPredictionStoreTest {
     assertThat(found.get("computed_because").isNull(), equalTo(true));
     assertThat(found.get("prediction"), equalTo(JSON.readTree(prediction(day(28), 0).toJson("cust-0"))));
 
+    assertThat(found.get("age_seconds").asLong(), org.hamcrest.Matchers.greaterThanOrEqualTo(0L));
+    assertThat(found.get("age").asText(), org.hamcrest.Matchers.matchesPattern("(\\d+[dhms] ?)+"));
+
     JsonNode missing = JSON.readTree(run(1, "lookup", "nope", "--redis", redis, "--prefix", PREFIX)[0]);
     assertThat(missing.get("source").asText(), equalTo("fallback"));
     assertThat(missing.get("fallback_reason").asText(), equalTo("not_found"));
     assertThat(missing.get("prediction").isNull(), equalTo(true));
+    assertThat(missing.get("age_seconds").isNull(), equalTo(true));
+    assertThat(missing.get("age").isNull(), equalTo(true));
 
     assertThat(run(2, "lookup", "x")[1],
         equalTo("--redis host:port is required\n" + LookupCli.USAGE + "\n"));

@@ -116,16 +116,85 @@ public class BigQuerySinkTest {
     return rows.stream().filter(r -> key.equals(r.get("key"))).findFirst().orElseThrow();
   }
 
-  /** Destination table ids of the load jobs the fake received, in no particular order. */
+  /** Destination table ids of the load jobs into the predictions table the fake received, sorted. */
   private List<String> loadDestinations() {
     List<String> d = new ArrayList<>();
     for (Job j : jobs.getAllJobs()) {
-      if (j.getConfiguration().getLoad() != null) {
+      if (j.getConfiguration().getLoad() != null
+          && j.getConfiguration().getLoad().getDestinationTable().getTableId().startsWith(TABLE + "$")) {
         d.add(j.getConfiguration().getLoad().getDestinationTable().getTableId());
       }
     }
     d.sort(null);
     return d;
+  }
+
+  /** The latest pointer's rows: "run_id prediction_timestamp partition" each. */
+  private List<String> latest() throws Exception {
+    List<String> out = new ArrayList<>();
+    for (TableRow r : datasets.getAllRows(PROJECT, DATASET, TABLE + BigQuerySink.LATEST_SUFFIX)) {
+      out.add(r.get("run_id") + " " + r.get("prediction_timestamp") + " " + r.get("partition"));
+    }
+    return out;
+  }
+
+  private static String pointerTo(RunInfo run) {
+    return run.runId() + " " + BigQuerySink.toTableRow("k", prediction(run, 0)).get("prediction_timestamp") + " "
+        + BigQuerySink.partition(run);
+  }
+
+  @Test
+  public void theLatestPointerNamesTheNewestRunAndABackfillLeavesIt() throws Exception {
+    RunInfo yesterday = day(27);
+    RunInfo today = day(28);
+    publish(yesterday, 20);
+    assertThat(latest(), equalTo(List.of(pointerTo(yesterday))));
+    publish(today, 15);
+    assertThat(latest(), equalTo(List.of(pointerTo(today))));
+
+    // The backfill replaces its own partition; readers of the pointer still see today's run.
+    Pipeline backfill = Pipeline.create(PipelineOptionsFactory.create());
+    configure(backfill.getOptions());
+    backfill.apply(create(yesterday, 12)).apply(sink(yesterday));
+    org.apache.beam.sdk.PipelineResult result = backfill.run();
+    result.waitUntilFinish();
+    assertThat(keysByRun(), equalTo(Map.of(yesterday.runId(), keys(12), today.runId(), keys(15))));
+    assertThat(latest(), equalTo(List.of(pointerTo(today))));
+    long backfilled = 0;
+    for (org.apache.beam.sdk.metrics.MetricResult<Long> m : result.metrics().queryMetrics(
+        org.apache.beam.sdk.metrics.MetricsFilter.builder().addNameFilter(org.apache.beam.sdk.metrics.MetricNameFilter
+            .named(BigQuerySink.METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED)).build()).getCounters()) {
+      backfilled += m.getAttempted();
+    }
+    assertThat(backfilled, equalTo(1L));
+  }
+
+  @Test
+  public void aForcedBackfillMovesTheLatestPointerBackToIt() throws Exception {
+    RunInfo yesterday = day(27);
+    RunInfo today = day(28);
+    publish(today, 15);
+    Pipeline q = Pipeline.create(PipelineOptionsFactory.create());
+    configure(q.getOptions());
+    q.apply(create(yesterday, 12)).apply(sink(yesterday).withForceLatest(true));
+    q.run().waitUntilFinish();
+    assertThat(latest(), equalTo(List.of(pointerTo(yesterday))));
+    assertThat(keysByRun(), equalTo(Map.of(yesterday.runId(), keys(12), today.runId(), keys(15))));
+  }
+
+  @Test
+  public void anOlderRunThatFinishesAfterANewerOneIsABackfill() throws Exception {
+    RunInfo yesterday = day(27);
+    RunInfo today = day(28);
+    Pipeline older = Pipeline.create(PipelineOptionsFactory.create());
+    configure(older.getOptions());
+    older.apply(create(yesterday, 12)).apply(sink(yesterday).publishAfter(StoreTestData.HeldGate.in(older, "bq-27")));
+    java.util.concurrent.Future<?> done = StoreTestData.runInBackground(older);
+    publish(today, 15);
+    StoreTestData.HeldGate.open("bq-27");
+    done.get(2, java.util.concurrent.TimeUnit.MINUTES);
+    assertThat(latest(), equalTo(List.of(pointerTo(today))));
+    assertThat(keysByRun(), equalTo(Map.of(yesterday.runId(), keys(12), today.runId(), keys(15))));
   }
 
   private static List<String> field(String name, String type, String mode) {
@@ -162,7 +231,8 @@ public class BigQuerySinkTest {
 
     // What BigQuery itself receives: one load job into the run's partition, replacing it.
     assertThat(loadDestinations(), equalTo(List.of("fraud_scores$20261129")));
-    JobConfigurationLoad load = jobs.getAllJobs().iterator().next().getConfiguration().getLoad();
+    JobConfigurationLoad load = jobs.getAllJobs().stream().map(j -> j.getConfiguration().getLoad())
+        .filter(l -> l != null && l.getDestinationTable().getTableId().startsWith(TABLE + "$")).findFirst().get();
     assertThat(load.getWriteDisposition(), equalTo("WRITE_TRUNCATE"));
     assertThat(load.getCreateDisposition(), equalTo("CREATE_IF_NEEDED"));
     assertThat(load.getTimePartitioning().getType(), equalTo("DAY"));

@@ -165,8 +165,10 @@ public class DynamoDbSinkTest {
     assertThat(pointer.get(DynamoDbSink.RECORDS_ATTRIBUTE).n(), equalTo("60"));
     assertThat(pointer.get(DynamoDbSink.TIMESTAMP_ATTRIBUTE).n(),
         equalTo(Long.toString(run.predictionTimestamp().toEpochMilli())));
-    // 60 predictions and the pointer: nothing else.
-    assertThat(items().size(), equalTo(61));
+    // 60 predictions, the pointer and the run's record: nothing else.
+    assertThat(items().size(), equalTo(62));
+    assertThat(items().get(DynamoDbSink.runKey(PREFIX, run.runId())).get(DynamoDbSink.NAMESPACE_ATTRIBUTE),
+        equalTo(pointer.get(DynamoDbSink.NAMESPACE_ATTRIBUTE)));
     // The TTL attribute: 1.5 x the daily interval from the write.
     for (Map<String, AttributeValue> item : items().values()) {
       if (item.containsKey(DynamoDbSink.PREDICTION_ATTRIBUTE)) {
@@ -254,16 +256,72 @@ public class DynamoDbSinkTest {
     assertServes(previous, 20);
   }
 
-  @Test
-  public void anOlderRunIsRefusedAndTheNewerStaysServed() throws Exception {
-    RunInfo newer = day(28);
-    RunInfo older = day(27);
-    publish(newer, 10, sink(newer));
+  /** The run's own record {@code <p>#run#<run_id>}. */
+  private Map<String, AttributeValue> runRecord(RunInfo run) {
+    return items().get(DynamoDbSink.runKey(PREFIX, run.runId()));
+  }
 
-    Exception e = StoreTestData.runExpectingFailure(StoreTestData.pipeline(older, 10, sink(older)));
-    assertThat(StoreTestData.chain(e), containsString("refusing to publish run fraud-daily-20261127"));
-    assertThat(StoreTestData.chain(e), containsString("the served run fraud-daily-20261128"));
-    assertServes(newer, 10);
+  @Test
+  public void aBackfillPublishesItsOwnRunAndLeavesThePointerOnTheNewerOne() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(today, 10, sink(today));
+
+    PipelineResult result = StoreTestData.pipeline(yesterday, 12, sink(yesterday)).run();
+    result.waitUntilFinish();
+    assertThat(counter(result, "runs_backfilled"), equalTo(1L));
+    assertThat(counter(result, "runs_published"), equalTo(1L));
+
+    assertServes(today, 10);
+    Map<String, AttributeValue> record = runRecord(yesterday);
+    assertThat(record.get(DynamoDbSink.RECORDS_ATTRIBUTE).n(), equalTo("12"));
+    assertThat(itemsOfRun(yesterday), equalTo(12L));
+    String ns = record.get(DynamoDbSink.NAMESPACE_ATTRIBUTE).s();
+    assertThat(items().get(DynamoDbSink.itemKey(PREFIX, ns, key(3))).get(DynamoDbSink.PREDICTION_ATTRIBUTE).s(),
+        equalTo(prediction(yesterday, 3).toJson(key(3))));
+    assertThat(Instant.parse(record.get(DynamoDbSink.PUBLISHED_AT_ATTRIBUTE).s()).isAfter(Instant.now().minusSeconds(60)),
+        equalTo(true));
+  }
+
+  @Test
+  public void aForcedBackfillMovesThePointerBackToIt() {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(today, 10, sink(today));
+    publish(yesterday, 12, sink(yesterday).withForceLatest(true));
+    assertServes(yesterday, 12);
+  }
+
+  @Test
+  public void anOlderRunThatFinishesAfterANewerOneIsABackfill() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    org.apache.beam.sdk.Pipeline older = org.apache.beam.sdk.Pipeline.create(
+        org.apache.beam.sdk.options.PipelineOptionsFactory.create());
+    older.apply(create(yesterday, 12)).apply(sink(yesterday)
+        .publishAfter(StoreTestData.HeldGate.in(older, "dynamo-27-" + table)));
+    java.util.concurrent.Future<?> done = StoreTestData.runInBackground(older);
+    publish(today, 10, sink(today));
+    StoreTestData.HeldGate.open("dynamo-27-" + table);
+    done.get(2, java.util.concurrent.TimeUnit.MINUTES);
+
+    assertServes(today, 10);
+    assertThat(runRecord(yesterday).get(DynamoDbSink.RECORDS_ATTRIBUTE).n(), equalTo("12"));
+  }
+
+  @Test
+  public void theLookupAgeCountsFromThePublishNotFromThePredictionTimestamp() throws Exception {
+    // Today's run: its input window ends tomorrow, so "now minus prediction timestamp" would be negative.
+    RunInfo run = RunInfo.of("fraud", java.time.LocalDate.now(java.time.ZoneOffset.UTC), RunInfo.Interval.DAILY);
+    publish(run, 3, sink(run));
+    Thread.sleep(1100);
+    try (DynamoDbPredictionStore store = store()) {
+      Lookup l = store.get(key(1));
+      assertThat(l.source(), equalTo(Lookup.Source.STORE));
+      assertThat(l.age().get().getSeconds(), org.hamcrest.Matchers.greaterThanOrEqualTo(1L));
+      assertThat(l.age().get().getSeconds(), org.hamcrest.Matchers.lessThan(120L));
+      assertThat(l.publishedAt().get().isBefore(Instant.now()), equalTo(true));
+    }
   }
 
   @Test
@@ -373,7 +431,7 @@ public class DynamoDbSinkTest {
     assertThat(counter(result, "unprocessed_retries"), equalTo(4L));
     assertThat(counter(result, "records_written"), equalTo(60L));
     assertServes(run, 60);
-    assertThat(items().size(), equalTo(61));
+    assertThat(items().size(), equalTo(62));
   }
 
   @Test

@@ -201,8 +201,11 @@ public class FileSinkTest {
     try (Stream<Path> walk = Files.walk(runA)) {
       filesA = walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
     }
-    assertThat(filesA.size(), is(3 + 3 + 2)); // parquet, jsonl shards, _MANIFEST.json, _SUCCESS
+    assertThat(filesA.size(), is(3 + 3 + 3)); // parquet, jsonl shards, _MANIFEST.json, _PUBLISHED.json, _SUCCESS
     for (Path f : filesA) {
+      if (f.getFileName().toString().equals(FileSink.PUBLISHED)) {
+        continue; // when it was published: the one file that differs
+      }
       Path g = runB.resolve(runA.relativize(f));
       assertTrue(runA.relativize(f) + " differs", java.util.Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(g)));
     }
@@ -259,6 +262,77 @@ public class FileSinkTest {
     input(p, predictions(n, run)).apply(SinkWithMetadata.<String>files(root).withRunInfo(run).withAttempt(attempt)
         .withNumShards(2));
     p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aBackfillPublishesItsOwnRunAndLeavesLatestOnTheNewerOne() throws Exception {
+    String root = tmp.getRoot().toString();
+    publish(root, DAY2, "today", 30);
+    String latest = Files.readString(Path.of(root, "_LATEST"));
+
+    Pipeline p = pipeline();
+    input(p, predictions(20, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1).withAttempt("back")
+        .withNumShards(2));
+    org.apache.beam.sdk.PipelineResult result = p.run();
+    result.waitUntilFinish();
+
+    assertThat(Files.readString(Path.of(root, "_LATEST")), is(latest));
+    assertThat(FileSink.runIdOf(FileSink.latestDirectory(root)), is(DAY2.runId()));
+    // Its own run: published (its _CURRENT, _SUCCESS, every key), readable as a partition.
+    Path own = Path.of(FileSink.publishedDirectory(root, DAY1));
+    assertThat(own.getFileName().toString(), is("attempt=back"));
+    assertThat(jsonLines(own).size(), is(20));
+    assertTrue(FileSink.publishedAt(own.toString()).isAfter(java.time.Instant.now().minusSeconds(60)));
+    long backfilled = 0;
+    for (org.apache.beam.sdk.metrics.MetricResult<Long> m : result.metrics().queryMetrics(
+        org.apache.beam.sdk.metrics.MetricsFilter.builder().addNameFilter(org.apache.beam.sdk.metrics.MetricNameFilter
+            .named(FileSink.METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED)).build()).getCounters()) {
+      backfilled += m.getAttempted();
+    }
+    assertThat(backfilled, is(1L));
+
+    // A re-run of the served run is no backfill, and a later run moves _LATEST as always.
+    publish(root, DAY2, "today-again", 30);
+    assertThat(FileSink.latestDirectory(root), is(FileSink.attemptDirectory(root, DAY2, "today-again")));
+  }
+
+  @Test
+  public void aForcedBackfillMovesLatestBackToIt() throws Exception {
+    String root = tmp.getRoot().toString();
+    publish(root, DAY2, "today", 30);
+    Pipeline p = pipeline();
+    input(p, predictions(20, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1).withAttempt("back")
+        .withNumShards(2).withForceLatest(true));
+    p.run().waitUntilFinish();
+    assertThat(FileSink.latestDirectory(root), is(FileSink.attemptDirectory(root, DAY1, "back")));
+    assertThat(FileSink.publishedDirectory(root, DAY2), is(FileSink.attemptDirectory(root, DAY2, "today")));
+  }
+
+  @Test
+  public void anOlderRunThatFinishesAfterANewerOneIsABackfill() throws Exception {
+    String root = tmp.getRoot().toString();
+    Pipeline older = pipeline();
+    input(older, predictions(20, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1)
+        .withAttempt("late").withNumShards(2).publishAfter(StoreTestData.HeldGate.in(older, "files-27")));
+    java.util.concurrent.Future<?> done = StoreTestData.runInBackground(older);
+    publish(root, DAY2, "today", 30);
+    StoreTestData.HeldGate.open("files-27");
+    done.get(2, java.util.concurrent.TimeUnit.MINUTES);
+
+    assertThat(FileSink.latestDirectory(root), is(FileSink.attemptDirectory(root, DAY2, "today")));
+    assertThat(FileSink.publishedDirectory(root, DAY1), is(FileSink.attemptDirectory(root, DAY1, "late")));
+  }
+
+  @Test
+  public void publishedAtFallsBackToTheSuccessMarkersTime() throws Exception {
+    Path legacy = tmp.newFolder("legacy").toPath();
+    Files.writeString(legacy.resolve("_SUCCESS"), "");
+    java.time.Instant t = java.time.Instant.parse("2026-11-29T01:02:03Z");
+    Files.setLastModifiedTime(legacy.resolve("_SUCCESS"), java.nio.file.attribute.FileTime.from(t));
+    assertThat(FileSink.publishedAt(legacy.toString()), is(t));
+    Files.writeString(legacy.resolve("_PUBLISHED.json"), "{\"published_at\":\"2026-11-29T04:00:00Z\"}");
+    assertThat(FileSink.publishedAt(legacy.toString()), is(java.time.Instant.parse("2026-11-29T04:00:00Z")));
+    assertThat(FileSink.publishedAt(tmp.newFolder("never").toString()), is((java.time.Instant) null));
   }
 
   @Test

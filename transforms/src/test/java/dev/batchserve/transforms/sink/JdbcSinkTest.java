@@ -244,21 +244,66 @@ public class JdbcSinkTest {
     }
   }
 
-  @Test
-  public void theStaleWriteGuardRefusesARunOlderThanTheServedOne() throws Exception {
-    RunInfo newer = day(28);
-    RunInfo older = day(27);
-    publish(sink(newer), newer, 10);
+  /** The run's row in the runs table: "records served", and whether published_at is set. */
+  private static String runRecord(Connection c, RunInfo run) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT records, served, published_at FROM "
+        + TABLE + "__runs WHERE run_id = '" + run.runId() + "'")) {
+      assertThat(r.next(), equalTo(true));
+      return r.getLong(1) + " " + r.getBoolean(2) + " " + (r.getObject(3) != null);
+    }
+  }
 
-    p.apply(create(older, 10)).apply(sink(older));
-    Exception e = StoreTestData.runExpectingFailure(p);
-    assertThat(String.valueOf(e.getMessage()), containsString(
-        "refusing to publish run fraud-daily-20261127 (prediction timestamp 2026-11-28T00:00:00Z): "
-            + "the served run fraud-daily-20261128 (2026-11-29T00:00:00Z) is newer"));
+  @Test
+  public void aBackfillPublishesItsOwnTableAndLeavesTheServedTableAndViewOnTheNewerRun() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(sink(today).withView("fraud_risk", FRAUD_VIEW), today, 10);
+
+    PCollection<String> published =
+        p.apply(create(yesterday, 12)).apply(sink(yesterday).withView("fraud_risk", FRAUD_VIEW)).published();
+    PAssert.that(published).containsInAnyOrder(yesterday.runId());
+    p.run().waitUntilFinish();
 
     try (Connection c = PG.connect()) {
-      assertServes(c, newer, 10);
-      assertThat(exists(c, "fraud_scores__fraud_daily_20261127"), equalTo(false));
+      assertServes(c, today, 10);
+      assertThat(viewRows(c), equalTo(expectedViewRows(today, 10)));
+      // Its own run: every row in its own table, recorded as published and not served.
+      assertThat(count(c, "SELECT count(*) FROM fraud_scores__fraud_daily_20261127 WHERE run_id = '" + yesterday.runId() + "'"),
+          equalTo(12L));
+      assertThat(runRecord(c, yesterday), equalTo("12 false true"));
+      assertThat(runRecord(c, today), equalTo("10 true true"));
+    }
+  }
+
+  @Test
+  public void aForcedBackfillIsSwappedInWithItsView() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(sink(today).withView("fraud_risk", FRAUD_VIEW), today, 10);
+    publish(sink(yesterday).withView("fraud_risk", FRAUD_VIEW).withForceLatest(true), yesterday, 12);
+    try (Connection c = PG.connect()) {
+      assertServes(c, yesterday, 12);
+      assertThat(viewRows(c), equalTo(expectedViewRows(yesterday, 12)));
+      assertThat(runRecord(c, today), equalTo("10 false true"));
+    }
+  }
+
+  @Test
+  public void anOlderRunThatFinishesAfterANewerOneIsABackfill() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    Pipeline older = Pipeline.create(PipelineOptionsFactory.create());
+    older.apply(create(yesterday, 12)).apply(sink(yesterday).withView("fraud_risk", FRAUD_VIEW)
+        .publishAfter(StoreTestData.HeldGate.in(older, "JdbcSinkTest.java-27")));
+    java.util.concurrent.Future<?> done = StoreTestData.runInBackground(older);
+    publish(sink(today).withView("fraud_risk", FRAUD_VIEW), today, 10);
+    StoreTestData.HeldGate.open("JdbcSinkTest.java-27");
+    done.get(2, java.util.concurrent.TimeUnit.MINUTES);
+
+    try (Connection c = PG.connect()) {
+      assertServes(c, today, 10);
+      assertThat(viewRows(c), equalTo(expectedViewRows(today, 10)));
+      assertThat(runRecord(c, yesterday), equalTo("12 false true"));
     }
   }
 

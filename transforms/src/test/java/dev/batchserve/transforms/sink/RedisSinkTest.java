@@ -285,21 +285,87 @@ public class RedisSinkTest {
     }
   }
 
-  @Test
-  public void theStaleWriteGuardRefusesARunOlderThanTheServedOne() throws Exception {
-    RunInfo newer = day(28);
-    RunInfo older = day(27);
-    publish(sink(newer), newer, 10);
+  /** The namespace of the run's published attempt, as its run hash records it. */
+  private static String publishedNamespace(Jedis j, RunInfo run) {
+    return j.hget(RedisSink.runKey(PREFIX, run.runId()), "namespace");
+  }
 
-    p.apply(create(older, 10)).apply(sink(older));
-    Exception e = StoreTestData.runExpectingFailure(p);
-    assertThat(String.valueOf(e.getMessage()), containsString(
-        "refusing to publish run fraud-daily-20261127 (prediction timestamp 2026-11-28T00:00:00Z): "
-            + "the served run fraud-daily-20261128 (2026-11-29T00:00:00Z) is newer"));
+  @Test
+  public void aBackfillPublishesItsOwnRunAndLeavesCurrentOnTheNewerOne() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(sink(today), today, 10);
+    String served;
+    try (Jedis j = REDIS.client()) {
+      served = served(j);
+    }
+
+    PCollection<String> published = p.apply(create(yesterday, 12)).apply(sink(yesterday)).published();
+    PAssert.that(published).containsInAnyOrder(yesterday.runId());
+    p.run().waitUntilFinish();
 
     try (Jedis j = REDIS.client()) {
-      assertServes(j, newer, 10);
-      assertThat(namespace(j, older.runId()), empty());
+      assertThat(served(j), equalTo(served));
+      assertServes(j, today, 10);
+      // Its own run: a complete namespace, recorded with its timestamp and publish time.
+      String ns = publishedNamespace(j, yesterday);
+      assertThat(RedisSink.runIdOf(ns), equalTo(yesterday.runId()));
+      assertThat(namespace(j, yesterday.runId()).size(), equalTo(12));
+      assertThat(j.get(RedisSink.valueKey(PREFIX, ns, key(3))), equalTo(prediction(yesterday, 3).toJson(key(3))));
+      assertThat(j.hget(RedisSink.runKey(PREFIX, yesterday.runId()), "records"), equalTo("12"));
+      assertThat(Long.parseLong(j.hget(RedisSink.runKey(PREFIX, yesterday.runId()), "published_at")),
+          greaterThan(System.currentTimeMillis() - 60_000));
+      assertThat(versions(j), equalTo(List.of(yesterday.runId(), today.runId())));
+    }
+  }
+
+  @Test
+  public void aForcedBackfillMovesCurrentBackToIt() {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(sink(today), today, 10);
+    publish(sink(yesterday).withForceLatest(true), yesterday, 12);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, yesterday, 12);
+      assertThat(versions(j), equalTo(List.of(yesterday.runId(), today.runId())));
+    }
+    // The next scheduled run moves it forward again, past both.
+    publish(sink(day(29)), day(29), 5);
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, day(29), 5);
+    }
+  }
+
+  @Test
+  public void aBackfillOlderThanEveryVersionNeverTrimsTheServedOne() {
+    publish(sink(day(27)), day(27), 5);
+    publish(sink(day(28)), day(28), 5);
+    publish(sink(day(24)).withForceLatest(true), day(24), 5); // served, and the oldest version
+    publish(sink(day(23)), day(23), 5); // a backfill older still: trimming must skip the served namespace
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, day(24), 5);
+      assertThat(namespace(j, day(23).runId()).size(), equalTo(5));
+    }
+  }
+
+  @Test
+  public void anOlderRunThatFinishesAfterANewerOneIsABackfill() throws Exception {
+    RunInfo today = day(28);
+    RunInfo yesterday = day(27);
+    publish(sink(day(26)), day(26), 4);
+    // Yesterday's run starts first, writes, and is held before its publish ...
+    Pipeline older = Pipeline.create(PipelineOptionsFactory.create());
+    older.apply(create(yesterday, 12)).apply(sink(yesterday).publishAfter(StoreTestData.HeldGate.in(older, "redis-27")));
+    java.util.concurrent.Future<?> done = StoreTestData.runInBackground(older);
+    // ... today's run starts later and publishes first.
+    publish(sink(today), today, 10);
+    StoreTestData.HeldGate.open("redis-27");
+    done.get(2, java.util.concurrent.TimeUnit.MINUTES);
+
+    try (Jedis j = REDIS.client()) {
+      assertServes(j, today, 10);
+      assertThat(namespace(j, yesterday.runId()).size(), equalTo(12));
+      assertThat(RedisSink.runIdOf(publishedNamespace(j, yesterday)), equalTo(yesterday.runId()));
     }
   }
 

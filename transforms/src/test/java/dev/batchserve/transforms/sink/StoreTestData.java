@@ -119,6 +119,54 @@ public final class StoreTestData {
     return all.toString();
   }
 
+  /**
+   * A publish signal that holds back the publish of the run it is given to until {@link #open} is
+   * called with the same name: the run then finishes after another one, as runs started in order may
+   * finish out of order.
+   *
+   * <pre>{@code
+   * older.apply(create(day(27), 10)).apply(sink(day(27)).publishAfter(HeldGate.in(older, "d27")));
+   * }</pre>
+   */
+  public static final class HeldGate extends DoFn<String, String> {
+    private static final java.util.Map<String, java.util.concurrent.CountDownLatch> LATCHES =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private final String name;
+
+    private HeldGate(String name) {
+      this.name = name;
+    }
+
+    /** The signal, closed until {@link #open}. */
+    public static org.apache.beam.sdk.values.PCollection<String> in(org.apache.beam.sdk.Pipeline p, String name) {
+      LATCHES.put(name, new java.util.concurrent.CountDownLatch(1));
+      return p.apply("Held" + name, Create.of(name))
+          .apply("HeldGate" + name, org.apache.beam.sdk.transforms.ParDo.of(new HeldGate(name)));
+    }
+
+    public static void open(String name) {
+      LATCHES.get(name).countDown();
+    }
+
+    @ProcessElement
+    public void process(@Element String e, OutputReceiver<String> out) throws InterruptedException {
+      if (!LATCHES.get(name).await(120, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new IllegalStateException("gate " + name + " was never opened");
+      }
+      out.output(e);
+    }
+  }
+
+  /** Runs {@code p} on another thread; the future completes when it finished. */
+  public static java.util.concurrent.Future<?> runInBackground(org.apache.beam.sdk.Pipeline p) {
+    java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      return ex.submit(() -> p.run().waitUntilFinish());
+    } finally {
+      ex.shutdown();
+    }
+  }
+
   /** A fault: passes elements through, and throws on the element with this index's key. */
   static final class FailOnKey extends DoFn<KV<String, Prediction>, KV<String, Prediction>> {
     private final String key;
