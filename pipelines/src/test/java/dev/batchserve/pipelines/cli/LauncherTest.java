@@ -146,6 +146,17 @@ public class LauncherTest {
     }
   }
 
+  /** A failed run leaves no staged shards: no {@code _staging} directory anywhere under its output. */
+  private static void assertNoStagingLeft(Path output) throws IOException {
+    if (!Files.exists(output)) {
+      return;
+    }
+    try (Stream<Path> all = Files.walk(output)) {
+      List<Path> staging = all.filter(f -> f.getFileName().toString().equals("_staging")).collect(Collectors.toList());
+      assertThat("staging left behind by a failed run: " + staging, staging.isEmpty(), is(true));
+    }
+  }
+
   private static void assertOneLineWithoutStackTrace(Result r) {
     assertThat(r.toString(), r.errLines().size(), is(1));
     assertThat(r.toString(), r.err, not(containsString("\tat ")));
@@ -213,6 +224,7 @@ public class LauncherTest {
     assertThat(r.toString(), r.code, is(Failure.INPUT_OR_CONFIG.code));
     assertOneLineWithoutStackTrace(r);
     assertThat(r.err, containsString("nope/accounts.csv matches no file"));
+    assertNoStagingLeft(work.resolve("out-missing"));
   }
 
   @Test
@@ -251,6 +263,7 @@ public class LauncherTest {
     assertThat(r.err, containsString("store unreachable"));
     assertThat(r.toString(), r.out, containsString("Run fraud-daily-20261120 failed"));
     assertThat(r.toString(), r.lastOutLine().trim(), startsWith("log"));
+    assertNoStagingLeft(work.resolve("out-noredis"));
   }
 
   @Test
@@ -265,6 +278,7 @@ public class LauncherTest {
     assertThat(r.toString(), r.out, containsString("Run fraud-daily-20261121 tripped: nothing published"));
     assertThat(r.toString(), r.lastOutLine().trim(), startsWith("log"));
     assertThat(Files.exists(output.resolve("_LATEST")), is(false));
+    assertNoStagingLeft(output);
     // the stack trace is in the log file the summary names
     String log = r.lastOutLine().trim().substring("log".length()).trim();
     assertThat(Files.readString(Path.of(log)), containsString("\tat "));
