@@ -259,9 +259,6 @@ public final class KeyedPrediction<K>
     checkState(input.getCoder() instanceof KvCoder,
         "KeyedPrediction input must use a KvCoder, but was %s", input.getCoder());
     RunInfo run = runInfo;
-    @SuppressWarnings("unchecked")
-    Coder<K> keyCoder = ((KvCoder<K, Row>) input.getCoder()).getKeyCoder();
-    Pipeline p = input.getPipeline();
 
     // The manifest is read and every model file verified at construction, so that a tampered model
     // or a spec/model layout mismatch fails before the run starts, long before anything is written.
@@ -695,6 +692,46 @@ public final class KeyedPrediction<K>
     public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 
+  /**
+   * The index of the value with the latest timestamp; equal timestamps go to the greatest encoding
+   * of {@code tieBreak(value)} under {@code coder}, so the choice never depends on the runner's order.
+   * Encodings are computed only when timestamps tie.
+   */
+  static <T, V> int latestIndex(
+      List<TimestampedValue<T>> values, java.util.function.Function<T, V> tieBreak, Coder<V> coder) {
+    int last = 0;
+    byte[] lastBytes = null;
+    for (int i = 1; i < values.size(); i++) {
+      int c = values.get(i).getTimestamp().compareTo(values.get(last).getTimestamp());
+      if (c == 0) {
+        if (lastBytes == null) {
+          lastBytes = encode(coder, tieBreak.apply(values.get(last).getValue()));
+        }
+        byte[] mine = encode(coder, tieBreak.apply(values.get(i).getValue()));
+        c = Arrays.compare(mine, lastBytes);
+        if (c > 0) {
+          lastBytes = mine;
+        }
+      } else if (c > 0) {
+        lastBytes = null;
+      }
+      if (c > 0) {
+        last = i;
+      }
+    }
+    return last;
+  }
+
+  private static <V> byte[] encode(Coder<V> coder, V value) {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      coder.encode(value, bytes);
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   private static final class OnePerRecordFn<K> extends DoFn<KV<K, Row>, KV<String, Long>> {
     @ProcessElement
     public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, Long>> out) {
@@ -764,17 +801,7 @@ public final class KeyedPrediction<K>
     public void process(@Element KV<String, Iterable<TimestampedValue<KV<K, Row>>>> group, MultiOutputReceiver out) {
       List<TimestampedValue<KV<K, Row>>> records = new ArrayList<>();
       group.getValue().forEach(records::add);
-      List<byte[]> encoded = new ArrayList<>(records.size());
-      for (TimestampedValue<KV<K, Row>> tv : records) {
-        encoded.add(encode(tv.getValue()));
-      }
-      int last = 0;
-      for (int i = 1; i < records.size(); i++) {
-        int c = records.get(i).getTimestamp().compareTo(records.get(last).getTimestamp());
-        if (c > 0 || (c == 0 && Arrays.compare(encoded.get(i), encoded.get(last)) > 0)) {
-          last = i;
-        }
-      }
+      int last = latestIndex(records, kv -> kv, coder);
       for (int i = 0; i < records.size(); i++) {
         if (i == last) {
           out.get(winnerTag).output(records.get(i).getValue());
@@ -784,16 +811,6 @@ public final class KeyedPrediction<K>
               records.size() + " input records share this key; --duplicateKeys=last_wins kept the last one"
                   + " (the latest position: file in path order, then line)"));
         }
-      }
-    }
-
-    private byte[] encode(KV<K, Row> kv) {
-      try {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        coder.encode(kv, bytes);
-        return bytes.toByteArray();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
       }
     }
   }
@@ -967,7 +984,7 @@ public final class KeyedPrediction<K>
         // Several predictions for one key: only fromPredictions() meets these (the composite settles
         // duplicates on the input records, before the features).
         if (duplicatePolicy == DuplicateKeyPolicy.LAST_WINS) {
-          int last = latest(predicted);
+          int last = latestIndex(predicted, KV::getValue, Prediction.PredictionCoder.of());
           for (int i = 0; i < predicted.size(); i++) {
             if (i != last) {
               out.get(deadTag).output(DeadLetter.of("keys", key, predicted.get(i).getValue().getValue().toString(),
@@ -996,41 +1013,6 @@ public final class KeyedPrediction<K>
         coldStarts.inc();
       }
       emitFallback(k, key, reason, st, out);
-    }
-
-    /** The latest timestamp; ties go to the greatest encoded prediction, so no runner order matters. */
-    private static <K> int latest(List<TimestampedValue<KV<K, Prediction>>> predicted) {
-      int last = 0;
-      byte[] lastBytes = null;
-      for (int i = 1; i < predicted.size(); i++) {
-        int c = predicted.get(i).getTimestamp().compareTo(predicted.get(last).getTimestamp());
-        if (c == 0) {
-          if (lastBytes == null) {
-            lastBytes = encode(predicted.get(last).getValue().getValue());
-          }
-          byte[] mine = encode(predicted.get(i).getValue().getValue());
-          c = Arrays.compare(mine, lastBytes);
-          if (c > 0) {
-            lastBytes = mine;
-          }
-        } else if (c > 0) {
-          lastBytes = null;
-        }
-        if (c > 0) {
-          last = i;
-        }
-      }
-      return last;
-    }
-
-    private static byte[] encode(Prediction prediction) {
-      try {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        Prediction.PredictionCoder.of().encode(prediction, bytes);
-        return bytes.toByteArray();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
     }
 
     private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out) {
