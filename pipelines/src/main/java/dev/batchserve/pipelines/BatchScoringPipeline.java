@@ -141,6 +141,7 @@ public final class BatchScoringPipeline {
         .withRunInfo(run)
         .withPredictions(keyed.predictions())
         .withDeadLetters(deadLetters)
+        .withFeatureProfiles(keyed.featureProfiles())
         .withChangeEpsilon(o.getPredictionChangeEpsilon());
     if (previous != null) {
       measure = measure.withPreviousRun(previous.runId(), previous.distribution(),

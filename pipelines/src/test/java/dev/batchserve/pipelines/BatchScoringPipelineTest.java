@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
+import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -32,6 +33,7 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.runners.TransformHierarchy;
 import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.values.KV;
@@ -244,6 +246,39 @@ public class BatchScoringPipelineTest {
     int total = byStep.values().stream().mapToInt(Integer::intValue).sum();
     assertTrue("GroupByKey primitives per top-level step: " + byStep + " (" + total + ")",
         total <= MAX_GROUP_BY_KEYS);
+  }
+
+  /**
+   * Issue 16 item 5: every input record is parsed once. The only step of the default graph that
+   * reads raw rows as features is FeatureTransform's encoder; the quality report takes its feature
+   * profile from there ({@code MergeFeatureProfiles}) and never profiles the rows again.
+   */
+  @Test
+  public void theDefaultGraphParsesEachRecordOnce() {
+    Pipeline graph = Pipeline.create(options(csv, TMP.getRoot() + "/parse-once-out", "2026-11-28"));
+    BatchScoringPipeline.build(graph, graph.getOptions().as(BatchScoringOptions.class));
+    List<String> encoders = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    graph.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {
+      @Override
+      public CompositeBehavior enterCompositeTransform(TransformHierarchy.Node node) {
+        names.add(node.getFullName());
+        return CompositeBehavior.ENTER_TRANSFORM;
+      }
+
+      @Override
+      public void visitPrimitiveTransform(TransformHierarchy.Node node) {
+        names.add(node.getFullName());
+        if (node.getTransform() instanceof ParDo.MultiOutput
+            && ((ParDo.MultiOutput<?, ?>) node.getTransform()).getFn().getClass().getName()
+                .endsWith("FeatureTransform$EncodeFn")) {
+          encoders.add(node.getFullName());
+        }
+      }
+    });
+    assertEquals(List.of("KeyedPrediction/Features/Encode"), encoders);
+    assertTrue(names.toString(), names.stream().anyMatch(n -> n.startsWith("Quality/MergeFeatureProfiles")));
+    assertTrue(names.toString(), names.stream().noneMatch(n -> n.contains("ProfileRows")));
   }
 
   /** See DESIGN.md, "Shuffles of the default graph". */

@@ -740,6 +740,15 @@ public final class FeatureSpec implements Serializable {
    * calls it too.
    */
   public FeatureOutcome transform(Map<String, ?> raw) {
+    return transform(raw, null);
+  }
+
+  /**
+   * {@link #transform(Map)}, also counting every feature's value as read into {@code profile}
+   * (when not null): features after a rejected one are still read for the profile, so that each
+   * record counts once per feature whatever its outcome.
+   */
+  FeatureOutcome transform(Map<String, ?> raw, @Nullable FeatureProfile profile) {
     if (!fitted) {
       throw new IllegalStateException(
           "this FeatureSpec is an unfitted template: fit it with FeatureSpec.fit or"
@@ -755,6 +764,9 @@ public final class FeatureSpec implements Serializable {
       Feature f = features.get(fi);
       boolean present = raw.containsKey(f.name);
       Cell c = FeatureValues.read(f, present, raw.get(f.name), true);
+      if (profile != null) {
+        profile.add(f, c);
+      }
       if (c.missing || FeatureValues.MISSING_REQUIRED.equals(c.reason)) {
         missing.add(f.name);
       }
@@ -767,6 +779,7 @@ public final class FeatureSpec implements Serializable {
           c = imputedCell(f);
           imputed = true;
         } else {
+          profileRest(raw, fi + 1, profile);
           return reject(f, c.reason, c.message, missing);
         }
       } else if (c.missing) {
@@ -781,6 +794,7 @@ public final class FeatureSpec implements Serializable {
         end = encode(f, c, out, pos, error);
       }
       if (end < 0) {
+        profileRest(raw, fi + 1, profile);
         return reject(f, FeatureValues.OUT_OF_RANGE, error[0], missing);
       }
       if (f.impute != null && f.impute.indicator) {
@@ -803,6 +817,18 @@ public final class FeatureSpec implements Serializable {
       pos += cross.buckets;
     }
     return FeatureOutcome.valid(out, missing);
+  }
+
+  /** Reads features {@code from..} of a rejected record into {@code profile} only. */
+  private void profileRest(Map<String, ?> raw, int from, @Nullable FeatureProfile profile) {
+    if (profile == null) {
+      return;
+    }
+    for (int i = from; i < features.size(); i++) {
+      Feature f = features.get(i);
+      boolean present = raw.containsKey(f.name);
+      profile.add(f, FeatureValues.read(f, present, present ? raw.get(f.name) : null, true));
+    }
   }
 
   private FeatureOutcome reject(Feature f, String reason, String message, List<String> missing) {

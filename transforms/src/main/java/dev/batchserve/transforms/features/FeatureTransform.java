@@ -16,6 +16,8 @@ import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -84,14 +86,17 @@ public final class FeatureTransform<K>
   private final @Nullable FeatureSpec spec;
   private final @Nullable PCollectionView<FeatureSpec> specView;
   private final @Nullable List<String> modelFeatures;
+  private final boolean profile;
 
   private FeatureTransform(
       @Nullable FeatureSpec spec,
       @Nullable PCollectionView<FeatureSpec> specView,
-      @Nullable List<String> modelFeatures) {
+      @Nullable List<String> modelFeatures,
+      boolean profile) {
     this.spec = spec;
     this.specView = specView;
     this.modelFeatures = modelFeatures;
+    this.profile = profile;
   }
 
   /**
@@ -130,7 +135,7 @@ public final class FeatureTransform<K>
       throw new IllegalArgumentException("spec must not be null");
     }
     checkFitted(spec);
-    return new FeatureTransform<>(spec, null, null);
+    return new FeatureTransform<>(spec, null, null, false);
   }
 
   /**
@@ -153,7 +158,7 @@ public final class FeatureTransform<K>
     if (fittedSpec == null) {
       throw new IllegalArgumentException("fittedSpec view must not be null");
     }
-    return new FeatureTransform<>(null, fittedSpec, null);
+    return new FeatureTransform<>(null, fittedSpec, null, false);
   }
 
   /** Reads the fitted spec now (at construction), from a local path or a Beam filesystem URI. */
@@ -171,7 +176,22 @@ public final class FeatureTransform<K>
     if (names == null) {
       throw new IllegalArgumentException("model feature names must not be null");
     }
-    return new FeatureTransform<>(spec, specView, Collections.unmodifiableList(new ArrayList<>(names)));
+    return new FeatureTransform<>(spec, specView, Collections.unmodifiableList(new ArrayList<>(names)), profile);
+  }
+
+  /**
+   * Also profiles the records as they are encoded: {@link Result#featureProfiles()} then holds one
+   * {@link FeatureProfile} per bundle (rows, nulls, unreadable values and training-bucket counts
+   * per feature), made from the same parse as the vectors, so that a quality check needs no second
+   * parser and no second pass over the rows. Needs input in the global window (a batch run).
+   *
+   * <pre>{@code
+   * FeatureTransform.Result<String> f = rows.apply(FeatureTransform.<String>of(spec).withFeatureProfile());
+   * rows.apply(MeasureRunQuality.<String>of(spec).withFeatureProfiles(f.featureProfiles())...);
+   * }</pre>
+   */
+  public FeatureTransform<K> withFeatureProfile() {
+    return new FeatureTransform<>(spec, specView, modelFeatures, true);
   }
 
   /**
@@ -207,9 +227,17 @@ public final class FeatureTransform<K>
     TupleTag<KV<K, FeatureVector>> vectors = new TupleTag<KV<K, FeatureVector>>() {};
     TupleTag<DeadLetter> deadLetters = new TupleTag<DeadLetter>() {};
     TupleTag<DeadLetter> skipped = new TupleTag<DeadLetter>() {};
+    TupleTag<FeatureProfile> profiles = new TupleTag<FeatureProfile>() {};
+    if (profile && !(input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows)) {
+      throw new IllegalStateException("FeatureTransform.withFeatureProfile() profiles one batch run in the global"
+          + " window, but the input is windowed by " + input.getWindowingStrategy().getWindowFn()
+          + ": apply it before windowing, or drop withFeatureProfile()");
+    }
+    TupleTagList extra = TupleTagList.of(deadLetters).and(skipped);
     ParDo.MultiOutput<KV<K, Row>, KV<K, FeatureVector>> encode =
-        ParDo.of(new EncodeFn<K>(spec, specView, modelFeatures, vectors, deadLetters, skipped))
-            .withOutputTags(vectors, TupleTagList.of(deadLetters).and(skipped));
+        ParDo.of(new EncodeFn<K>(spec, specView, modelFeatures, vectors, deadLetters, skipped,
+                profile ? profiles : null))
+            .withOutputTags(vectors, profile ? extra.and(profiles) : extra);
     if (specView != null) {
       encode = encode.withSideInputs(specView);
     }
@@ -217,6 +245,9 @@ public final class FeatureTransform<K>
     out.get(vectors).setCoder(KvCoder.of(keyCoder, FeatureVector.FeatureVectorCoder.of()));
     out.get(deadLetters).setCoder(DeadLetter.DeadLetterCoder.of());
     out.get(skipped).setCoder(DeadLetter.DeadLetterCoder.of());
+    if (profile) {
+      out.get(profiles).setCoder(FeatureProfile.coder());
+    }
     return new Result<>(
         input.getPipeline(),
         vectors,
@@ -224,7 +255,9 @@ public final class FeatureTransform<K>
         deadLetters,
         out.get(deadLetters),
         skipped,
-        out.get(skipped));
+        out.get(skipped),
+        profiles,
+        profile ? out.get(profiles) : null);
   }
 
   private static void checkFitted(FeatureSpec spec) {
@@ -254,6 +287,7 @@ public final class FeatureTransform<K>
     private final TupleTag<KV<K, FeatureVector>> vectors;
     private final TupleTag<DeadLetter> deadLetters;
     private final TupleTag<DeadLetter> skipped;
+    private final @Nullable TupleTag<FeatureProfile> profiles;
 
     private final Counter validated = Metrics.counter(NAMESPACE, "records_validated");
     private final Counter valid = Metrics.counter(NAMESPACE, "records_valid");
@@ -263,6 +297,8 @@ public final class FeatureTransform<K>
     // The side-input spec last checked; by identity, since a runner hands out the same object
     // for as long as it caches the side input (and re-checking another copy is cheap).
     private transient @Nullable FeatureSpec checked;
+    // This bundle's profile, when profiling.
+    private transient @Nullable FeatureProfile bundleProfile;
 
     EncodeFn(
         @Nullable FeatureSpec spec,
@@ -270,13 +306,28 @@ public final class FeatureTransform<K>
         @Nullable List<String> modelFeatures,
         TupleTag<KV<K, FeatureVector>> vectors,
         TupleTag<DeadLetter> deadLetters,
-        TupleTag<DeadLetter> skipped) {
+        TupleTag<DeadLetter> skipped,
+        @Nullable TupleTag<FeatureProfile> profiles) {
       this.spec = spec;
       this.specView = specView;
       this.modelFeatures = modelFeatures;
       this.vectors = vectors;
       this.deadLetters = deadLetters;
       this.skipped = skipped;
+      this.profiles = profiles;
+    }
+
+    @StartBundle
+    public void startBundle() {
+      bundleProfile = profiles == null ? null : new FeatureProfile();
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      if (bundleProfile != null && !bundleProfile.isEmpty()) {
+        c.output(profiles, bundleProfile, GlobalWindow.INSTANCE.maxTimestamp(), GlobalWindow.INSTANCE);
+      }
+      bundleProfile = null;
     }
 
     @Setup
@@ -289,7 +340,7 @@ public final class FeatureTransform<K>
       FeatureSpec spec = specView == null ? this.spec : checkedSideInput(c.sideInput(specView));
       validated.inc();
       Row row = element.getValue();
-      FeatureOutcome outcome = spec.transform(row == null ? Collections.emptyMap() : asMap(row));
+      FeatureOutcome outcome = spec.transform(row == null ? Collections.emptyMap() : asMap(row), bundleProfile);
       for (String feature : outcome.missingFields()) {
         counter("null_" + feature).inc();
       }
@@ -370,6 +421,8 @@ public final class FeatureTransform<K>
     private final PCollection<DeadLetter> deadLetters;
     private final TupleTag<DeadLetter> skippedTag;
     private final PCollection<DeadLetter> skipped;
+    private final TupleTag<FeatureProfile> profilesTag;
+    private final @Nullable PCollection<FeatureProfile> profiles;
 
     private Result(
         Pipeline pipeline,
@@ -378,7 +431,9 @@ public final class FeatureTransform<K>
         TupleTag<DeadLetter> deadLettersTag,
         PCollection<DeadLetter> deadLetters,
         TupleTag<DeadLetter> skippedTag,
-        PCollection<DeadLetter> skipped) {
+        PCollection<DeadLetter> skipped,
+        TupleTag<FeatureProfile> profilesTag,
+        @Nullable PCollection<FeatureProfile> profiles) {
       this.pipeline = pipeline;
       this.vectorsTag = vectorsTag;
       this.vectors = vectors;
@@ -386,6 +441,21 @@ public final class FeatureTransform<K>
       this.deadLetters = deadLetters;
       this.skippedTag = skippedTag;
       this.skipped = skipped;
+      this.profilesTag = profilesTag;
+      this.profiles = profiles;
+    }
+
+    /**
+     * Partial profiles of the records read (one per bundle; merge with {@link
+     * FeatureProfile#combine()}), when {@link FeatureTransform#withFeatureProfile()} was set.
+     *
+     * @throws IllegalStateException without {@code withFeatureProfile()}
+     */
+    public PCollection<FeatureProfile> featureProfiles() {
+      if (profiles == null) {
+        throw new IllegalStateException("no feature profiles: build the FeatureTransform withFeatureProfile()");
+      }
+      return profiles;
     }
 
     /** Valid records as vectors in the spec's layout, keyed as the input. */
@@ -414,6 +484,9 @@ public final class FeatureTransform<K>
       map.put(vectorsTag, vectors);
       map.put(deadLettersTag, deadLetters);
       map.put(skippedTag, skipped);
+      if (profiles != null) {
+        map.put(profilesTag, profiles);
+      }
       return map;
     }
 

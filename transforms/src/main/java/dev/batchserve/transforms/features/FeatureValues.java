@@ -136,7 +136,11 @@ final class FeatureValues {
     if (f.type == Type.DOUBLE || f.type == Type.LONG || f.type == Type.TIMESTAMP) {
       String range = rangeViolation(f, c.num);
       if (range != null) {
-        return Cell.invalid(OUT_OF_RANGE, f.name + " " + range);
+        Cell outside = Cell.invalid(OUT_OF_RANGE, f.name + " " + range);
+        // Kept so that a run's profile counts the value where it fell (FeatureProfile).
+        outside.num = c.num;
+        outside.cat = c.cat;
+        return outside;
       }
     }
     if (checkVocabulary && f.vocabulary != null && c.cat != null && f.vocabularyIndex().get(c.cat) == null) {

@@ -6,6 +6,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.transforms.compare.CompareModels;
 import dev.batchserve.transforms.compare.ModelAgreement;
+import dev.batchserve.transforms.features.FeatureProfile;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
@@ -47,6 +48,7 @@ import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.transforms.join.RawUnionValue;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -302,9 +304,11 @@ public final class KeyedPrediction<K>
           .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValue.TimestampedValueCoder.of(input.getCoder())));
     }
 
+    // A batch run (global window) is profiled while it is encoded, so quality needs no second parse.
+    boolean profile = scored.getWindowingStrategy().getWindowFn() instanceof GlobalWindows;
+    FeatureTransform<K> featureStep = FeatureTransform.<K>of(spec).withModelFeatures(manifest.getInputFeatures());
     FeatureTransform.Result<K> features =
-        scored.apply("Features",
-            FeatureTransform.<K>of(spec).withModelFeatures(manifest.getInputFeatures()));
+        scored.apply("Features", profile ? featureStep.withFeatureProfile() : featureStep);
     BatchInfer.Result<K> inferred =
         features.vectors().apply("Infer",
             BatchInfer.<K>withModel(modelUri)
@@ -338,6 +342,7 @@ public final class KeyedPrediction<K>
       join = join.withReadFailures(readFailures);
     }
     Result<K> result = inferred.predictions().apply("JoinBack", join);
+    result.featureProfiles = profile ? features.featureProfiles() : null;
     if (challengerUri != null) {
       java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
       ModelManifest challengerManifest = ModelManifest.read(challengerDir);
@@ -630,6 +635,7 @@ public final class KeyedPrediction<K>
     private @Nullable PCollection<KV<K, Prediction>> challengerPredictions;
     private @Nullable PCollection<DeadLetter> challengerDeadLetters;
     private @Nullable PCollection<ModelAgreement> challengerAgreement;
+    private @Nullable PCollection<FeatureProfile> featureProfiles;
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, TupleTag<KV<K, Prediction>> predictionsTag,
         PCollection<DeadLetter> deadLetters, TupleTag<DeadLetter> deadLettersTag, PCollection<RunCounts> counts) {
@@ -667,6 +673,19 @@ public final class KeyedPrediction<K>
     public PCollection<ModelAgreement> challengerAgreement() {
       checkState(challengerAgreement != null, "no challenger: use withChallenger(modelUri)");
       return challengerAgreement;
+    }
+
+    /**
+     * The features' partial profiles made while {@link #of} encoded the records (input in the
+     * global window), for {@code MeasureRunQuality.withFeatureProfiles}: quality then reads no row
+     * again.
+     *
+     * @throws IllegalStateException for {@link #fromPredictions()} (it parses no record) or windowed input
+     */
+    public PCollection<FeatureProfile> featureProfiles() {
+      checkState(featureProfiles != null,
+          "no feature profiles: only KeyedPrediction.of(...) on input in the global window encodes records");
+      return featureProfiles;
     }
 
     /** One element, produced only when the completeness invariant holds (else the run fails). */

@@ -5,6 +5,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.compare.CompareScores;
 import dev.batchserve.transforms.compare.ModelAgreement;
+import dev.batchserve.transforms.features.FeatureProfile;
+import dev.batchserve.transforms.features.FeatureProfile.Baseline;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
@@ -76,13 +78,15 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   private final transient @Nullable PCollection<KV<String, Double>> previousScores;
   private final double changeEpsilon;
   private final @Nullable Long previousRecords;
+  private final transient @Nullable PCollection<FeatureProfile> featureProfiles;
 
   private MeasureRunQuality(FeatureSpec spec, @Nullable RunInfo runInfo,
       @Nullable PCollection<KV<K, Prediction>> predictions, @Nullable PCollection<DeadLetter> deadLetters,
       @Nullable String previousRunId, @Nullable PredictionDistribution previousDistribution,
       @Nullable PCollection<KV<String, Double>> previousScores, double changeEpsilon,
-      @Nullable Long previousRecords) {
+      @Nullable Long previousRecords, @Nullable PCollection<FeatureProfile> featureProfiles) {
     this.previousRecords = previousRecords;
+    this.featureProfiles = featureProfiles;
     this.spec = spec;
     this.runInfo = runInfo;
     this.predictions = predictions;
@@ -97,25 +101,25 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   public static <K> MeasureRunQuality<K> of(FeatureSpec spec) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(spec.isFitted(), "the feature spec must be fitted (it holds the training statistics)");
-    return new MeasureRunQuality<>(spec, null, null, null, null, null, null, DEFAULT_CHANGE_EPSILON, null);
+    return new MeasureRunQuality<>(spec, null, null, null, null, null, null, DEFAULT_CHANGE_EPSILON, null, null);
   }
 
   /** The run measured (required). */
   public MeasureRunQuality<K> withRunInfo(RunInfo run) {
     return new MeasureRunQuality<>(spec, Objects.requireNonNull(run, "run"), predictions, deadLetters,
-        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles);
   }
 
   /** The run's keyed predictions (required). */
   public MeasureRunQuality<K> withPredictions(PCollection<KV<K, Prediction>> p) {
     return new MeasureRunQuality<>(spec, runInfo, Objects.requireNonNull(p, "predictions"), deadLetters,
-        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles);
   }
 
   /** All the run's dead letters, unreadable records (step {@code read}) included. */
   public MeasureRunQuality<K> withDeadLetters(PCollection<DeadLetter> d) {
     return new MeasureRunQuality<>(spec, runInfo, predictions, Objects.requireNonNull(d, "deadLetters"),
-        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles);
   }
 
   /**
@@ -126,7 +130,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       @Nullable PCollection<KV<String, Double>> scores) {
     checkArgument(runId != null && !runId.isEmpty(), "previous runId must be set, but was '%s'", runId);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, runId, distribution, scores,
-        changeEpsilon, previousRecords);
+        changeEpsilon, previousRecords, featureProfiles);
   }
 
   /**
@@ -136,14 +140,33 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   public MeasureRunQuality<K> withPreviousRecords(long records) {
     checkArgument(records >= 0, "previous records must be >= 0, but was %s", records);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
-        previousDistribution, previousScores, changeEpsilon, records);
+        previousDistribution, previousScores, changeEpsilon, records, featureProfiles);
+  }
+
+  /**
+   * Takes the features' profile from {@link dev.batchserve.transforms.features.FeatureTransform#withFeatureProfile()} (the partial
+   * profiles it made while encoding) instead of reading the input rows again: every record is then
+   * parsed once, by the features' own parser, and the report counts exactly the values the model
+   * saw. Without it the rows are profiled here, with the same parser. The profile must come from a
+   * transform with the same spec.
+   *
+   * <pre>{@code
+   * FeatureTransform.Result<String> f = rows.apply(FeatureTransform.<String>of(spec).withFeatureProfile());
+   * rows.apply(MeasureRunQuality.<String>of(spec).withRunInfo(run).withPredictions(p)
+   *     .withFeatureProfiles(f.featureProfiles()));
+   * }</pre>
+   */
+  public MeasureRunQuality<K> withFeatureProfiles(PCollection<FeatureProfile> profiles) {
+    return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
+        previousDistribution, previousScores, changeEpsilon, previousRecords,
+        Objects.requireNonNull(profiles, "profiles"));
   }
 
   /** A key's score "changed" when it moved by more than this (default {@value #DEFAULT_CHANGE_EPSILON}). */
   public MeasureRunQuality<K> withChangeEpsilon(double epsilon) {
     checkArgument(epsilon >= 0 && Double.isFinite(epsilon), "changeEpsilon must be >= 0, but was %s", epsilon);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
-        previousDistribution, previousScores, epsilon, previousRecords);
+        previousDistribution, previousScores, epsilon, previousRecords, featureProfiles);
   }
 
   @Override
@@ -153,8 +176,9 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     PCollection<DeadLetter> dead = deadLetters != null ? deadLetters
         : rows.getPipeline().apply("NoDeadLetters", Create.empty(DeadLetter.DeadLetterCoder.of()));
 
-    PCollectionView<FeatureProfiles> features =
-        rows.apply("ProfileFeatures", Combine.globally(new ProfileFeaturesFn<K>(spec)).asSingletonView());
+    PCollectionView<FeatureProfile> features = featureProfiles != null
+        ? featureProfiles.apply("MergeFeatureProfiles", Combine.globally(FeatureProfile.combineFn()).asSingletonView())
+        : rows.apply("ProfileRows", Combine.globally(new ProfileRowsFn<K>(spec)).asSingletonView());
     PCollectionView<Long> rowCount =
         rows.apply("CountRows", Combine.globally(Count.<KV<K, Row>>combineFn()).asSingletonView());
     PCollectionView<DeadLetterTally> tally =
@@ -212,207 +236,57 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Reading raw values the way the feature spec does (missing = absent, null or blank).
-
-  static @Nullable Object raw(Row row, String field) {
-    if (!row.getSchema().hasField(field)) {
-      return null;
-    }
-    Object v = row.getValue(field);
-    if (v instanceof CharSequence && v.toString().trim().isEmpty()) {
-      return null;
-    }
-    return v;
-  }
-
-  /** The number a numeric feature's value stands for, or null when it cannot be read. */
-  static @Nullable Double number(FeatureSpec.Type type, Object v) {
-    double x;
-    if (v instanceof Number) {
-      x = ((Number) v).doubleValue();
-    } else if (v instanceof Boolean) {
-      x = (Boolean) v ? 1 : 0;
-    } else if (v instanceof java.time.Instant) {
-      x = ((java.time.Instant) v).toEpochMilli();
-    } else if (v instanceof org.joda.time.ReadableInstant) {
-      x = ((org.joda.time.ReadableInstant) v).getMillis();
-    } else {
-      String s = v.toString().trim();
-      try {
-        // The features' own grammar, so that quality is measured on the numbers the model saw.
-        x = dev.batchserve.transforms.features.DecimalText.parseDouble(s);
-      } catch (NumberFormatException e) {
-        if (type != FeatureSpec.Type.TIMESTAMP) {
-          return null;
-        }
-        try {
-          x = java.time.Instant.parse(s).toEpochMilli();
-        } catch (java.time.format.DateTimeParseException e2) {
-          return null;
-        }
-      }
-    }
-    return Double.isFinite(x) ? x : null;
-  }
-
-  static String category(Object v) {
-    return v instanceof CharSequence ? v.toString().trim() : String.valueOf(v);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Accumulators (Java-serialized: they only travel between combine phases).
-
-  /** Per-feature counts of one run. */
-  static final class FeatureProfiles implements Serializable {
-    private static final long serialVersionUID = 1L;
-    final Map<String, long[]> counts = new HashMap<>();
-    /** rows, nulls, unreadable. */
-    final Map<String, long[]> totals = new HashMap<>();
-
-    void merge(FeatureProfiles o) {
-      o.counts.forEach((k, v) -> {
-        long[] mine = counts.get(k);
-        if (mine == null) {
-          counts.put(k, v.clone());
-        } else {
-          for (int i = 0; i < v.length; i++) {
-            mine[i] += v[i];
-          }
-        }
-      });
-      o.totals.forEach((k, v) -> {
-        long[] mine = totals.computeIfAbsent(k, x -> new long[3]);
-        for (int i = 0; i < 3; i++) {
-          mine[i] += v[i];
-        }
-      });
-    }
-
-    // equals/hashCode let the runner compare accumulators by value (mutation and coder checks).
-    @Override
-    public boolean equals(@Nullable Object o) {
-      return o instanceof FeatureProfiles && sameArrays(counts, ((FeatureProfiles) o).counts)
-          && sameArrays(totals, ((FeatureProfiles) o).totals);
-    }
-
-    @Override
-    public int hashCode() {
-      return counts.keySet().hashCode() * 31 + totals.keySet().hashCode();
-    }
-
-    private static boolean sameArrays(Map<String, long[]> a, Map<String, long[]> b) {
-      if (!a.keySet().equals(b.keySet())) {
-        return false;
-      }
-      for (Map.Entry<String, long[]> e : a.entrySet()) {
-        if (!java.util.Arrays.equals(e.getValue(), b.get(e.getKey()))) {
-          return false;
-        }
-      }
-      return true;
-    }
-  }
-
-  static final class ProfileFeaturesFn<K> extends Combine.CombineFn<KV<K, Row>, FeatureProfiles, FeatureProfiles> {
+  /**
+   * Profiles rows with the features' own parser ({@link FeatureProfile#add(FeatureSpec, Map)}), for
+   * callers that give no {@link #withFeatureProfiles} profile.
+   */
+  static final class ProfileRowsFn<K> extends Combine.CombineFn<KV<K, Row>, FeatureProfile, FeatureProfile> {
     private static final long serialVersionUID = 1L;
     private final FeatureSpec spec;
-    private transient @Nullable Map<String, Map<String, Integer>> vocabularies;
 
-    ProfileFeaturesFn(FeatureSpec spec) {
+    ProfileRowsFn(FeatureSpec spec) {
       this.spec = spec;
     }
 
     @Override
-    public FeatureProfiles createAccumulator() {
-      return new FeatureProfiles();
+    public FeatureProfile createAccumulator() {
+      return new FeatureProfile();
     }
 
     @Override
-    public FeatureProfiles addInput(FeatureProfiles acc, KV<K, Row> kv) {
+    public FeatureProfile addInput(FeatureProfile acc, KV<K, Row> kv) {
       Row row = kv.getValue();
-      for (FeatureSpec.Feature f : spec.features()) {
-        long[] totals = acc.totals.computeIfAbsent(f.name(), x -> new long[3]);
-        totals[0]++;
-        Object v = raw(row, f.name());
-        if (v == null) {
-          totals[1]++;
-          continue;
-        }
-        Baseline b = Baseline.of(f);
-        if (b == Baseline.CATEGORICAL) {
-          List<String> vocabulary = f.vocabulary();
-          int i = vocabulary(f).getOrDefault(category(v), vocabulary.size());
-          acc.counts.computeIfAbsent(f.name(), x -> new long[vocabulary.size() + 1])[i]++;
-        } else if (b == Baseline.NUMERIC) {
-          Double x = number(f.type(), v);
-          if (x == null) {
-            totals[2]++;
-          } else {
-            FeatureSpec.Histogram h = f.stats().histogram();
-            acc.counts.computeIfAbsent(f.name(), n -> new long[h.counts().size()])[h.bucketOf(x)]++;
-          }
+      Map<String, Object> values = new HashMap<>();
+      if (row != null) {
+        for (int i = 0; i < row.getSchema().getFieldCount(); i++) {
+          values.put(row.getSchema().getField(i).getName(), row.getValue(i));
         }
       }
-      return acc;
-    }
-
-    private Map<String, Integer> vocabulary(FeatureSpec.Feature f) {
-      if (vocabularies == null) {
-        vocabularies = new HashMap<>();
-      }
-      return vocabularies.computeIfAbsent(f.name(), n -> {
-        Map<String, Integer> index = new HashMap<>();
-        List<String> vocabulary = f.vocabulary();
-        for (int i = 0; i < vocabulary.size(); i++) {
-          index.put(vocabulary.get(i), i);
-        }
-        return index;
-      });
+      return acc.add(spec, values);
     }
 
     @Override
-    public FeatureProfiles mergeAccumulators(Iterable<FeatureProfiles> accs) {
-      FeatureProfiles merged = new FeatureProfiles();
-      for (FeatureProfiles a : accs) {
+    public FeatureProfile mergeAccumulators(Iterable<FeatureProfile> accs) {
+      FeatureProfile merged = new FeatureProfile();
+      for (FeatureProfile a : accs) {
         merged.merge(a);
       }
       return merged;
     }
 
     @Override
-    public FeatureProfiles extractOutput(FeatureProfiles acc) {
+    public FeatureProfile extractOutput(FeatureProfile acc) {
       return acc;
     }
 
     @Override
-    public Coder<FeatureProfiles> getAccumulatorCoder(CoderRegistry r, Coder<KV<K, Row>> in) {
-      return SerializableCoder.of(FeatureProfiles.class);
+    public Coder<FeatureProfile> getAccumulatorCoder(CoderRegistry r, Coder<KV<K, Row>> in) {
+      return FeatureProfile.coder();
     }
 
     @Override
-    public Coder<FeatureProfiles> getDefaultOutputCoder(CoderRegistry r, Coder<KV<K, Row>> in) {
-      return SerializableCoder.of(FeatureProfiles.class);
-    }
-  }
-
-  /** Which training baseline a feature is compared with. */
-  enum Baseline {
-    NUMERIC, CATEGORICAL, NONE;
-
-    static Baseline of(FeatureSpec.Feature f) {
-      FeatureSpec.Stats s = f.stats();
-      if (s == null) {
-        return NONE;
-      }
-      if (f.vocabulary() != null && s.vocabularyCounts() != null
-          && s.vocabularyCounts().size() == f.vocabulary().size()) {
-        return CATEGORICAL;
-      }
-      if (s.histogram() != null && !s.histogram().counts().isEmpty()) {
-        return NUMERIC;
-      }
-      return NONE;
+    public Coder<FeatureProfile> getDefaultOutputCoder(CoderRegistry r, Coder<KV<K, Row>> in) {
+      return FeatureProfile.coder();
     }
   }
 
@@ -600,7 +474,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private static final long serialVersionUID = 1L;
     private final FeatureSpec spec;
     private final String runId;
-    private final PCollectionView<FeatureProfiles> features;
+    private final PCollectionView<FeatureProfile> features;
     private final PCollectionView<Long> rowCount;
     private final PCollectionView<DeadLetterTally> tally;
     private final PCollectionView<ScoreProfile> scores;
@@ -611,7 +485,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private final double epsilon;
     private final @Nullable Long previousRecords;
 
-    AssembleFn(FeatureSpec spec, String runId, PCollectionView<FeatureProfiles> features,
+    AssembleFn(FeatureSpec spec, String runId, PCollectionView<FeatureProfile> features,
         PCollectionView<Long> rowCount, PCollectionView<DeadLetterTally> tally, PCollectionView<ScoreProfile> scores,
         PCollectionView<List<Double>> quantiles, @Nullable PCollectionView<Map<String, Long>> change,
         @Nullable String previousRunId, @Nullable PredictionDistribution previous, double epsilon,
@@ -642,7 +516,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       q.deadLetterRate = denominator == 0 ? 0 : (double) t.total / denominator;
       q.deadLettersByReason.putAll(t.byReason);
 
-      FeatureProfiles profiles = c.sideInput(features);
+      FeatureProfile profiles = c.sideInput(features);
       for (FeatureSpec.Feature f : spec.features()) {
         q.features.add(feature(f, profiles, t));
       }
@@ -688,13 +562,12 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       c.output(q);
     }
 
-    private static FeatureQuality feature(FeatureSpec.Feature f, FeatureProfiles profiles, DeadLetterTally t) {
+    private static FeatureQuality feature(FeatureSpec.Feature f, FeatureProfile profiles, DeadLetterTally t) {
       FeatureQuality fq = new FeatureQuality();
       fq.name = f.name();
-      long[] totals = profiles.totals.getOrDefault(f.name(), new long[3]);
-      fq.count = totals[0];
-      fq.nulls = totals[1];
-      fq.unreadable = totals[2];
+      fq.count = profiles.rows(f.name());
+      fq.nulls = profiles.nulls(f.name());
+      fq.unreadable = profiles.unreadable(f.name());
       fq.nullRate = fq.count == 0 ? 0 : (double) fq.nulls / fq.count;
       fq.trainingNullRate = f.stats() == null ? 0 : f.stats().nullRate();
       Map<String, Long> violations = t.byField.get(f.name());
@@ -712,12 +585,12 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         fq.categories.addAll(f.vocabulary());
         fq.categories.add(FeatureQuality.OTHER);
         List<Long> vc = new ArrayList<>(f.stats().vocabularyCounts());
-        vc.add(0L);
+        vc.add(trainingOther(f.stats()));
         training = toArray(vc);
       } else {
         return fq;
       }
-      long[] current = profiles.counts.getOrDefault(f.name(), new long[training.length]);
+      long[] current = profiles.bucketCounts(f);
       for (int i = 0; i < training.length; i++) {
         fq.trainingCounts.add(training[i]);
         fq.counts.add(current[i]);
@@ -731,6 +604,18 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         }
       }
       return fq;
+    }
+
+    /**
+     * The training rows outside the vocabulary (the "other" bucket): read values that are neither
+     * null, invalid nor one of the kept categories (e.g. below {@code topN} or the minimum frequency).
+     */
+    static long trainingOther(FeatureSpec.Stats s) {
+      long inVocabulary = 0;
+      for (long c : s.vocabularyCounts()) {
+        inVocabulary += c;
+      }
+      return Math.max(0, s.count() - s.nullCount() - s.invalidCount() - inVocabulary);
     }
 
     private static long[] toArray(List<Long> l) {

@@ -179,9 +179,16 @@ public class MeasureRunQualityTest {
   /** Issue 15 item 14: quality read numbers with Double.parseDouble, unlike the features. */
   @Test
   public void numbersAreReadInTheFeaturesGrammar() {
+    FeatureSpec spec = spec();
     for (String text : List.of("100.5f", "300d", "0x1Ap0", "1e-400", "1e400", "nan", "NaN")) {
-      assertThat(text, MeasureRunQuality.number(FeatureSpec.Type.DOUBLE, text), nullValue());
+      dev.batchserve.transforms.features.FeatureProfile profile =
+          new dev.batchserve.transforms.features.FeatureProfile().add(spec, Map.of("amount", text, "country", "US"));
+      assertThat(text, profile.unreadable("amount"), is(1L));
     }
-    assertThat(MeasureRunQuality.number(FeatureSpec.Type.DOUBLE, " 2.5e1 "), is(25.0));
+    dev.batchserve.transforms.features.FeatureProfile readable =
+        new dev.batchserve.transforms.features.FeatureProfile().add(spec, Map.of("amount", " 2.5e1 ", "country", "US"));
+    assertThat(readable.unreadable("amount"), is(0L));
+    // 25 is above the training range [0, 9]: the last bucket.
+    assertThat(readable.bucketCounts(spec.feature("amount"))[1], is(1L));
   }
 }
