@@ -193,6 +193,13 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setMaxRecordDrop(double value);
 
+  @Description("Features (comma-separated input names) that are profiled but never compared with training:"
+      + " no drift figures, skipped by the drift limits (as \"drift\": false in the feature spec).")
+  @Default.String("")
+  String getNoDriftFeatures();
+
+  void setNoDriftFeatures(String value);
+
   @Description("A key's score counts as changed against the previous run when it moved by more than this.")
   @Default.Double(MeasureRunQuality.DEFAULT_CHANGE_EPSILON)
   double getPredictionChangeEpsilon();

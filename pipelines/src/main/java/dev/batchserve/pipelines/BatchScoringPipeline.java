@@ -142,6 +142,7 @@ public final class BatchScoringPipeline {
         .withPredictions(keyed.predictions())
         .withDeadLetters(deadLetters)
         .withFeatureProfiles(keyed.featureProfiles())
+        .withoutDrift(Arrays.asList(o.getNoDriftFeatures().split(",")))
         .withChangeEpsilon(o.getPredictionChangeEpsilon());
     if (previous != null) {
       measure = measure.withPreviousRun(previous.runId(), previous.distribution(),

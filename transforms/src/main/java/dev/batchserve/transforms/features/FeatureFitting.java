@@ -301,8 +301,26 @@ final class FeatureFitting {
       if (c.reason == null && !c.missing) {
         sink.accept(
             f.name, Histogram.equalWidthBucket(f.stats.min, f.stats.max, bins(f), c.num));
+        for (FeatureSpec.DatePart part : f.dateParts()) {
+          sink.accept(datePartKey(f, part), part.bucketOf((long) c.num));
+        }
       }
     }
+  }
+
+  /** How many buckets a histogram key has: the feature's bins, or a date part's largest cycle. */
+  private static int bucketsOf(FeatureSpec spec, String key) {
+    for (Feature f : spec.features) {
+      if (f.name.equals(key)) {
+        return bins(f);
+      }
+    }
+    return 31;
+  }
+
+  /** The histogram key under which the training counts of a timestamp's date part travel. */
+  static String datePartKey(Feature f, FeatureSpec.DatePart part) {
+    return f.name + "@" + part.json();
   }
 
   /** Attaches equal-width histograms (edges from the fitted min/max) to a fitted spec. */
@@ -324,6 +342,18 @@ final class FeatureFitting {
         h.counts.add(i < c.length ? c[i] : 0L);
       }
       f.stats.histogram = h;
+      List<FeatureSpec.DatePart> parts = f.dateParts();
+      if (f.type == Type.TIMESTAMP && !parts.isEmpty()) {
+        f.stats.datePartCounts = new java.util.EnumMap<>(FeatureSpec.DatePart.class);
+        for (FeatureSpec.DatePart part : parts) {
+          long[] pc = counts.getOrDefault(datePartKey(f, part), new long[0]);
+          List<Long> l = new java.util.ArrayList<>();
+          for (int i = 0; i < part.cycle(); i++) {
+            l.add(i < pc.length ? pc[i] : 0L);
+          }
+          f.stats.datePartCounts.put(part, l);
+        }
+      }
     }
     spec.check();
     return spec;
@@ -374,7 +404,7 @@ final class FeatureFitting {
           fitted,
           row,
           (feature, bucket) ->
-              histograms.computeIfAbsent(feature, k -> new long[bins(fitted.feature(k))])[bucket]++);
+              histograms.computeIfAbsent(feature, k -> new long[bucketsOf(fitted, k)])[bucket]++);
     }
     return applyHistograms(fitted, histograms);
   }

@@ -102,6 +102,14 @@ public final class FeatureProfile implements Serializable {
     } else if (b == Baseline.NUMERIC) {
       FeatureSpec.Histogram h = f.stats().histogram();
       counts.computeIfAbsent(f.name(), x -> new long[h.counts().size()])[h.bucketOf(c.num)]++;
+      if (f.type() == FeatureSpec.Type.TIMESTAMP && c.reason == null) {
+        for (FeatureSpec.DatePart part : f.dateParts()) {
+          if (f.stats().datePartCounts(part) != null) {
+            counts.computeIfAbsent(FeatureFitting.datePartKey(f, part), x -> new long[part.cycle()])
+                [part.bucketOf((long) c.num)]++;
+          }
+        }
+      }
     }
   }
 
@@ -161,6 +169,15 @@ public final class FeatureProfile implements Serializable {
     Baseline b = Baseline.of(f);
     return b == Baseline.NUMERIC ? new long[f.stats().histogram().counts().size()]
         : b == Baseline.CATEGORICAL ? new long[f.vocabulary().size() + 1] : new long[0];
+  }
+
+  /**
+   * Counts per value of a timestamp feature's date part ({@link FeatureSpec.DatePart#cycle()}
+   * buckets from {@link FeatureSpec.DatePart#first()}): what the model saw of the instants.
+   */
+  public long[] datePartCounts(Feature f, FeatureSpec.DatePart part) {
+    long[] c = counts.get(FeatureFitting.datePartKey(f, part));
+    return c != null ? c.clone() : new long[part.cycle()];
   }
 
   /** Merges partial profiles (e.g. one per bundle) into one; an empty input gives an empty profile. */

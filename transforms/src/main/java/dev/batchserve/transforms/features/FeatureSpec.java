@@ -206,6 +206,48 @@ public final class FeatureSpec implements Serializable {
     String json() {
       return name().toLowerCase(java.util.Locale.ROOT);
     }
+
+    /** The part's value at {@code t}, as the model sees it. */
+    int valueAt(ZonedDateTime t) {
+      switch (this) {
+        case HOUR:
+          return t.getHour();
+        case DAY_OF_WEEK:
+          return t.getDayOfWeek().getValue();
+        case DAY_OF_MONTH:
+          return t.getDayOfMonth();
+        case MONTH:
+          return t.getMonthValue();
+        default:
+          throw new IllegalStateException("unhandled date part " + this);
+      }
+    }
+
+    /** The smallest value (0 for hours, 1 otherwise). */
+    public int first() {
+      return this == HOUR ? 0 : 1;
+    }
+
+    /** How many values the part takes (24, 7, 31, 12): the buckets of its training counts. */
+    public int cycle() {
+      switch (this) {
+        case HOUR:
+          return 24;
+        case DAY_OF_WEEK:
+          return 7;
+        case DAY_OF_MONTH:
+          return 31;
+        case MONTH:
+          return 12;
+        default:
+          throw new IllegalStateException("unhandled date part " + this);
+      }
+    }
+
+    /** The bucket (0 .. cycle - 1) of the instant {@code epochMillis}, in UTC. */
+    public int bucketOf(long epochMillis) {
+      return valueAt(Instant.ofEpochMilli(epochMillis).atZone(ZoneOffset.UTC)) - first();
+    }
   }
 
   int version = 1;
@@ -246,6 +288,8 @@ public final class FeatureSpec implements Serializable {
     @Nullable Integer vocabularyTopN;
     @Nullable Long vocabularyMinFrequency;
     @Nullable Integer histogramBins;
+    /** False: the feature is profiled but never compared with training (no drift figures, no breaker). */
+    @Nullable Boolean drift;
     @Nullable Imputation impute;
     List<Step> transforms = new ArrayList<>();
     @Nullable Stats stats;
@@ -302,6 +346,26 @@ public final class FeatureSpec implements Serializable {
     /** Training statistics; null in a template. */
     public @Nullable Stats stats() {
       return stats;
+    }
+
+    /** Whether the feature is compared with training (drift); false after {@link Builder#noDrift()}. */
+    public boolean driftChecked() {
+      return drift == null || drift;
+    }
+
+    /** The date parts the model sees of this timestamp feature (its date-parts steps), in order; empty for others. */
+    public List<DatePart> dateParts() {
+      List<DatePart> parts = new ArrayList<>();
+      for (Step step : transforms) {
+        if (step.kind == StepKind.DATEPARTS && step.parts != null) {
+          for (DatePart p : step.parts) {
+            if (!parts.contains(p)) {
+              parts.add(p);
+            }
+          }
+        }
+      }
+      return parts;
     }
 
     Map<String, Integer> vocabularyIndex() {
@@ -457,6 +521,8 @@ public final class FeatureSpec implements Serializable {
     @Nullable Object mode;
     @Nullable List<Long> vocabularyCounts;
     @Nullable Histogram histogram;
+    /** Training counts per value of each date part the model sees (timestamps with date parts). */
+    @Nullable Map<DatePart, List<Long>> datePartCounts;
 
     public long count() {
       return count;
@@ -505,6 +571,15 @@ public final class FeatureSpec implements Serializable {
 
     public @Nullable Histogram histogram() {
       return histogram;
+    }
+
+    /**
+     * Training counts of {@code part}'s values ({@link DatePart#cycle()} buckets from {@link
+     * DatePart#first()}), or null when the feature has no such part or the spec was fitted before
+     * date parts were counted.
+     */
+    public @Nullable List<Long> datePartCounts(DatePart part) {
+      return datePartCounts == null ? null : datePartCounts.get(part);
     }
   }
 
@@ -897,22 +972,7 @@ public final class FeatureSpec implements Serializable {
         case DATEPARTS:
           ZonedDateTime t = Instant.ofEpochMilli((long) v).atZone(ZoneOffset.UTC);
           for (DatePart part : s.parts) {
-            switch (part) {
-              case HOUR:
-                out[pos++] = t.getHour();
-                break;
-              case DAY_OF_WEEK:
-                out[pos++] = t.getDayOfWeek().getValue();
-                break;
-              case DAY_OF_MONTH:
-                out[pos++] = t.getDayOfMonth();
-                break;
-              case MONTH:
-                out[pos++] = t.getMonthValue();
-                break;
-              default:
-                throw new IllegalStateException("unhandled date part " + part);
-            }
+            out[pos++] = part.valueAt(t);
           }
           break;
         default:
@@ -1380,6 +1440,20 @@ public final class FeatureSpec implements Serializable {
     }
 
     /** Treats NaN as missing rather than {@code not_finite} (infinities stay invalid). */
+    /**
+     * Profiles the current feature but never compares it with training: no drift figures, and the
+     * circuit breaker's drift limits skip it (e.g. an id-like or a seasonal feature whose shift is
+     * expected). Written as {@code "drift": false} in the spec file.
+     *
+     * <pre>{@code
+     * FeatureSpec.builder().numeric("days_since_signup").zscore().noDrift();
+     * }</pre>
+     */
+    public Builder noDrift() {
+      current().drift = false;
+      return this;
+    }
+
     public Builder nanAsMissing() {
       current().nanAsMissing = true;
       return this;

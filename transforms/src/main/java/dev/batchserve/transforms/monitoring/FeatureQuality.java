@@ -14,8 +14,13 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p>Numeric features with a training histogram are binned over the training edges exactly as in
  * training ({@code Histogram.bucketOf}) and get {@link #getPsi()} and {@link #getJsDivergence()};
  * categorical features with training vocabulary counts are counted per vocabulary value plus one
- * {@value #OTHER} bucket (training share 0) and get {@link #getLInfinity()}. Other features (no
- * training baseline) get counts and null rate only.
+ * {@value #OTHER} bucket (its training share: values outside the kept vocabulary) and get {@link
+ * #getLInfinity()}. A timestamp the model sees as date parts is compared through them: one extra
+ * entry per part, named {@code <feature>_<part>} (e.g. {@code ts_hour}), binned per value; a part
+ * is only compared when the run's interval covers its whole cycle (a daily run compares hours, a
+ * weekly run also weekdays), since a daily run sees one weekday. Other features (no training
+ * baseline) get counts and null rate only; {@link #getDriftSkipped()} says why a feature with a
+ * baseline has no drift figures.
  *
  * <pre>{@code
  * FeatureQuality amount = quality.feature("amount_mean_30d");
@@ -51,6 +56,8 @@ public final class FeatureQuality implements Serializable {
   @Nullable Double psi;
   @Nullable Double jsDivergence;
   @Nullable Double lInfinity;
+  /** Why this feature has no drift figures although it has a baseline; null when compared. */
+  @Nullable String driftSkipped;
 
   FeatureQuality() {}
 
@@ -118,9 +125,18 @@ public final class FeatureQuality implements Serializable {
     return lInfinity;
   }
 
+  /**
+   * Why the feature was not compared with training although counts exist: {@code "drift": false}
+   * in the spec, excluded by the job, a timestamp compared through its date parts, or a date part
+   * whose cycle is longer than the run's interval; null when compared (or without a baseline).
+   */
+  public @Nullable String getDriftSkipped() {
+    return driftSkipped;
+  }
+
   @Override
   public String toString() {
     return "FeatureQuality{" + name + ", " + kind + ", count=" + count + ", nulls=" + nulls + ", psi=" + psi
-        + ", js=" + jsDivergence + ", linf=" + lInfinity + "}";
+        + ", js=" + jsDivergence + ", linf=" + lInfinity + (driftSkipped == null ? "" : ", skipped=" + driftSkipped) + "}";
   }
 }

@@ -79,12 +79,15 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   private final double changeEpsilon;
   private final @Nullable Long previousRecords;
   private final transient @Nullable PCollection<FeatureProfile> featureProfiles;
+  private final java.util.SortedSet<String> noDrift;
 
   private MeasureRunQuality(FeatureSpec spec, @Nullable RunInfo runInfo,
       @Nullable PCollection<KV<K, Prediction>> predictions, @Nullable PCollection<DeadLetter> deadLetters,
       @Nullable String previousRunId, @Nullable PredictionDistribution previousDistribution,
       @Nullable PCollection<KV<String, Double>> previousScores, double changeEpsilon,
-      @Nullable Long previousRecords, @Nullable PCollection<FeatureProfile> featureProfiles) {
+      @Nullable Long previousRecords, @Nullable PCollection<FeatureProfile> featureProfiles,
+      java.util.SortedSet<String> noDrift) {
+    this.noDrift = noDrift;
     this.previousRecords = previousRecords;
     this.featureProfiles = featureProfiles;
     this.spec = spec;
@@ -101,25 +104,26 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   public static <K> MeasureRunQuality<K> of(FeatureSpec spec) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(spec.isFitted(), "the feature spec must be fitted (it holds the training statistics)");
-    return new MeasureRunQuality<>(spec, null, null, null, null, null, null, DEFAULT_CHANGE_EPSILON, null, null);
+    return new MeasureRunQuality<>(spec, null, null, null, null, null, null, DEFAULT_CHANGE_EPSILON, null, null,
+        new java.util.TreeSet<>());
   }
 
   /** The run measured (required). */
   public MeasureRunQuality<K> withRunInfo(RunInfo run) {
     return new MeasureRunQuality<>(spec, Objects.requireNonNull(run, "run"), predictions, deadLetters,
-        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles, noDrift);
   }
 
   /** The run's keyed predictions (required). */
   public MeasureRunQuality<K> withPredictions(PCollection<KV<K, Prediction>> p) {
     return new MeasureRunQuality<>(spec, runInfo, Objects.requireNonNull(p, "predictions"), deadLetters,
-        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles, noDrift);
   }
 
   /** All the run's dead letters, unreadable records (step {@code read}) included. */
   public MeasureRunQuality<K> withDeadLetters(PCollection<DeadLetter> d) {
     return new MeasureRunQuality<>(spec, runInfo, predictions, Objects.requireNonNull(d, "deadLetters"),
-        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles);
+        previousRunId, previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles, noDrift);
   }
 
   /**
@@ -130,7 +134,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       @Nullable PCollection<KV<String, Double>> scores) {
     checkArgument(runId != null && !runId.isEmpty(), "previous runId must be set, but was '%s'", runId);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, runId, distribution, scores,
-        changeEpsilon, previousRecords, featureProfiles);
+        changeEpsilon, previousRecords, featureProfiles, noDrift);
   }
 
   /**
@@ -140,7 +144,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   public MeasureRunQuality<K> withPreviousRecords(long records) {
     checkArgument(records >= 0, "previous records must be >= 0, but was %s", records);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
-        previousDistribution, previousScores, changeEpsilon, records, featureProfiles);
+        previousDistribution, previousScores, changeEpsilon, records, featureProfiles, noDrift);
   }
 
   /**
@@ -159,14 +163,40 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
   public MeasureRunQuality<K> withFeatureProfiles(PCollection<FeatureProfile> profiles) {
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
         previousDistribution, previousScores, changeEpsilon, previousRecords,
-        Objects.requireNonNull(profiles, "profiles"));
+        Objects.requireNonNull(profiles, "profiles"), noDrift);
+  }
+
+  /**
+   * Profiles these features but never compares them with training (no drift figures, so the
+   * circuit breaker's drift limits skip them), on top of those marked {@code "drift": false} in
+   * the spec. For a job: {@code --noDriftFeatures=signup_ts,zip}.
+   *
+   * <pre>{@code
+   * MeasureRunQuality.<String>of(spec).withoutDrift(List.of("signup_ts"));
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming a feature the spec does not have
+   */
+  public MeasureRunQuality<K> withoutDrift(java.util.Collection<String> features) {
+    java.util.SortedSet<String> names = new java.util.TreeSet<>(noDrift);
+    for (String f : features) {
+      String name = f.trim();
+      if (name.isEmpty()) {
+        continue;
+      }
+      checkArgument(spec.inputNames().contains(name),
+          "no feature '%s' to exclude from drift: the spec's features are %s", name, spec.inputNames());
+      names.add(name);
+    }
+    return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
+        previousDistribution, previousScores, changeEpsilon, previousRecords, featureProfiles, names);
   }
 
   /** A key's score "changed" when it moved by more than this (default {@value #DEFAULT_CHANGE_EPSILON}). */
   public MeasureRunQuality<K> withChangeEpsilon(double epsilon) {
     checkArgument(epsilon >= 0 && Double.isFinite(epsilon), "changeEpsilon must be >= 0, but was %s", epsilon);
     return new MeasureRunQuality<>(spec, runInfo, predictions, deadLetters, previousRunId,
-        previousDistribution, previousScores, epsilon, previousRecords, featureProfiles);
+        previousDistribution, previousScores, epsilon, previousRecords, featureProfiles, noDrift);
   }
 
   @Override
@@ -208,8 +238,9 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     }
     return rows.getPipeline()
         .apply("Once", Create.of(0))
-        .apply("Assemble", ParDo.of(new AssembleFn(spec, runInfo.runId(), features, rowCount, tally, scores,
-                quantiles, change, previousRunId, previousDistribution, changeEpsilon, previousRecords))
+        .apply("Assemble", ParDo.of(new AssembleFn(spec, runInfo.runId(), runInfo.interval(), noDrift, features,
+                rowCount, tally, scores, quantiles, change, previousRunId, previousDistribution, changeEpsilon,
+                previousRecords))
             .withSideInputs(sideInputs))
         .setCoder(RunQuality.RunQualityCoder.of());
   }
@@ -474,6 +505,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private static final long serialVersionUID = 1L;
     private final FeatureSpec spec;
     private final String runId;
+    private final RunInfo.Interval interval;
+    private final java.util.SortedSet<String> noDrift;
     private final PCollectionView<FeatureProfile> features;
     private final PCollectionView<Long> rowCount;
     private final PCollectionView<DeadLetterTally> tally;
@@ -485,7 +518,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private final double epsilon;
     private final @Nullable Long previousRecords;
 
-    AssembleFn(FeatureSpec spec, String runId, PCollectionView<FeatureProfile> features,
+    AssembleFn(FeatureSpec spec, String runId, RunInfo.Interval interval, java.util.SortedSet<String> noDrift,
+        PCollectionView<FeatureProfile> features,
         PCollectionView<Long> rowCount, PCollectionView<DeadLetterTally> tally, PCollectionView<ScoreProfile> scores,
         PCollectionView<List<Double>> quantiles, @Nullable PCollectionView<Map<String, Long>> change,
         @Nullable String previousRunId, @Nullable PredictionDistribution previous, double epsilon,
@@ -493,6 +527,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       this.previousRecords = previousRecords;
       this.spec = spec;
       this.runId = runId;
+      this.interval = interval;
+      this.noDrift = noDrift;
       this.features = features;
       this.rowCount = rowCount;
       this.tally = tally;
@@ -518,7 +554,14 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
 
       FeatureProfile profiles = c.sideInput(features);
       for (FeatureSpec.Feature f : spec.features()) {
-        q.features.add(feature(f, profiles, t));
+        String skipped = !f.driftChecked() ? "\"drift\": false in the feature spec"
+            : noDrift.contains(f.name()) ? "excluded from drift by the job (noDriftFeatures)" : null;
+        q.features.add(feature(f, profiles, t, skipped));
+        for (FeatureSpec.DatePart part : f.dateParts()) {
+          if (f.stats() != null && f.stats().datePartCounts(part) != null) {
+            q.features.add(datePart(f, part, profiles, skipped, interval));
+          }
+        }
       }
 
       ScoreProfile s = c.sideInput(scores);
@@ -562,7 +605,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       c.output(q);
     }
 
-    private static FeatureQuality feature(FeatureSpec.Feature f, FeatureProfile profiles, DeadLetterTally t) {
+    private static FeatureQuality feature(FeatureSpec.Feature f, FeatureProfile profiles, DeadLetterTally t,
+        @Nullable String skipped) {
       FeatureQuality fq = new FeatureQuality();
       fq.name = f.name();
       fq.count = profiles.rows(f.name());
@@ -595,7 +639,12 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         fq.trainingCounts.add(training[i]);
         fq.counts.add(current[i]);
       }
-      if (sum(training) > 0 && sum(current) > 0) {
+      if (skipped == null && f.type() == FeatureSpec.Type.TIMESTAMP && !f.dateParts().isEmpty()) {
+        // The model never sees the instant itself, and a later run's instants always lie past training's.
+        skipped = "the model sees this timestamp as date parts: compared through " + f.name() + "_<part>";
+      }
+      fq.driftSkipped = skipped;
+      if (skipped == null && sum(training) > 0 && sum(current) > 0) {
         if (b == Baseline.NUMERIC) {
           fq.psi = Drift.psi(training, current);
           fq.jsDivergence = Drift.jensenShannon(training, current);
@@ -604,6 +653,47 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         }
       }
       return fq;
+    }
+
+    /** One date part of a timestamp feature, binned per value, compared when the run covers its cycle. */
+    static FeatureQuality datePart(FeatureSpec.Feature f, FeatureSpec.DatePart part, FeatureProfile profiles,
+        @Nullable String skipped, RunInfo.Interval interval) {
+      FeatureQuality fq = new FeatureQuality();
+      fq.name = f.name() + "_" + part.name().toLowerCase(java.util.Locale.ROOT);
+      fq.kind = FeatureQuality.Kind.NUMERIC;
+      for (int i = 0; i <= part.cycle(); i++) {
+        fq.edges.add((double) (part.first() + i));
+      }
+      long[] training = toArray(f.stats().datePartCounts(part));
+      long[] current = profiles.datePartCounts(f, part);
+      for (int i = 0; i < training.length; i++) {
+        fq.trainingCounts.add(training[i]);
+        fq.counts.add(current[i]);
+      }
+      fq.count = sum(current);
+      if (skipped == null && !covers(interval, part)) {
+        skipped = "a " + interval.name().toLowerCase(java.util.Locale.ROOT) + " run sees only part of the "
+            + part.name().toLowerCase(java.util.Locale.ROOT) + " cycle";
+      }
+      fq.driftSkipped = skipped;
+      if (skipped == null && sum(training) > 0 && fq.count > 0) {
+        fq.psi = Drift.psi(training, current);
+        fq.jsDivergence = Drift.jensenShannon(training, current);
+      }
+      return fq;
+    }
+
+    /** Whether a run of {@code interval} sees {@code part}'s whole cycle (hours need a day, weekdays a week). */
+    static boolean covers(RunInfo.Interval interval, FeatureSpec.DatePart part) {
+      java.time.Duration length = interval.length();
+      switch (part) {
+        case HOUR:
+          return length.compareTo(java.time.Duration.ofDays(1)) >= 0;
+        case DAY_OF_WEEK:
+          return length.compareTo(java.time.Duration.ofDays(7)) >= 0;
+        default:
+          return false; // days of the month and months need at least a month: no interval is that long
+      }
     }
 
     /**

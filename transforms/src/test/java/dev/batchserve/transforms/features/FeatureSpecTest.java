@@ -377,6 +377,22 @@ public class FeatureSpecTest {
     assertThat(golden, equalTo(FeatureSpec.fit(richTemplate(), richRows())));
   }
 
+  /** A spec saved before date parts were counted (session 16) still reads, and serves the same vectors. */
+  @Test
+  public void aSpecWithoutDatePartCountsStillReads() throws Exception {
+    String json = new String(
+        getClass().getResourceAsStream("/features/golden_spec_without_date_part_counts.json").readAllBytes(),
+        StandardCharsets.UTF_8);
+    FeatureSpec old = FeatureSpec.fromJson(json);
+    assertThat(old.toJson(), equalTo(json.strip()));
+    assertThat(old.feature("ts").stats().datePartCounts(DatePart.HOUR), org.hamcrest.Matchers.nullValue());
+    FeatureSpec now = FeatureSpec.fit(richTemplate(), richRows());
+    assertThat(now.feature("ts").stats().datePartCounts(DatePart.HOUR), org.hamcrest.Matchers.notNullValue());
+    for (Map<String, Object> r : richRows()) {
+      assertThat(old.transform(r), equalTo(now.transform(r)));
+    }
+  }
+
   @Test
   public void tamperedLayoutIsRefused() {
     String json = FeatureSpec.fit(richTemplate(), richRows()).toJson().replace("\"amount_clip_log1p_z\"", "\"amount_z\"");
