@@ -281,6 +281,31 @@ public class BatchScoringPipelineTest {
     assertTrue(names.toString(), names.stream().noneMatch(n -> n.contains("ProfileRows")));
   }
 
+  /**
+   * Issue 16 item 5: the previous run is read once, though the job uses it twice (the
+   * previous-run fallback and the change rate of the quality report).
+   */
+  @Test
+  public void thePreviousRunIsReadOnce() throws Exception {
+    String out = TMP.getRoot() + "/read-once-out";
+    BatchScoringPipeline.run(options(csv, out, "2026-11-27"));
+    BatchScoringOptions next = options(csv, out, "2026-11-28");
+    next.setFallback("previous_run");
+    Pipeline graph = Pipeline.create(next);
+    BatchScoringPipeline.build(graph, next);
+    List<String> reads = new ArrayList<>();
+    graph.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {
+      @Override
+      public CompositeBehavior enterCompositeTransform(TransformHierarchy.Node node) {
+        if (node.getTransform() instanceof org.apache.beam.sdk.io.TextIO.Read) {
+          reads.add(node.getFullName());
+        }
+        return CompositeBehavior.ENTER_TRANSFORM;
+      }
+    });
+    assertEquals(List.of("ReadPreviousPredictions"), reads);
+  }
+
   /** See DESIGN.md, "Shuffles of the default graph". */
   static final int MAX_GROUP_BY_KEYS = 27;
 }

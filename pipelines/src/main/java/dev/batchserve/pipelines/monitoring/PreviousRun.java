@@ -15,12 +15,9 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.TypeDescriptor;
-import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -41,6 +38,11 @@ public final class PreviousRun {
   private final @Nullable PredictionDistribution distribution;
   private final boolean hasJsonl;
   private final @Nullable Long records;
+  // The one read of the previous run's files per pipeline, and the scores derived from it.
+  private @Nullable Pipeline readIn;
+  private @Nullable PCollection<KV<String, Prediction>> read;
+  private @Nullable Pipeline scoresIn;
+  private @Nullable PCollection<KV<String, Double>> scores;
 
   private PreviousRun(String runId, String directory, @Nullable PredictionDistribution distribution,
       boolean hasJsonl, @Nullable Long records) {
@@ -118,34 +120,53 @@ public final class PreviousRun {
 
   /** Its model scores (fallbacks left out) by key, read from its JSON-lines files. */
   /** The previous run's predictions by key, as published (for {@code Fallback.previousRun}). */
+  /**
+   * The previous run's predictions, read from its JSON lines once per pipeline: a second call with
+   * the same pipeline (and {@link #readScores}) reuses the same read, so a job that uses the previous
+   * run for fallbacks and for the change rate reads its files once.
+   */
   public PCollection<KV<String, Prediction>> readPredictions(Pipeline p) {
-    return p.apply("ReadPreviousPredictions", TextIO.read().from(RunFiles.join(directory, "jsonl/part-*.jsonl")))
-        .apply("ParsePreviousPredictions", MapElements
-            .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
-            .via(Prediction::fromJson))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
+    if (readIn != p) {
+      read = p.apply("ReadPreviousPredictions", TextIO.read().from(RunFiles.join(directory, "jsonl/part-*.jsonl")))
+          .apply("ParsePreviousPredictions", ParDo.of(new ParseFn()))
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
+      readIn = p;
+    }
+    return read;
   }
 
+  /** The previous run's model scores by key (fallbacks left out), from {@link #readPredictions}. */
   public PCollection<KV<String, Double>> readScores(Pipeline p) {
-    return p.apply("ReadPreviousJsonl", TextIO.read().from(RunFiles.join(directory, "jsonl/part-*.jsonl")))
-        .apply("PreviousScores", ParDo.of(new ScoreFn()))
-        .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()));
+    if (scoresIn != p) {
+      scores = readPredictions(p)
+          .apply("PreviousScores", ParDo.of(new ScoreFn()))
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()));
+      scoresIn = p;
+    }
+    return scores;
   }
 
-  private static final class ScoreFn extends DoFn<String, KV<String, Double>> {
+  private static final class ParseFn extends DoFn<String, KV<String, Prediction>> {
     private static final long serialVersionUID = 1L;
 
     @ProcessElement
-    public void process(@Element String line, OutputReceiver<KV<String, Double>> out) throws IOException {
-      if (line.isBlank()) {
-        return;
+    public void process(@Element String line, OutputReceiver<KV<String, Prediction>> out) {
+      if (!line.isBlank()) {
+        out.output(Prediction.fromJson(line));
       }
-      JsonNode n = JSON.readTree(line);
-      JsonNode score = n.path("score");
-      if (n.path("fallback_reason").isTextual() || !score.isNumber()) {
-        return;
+    }
+  }
+
+  private static final class ScoreFn extends DoFn<KV<String, Prediction>, KV<String, Double>> {
+    private static final long serialVersionUID = 1L;
+
+    @ProcessElement
+    public void process(@Element KV<String, Prediction> kv, OutputReceiver<KV<String, Double>> out) {
+      Prediction p = kv.getValue();
+      Double score = p.getScore();
+      if (!p.isFallback() && score != null) {
+        out.output(KV.of(kv.getKey(), score));
       }
-      out.output(KV.of(n.path("key").asText(), score.asDouble()));
     }
   }
 
