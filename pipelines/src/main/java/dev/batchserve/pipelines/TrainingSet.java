@@ -45,7 +45,15 @@ public final class TrainingSet {
    * @throws IllegalStateException naming the first row the fitted spec refuses (training data must be valid)
    */
   public static TrainingSet fit(FeatureSpec template, List<Map<String, Object>> rows, String label) {
-    FeatureSpec spec = FeatureSpec.fit(template, rows);
+    return of(FeatureSpec.fit(template, rows), rows, label);
+  }
+
+  /**
+   * Transforms {@code rows} with an already fitted {@code spec}; {@code label} names the numeric label column.
+   *
+   * @throws IllegalStateException naming the first row the spec refuses (training data must be valid)
+   */
+  public static TrainingSet of(FeatureSpec spec, List<Map<String, Object>> rows, String label) {
     float[][] x = new float[rows.size()][];
     float[] y = new float[rows.size()];
     for (int i = 0; i < rows.size(); i++) {

@@ -56,8 +56,15 @@ public final class Launcher {
       "  check-staleness --output=DIR [--interval=daily|hourly] [--sla=PT36H] [--alertWebhook=URL] [--json]",
       "                    whether the latest run was published within the SLA (age since its publish)",
       "  model inspect|verify DIR        show / check a model directory",
+      "  fit-spec --input=FILE --template=T.json --out=feature-spec.json [--format=csv|jsonl|parquet]",
+      "                    fit a feature-spec template on your data file",
+      "  train --input=FILE --label=COL --modelDir=DIR --name=N (--template=T.json | --spec=S.json)",
+      "        [--model=linear|mlp] [--hidden=16] [--export=linear|onnx|tensorflow] [--version=V] [--epochs=40]",
+      "                    train the built-in linear or MLP model on your labelled file; writes model, spec, manifest",
+      "  train [--modelDir=DIR] [--accounts=N] [--seed=N] [--version=V]   (no --input) the demo fraud TF model",
+      "  manifest DIR [--name=N --version=V --format=onnx|tensorflow|linear|xgboost] [--inputFeatures=a,b]",
+      "                    write the manifest of a model made elsewhere, or re-hash an existing one",
       "  sample [--out=DIR] [--accounts=N] [--seed=N]   write the fraud sample (CSV and Parquet)",
-      "  train [--modelDir=DIR] [--accounts=N] [--seed=N] [--version=V]   train and export the demo TF model",
       "  flink up|down|status --dir=DIR [--pom=flink/pom.xml] [--taskManagers=N]   a local Flink session cluster",
       "  help              this text",
       "",
@@ -137,8 +144,15 @@ public final class Launcher {
           GenerateFraudSample.main(rest);
           return 0;
         case "train":
+          if (Arrays.stream(rest).anyMatch(r -> r.startsWith("--input="))) {
+            return OwnModelTools.train(rest, out);
+          }
           TrainFraudModel.main(rest);
           return 0;
+        case "fit-spec":
+          return OwnModelTools.fitSpec(rest, out);
+        case "manifest":
+          return OwnModelTools.manifest(rest, out);
         case "flink":
           FlinkClusterCli.main(rest);
           return 0;
