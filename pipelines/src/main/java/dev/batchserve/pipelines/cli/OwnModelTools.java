@@ -125,7 +125,13 @@ public final class OwnModelTools {
       }
       rows.get(i).put(label, v);
     }
-    TrainingSet t = a.containsKey("spec") ? TrainingSet.of(given, rows, label) : TrainingSet.fit(given, rows, label);
+    TrainingSet t;
+    try {
+      t = a.containsKey("spec") ? TrainingSet.of(given, rows, label) : TrainingSet.fit(given, rows, label);
+    } catch (IllegalStateException e) {
+      throw new IllegalArgumentException("cannot train on " + a.get("input") + ": " + e.getMessage()
+          + " (fix the data or the " + (a.containsKey("spec") ? "spec" : "template") + ": training rows must all be valid)", e);
+    }
     int[] hidden = kind.equals("linear") ? new int[0]
         : Arrays.stream(a.getOrDefault("hidden", "16").split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
     MlpTrainer.Config config = MlpTrainer.Config.defaults().withHiddenSizes(hidden)
