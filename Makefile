@@ -10,7 +10,7 @@ MODEL      ?= $(MODEL_DIR)
 # Every verb after `make build` runs the launcher (java on the class path the build wrote), not Maven.
 BATCHSERVE := bin/batchserve
 OUTPUT     ?= $(WORK)/predictions/fraud
-RUNNER     ?= DirectRunner
+RUNNER     ?= FlinkRunner
 RUN_DATE   ?= $(shell date -u +%Y-%m-%d)
 RUN_ARGS   ?=
 ACCOUNTS   ?= 2000
@@ -21,7 +21,7 @@ FLINK_CLASSPATH_FILE := pipelines/target/classpath-flink.txt
 .PHONY: test-deps help build build-flink run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
 
 help:
-	@echo "make run          build, generate the sample, train the demo model, score every account (Direct runner)"
+	@echo "make run          build, generate the sample, train the demo model, score every account (Flink embedded, parallelism = cores; RUNNER=DirectRunner for the Direct runner)"
 	@echo "make test         run the whole test suite (mvn verify), then build examples/consumer against the installed jars"
 	@echo "make run RUNNER=SparkRunner   the same job on Spark $(SPARK_VERSION) (SPARK_MASTER=local[2]; forked JVM with Java 17 module opens)"
 	@echo "make run-flink    the same job on Flink: embedded by default, FLINK_MASTER=host:port for a cluster"
@@ -38,7 +38,7 @@ help:
 	@echo "make bench-recommend  top-$(BENCH_K) for $(BENCH_USERS) users over $(BENCH_ITEMS) items x $(BENCH_DIM): users/s, GFLOP/s vs the raw TF matmul"
 	@echo "make bench-runners    the fraud job ($(RUNNER_BENCH_RECORDS) rows) on Direct, Flink embedded and a local Flink cluster, predictions compared"
 	@echo "make run-job      the config-driven job (JOB=$(JOB))"
-	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples (RUNNER=FlinkRunner: on Flink)"
+	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples (on Flink embedded; RUNNER=DirectRunner on the Direct runner)"
 	@echo "make lookup KEY=... REDIS=host:port PREFIX=...            a served prediction, with its age"
 	@echo "make check-staleness OUTPUT=... INTERVAL=daily            exit 0 while the latest run is fresh"
 	@echo "make clean        remove build outputs and $(WORK)/"
@@ -48,13 +48,14 @@ help:
 build:
 	@echo "==> Building and installing the modules (tests skipped; 'make test' runs them)"
 	$(MVN) install -DskipTests
+	@echo "==> Writing the Flink runner's class path (bin/batchserve's default runner: Flink embedded)"
+	$(MVN) -q -Pflink -pl pipelines process-classes
 
-# The Flink runner's class path for bin/batchserve --runner=FlinkRunner (pipelines/target/classpath-flink.txt).
+# Kept for older instructions: `make build` writes the Flink class path too.
 build-flink: build
-	$(MVN) -Pflink -pl pipelines process-classes
 
 $(FLINK_CLASSPATH_FILE):
-	$(MAKE) build-flink
+	$(MVN) -q -Pflink -pl pipelines -am process-classes
 
 $(SAMPLE_DIR)/accounts.csv:
 	@echo "==> Generating the fraud sample: $(ACCOUNTS) accounts, seed 42"
@@ -79,17 +80,18 @@ SPARK_JAVA    = $(MVN) -Pspark -pl pipelines exec:exec -Dexec.executable=java -D
 # The sample and the demo model are prerequisites only while INPUT / MODEL are the defaults.
 RUN_INPUTS = $(if $(filter $(SAMPLE_DIR)/accounts.csv,$(INPUT)),$(SAMPLE_DIR)/accounts.csv) \
   $(if $(filter $(MODEL_DIR),$(MODEL)),$(MODEL_DIR)/model-manifest.json)
-run: build $(RUN_INPUTS)
+run: build $(RUN_INPUTS) $(if $(filter FlinkRunner,$(RUNNER)),$(FLINK_CLASSPATH_FILE))
 ifeq ($(RUNNER),SparkRunner)
 	$(SPARK_JAVA) -Dexec.args="$(SPARK_OPENS) -cp %classpath dev.batchserve.pipelines.BatchScoringPipeline --runner=SparkRunner --sparkMaster=$(SPARK_MASTER) --input=$(abspath $(INPUT)) --model=$(abspath $(MODEL)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)"
 else
-	$(BATCHSERVE) score --runner=$(RUNNER) --input=$(INPUT) --model=$(MODEL) --output=$(OUTPUT) --runDate=$(RUN_DATE) $(RUN_ARGS)
+	$(BATCHSERVE) score --runner=$(RUNNER) $(if $(filter FlinkRunner,$(RUNNER)),--flinkMaster='$(FLINK_MASTER)' --parallelism=$(PARALLELISM)) --input=$(abspath $(INPUT)) --model=$(abspath $(MODEL)) --output=$(abspath $(OUTPUT)) --runDate=$(RUN_DATE) $(RUN_ARGS)
 endif
 
 # Flink runs in a forked JVM (exec:exec): Flink's user-code class loading fails inside exec:java's
 # class loader (ClassNotFoundException: org.apache.flink.api.common.ExecutionConfig).
 # Paths are made absolute: on a cluster the TaskManagers run in their own working directory.
 FLINK_MASTER ?= [local]
+PARALLELISM  ?= $(shell nproc 2>/dev/null || echo 2)
 FLINK_DIR    ?= $(WORK)/flink
 FLINK_TMS    ?= 1
 run-flink: build-flink $(RUN_INPUTS)

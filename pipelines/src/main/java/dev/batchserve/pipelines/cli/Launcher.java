@@ -17,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Comparator;
 import java.util.Locale;
 import java.util.Optional;
@@ -49,6 +51,7 @@ public final class Launcher {
       "verbs:",
       "  score [--input=... --model=... --output=... --runDate=YYYY-MM-DD ...]",
       "                    score a file (or JDBC/BigQuery source) with a model; publishes under --output",
+      "                    runs on Flink embedded (parallelism = cores) unless --runner=DirectRunner (or another) is given",
       "                    `batchserve score --help` lists every option with its default",
       "  job --config=FILE [--runDate=...] [overrides]   the config-driven job (a YAML job file)",
       "  lookup KEY --redis host:port [--prefix p] [--db n] [--password-env VAR | --password-file F] [--tls]",
@@ -125,7 +128,8 @@ public final class Launcher {
             out.print(optionsHelp());
             return 0;
           }
-          score = new Score(rest, log, out);
+          score = new Score(withDefaultRunner(rest, flinkAvailable(), Runtime.getRuntime().availableProcessors()),
+              log, out);
           return score.run();
         case "job":
           err.println("==> Running the job; log: " + log);
@@ -207,6 +211,38 @@ public final class Launcher {
       }
     }
     return b.toString().stripTrailing() + System.lineSeparator();
+  }
+
+  /**
+   * The runner a {@code score} without {@code --runner} runs on: Flink embedded (a mini-cluster in
+   * this JVM, {@code --flinkMaster=[local]}, parallelism = the machine's cores), which handles
+   * millions of rows, when the Flink runner is on the class path (bin/batchserve puts it there after
+   * {@code make build}); else the Direct runner. {@code --runner=DirectRunner} (or any runner) wins.
+   */
+  static String[] withDefaultRunner(String[] args, boolean flink, int cores) {
+    boolean runnerGiven = Arrays.stream(args).anyMatch(a -> a.startsWith("--runner=") || a.equals("--runner"));
+    if (runnerGiven || !flink || wantsHelp(args)) {
+      return args;
+    }
+    List<String> a = new ArrayList<>(List.of("--runner=FlinkRunner"));
+    if (Arrays.stream(args).noneMatch(x -> x.startsWith("--flinkMaster"))) {
+      a.add("--flinkMaster=[local]");
+    }
+    if (Arrays.stream(args).noneMatch(x -> x.startsWith("--parallelism"))) {
+      a.add("--parallelism=" + Math.max(1, cores));
+    }
+    a.addAll(Arrays.asList(args));
+    return a.toArray(new String[0]);
+  }
+
+  /** Whether Beam's Flink runner is on the class path. */
+  static boolean flinkAvailable() {
+    try {
+      Class.forName("org.apache.beam.runners.flink.FlinkRunner", false, Launcher.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
   }
 
   /** A message without its final full stop(s), so that the advice can follow it. */
