@@ -228,15 +228,26 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
 
   /** The number a numeric feature's value stands for, or null when it cannot be read. */
   static @Nullable Double number(FeatureSpec.Type type, Object v) {
+    return number(type, null, v);
+  }
+
+  /** As {@link #number(FeatureSpec.Type, Object)}, timestamps in text read with {@code format} when set. */
+  static @Nullable Double number(FeatureSpec.Type type, @Nullable String format, Object v) {
     double x;
-    if (v instanceof Number) {
+    java.time.Instant typed = dev.batchserve.transforms.features.InstantText.of(v);
+    if (typed != null) {
+      x = dev.batchserve.transforms.features.InstantText.epochMillis(typed);
+    } else if (type == FeatureSpec.Type.TIMESTAMP && format != null && v instanceof CharSequence) {
+      try {
+        x = dev.batchserve.transforms.features.InstantText.epochMillis(
+            dev.batchserve.transforms.features.InstantText.parse(v.toString(), format));
+      } catch (java.time.DateTimeException | ArithmeticException e) {
+        return null;
+      }
+    } else if (v instanceof Number) {
       x = ((Number) v).doubleValue();
     } else if (v instanceof Boolean) {
       x = (Boolean) v ? 1 : 0;
-    } else if (v instanceof java.time.Instant) {
-      x = ((java.time.Instant) v).toEpochMilli();
-    } else if (v instanceof org.joda.time.ReadableInstant) {
-      x = ((org.joda.time.ReadableInstant) v).getMillis();
     } else {
       String s = v.toString().trim();
       try {
@@ -247,8 +258,9 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
           return null;
         }
         try {
-          x = java.time.Instant.parse(s).toEpochMilli();
-        } catch (java.time.format.DateTimeParseException e2) {
+          x = dev.batchserve.transforms.features.InstantText.epochMillis(
+              dev.batchserve.transforms.features.InstantText.parse(s, (String) null));
+        } catch (java.time.DateTimeException | ArithmeticException e2) {
           return null;
         }
       }
@@ -345,7 +357,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
           int i = vocabulary(f).getOrDefault(category(v), vocabulary.size());
           acc.counts.computeIfAbsent(f.name(), x -> new long[vocabulary.size() + 1])[i]++;
         } else if (b == Baseline.NUMERIC) {
-          Double x = number(f.type(), v);
+          Double x = number(f.type(), f.format(), v);
           if (x == null) {
             totals[2]++;
           } else {
