@@ -210,6 +210,26 @@ public class ReadRecordsLogicalTypesTest {
     return f;
   }
 
+  /** A CSV timestamp in a feature's own format gives the date parts of the Parquet instant; other text is a dead letter. */
+  @Test
+  public void aCsvTimestampInTheFeaturesFormatGivesTheSameDatePartsAndBadTextIsADeadLetter() throws Exception {
+    Path csv = file("events.csv", "id,ts\nc1,2024-02-29 23:59:58\nc2,2024-02-29T23:59:58Z\n");
+    FeatureSpec spec = FeatureSpec.fit(FeatureSpec.builder().timestamp("ts").format("yyyy-MM-dd HH:mm:ss")
+            .dateParts(FeatureSpec.DatePart.HOUR, FeatureSpec.DatePart.DAY_OF_WEEK).build(),
+        List.of(Map.of("ts", "2024-02-29 23:59:58")));
+    FeatureTransform.Result<String> out = p.apply(ReadRecords.csv(csv.toString()).withKeyColumns("id"))
+        .records().apply(FeatureTransform.of(spec));
+    PAssert.that(out.vectors()).containsInAnyOrder(KV.of("c1", FeatureVector.of(new float[] {23f, 4f})));
+    PAssert.that(out.deadLetters()).satisfies(dead -> {
+      DeadLetter d = dead.iterator().next();
+      assertThat(d.getKey() + "|" + d.getField() + "|" + d.getReason(), is("c2|ts|unparsable"));
+      assertThat(d.getDetail(), containsString("cannot parse ts as a timestamp in format 'yyyy-MM-dd HH:mm:ss':"
+          + " '2024-02-29T23:59:58Z'"));
+      return null;
+    });
+    p.run().waitUntilFinish();
+  }
+
   /** The issue: {@code 978307260000000|...} from micros, {@code 2001-01-01T00:01:00.000Z|...} from millis. */
   @Test
   public void aTimestampKeyHasOneTextWhateverTheSourceEncoding() throws Exception {
