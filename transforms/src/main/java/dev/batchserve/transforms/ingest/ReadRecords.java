@@ -378,12 +378,63 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     PCollection<Row> rows = begin.apply("ReadJdbc",
         org.apache.beam.sdk.io.jdbc.JdbcIO.readRows().withDataSourceProviderFn(Objects.requireNonNull(endpoint))
             .withQuery(pattern));
-    Schema schema = rows.getSchema();
+    Schema schema = JdbcDates.schema(rows.getSchema());
     checkKeys(schema, "the query's result");
+    if (!schema.equals(rows.getSchema())) {
+      rows = rows.apply("TypeDates", ParDo.of(new JdbcDates(schema))).setRowSchema(schema);
+    }
     PCollectionTuple out = rows.apply("KeyRows", ParDo.of(new KeyFn(keyColumns, keyTimestamps, ok, dead))
         .withOutputTags(ok, TupleTagList.of(dead)));
     return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
         out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
+  }
+
+  /**
+   * JDBC {@code DATE} and {@code TIME} columns as {@link java.time.LocalDate} and
+   * {@link java.time.LocalTime}, as Parquet's: Beam's {@code JdbcIO} gives both as a Joda instant
+   * (midnight UTC of the date; the time of day on 1970-01-01 UTC), which would make a date key
+   * {@code 2001-01-01T00:00:00Z} from a database and {@code 2001-01-01} from a file.
+   */
+  static final class JdbcDates extends DoFn<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final Schema schema;
+
+    JdbcDates(Schema schema) {
+      this.schema = schema;
+    }
+
+    /** {@code jdbc} with its {@code DATE} and {@code TIME} columns typed as Beam's SQL date and time. */
+    static Schema schema(Schema jdbc) {
+      Schema.Builder b = Schema.builder();
+      for (Schema.Field f : jdbc.getFields()) {
+        FieldType t = f.getType();
+        String id = t.getTypeName() == Schema.TypeName.LOGICAL_TYPE ? t.getLogicalType().getIdentifier() : "";
+        if ("DATE".equals(id) || "TIME".equals(id)) {
+          t = ("DATE".equals(id) ? FieldType.logicalType(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.DATE)
+              : FieldType.logicalType(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.TIME))
+              .withNullable(t.getNullable());
+        }
+        b.addField(Schema.Field.of(f.getName(), t));
+      }
+      return b.build();
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, OutputReceiver<Row> out) {
+      List<Object> values = new ArrayList<>(schema.getFieldCount());
+      for (int i = 0; i < schema.getFieldCount(); i++) {
+        Object v = row.getValue(i);
+        FieldType t = schema.getField(i).getType();
+        if (v instanceof org.joda.time.ReadableInstant && t.getTypeName() == Schema.TypeName.LOGICAL_TYPE) {
+          java.time.LocalDateTime utc = java.time.LocalDateTime.ofInstant(
+              java.time.Instant.ofEpochMilli(((org.joda.time.ReadableInstant) v).getMillis()), java.time.ZoneOffset.UTC);
+          v = t.getLogicalType().getIdentifier().equals(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.DATE
+              .getIdentifier()) ? utc.toLocalDate() : utc.toLocalTime();
+        }
+        values.add(v);
+      }
+      out.output(Row.withSchema(schema).addValues(values).build());
+    }
   }
 
   private Result expandBigQuery(PBegin begin) {
