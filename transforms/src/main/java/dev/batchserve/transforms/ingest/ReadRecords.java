@@ -4,6 +4,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import com.google.api.services.bigquery.model.TableRow;
+import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.InstantText;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.io.IOException;
@@ -138,6 +139,8 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private Format format;
   private List<String> keyColumns = List.of();
   private Map<String, String> keyTimestamps = Map.of();
+  /** Timestamp features of a spec ({@link #withKeyTimestampsOf}): those that are key columns are key timestamps. */
+  private Map<String, String> specTimestamps = Map.of();
   private char delimiter = ',';
   private List<String> columns = List.of();
   private @Nullable JdbcEndpoint endpoint;
@@ -153,6 +156,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     ReadRecords c = new ReadRecords(pattern, format);
     c.keyColumns = keyColumns;
     c.keyTimestamps = keyTimestamps;
+    c.specTimestamps = specTimestamps;
     c.delimiter = delimiter;
     c.columns = columns;
     c.endpoint = endpoint;
@@ -276,12 +280,41 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return keyTimestamp(column, format);
   }
 
+  /**
+   * Declares as {@link #withKeyTimestamp} every key column that {@code spec} reads as a timestamp
+   * feature, with the feature's format: what the launcher does, so that a timestamp key from text has
+   * the text the model's features and a Parquet file give it. Other key columns are left alone, and an
+   * explicit {@link #withKeyTimestamp} of the same column wins.
+   *
+   * <pre>{@code
+   * ReadRecords.csv(path).withKeyColumns("user", "ts").withKeyTimestampsOf(spec);
+   * }</pre>
+   */
+  public ReadRecords withKeyTimestampsOf(FeatureSpec spec) {
+    Map<String, String> m = new java.util.TreeMap<>();
+    for (FeatureSpec.Feature f : spec.features()) {
+      if (f.type() == FeatureSpec.Type.TIMESTAMP) {
+        m.put(f.name(), f.format() == null ? "" : f.format());
+      }
+    }
+    ReadRecords c = copy();
+    c.specTimestamps = java.util.Collections.unmodifiableMap(m);
+    return c;
+  }
+
   private ReadRecords keyTimestamp(String column, String format) {
     checkArgument(column != null && !column.isEmpty(), "the key timestamp column must be named, but was '%s'", column);
     ReadRecords c = copy();
     Map<String, String> m = new java.util.TreeMap<>(keyTimestamps);
     m.put(column, format);
     c.keyTimestamps = java.util.Collections.unmodifiableMap(m);
+    return c;
+  }
+
+  private ReadRecords withKeyTimestampsResolved(Map<String, String> resolved) {
+    ReadRecords c = copy();
+    c.keyTimestamps = resolved;
+    c.specTimestamps = Map.of();
     return c;
   }
 
@@ -310,6 +343,15 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     for (String column : keyTimestamps.keySet()) {
       checkArgument(keyColumns.contains(column), "withKeyTimestamp(\"%s\") names a column that is not a key"
           + " column (key columns: %s)", column, keyColumns);
+    }
+    if (!specTimestamps.isEmpty()) {
+      Map<String, String> m = new java.util.TreeMap<>(keyTimestamps);
+      for (String column : keyColumns) {
+        if (specTimestamps.containsKey(column)) {
+          m.putIfAbsent(column, specTimestamps.get(column));
+        }
+      }
+      return withKeyTimestampsResolved(java.util.Collections.unmodifiableMap(m)).expand(begin);
     }
     if (format == Format.JDBC) {
       return expandJdbc(begin);
@@ -809,12 +851,17 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   static String keyText(String column, Object v, Map<String, String> keyTimestamps) {
     String format = keyTimestamps.get(column);
     if (format != null && v instanceof CharSequence) {
+      String text = v.toString().trim();
       try {
-        return InstantText.canonical(InstantText.parse(v.toString(), format.isEmpty() ? null : format));
-      } catch (java.time.format.DateTimeParseException e) {
+        if (format.isEmpty() && EPOCH_MILLIS.matcher(text).matches()) {
+          // As a timestamp feature reads digits without a format: epoch milliseconds.
+          return InstantText.canonical(java.time.Instant.ofEpochMilli(Long.parseLong(text)));
+        }
+        return InstantText.canonical(InstantText.parse(text, format.isEmpty() ? null : format));
+      } catch (NumberFormatException | java.time.DateTimeException e) {
         throw new UnreadableKey(column, "the key column '" + column + "' is not a timestamp"
-            + (format.isEmpty() ? " (ISO-8601, BigQuery's text or yyyy-MM-dd[ HH:mm:ss])" : " in format '" + format + "'")
-            + ": '" + v + "'");
+            + (format.isEmpty() ? " (ISO-8601, BigQuery's text, yyyy-MM-dd[ HH:mm:ss] or epoch milliseconds)"
+                : " in format '" + format + "'") + ": '" + v + "'");
       }
     }
     if (v instanceof java.time.LocalDate && format == null) {
@@ -826,6 +873,8 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     java.time.Instant t = InstantText.of(v);
     return t != null ? InstantText.canonical(t) : v.toString();
   }
+
+  private static final java.util.regex.Pattern EPOCH_MILLIS = java.util.regex.Pattern.compile("-?\\d{1,18}");
 
   /** A key column whose text is declared a timestamp but does not parse as one. */
   static final class UnreadableKey extends IllegalArgumentException {

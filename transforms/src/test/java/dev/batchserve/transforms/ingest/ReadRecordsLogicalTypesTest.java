@@ -285,6 +285,25 @@ public class ReadRecordsLogicalTypesTest {
     return r.records().apply(name + "Keys", MapElements.into(TypeDescriptors.strings()).via(KV::getKey));
   }
 
+  /** What the launcher does: key columns the spec reads as timestamps key by their instant, in the feature's format. */
+  @Test
+  public void keyColumnsThatAreTimestampFeaturesOfTheSpecKeyByTheirInstant() throws Exception {
+    Path csv = file("spec.csv", "user,ts,day\nu1,978307260000,02/01/2001\nu2,2001-01-01 00:01:00,02/01/2001\n");
+    FeatureSpec spec = FeatureSpec.builder().timestamp("ts").timestamp("day").format("dd/MM/yyyy").build();
+    ReadRecords.Result bySpec = p.apply("BySpec", ReadRecords.csv(csv.toString())
+        .withKeyTimestampsOf(spec).withKeyColumns("user", "ts", "day"));
+    PAssert.that(keys("BySpec", bySpec)).containsInAnyOrder(
+        "u1|2001-01-01T00:01:00Z|2001-01-02T00:00:00Z", "u2|2001-01-01T00:01:00Z|2001-01-02T00:00:00Z");
+    // An explicit declaration wins over the spec's; a timestamp feature that is not a key is left alone.
+    ReadRecords.Result explicit = p.apply("Explicit", ReadRecords.csv(csv.toString()).withKeyColumns("user", "day")
+        .withKeyTimestamp("day", "MM/dd/yyyy").withKeyTimestampsOf(spec));
+    PAssert.that(keys("Explicit", explicit)).containsInAnyOrder(
+        "u1|2001-02-01T00:00:00Z", "u2|2001-02-01T00:00:00Z");
+    ReadRecords.Result plain = p.apply("Plain", ReadRecords.csv(csv.toString()).withKeyColumns("user", "ts"));
+    PAssert.that(keys("Plain", plain)).containsInAnyOrder("u1|978307260000", "u2|2001-01-01 00:01:00");
+    p.run().waitUntilFinish();
+  }
+
   @Test
   public void aKeyTimestampMustBeAKeyColumnWithAValidFormat() throws Exception {
     Path iso = file("iso.csv", "user,ts\nu1,2001-01-01T00:01:00Z\n");
