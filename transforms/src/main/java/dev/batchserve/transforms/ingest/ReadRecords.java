@@ -66,9 +66,16 @@ import org.joda.time.Instant;
  *
  * <p>CSV files (with a header line) give rows of nullable strings, typed later by the feature spec;
  * Parquet files give rows typed by the file's own schema; JDBC queries rows typed by the result set;
- * JSON lines and BigQuery tables or queries text values of the named columns. The key is one column's
- * value, byte for byte (never trimmed), or several columns' values made one key by
- * {@link CompositeKey#of} (escaped, so distinct tuples never share a key). A record that cannot be
+ * JSON lines and BigQuery tables or queries text values of the named columns. Parquet logical types
+ * arrive as exact Java values: every {@code TIMESTAMP} (millis, micros or
+ * nanos; a local timestamp, without UTC adjustment, read as UTC) as a {@link java.time.Instant} with
+ * all its digits, {@code DATE} as a {@link java.time.LocalDate}, {@code TIME} as a
+ * {@link java.time.LocalTime}, {@code DECIMAL} as a {@link java.math.BigDecimal}; JDBC dates and times
+ * likewise (its timestamps are Beam's millisecond {@code DATETIME}). The key is one column's value,
+ * byte for byte (never trimmed), or several columns' values made one key by {@link CompositeKey#of}
+ * (escaped, so distinct tuples never share a key); a timestamp, typed or declared with
+ * {@link #withKeyTimestamp}, is keyed by its canonical text ({@link InstantText#canonical},
+ * {@code 2001-01-01T00:01:00Z}) whatever its source encoding. A record that cannot be
  * parsed, has the wrong number of columns, bytes that are not UTF-8, or no key goes to the dead
  * letters (step {@code read}) with its reason and, for CSV, {@code file:line} at the start of the
  * detail; when the key columns of such a record can still be read, the dead letter carries the key,
@@ -931,7 +938,10 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       return new Result(pipeline, kept, keptDead, schema);
     }
 
-    /** The row schema: the CSV header as nullable strings, or the Parquet file's schema. */
+    /**
+     * The row schema: the CSV header as nullable strings, or the Parquet file's schema with its logical
+     * types as Beam's {@code NanosInstant}, {@code SqlTypes.DATE}/{@code TIME} and {@code DECIMAL}.
+     */
     public Schema schema() {
       return schema;
     }
