@@ -135,6 +135,7 @@ public class ReadRecordsLogicalTypesTest {
         + "  required int64 before_epoch (TIMESTAMP(MICROS,true));\n"
         + "  required int32 small (DECIMAL(9,2));\n"
         + "  required int64 big (DECIMAL(18,4));\n"
+        + "  required int64 tod_nanos (TIME(NANOS,true));\n"
         + "}");
     Path f = tmp.getRoot().toPath().resolve("nanos.parquet");
     try (ParquetWriter<Group> w = ExampleParquetWriter.builder(
@@ -143,13 +144,13 @@ public class ReadRecordsLogicalTypesTest {
       long nanos = T.getEpochSecond() * 1_000_000_000L + T.getNano();
       w.write(new SimpleGroupFactory(type).newGroup().append("id", "n1").append("ts_nanos", nanos)
           .append("local_nanos", nanos).append("before_epoch", -1L).append("small", -12345)
-          .append("big", 123456789012345678L));
+          .append("big", 123456789012345678L).append("tod_nanos", 86_399_999_999_999L));
     }
     ReadRecords.Result r = p.apply(ReadRecords.parquet(f.toString()).withKeyColumns("id"));
     org.apache.beam.sdk.schemas.Schema s = r.schema();
     PAssert.that(r.records()).containsInAnyOrder(KV.of("n1", Row.withSchema(s).addValues("n1", T, T,
         Instant.parse("1969-12-31T23:59:59.999999Z"), new BigDecimal("-123.45"),
-        new BigDecimal("12345678901234.5678")).build()));
+        new BigDecimal("12345678901234.5678"), LocalTime.parse("23:59:59.999999999")).build()));
     PAssert.that(r.deadLetters()).empty();
     p.run().waitUntilFinish();
   }
