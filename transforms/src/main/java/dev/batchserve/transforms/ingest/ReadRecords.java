@@ -582,6 +582,12 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     try (SeekableByteChannel ch = (SeekableByteChannel) FileSystems.open(FileSystems.matchNewResource(file, false));
         ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch, file))) {
       org.apache.parquet.schema.MessageType parquet = reader.getFileMetaData().getSchema();
+      for (org.apache.parquet.schema.Type column : parquet.getFields()) {
+        checkArgument(!column.isPrimitive() || column.asPrimitiveType().getPrimitiveTypeName()
+                != org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.INT96,
+            "column '%s' is an INT96 timestamp (a legacy Spark/Impala encoding), which is not read: write it as"
+                + " TIMESTAMP(MICROS) (Spark: spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS)", column.getName());
+      }
       org.apache.avro.Schema avro = new AvroSchemaConverter().convert(parquet);
       Schema fromAvro = AvroUtils.toBeamSchema(avro);
       Schema.Builder b = Schema.builder();

@@ -342,4 +342,24 @@ public class ReadRecordsLogicalTypesTest {
     assertThat(e.getMessage(), containsString("u-1.parquet has it as TIMESTAMP(MILLIS,true)"));
     p.enableAbandonedNodeEnforcement(false);
   }
+
+  /** Legacy INT96 timestamps (Spark, Impala) are not read: refused at construction, naming the file. */
+  @Test
+  public void anInt96TimestampIsRefusedAtConstructionNamingTheFile() throws Exception {
+    MessageType type = MessageTypeParser.parseMessageType(
+        "message m { required binary id (STRING); required int96 ts; }");
+    Path f = tmp.getRoot().toPath().resolve("int96.parquet");
+    try (ParquetWriter<Group> w = ExampleParquetWriter.builder(
+        HadoopOutputFile.fromPath(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration()))
+        .withType(type).build()) {
+      w.write(new SimpleGroupFactory(type).newGroup().append("id", "i1")
+          .append("ts", org.apache.parquet.io.api.Binary.fromConstantByteArray(new byte[12])));
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> p.apply(ReadRecords.parquet(f.toString()).withKeyColumns("id")));
+    assertThat(e.getMessage(), containsString("cannot read the Parquet footer of " + f + ": "));
+    assertThat(e.getMessage(), containsString("column 'ts' is an INT96 timestamp (a legacy Spark/Impala encoding),"
+        + " which is not read: write it as TIMESTAMP(MICROS)"));
+    p.enableAbandonedNodeEnforcement(false);
+  }
 }
