@@ -105,7 +105,9 @@ public final class BatchScoringPipeline {
     ReadRecords source = format == ReadRecords.Format.JDBC ? ReadRecords.jdbc(jdbcSource(o), o.getInputQuery())
         : format == ReadRecords.Format.BIGQUERY ? bigQuerySource(o)
         : ReadRecords.of(o.getInput(), format);
-    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(spec.inputNames()));
+    // A key column the spec reads as a timestamp keys by its instant, as the same instant from Parquet does.
+    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(spec.inputNames())
+        .withKeyTimestampsOf(spec));
     FeatureTransform.checkRequiredColumns(spec, read.schema(), o.getInput());
     ReadRecords.Result input = o.getPartition() < 0 ? read
         : PartitionedRun.select(read, o.getPartition(), o.getPartitions());

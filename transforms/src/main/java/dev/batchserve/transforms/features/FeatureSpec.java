@@ -293,8 +293,11 @@ public final class FeatureSpec implements Serializable {
     @Nullable Imputation impute;
     List<Step> transforms = new ArrayList<>();
     @Nullable Stats stats;
+    /** A timestamp feature's text pattern ({@link Builder#format}); null: {@link InstantText}'s default forms. */
+    @Nullable String format;
 
     private transient volatile @Nullable Map<String, Integer> vocabularyIndex;
+    private transient volatile java.time.format.@Nullable DateTimeFormatter formatter;
 
     Feature() {}
 
@@ -366,6 +369,21 @@ public final class FeatureSpec implements Serializable {
         }
       }
       return parts;
+    }
+
+    /** The text pattern of a timestamp feature ({@link Builder#format}), or null for the default forms. */
+    public @Nullable String format() {
+      return format;
+    }
+
+    /** The compiled {@link #format()}, or null. */
+    java.time.format.@Nullable DateTimeFormatter formatter() {
+      java.time.format.DateTimeFormatter f = formatter;
+      if (f == null && format != null) {
+        f = InstantText.formatter(format);
+        formatter = f;
+      }
+      return f;
     }
 
     Map<String, Integer> vocabularyIndex() {
@@ -1182,6 +1200,16 @@ public final class FeatureSpec implements Serializable {
     if (f.transforms == null) {
       f.transforms = new ArrayList<>();
     }
+    if (f.format != null) {
+      if (f.type != Type.TIMESTAMP) {
+        throw new IllegalArgumentException(n + "a format is for timestamp features, not " + f.type.json());
+      }
+      try {
+        InstantText.formatter(f.format);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(n + e.getMessage(), e);
+      }
+    }
     if (f.min != null && f.max != null && f.min > f.max) {
       throw new IllegalArgumentException(n + "min " + f.min + " is above max " + f.max);
     }
@@ -1624,6 +1652,28 @@ public final class FeatureSpec implements Serializable {
         throw new IllegalArgumentException("hash buckets must be > 0, but was " + buckets);
       }
       step(StepKind.HASH).buckets = buckets;
+      return this;
+    }
+
+    /**
+     * The text form of the current timestamp feature's CSV, JSON and BigQuery values: a
+     * {@link java.time.format.DateTimeFormatter} pattern (locale {@code ROOT}), read in UTC when it
+     * has no zone or offset. Text that does not match is {@code unparsable}, handled by the feature's
+     * {@link #onInvalid} policy. Typed values (Parquet and JDBC timestamps) ignore it. Without a format
+     * the forms of {@link InstantText} are read (ISO-8601, BigQuery's text, epoch milliseconds).
+     *
+     * <pre>{@code
+     * FeatureSpec.builder().timestamp("ts").format("yyyy-MM-dd HH:mm:ss").dateParts(FeatureSpec.DatePart.HOUR);
+     * }</pre>
+     */
+    public Builder format(String pattern) {
+      Feature f = current();
+      if (f.type != Type.TIMESTAMP) {
+        throw new IllegalStateException("format(\"" + pattern + "\") is for a timestamp feature, but '" + f.name
+            + "' is " + f.type.json() + ": declare it with timestamp(\"" + f.name + "\")");
+      }
+      InstantText.formatter(pattern);
+      f.format = pattern;
       return this;
     }
 

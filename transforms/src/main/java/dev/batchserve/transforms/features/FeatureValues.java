@@ -5,11 +5,9 @@ import dev.batchserve.transforms.features.FeatureSpec.Type;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Date;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -249,40 +247,49 @@ final class FeatureValues {
     return wrongType(f, value);
   }
 
+  /**
+   * A timestamp's value is its epoch milliseconds, floored: typed instants of any precision (Parquet
+   * micros and nanos, JDBC) give the same number as their text. A bare integer (a Parquet INT64
+   * without a timestamp type, digits in text) is read as epoch milliseconds; text in the feature's
+   * format when it has one, else in {@link InstantText}'s default forms.
+   */
   private static Cell coerceTimestamp(Feature f, Object value) {
     if (value instanceof Long || value instanceof Integer) {
       return number(((Number) value).longValue(), null);
     }
-    if (value instanceof Instant) {
-      return number(((Instant) value).toEpochMilli(), null);
-    }
-    if (value instanceof org.joda.time.ReadableInstant) {
-      return number(((org.joda.time.ReadableInstant) value).getMillis(), null);
-    }
-    if (value instanceof Date) {
-      return number(((Date) value).getTime(), null);
+    Instant typed = InstantText.of(value);
+    if (typed != null) {
+      return instant(f, typed, value);
     }
     if (value instanceof CharSequence) {
       String s = value.toString().trim();
-      if (EPOCH_MILLIS.matcher(s).matches()) {
+      if (f.format == null && EPOCH_MILLIS.matcher(s).matches()) {
         try {
           return number(DecimalText.parseLong(s), null);
         } catch (DecimalText.NotANumber e) {
           return notANumber(f, s, e);
         }
       }
+      Instant t;
       try {
-        return number(Instant.parse(s).toEpochMilli(), null);
+        t = InstantText.parse(s, f.formatter());
       } catch (DateTimeParseException e) {
-        try {
-          // Offsets other than Z ("2024-03-01T10:00:00+01:00").
-          return number(OffsetDateTime.parse(s).toInstant().toEpochMilli(), null);
-        } catch (DateTimeParseException e2) {
-          return unparsable(f, s);
-        }
+        return f.format == null
+            ? unparsable(f, s)
+            : Cell.invalid(UNPARSABLE, "cannot parse " + f.name + " as a timestamp in format '" + f.format
+                + "': '" + s + "'");
       }
+      return instant(f, t, s);
     }
     return wrongType(f, value);
+  }
+
+  private static Cell instant(Feature f, Instant t, Object value) {
+    try {
+      return number(InstantText.epochMillis(t), null);
+    } catch (ArithmeticException e) {
+      return Cell.invalid(NOT_REPRESENTABLE, f.name + ": " + value + " is outside the epoch milliseconds a long holds");
+    }
   }
 
   private static Cell coerceList(Feature f, Object value) {

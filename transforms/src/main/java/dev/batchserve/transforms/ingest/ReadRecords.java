@@ -4,6 +4,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import com.google.api.services.bigquery.model.TableRow;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.InstantText;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -64,9 +66,16 @@ import org.joda.time.Instant;
  *
  * <p>CSV files (with a header line) give rows of nullable strings, typed later by the feature spec;
  * Parquet files give rows typed by the file's own schema; JDBC queries rows typed by the result set;
- * JSON lines and BigQuery tables or queries text values of the named columns. The key is one column's
- * value, byte for byte (never trimmed), or several columns' values made one key by
- * {@link CompositeKey#of} (escaped, so distinct tuples never share a key). A record that cannot be
+ * JSON lines and BigQuery tables or queries text values of the named columns. Parquet logical types
+ * arrive as exact Java values: every {@code TIMESTAMP} (millis, micros or
+ * nanos; a local timestamp, without UTC adjustment, read as UTC) as a {@link java.time.Instant} with
+ * all its digits, {@code DATE} as a {@link java.time.LocalDate}, {@code TIME} as a
+ * {@link java.time.LocalTime}, {@code DECIMAL} as a {@link java.math.BigDecimal}; JDBC dates and times
+ * likewise (its timestamps are Beam's millisecond {@code DATETIME}). The key is one column's value,
+ * byte for byte (never trimmed), or several columns' values made one key by {@link CompositeKey#of}
+ * (escaped, so distinct tuples never share a key); a timestamp, typed or declared with
+ * {@link #withKeyTimestamp}, is keyed by its canonical text ({@link InstantText#canonical},
+ * {@code 2001-01-01T00:01:00Z}) whatever its source encoding. A record that cannot be
  * parsed, has the wrong number of columns, bytes that are not UTF-8, or no key goes to the dead
  * letters (step {@code read}) with its reason and, for CSV, {@code file:line} at the start of the
  * detail; when the key columns of such a record can still be read, the dead letter carries the key,
@@ -136,6 +145,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private String pattern;
   private Format format;
   private List<String> keyColumns = List.of();
+  private Map<String, String> keyTimestamps = Map.of();
+  /** Timestamp features of a spec ({@link #withKeyTimestampsOf}): those that are key columns are key timestamps. */
+  private Map<String, String> specTimestamps = Map.of();
   private char delimiter = ',';
   private List<String> columns = List.of();
   private @Nullable JdbcEndpoint endpoint;
@@ -150,6 +162,8 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private ReadRecords copy() {
     ReadRecords c = new ReadRecords(pattern, format);
     c.keyColumns = keyColumns;
+    c.keyTimestamps = keyTimestamps;
+    c.specTimestamps = specTimestamps;
     c.delimiter = delimiter;
     c.columns = columns;
     c.endpoint = endpoint;
@@ -247,6 +261,70 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return c;
   }
 
+  /**
+   * Declares that key column {@code column} holds timestamps as text (CSV, JSON lines, BigQuery), read
+   * in {@link InstantText}'s default forms, so that its part of the key is the canonical instant text
+   * ({@code 2001-01-01T00:01:00Z}), the text the same instant gives from a Parquet or JDBC timestamp.
+   * A value that does not parse is a dead letter ({@code unparsable_key}). Typed timestamps are made
+   * canonical without it.
+   *
+   * <pre>{@code
+   * ReadRecords.csv("/data/events.csv").withKeyColumns("user", "ts").withKeyTimestamp("ts");
+   * }</pre>
+   */
+  public ReadRecords withKeyTimestamp(String column) {
+    return keyTimestamp(column, "");
+  }
+
+  /**
+   * As {@link #withKeyTimestamp(String)}, the text read with {@code format}, a
+   * {@link java.time.format.DateTimeFormatter} pattern (read in UTC when it has no zone), as a
+   * timestamp feature's {@code format}:
+   * {@code ReadRecords.csv(path).withKeyColumns("user", "ts").withKeyTimestamp("ts", "yyyy-MM-dd HH:mm:ss")}.
+   */
+  public ReadRecords withKeyTimestamp(String column, String format) {
+    InstantText.formatter(format);
+    return keyTimestamp(column, format);
+  }
+
+  /**
+   * Declares as {@link #withKeyTimestamp} every key column that {@code spec} reads as a timestamp
+   * feature, with the feature's format: what the launcher does, so that a timestamp key from text has
+   * the text the model's features and a Parquet file give it. Other key columns are left alone, and an
+   * explicit {@link #withKeyTimestamp} of the same column wins.
+   *
+   * <pre>{@code
+   * ReadRecords.csv(path).withKeyColumns("user", "ts").withKeyTimestampsOf(spec);
+   * }</pre>
+   */
+  public ReadRecords withKeyTimestampsOf(FeatureSpec spec) {
+    Map<String, String> m = new java.util.TreeMap<>();
+    for (FeatureSpec.Feature f : spec.features()) {
+      if (f.type() == FeatureSpec.Type.TIMESTAMP) {
+        m.put(f.name(), f.format() == null ? "" : f.format());
+      }
+    }
+    ReadRecords c = copy();
+    c.specTimestamps = java.util.Collections.unmodifiableMap(m);
+    return c;
+  }
+
+  private ReadRecords keyTimestamp(String column, String format) {
+    checkArgument(column != null && !column.isEmpty(), "the key timestamp column must be named, but was '%s'", column);
+    ReadRecords c = copy();
+    Map<String, String> m = new java.util.TreeMap<>(keyTimestamps);
+    m.put(column, format);
+    c.keyTimestamps = java.util.Collections.unmodifiableMap(m);
+    return c;
+  }
+
+  private ReadRecords withKeyTimestampsResolved(Map<String, String> resolved) {
+    ReadRecords c = copy();
+    c.keyTimestamps = resolved;
+    c.specTimestamps = Map.of();
+    return c;
+  }
+
   /** The columns kept from JSON lines (the key columns are always kept). */
   public ReadRecords withColumns(List<String> names) {
     for (String c : names) {
@@ -269,6 +347,19 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   @Override
   public Result expand(PBegin begin) {
     checkArgument(!keyColumns.isEmpty(), "ReadRecords needs withKeyColumns(...)");
+    for (String column : keyTimestamps.keySet()) {
+      checkArgument(keyColumns.contains(column), "withKeyTimestamp(\"%s\") names a column that is not a key"
+          + " column (key columns: %s)", column, keyColumns);
+    }
+    if (!specTimestamps.isEmpty()) {
+      Map<String, String> m = new java.util.TreeMap<>(keyTimestamps);
+      for (String column : keyColumns) {
+        if (specTimestamps.containsKey(column)) {
+          m.putIfAbsent(column, specTimestamps.get(column));
+        }
+      }
+      return withKeyTimestampsResolved(java.util.Collections.unmodifiableMap(m)).expand(begin);
+    }
     if (format == Format.JDBC) {
       return expandJdbc(begin);
     }
@@ -302,7 +393,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
           // later) fails the run in ParseCsv rather than being read unchecked or left out silently.
           .apply("MatchCsv", FileIO.match().filepattern(pattern).withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
           .apply("OpenCsv", FileIO.readMatches().withCompression(Compression.AUTO))
-          .apply("ParseCsv", ParDo.of(new CsvFileFn(schema, keyColumns, delimiter, files, pattern, ok, dead))
+          .apply("ParseCsv", ParDo.of(new CsvFileFn(schema, keyColumns, keyTimestamps, delimiter, files, pattern, ok, dead))
               .withOutputTags(ok, TupleTagList.of(dead)));
     } else if (format == Format.JSONL) {
       java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(keyColumns);
@@ -310,19 +401,20 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       schema = stringSchema(new ArrayList<>(names), first);
       out = begin
           .apply("ReadLines", TextIO.read().from(pattern))
-          .apply("ParseJson", ParDo.of(new JsonFn(schema, keyColumns, ok, dead))
+          .apply("ParseJson", ParDo.of(new JsonFn(schema, keyColumns, keyTimestamps, ok, dead))
               .withOutputTags(ok, TupleTagList.of(dead)));
     } else {
-      schema = parquetSchema(first);
+      ParquetLayout layout = parquetLayout(first);
+      schema = layout.schema;
       checkKeys(schema, first);
       for (String file : files.subList(1, files.size())) {
-        checkSameSchema(schema, first, parquetSchema(file), file);
+        checkSameSchema(layout, first, parquetLayout(file), file);
       }
       Schema s = schema;
       out = begin
-          .apply("ReadParquet", ParquetIO.parseGenericRecords(new ToRow(s))
+          .apply("ReadParquet", ParquetIO.parseGenericRecords(new ToRow(s, layout.columns))
               .withCoder(RowCoder.of(s)).from(pattern))
-          .apply("KeyRows", ParDo.of(new KeyFn(keyColumns, ok, dead)).withOutputTags(ok, TupleTagList.of(dead)));
+          .apply("KeyRows", ParDo.of(new KeyFn(keyColumns, keyTimestamps, ok, dead)).withOutputTags(ok, TupleTagList.of(dead)));
     }
     PCollection<KV<String, Row>> records = out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema)));
     PCollection<DeadLetter> deadLetters = out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -335,12 +427,63 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     PCollection<Row> rows = begin.apply("ReadJdbc",
         org.apache.beam.sdk.io.jdbc.JdbcIO.readRows().withDataSourceProviderFn(Objects.requireNonNull(endpoint))
             .withQuery(pattern));
-    Schema schema = rows.getSchema();
+    Schema schema = JdbcDates.schema(rows.getSchema());
     checkKeys(schema, "the query's result");
-    PCollectionTuple out = rows.apply("KeyRows", ParDo.of(new KeyFn(keyColumns, ok, dead))
+    if (!schema.equals(rows.getSchema())) {
+      rows = rows.apply("TypeDates", ParDo.of(new JdbcDates(schema))).setRowSchema(schema);
+    }
+    PCollectionTuple out = rows.apply("KeyRows", ParDo.of(new KeyFn(keyColumns, keyTimestamps, ok, dead))
         .withOutputTags(ok, TupleTagList.of(dead)));
     return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
         out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
+  }
+
+  /**
+   * JDBC {@code DATE} and {@code TIME} columns as {@link java.time.LocalDate} and
+   * {@link java.time.LocalTime}, as Parquet's: Beam's {@code JdbcIO} gives both as a Joda instant
+   * (midnight UTC of the date; the time of day on 1970-01-01 UTC), which would make a date key
+   * {@code 2001-01-01T00:00:00Z} from a database and {@code 2001-01-01} from a file.
+   */
+  static final class JdbcDates extends DoFn<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final Schema schema;
+
+    JdbcDates(Schema schema) {
+      this.schema = schema;
+    }
+
+    /** {@code jdbc} with its {@code DATE} and {@code TIME} columns typed as Beam's SQL date and time. */
+    static Schema schema(Schema jdbc) {
+      Schema.Builder b = Schema.builder();
+      for (Schema.Field f : jdbc.getFields()) {
+        FieldType t = f.getType();
+        String id = t.getTypeName() == Schema.TypeName.LOGICAL_TYPE ? t.getLogicalType().getIdentifier() : "";
+        if ("DATE".equals(id) || "TIME".equals(id)) {
+          t = ("DATE".equals(id) ? FieldType.logicalType(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.DATE)
+              : FieldType.logicalType(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.TIME))
+              .withNullable(t.getNullable());
+        }
+        b.addField(Schema.Field.of(f.getName(), t));
+      }
+      return b.build();
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, OutputReceiver<Row> out) {
+      List<Object> values = new ArrayList<>(schema.getFieldCount());
+      for (int i = 0; i < schema.getFieldCount(); i++) {
+        Object v = row.getValue(i);
+        FieldType t = schema.getField(i).getType();
+        if (v instanceof org.joda.time.ReadableInstant && t.getTypeName() == Schema.TypeName.LOGICAL_TYPE) {
+          java.time.LocalDateTime utc = java.time.LocalDateTime.ofInstant(
+              java.time.Instant.ofEpochMilli(((org.joda.time.ReadableInstant) v).getMillis()), java.time.ZoneOffset.UTC);
+          v = t.getLogicalType().getIdentifier().equals(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.DATE
+              .getIdentifier()) ? utc.toLocalDate() : utc.toLocalTime();
+        }
+        values.add(v);
+      }
+      out.output(Row.withSchema(schema).addValues(values).build());
+    }
   }
 
   private Result expandBigQuery(PBegin begin) {
@@ -356,7 +499,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     }
     PCollectionTuple out = begin
         .apply("ReadBigQuery", read)
-        .apply("KeyTableRows", ParDo.of(new TableRowFn(schema, keyColumns, ok, dead))
+        .apply("KeyTableRows", ParDo.of(new TableRowFn(schema, keyColumns, keyTimestamps, ok, dead))
             .withOutputTags(ok, TupleTagList.of(dead)));
     return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
         out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
@@ -396,7 +539,10 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     }
   }
 
-  private static void checkSameSchema(Schema expected, String first, Schema actual, String file) {
+  private static void checkSameSchema(ParquetLayout expectedLayout, String first, ParquetLayout actualLayout,
+      String file) {
+    Schema expected = expectedLayout.schema;
+    Schema actual = actualLayout.schema;
     for (Schema.Field f : expected.getFields()) {
       checkArgument(actual.hasField(f.getName()),
           "Parquet file %s has no column '%s', which %s has (its columns: %s): every file needs the first"
@@ -405,6 +551,12 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       checkArgument(other.equals(f.getType()),
           "Parquet file %s has column '%s' of type %s, but %s has it as %s: every file needs the first"
               + " file's column types", file, f.getName(), other, first, f.getType());
+      ParquetColumn mine = expectedLayout.columns.get(expected.indexOf(f.getName()));
+      ParquetColumn theirs = actualLayout.columns.get(actual.indexOf(f.getName()));
+      // One unit or scale per column: the values are converted with the first file's.
+      checkArgument(mine.equals(theirs),
+          "Parquet file %s has column '%s' as %s, but %s has it as %s: every file needs the first file's"
+              + " logical types (units and scales)", file, f.getName(), theirs, first, mine);
     }
   }
 
@@ -420,34 +572,332 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     return b.build();
   }
 
-  private static Schema parquetSchema(String file) {
+  /**
+   * A Parquet file's row schema and how each top-level column's values become row values. The Avro
+   * view of the file (parquet-avro) gives the schema; top-level columns with a Parquet logical type
+   * are then typed from the Parquet type itself, which keeps what the Avro view loses (nanosecond
+   * timestamps, decimals stored as INT32/INT64).
+   */
+  static ParquetLayout parquetLayout(String file) {
     try (SeekableByteChannel ch = (SeekableByteChannel) FileSystems.open(FileSystems.matchNewResource(file, false));
         ParquetFileReader reader = ParquetFileReader.open(new ChannelInputFile(ch, file))) {
-      org.apache.avro.Schema avro = new AvroSchemaConverter().convert(reader.getFileMetaData().getSchema());
-      return AvroUtils.toBeamSchema(avro);
+      org.apache.parquet.schema.MessageType parquet = reader.getFileMetaData().getSchema();
+      for (org.apache.parquet.schema.Type column : parquet.getFields()) {
+        checkArgument(!column.isPrimitive() || column.asPrimitiveType().getPrimitiveTypeName()
+                != org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.INT96,
+            "column '%s' is an INT96 timestamp (a legacy Spark/Impala encoding), which is not read: write it as"
+                + " TIMESTAMP(MICROS) (Spark: spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS)", column.getName());
+      }
+      org.apache.avro.Schema avro = new AvroSchemaConverter().convert(parquet);
+      Schema fromAvro = AvroUtils.toBeamSchema(avro);
+      Schema.Builder b = Schema.builder();
+      List<ParquetColumn> columns = new ArrayList<>();
+      org.apache.avro.Schema written = writerAvroSchema(reader.getFileMetaData().getKeyValueMetaData());
+      for (Schema.Field f : fromAvro.getFields()) {
+        ParquetColumn c = ParquetColumn.of(parquet.getType(f.getName()));
+        if (c.kind == ParquetColumn.Kind.PLAIN && written != null && written.getField(f.getName()) != null) {
+          c = ParquetColumn.ofAvro(written.getField(f.getName()).schema());
+        }
+        columns.add(c);
+        b.addField(c.kind == ParquetColumn.Kind.PLAIN ? f
+            : Schema.Field.of(f.getName(), c.fieldType().withNullable(f.getType().getNullable())));
+      }
+      return new ParquetLayout(b.build(), columns);
     } catch (IOException | RuntimeException e) {
       throw new IllegalArgumentException("cannot read the Parquet footer of " + file + ": " + e, e);
     }
   }
 
   /**
-   * The key of a row ({@link CompositeKey#of} of the key columns' values, unchanged), or null when a
-   * key column is null, empty or only white space.
+   * The Avro schema a parquet-avro writer stored in the footer, or null. parquet-avro before 1.14
+   * writes {@code local-timestamp-*} columns as plain INT64: only this schema still says what they are.
+   */
+  private static org.apache.avro.@Nullable Schema writerAvroSchema(Map<String, String> footer) {
+    String text = footer.getOrDefault("parquet.avro.schema", footer.get("avro.schema"));
+    if (text == null) {
+      return null;
+    }
+    org.apache.avro.Schema schema = new org.apache.avro.Schema.Parser().setValidateDefaults(false).parse(text);
+    return schema.getType() == org.apache.avro.Schema.Type.RECORD ? schema : null;
+  }
+
+  /** See {@link #parquetLayout}. */
+  static final class ParquetLayout {
+    final Schema schema;
+    final List<ParquetColumn> columns;
+
+    ParquetLayout(Schema schema, List<ParquetColumn> columns) {
+      this.schema = schema;
+      this.columns = columns;
+    }
+  }
+
+  /**
+   * How one top-level Parquet column is read: {@code TIMESTAMP} of any unit, adjusted to UTC or not
+   * (a local timestamp is read as UTC wall-clock time), as a {@link java.time.Instant} with all its
+   * digits (Beam's {@code NanosInstant}); {@code DATE} as a {@link java.time.LocalDate}; {@code TIME}
+   * as a {@link java.time.LocalTime}; {@code DECIMAL} as a {@link java.math.BigDecimal} of the
+   * column's scale; anything else as Avro gives it.
+   */
+  static final class ParquetColumn implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
+    enum Kind { PLAIN, TIMESTAMP, DATE, TIME, DECIMAL }
+
+    final Kind kind;
+    /** Of a TIMESTAMP or TIME: nanoseconds per stored unit (1, 1000, 1000000). */
+    final long nanosPerUnit;
+    /** Of a DECIMAL. */
+    final int scale;
+    /** For messages: the Parquet logical type. */
+    final String description;
+
+    private ParquetColumn(Kind kind, long nanosPerUnit, int scale, String description) {
+      this.kind = kind;
+      this.nanosPerUnit = nanosPerUnit;
+      this.scale = scale;
+      this.description = description;
+    }
+
+    static final ParquetColumn PLAIN = new ParquetColumn(Kind.PLAIN, 0, 0, "its physical type");
+
+    static ParquetColumn of(org.apache.parquet.schema.Type type) {
+      if (!type.isPrimitive() || type.getLogicalTypeAnnotation() == null) {
+        return PLAIN;
+      }
+      org.apache.parquet.schema.LogicalTypeAnnotation a = type.getLogicalTypeAnnotation();
+      String description = a.toString();
+      if (a instanceof org.apache.parquet.schema.LogicalTypeAnnotation.TimestampLogicalTypeAnnotation) {
+        return new ParquetColumn(Kind.TIMESTAMP, nanosPerUnit(
+            ((org.apache.parquet.schema.LogicalTypeAnnotation.TimestampLogicalTypeAnnotation) a).getUnit()), 0,
+            description);
+      }
+      if (a instanceof org.apache.parquet.schema.LogicalTypeAnnotation.TimeLogicalTypeAnnotation) {
+        return new ParquetColumn(Kind.TIME, nanosPerUnit(
+            ((org.apache.parquet.schema.LogicalTypeAnnotation.TimeLogicalTypeAnnotation) a).getUnit()), 0,
+            description);
+      }
+      if (a instanceof org.apache.parquet.schema.LogicalTypeAnnotation.DateLogicalTypeAnnotation) {
+        return new ParquetColumn(Kind.DATE, 0, 0, description);
+      }
+      if (a instanceof org.apache.parquet.schema.LogicalTypeAnnotation.DecimalLogicalTypeAnnotation) {
+        return new ParquetColumn(Kind.DECIMAL, 0,
+            ((org.apache.parquet.schema.LogicalTypeAnnotation.DecimalLogicalTypeAnnotation) a).getScale(),
+            description);
+      }
+      return PLAIN;
+    }
+
+    /** A column from its writer's Avro type (see {@link #writerAvroSchema}); PLAIN without a logical type. */
+    static ParquetColumn ofAvro(org.apache.avro.Schema type) {
+      if (type.getType() == org.apache.avro.Schema.Type.UNION) {
+        org.apache.avro.Schema single = null;
+        for (org.apache.avro.Schema branch : type.getTypes()) {
+          if (branch.getType() != org.apache.avro.Schema.Type.NULL) {
+            if (single != null) {
+              return PLAIN;
+            }
+            single = branch;
+          }
+        }
+        return single == null ? PLAIN : ofAvro(single);
+      }
+      org.apache.avro.LogicalType logical = type.getLogicalType();
+      if (logical == null) {
+        return PLAIN;
+      }
+      String description = "Avro " + logical.getName();
+      switch (logical.getName()) {
+        case "timestamp-millis":
+        case "local-timestamp-millis":
+          return new ParquetColumn(Kind.TIMESTAMP, 1_000_000L, 0, description);
+        case "timestamp-micros":
+        case "local-timestamp-micros":
+          return new ParquetColumn(Kind.TIMESTAMP, 1_000L, 0, description);
+        case "timestamp-nanos":
+        case "local-timestamp-nanos":
+          return new ParquetColumn(Kind.TIMESTAMP, 1L, 0, description);
+        case "date":
+          return new ParquetColumn(Kind.DATE, 0, 0, description);
+        case "time-millis":
+          return new ParquetColumn(Kind.TIME, 1_000_000L, 0, description);
+        case "time-micros":
+          return new ParquetColumn(Kind.TIME, 1_000L, 0, description);
+        case "decimal":
+          return new ParquetColumn(Kind.DECIMAL, 0, ((org.apache.avro.LogicalTypes.Decimal) logical).getScale(),
+              description);
+        default:
+          return PLAIN;
+      }
+    }
+
+    private static long nanosPerUnit(org.apache.parquet.schema.LogicalTypeAnnotation.TimeUnit unit) {
+      switch (unit) {
+        case MILLIS:
+          return 1_000_000L;
+        case MICROS:
+          return 1_000L;
+        case NANOS:
+          return 1L;
+        default:
+          throw new IllegalArgumentException("unknown Parquet time unit " + unit);
+      }
+    }
+
+    FieldType fieldType() {
+      switch (kind) {
+        case TIMESTAMP:
+          return FieldType.logicalType(new org.apache.beam.sdk.schemas.logicaltypes.NanosInstant());
+        case DATE:
+          return FieldType.logicalType(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.DATE);
+        case TIME:
+          return FieldType.logicalType(org.apache.beam.sdk.schemas.logicaltypes.SqlTypes.TIME);
+        case DECIMAL:
+          return FieldType.DECIMAL;
+        default:
+          throw new IllegalStateException("a plain column keeps the type Avro gives it");
+      }
+    }
+
+    /** The row value of a non-null stored value (raw, or already converted by the Avro data model). */
+    Object convert(Object v, String field) {
+      switch (kind) {
+        case TIMESTAMP:
+          if (v instanceof Long) {
+            long units = (Long) v;
+            long perSecond = 1_000_000_000L / nanosPerUnit;
+            return java.time.Instant.ofEpochSecond(Math.floorDiv(units, perSecond),
+                Math.floorMod(units, perSecond) * nanosPerUnit);
+          }
+          if (v instanceof java.time.Instant) {
+            return v;
+          }
+          if (v instanceof java.time.LocalDateTime) {
+            return ((java.time.LocalDateTime) v).toInstant(java.time.ZoneOffset.UTC);
+          }
+          break;
+        case DATE:
+          if (v instanceof Integer) {
+            return java.time.LocalDate.ofEpochDay((Integer) v);
+          }
+          if (v instanceof java.time.LocalDate) {
+            return v;
+          }
+          break;
+        case TIME:
+          if (v instanceof Integer || v instanceof Long) {
+            return java.time.LocalTime.ofNanoOfDay(((Number) v).longValue() * nanosPerUnit);
+          }
+          if (v instanceof java.time.LocalTime) {
+            return v;
+          }
+          break;
+        case DECIMAL:
+          if (v instanceof java.math.BigDecimal) {
+            return v;
+          }
+          if (v instanceof Integer || v instanceof Long) {
+            return java.math.BigDecimal.valueOf(((Number) v).longValue(), scale);
+          }
+          if (v instanceof java.nio.ByteBuffer) {
+            java.nio.ByteBuffer buffer = ((java.nio.ByteBuffer) v).duplicate();
+            byte[] bytes = new byte[buffer.remaining()];
+            buffer.get(bytes);
+            return new java.math.BigDecimal(new java.math.BigInteger(bytes), scale);
+          }
+          if (v instanceof org.apache.avro.generic.GenericFixed) {
+            return new java.math.BigDecimal(new java.math.BigInteger(((org.apache.avro.generic.GenericFixed) v).bytes()),
+                scale);
+          }
+          break;
+        default:
+          return v;
+      }
+      throw new IllegalStateException("Parquet column '" + field + "' (" + description + ") holds a "
+          + v.getClass().getName() + ", which is not a stored " + kind + " value");
+    }
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+      return o instanceof ParquetColumn && ((ParquetColumn) o).kind == kind
+          && ((ParquetColumn) o).nanosPerUnit == nanosPerUnit && ((ParquetColumn) o).scale == scale;
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(kind, nanosPerUnit, scale);
+    }
+
+    @Override
+    public String toString() {
+      return description;
+    }
+  }
+
+  /**
+   * The key of a row ({@link CompositeKey#of} of the key columns' text, see {@link #keyText}), or null
+   * when a key column is null, empty or only white space.
    */
   static @Nullable String keyOf(Row row, List<String> keyColumns) {
-    if (keyColumns.size() == 1) {
-      Object v = row.getValue(keyColumns.get(0));
-      return v == null || v.toString().isBlank() ? null : v.toString();
-    }
+    return keyOf(row, keyColumns, Map.of());
+  }
+
+  static @Nullable String keyOf(Row row, List<String> keyColumns, Map<String, String> keyTimestamps) {
     List<String> parts = new ArrayList<>(keyColumns.size());
     for (String column : keyColumns) {
       Object v = row.getValue(column);
       if (v == null || v.toString().isBlank()) {
         return null;
       }
-      parts.add(v.toString());
+      parts.add(keyText(column, v, keyTimestamps));
     }
     return CompositeKey.of(parts);
+  }
+
+  /**
+   * The text of one key column's value, the same whatever the source encoding: an instant (Parquet
+   * and JDBC timestamps, and the text of a column named by {@link #withKeyTimestamp}) as
+   * {@link InstantText#canonical} ({@code 2001-01-01T00:01:00Z}); a date as ISO {@code 2001-01-01};
+   * a time of day as ISO {@code 10:15:30} (fraction digits as needed); anything else as its text,
+   * unchanged.
+   */
+  static String keyText(String column, Object v, Map<String, String> keyTimestamps) {
+    String format = keyTimestamps.get(column);
+    if (format != null && v instanceof CharSequence) {
+      String text = v.toString().trim();
+      try {
+        if (format.isEmpty() && EPOCH_MILLIS.matcher(text).matches()) {
+          // As a timestamp feature reads digits without a format: epoch milliseconds.
+          return InstantText.canonical(java.time.Instant.ofEpochMilli(Long.parseLong(text)));
+        }
+        return InstantText.canonical(InstantText.parse(text, format.isEmpty() ? null : format));
+      } catch (NumberFormatException | java.time.DateTimeException e) {
+        throw new UnreadableKey(column, "the key column '" + column + "' is not a timestamp"
+            + (format.isEmpty() ? " (ISO-8601, BigQuery's text, yyyy-MM-dd[ HH:mm:ss] or epoch milliseconds)"
+                : " in format '" + format + "'") + ": '" + v + "'");
+      }
+    }
+    if (v instanceof java.time.LocalDate && format == null) {
+      return v.toString();
+    }
+    if (v instanceof java.time.LocalTime) {
+      return java.time.format.DateTimeFormatter.ISO_LOCAL_TIME.format((java.time.LocalTime) v);
+    }
+    java.time.Instant t = InstantText.of(v);
+    return t != null ? InstantText.canonical(t) : v.toString();
+  }
+
+  private static final java.util.regex.Pattern EPOCH_MILLIS = java.util.regex.Pattern.compile("-?\\d{1,18}");
+
+  /** A key column whose text is declared a timestamp but does not parse as one. */
+  static final class UnreadableKey extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    final String column;
+
+    UnreadableKey(String column, String message) {
+      super(message);
+      this.column = column;
+    }
   }
 
   /** The records and the unreadable lines. */
@@ -494,7 +944,10 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
       return new Result(pipeline, kept, keptDead, schema);
     }
 
-    /** The row schema: the CSV header as nullable strings, or the Parquet file's schema. */
+    /**
+     * The row schema: the CSV header as nullable strings, or the Parquet file's schema with its logical
+     * types as Beam's {@code NanosInstant}, {@code SqlTypes.DATE}/{@code TIME} and {@code DECIMAL}.
+     */
     public Schema schema() {
       return schema;
     }
@@ -522,13 +975,17 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
    */
   private abstract static class KeyingFn<T> extends DoFn<T, KV<String, Row>> {
     final List<String> keyColumns;
+    /** Key columns whose text is a timestamp: its format, or "" for {@link InstantText}'s default forms. */
+    final Map<String, String> keyTimestamps;
     final TupleTag<KV<String, Row>> ok;
     final TupleTag<DeadLetter> dead;
     final Counter read = Metrics.counter(METRICS_NAMESPACE, "records_read");
     final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "records_rejected");
 
-    KeyingFn(List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+    KeyingFn(List<String> keyColumns, Map<String, String> keyTimestamps, TupleTag<KV<String, Row>> ok,
+        TupleTag<DeadLetter> dead) {
       this.keyColumns = keyColumns;
+      this.keyTimestamps = keyTimestamps;
       this.ok = ok;
       this.dead = dead;
     }
@@ -545,7 +1002,13 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
 
     /** {@code record} renders the record for a dead letter; it is only called for one. */
     void emit(Row row, MultiOutputReceiver out, SerializableFunction<Row, String> record, String noKeyMessage) {
-      String key = keyOf(row, keyColumns);
+      String key;
+      try {
+        key = keyOf(row, keyColumns, keyTimestamps);
+      } catch (UnreadableKey e) {
+        reject(out, record.apply(row), e.column, "unparsable_key", e.getMessage());
+        return;
+      }
       if (key == null) {
         reject(out, record.apply(row), String.join(KEY_SEPARATOR, keyColumns), "missing_key", noKeyMessage);
         return;
@@ -569,9 +1032,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     private final String pattern;
     private transient CsvFile csv;
 
-    CsvFileFn(Schema schema, List<String> keyColumns, char delimiter, List<String> files, String pattern,
-        TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
-      super(keyColumns, ok, dead);
+    CsvFileFn(Schema schema, List<String> keyColumns, Map<String, String> keyTimestamps, char delimiter,
+        List<String> files, String pattern, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      super(keyColumns, keyTimestamps, ok, dead);
       this.pattern = pattern;
       this.schema = schema;
       this.delimiter = delimiter;
@@ -625,6 +1088,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
           String key = null;
           String keyProblem = null;
           String keyField = null;
+          String keyMessage = null;
           List<String> parts = new ArrayList<>(keys.length);
           for (int i = 0; i < keys.length && keyProblem == null; i++) {
             keyField = keyColumns.get(i);
@@ -635,7 +1099,12 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
             } else if (part == null) {
               keyProblem = "invalid_utf8";
             } else {
-              parts.add(part);
+              try {
+                parts.add(keyText(keyField, part, keyTimestamps));
+              } catch (UnreadableKey e) {
+                keyProblem = "unparsable_key";
+                keyMessage = e.getMessage();
+              }
             }
           }
           if (keyProblem == null) {
@@ -649,6 +1118,7 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
           if (keyProblem != null) {
             reject(out, null, csv.render(record), keyField, keyProblem, at + ("missing_key".equals(keyProblem)
                 ? "the key column '" + keyField + "' is empty"
+                : keyMessage != null ? keyMessage
                 : "the key column '" + keyField + "' has bytes that are not valid UTF-8"));
             return;
           }
@@ -743,8 +1213,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         new com.fasterxml.jackson.databind.ObjectMapper();
     private final Schema schema;
 
-    JsonFn(Schema schema, List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
-      super(keyColumns, ok, dead);
+    JsonFn(Schema schema, List<String> keyColumns, Map<String, String> keyTimestamps, TupleTag<KV<String, Row>> ok,
+        TupleTag<DeadLetter> dead) {
+      super(keyColumns, keyTimestamps, ok, dead);
       this.schema = schema;
     }
 
@@ -780,8 +1251,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         new com.fasterxml.jackson.databind.ObjectMapper();
     private final Schema schema;
 
-    TableRowFn(Schema schema, List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
-      super(keyColumns, ok, dead);
+    TableRowFn(Schema schema, List<String> keyColumns, Map<String, String> keyTimestamps,
+        TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
+      super(keyColumns, keyTimestamps, ok, dead);
       this.schema = schema;
     }
 
@@ -806,8 +1278,9 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   }
 
   private static final class KeyFn extends KeyingFn<Row> {
-    KeyFn(List<String> keyColumns, TupleTag<KV<String, Row>> ok, TupleTag<DeadLetter> dead) {
-      super(keyColumns, ok, dead);
+    KeyFn(List<String> keyColumns, Map<String, String> keyTimestamps, TupleTag<KV<String, Row>> ok,
+        TupleTag<DeadLetter> dead) {
+      super(keyColumns, keyTimestamps, ok, dead);
     }
 
     @ProcessElement
@@ -818,19 +1291,34 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   }
 
   /**
-   * A Parquet record as a row. Flat schemas of strings, numbers and booleans (the usual feature
-   * table) are converted field by field and attached without Beam's per-row verification, which
-   * was the largest cost of reading (a profile of the fraud job at 1M rows); anything else goes
-   * through {@code AvroUtils.toBeamRowStrict}.
+   * A Parquet record as a row. Columns of strings, numbers and booleans (the usual feature table) and
+   * of logical types ({@link ParquetColumn}) are converted field by field and attached without Beam's
+   * per-row verification, which was the largest cost of reading (a profile of the fraud job at 1M
+   * rows); a schema with other columns (lists, records, bytes) has those converted by
+   * {@code AvroUtils.convertAvroFieldStrict} and the row verified.
    */
   static final class ToRow implements SerializableFunction<GenericRecord, Row> {
     private static final long serialVersionUID = 1L;
     private final Schema schema;
+    private final List<ParquetColumn> columns;
     private final boolean flat;
 
+    /** A schema without logical-type columns. */
     ToRow(Schema schema) {
+      this(schema, java.util.Collections.nCopies(schema.getFieldCount(), ParquetColumn.PLAIN));
+    }
+
+    ToRow(Schema schema, List<ParquetColumn> columns) {
+      checkArgument(columns.size() == schema.getFieldCount(), "%s columns for a schema of %s fields",
+          columns.size(), schema.getFieldCount());
       this.schema = schema;
-      this.flat = schema.getFields().stream().allMatch(f -> FLAT.contains(f.getType().getTypeName()));
+      this.columns = List.copyOf(columns);
+      boolean f = true;
+      for (int i = 0; i < columns.size(); i++) {
+        f &= columns.get(i).kind != ParquetColumn.Kind.PLAIN
+            || FLAT.contains(schema.getField(i).getType().getTypeName());
+      }
+      this.flat = f;
     }
 
     private static final java.util.Set<Schema.TypeName> FLAT = java.util.EnumSet.of(Schema.TypeName.STRING,
@@ -839,25 +1327,27 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
 
     @Override
     public Row apply(GenericRecord record) {
-      if (!flat) {
-        return AvroUtils.toBeamRowStrict(record, schema);
-      }
       List<Object> values = new ArrayList<>(schema.getFieldCount());
       for (int i = 0; i < schema.getFieldCount(); i++) {
         Schema.Field f = schema.getField(i);
+        ParquetColumn column = columns.get(i);
         Object v = record.get(f.getName());
         if (v == null) {
           if (!f.getType().getNullable()) {
             throw new IllegalArgumentException("field " + f.getName() + " is not nullable, but is null in " + record);
           }
           values.add(null);
+        } else if (column.kind != ParquetColumn.Kind.PLAIN) {
+          values.add(column.convert(v, f.getName()));
         } else if (f.getType().getTypeName() == Schema.TypeName.STRING) {
           values.add(v.toString()); // Avro gives Utf8
-        } else {
+        } else if (FLAT.contains(f.getType().getTypeName())) {
           values.add(v);
+        } else {
+          values.add(AvroUtils.convertAvroFieldStrict(v, record.getSchema().getField(f.getName()).schema(), f.getType()));
         }
       }
-      return Row.withSchema(schema).attachValues(values);
+      return flat ? Row.withSchema(schema).attachValues(values) : Row.withSchema(schema).addValues(values).build();
     }
   }
 

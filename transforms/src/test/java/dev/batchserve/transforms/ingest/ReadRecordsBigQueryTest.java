@@ -121,4 +121,38 @@ public class ReadRecordsBigQueryTest {
     assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.csv("a.csv").withBigQueryServices(
         new FakeBigQueryServices())).getMessage(), equalTo("withBigQueryServices is for a BigQuery source, not CSV"));
   }
+
+  /** Issue 21: BigQuery gives TIMESTAMP as text; declared a key timestamp, it keys as Parquet's and CSV's instants. */
+  @Test
+  public void aBigQueryTimestampKeysAndReadsAsTheInstant() throws Exception {
+    Table events = new Table()
+        .setTableReference(new TableReference().setProjectId(PROJECT).setDatasetId(DATASET).setTableId("events"))
+        .setSchema(new TableSchema().setFields(List.of(
+            new TableFieldSchema().setName("user_id").setType("STRING").setMode("NULLABLE"),
+            new TableFieldSchema().setName("ts").setType("TIMESTAMP").setMode("NULLABLE"))));
+    bq.datasets.createTable(events);
+    // The fake stores what its Avro export writes: epoch microseconds, which BigQueryIO gives back as
+    // BigQuery's text, 2024-02-29 23:59:58.123456 UTC.
+    bq.datasets.insertAll(events.getTableReference(), List.of(
+        new TableRow().set("user_id", "u1").set("ts", 1_709_251_198_123_456L)), null);
+    ReadRecords.Result r = p.apply(ReadRecords.bigQueryTable(PROJECT + ":" + DATASET + ".events")
+        .withBigQueryServices(services)
+        .withKeyColumns("user_id", "ts")
+        .withKeyTimestamp("ts"));
+    dev.batchserve.transforms.features.FeatureSpec spec = dev.batchserve.transforms.features.FeatureSpec.fit(
+        dev.batchserve.transforms.features.FeatureSpec.builder().timestamp("ts")
+            .dateParts(dev.batchserve.transforms.features.FeatureSpec.DatePart.HOUR,
+                dev.batchserve.transforms.features.FeatureSpec.DatePart.DAY_OF_MONTH).build(),
+        List.of(Map.of("ts", 0L)));
+    PAssert.that(r.records()).containsInAnyOrder(KV.of("u1|2024-02-29T23:59:58.123456Z",
+        Row.withSchema(r.schema()).addValues("u1", "2024-02-29 23:59:58.123456 UTC").build()));
+    PAssert.that(r.records().apply("Keys", org.apache.beam.sdk.transforms.MapElements
+            .into(org.apache.beam.sdk.values.TypeDescriptors.strings()).via(KV::getKey)))
+        .containsInAnyOrder("u1|2024-02-29T23:59:58.123456Z");
+    PAssert.that(r.records().apply(dev.batchserve.transforms.features.FeatureTransform.of(spec)).vectors())
+        .containsInAnyOrder(KV.of("u1|2024-02-29T23:59:58.123456Z",
+            dev.batchserve.transforms.features.FeatureVector.of(new float[] {23f, 29f})));
+    PAssert.that(r.deadLetters()).empty();
+    p.run().waitUntilFinish();
+  }
 }
