@@ -8,7 +8,9 @@ import org.apache.beam.sdk.options.Description;
 
 /**
  * Options of {@link BatchScoringPipeline}. Every option has a description and a default that runs
- * the fraud example on the sample data and the demo model that {@code make run} prepares.
+ * the fraud example on the sample data and the demo model that {@code make run} prepares. Parse
+ * them with {@link BatchScoringPipeline#options}, which also reads {@code off} for the circuit
+ * breaker's limits ({@code --maxPsi=off}).
  */
 public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   @Description("Input file pattern (CSV with a header line, JSON lines, or Parquet), local or any Beam FileSystems URI;"
@@ -139,32 +141,35 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   void setFailureThreshold(double value);
 
   @Description("Circuit breaker: fail the run, publishing nothing, when more than this share of the records read"
-      + " became dead letters (0 to 1).")
+      + " became dead letters (0 to 1, or off).")
   @Default.Double(QualityThresholds.DEFAULT_MAX_DEAD_LETTER_RATE)
   double getMaxDeadLetterRate();
 
   void setMaxDeadLetterRate(double value);
 
   @Description("Circuit breaker: largest PSI of a numeric feature against its training histogram"
-      + " (Infinity turns the check off).")
+      + " (off turns the check off).")
   @Default.Double(QualityThresholds.DEFAULT_MAX_PSI)
   double getMaxPsi();
 
   void setMaxPsi(double value);
 
-  @Description("Circuit breaker: largest Jensen-Shannon divergence (base 2) of a numeric feature against training.")
+  @Description("Circuit breaker: largest Jensen-Shannon divergence (base 2) of a numeric feature against training"
+      + " (off turns the check off).")
   @Default.Double(QualityThresholds.DEFAULT_MAX_JS_DIVERGENCE)
   double getMaxJsDivergence();
 
   void setMaxJsDivergence(double value);
 
-  @Description("Circuit breaker: largest L-infinity distance of a categorical feature's shares against training.")
+  @Description("Circuit breaker: largest L-infinity distance of a categorical feature's shares against training"
+      + " (off turns the check off).")
   @Default.Double(QualityThresholds.DEFAULT_MAX_CATEGORY_SHIFT)
   double getMaxCategoryShift();
 
   void setMaxCategoryShift(double value);
 
-  @Description("Circuit breaker: largest absolute change of the mean score against the previous published run.")
+  @Description("Circuit breaker: largest absolute change of the mean score against the previous published run"
+      + " (off turns the check off).")
   @Default.Double(QualityThresholds.DEFAULT_MAX_PREDICTION_MEAN_SHIFT)
   double getMaxPredictionMeanShift();
 
@@ -179,7 +184,7 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   @Description("Circuit breaker: fail the run, publishing nothing, when fewer than this many records reached"
       + " scoring; the default 1 stops an empty input (e.g. a header-only CSV) from replacing the served"
-      + " predictions with none. 0 turns the check off.")
+      + " predictions with none. off (or 0) turns the check off.")
   @Default.Long(QualityThresholds.DEFAULT_MIN_RECORDS)
   long getMinRecords();
 
@@ -187,7 +192,7 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   @Description("Circuit breaker: fail the run, publishing nothing, when its record count fell by more than this"
       + " share (0 to 1) below the previous published run's (its _MANIFEST.json records), e.g. 0.5: 2000"
-      + " yesterday, fewer than 1000 today fails. Not judged without a previous run. 1 turns the check off.")
+      + " yesterday, fewer than 1000 today fails. Not judged without a previous run. off (or 1) turns the check off.")
   @Default.Double(QualityThresholds.DEFAULT_MAX_RECORD_DROP)
   double getMaxRecordDrop();
 

@@ -74,10 +74,40 @@ public final class BatchScoringPipeline {
   private BatchScoringPipeline() {}
 
   public static void main(String[] args) {
-    BatchScoringOptions options =
-        PipelineOptionsFactory.fromArgs(args).withValidation().as(BatchScoringOptions.class);
-    RunSummary summary = run(options);
+    RunSummary summary = run(options(args));
     System.out.println(summary.render());
+  }
+
+  /**
+   * Parses and validates command-line arguments as Beam does, after reading each quality limit
+   * ({@code --maxPsi=off}, {@code --minRecords=off}, {@code --maxRecordDrop=0.3}) as
+   * {@link QualityThresholds#withLimit} reads it: {@value QualityThresholds#OFF} turns its check off.
+   *
+   * <pre>{@code
+   * BatchScoringOptions o = BatchScoringPipeline.options("--input=in.csv", "--maxPsi=off");
+   * }</pre>
+   */
+  public static BatchScoringOptions options(String... args) {
+    return PipelineOptionsFactory.fromArgs(withNumericLimits(args)).withValidation().as(BatchScoringOptions.class);
+  }
+
+  /**
+   * {@code args} with every quality limit's value as the number its option takes: {@code off}
+   * becomes {@code Infinity} ({@code 0} for {@code --minRecords}); other arguments are unchanged.
+   *
+   * @throws IllegalArgumentException naming the option, for a limit that is neither a number nor off
+   */
+  public static String[] withNumericLimits(String[] args) {
+    String[] out = args.clone();
+    for (int i = 0; i < out.length; i++) {
+      int eq = out[i].indexOf('=');
+      if (out[i].startsWith("--") && eq > 2 && QualityThresholds.LIMITS.contains(out[i].substring(2, eq))) {
+        String name = out[i].substring(2, eq);
+        Number value = QualityThresholds.parseLimit(name, out[i].substring(eq + 1));
+        out[i] = "--" + name + "=" + value;
+      }
+    }
+    return out;
   }
 
   /** The run this configuration describes: {@code --pipelineName}, {@code --runDate}, {@code --interval} (default daily). */
@@ -100,7 +130,7 @@ public final class BatchScoringPipeline {
     String[] keys = Arrays.stream(o.getKeyColumns().split(",")).map(String::trim).toArray(String[]::new);
     ReadRecords.Format format = o.getInputFormat().isEmpty()
         ? ReadRecords.Format.fromPattern(o.getInput())
-        : ReadRecords.Format.valueOf(o.getInputFormat().trim().toUpperCase(Locale.ROOT));
+        : ReadRecords.Format.parse(o.getInputFormat());
     // JSON lines have no header: keep the columns the feature spec reads.
     ReadRecords source = format == ReadRecords.Format.JDBC ? ReadRecords.jdbc(jdbcSource(o), o.getInputQuery())
         : format == ReadRecords.Format.BIGQUERY ? bigQuerySource(o)

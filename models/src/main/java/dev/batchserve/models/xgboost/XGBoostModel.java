@@ -37,6 +37,8 @@ import ml.dmlc.xgboost4j.java.XGBoostError;
  * }</pre>
  */
 public final class XGBoostModel extends AbstractModel {
+  /** The manifest metadata naming a feature spec saved inside the model (see SaveSpecToModel in batchserve-transforms). */
+  static final String FEATURE_SPEC_METADATA_KEY = "feature_spec";
   private final Booster booster;
   private final int features;
 
@@ -48,13 +50,17 @@ public final class XGBoostModel extends AbstractModel {
   }
 
   /**
-   * Loads the manifest's {@code .json}/{@code .ubj} model file.
+   * Loads the manifest's {@code .json}/{@code .ubj} model file (not the feature spec the manifest's
+   * {@code feature_spec} metadata names).
    *
    * @throws ModelLoadException if there is none, a GPU device is requested, or XGBoost rejects it
    */
   public static XGBoostModel load(Path modelDir, ModelManifest manifest, ModelOptions options) {
+    // A feature spec saved inside the model directory (metadata feature_spec, e.g. feature-spec.json,
+    // sorted before model.json) is JSON too, but no booster.
+    String spec = manifest.getMetadata().get(FEATURE_SPEC_METADATA_KEY);
     String file = manifest.getFiles().stream().map(FileEntry::getPath)
-        .filter(p -> p.endsWith(".json") || p.endsWith(".ubj")).findFirst()
+        .filter(p -> p.endsWith(".json") || p.endsWith(".ubj")).filter(p -> !p.equals(spec)).findFirst()
         .orElseThrow(() -> new ModelLoadException(
             "no .json or .ubj XGBoost model file listed in the manifest of " + modelDir));
     if (options.getDevice() != null && options.getDevice().toUpperCase(Locale.ROOT).contains("GPU")) {

@@ -128,4 +128,25 @@ public class XGBoostModelTest {
     ModelIntegrityException e = assertThrows(ModelIntegrityException.class, () -> Models.load(dir));
     assertThat(e.getMessage().startsWith("model file model.json: sha256 mismatch"), equalTo(true));
   }
+  @Test
+  public void aFeatureSpecSavedBesideTheBoosterIsNotLoadedAsTheBooster() throws Exception {
+    // As SaveSpecToModel leaves a directory: feature-spec.json (sorted before model.json) listed in the
+    // manifest and named by its feature_spec metadata.
+    Path dir = tmp.getRoot().toPath().resolve("with-spec");
+    TestModels.copy(exported, dir);
+    java.nio.file.Files.writeString(dir.resolve("feature-spec.json"), "{\"features\": []}");
+    ModelManifest m = ModelManifest.read(dir);
+    Map<String, String> metadata = new HashMap<>(m.getMetadata());
+    metadata.put(XGBoostModel.FEATURE_SPEC_METADATA_KEY, "feature-spec.json");
+    m.toBuilder().files(ModelManifest.hashFiles(dir)).metadata(metadata).build().write(dir);
+    assertThat(ModelManifest.read(dir).getFiles().get(0).getPath(), equalTo("feature-spec.json"));
+    float[][] x = TestModels.features(10, 5L);
+    try (Model fromCopy = Models.load(dir); Model original = Models.load(exported)) {
+      float[][] expected = original.predict(x);
+      float[][] actual = fromCopy.predict(x);
+      for (int r = 0; r < x.length; r++) {
+        assertThat(actual[r][0], equalTo(expected[r][0]));
+      }
+    }
+  }
 }

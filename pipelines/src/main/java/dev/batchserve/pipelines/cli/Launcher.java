@@ -269,7 +269,7 @@ public final class Launcher {
 
     int run() {
       try {
-        options = PipelineOptionsFactory.fromArgs(args).withValidation().as(BatchScoringOptions.class);
+        options = BatchScoringPipeline.options(args);
       } catch (IllegalArgumentException e) {
         throw new LaunchException(Failure.INPUT_OR_CONFIG, Failure.cause(e).message(), e);
       }

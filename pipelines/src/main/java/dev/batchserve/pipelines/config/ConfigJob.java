@@ -9,7 +9,9 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -20,13 +22,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a {@link JobConfig} file: reads and validates it (with {@code --set} overrides), waits for
  * the upstream marker when the schedule names one, then runs {@code BatchScoringPipeline} with the
- * job's arguments. Arguments it does not know ({@code --runner=...}, runner options) are passed to
- * the pipeline after the job's own, so they win.
+ * job's arguments. Arguments it does not know ({@code --runner=...}, runner options, any option of
+ * {@code BatchScoringPipeline}) are passed to the pipeline after the job's own, and an option given
+ * on the command line replaces the job file's value of it: {@code --batchSize=512} wins over the
+ * file's {@code batchSize: 256}, {@code --maxPsi=off} over its {@code maxPsi}, a bare boolean
+ * {@code --forceLatest} over the file. {@code --set} changes the document itself (checked like the
+ * file).
  *
  * <pre>
  * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.config.ConfigJob \
  *   -Dexec.args="--config=pipelines/src/main/resources/jobs/fraud-daily.yaml --runDate=2026-11-28 \
- *                --set batchSize=512 --set fallback.policy=constant --set fallback.value=0.02"
+ *                --set fallback.policy=constant --set fallback.value=0.02 --batchSize=512 --maxPsi=off"
  * </pre>
  */
 public final class ConfigJob {
@@ -106,21 +112,45 @@ public final class ConfigJob {
     CommandLine cl = parse(args);
     PipelineOptionsFactory.register(BatchScoringOptions.class);
     // Registers gs:// and other file systems for the config, the marker and the job itself.
-    PipelineOptions fsOptions = PipelineOptionsFactory.fromArgs(cl.passThrough.toArray(new String[0])).create();
+    PipelineOptions fsOptions = PipelineOptionsFactory.fromArgs(
+        BatchScoringPipeline.withNumericLimits(cl.passThrough.toArray(new String[0]))).create();
     FileSystems.setDefaultPipelineOptions(fsOptions);
     JobConfig job = JobConfig.read(cl.config, cl.overrides);
     RunInfo run = job.runInfo(cl.runDate, cl.runHour);
     String[] pipelineArgs = pipelineArgs(job, run, cl.passThrough);
     LOG.info("job {} run {}: BatchScoringPipeline {}", job.name(), run.runId(), Arrays.toString(pipelineArgs));
-    BatchScoringOptions options =
-        PipelineOptionsFactory.fromArgs(pipelineArgs).withValidation().as(BatchScoringOptions.class);
-    return BatchScoringPipeline.run(options);
+    return BatchScoringPipeline.run(BatchScoringPipeline.options(pipelineArgs));
   }
 
-  /** The job's pipeline arguments followed by the pass-through ones. */
+  /**
+   * The job's pipeline arguments followed by the pass-through ones; a job argument whose option the
+   * pass-through ones also give ({@code --name=value} or a bare boolean {@code --name}) is left out,
+   * so that the command line's value is the one value of that option.
+   */
   public static String[] pipelineArgs(JobConfig job, @Nullable RunInfo run, List<String> passThrough) {
-    List<String> all = new ArrayList<>(Arrays.asList(job.toPipelineArgs(run)));
+    Set<String> given = new HashSet<>();
+    for (String a : passThrough) {
+      String name = optionName(a);
+      if (name != null) {
+        given.add(name);
+      }
+    }
+    List<String> all = new ArrayList<>();
+    for (String a : job.toPipelineArgs(run)) {
+      if (!given.contains(optionName(a))) {
+        all.add(a);
+      }
+    }
     all.addAll(passThrough);
     return all.toArray(new String[0]);
+  }
+
+  /** {@code batchSize} of {@code --batchSize=512} and {@code forceLatest} of {@code --forceLatest}; null if no option. */
+  private static @Nullable String optionName(String arg) {
+    if (!arg.startsWith("--") || arg.length() == 2) {
+      return null;
+    }
+    int eq = arg.indexOf('=');
+    return eq < 0 ? arg.substring(2) : arg.substring(2, eq);
   }
 }

@@ -3,11 +3,16 @@ package dev.batchserve.pipelines.config;
 import com.fasterxml.jackson.annotation.JsonAutoDetect.Visibility;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.PropertyAccessor;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -15,7 +20,14 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.batchserve.pipelines.schedule.UpstreamMarker;
+import dev.batchserve.transforms.ingest.ReadRecords;
+import dev.batchserve.transforms.monitoring.QualityThresholds;
+import dev.batchserve.transforms.sink.FileFormat;
+import dev.batchserve.transforms.sink.JdbcEndpoint;
 import dev.batchserve.transforms.sink.JdbcSink;
+import dev.batchserve.transforms.sink.RedisEndpoint;
+import dev.batchserve.transforms.sink.RedisSink;
+import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,7 +75,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *
  * <pre>
  * name: fraud                       # the run id's first part: [a-z0-9][a-z0-9_-]{0,62}
- * source: {type: files, path: data/accounts-*.parquet, format: parquet}
+ * source: {type: files, path: data/accounts-*.parquet, format: parquet}   # csv, jsonl or parquet
  *         # or {type: jdbc, url: jdbc:postgresql://..., query: SELECT ...} / {type: bigquery, table: p:d.t}
  *         # or {type: bigquery, query: "SELECT ... WHERE day = '{run_date}'"} (standard SQL)
  * keyColumns: [account_id]          # or one string
@@ -82,16 +94,29 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * alerts:
  *   thresholds: {maxDeadLetterRate: 0.05, maxPsi: 0.25, maxJsDivergence: 0.1, maxCategoryShift: 0.2,
  *                maxPredictionMeanShift: 0.1, minDriftSample: 100,
- *                minRecords: 1, maxRecordDrop: 0.5}   # 0 / 1 turn these two off
+ *                minRecords: 1, maxRecordDrop: 0.5}   # off turns any of these checks off: maxPsi: off
  *   webhook: https://hooks.example.com/batchserve
  * </pre>
+ *
+ * <p>Values are checked by the code that uses them: source formats by {@code ReadRecords.Format},
+ * file formats by {@code FileFormat}, Redis and JDBC sinks by {@code RedisEndpoint}/{@code RedisSink}
+ * and {@code JdbcEndpoint}/{@code JdbcSink}, thresholds by {@code QualityThresholds.withLimit}; an
+ * error names the field, then gives that code's message ({@code sinks[1].prefix: keyPrefix must match ...}).
+ * A threshold is a number or {@code off} (the one spelling, also for {@code --maxPsi=off}; YAML reads
+ * an unquoted {@code off} as false, which a threshold takes as off too; {@code Infinity} also turns a
+ * max limit off). Options given on {@code ConfigJob}'s command line win over the file's values.
  */
 public final class JobConfig {
   private static final ObjectMapper YAML = configure(new ObjectMapper(new YAMLFactory()));
   private static final ObjectMapper JSON = configure(new ObjectMapper());
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+  /**
+   * YAML's {@code .inf} where a value starts: the YAML parser used here cannot read it as a number
+   * ("Malformed numeric value"), so it is quoted before parsing, and a threshold reads '.inf' as off.
+   */
+  private static final Pattern YAML_INF =
+      Pattern.compile("(?m)(^|:\\s+|[\\[,]\\s*|-\\s+)(\\+?\\.(?:inf|Inf|INF))(?=\\s*(?:[,\\]}#]|$))");
   private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)(?:\\[(\\d+)])?");
-  private static final Pattern SQL_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
 
   private static ObjectMapper configure(ObjectMapper m) {
     m.setVisibility(PropertyAccessor.ALL, Visibility.NONE);
@@ -135,7 +160,7 @@ public final class JobConfig {
       return path;
     }
 
-    /** {@code csv} or {@code parquet}; null = from the path's extension. */
+    /** {@code csv}, {@code jsonl} or {@code parquet}; null = from the path's extension. */
     public @Nullable String format() {
       return format;
     }
@@ -284,16 +309,50 @@ public final class JobConfig {
     }
   }
 
-  /** The circuit breaker's limits (see {@code QualityThresholds}); unset ones keep their defaults. */
+  /**
+   * The circuit breaker's limits (see {@code QualityThresholds}), each a number or {@code off};
+   * unset ones keep their defaults.
+   */
   public static final class Thresholds {
-    @Nullable Double maxDeadLetterRate;
-    @Nullable Double maxPsi;
-    @Nullable Double maxJsDivergence;
-    @Nullable Double maxCategoryShift;
-    @Nullable Double maxPredictionMeanShift;
-    @Nullable Long minDriftSample;
-    @Nullable Long minRecords;
-    @Nullable Double maxRecordDrop;
+    @JsonDeserialize(using = LimitText.class) @Nullable String maxDeadLetterRate;
+    @JsonDeserialize(using = LimitText.class) @Nullable String maxPsi;
+    @JsonDeserialize(using = LimitText.class) @Nullable String maxJsDivergence;
+    @JsonDeserialize(using = LimitText.class) @Nullable String maxCategoryShift;
+    @JsonDeserialize(using = LimitText.class) @Nullable String maxPredictionMeanShift;
+    @JsonDeserialize(using = LimitText.class) @Nullable String minDriftSample;
+    @JsonDeserialize(using = LimitText.class) @Nullable String minRecords;
+    @JsonDeserialize(using = LimitText.class) @Nullable String maxRecordDrop;
+
+    /** Limit name -> its text, for the limits set, in {@code QualityThresholds.LIMITS} order. */
+    public Map<String, String> limits() {
+      Map<String, String> m = new java.util.LinkedHashMap<>();
+      String[] values = {maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift,
+          minDriftSample, minRecords, maxRecordDrop};
+      for (int i = 0; i < values.length; i++) {
+        if (values[i] != null) {
+          m.put(QualityThresholds.LIMITS.get(i), values[i]);
+        }
+      }
+      return m;
+    }
+  }
+
+  /**
+   * A limit's text as written: a number as is, {@code off} as {@code off} although YAML 1.1 (and so
+   * the tree of the document) reads an unquoted {@code off} as the boolean false.
+   */
+  static final class LimitText extends JsonDeserializer<String> {
+    @Override
+    public String deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+      JsonToken t = p.currentToken();
+      if (t == JsonToken.VALUE_FALSE) {
+        return QualityThresholds.OFF;
+      }
+      if (t != null && t.isScalarValue() && t != JsonToken.VALUE_TRUE) {
+        return p.getText();
+      }
+      throw JsonMappingException.from(p, "must be a number or " + QualityThresholds.OFF + ", but was " + t);
+    }
   }
 
   /** A config that failed validation; {@link #errors()} has one message per problem, each naming its field. */
@@ -343,7 +402,7 @@ public final class JobConfig {
   public static JobConfig parse(String text, boolean json, String origin, List<String> overrides) {
     JsonNode tree;
     try {
-      tree = (json ? JSON : YAML).readTree(text);
+      tree = json ? JSON.readTree(text) : YAML.readTree(quoteInf(text));
     } catch (JsonProcessingException e) {
       throw new InvalidConfig(origin, List.of("not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage()
           + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr())));
@@ -424,7 +483,7 @@ public final class JobConfig {
     String raw = override.substring(eq + 1);
     JsonNode value;
     try {
-      value = raw.isEmpty() ? NullNode.getInstance() : YAML.readTree(raw);
+      value = raw.isEmpty() ? NullNode.getInstance() : YAML.readTree(quoteInf(raw));
       if (value == null || value.isMissingNode()) {
         value = NullNode.getInstance();
       }
@@ -491,6 +550,11 @@ public final class JobConfig {
         node = list.get(index);
       }
     }
+  }
+
+  /** {@code maxPsi: .inf} as {@code maxPsi: '.inf'}; see {@link #YAML_INF}. */
+  static String quoteInf(String yaml) {
+    return YAML_INF.matcher(yaml).replaceAll("$1'$2'");
   }
 
   // ---- validation ----
@@ -570,18 +634,15 @@ public final class JobConfig {
     if (alerts != null) {
       Thresholds t = alerts.thresholds;
       if (t != null) {
-        checkRate("alerts.thresholds.maxDeadLetterRate", t.maxDeadLetterRate, e);
-        checkNonNegative("alerts.thresholds.maxPsi", t.maxPsi, e);
-        checkRate("alerts.thresholds.maxJsDivergence", t.maxJsDivergence, e);
-        checkRate("alerts.thresholds.maxCategoryShift", t.maxCategoryShift, e);
-        checkNonNegative("alerts.thresholds.maxPredictionMeanShift", t.maxPredictionMeanShift, e);
-        if (t.minDriftSample != null && t.minDriftSample < 0) {
-          e.add("alerts.thresholds.minDriftSample must be >= 0, but was " + t.minDriftSample);
+        // QualityThresholds' own checks, as for the options; its messages start with the limit's name.
+        QualityThresholds q = QualityThresholds.defaults();
+        for (Map.Entry<String, String> limit : t.limits().entrySet()) {
+          try {
+            q = q.withLimit(limit.getKey(), limit.getValue());
+          } catch (IllegalArgumentException ex) {
+            e.add("alerts.thresholds." + ex.getMessage());
+          }
         }
-        if (t.minRecords != null && t.minRecords < 0) {
-          e.add("alerts.thresholds.minRecords must be >= 0 (0 turns the check off), but was " + t.minRecords);
-        }
-        checkRate("alerts.thresholds.maxRecordDrop", t.maxRecordDrop, e);
       }
       if (alerts.webhook != null && !alerts.webhook.matches("https?://\\S+")) {
         e.add("alerts.webhook must be an http(s) URL, but was '" + alerts.webhook + "'");
@@ -606,18 +667,14 @@ public final class JobConfig {
           e.add("source.path is required for a files source");
         }
         if (source.format != null) {
-          if (!List.of("csv", "parquet").contains(lower(source.format))) {
-            e.add("source.format must be one of csv, parquet, but was '" + source.format + "'");
-          }
+          check("source.format", e, () -> ReadRecords.Format.parseFile(source.format));
         } else if (!isBlank(source.path) && formatOf(source.path) == null) {
           e.add("source.format is required: cannot tell it from the extension of '" + source.path + "'");
         }
         notUsed("source", "a files source", e, "url", source.url, "query", source.query, "table", source.table);
         break;
       case "jdbc":
-        if (isBlank(source.url) || !source.url.startsWith("jdbc:")) {
-          e.add("source.url must be a jdbc: URL, but was " + quote(source.url));
-        }
+        check("source.url", e, () -> JdbcEndpoint.of(source.url));
         if (isBlank(source.query) == isBlank(source.table)) {
           e.add("source needs exactly one of query, table for a jdbc source");
         }
@@ -656,9 +713,8 @@ public final class JobConfig {
             e.add(at + ".formats must name at least one format");
           }
           for (int i = 0; i < s.formats.size(); i++) {
-            if (!List.of("parquet", "jsonl").contains(lower(s.formats.get(i)))) {
-              e.add(at + ".formats[" + i + "] must be one of parquet, jsonl, but was " + quote(s.formats.get(i)));
-            }
+            String f = s.formats.get(i);
+            check(at + ".formats[" + i + "]", e, () -> FileFormat.parse(String.valueOf(f)));
           }
         }
         if (s.numShards != null && (s.numShards < 1 || s.numShards > 10_000)) {
@@ -671,42 +727,24 @@ public final class JobConfig {
         if (isBlank(s.host)) {
           e.add(at + ".host is required for a redis sink");
         }
-        if (s.port != null && (s.port < 1 || s.port > 65_535)) {
-          e.add(at + ".port must be in [1, 65535], but was " + s.port);
-        }
-        if (s.prefix != null && !s.prefix.matches("[A-Za-z0-9_.:-]+")) {
-          e.add(at + ".prefix must be letters, digits, '_', '.', ':' or '-', but was '" + s.prefix + "'");
+        check(at + ".port", e, () -> RedisEndpoint.of("localhost", s.port()));
+        if (s.prefix != null) {
+          check(at + ".prefix", e, () -> redisSink().withKeyPrefix(s.prefix));
         }
         checkDuration(at + ".ttl", s.ttl, e);
         notUsed(at, "a redis sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
             "url", s.url, "table", s.table, "view", s.view, "viewColumns", s.viewColumns, "tempLocation", s.tempLocation);
         break;
       case "jdbc":
-        if (isBlank(s.url) || !s.url.startsWith("jdbc:")) {
-          e.add(at + ".url must be a jdbc: URL, but was " + quote(s.url));
-        }
-        if (isBlank(s.table) || !SQL_NAME.matcher(s.table).matches()) {
-          e.add(at + ".table must be a lower-case table name (" + SQL_NAME.pattern() + "), but was " + quote(s.table));
-        }
-        if (s.view != null && !SQL_NAME.matcher(s.view).matches()) {
-          e.add(at + ".view must be a lower-case view name (" + SQL_NAME.pattern() + "), but was " + quote(s.view));
-        }
+        check(at + ".url", e, () -> JdbcEndpoint.of(s.url));
+        check(at + ".table", e, () -> jdbcSink().withTable(s.table));
         if ((s.view == null) != (s.viewColumns == null)) {
           e.add(at + (s.view == null ? ".viewColumns needs view (the view's name)" : ".view needs viewColumns"));
         }
-        if (s.viewColumns != null) {
-          if (s.viewColumns.isEmpty()) {
-            e.add(at + ".viewColumns must name at least one column");
-          }
-          s.viewColumns.forEach((column, field) -> {
-            if (!SQL_NAME.matcher(column).matches()) {
-              e.add(at + ".viewColumns has the column '" + column + "': names must match " + SQL_NAME.pattern());
-            }
-            if (!JdbcSink.VIEW_FIELDS.contains(field)) {
-              e.add(at + ".viewColumns." + column + " must be one of " + String.join(", ", JdbcSink.VIEW_FIELDS)
-                  + ", but was " + quote(field));
-            }
-          });
+        if (s.view != null) {
+          // Without viewColumns (reported above), the name is still checked, on a one-column view.
+          check(at + ".view", e, () -> jdbcSink().withView(s.view,
+              s.viewColumns == null ? Map.of("key", "key") : s.viewColumns));
         }
         notUsed(at, "a jdbc sink", e, "root", s.root, "formats", s.formats, "numShards", s.numShards,
             "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl, "tempLocation", s.tempLocation);
@@ -722,6 +760,16 @@ public final class JobConfig {
       default:
         e.add(at + ".type must be one of files, redis, jdbc, bigquery, but was '" + s.type + "'");
     }
+  }
+
+  /** A Redis sink to run {@link RedisSink}'s own checks of a job's values on; it connects to nothing. */
+  private static RedisSink<String> redisSink() {
+    return SinkWithMetadata.redis("localhost", 6379);
+  }
+
+  /** A JDBC sink to run {@link JdbcSink}'s own checks of a job's values on; it connects to nothing. */
+  private static JdbcSink<String> jdbcSink() {
+    return SinkWithMetadata.jdbc("jdbc:postgresql://localhost/check");
   }
 
   /** Whether Beam's own parser takes {@code spec} as a table ([project:]dataset.table), as the job will. */
@@ -757,15 +805,12 @@ public final class JobConfig {
     }
   }
 
-  private static void checkRate(String at, @Nullable Double v, List<String> e) {
-    if (v != null && !(v >= 0 && v <= 1)) {
-      e.add(at + " must be in [0, 1], but was " + v);
-    }
-  }
-
-  private static void checkNonNegative(String at, @Nullable Double v, List<String> e) {
-    if (v != null && !(v >= 0 && Double.isFinite(v))) {
-      e.add(at + " must be >= 0, but was " + v);
+  /** Runs the check of the code that will use a value; its message, after the field's path, is the error. */
+  private static void check(String at, List<String> e, Runnable check) {
+    try {
+      check.run();
+    } catch (IllegalArgumentException ex) {
+      e.add(at + ": " + ex.getMessage());
     }
   }
 
@@ -948,14 +993,8 @@ public final class JobConfig {
     if (alerts != null) {
       Thresholds t = alerts.thresholds;
       if (t != null) {
-        addIf(a, "maxDeadLetterRate", t.maxDeadLetterRate);
-        addIf(a, "maxPsi", t.maxPsi);
-        addIf(a, "maxJsDivergence", t.maxJsDivergence);
-        addIf(a, "maxCategoryShift", t.maxCategoryShift);
-        addIf(a, "maxPredictionMeanShift", t.maxPredictionMeanShift);
-        addIf(a, "minDriftSample", t.minDriftSample);
-        addIf(a, "minRecords", t.minRecords);
-        addIf(a, "maxRecordDrop", t.maxRecordDrop);
+        // As numbers the options take: off -> Infinity (0 for minRecords).
+        t.limits().forEach((limit, text) -> a.add("--" + limit + "=" + QualityThresholds.parseLimit(limit, text)));
       }
       if (alerts.webhook != null) {
         a.add("--alertWebhook=" + alerts.webhook);
@@ -964,18 +1003,14 @@ public final class JobConfig {
     return a.toArray(new String[0]);
   }
 
-  private static void addIf(List<String> args, String option, @Nullable Object value) {
-    if (value != null) {
-      args.add("--" + option + "=" + value);
-    }
-  }
-
+  /** The file format of a path's extension, as the pipeline tells it ({@code ReadRecords.Format.fromPattern}); null if none. */
   static @Nullable String formatOf(String path) {
-    String p = path.toLowerCase(Locale.ROOT);
-    if (p.endsWith(".csv") || p.endsWith(".csv.gz")) {
-      return "csv";
+    try {
+      ReadRecords.Format f = ReadRecords.Format.fromPattern(path);
+      return f.isFile() ? f.name().toLowerCase(Locale.ROOT) : null;
+    } catch (IllegalArgumentException e) {
+      return null;
     }
-    return p.endsWith(".parquet") ? "parquet" : null;
   }
 
   private static boolean isBlank(@Nullable String s) {

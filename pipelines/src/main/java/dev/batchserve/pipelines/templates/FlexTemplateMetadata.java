@@ -5,6 +5,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.transforms.monitoring.QualityThresholds;
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -129,7 +130,13 @@ public final class FlexTemplateMetadata {
     p.put("helpText", help.value());
     p.put("isOptional", getter.getAnnotation(Validation.Required.class) == null);
     Class<?> type = getter.getReturnType();
-    if (type == boolean.class || type == Boolean.class) {
+    if (QualityThresholds.LIMITS.contains(property) && !property.equals("minDriftSample")) {
+      // A circuit-breaker limit also takes "off" (BatchScoringPipeline.options reads it), so it is no NUMBER;
+      // minDriftSample is no check and has no off.
+      p.put("paramType", "TEXT");
+      String number = type == long.class ? INTEGER_REGEX : DECIMAL_REGEX;
+      p.putArray("regexes").add("^(?:" + number.substring(1, number.length() - 1) + "|[oO][fF][fF])$");
+    } else if (type == boolean.class || type == Boolean.class) {
       p.put("paramType", "BOOLEAN");
     } else if (type == int.class || type == long.class || type == Integer.class || type == Long.class) {
       p.put("paramType", "NUMBER");

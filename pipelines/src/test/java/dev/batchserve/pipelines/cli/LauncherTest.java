@@ -302,6 +302,48 @@ public class LauncherTest {
     assertThat(help, not(containsString("bigQueryServices")));
   }
 
+  /** Key -> score of the published run under {@code output} (its JSON lines, found through _LATEST). */
+  private static Map<String, Double> publishedScores(Path output) throws Exception {
+    Path runDir = output.resolve(Files.readString(output.resolve("_LATEST")).trim());
+    Map<String, Double> scores = new java.util.HashMap<>();
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    try (Stream<Path> files = Files.list(runDir.resolve("jsonl"))) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          com.fasterxml.jackson.databind.JsonNode n = json.readTree(line);
+          scores.put(n.get("key").asText(), n.get("score").asDouble());
+        }
+      }
+    }
+    return scores;
+  }
+
+  @Test
+  public void onnxAndXGBoostModelsScoreOnTheShippedClassPath() throws Exception {
+    // The engines batchserve-models keeps optional must be on the launcher's class path (classpath.txt).
+    dev.batchserve.pipelines.EngineModels models = dev.batchserve.pipelines.EngineModels.fit(2000, 7);
+    Path onnx = work.resolve("models/fraud-onnx");
+    models.writeOnnx(onnx);
+    Path xgboost = work.resolve("models/fraud-xgb");
+    models.writeXGBoost(xgboost);
+    List<Map<String, Object>> rows = FraudSample.generate(300, 11); // the rows of accounts.csv
+    Map<Path, Map<String, Float>> expected = Map.of(
+        onnx, dev.batchserve.pipelines.EngineModels.onnxScores(onnx, rows),
+        xgboost, dev.batchserve.pipelines.EngineModels.xgboostScores(xgboost, rows));
+    for (Map.Entry<Path, Map<String, Float>> m : expected.entrySet()) {
+      Path output = work.resolve("predictions/" + m.getKey().getFileName());
+      Result r = batchserve("score", "--input=" + csv, "--model=" + m.getKey(), "--output=" + output,
+          "--runDate=2026-11-20", "--formats=jsonl");
+      assertThat(r.toString(), r.code, is(0));
+      Map<String, Double> published = publishedScores(output);
+      assertThat(r.toString(), published.keySet(), is(m.getValue().keySet()));
+      for (Map.Entry<String, Float> e : m.getValue().entrySet()) {
+        assertThat(m.getKey() + " " + e.getKey(), published.get(e.getKey()),
+            org.hamcrest.Matchers.closeTo(e.getValue(), 1e-6));
+      }
+    }
+  }
+
   @Test
   public void helpListsTheVerbsAndTheExitCodes() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -126,7 +126,7 @@ public class JobConfigTest {
     assertThat(e.errors(), contains(
         "batchSize must be in [1, 100000], but was 0",
         "sinks[0].numShards must be in [1, 10000], but was 0",
-        "sinks[1].port must be in [1, 65535], but was 0"));
+        "sinks[1].port: port must be in [1, 65535], but was 0"));
     assertThat(e.getMessage(), containsString("invalid job config job.yaml: batchSize must be"));
   }
 
@@ -275,6 +275,126 @@ public class JobConfigTest {
         for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
           JsonNode n = json.readTree(line);
           assertThat(n.get("run_id").asText(), is("fraud-daily-20261128"));
+          scores.put(n.get("key").asText(), n.get("score").asDouble());
+        }
+      }
+    }
+    assertThat(scores.keySet(), is(reference.keySet()));
+    for (Map.Entry<String, Float> e : reference.entrySet()) {
+      assertThat(e.getKey(), scores.get(e.getKey()), closeTo(e.getValue(), 1e-5));
+    }
+  }
+
+  @Test
+  public void optionsAfterTheJobFileWinWithOneValueEach() {
+    JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of());
+    String[] args = ConfigJob.pipelineArgs(job, job.runInfo(LocalDate.parse("2026-11-28"), 0),
+        List.of("--batchSize=512", "--maxPsi=off", "--formats=jsonl", "--fallback=abstain", "--forceLatest",
+            "--runner=DirectRunner"));
+    List<String> list = Arrays.asList(args);
+    assertThat(list.stream().filter(a -> a.startsWith("--batchSize=")).collect(Collectors.toList()),
+        contains("--batchSize=512"));
+    assertThat(list.stream().filter(a -> a.startsWith("--maxPsi=")).collect(Collectors.toList()),
+        contains("--maxPsi=off"));
+    assertThat(list.stream().filter(a -> a.startsWith("--fallback=")).collect(Collectors.toList()),
+        contains("--fallback=abstain"));
+    dev.batchserve.pipelines.BatchScoringOptions o = dev.batchserve.pipelines.BatchScoringPipeline.options(args);
+    assertThat(o.getBatchSize(), is(512));
+    assertThat(o.getMaxPsi(), is(Double.POSITIVE_INFINITY));
+    assertThat(o.getFormats(), is("jsonl"));
+    assertThat(o.getFallback(), is("abstain"));
+    assertThat(o.getForceLatest(), is(true));
+    // The file's values of options not given stay.
+    assertThat(o.getMaxDeadLetterRate(), is(0.05));
+    assertThat(o.getNumShards(), is(4));
+    assertThat(o.getPipelineName(), is("fraud"));
+  }
+
+  @Test
+  public void offTurnsAThresholdOffInTheFileAndOnTheCommandLine() {
+    JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of(
+        "alerts.thresholds={maxPsi: off, maxJsDivergence: Infinity, minRecords: 'off', maxRecordDrop: off}"));
+    List<String> args = Arrays.asList(job.toPipelineArgs());
+    assertThat(args, org.hamcrest.Matchers.hasItems("--maxPsi=Infinity", "--maxJsDivergence=Infinity",
+        "--minRecords=0", "--maxRecordDrop=Infinity"));
+    JobConfig inf = JobConfig.parse(String.join("\n", "name: fraud", "source: {type: files, path: a.csv}",
+        "keyColumns: [id]", "model: m/1", "sinks: [{type: files, root: out}]",
+        "alerts:", "  thresholds:", "    maxPsi: .inf", "    maxCategoryShift: +.inf  # YAML infinity", ""), false, "inf.yaml", List.of());
+    assertThat(Arrays.asList(inf.toPipelineArgs()), org.hamcrest.Matchers.hasItems("--maxPsi=Infinity", "--maxCategoryShift=Infinity"));
+    dev.batchserve.pipelines.BatchScoringOptions o = dev.batchserve.pipelines.BatchScoringPipeline.options(
+        "--maxCategoryShift=off", "--maxPredictionMeanShift=OFF", "--maxDeadLetterRate=off", "--minRecords=off");
+    assertThat(o.getMaxCategoryShift(), is(Double.POSITIVE_INFINITY));
+    assertThat(o.getMaxPredictionMeanShift(), is(Double.POSITIVE_INFINITY));
+    assertThat(o.getMinRecords(), is(0L));
+    assertThat(dev.batchserve.pipelines.BatchScoringPipeline.thresholds(o).maxDeadLetterRate(),
+        is(Double.POSITIVE_INFINITY));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> dev.batchserve.pipelines.BatchScoringPipeline.options("--maxPsi=none")).getMessage(),
+        is("maxPsi must be a number or off, but was 'none'"));
+  }
+
+  /** The sample with every amount ten times larger: the amount features drift far past any limit. */
+  private static Path shiftedCsv() {
+    List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
+    for (Map<String, Object> row : rows) {
+      for (String amount : List.of("amount_mean_30d", "amount_max_30d", "amount_std_30d")) {
+        if (row.get(amount) != null) {
+          row.put(amount, ((Double) row.get(amount)) * 10);
+        }
+      }
+    }
+    Path csv = TMP.getRoot().toPath().resolve("shifted/accounts.csv");
+    FraudSample.writeCsv(rows, csv);
+    return csv;
+  }
+
+  @Test
+  public void maxPsiOffLetsADriftedRunPublishWhileTheOtherThresholdsStillApply() throws Exception {
+    Path shifted = shiftedCsv();
+    String out = TMP.getRoot() + "/drifted";
+    // maxPsi off in the file: the JS divergence of the same drift still trips the breaker.
+    Exception tripped = assertThrows(Exception.class, () -> ConfigJob.run(new String[] {
+        "--config=classpath:jobs/fraud-daily.yaml", "--runDate=2026-11-28", "--runner=DirectRunner",
+        "--set", "source={type: files, path: '" + shifted + "'}", "--set", "model=" + modelDir,
+        "--set", "sinks[0].root=" + out, "--set", "alerts.thresholds.maxPsi=off"}));
+    String why = org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Throwables
+        .getStackTraceAsString(tripped);
+    assertThat(why, containsString("circuit breaker tripped"));
+    assertThat(why, containsString("maxJsDivergence: feature amount_"));
+    assertThat(why, org.hamcrest.Matchers.not(containsString("maxPsi:")));
+    assertTrue(!Files.exists(Path.of(out, "_LATEST")));
+    // JS divergence off too, on the command line: the run publishes.
+    RunSummary s = ConfigJob.run(new String[] {
+        "--config=classpath:jobs/fraud-daily.yaml", "--runDate=2026-11-28", "--runner=DirectRunner",
+        "--set", "source={type: files, path: '" + shifted + "'}", "--set", "model=" + modelDir,
+        "--set", "sinks[0].root=" + out, "--set", "alerts.thresholds.maxPsi=off", "--maxJsDivergence=off"});
+    assertThat(s.predictions, is((long) ACCOUNTS));
+    assertTrue(Files.exists(Path.of(s.runDirectory, "_SUCCESS")));
+    assertTrue(Files.exists(Path.of(out, "_LATEST")));
+  }
+
+  @Test
+  public void aJsonLinesSourceRunsEndToEnd() throws Exception {
+    Path jsonl = TMP.getRoot().toPath().resolve("sample-jsonl/accounts.jsonl");
+    Files.createDirectories(jsonl.getParent());
+    ObjectMapper json = new ObjectMapper();
+    StringBuilder lines = new StringBuilder();
+    for (Map<String, Object> row : FraudSample.generate(ACCOUNTS, 42)) {
+      lines.append(json.writeValueAsString(row)).append('\n');
+    }
+    Files.writeString(jsonl, lines.toString());
+    String out = TMP.getRoot() + "/from-jsonl";
+    RunSummary s = ConfigJob.run(new String[] {
+        "--config=classpath:jobs/fraud-daily.yaml", "--runDate=2026-11-28", "--runner=DirectRunner",
+        "--set", "source={type: files, path: '" + jsonl + "', format: jsonl}", "--set", "model=" + modelDir,
+        "--set", "sinks[0]={type: files, root: '" + out + "', formats: [jsonl], numShards: 1}"});
+    assertThat(s.recordsRead, is((long) ACCOUNTS));
+    assertThat(s.deadLetters, is(0L));
+    Map<String, Double> scores = new HashMap<>();
+    try (Stream<Path> files = Files.list(Path.of(s.runDirectory, "jsonl"))) {
+      for (Path f : files.collect(Collectors.toList())) {
+        for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+          JsonNode n = json.readTree(line);
           scores.put(n.get("key").asText(), n.get("score").asDouble());
         }
       }

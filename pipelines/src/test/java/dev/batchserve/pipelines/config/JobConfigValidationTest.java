@@ -12,7 +12,11 @@ import org.junit.runner.RunWith;
 import org.junit.runners.Parameterized;
 import org.junit.runners.Parameterized.Parameters;
 
-/** One case per validation rule: the override that breaks a valid job, and the exact error naming the field. */
+/**
+ * One case per validation rule: the override that breaks a valid job, and the exact error naming the
+ * field (the message after the path is the one of the code that uses the value); null: the override
+ * keeps the job valid.
+ */
 @RunWith(Parameterized.class)
 public class JobConfigValidationTest {
   static final String VALID = String.join("\n",
@@ -34,10 +38,12 @@ public class JobConfigValidationTest {
         {"source.type=", "source.type is required: files, jdbc or bigquery"},
         {"source.type=kafka", "source.type must be one of files, jdbc, bigquery, but was 'kafka'"},
         {"source.path=", "source.path is required for a files source"},
-        {"source.format=avro", "source.format must be one of csv, parquet, but was 'avro'"},
+        {"source.format=avro", "source.format: format must be one of csv, jsonl, parquet, but was 'avro'"},
+        {"source.format=JSONL", null},
+        {"source.path=data/accounts.jsonl", null}, // the pipeline tells JSON lines from the extension
         {"source.path=data/accounts.txt", "source.format is required: cannot tell it from the extension of 'data/accounts.txt'"},
         {"source.query=SELECT 1", "source.query is not used by a files source"},
-        {"source={type: jdbc, url: postgres://db, table: t}", "source.url must be a jdbc: URL, but was 'postgres://db'"},
+        {"source={type: jdbc, url: postgres://db, table: t}", "source.url: url must be a JDBC URL (jdbc:<database>:...), but was 'postgres://db'"},
         {"source={type: jdbc, url: 'jdbc:postgresql://db/x'}", "source needs exactly one of query, table for a jdbc source"},
         {"source={type: bigquery, table: nodataset}", "source.table must be [project:]dataset.table, but was 'nodataset'"},
         {"keyColumns=[]", "keyColumns must name at least one column"},
@@ -51,24 +57,25 @@ public class JobConfigValidationTest {
         {"sinks[0].type=", "sinks[0].type is required: files, redis, jdbc or bigquery"},
         {"sinks[0].type=s3", "sinks[0].type must be one of files, redis, jdbc, bigquery, but was 's3'"},
         {"sinks[0].root=", "sinks[0].root is required for a files sink"},
-        {"sinks[0].formats=[parquet, csv]", "sinks[0].formats[1] must be one of parquet, jsonl, but was 'csv'"},
+        {"sinks[0].formats=[parquet, csv]", "sinks[0].formats[1]: file format must be parquet or jsonl, but was 'csv'"},
         {"sinks[0].formats=[]", "sinks[0].formats must name at least one format"},
         {"sinks[0].numShards=0", "sinks[0].numShards must be in [1, 10000], but was 0"},
         {"sinks[0].host=localhost", "sinks[0].host is not used by a files sink"},
-        {"sinks[1].port=0", "sinks[1].port must be in [1, 65535], but was 0"},
-        {"sinks[1].port=65536", "sinks[1].port must be in [1, 65535], but was 65536"},
+        {"sinks[1].port=0", "sinks[1].port: port must be in [1, 65535], but was 0"},
+        {"sinks[1].port=65536", "sinks[1].port: port must be in [1, 65535], but was 65536"},
         {"sinks[1].host=", "sinks[1].host is required for a redis sink"},
-        {"sinks[1].prefix=a b", "sinks[1].prefix must be letters, digits, '_', '.', ':' or '-', but was 'a b'"},
+        {"sinks[1].prefix=a b", "sinks[1].prefix: keyPrefix must match [A-Za-z0-9_.:/-]{1,200}, but was 'a b'"},
+        {"sinks[1].prefix=fraud/v2", null}, // RedisSink takes '/' in a prefix: so does the job file
         {"sinks[1].ttl=36 hours", "sinks[1].ttl must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '36 hours'"},
         {"sinks[1].ttl=0h", "sinks[1].ttl must be a positive duration, but was '0h'"},
         {"sinks[1].root=out", "sinks[1].root is not used by a redis sink"},
-        {"sinks[2]={type: jdbc, url: 'postgresql://db', table: p}", "sinks[2].url must be a jdbc: URL, but was 'postgresql://db'"},
-        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: 'p; drop'}", "sinks[2].table must be a lower-case table name ([a-z_][a-z0-9_]{0,39}), but was 'p; drop'"},
-        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: Risk}", "sinks[2].view must be a lower-case view name ([a-z_][a-z0-9_]{0,39}), but was 'Risk'"},
+        {"sinks[2]={type: jdbc, url: 'postgresql://db', table: p}", "sinks[2].url: url must be a JDBC URL (jdbc:<database>:...), but was 'postgresql://db'"},
+        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: 'p; drop'}", "sinks[2].table: table must match [a-z_][a-z0-9_]{0,39}, but was 'p; drop'"},
+        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: Risk}", "sinks[2].view: view must match [a-z_][a-z0-9_]{0,39}, but was 'Risk'"},
         {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: risk}", "sinks[2].view needs viewColumns"},
         {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, viewColumns: {a: key}}", "sinks[2].viewColumns needs view (the view's name)"},
-        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: risk, viewColumns: {account_id: account}}", "sinks[2].viewColumns.account_id must be one of key, score, label, confidence, model_name, model_version, prediction_timestamp, run_id, fallback_reason, run_date, but was 'account'"},
-        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: risk, viewColumns: {Account: key}}", "sinks[2].viewColumns has the column 'Account': names must match [a-z_][a-z0-9_]{0,39}"},
+        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: risk, viewColumns: {account_id: account}}", "sinks[2].view: view column account_id must show one of [key, score, label, confidence, model_name, model_version, prediction_timestamp, run_id, fallback_reason, run_date], but was 'account'"},
+        {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, view: risk, viewColumns: {Account: key}}", "sinks[2].view: view column must match [a-z_][a-z0-9_]{0,39}, but was 'Account'"},
         {"sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: t, tempLocation: 'gs://b/t'}", "sinks[2].tempLocation is not used by a jdbc sink"},
         {"sinks[1].view=risk", "sinks[1].view is not used by a redis sink"},
         {"sinks[2]={type: bigquery, table: x}", "sinks[2].table must be [project:]dataset.table, but was 'x'"},
@@ -85,14 +92,19 @@ public class JobConfigValidationTest {
         {"schedule={waitForMarker: x, markerTimeout: soon}", "schedule.markerTimeout must be a duration like 90s, 15m, 36h, 2d or PT36H, but was 'soon'"},
         {"schedule={waitForMarker: x, markerPoll: 0s}", "schedule.markerPoll must be a positive duration, but was '0s'"},
         {"schedule.markerTimeout=2h", "schedule.markerTimeout and schedule.markerPoll need schedule.waitForMarker"},
-        {"alerts.thresholds.maxDeadLetterRate=1.5", "alerts.thresholds.maxDeadLetterRate must be in [0, 1], but was 1.5"},
+        {"alerts.thresholds.maxDeadLetterRate=1.5", "alerts.thresholds.maxDeadLetterRate must be in [0, 1] or off, but was 1.5"},
         {"alerts.thresholds.maxPsi=-1", "alerts.thresholds.maxPsi must be >= 0, but was -1.0"},
-        {"alerts.thresholds.maxJsDivergence=2", "alerts.thresholds.maxJsDivergence must be in [0, 1], but was 2.0"},
-        {"alerts.thresholds.maxCategoryShift=-0.1", "alerts.thresholds.maxCategoryShift must be in [0, 1], but was -0.1"},
+        {"alerts.thresholds.maxJsDivergence=-2", "alerts.thresholds.maxJsDivergence must be >= 0, but was -2.0"},
+        {"alerts.thresholds.maxPsi=0.5x", "alerts.thresholds.maxPsi must be a number or off, but was '0.5x'"},
+        {"alerts.thresholds.minRecords=.inf", "alerts.thresholds.minRecords must be a whole number or off, but was '.inf'"},
+        {"alerts.thresholds={maxPsi: .inf, maxCategoryShift: .inf}", null}, // YAML's infinity: off for a max limit
+        {"alerts.thresholds.minDriftSample=off", "alerts.thresholds.minDriftSample cannot be off: it is no check but the fewest values the drift limits are judged on (0 judges every sample); turn a drift limit off instead"},
+        {"alerts.thresholds={maxPsi: off, maxJsDivergence: Infinity, maxDeadLetterRate: off, minRecords: off, maxRecordDrop: off}", null},
+        {"alerts.thresholds.maxCategoryShift=-0.1", "alerts.thresholds.maxCategoryShift must be >= 0, but was -0.1"},
         {"alerts.thresholds.maxPredictionMeanShift=-0.1", "alerts.thresholds.maxPredictionMeanShift must be >= 0, but was -0.1"},
         {"alerts.thresholds.minDriftSample=-5", "alerts.thresholds.minDriftSample must be >= 0, but was -5"},
         {"alerts.thresholds.minRecords=-1", "alerts.thresholds.minRecords must be >= 0 (0 turns the check off), but was -1"},
-        {"alerts.thresholds.maxRecordDrop=1.5", "alerts.thresholds.maxRecordDrop must be in [0, 1], but was 1.5"},
+        {"alerts.thresholds.maxRecordDrop=1.5", "alerts.thresholds.maxRecordDrop must be in [0, 1] or off (1 also turns the check off), but was 1.5"},
         {"alerts.webhook=hooks.example.com", "alerts.webhook must be an http(s) URL, but was 'hooks.example.com'"},
         // Unknown fields and wrong types, from Jackson, with the path.
         {"sinks[1].hots=localhost", "unknown field 'sinks[1].hots' (known fields there: formats, host, numShards, port, prefix, root, table, tempLocation, ttl, type, url, view, viewColumns)"},
@@ -116,6 +128,10 @@ public class JobConfigValidationTest {
 
   @Test
   public void theErrorNamesTheField() {
+    if (expected == null) {
+      JobConfig.parse(VALID, false, "job.yaml", List.of(override)).toPipelineArgs();
+      return;
+    }
     JobConfig.InvalidConfig e = assertThrows(JobConfig.InvalidConfig.class,
         () -> JobConfig.parse(VALID, false, "job.yaml", List.of(override)));
     assertThat(e.getMessage(), e.errors(), hasItem(expected));

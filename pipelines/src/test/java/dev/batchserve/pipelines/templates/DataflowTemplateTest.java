@@ -117,6 +117,14 @@ public class DataflowTemplateTest {
     assertThat(params.get("batchSize").path("paramType").asText(), is("NUMBER"));
     assertThat(params.get("batchSize").path("defaultValue").asText(), is("256"));
     assertThat(params.get("model").path("paramType").asText(), is("TEXT"));
+    // The circuit-breaker limits take a number or off, as on the command line.
+    String psi = params.get("maxPsi").path("regexes").get(0).asText();
+    for (String ok : List.of("off", "0.25", "Infinity", "1e-3")) {
+      assertTrue("maxPsi " + ok, ok.matches(psi));
+    }
+    assertTrue("maxPsi none", !"none".matches(psi));
+    String minRecords = params.get("minRecords").path("regexes").get(0).asText();
+    assertTrue("minRecords off", "off".matches(minRecords) && "10".matches(minRecords) && !"1.5".matches(minRecords));
   }
 
   @Test

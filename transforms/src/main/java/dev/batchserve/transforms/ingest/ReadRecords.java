@@ -117,6 +117,40 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
     /** The prefix that names a BigQuery table as an input: {@code bigquery:project:dataset.table}. */
     public static final String BIGQUERY_PREFIX = "bigquery:";
 
+    /** The formats {@link #of} reads from files, as options and job files name them. */
+    public static final java.util.List<String> FILE_FORMATS = java.util.List.of("csv", "jsonl", "parquet");
+
+    /** Whether records of this format come from files ({@link #of}), not JDBC or BigQuery. */
+    public boolean isFile() {
+      return this == CSV || this == PARQUET || this == JSONL;
+    }
+
+    /**
+     * The format {@code name} names, any case: {@code csv}, {@code jsonl}, {@code parquet},
+     * {@code jdbc} or {@code bigquery}.
+     */
+    public static Format parse(String name) {
+      try {
+        return valueOf(name.trim().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException | NullPointerException e) {
+        throw new IllegalArgumentException(
+            "format must be one of csv, jsonl, parquet, jdbc, bigquery, but was '" + name + "'", e);
+      }
+    }
+
+    /** The file format {@code name} names, any case: one of {@link #FILE_FORMATS}. */
+    public static Format parseFile(String name) {
+      Format f = null;
+      try {
+        f = parse(name);
+      } catch (IllegalArgumentException e) {
+        // reported below, naming the file formats only
+      }
+      checkArgument(f != null && f.isFile(), "format must be one of %s, but was '%s'",
+          String.join(", ", FILE_FORMATS), name);
+      return f;
+    }
+
     /** The format named by a file pattern's extension ({@code .csv}, {@code .parquet}). */
     public static Format fromPattern(String pattern) {
       String p = pattern.toLowerCase(java.util.Locale.ROOT);

@@ -17,9 +17,14 @@ import java.util.Locale;
  * and a drop of at most {@link #maxRecordDrop()} (default 0.5) against the previous published run's
  * record count; {@code 0} and {@code 1} respectively switch them off.
  *
+ * <p>Options and job files spell every limit the same way ({@link #withLimit}): a number, or
+ * {@value #OFF} to switch the check off ({@code Infinity} and YAML's {@code .inf} are read as
+ * {@value #OFF} for the {@code max} limits). {@code minDriftSample} is no check and has no off.
+ *
  * <pre>{@code
  * QualityThresholds t = QualityThresholds.defaults().withMaxPsi(0.5).withMaxPredictionMeanShift(0.05);
  * List<String> tripped = t.violations(quality); // empty: the run may publish
+ * QualityThresholds noPsi = t.withLimit("maxPsi", "off"); // as --maxPsi=off or "maxPsi: off" say
  * }</pre>
  */
 public final class QualityThresholds implements Serializable {
@@ -34,6 +39,11 @@ public final class QualityThresholds implements Serializable {
   public static final long DEFAULT_MIN_RECORDS = 1;
   /** A run with fewer than half the previous run's records is suspect (a truncated input). */
   public static final double DEFAULT_MAX_RECORD_DROP = 0.5;
+  /** How options and job files switch a limit's check off: {@code --maxPsi=off}, {@code maxPsi: off}. */
+  public static final String OFF = "off";
+  /** The limits' names, as options and job files spell them (see {@link #withLimit}). */
+  public static final List<String> LIMITS = List.of("maxDeadLetterRate", "maxPsi", "maxJsDivergence",
+      "maxCategoryShift", "maxPredictionMeanShift", "minDriftSample", "minRecords", "maxRecordDrop");
 
   private final double maxDeadLetterRate;
   private final double maxPsi;
@@ -66,7 +76,8 @@ public final class QualityThresholds implements Serializable {
 
   /** Largest share of dead letters among all records read (0 to 1). */
   public QualityThresholds withMaxDeadLetterRate(double v) {
-    checkArgument(v >= 0 && v <= 1, "maxDeadLetterRate must be in [0, 1], but was %s", v);
+    checkArgument(v >= 0 && v <= 1 || v == Double.POSITIVE_INFINITY,
+        "maxDeadLetterRate must be in [0, 1] or off, but was %s", v);
     return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
         minRecords, maxRecordDrop);
   }
@@ -123,9 +134,74 @@ public final class QualityThresholds implements Serializable {
    * yesterday and 900 today fails. Not judged without a previous run. 1 turns the check off.
    */
   public QualityThresholds withMaxRecordDrop(double v) {
-    checkArgument(v >= 0 && v <= 1, "maxRecordDrop must be in [0, 1] (1 turns the check off), but was %s", v);
+    checkArgument(v >= 0 && v <= 1 || v == Double.POSITIVE_INFINITY,
+        "maxRecordDrop must be in [0, 1] or off (1 also turns the check off), but was %s", v);
     return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
         maxPredictionMeanShift, minDriftSample, minRecords, v);
+  }
+
+  /**
+   * This with limit {@code name} (one of {@link #LIMITS}) set from its text as an option or a job
+   * file gives it: a number, or {@value #OFF}. Each {@code with...} method then checks the value.
+   *
+   * <pre>{@code
+   * QualityThresholds t = QualityThresholds.defaults().withLimit("maxPsi", "off").withLimit("minRecords", "10");
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the limit and the value, for an unknown limit, text that
+   *     is neither a number nor {@value #OFF}, or a value out of the limit's range
+   */
+  public QualityThresholds withLimit(String name, String text) {
+    Number v = parseLimit(name, text);
+    switch (name) {
+      case "maxDeadLetterRate":
+        return withMaxDeadLetterRate(v.doubleValue());
+      case "maxPsi":
+        return withMaxPsi(v.doubleValue());
+      case "maxJsDivergence":
+        return withMaxJsDivergence(v.doubleValue());
+      case "maxCategoryShift":
+        return withMaxCategoryShift(v.doubleValue());
+      case "maxPredictionMeanShift":
+        return withMaxPredictionMeanShift(v.doubleValue());
+      case "minDriftSample":
+        return withMinDriftSample(v.longValue());
+      case "minRecords":
+        return withMinRecords(v.longValue());
+      default:
+        return withMaxRecordDrop(v.doubleValue());
+    }
+  }
+
+  /**
+   * The number limit {@code name} takes for {@code text}: {@value #OFF} is {@code Infinity} for a
+   * {@code max} limit (also spelled {@code Infinity}, {@code inf} or YAML's {@code .inf}) and 0 for
+   * {@code minRecords}; a {@link Long} for {@code minRecords} and {@code minDriftSample}, else a
+   * {@link Double}. The range is checked by {@link #withLimit}, not here.
+   */
+  public static Number parseLimit(String name, String text) {
+    checkArgument(LIMITS.contains(name), "'%s' is not a quality limit; the limits are %s", name, LIMITS);
+    String t = text == null ? "" : text.trim();
+    boolean count = name.equals("minRecords") || name.equals("minDriftSample");
+    if (t.equalsIgnoreCase(OFF)) {
+      checkArgument(!name.equals("minDriftSample"), "minDriftSample cannot be off: it is no check but the fewest"
+          + " values the drift limits are judged on (0 judges every sample); turn a drift limit off instead");
+      return name.equals("minRecords") ? (Number) 0L : (Number) Double.POSITIVE_INFINITY;
+    }
+    if (!count && t.replaceFirst("^\\+", "").matches("(?i)\\.?inf(inity)?")) {
+      return Double.POSITIVE_INFINITY;
+    }
+    try {
+      if (count) {
+        return Long.parseLong(t);
+      }
+      // Double.parseDouble would also take "1d", "0x1p3" and "NaN".
+      checkArgument(t.matches("[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?"), "not a decimal");
+      return Double.parseDouble(t);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(name + " must be " + (count ? "a whole number" : "a number") + " or "
+          + OFF + ", but was '" + text + "'", e);
+    }
   }
 
   public long minRecords() {

@@ -119,13 +119,50 @@ public class QualityThresholdsTest {
   public void withersValidate() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> QualityThresholds.defaults().withMaxDeadLetterRate(1.5));
-    assertThat(e.getMessage(), containsString("maxDeadLetterRate must be in [0, 1], but was 1.5"));
+    assertThat(e.getMessage(), containsString("maxDeadLetterRate must be in [0, 1] or off, but was 1.5"));
     e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMaxPsi(-1));
     assertThat(e.getMessage(), containsString("maxPsi must be >= 0, but was -1.0"));
     e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMinRecords(-1));
     assertThat(e.getMessage(), containsString("minRecords must be >= 0 (0 turns the check off), but was -1"));
     e = assertThrows(IllegalArgumentException.class, () -> QualityThresholds.defaults().withMaxRecordDrop(1.5));
-    assertThat(e.getMessage(), containsString("maxRecordDrop must be in [0, 1] (1 turns the check off), but was 1.5"));
+    assertThat(e.getMessage(), containsString("maxRecordDrop must be in [0, 1] or off (1 also turns the check off), but was 1.5"));
+  }
+
+  @Test
+  public void offSwitchesEachLimitOffAndOnlyThatOne() {
+    RunQuality q = quality(0.9, 9.0, 0.9, 0.9, null);
+    q.previousRecords = 1000L;
+    QualityThresholds t = QualityThresholds.defaults().withLimit("maxDeadLetterRate", "off")
+        .withLimit("maxPsi", "off").withLimit("maxJsDivergence", "Infinity").withLimit("maxCategoryShift", ".inf");
+    assertThat(t.violations(q), contains(
+        "maxRecordDrop: 100 records against 1000 in the previous run (unnamed), a drop of 0.9000 > 0.5: a truncated"
+            + " input? If the smaller input is expected, raise --maxRecordDrop (1 turns the check off)"));
+    assertThat(t.withLimit("maxRecordDrop", "OFF").violations(q), empty());
+    q.inputRecords = 0;
+    q.previousRecords = null;
+    assertThat(t.violations(q), hasSize(1)); // minRecords
+    assertThat(t.withLimit("minRecords", "off").violations(q), empty());
+    assertThat(t.withLimit("minRecords", "off").minRecords(), org.hamcrest.Matchers.is(0L));
+    assertThat(t.withLimit("maxPsi", "0.3").maxPsi(), org.hamcrest.Matchers.is(0.3));
+  }
+
+  @Test
+  public void withLimitNamesTheLimitAndTheValue() {
+    QualityThresholds d = QualityThresholds.defaults();
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("maxPsi", "of")).getMessage(),
+        containsString("maxPsi must be a number or off, but was 'of'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("maxPsi", "NaN")).getMessage(),
+        containsString("maxPsi must be a number or off, but was 'NaN'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("minRecords", "1.5")).getMessage(),
+        containsString("minRecords must be a whole number or off, but was '1.5'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("minRecords", ".inf")).getMessage(),
+        containsString("minRecords must be a whole number or off, but was '.inf'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("minDriftSample", "off")).getMessage(),
+        containsString("minDriftSample cannot be off"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("maxPsi", "-1")).getMessage(),
+        containsString("maxPsi must be >= 0, but was -1.0"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> d.withLimit("maxPSI", "1")).getMessage(),
+        containsString("'maxPSI' is not a quality limit"));
   }
 
   @Test
