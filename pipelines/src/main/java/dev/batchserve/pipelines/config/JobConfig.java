@@ -95,6 +95,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *   thresholds: {maxDeadLetterRate: 0.05, maxPsi: 0.25, maxJsDivergence: 0.1, maxCategoryShift: 0.2,
  *                maxPredictionMeanShift: 0.1, minDriftSample: 100,
  *                minRecords: 1, maxRecordDrop: 0.5}   # off turns any of these checks off: maxPsi: off
+ *   noDriftFeatures: [signup_ts]      # profiled, never compared with training
  *   webhook: https://hooks.example.com/batchserve
  * </pre>
  *
@@ -299,6 +300,12 @@ public final class JobConfig {
   public static final class Alerts {
     @Nullable Thresholds thresholds;
     @Nullable String webhook;
+    /** Features profiled but never compared with training (as {@code --noDriftFeatures}). */
+    @Nullable List<String> noDriftFeatures;
+
+    public @Nullable List<String> noDriftFeatures() {
+      return noDriftFeatures;
+    }
 
     public @Nullable Thresholds thresholds() {
       return thresholds;
@@ -641,6 +648,13 @@ public final class JobConfig {
             q = q.withLimit(limit.getKey(), limit.getValue());
           } catch (IllegalArgumentException ex) {
             e.add("alerts.thresholds." + ex.getMessage());
+          }
+        }
+      }
+      if (alerts.noDriftFeatures != null) {
+        for (String f : alerts.noDriftFeatures) {
+          if (f == null || f.isBlank() || f.contains(",")) {
+            e.add("alerts.noDriftFeatures must list feature names, but had '" + f + "'");
           }
         }
       }
@@ -998,6 +1012,9 @@ public final class JobConfig {
       }
       if (alerts.webhook != null) {
         a.add("--alertWebhook=" + alerts.webhook);
+      }
+      if (alerts.noDriftFeatures != null && !alerts.noDriftFeatures.isEmpty()) {
+        a.add("--noDriftFeatures=" + String.join(",", alerts.noDriftFeatures));
       }
     }
     return a.toArray(new String[0]);

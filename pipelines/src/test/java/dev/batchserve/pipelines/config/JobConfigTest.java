@@ -84,6 +84,20 @@ public class JobConfigTest {
     assertThat(args, org.hamcrest.Matchers.hasItems("--minRecords=0", "--maxRecordDrop=1.0"));
   }
 
+  /** Issue 21: the job file leaves features out of drift as --noDriftFeatures does. */
+  @Test
+  public void noDriftFeaturesBecomeTheOption() {
+    String json = "{\"name\": \"orders\", \"source\": {\"type\": \"files\", \"path\": \"in/*.csv\"},"
+        + " \"keyColumns\": [\"id\"], \"model\": \"m/1\", \"sinks\": [{\"type\": \"files\", \"root\": \"out\"}],"
+        + " \"alerts\": {\"noDriftFeatures\": [\"signup_ts\", \"zip\"]}}";
+    JobConfig job = JobConfig.parse(json, true, "job.json", List.of());
+    assertThat(Arrays.asList(job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0))),
+        org.hamcrest.Matchers.hasItem("--noDriftFeatures=signup_ts,zip"));
+    IllegalArgumentException e = org.junit.Assert.assertThrows(IllegalArgumentException.class,
+        () -> JobConfig.parse(json.replace("\"zip\"", "\"a,b\""), true, "job.json", List.of()));
+    assertThat(e.getMessage(), org.hamcrest.Matchers.containsString("alerts.noDriftFeatures must list feature names"));
+  }
+
   @Test
   public void jsonAndYamlDescribeTheSameJobAndOverridesWin() {
     String json = "{\"name\": \"orders\", \"source\": {\"type\": \"files\", \"path\": \"in/{run_date}/*.csv\"},"
