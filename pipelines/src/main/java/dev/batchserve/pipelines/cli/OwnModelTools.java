@@ -64,6 +64,9 @@ import org.apache.beam.sdk.values.Row;
 public final class OwnModelTools {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Where {@code train --model=mlp} keeps the trained network's weights ({@link MlpWeights#toJson()}). */
+  public static final String MLP_WEIGHTS_FILE = "mlp-weights.json";
+
   private OwnModelTools() {}
 
   /** {@code fit-spec}: fits a template on a data file and writes the fitted spec. */
@@ -162,6 +165,18 @@ public final class OwnModelTools {
         break;
     }
     ModelManifest manifest = SaveSpecToModel.write(t.spec, dir);
+    if (hidden.length > 0) {
+      // The trained network in plain JSON too, so that its scores can be checked (or it can be
+      // re-exported) without the engine; listed in the manifest like every file.
+      try {
+        Files.writeString(dir.resolve(MLP_WEIGHTS_FILE), weights.toJson());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      manifest = manifest.toBuilder().files(ModelManifest.hashFiles(dir)).build();
+      manifest.write(dir);
+      manifest.verify(dir);
+    }
     out.println("trained " + kind + (hidden.length > 0 ? " " + Arrays.toString(hidden) : "") + " on " + rows.size()
         + " rows (train accuracy " + String.format(Locale.ROOT, "%.4f", accuracy) + ") -> " + dir + " ("
         + manifest.getFormat() + ", " + manifest.getFiles().size() + " files in the manifest)");

@@ -137,6 +137,62 @@ public class OwnModelToolsTest {
     assertThat(score(spec, weights, "2", "basic"), greaterThan(score(spec, weights, "40", "basic")));
   }
 
+  /**
+   * The README walk-through with Parquet and ONNX: a typed Parquet file (double, string, long label),
+   * an MLP exported as ONNX, served scores equal to the MLP's own forward pass in plain Java.
+   */
+  @Test
+  public void yourOwnParquetWithYourOwnOnnxModel() throws Exception {
+    org.apache.avro.Schema schema = org.apache.avro.SchemaBuilder.record("Customer").fields()
+        .requiredString("id").requiredDouble("tenure").requiredString("plan").requiredLong("churned").endRecord();
+    Path parquet = work.resolve("customers.parquet");
+    Map<String, Double> tenure = new HashMap<>();
+    try (org.apache.parquet.hadoop.ParquetWriter<org.apache.avro.generic.GenericRecord> w =
+        org.apache.parquet.avro.AvroParquetWriter.<org.apache.avro.generic.GenericRecord>builder(
+            org.apache.parquet.hadoop.util.HadoopOutputFile.fromPath(
+                new org.apache.hadoop.fs.Path(parquet.toUri()), new org.apache.hadoop.conf.Configuration()))
+            .withSchema(schema).build()) {
+      for (Map<String, Object> row : ROWS) {
+        org.apache.avro.generic.GenericRecord r = new org.apache.avro.generic.GenericData.Record(schema);
+        double t = Double.parseDouble((String) row.get("tenure"));
+        tenure.put((String) row.get("id"), t);
+        r.put("id", row.get("id"));
+        r.put("tenure", t);
+        r.put("plan", row.get("plan"));
+        r.put("churned", t < 12 && !"pro".equals(row.get("plan")) ? 1L : 0L);
+        w.write(r);
+      }
+    }
+    Path model = work.resolve("models/churn-onnx/1");
+    assertThat(run(0, "train", "--input=" + parquet, "--template=" + template, "--label=churned",
+        "--modelDir=" + model, "--name=churn-onnx", "--model=mlp", "--hidden=8", "--export=onnx", "--epochs=30"),
+        containsString("ONNX"));
+    run(0, "model", "verify", model.toString());
+    Path out = work.resolve("predictions-onnx");
+    run(0, "score", "--runner=DirectRunner", "--input=" + parquet, "--model=" + model, "--output=" + out,
+        "--keyColumns=id", "--runDate=2026-12-06", "--minRecords=1", "--numShards=1");
+    Map<String, Double> served = servedScores(out);
+    assertThat(served.size(), is(300));
+
+    // Plain Java: the saved spec's vector through the trained MLP's own forward pass (ONNX not involved).
+    FeatureSpec spec = FeatureSpec.read(model.resolve("feature-spec.json").toString());
+    dev.batchserve.models.training.MlpWeights weights = mlpOf(model);
+    for (Map<String, Object> row : ROWS) {
+      Map<String, Object> typed = new HashMap<>(row);
+      typed.put("tenure", tenure.get(row.get("id")));
+      float p = weights.predict(spec.transform(typed).vector())[0];
+      assertThat((String) row.get("id"), served.get((String) row.get("id")), closeTo(p, 1e-5));
+    }
+  }
+
+  /** The trained network as train saved it beside the ONNX file (mlp-weights.json, in the manifest). */
+  private static dev.batchserve.models.training.MlpWeights mlpOf(Path model) throws Exception {
+    assertThat(ModelManifest.read(model).getFiles().stream().map(f -> f.getPath()).collect(Collectors.toList()),
+        org.hamcrest.Matchers.hasItem(OwnModelTools.MLP_WEIGHTS_FILE));
+    return dev.batchserve.models.training.MlpWeights.fromJson(
+        Files.readString(model.resolve(OwnModelTools.MLP_WEIGHTS_FILE)));
+  }
+
   @Test
   public void manifestWritesAndReHashesAModelDirectoryMadeElsewhere() throws Exception {
     Path model = work.resolve("models/elsewhere/2");
