@@ -136,7 +136,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     sideInputs.add(expected);
 
     List<PCollection<?>> waitOn = new ArrayList<>();
-    waitOn.add(staged.done);
+    waitOn.addAll(staged.done);
     waitOn.addAll(signals);
     PCollection<String> published = token
         .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
@@ -144,7 +144,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
             .withSideInputs(sideInputs))
         .setCoder(StringUtf8Coder.of());
     if (staged.afterPublish != null) {
-      published = published.apply(staged.afterPublish).setCoder(StringUtf8Coder.of());
+      published = staged.afterPublish.apply(published).setCoder(StringUtf8Coder.of());
     }
     return new PublishedRun(p, published);
   }
@@ -197,17 +197,17 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
 
   /** What a store's write staged, and how it is published. */
   static final class Staged {
-    private final PCollection<?> done;
+    private final List<PCollection<?>> done;
     private final @Nullable PCollection<Long> confirmed;
     private final @Nullable String confirmedBy;
     private final boolean publisherCounts;
     private final Publisher publisher;
     private final List<PCollectionView<?>> sideInputs;
-    private final @Nullable PTransform<PCollection<String>, PCollection<String>> afterPublish;
+    private final java.util.function.@Nullable Function<PCollection<String>, PCollection<String>> afterPublish;
 
-    private Staged(PCollection<?> done, @Nullable PCollection<Long> confirmed, @Nullable String confirmedBy,
+    private Staged(List<PCollection<?>> done, @Nullable PCollection<Long> confirmed, @Nullable String confirmedBy,
         boolean publisherCounts, Publisher publisher, List<PCollectionView<?>> sideInputs,
-        @Nullable PTransform<PCollection<String>, PCollection<String>> afterPublish) {
+        java.util.function.@Nullable Function<PCollection<String>, PCollection<String>> afterPublish) {
       this.done = done;
       this.confirmed = confirmed;
       this.confirmedBy = confirmedBy;
@@ -222,7 +222,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * confirmed; their sum must equal the input's count before {@code publisher} runs.
      */
     static Staged confirmed(PCollection<Long> perBundle, String store, Publisher publisher) {
-      return new Staged(perBundle, perBundle, store, false, publisher, List.of(), null);
+      return new Staged(List.of(perBundle), perBundle, store, false, publisher, List.of(), null);
     }
 
     /**
@@ -230,7 +230,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * {@link Context#checkCount} (e.g. inside its transaction).
      */
     static Staged counted(PCollection<?> done, Publisher publisher) {
-      return new Staged(done, null, null, true, publisher, List.of(), null);
+      return new Staged(List.of(done), null, null, true, publisher, List.of(), null);
     }
 
     /**
@@ -239,7 +239,12 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      */
     static Staged atomic(PCollection<?> done, String why, Publisher publisher) {
       checkState(!why.isBlank(), "say why the store's write needs no count");
-      return new Staged(done, null, why, false, publisher, List.of(), null);
+      return new Staged(List.of(done), null, why, false, publisher, List.of(), null);
+    }
+
+    /** Also waits for {@code more} before publishing (e.g. a second write). */
+    Staged alsoAfter(PCollection<?>... more) {
+      return new Staged(plus(done, more), confirmed, confirmedBy, publisherCounts, publisher, sideInputs, afterPublish);
     }
 
     /** The side inputs the publisher reads through {@link Context#sideInput}. */
@@ -247,8 +252,11 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
       return new Staged(done, confirmed, confirmedBy, publisherCounts, publisher, List.copyOf(views), afterPublish);
     }
 
-    /** A transform from the publish step's outputs to the sink's {@link PublishedRun} (BigQuery's pointer load). */
-    Staged then(PTransform<PCollection<String>, PCollection<String>> after) {
+    /**
+     * Steps from the publish step's outputs to the sink's {@link PublishedRun} (BigQuery's pointer
+     * load), applied in the sink's own scope so that they keep their step names.
+     */
+    Staged then(java.util.function.Function<PCollection<String>, PCollection<String>> after) {
       return new Staged(done, confirmed, confirmedBy, publisherCounts, publisher, sideInputs, after);
     }
   }
