@@ -304,32 +304,24 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "BigQuerySink needs withRunInfo(run)");
     RunInfo run = runInfo;
-    return new StagedPublish<>("BigQuerySink", METRICS_NAMESPACE, run, signals, new StagedPublish.Store<K>() {
-      @Override
-      public @Nullable DoFn<String, String> prepare() {
-        return null; // nothing to prepare: the load job creates the table, and stages under the temp location
-      }
-
-      @Override
-      public boolean writeIsVisible() {
-        return true; // the load replaces the run's partition: it must pass the gates first
-      }
-
-      @Override
-      public StagedPublish.Staged write(PCollection<KV<K, Prediction>> in, StagedPublish.Attempt attempt) {
-        PCollection<TableRow> rows = in
-            .apply("ToTableRows", ParDo.of(new ToTableRowFn<K>(run)))
-            .setCoder(TableRowJsonCoder.of());
-        WriteResult loaded = rows.apply("LoadPartition", configured(BigQueryIO.writeTableRows()
-            .to(partitionTableSpec(tableSpec, run))
-            .withSchema(tableSchema())
-            .withTimePartitioning(timePartitioning(run.interval()))));
-        return StagedPublish.Staged.atomic(loaded.getSuccessfulTableLoads(),
-                "a load job commits all of the run's rows into its partition, or none",
-                new DecideLatest(tableSpec, run, forceLatest, testServices))
-            .then(descriptions -> loadLatest(descriptions, run));
-      }
-    }).expand(input);
+    // Nothing to prepare: the load job creates the table and stages under the temp location. The
+    // load replaces the run's partition, so it must pass the gates first.
+    return StagedPublish.<K>of("BigQuerySink", METRICS_NAMESPACE, run, signals)
+        .gatingTheWrite()
+        .writing((in, attempt) -> {
+          PCollection<TableRow> rows = in
+              .apply("ToTableRows", ParDo.of(new ToTableRowFn<K>(run)))
+              .setCoder(TableRowJsonCoder.of());
+          WriteResult loaded = rows.apply("LoadPartition", configured(BigQueryIO.writeTableRows()
+              .to(partitionTableSpec(tableSpec, run))
+              .withSchema(tableSchema())
+              .withTimePartitioning(timePartitioning(run.interval()))));
+          return StagedPublish.Staged.atomic(loaded.getSuccessfulTableLoads(),
+                  "a load job commits all of the run's rows into its partition, or none",
+                  new DecideLatest(tableSpec, run, forceLatest, testServices))
+              .then(descriptions -> loadLatest(descriptions, run));
+        })
+        .expand(input);
   }
 
   /** FILE_LOADS, created if needed, truncating, with the sink's temp location, validation and services. */

@@ -271,24 +271,19 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
     checkState(runInfo != null, "DynamoDbSink needs withRunInfo(run)");
     RunInfo run = runInfo;
     long ttlSeconds = effectiveTtl().getSeconds();
-    return new StagedPublish<>("DynamoDbSink", METRICS_NAMESPACE, run, signals, new StagedPublish.Store<K>() {
-      @Override
-      public DoFn<String, String> prepare() {
-        return new PrepareFn(endpoint, table, keyPrefix, run);
-      }
-
-      @Override
-      public StagedPublish.Staged write(PCollection<KV<K, Prediction>> in, StagedPublish.Attempt attempt) {
-        PCollectionView<String> namespace = attempt.view();
-        PCollection<Long> confirmed = in
-            .apply("Write", ParDo.of(new WriteFn<K>(endpoint, table, keyPrefix, run.runId(), namespace, ttlSeconds,
-                    batchSize, maxRetries, initialBackoff))
-                .withSideInputs(namespace))
-            .setCoder(VarLongCoder.of());
-        return StagedPublish.Staged.confirmed(confirmed, "DynamoDB table " + table,
-            new Switch(endpoint, table, keyPrefix, run, forceLatest, ttlSeconds));
-      }
-    }).expand(input);
+    return StagedPublish.<K>of("DynamoDbSink", METRICS_NAMESPACE, run, signals)
+        .preparedBy(new PrepareFn(endpoint, table, keyPrefix, run))
+        .writing((in, attempt) -> {
+          PCollectionView<String> namespace = attempt.view();
+          PCollection<Long> confirmed = in
+              .apply("Write", ParDo.of(new WriteFn<K>(endpoint, table, keyPrefix, run.runId(), namespace, ttlSeconds,
+                      batchSize, maxRetries, initialBackoff))
+                  .withSideInputs(namespace))
+              .setCoder(VarLongCoder.of());
+          return StagedPublish.Staged.confirmed(confirmed, "DynamoDB table " + table,
+              new Switch(endpoint, table, keyPrefix, run, forceLatest, ttlSeconds));
+        })
+        .expand(input);
   }
 
   /** The served pointer item, read consistently; null when no run was ever published. */

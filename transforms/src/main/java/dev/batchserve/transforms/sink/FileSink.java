@@ -340,22 +340,11 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     checkState(runInfo != null, "FileSink needs withRunInfo(run)");
     RunInfo run = runInfo;
     String attemptDir = attemptDirectory(root, run, attempt != null ? attempt : newAttemptId());
-    return new StagedPublish<>("FileSink", METRICS_NAMESPACE, run, signals, new StagedPublish.Store<K>() {
-      @Override
-      public @Nullable DoFn<String, String> prepare() {
-        return null; // the attempt is chosen when the pipeline is built (the driver writes its report there)
-      }
-
-      @Override
-      public String attempt(RunInfo r) {
-        return attemptDir;
-      }
-
-      @Override
-      public StagedPublish.Staged write(PCollection<KV<K, Prediction>> in, StagedPublish.Attempt a) {
-        return writeShards(in, run, attemptDir);
-      }
-    }).expand(input);
+    // The attempt is chosen when the pipeline is built: the driver writes its report into it too.
+    return StagedPublish.<K>of("FileSink", METRICS_NAMESPACE, run, signals)
+        .inAttempt(attemptDir)
+        .writing((in, attempt) -> writeShards(in, run, attemptDir))
+        .expand(input);
   }
 
   /**

@@ -278,33 +278,28 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     checkState(runInfo != null, "JdbcSink needs withRunInfo(run)");
     RunInfo run = runInfo;
     String staging = stagingTable(table, run.runId());
-    return new StagedPublish<>("JdbcSink", METRICS_NAMESPACE, run, signals, new StagedPublish.Store<K>() {
-      @Override
-      public DoFn<String, String> prepare() {
-        return new PrepareFn(endpoint, dialect, table, run, forceLatest);
-      }
-
-      @Override
-      public StagedPublish.Staged write(PCollection<KV<K, Prediction>> in, StagedPublish.Attempt attempt) {
-        PCollection<KV<String, Prediction>> keyed = in
-            .apply("AfterPrepare", Wait.on(attempt.prepared()))
-            .apply("KeyToString", MapElements
-                .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
-                .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
-        PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
-            .withDataSourceProviderFn(endpoint)
-            .withStatement(dialect.upsert(staging))
-            .withPreparedStatementSetter(new SetRow(dialect))
-            .withBatchSize(batchSize)
-            .withRetryStrategy(JdbcEndpoint::isRetryable)
-            .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
-                maxAttempts, Duration.standardMinutes(2), Duration.millis(200)))
-            .withResults());
-        // Counted in the publish transaction, under the table's lock.
-        return StagedPublish.Staged.counted(written,
-            new Switch(endpoint, dialect, table, run, view, viewSelect(run), forceLatest));
-      }
-    }).expand(input);
+    return StagedPublish.<K>of("JdbcSink", METRICS_NAMESPACE, run, signals)
+        .preparedBy(new PrepareFn(endpoint, dialect, table, run, forceLatest))
+        .writing((in, attempt) -> {
+          PCollection<KV<String, Prediction>> keyed = in
+              .apply("AfterPrepare", Wait.on(attempt.prepared()))
+              .apply("KeyToString", MapElements
+                  .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
+                  .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
+          PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
+              .withDataSourceProviderFn(endpoint)
+              .withStatement(dialect.upsert(staging))
+              .withPreparedStatementSetter(new SetRow(dialect))
+              .withBatchSize(batchSize)
+              .withRetryStrategy(JdbcEndpoint::isRetryable)
+              .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
+                  maxAttempts, Duration.standardMinutes(2), Duration.millis(200)))
+              .withResults());
+          // Counted in the publish transaction, under the table's lock.
+          return StagedPublish.Staged.counted(written,
+              new Switch(endpoint, dialect, table, run, view, viewSelect(run), forceLatest));
+        })
+        .expand(input);
   }
 
   /** The serving view's {@code SELECT ... FROM <table>}, or null without a view. */

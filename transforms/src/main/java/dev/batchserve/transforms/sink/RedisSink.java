@@ -323,23 +323,18 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     checkState(runInfo != null, "RedisSink needs withRunInfo(run)");
     RunInfo run = runInfo;
     long ttlMillis = effectiveTtl().toMillis();
-    return new StagedPublish<>("RedisSink", METRICS_NAMESPACE, run, signals, new StagedPublish.Store<K>() {
-      @Override
-      public DoFn<String, String> prepare() {
-        return new PrepareFn(endpoint, keyPrefix, run, ttlMillis, forceLatest);
-      }
-
-      @Override
-      public StagedPublish.Staged write(PCollection<KV<K, Prediction>> in, StagedPublish.Attempt attempt) {
-        PCollectionView<String> attemptId = attempt.view();
-        PCollection<Long> confirmed = in
-            .apply("Write", ParDo.of(new WriteFn<K>(endpoint, keyPrefix, run.runId(), ttlMillis, batchSize, attemptId))
-                .withSideInputs(attemptId))
-            .setCoder(VarLongCoder.of());
-        return StagedPublish.Staged.confirmed(confirmed, "Redis " + endpoint.address(),
-            new Switch(endpoint, keyPrefix, run, keepVersions, forceLatest));
-      }
-    }).expand(input);
+    return StagedPublish.<K>of("RedisSink", METRICS_NAMESPACE, run, signals)
+        .preparedBy(new PrepareFn(endpoint, keyPrefix, run, ttlMillis, forceLatest))
+        .writing((in, attempt) -> {
+          PCollectionView<String> attemptId = attempt.view();
+          PCollection<Long> confirmed = in
+              .apply("Write", ParDo.of(new WriteFn<K>(endpoint, keyPrefix, run.runId(), ttlMillis, batchSize, attemptId))
+                  .withSideInputs(attemptId))
+              .setCoder(VarLongCoder.of());
+          return StagedPublish.Staged.confirmed(confirmed, "Redis " + endpoint.address(),
+              new Switch(endpoint, keyPrefix, run, keepVersions, forceLatest));
+        })
+        .expand(input);
   }
 
   /** A new attempt id: when it was made (UTC, to the second) and a random part, e.g. {@code 20261129T031502Z-9f3a61c2}. */

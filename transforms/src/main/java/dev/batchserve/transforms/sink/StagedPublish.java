@@ -31,37 +31,40 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * The one staged publish of every sink: stage the run where no reader looks, verify its count, wait
- * for every write and every {@code publishAfter} gate, then let the store make it visible; each sink
- * supplies only its store's steps ({@link Store}).
+ * for every write and every {@code publishAfter} gate, then let the store make it visible. Each sink
+ * supplies only its store's steps: a {@code Prepare} DoFn, a {@code Write} and a {@link Publisher}.
  *
  * <p>The steps (their names are the sinks' step names):
  *
  * <ol>
  *   <li>Refuse input outside the global window: a sink publishes one run of bounded input.
  *   <li>{@code RunId}, {@code Prepare}: once per execution, on a worker, the store turns the run id into
- *       this attempt's token (a namespace, an attempt id, a staging table's run id), or the token is
- *       known when the pipeline is built ({@link Store#attempt}).
- *   <li>{@code Write}, the store's: stages the predictions; it reports the writes its store confirmed
- *       per bundle ({@link Staged#confirmed}, summed in {@code SumWritten}), or the publish step counts
- *       what was staged ({@link Staged#counted}).
+ *       this attempt's token (a namespace, an attempt id, a staging table's run id) ({@link #preparedBy}),
+ *       or the token is the run id or chosen when the pipeline is built ({@link #inAttempt}).
+ *   <li>{@code Write}, the store's ({@link #writing}): stages the predictions; it reports the writes its
+ *       store confirmed per bundle ({@link Staged#confirmed}, summed in {@code SumWritten}), or the
+ *       publish step counts what was staged ({@link Staged#counted}).
  *   <li>{@code CountInput}: the input's count. {@code WaitForWrites}: the publish step waits on every
  *       write and every {@code publishAfter} signal.
  *   <li>{@code Publish}: checks that the count staged equals the input's, then the store's switch
  *       ({@link Publisher}); counts {@code runs_published} and, for a backfill,
- *       {@value Backfill#RUNS_BACKFILLED} and logs {@link Backfill#message} (in the sink's metrics
+ *       {@value Backfill#RUNS_BACKFILLED}, and logs {@link Backfill#message} (in the sink's metrics
  *       namespace). A store that counts inside its switch (under its lock) calls
  *       {@link Context#checkCount}; a publisher that returns without a count check fails the step.
  * </ol>
  *
- * <p>A store whose write is itself visible (BigQuery loads straight into the run's partition) says so
- * ({@link Store#writeIsVisible}): then the gates are waited on before the write ({@code WaitForSignals}).
+ * <p>A store whose write is itself visible (BigQuery loads straight into the run's partition) passes
+ * the gates before the write instead ({@link #gatingTheWrite}, step {@code WaitForSignals}).
  *
- * <p>A sink's {@code expand} calls {@link #expand} itself, so that the steps keep the sink's names
- * ({@code <sink>/Publish}, not {@code <sink>/StagedPublish/Publish}):
+ * <p>A sink's {@code expand} builds one and calls {@link #expand} itself, so that the steps keep the
+ * sink's names ({@code <sink>/Publish}, not {@code <sink>/StagedPublish/Publish}):
  *
  * <pre>{@code
  * public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
- *   return new StagedPublish<>("RedisSink", METRICS_NAMESPACE, run, signals, new Store<K>() {...}).expand(input);
+ *   return StagedPublish.<K>of("RedisSink", METRICS_NAMESPACE, run, signals)
+ *       .preparedBy(new PrepareFn(...))
+ *       .writing((in, attempt) -> Staged.confirmed(in.apply("Write", ...), "Redis cache:6379", new Switch(...)))
+ *       .expand(input);
  * }
  * }</pre>
  */
@@ -73,19 +76,53 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
   private final String metricsNamespace;
   private final RunInfo run;
   private final transient List<PCollection<?>> signals;
-  private final transient Store<K> store;
+  private transient @Nullable DoFn<String, String> prepare;
+  private @Nullable String attempt;
+  private boolean writeIsVisible;
+  private transient @Nullable Write<K> write;
 
-  /**
-   * @param sink the sink's name for messages ({@code RedisSink})
-   * @param metricsNamespace where {@code runs_published} and {@value Backfill#RUNS_BACKFILLED} count
-   * @param signals the {@code publishAfter} gates
-   */
-  StagedPublish(String sink, String metricsNamespace, RunInfo run, List<PCollection<?>> signals, Store<K> store) {
+  private StagedPublish(String sink, String metricsNamespace, RunInfo run, List<PCollection<?>> signals) {
     this.sink = Objects.requireNonNull(sink, "sink");
     this.metricsNamespace = Objects.requireNonNull(metricsNamespace, "metricsNamespace");
     this.run = Objects.requireNonNull(run, "run");
     this.signals = List.copyOf(signals);
-    this.store = Objects.requireNonNull(store, "store");
+  }
+
+  /**
+   * A staged publish of {@code run} for the sink named {@code sink} ({@code RedisSink}, for messages),
+   * counting {@code runs_published} and {@value Backfill#RUNS_BACKFILLED} in {@code metricsNamespace}
+   * and waiting for {@code signals} (the sink's {@code publishAfter} gates). It is configured (the
+   * methods below return this one) and expanded at once, inside the sink's own {@code expand}.
+   */
+  static <K> StagedPublish<K> of(String sink, String metricsNamespace, RunInfo run, List<PCollection<?>> signals) {
+    return new StagedPublish<>(sink, metricsNamespace, run, signals);
+  }
+
+  /**
+   * The {@code Prepare} step: turns the run id into this attempt's token on a worker (registering the
+   * attempt, creating a staging table, ...). Without it the token is the run id, or {@link #inAttempt}.
+   */
+  StagedPublish<K> preparedBy(DoFn<String, String> prepare) {
+    this.prepare = Objects.requireNonNull(prepare, "prepare");
+    return this;
+  }
+
+  /** The attempt's token when it is chosen as the pipeline is built (the files' attempt directory). */
+  StagedPublish<K> inAttempt(String token) {
+    this.attempt = Objects.requireNonNull(token, "token");
+    return this;
+  }
+
+  /** The write is visible to readers at once (a load into the run's partition): pass the gates before it. */
+  StagedPublish<K> gatingTheWrite() {
+    this.writeIsVisible = true;
+    return this;
+  }
+
+  /** The store's {@code Write} step (a DoFn or any transform), and how it is published. */
+  StagedPublish<K> writing(Write<K> write) {
+    this.write = Objects.requireNonNull(write, "write");
+    return this;
   }
 
   /** {@code signals} and {@code more}: what every sink's {@code publishAfter(...)} keeps. */
@@ -106,24 +143,23 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
   @Override
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkGlobalWindow(sink, input);
+    checkState(write != null, "%s: StagedPublish needs writing(...)", sink);
     Pipeline p = input.getPipeline();
-    DoFn<String, String> prepare = store.prepare();
     PCollection<String> token;
     if (prepare != null) {
       // Made on the worker when the job runs, so that every launch of one built pipeline (a
       // template, say) is an attempt of its own.
       token = p.apply("RunId", Create.of(run.runId())).apply("Prepare", ParDo.of(prepare));
     } else {
-      token = p.apply("RunId", Create.of(store.attempt(run)));
+      token = p.apply("RunId", Create.of(attempt != null ? attempt : run.runId()));
     }
     token.setCoder(StringUtf8Coder.of());
-    Attempt attempt = new Attempt(token);
 
     PCollection<KV<K, Prediction>> toWrite = input;
-    if (store.writeIsVisible() && !signals.isEmpty()) {
+    if (writeIsVisible && !signals.isEmpty()) {
       toWrite = input.apply("WaitForSignals", Wait.on(signals.toArray(new PCollection<?>[0])));
     }
-    Staged staged = store.write(toWrite, attempt);
+    Staged staged = write.write(toWrite, new Attempt(token));
 
     List<PCollectionView<?>> sideInputs = new ArrayList<>(staged.sideInputs);
     PCollectionView<Long> written = null;
@@ -149,26 +185,9 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     return new PublishedRun(p, published);
   }
 
-  /** The store-specific steps of a staged publish; built per {@code expand}, on the launcher. */
-  interface Store<K> {
-    /**
-     * Turns the run id into this attempt's token on a worker (registering the attempt, creating a
-     * staging table, ...), or null when the token is known when the pipeline is built ({@link #attempt}).
-     */
-    @Nullable
-    DoFn<String, String> prepare();
-
-    /** The token when there is no {@link #prepare} step: by default the run id. */
-    default String attempt(RunInfo run) {
-      return run.runId();
-    }
-
-    /** Whether a write is visible to readers at once, so that the gates must be passed before it. */
-    default boolean writeIsVisible() {
-      return false;
-    }
-
-    /** Stages the input (the {@code Write} step: a DoFn or any transform). */
+  /** A store's {@code Write} step: stages the input; built per {@code expand}, on the launcher. */
+  @FunctionalInterface
+  interface Write<K> {
     Staged write(PCollection<KV<K, Prediction>> input, Attempt attempt);
   }
 
@@ -269,7 +288,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
 
   /** What the publish step gives a {@link Publisher}. */
   interface Context {
-    /** The attempt's token (see {@link Store#prepare}). */
+    /** The attempt's token (see {@link StagedPublish#preparedBy}). */
     String attempt();
 
     /** The input's record count. */

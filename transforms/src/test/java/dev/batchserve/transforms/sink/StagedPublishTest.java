@@ -31,7 +31,6 @@ import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.checkerframework.checker.nullness.qual.Nullable;
 import org.joda.time.Duration;
 import org.junit.Before;
 import org.junit.Test;
@@ -80,31 +79,19 @@ public class StagedPublishTest {
     @Override
     public PublishedRun expand(PCollection<KV<String, Prediction>> input) {
       Mode m = mode;
-      return new StagedPublish<>("MemorySink", NS, RUN, signals, new StagedPublish.Store<String>() {
-        @Override
-        public @Nullable DoFn<String, String> prepare() {
-          return new PrepareFn();
-        }
-
-        @Override
-        public boolean writeIsVisible() {
-          return m == Mode.VISIBLE_WRITE;
-        }
-
-        @Override
-        public StagedPublish.Staged write(PCollection<KV<String, Prediction>> in, StagedPublish.Attempt attempt) {
-          PCollectionView<String> id = attempt.view();
-          PCollection<Long> confirmed = in.apply("Write", ParDo.of(new WriteFn(id, m)).withSideInputs(id))
-              .setCoder(VarLongCoder.of());
-          SwitchFn publish = new SwitchFn(m);
-          switch (m) {
-            case COUNTED_AT_PUBLISH:
-            case NEVER_COUNTS:
-              return StagedPublish.Staged.counted(confirmed, publish);
-            default:
-              return StagedPublish.Staged.confirmed(confirmed, "memory", publish);
-          }
-        }
+      StagedPublish<String> publish = StagedPublish.<String>of("MemorySink", NS, RUN, signals)
+          .preparedBy(new PrepareFn());
+      if (m == Mode.VISIBLE_WRITE) {
+        publish = publish.gatingTheWrite();
+      }
+      return publish.writing((in, attempt) -> {
+        PCollectionView<String> id = attempt.view();
+        PCollection<Long> confirmed = in.apply("Write", ParDo.of(new WriteFn(id, m)).withSideInputs(id))
+            .setCoder(VarLongCoder.of());
+        SwitchFn publisher = new SwitchFn(m);
+        return m == Mode.COUNTED_AT_PUBLISH || m == Mode.NEVER_COUNTS
+            ? StagedPublish.Staged.counted(confirmed, publisher)
+            : StagedPublish.Staged.confirmed(confirmed, "memory", publisher);
       }).expand(input);
     }
   }
