@@ -10,7 +10,12 @@ import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.beam.sdk.Pipeline;
@@ -20,6 +25,7 @@ import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.runners.TransformHierarchy;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -31,6 +37,7 @@ import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.PValue;
 import org.joda.time.Duration;
 import org.junit.Before;
 import org.junit.Test;
@@ -70,6 +77,8 @@ public class StagedPublishTest {
   static final class MemorySink extends PTransform<PCollection<KV<String, Prediction>>, PublishedRun> {
     private final Mode mode;
     private final transient List<PCollection<?>> signals;
+    /** The Write step's output, once expanded. */
+    transient @org.checkerframework.checker.nullness.qual.MonotonicNonNull PCollection<Long> written;
 
     MemorySink(Mode mode, PCollection<?>... signals) {
       this.mode = mode;
@@ -88,6 +97,7 @@ public class StagedPublishTest {
         PCollectionView<String> id = attempt.view();
         PCollection<Long> confirmed = in.apply("Write", ParDo.of(new WriteFn(id, m)).withSideInputs(id))
             .setCoder(VarLongCoder.of());
+        written = confirmed;
         SwitchFn publisher = new SwitchFn(m);
         return m == Mode.COUNTED_AT_PUBLISH || m == Mode.NEVER_COUNTS
             ? StagedPublish.Staged.counted(confirmed, publisher)
@@ -160,11 +170,20 @@ public class StagedPublishTest {
     }
   }
 
-  /** A gate that takes its time, and notes when it is done. */
+  /**
+   * A gate that takes its time, and notes when it is done: longer than staging and counting 20 values
+   * take on the direct runner, so that a step that did not wait for it runs before it is done.
+   */
   static final class SlowGateFn extends DoFn<Integer, Integer> {
+    private final long millis;
+
+    SlowGateFn(long millis) {
+      this.millis = millis;
+    }
+
     @ProcessElement
     public void process(@Element Integer i, OutputReceiver<Integer> out) throws InterruptedException {
-      Thread.sleep(1500);
+      Thread.sleep(millis);
       GATE_DONE.put("gate", true);
       out.output(i);
     }
@@ -236,8 +255,13 @@ public class StagedPublishTest {
   @Test
   public void publishesOnlyAfterEveryPublishAfterSignal() {
     Pipeline p = pipeline();
-    PCollection<Integer> gate = p.apply("Gate", Create.of(1)).apply("Slow", ParDo.of(new SlowGateFn()));
-    p.apply(create(RUN, 20)).apply("Sink", new MemorySink(Mode.CONFIRMED, gate));
+    PCollection<Integer> gate = p.apply("Gate", Create.of(1)).apply("Slow", ParDo.of(new SlowGateFn(3000)));
+    PCollection<Integer> unrelated = p.apply("Unrelated", Create.of(2));
+    PublishedRun done = p.apply(create(RUN, 20)).apply("Sink", new MemorySink(Mode.CONFIRMED, gate));
+
+    // In the graph: the publish reads the gate (Wait.on), and nothing it was not given.
+    assertThat(dependsOn(p, done.published(), gate), is(true));
+    assertThat(dependsOn(p, done.published(), unrelated), is(false));
     p.run().waitUntilFinish();
 
     assertThat("the gate had completed when the publish ran", GATE_SEEN_AT.get("publish"), is(true));
@@ -247,8 +271,14 @@ public class StagedPublishTest {
   @Test
   public void aStoreWhoseWriteIsVisibleWritesOnlyAfterTheSignals() {
     Pipeline p = pipeline();
-    PCollection<Integer> gate = p.apply("Gate", Create.of(1)).apply("Slow", ParDo.of(new SlowGateFn()));
-    p.apply(create(RUN, 20)).apply("Sink", new MemorySink(Mode.VISIBLE_WRITE, gate));
+    PCollection<Integer> gate = p.apply("Gate", Create.of(1)).apply("Slow", ParDo.of(new SlowGateFn(3000)));
+    MemorySink sink = new MemorySink(Mode.VISIBLE_WRITE, gate);
+    p.apply(create(RUN, 20)).apply("Sink", sink);
+    MemorySink ordinary = new MemorySink(Mode.CONFIRMED, gate);
+    p.apply("Again", create(RUN, 20)).apply("Ordinary", ordinary);
+
+    assertThat("a visible write reads the gate", dependsOn(p, sink.written, gate), is(true));
+    assertThat("an ordinary write does not wait for it", dependsOn(p, ordinary.written, gate), is(false));
     p.run().waitUntilFinish();
 
     assertThat("the gate had completed when every value was written", GATE_SEEN_AT.get("write"), is(true));
@@ -265,6 +295,31 @@ public class StagedPublishTest {
     assertThat(counter(result, "runs_published"), is(1L));
     assertThat(counter(result, Backfill.RUNS_BACKFILLED), is(1L));
     assertThat(SERVED.get("current"), is(nullValue()));
+  }
+
+  /** Whether {@code target} is computed from {@code source}, through main or side inputs. */
+  private static boolean dependsOn(Pipeline p, PValue target, PValue source) {
+    Map<PValue, Set<PValue>> inputsOf = new HashMap<>();
+    p.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {
+      @Override
+      public void visitPrimitiveTransform(TransformHierarchy.Node node) {
+        for (PValue out : node.getOutputs().values()) {
+          inputsOf.computeIfAbsent(out, k -> new HashSet<>()).addAll(node.getInputs().values());
+        }
+      }
+    });
+    Deque<PValue> todo = new ArrayDeque<>(List.of(target));
+    Set<PValue> seen = new HashSet<>();
+    while (!todo.isEmpty()) {
+      PValue v = todo.pop();
+      if (v.equals(source)) {
+        return true;
+      }
+      if (seen.add(v)) {
+        todo.addAll(inputsOf.getOrDefault(v, Set.of()));
+      }
+    }
+    return false;
   }
 
   private static long counter(PipelineResult result, String name) {
