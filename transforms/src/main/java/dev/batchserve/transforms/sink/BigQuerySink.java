@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -45,9 +44,6 @@ import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.ValueInSingleWindow;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -184,10 +180,8 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public BigQuerySink<K> publishAfter(PCollection<?>... more) {
-    List<PCollection<?>> s = new ArrayList<>(signals);
-    Collections.addAll(s, more);
     BigQuerySink<K> c = copy();
-    c.signals = s;
+    c.signals = StagedPublish.plus(signals, more);
     return c;
   }
 
@@ -310,70 +304,65 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "BigQuerySink needs withRunInfo(run)");
     RunInfo run = runInfo;
-    Pipeline p = input.getPipeline();
+    // Nothing to prepare: the load job creates the table and stages under the temp location. The
+    // load replaces the run's partition, so it must pass the gates first.
+    return StagedPublish.<K>of("BigQuerySink", METRICS_NAMESPACE, run, signals)
+        .gatingTheWrite()
+        .writing((in, attempt) -> {
+          PCollection<TableRow> rows = in
+              .apply("ToTableRows", ParDo.of(new ToTableRowFn<K>(run)))
+              .setCoder(TableRowJsonCoder.of());
+          WriteResult loaded = rows.apply("LoadPartition", configured(BigQueryIO.writeTableRows()
+              .to(partitionTableSpec(tableSpec, run))
+              .withSchema(tableSchema())
+              .withTimePartitioning(timePartitioning(run.interval()))));
+          return StagedPublish.Staged.atomic(loaded.getSuccessfulTableLoads(),
+                  "a load job commits all of the run's rows into its partition, or none",
+                  new DecideLatest(tableSpec, run, forceLatest, testServices))
+              .then(descriptions -> loadLatest(descriptions, run));
+        })
+        .expand(input);
+  }
 
-    PCollection<KV<K, Prediction>> released = signals.isEmpty()
-        ? input
-        : input.apply("WaitForSignals", Wait.on(signals.toArray(new PCollection<?>[0])));
-    PCollection<TableRow> rows = released
-        .apply("ToTableRows", ParDo.of(new ToTableRowFn<K>(run)))
-        .setCoder(TableRowJsonCoder.of());
-
-    BigQueryIO.Write<TableRow> write = BigQueryIO.writeTableRows()
-        .to(partitionTableSpec(tableSpec, run))
-        .withSchema(tableSchema())
-        .withTimePartitioning(timePartitioning(run.interval()))
+  /** FILE_LOADS, created if needed, truncating, with the sink's temp location, validation and services. */
+  private BigQueryIO.Write<TableRow> configured(BigQueryIO.Write<TableRow> write) {
+    BigQueryIO.Write<TableRow> w = write
         .withMethod(Method.FILE_LOADS)
         .withCreateDisposition(CreateDisposition.CREATE_IF_NEEDED)
         .withWriteDisposition(WriteDisposition.WRITE_TRUNCATE);
     if (customGcsTempLocation != null) {
-      write = write.withCustomGcsTempLocation(StaticValueProvider.of(customGcsTempLocation));
+      w = w.withCustomGcsTempLocation(StaticValueProvider.of(customGcsTempLocation));
     }
     if (!validate) {
-      write = write.withoutValidation();
+      w = w.withoutValidation();
     }
     if (testServices != null) {
-      write = write.withTestServices(testServices);
+      w = w.withTestServices(testServices);
     }
-    WriteResult loaded = rows.apply("LoadPartition", write);
+    return w;
+  }
 
-    // The latest pointer: decided once the partition is loaded; nothing is loaded for a backfill.
-    TupleTag<TableRow> pointerRow = new TupleTag<TableRow>() {};
-    TupleTag<String> pointerDescription = new TupleTag<String>() {};
-    PCollectionTuple decided = p.apply("PublishTrigger", Create.of(run.runId()))
-        .apply("WaitForLoad", Wait.on(loaded.getSuccessfulTableLoads()))
-        .apply("DecideLatest", ParDo.of(new DecideLatestFn(tableSpec, run, forceLatest, testServices, pointerDescription))
-            .withOutputTags(pointerRow, TupleTagList.of(pointerDescription)));
+  /**
+   * After the publish step decided this run is the latest (it emits the pointer's new description,
+   * nothing for a backfill): loads the pointer's row, writes the description again, then emits the run id.
+   */
+  private PCollection<String> loadLatest(PCollection<String> descriptions, RunInfo run) {
+    Pipeline p = descriptions.getPipeline();
     String latestSpec = latestTableSpec(tableSpec);
     // A table function, not a constant table: BigQueryIO loads nothing (and truncates nothing) for no rows.
-    BigQueryIO.Write<TableRow> pointerWrite = BigQueryIO.writeTableRows()
-        .to((SerializableFunction<ValueInSingleWindow<TableRow>, TableDestination>)
-            row -> new TableDestination(latestSpec, null))
-        .withSchema(latestTableSchema())
-        .withMethod(Method.FILE_LOADS)
-        .withCreateDisposition(CreateDisposition.CREATE_IF_NEEDED)
-        .withWriteDisposition(WriteDisposition.WRITE_TRUNCATE);
-    if (customGcsTempLocation != null) {
-      pointerWrite = pointerWrite.withCustomGcsTempLocation(StaticValueProvider.of(customGcsTempLocation));
-    }
-    if (!validate) {
-      pointerWrite = pointerWrite.withoutValidation();
-    }
-    if (testServices != null) {
-      pointerWrite = pointerWrite.withTestServices(testServices);
-    }
-    WriteResult pointer = decided.get(pointerRow).setCoder(TableRowJsonCoder.of())
-        .apply("LoadLatest", pointerWrite);
-    PCollection<String> described = decided.get(pointerDescription).setCoder(StringUtf8Coder.of())
+    WriteResult pointer = descriptions
+        .apply("PointerRow", ParDo.of(new PointerRowFn()))
+        .setCoder(TableRowJsonCoder.of())
+        .apply("LoadLatest", configured(BigQueryIO.writeTableRows()
+            .to((SerializableFunction<ValueInSingleWindow<TableRow>, TableDestination>)
+                row -> new TableDestination(latestSpec, null))
+            .withSchema(latestTableSchema())));
+    PCollection<String> described = descriptions
         .apply("WaitForLatest", Wait.on(pointer.getSuccessfulTableLoads()))
         .apply("DescribeLatest", ParDo.of(new DescribeLatestFn(tableSpec, testServices)))
         .setCoder(StringUtf8Coder.of());
-
-    PCollection<String> published = p.apply("PublishedTrigger", Create.of(run.runId()))
-        .apply("WaitForPointer", Wait.on(described))
-        .apply("Published", ParDo.of(new PublishedFn()))
-        .setCoder(StringUtf8Coder.of());
-    return new PublishedRun(p, published);
+    return p.apply("PublishedTrigger", Create.of(run.runId()))
+        .apply("WaitForPointer", Wait.on(described));
   }
 
   /** The pointer table of {@code tableSpec}, in the options' project when the spec names none. */
@@ -390,30 +379,27 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   }
 
   /**
-   * Reads the served run from the pointer table's description; for a backfill logs it and emits
-   * nothing, else writes the new description (creating the pointer table on the first run) and emits
-   * the pointer's row and the description, for the load and the second write after it.
+   * The publish: reads the served run from the pointer table's description; for a backfill leaves the
+   * pointer as it is, else writes the new description (creating the pointer table on the first run)
+   * and emits it, for the pointer row's load and the second write after it.
    */
-  private static final class DecideLatestFn extends DoFn<String, TableRow> {
+  private static final class DecideLatest implements StagedPublish.Publisher {
+    private static final long serialVersionUID = 1L;
     private final String tableSpec;
     private final RunInfo run;
     private final boolean forceLatest;
     private final @Nullable BigQueryServices testServices;
-    private final TupleTag<String> description;
-    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    DecideLatestFn(String tableSpec, RunInfo run, boolean forceLatest, @Nullable BigQueryServices testServices,
-        TupleTag<String> description) {
+    DecideLatest(String tableSpec, RunInfo run, boolean forceLatest, @Nullable BigQueryServices testServices) {
       this.tableSpec = tableSpec;
       this.run = run;
       this.forceLatest = forceLatest;
       this.testServices = testServices;
-      this.description = description;
     }
 
-    @ProcessElement
-    public void process(ProcessContext c) throws Exception {
-      BigQueryOptions options = c.getPipelineOptions().as(BigQueryOptions.class);
+    @Override
+    public StagedPublish.Published publish(StagedPublish.Context c) throws Exception {
+      BigQueryOptions options = c.options().as(BigQueryOptions.class);
       TableReference ref = latestTable(tableSpec, options);
       try (DatasetService datasets = datasets(testServices, options)) {
         Table table = datasets.getTable(ref);
@@ -423,18 +409,15 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
           String servedRun = n.path("run_id").asText();
           Instant servedTs = Instant.ofEpochMilli(n.path("prediction_timestamp_ms").asLong());
           if (Backfill.isOlder(run, servedRun, servedTs)) {
-            backfilled.inc();
-            LOG.warn(Backfill.message(run.runId(), servedRun, "BigQuery " + BigQueryHelpers.toTableSpec(ref)
-                + " unchanged; the run is in partition " + partitionTableSpec(tableSpec, run)));
-            return;
+            return StagedPublish.Published.backfill(null, servedRun, "BigQuery " + BigQueryHelpers.toTableSpec(ref)
+                + " unchanged; the run is in partition " + partitionTableSpec(tableSpec, run));
           }
         }
-        Instant now = Instant.now();
         com.fasterxml.jackson.databind.node.ObjectNode d = JSON.createObjectNode();
         d.put("run_id", run.runId());
         d.put("prediction_timestamp_ms", run.predictionTimestamp().toEpochMilli());
         d.put("partition", partition(run));
-        d.put("published_at", now.toString());
+        d.put("published_at", Instant.now().toString());
         String text = JSON.writeValueAsString(d);
         // Written before the row: the guard never lags behind what readers see.
         if (table == null) {
@@ -442,12 +425,20 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
         } else {
           datasets.patchTableDescription(ref, text);
         }
-        c.output(new TableRow().set("run_id", run.runId())
-            .set("prediction_timestamp", TIMESTAMP.format(run.predictionTimestamp()))
-            .set("partition", partition(run))
-            .set("published_at", TIMESTAMP.format(now)));
-        c.output(description, text);
+        return StagedPublish.Published.latest(text);
       }
+    }
+  }
+
+  /** The pointer's row, from the description the publish step wrote. */
+  private static final class PointerRowFn extends DoFn<String, TableRow> {
+    @ProcessElement
+    public void process(@Element String description, OutputReceiver<TableRow> out) throws Exception {
+      com.fasterxml.jackson.databind.JsonNode d = JSON.readTree(description);
+      out.output(new TableRow().set("run_id", d.path("run_id").asText())
+          .set("prediction_timestamp", TIMESTAMP.format(Instant.ofEpochMilli(d.path("prediction_timestamp_ms").asLong())))
+          .set("partition", d.path("partition").asText())
+          .set("published_at", TIMESTAMP.format(Instant.parse(d.path("published_at").asText()))));
     }
   }
 
@@ -497,16 +488,6 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
       }
       rows.inc();
       out.output(toTableRow(key, p));
-    }
-  }
-
-  private static final class PublishedFn extends DoFn<String, String> {
-    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
-
-    @ProcessElement
-    public void process(@Element String runId, OutputReceiver<String> out) {
-      published.inc();
-      out.output(runId);
     }
   }
 }

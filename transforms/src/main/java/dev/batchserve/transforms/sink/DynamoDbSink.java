@@ -10,30 +10,20 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.regex.Pattern;
-import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.Combine;
-import org.apache.beam.sdk.transforms.Count;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Sum;
-import org.apache.beam.sdk.transforms.View;
-import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.util.BackOff;
 import org.apache.beam.sdk.util.BackOffUtils;
 import org.apache.beam.sdk.util.FluentBackoff;
@@ -245,10 +235,8 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public DynamoDbSink<K> publishAfter(PCollection<?>... more) {
-    List<PCollection<?>> s = new ArrayList<>(signals);
-    Collections.addAll(s, more);
     DynamoDbSink<K> c = copy();
-    c.signals = s;
+    c.signals = StagedPublish.plus(signals, more);
     return c;
   }
 
@@ -281,36 +269,21 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
   @Override
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "DynamoDbSink needs withRunInfo(run)");
-    checkState(input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows,
-        "DynamoDbSink writes one run of bounded input in the global window, but the input is windowed by %s",
-        input.getWindowingStrategy().getWindowFn());
-    Pipeline p = input.getPipeline();
     RunInfo run = runInfo;
     long ttlSeconds = effectiveTtl().getSeconds();
-
-    PCollectionView<String> namespace = p.apply("RunId", Create.of(run.runId()))
-        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, table, keyPrefix, run)))
-        .setCoder(StringUtf8Coder.of())
-        .apply("Namespace", View.asSingleton());
-    PCollection<Long> confirmed = input
-        .apply("Write", ParDo.of(new WriteFn<K>(endpoint, table, keyPrefix, run.runId(), namespace, ttlSeconds,
-                batchSize, maxRetries, initialBackoff))
-            .withSideInputs(namespace))
-        .setCoder(VarLongCoder.of());
-    PCollectionView<Long> written = confirmed.apply("SumWritten", Sum.longsGlobally().asSingletonView());
-    PCollectionView<Long> expected = input.apply("CountInput",
-        Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
-
-    List<PCollection<?>> waitOn = new ArrayList<>();
-    waitOn.add(confirmed);
-    waitOn.addAll(signals);
-    PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
-        .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, table, keyPrefix, run, forceLatest, ttlSeconds, namespace,
-                written, expected))
-            .withSideInputs(namespace, written, expected))
-        .setCoder(StringUtf8Coder.of());
-    return new PublishedRun(p, published);
+    return StagedPublish.<K>of("DynamoDbSink", METRICS_NAMESPACE, run, signals)
+        .preparedBy(new PrepareFn(endpoint, table, keyPrefix, run))
+        .writing((in, attempt) -> {
+          PCollectionView<String> namespace = attempt.view();
+          PCollection<Long> confirmed = in
+              .apply("Write", ParDo.of(new WriteFn<K>(endpoint, table, keyPrefix, run.runId(), namespace, ttlSeconds,
+                      batchSize, maxRetries, initialBackoff))
+                  .withSideInputs(namespace))
+              .setCoder(VarLongCoder.of());
+          return StagedPublish.Staged.confirmed(confirmed, "DynamoDB table " + table,
+              new Switch(endpoint, table, keyPrefix, run, forceLatest, ttlSeconds));
+        })
+        .expand(input);
   }
 
   /** The served pointer item, read consistently; null when no run was ever published. */
@@ -516,47 +489,35 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
         || "ThrottlingException".equals(code);
   }
 
-  private static final class PublishFn extends DoFn<String, String> {
+  /** The publish: the run's record, then one conditional write of the pointer. */
+  private static final class Switch implements StagedPublish.Publisher {
+    private static final long serialVersionUID = 1L;
     private final DynamoDbEndpoint endpoint;
     private final String table;
     private final String prefix;
     private final RunInfo run;
     private final boolean forceLatest;
     private final long ttlSeconds;
-    private final PCollectionView<String> namespace;
-    private final PCollectionView<Long> written;
-    private final PCollectionView<Long> expected;
-    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
-    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    PublishFn(DynamoDbEndpoint endpoint, String table, String prefix, RunInfo run, boolean forceLatest,
-        long ttlSeconds, PCollectionView<String> namespace, PCollectionView<Long> written,
-        PCollectionView<Long> expected) {
+    Switch(DynamoDbEndpoint endpoint, String table, String prefix, RunInfo run, boolean forceLatest, long ttlSeconds) {
       this.endpoint = endpoint;
       this.table = table;
       this.prefix = prefix;
       this.run = run;
       this.forceLatest = forceLatest;
       this.ttlSeconds = ttlSeconds;
-      this.namespace = namespace;
-      this.written = written;
-      this.expected = expected;
     }
 
-    @ProcessElement
-    public void process(ProcessContext c) {
-      long confirmed = c.sideInput(written);
-      long records = c.sideInput(expected);
-      checkState(confirmed == records, "run %s: DynamoDB table %s confirmed %s writes but the input had %s records;"
-          + " not publishing", run.runId(), table, confirmed, records);
-      String ns = c.sideInput(namespace);
+    @Override
+    public StagedPublish.Published publish(StagedPublish.Context c) {
+      String ns = c.attempt();
       long ts = run.predictionTimestamp().toEpochMilli();
       Map<String, AttributeValue> item = new LinkedHashMap<>();
       item.put(KEY_ATTRIBUTE, AttributeValue.builder().s(pointerKey(prefix)).build());
       item.put(NAMESPACE_ATTRIBUTE, AttributeValue.builder().s(ns).build());
       item.put(RUN_ID_ATTRIBUTE, AttributeValue.builder().s(run.runId()).build());
       item.put(TIMESTAMP_ATTRIBUTE, AttributeValue.builder().n(Long.toString(ts)).build());
-      item.put(RECORDS_ATTRIBUTE, AttributeValue.builder().n(Long.toString(records)).build());
+      item.put(RECORDS_ATTRIBUTE, AttributeValue.builder().n(Long.toString(c.records())).build());
       Instant now = Instant.now();
       item.put(PUBLISHED_AT_ATTRIBUTE, AttributeValue.builder().s(now.toString()).build());
       try (DynamoDbClient client = endpoint.open()) {
@@ -583,13 +544,11 @@ public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Predicti
             throw new IllegalStateException("run " + run.runId() + ": the pointer " + pointerKey(prefix) + " of "
                 + table + " changed during the publish; not published as the served run, re-run it", e);
           }
-          backfilled.inc();
-          LOG.warn(Backfill.message(run.runId(), newer, "DynamoDB table " + table + ": " + pointerKey(prefix)
-              + " unchanged"));
+          return StagedPublish.Published.backfill(run.runId(), newer,
+              "DynamoDB table " + table + ": " + pointerKey(prefix) + " unchanged");
         }
       }
-      published.inc();
-      c.output(run.runId());
+      return StagedPublish.Published.latest(run.runId());
     }
   }
 }

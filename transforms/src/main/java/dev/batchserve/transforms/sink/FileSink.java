@@ -16,13 +16,10 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -33,10 +30,10 @@ import java.util.TreeSet;
 import java.util.UUID;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
@@ -47,11 +44,8 @@ import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -60,15 +54,10 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.View;
-import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
-import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -147,63 +136,69 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileSink.class);
 
   private final String root;
-  private final @Nullable RunInfo runInfo;
-  private final @Nullable String attempt;
-  private final Set<FileFormat> formats;
-  private final int numShards;
-  private final transient @Nullable PCollection<DeadLetter> deadLetters;
-  private final transient List<PCollection<?>> signals;
-  private final boolean forceLatest;
+  private @Nullable RunInfo runInfo;
+  private @Nullable String attempt;
+  private Set<FileFormat> formats = EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL);
+  private int numShards = 4;
+  private transient @Nullable PCollection<DeadLetter> deadLetters;
+  private transient List<PCollection<?>> signals = List.of();
+  private boolean forceLatest;
 
-  private FileSink(String root, @Nullable RunInfo runInfo, @Nullable String attempt, Set<FileFormat> formats,
-      int numShards, @Nullable PCollection<DeadLetter> deadLetters, List<PCollection<?>> signals,
-      boolean forceLatest) {
+  private FileSink(String root) {
     this.root = root;
-    this.runInfo = runInfo;
-    this.attempt = attempt;
-    this.formats = formats;
-    this.numShards = numShards;
-    this.deadLetters = deadLetters;
-    this.signals = signals;
-    this.forceLatest = forceLatest;
   }
 
   static <K> FileSink<K> to(String root) {
     checkArgument(root != null && !root.isEmpty(), "root must be set, but was '%s'", root);
-    String trimmed = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
-    return new FileSink<>(trimmed, null, null, EnumSet.of(FileFormat.PARQUET, FileFormat.JSONL), 4, null, List.of(),
-        false);
+    return new FileSink<>(root.endsWith("/") ? root.substring(0, root.length() - 1) : root);
+  }
+
+  private FileSink<K> copy() {
+    FileSink<K> c = new FileSink<>(root);
+    c.runInfo = runInfo;
+    c.attempt = attempt;
+    c.formats = formats;
+    c.numShards = numShards;
+    c.deadLetters = deadLetters;
+    c.signals = signals;
+    c.forceLatest = forceLatest;
+    return c;
   }
 
   /** The run being written (required). */
   public FileSink<K> withRunInfo(RunInfo run) {
-    return new FileSink<>(root, Objects.requireNonNull(run, "run"), attempt, formats, numShards, deadLetters, signals,
-        forceLatest);
+    FileSink<K> c = copy();
+    c.runInfo = Objects.requireNonNull(run, "run");
+    return c;
   }
 
   /** Which formats to write (default both). */
   public FileSink<K> withFormats(FileFormat first, FileFormat... more) {
-    EnumSet<FileFormat> f = EnumSet.of(Objects.requireNonNull(first, "format"), more);
-    return new FileSink<>(root, runInfo, attempt, f, numShards, deadLetters, signals, forceLatest);
+    FileSink<K> c = copy();
+    c.formats = EnumSet.of(Objects.requireNonNull(first, "format"), more);
+    return c;
   }
 
   /** Number of shards per format (default 4); a key always lands in the same shard. */
   public FileSink<K> withNumShards(int n) {
     checkArgument(n >= 1 && n <= 10_000, "numShards must be in [1, 10000], but was %s", n);
-    return new FileSink<>(root, runInfo, attempt, formats, n, deadLetters, signals, forceLatest);
+    FileSink<K> c = copy();
+    c.numShards = n;
+    return c;
   }
 
   /** Also writes these dead letters (JSON lines) into the run, counted in its manifest. */
   public FileSink<K> withDeadLetters(PCollection<DeadLetter> dead) {
-    return new FileSink<>(root, runInfo, attempt, formats, numShards, Objects.requireNonNull(dead, "dead"), signals,
-        forceLatest);
+    FileSink<K> c = copy();
+    c.deadLetters = Objects.requireNonNull(dead, "dead");
+    return c;
   }
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public FileSink<K> publishAfter(PCollection<?>... more) {
-    List<PCollection<?>> s = new ArrayList<>(signals);
-    Collections.addAll(s, more);
-    return new FileSink<>(root, runInfo, attempt, formats, numShards, deadLetters, s, forceLatest);
+    FileSink<K> c = copy();
+    c.signals = StagedPublish.plus(signals, more);
+    return c;
   }
 
   /**
@@ -211,8 +206,9 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * the id before building the pipeline so that its report files land in the same attempt.
    */
   public FileSink<K> withAttempt(String attemptId) {
-    return new FileSink<>(root, runInfo, checkAttemptId(attemptId), formats, numShards, deadLetters, signals,
-        forceLatest);
+    FileSink<K> c = copy();
+    c.attempt = checkAttemptId(attemptId);
+    return c;
   }
 
   /**
@@ -225,7 +221,9 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * }</pre>
    */
   public FileSink<K> withForceLatest(boolean force) {
-    return new FileSink<>(root, runInfo, attempt, formats, numShards, deadLetters, signals, force);
+    FileSink<K> c = copy();
+    c.forceLatest = force;
+    return c;
   }
 
   /**
@@ -341,24 +339,33 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "FileSink needs withRunInfo(run)");
     RunInfo run = runInfo;
-    String attemptId = attempt != null ? attempt : newAttemptId();
-    String runDir = attemptDirectory(root, run, attemptId);
-    String staging = runDir + "/_staging";
-    Pipeline p = input.getPipeline();
+    String attemptDir = attemptDirectory(root, run, attempt != null ? attempt : newAttemptId());
+    // The attempt is chosen when the pipeline is built: the driver writes its report into it too.
+    return StagedPublish.<K>of("FileSink", METRICS_NAMESPACE, run, signals)
+        .inAttempt(attemptDir)
+        .writing((in, attempt) -> writeShards(in, run, attemptDir))
+        .expand(input);
+  }
 
+  /**
+   * The files' write: sorted shards per format and the dead letters into the attempt's staging
+   * directory; the publish step counts each format's rows, moves the files into place and completes
+   * the attempt ({@link #complete}).
+   */
+  private StagedPublish.Staged writeShards(PCollection<KV<K, Prediction>> input, RunInfo run, String attemptDir) {
+    String staging = attemptDir + "/_staging";
     PCollection<KV<String, Prediction>> keyed =
         input.apply("KeyToString", MapElements
             .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
             .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
 
-    Map<FileFormat, PCollectionView<List<String>>> written = new TreeMap<>();
-    List<PCollection<?>> writes = new ArrayList<>();
+    Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written = new TreeMap<>();
     int shards = numShards;
     // Each shard is gathered, sorted by key and written by one DoFn, so that a re-run of the same run
     // writes byte-identical files. The sorted shard never travels as one element: a single record of a
     // whole shard exceeded Flink's sort buffer (38 MB) at 5 million predictions.
     String avroSchema = AvroUtils.toAvroSchema(Prediction.SCHEMA).toString();
-    PCollection<KV<String, String>> shardFiles =
+    PCollection<KV<String, KV<String, Long>>> shardFiles =
         keyed
             .apply("AssignShards", MapElements
                 .into(TypeDescriptors.kvs(TypeDescriptors.integers(),
@@ -366,21 +373,22 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
                 .via(kv -> KV.of(Math.floorMod(kv.getKey().hashCode(), shards), kv)))
             .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
             .apply("GroupShards", GroupByKey.create())
-            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(runDir, shards, formats, avroSchema)))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
-    writes.add(shardFiles);
+            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(attemptDir, shards, formats, avroSchema)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
     for (FileFormat format : formats) {
       String dir = format.directory();
-      PCollection<String> names = shardFiles
+      PCollection<KV<String, Long>> files = shardFiles
           .apply("FileNames" + format.name(), org.apache.beam.sdk.transforms.Filter.by(kv -> kv.getKey().equals(dir)))
           .apply("Names" + format.name(), Values.create());
-      written.put(format, names.apply("FileList" + format.name(), View.asList()));
+      written.put(format, files.apply("FileList" + format.name(), View.asList()));
     }
 
+    List<PCollectionView<?>> sideInputs = new ArrayList<>(written.values());
     PCollectionView<List<String>> deadFiles = null;
     PCollectionView<Long> deadCount = null;
+    PCollection<String> deadNames = null;
     if (deadLetters != null) {
-      PCollection<String> names =
+      deadNames =
           deadLetters
               .apply("DeadLettersJson", MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
               .apply("WriteDeadLetters", FileIO.<String>write().via(TextIO.sink()).to(staging + "/dead_letters")
@@ -388,44 +396,34 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
                   .withNumShards(1))
               .getPerDestinationOutputFilenames()
               .apply("DeadLetterFileNames", Values.create());
-      writes.add(names);
-      deadFiles = names.apply("DeadLetterFileList", View.asList());
+      deadFiles = deadNames.apply("DeadLetterFileList", View.asList());
       deadCount = deadLetters.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
+      sideInputs.add(deadFiles);
+      sideInputs.add(deadCount);
     }
-
-    PCollectionView<Long> count = keyed.apply("CountPredictions", Combine.globally(Count.<KV<String, Prediction>>combineFn()).asSingletonView());
     PCollectionView<List<String>> models =
         keyed.apply("ModelVersions", MapElements.into(TypeDescriptors.strings())
                 .via(kv -> kv.getValue().getModelName() + ":" + kv.getValue().getModelVersion()))
             .apply("DistinctModels", Distinct.create())
             .apply("ModelList", View.asList());
-
-    List<PCollection<?>> waitOn = new ArrayList<>(writes);
-    waitOn.addAll(signals);
-    List<PCollectionView<?>> sideInputs = new ArrayList<>(written.values());
-    sideInputs.add(count);
     sideInputs.add(models);
-    if (deadFiles != null) {
-      sideInputs.add(deadFiles);
-      sideInputs.add(deadCount);
+
+    StagedPublish.Staged staged = StagedPublish.Staged.counted(shardFiles,
+        new Switch(root, run, written, deadFiles, deadCount, models, forceLatest));
+    if (deadNames != null) {
+      staged = staged.alsoAfter(deadNames);
     }
-    PCollection<String> published =
-        p.apply("PublishTrigger", Create.of(runDir))
-            .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-            .apply("Publish", ParDo.of(new PublishFn(root, run, written, deadFiles, deadCount, count, models,
-                    forceLatest))
-                .withSideInputs(sideInputs))
-            .setCoder(StringUtf8Coder.of());
-    return new PublishedRun(p, published);
+    return staged.withSideInputs(sideInputs);
   }
 
   /**
    * Sorts one shard's predictions by key (ties, which a keyed run does not have, by their JSON) and
    * writes it in every format through the formats' Beam {@code FileIO} sinks, under its stable name in
-   * the staging directory; emits {@code (format directory, file)} per file written. A retried bundle
+   * the staging directory; emits {@code (format directory, (file, rows))} per file written. A retried bundle
    * rewrites the same files.
    */
-  private static final class WriteShardFn extends DoFn<KV<Integer, Iterable<KV<String, Prediction>>>, KV<String, String>> {
+  private static final class WriteShardFn
+      extends DoFn<KV<Integer, Iterable<KV<String, Prediction>>>, KV<String, KV<String, Long>>> {
     private final String attemptDir;
     private final String staging;
     private final int shards;
@@ -442,7 +440,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
     @ProcessElement
     public void process(@Element KV<Integer, Iterable<KV<String, Prediction>>> shard,
-        OutputReceiver<KV<String, String>> out) throws IOException {
+        OutputReceiver<KV<String, KV<String, Long>>> out) throws IOException {
       List<KV<String, Prediction>> rows = new ArrayList<>();
       shard.getValue().forEach(rows::add);
       rows.sort(java.util.Comparator.<KV<String, Prediction>, String>comparing(KV::getKey)
@@ -478,7 +476,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
           throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + ABORTED
               + " exists): its run failed, shard " + file + " removed");
         }
-        out.output(KV.of(format.directory(), file.toString()));
+        out.output(KV.of(format.directory(), KV.of(file.toString(), (long) rows.size())));
       }
     }
   }
@@ -530,62 +528,72 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
-  /** Moves staged shards into place, then writes the manifest, {@code _SUCCESS} and {@code _LATEST}. */
-  private static final class PublishFn extends DoFn<String, String> {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /**
+   * The publish: counts each format's rows, moves the staged files into place, then writes the
+   * manifest, {@code _SUCCESS}, {@code _CURRENT} and {@code _LATEST} ({@link #complete}).
+   */
+  private static final class Switch implements StagedPublish.Publisher {
+    private static final long serialVersionUID = 1L;
     private final String root;
     private final RunInfo run;
-    private final Map<FileFormat, PCollectionView<List<String>>> written;
+    private final Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written;
     private final @Nullable PCollectionView<List<String>> deadFiles;
     private final @Nullable PCollectionView<Long> deadCount;
-    private final PCollectionView<Long> count;
     private final PCollectionView<List<String>> models;
     private final boolean forceLatest;
-    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
-    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    PublishFn(String root, RunInfo run, Map<FileFormat, PCollectionView<List<String>>> written,
+    Switch(String root, RunInfo run, Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written,
         @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
-        PCollectionView<Long> count, PCollectionView<List<String>> models, boolean forceLatest) {
-      this.forceLatest = forceLatest;
+        PCollectionView<List<String>> models, boolean forceLatest) {
       this.root = root;
       this.run = run;
       this.written = written;
       this.deadFiles = deadFiles;
       this.deadCount = deadCount;
-      this.count = count;
       this.models = models;
+      this.forceLatest = forceLatest;
     }
 
-    @ProcessElement
-    public void process(ProcessContext c) throws IOException {
-      String runDir = c.element();
+    @Override
+    public StagedPublish.Published publish(StagedPublish.Context c) throws IOException {
+      String attemptDir = c.attempt();
+      // Every format holds every prediction once, before anything moves.
+      Map<FileFormat, List<String>> files = new TreeMap<>();
+      for (Map.Entry<FileFormat, PCollectionView<List<KV<String, Long>>>> e : written.entrySet()) {
+        long rows = 0;
+        List<String> names = new ArrayList<>();
+        for (KV<String, Long> f : c.sideInput(e.getValue())) {
+          names.add(f.getKey());
+          rows += f.getValue();
+        }
+        c.checkCount(rows, "rows in the " + e.getKey().directory() + " shards of " + attemptDir);
+        files.put(e.getKey(), names);
+      }
       // The attempt's own directory: no reader looks here before _CURRENT and _LATEST name it.
-      ResourceId runId = FileSystems.matchNewResource(runDir, true);
-      ObjectNode manifest = manifestHeader(run, c.sideInput(count), c.sideInput(models));
-      ObjectNode files = manifest.putObject("files");
-      for (Map.Entry<FileFormat, PCollectionView<List<String>>> e : written.entrySet()) {
-        String dir = e.getKey().directory();
-        files.set(dir, moveIntoPlace(runId, dir, byOwnName(c.sideInput(e.getValue()))));
+      ResourceId dir = FileSystems.matchNewResource(attemptDir, true);
+      ObjectNode manifest = manifestHeader(run, c.records(), c.sideInput(models));
+      ObjectNode listing = manifest.putObject("files");
+      for (Map.Entry<FileFormat, List<String>> e : files.entrySet()) {
+        String sub = e.getKey().directory();
+        listing.set(sub, moveIntoPlace(dir, sub, byOwnName(e.getValue())));
       }
       if (deadFiles != null && deadCount != null) {
         manifest.put("dead_letters", c.sideInput(deadCount));
-        files.set("dead_letters", moveIntoPlace(runId, "dead_letters", byOwnName(c.sideInput(deadFiles))));
+        listing.set("dead_letters", moveIntoPlace(dir, "dead_letters", byOwnName(c.sideInput(deadFiles))));
       }
-      removeTree(runId.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
-      String servedInstead = complete(root, run, runId, manifest, forceLatest);
-      published.inc();
-      if (servedInstead != null) {
-        backfilled.inc();
-        LOG.warn(Backfill.message(run.runId(), servedInstead, "files under " + root + ": " + LATEST + " unchanged"));
-      }
-      c.output(runDir);
+      removeTree(dir.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
+      String servedInstead = complete(root, run, dir, manifest, forceLatest);
+      return servedInstead == null
+          ? StagedPublish.Published.latest(attemptDir)
+          : StagedPublish.Published.backfill(attemptDir, servedInstead, "files under " + root + ": " + LATEST + " unchanged");
     }
   }
 
   /** The manifest's run-level fields and schema; the caller adds counts and files. */
   static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models) {
-    ObjectNode manifest = PublishFn.JSON.createObjectNode();
+    ObjectNode manifest = JSON.createObjectNode();
     manifest.put("run_id", run.runId());
     manifest.put("pipeline", run.pipeline());
     manifest.put("run_date", run.runDate().toString());
@@ -618,16 +626,16 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       boolean forceLatest) throws IOException {
     String attemptName = attemptDir.getFilename();
     checkState(attemptName != null && attemptName.startsWith(ATTEMPT_PREFIX), "not an attempt's directory: %s", attemptDir);
-    write(attemptDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(manifest));
+    write(attemptDir.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE), JSON.writeValueAsBytes(manifest));
     if (exists(attemptDir.resolve(ABORTED, StandardResolveOptions.RESOLVE_FILE).toString())) {
       throw new IllegalStateException("not publishing " + attemptDir + ": the job gave this attempt up ("
           + ABORTED + " exists), so the run failed; run it again");
     }
     // Apart from the manifest, which stays byte-identical across re-runs of the run.
-    ObjectNode published = PublishFn.JSON.createObjectNode();
+    ObjectNode published = JSON.createObjectNode();
     published.put("run_id", run.runId());
     published.put("published_at", java.time.Instant.now().toString());
-    write(attemptDir.resolve(PUBLISHED, StandardResolveOptions.RESOLVE_FILE), PublishFn.JSON.writeValueAsBytes(published));
+    write(attemptDir.resolve(PUBLISHED, StandardResolveOptions.RESOLVE_FILE), JSON.writeValueAsBytes(published));
     write(attemptDir.resolve(SUCCESS, StandardResolveOptions.RESOLVE_FILE), new byte[0]);
     ResourceId runDir = FileSystems.matchNewResource(runDirectory(root, run), true);
     String current = readSmall(runDir.resolve(CURRENT, StandardResolveOptions.RESOLVE_FILE).toString());
@@ -673,7 +681,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       return null;
     }
     try {
-      com.fasterxml.jackson.databind.JsonNode ts = PublishFn.JSON.readTree(manifest).get("prediction_timestamp");
+      com.fasterxml.jackson.databind.JsonNode ts = JSON.readTree(manifest).get("prediction_timestamp");
       if (ts == null || !ts.isTextual()) {
         return null;
       }
@@ -696,7 +704,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     String published = readSmall(trim(dir) + "/" + PUBLISHED);
     if (published != null) {
       try {
-        com.fasterxml.jackson.databind.JsonNode at = PublishFn.JSON.readTree(published).get("published_at");
+        com.fasterxml.jackson.databind.JsonNode at = JSON.readTree(published).get("published_at");
         if (at != null && at.isTextual()) {
           return java.time.Instant.parse(at.asText());
         }
@@ -846,7 +854,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       com.fasterxml.jackson.databind.JsonNode m;
       try (InputStream in = Channels.newInputStream(
           FileSystems.open(part.resolve(MANIFEST, StandardResolveOptions.RESOLVE_FILE)))) {
-        m = PublishFn.JSON.readTree(in);
+        m = JSON.readTree(in);
       }
       records += m.path("records").asLong();
       dead += m.path("dead_letters").asLong();
@@ -902,7 +910,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     if (!from.isEmpty()) {
       FileSystems.rename(from, to, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
     }
-    ArrayNode listing = PublishFn.JSON.createArrayNode();
+    ArrayNode listing = JSON.createArrayNode();
     for (String name : names) {
       ResourceId file = target.resolve(name, StandardResolveOptions.RESOLVE_FILE);
       ObjectNode entry = listing.addObject();

@@ -14,29 +14,19 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
-import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.jdbc.JdbcIO;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.Combine;
-import org.apache.beam.sdk.transforms.Count;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -251,10 +241,8 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public JdbcSink<K> publishAfter(PCollection<?>... more) {
-    List<PCollection<?>> s = new ArrayList<>(signals);
-    Collections.addAll(s, more);
     JdbcSink<K> c = copy();
-    c.signals = s;
+    c.signals = StagedPublish.plus(signals, more);
     return c;
   }
 
@@ -288,40 +276,30 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   @Override
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "JdbcSink needs withRunInfo(run)");
-    Pipeline p = input.getPipeline();
     RunInfo run = runInfo;
     String staging = stagingTable(table, run.runId());
-
-    PCollection<String> prepared = p.apply("RunId", Create.of(run.runId()))
-        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, dialect, table, run, forceLatest)))
-        .setCoder(StringUtf8Coder.of());
-    PCollection<KV<String, Prediction>> keyed = input
-        .apply("AfterPrepare", Wait.on(prepared))
-        .apply("KeyToString", MapElements
-            .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
-            .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
-    PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
-        .withDataSourceProviderFn(endpoint)
-        .withStatement(dialect.upsert(staging))
-        .withPreparedStatementSetter(new SetRow(dialect))
-        .withBatchSize(batchSize)
-        .withRetryStrategy(JdbcEndpoint::isRetryable)
-        .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
-            maxAttempts, Duration.standardMinutes(2), Duration.millis(200)))
-        .withResults());
-    PCollectionView<Long> expected = input.apply("CountInput",
-        Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
-
-    List<PCollection<?>> waitOn = new ArrayList<>();
-    waitOn.add(written);
-    waitOn.addAll(signals);
-    PCollection<String> published = p.apply("PublishTrigger", Create.of(run.runId()))
-        .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, dialect, table, run, expected, view, viewSelect(run),
-                forceLatest))
-            .withSideInputs(expected))
-        .setCoder(StringUtf8Coder.of());
-    return new PublishedRun(p, published);
+    return StagedPublish.<K>of("JdbcSink", METRICS_NAMESPACE, run, signals)
+        .preparedBy(new PrepareFn(endpoint, dialect, table, run, forceLatest))
+        .writing((in, attempt) -> {
+          PCollection<KV<String, Prediction>> keyed = in
+              .apply("AfterPrepare", Wait.on(attempt.prepared()))
+              .apply("KeyToString", MapElements
+                  .into(TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class)))
+                  .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
+          PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
+              .withDataSourceProviderFn(endpoint)
+              .withStatement(dialect.upsert(staging))
+              .withPreparedStatementSetter(new SetRow(dialect))
+              .withBatchSize(batchSize)
+              .withRetryStrategy(JdbcEndpoint::isRetryable)
+              .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
+                  maxAttempts, Duration.standardMinutes(2), Duration.millis(200)))
+              .withResults());
+          // Counted in the publish transaction, under the table's lock.
+          return StagedPublish.Staged.counted(written,
+              new Switch(endpoint, dialect, table, run, view, viewSelect(run), forceLatest));
+        })
+        .expand(input);
   }
 
   /** The serving view's {@code SELECT ... FROM <table>}, or null without a view. */
@@ -439,33 +417,31 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
-  private static final class PublishFn extends DoFn<String, String> {
+  /** The publish: count staging, then swap it in (or, for a backfill, only record the run), in one transaction. */
+  private static final class Switch implements StagedPublish.Publisher {
+    private static final long serialVersionUID = 1L;
     private final JdbcEndpoint endpoint;
     private final JdbcDialect dialect;
     private final String table;
     private final RunInfo run;
-    private final PCollectionView<Long> expected;
     private final @Nullable String view;
     private final @Nullable String viewSelect;
     private final boolean forceLatest;
-    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
-    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    PublishFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, PCollectionView<Long> expected,
-        @Nullable String view, @Nullable String viewSelect, boolean forceLatest) {
-      this.forceLatest = forceLatest;
+    Switch(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, @Nullable String view,
+        @Nullable String viewSelect, boolean forceLatest) {
       this.endpoint = endpoint;
       this.dialect = dialect;
       this.table = table;
       this.run = run;
-      this.expected = expected;
       this.view = view;
       this.viewSelect = viewSelect;
+      this.forceLatest = forceLatest;
     }
 
-    @ProcessElement
-    public void process(ProcessContext ctx) throws Exception {
-      long records = ctx.sideInput(expected);
+    @Override
+    public StagedPublish.Published publish(StagedPublish.Context ctx) throws Exception {
+      long records = ctx.records();
       String staging = stagingTable(table, run.runId());
       String previous = previousTable(table);
       boolean transactional = dialect.transactionalDdl();
@@ -478,6 +454,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
             if (!dialect.exists(c, staging)) {
               if (isServed(c, table, run.runId(), records)) {
                 // An earlier try of this step committed, but its answer was lost with the connection.
+                ctx.checkCount(records, "rows recorded for the served run in " + runsTable(table));
                 if (transactional) {
                   c.rollback();
                 }
@@ -485,6 +462,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
               }
               if (!transactional && tableHoldsRun(c, run.runId(), records)) {
                 // An earlier try swapped the tables and lost its connection before recording the run.
+                ctx.checkCount(records, "rows of the run in table " + table);
                 recordRun(c, records, true);
                 return null;
               }
@@ -495,9 +473,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
               r.next();
               staged = r.getLong(1);
             }
-            checkState(staged == records,
-                "run %s: staging table %s holds %s rows but the input had %s records; not publishing",
-                run.runId(), staging, staged, records);
+            ctx.checkCount(staged, "rows in staging table " + staging);
             if (newer != null) {
               // A backfill: its rows stay in its own table, the served table and the view are not touched.
               recordRun(c, records, false);
@@ -520,13 +496,11 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         }
         return null;
       });
-      published.inc();
       if (backfillOf != null) {
-        backfilled.inc();
-        LOG.warn(Backfill.message(run.runId(), backfillOf, dialect.name() + " table " + table
-            + (view == null ? "" : " and view " + view) + " unchanged; the run's rows are in " + staging));
+        return StagedPublish.Published.backfill(run.runId(), backfillOf, dialect.name() + " table " + table
+            + (view == null ? "" : " and view " + view) + " unchanged; the run's rows are in " + staging);
       }
-      ctx.output(run.runId());
+      return StagedPublish.Published.latest(run.runId());
     }
 
     /**

@@ -8,8 +8,6 @@ import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -17,23 +15,14 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
-import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.Combine;
-import org.apache.beam.sdk.transforms.Count;
-import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Sum;
-import org.apache.beam.sdk.transforms.View;
-import org.apache.beam.sdk.transforms.Wait;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
-import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
@@ -276,10 +265,8 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public RedisSink<K> publishAfter(PCollection<?>... more) {
-    List<PCollection<?>> s = new ArrayList<>(signals);
-    Collections.addAll(s, more);
     RedisSink<K> c = copy();
-    c.signals = s;
+    c.signals = StagedPublish.plus(signals, more);
     return c;
   }
 
@@ -334,37 +321,20 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
   @Override
   public PublishedRun expand(PCollection<KV<K, Prediction>> input) {
     checkState(runInfo != null, "RedisSink needs withRunInfo(run)");
-    checkState(input.getWindowingStrategy().getWindowFn() instanceof GlobalWindows,
-        "RedisSink writes one run of bounded input in the global window, but the input is windowed by %s",
-        input.getWindowingStrategy().getWindowFn());
-    Pipeline p = input.getPipeline();
     RunInfo run = runInfo;
     long ttlMillis = effectiveTtl().toMillis();
-
-    // The attempt id is made on the worker when the job runs, so that every launch of one built
-    // pipeline (a template, say) is an attempt of its own.
-    PCollection<String> attempt = p.apply("RunId", Create.of(run.runId()))
-        .apply("Prepare", ParDo.of(new PrepareFn(endpoint, keyPrefix, run, ttlMillis, forceLatest)))
-        .setCoder(StringUtf8Coder.of());
-    PCollectionView<String> attemptId = attempt.apply("AttemptId", View.asSingleton());
-    PCollection<Long> confirmed = input
-        .apply("Write", ParDo.of(new WriteFn<K>(endpoint, keyPrefix, run.runId(), ttlMillis, batchSize, attemptId))
-            .withSideInputs(attemptId))
-        .setCoder(VarLongCoder.of());
-    PCollectionView<Long> written = confirmed.apply("SumWritten", Sum.longsGlobally().asSingletonView());
-    PCollectionView<Long> expected = input.apply("CountInput",
-        Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
-
-    List<PCollection<?>> waitOn = new ArrayList<>();
-    waitOn.add(confirmed);
-    waitOn.addAll(signals);
-    PCollection<String> published = attempt
-        .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
-        .apply("Publish", ParDo.of(new PublishFn(endpoint, keyPrefix, run, keepVersions, forceLatest, written,
-                expected))
-            .withSideInputs(written, expected))
-        .setCoder(StringUtf8Coder.of());
-    return new PublishedRun(p, published);
+    return StagedPublish.<K>of("RedisSink", METRICS_NAMESPACE, run, signals)
+        .preparedBy(new PrepareFn(endpoint, keyPrefix, run, ttlMillis, forceLatest))
+        .writing((in, attempt) -> {
+          PCollectionView<String> attemptId = attempt.view();
+          PCollection<Long> confirmed = in
+              .apply("Write", ParDo.of(new WriteFn<K>(endpoint, keyPrefix, run.runId(), ttlMillis, batchSize, attemptId))
+                  .withSideInputs(attemptId))
+              .setCoder(VarLongCoder.of());
+          return StagedPublish.Staged.confirmed(confirmed, "Redis " + endpoint.address(),
+              new Switch(endpoint, keyPrefix, run, keepVersions, forceLatest));
+        })
+        .expand(input);
   }
 
   /** A new attempt id: when it was made (UTC, to the second) and a random part, e.g. {@code 20261129T031502Z-9f3a61c2}. */
@@ -585,36 +555,28 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
     }
   }
 
-  private static final class PublishFn extends DoFn<String, String> {
+  /** The publish: one switch script, then the replaced and trimmed namespaces are unlinked. */
+  private static final class Switch implements StagedPublish.Publisher {
+    private static final long serialVersionUID = 1L;
     private final RedisEndpoint endpoint;
     private final String prefix;
     private final RunInfo run;
     private final int keepVersions;
     private final boolean forceLatest;
-    private final PCollectionView<Long> written;
-    private final PCollectionView<Long> expected;
-    private final Counter published = Metrics.counter(METRICS_NAMESPACE, "runs_published");
-    private final Counter backfilled = Metrics.counter(METRICS_NAMESPACE, Backfill.RUNS_BACKFILLED);
 
-    PublishFn(RedisEndpoint endpoint, String prefix, RunInfo run, int keepVersions, boolean forceLatest,
-        PCollectionView<Long> written, PCollectionView<Long> expected) {
+    Switch(RedisEndpoint endpoint, String prefix, RunInfo run, int keepVersions, boolean forceLatest) {
       this.endpoint = endpoint;
       this.prefix = prefix;
       this.run = run;
       this.keepVersions = keepVersions;
       this.forceLatest = forceLatest;
-      this.written = written;
-      this.expected = expected;
     }
 
-    @ProcessElement
-    public void process(ProcessContext c) {
-      String attemptId = c.element();
+    @Override
+    public StagedPublish.Published publish(StagedPublish.Context c) {
+      String attemptId = c.attempt();
       String ns = namespace(run.runId(), attemptId);
-      long confirmed = c.sideInput(written);
-      long records = c.sideInput(expected);
-      checkState(confirmed == records,
-          "run %s: Redis confirmed %s writes but the input had %s records; not publishing", run.runId(), confirmed, records);
+      long records = c.records();
       try (Jedis jedis = endpoint.open()) {
         List<?> out = (List<?>) jedis.eval(PUBLISH_SCRIPT,
             List.of(currentKey(prefix), versionsKey(prefix), runKey(prefix, run.runId()), attemptKey(prefix, run.runId())),
@@ -643,15 +605,13 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
         // Only this attempt of the run stays registered: the next one need not look at the others.
         dropOtherAttempts(jedis, prefix, run.runId(), attemptId, dropped);
         if ("backfill".equals(verdict)) {
-          backfilled.inc();
-          LOG.warn(Backfill.message(run.runId(), runIdOf(String.valueOf(out.get(1))),
-              "Redis " + endpoint.address() + ": " + currentKey(prefix) + " unchanged"));
+          return StagedPublish.Published.backfill(run.runId(), runIdOf(String.valueOf(out.get(1))),
+              "Redis " + endpoint.address() + ": " + currentKey(prefix) + " unchanged");
         }
+        return StagedPublish.Published.latest(run.runId());
       } catch (JedisException e) {
         throw endpoint.failure("publishing attempt " + attemptId + " of run " + run.runId(), e);
       }
-      published.inc();
-      c.output(run.runId());
     }
 
     private String refusal(String verdict, List<?> out, String attemptId) {
