@@ -25,7 +25,10 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.Sum;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.checkerframework.checker.nullness.qual.Nullable;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -105,13 +108,32 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
 
   @Override
   public PCollection<FeatureSpec> expand(PCollection<Row> rows) {
+    return expand(rows, ApproximateQuantiles.ApproximateQuantilesCombineFn.<Double>create(FeatureFitting.QUANTILES));
+  }
+
+  /** The fit, with {@code quantiles}' accumulators built per bundle and merged per key. */
+  private <A> PCollection<FeatureSpec> expand(
+      PCollection<Row> rows, Combine.CombineFn<Double, A, List<Double>> quantileFn) {
+    if (!(rows.getWindowingStrategy().getWindowFn() instanceof GlobalWindows)) {
+      throw new IllegalArgumentException("AnalyzeFeatures fits one training set in the global window, but its input"
+          + " is windowed by " + rows.getWindowingStrategy().getWindowFn() + ": fit before any Window.into");
+    }
+    // Moments, category counts and histogram counts are added up per bundle and emitted once per
+    // bundle and key (a runner encodes every element that crosses a multi-output boundary: per row
+    // and feature that was most of the fit's time); quantile sketches are built per bundle and merged.
     TupleTag<KV<String, Moments>> momentsTag = new TupleTag<KV<String, Moments>>() {};
-    TupleTag<KV<String, String>> categoriesTag = new TupleTag<KV<String, String>>() {};
-    TupleTag<KV<String, Double>> quantilesTag = new TupleTag<KV<String, Double>>() {};
+    TupleTag<KV<KV<String, String>, Long>> categoriesTag = new TupleTag<KV<KV<String, String>, Long>>() {};
+    TupleTag<KV<String, A>> quantilesTag = new TupleTag<KV<String, A>>() {};
+    Coder<A> sketchCoder;
+    try {
+      sketchCoder = quantileFn.getAccumulatorCoder(rows.getPipeline().getCoderRegistry(), DoubleCoder.of());
+    } catch (org.apache.beam.sdk.coders.CannotProvideCoderException e) {
+      throw new IllegalStateException("no coder for the quantile sketches", e);
+    }
     PCollectionTuple observed =
         rows.apply(
             "Observe",
-            ParDo.of(new ObserveFn(template, momentsTag, categoriesTag, quantilesTag))
+            ParDo.of(new ObserveFn<A>(template, quantileFn, momentsTag, categoriesTag, quantilesTag))
                 .withOutputTags(momentsTag, TupleTagList.of(categoriesTag).and(quantilesTag)));
 
     PCollectionView<Map<String, Moments>> moments =
@@ -125,8 +147,8 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
     PCollectionView<Map<String, Vocabulary>> vocabularies =
         observed
             .get(categoriesTag)
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
-            .apply("CountValues", Count.perElement())
+            .setCoder(KvCoder.of(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()), VarLongCoder.of()))
+            .apply("CountValues", Sum.longsPerKey())
             .apply(
                 "ByFeature",
                 MapElements.into(
@@ -147,10 +169,8 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
     PCollectionView<Map<String, List<Double>>> quantiles =
         observed
             .get(quantilesTag)
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()))
-            .apply(
-                "Quantiles",
-                ApproximateQuantiles.<String, Double>perKey(FeatureFitting.QUANTILES))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), sketchCoder))
+            .apply("Quantiles", Combine.perKey(new MergeSketchesFn<A>(quantileFn, sketchCoder)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), ListCoder.of(DoubleCoder.of())))
             .apply("QuantilesView", View.asMap());
 
@@ -168,8 +188,8 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
         rows.apply(
                 "ObserveHistograms",
                 ParDo.of(new ObserveHistogramFn(statsView)).withSideInputs(statsView))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()))
-            .apply("CountBuckets", Count.perElement())
+            .setCoder(KvCoder.of(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()), VarLongCoder.of()))
+            .apply("CountBuckets", Sum.longsPerKey())
             .apply(
                 "BucketsByFeature",
                 MapElements.into(
@@ -195,45 +215,120 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
         .setCoder(FeatureSpec.FeatureSpecCoder.of());
   }
 
-  private static final class ObserveFn extends DoFn<Row, KV<String, Moments>> {
+  private static final class ObserveFn<A> extends DoFn<Row, KV<String, Moments>> {
     private static final long serialVersionUID = 1L;
     private final FeatureSpec template;
+    private final Combine.CombineFn<Double, A, List<Double>> quantileFn;
+    private transient @Nullable Map<String, A> bundleSketches;
     private final TupleTag<KV<String, Moments>> momentsTag;
-    private final TupleTag<KV<String, String>> categoriesTag;
-    private final TupleTag<KV<String, Double>> quantilesTag;
+    private final TupleTag<KV<KV<String, String>, Long>> categoriesTag;
+    private final TupleTag<KV<String, A>> quantilesTag;
+    private transient @Nullable Map<String, Moments> bundleMoments;
+    private transient @Nullable Map<KV<String, String>, long[]> bundleCategories;
 
     ObserveFn(
         FeatureSpec template,
+        Combine.CombineFn<Double, A, List<Double>> quantileFn,
         TupleTag<KV<String, Moments>> momentsTag,
-        TupleTag<KV<String, String>> categoriesTag,
-        TupleTag<KV<String, Double>> quantilesTag) {
+        TupleTag<KV<KV<String, String>, Long>> categoriesTag,
+        TupleTag<KV<String, A>> quantilesTag) {
       this.template = template;
+      this.quantileFn = quantileFn;
       this.momentsTag = momentsTag;
       this.categoriesTag = categoriesTag;
       this.quantilesTag = quantilesTag;
     }
 
+    @StartBundle
+    public void startBundle() {
+      bundleMoments = new HashMap<>();
+      bundleCategories = new HashMap<>();
+      bundleSketches = new HashMap<>();
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      org.joda.time.Instant end = GlobalWindow.INSTANCE.maxTimestamp();
+      bundleMoments.forEach((k, m) -> c.output(momentsTag, KV.of(k, m), end, GlobalWindow.INSTANCE));
+      bundleCategories.forEach((k, n) -> c.output(categoriesTag, KV.of(k, n[0]), end, GlobalWindow.INSTANCE));
+      bundleSketches.forEach((k, q) -> c.output(quantilesTag, KV.of(k, q), end, GlobalWindow.INSTANCE));
+      bundleMoments = null;
+      bundleCategories = null;
+      bundleSketches = null;
+    }
+
     @ProcessElement
     public void process(@Element Row row, MultiOutputReceiver out) {
+      Map<String, Moments> moments = bundleMoments;
+      Map<KV<String, String>, long[]> categories = bundleCategories;
+      Map<String, A> sketches = bundleSketches;
       FeatureFitting.observe(
           template,
           FeatureTransform.asMap(row),
           new FeatureFitting.Sink() {
             @Override
             public void moments(String key, Moments single) {
-              out.get(momentsTag).output(KV.of(key, single));
+              Moments m = moments.get(key);
+              if (m == null) {
+                moments.put(key, single);
+              } else {
+                m.merge(single);
+              }
             }
 
             @Override
             public void category(String feature, String value) {
-              out.get(categoriesTag).output(KV.of(feature, value));
+              categories.computeIfAbsent(KV.of(feature, value), k -> new long[1])[0]++;
             }
 
             @Override
             public void quantile(String key, double value) {
-              out.get(quantilesTag).output(KV.of(key, value));
+              A sketch = sketches.get(key);
+              sketches.put(key, quantileFn.addInput(sketch == null ? quantileFn.createAccumulator() : sketch, value));
             }
           });
+    }
+  }
+
+  /** Merges the per-bundle quantile sketches of one key into the key's quantiles. */
+  private static final class MergeSketchesFn<A> extends Combine.CombineFn<A, A, List<Double>> {
+    private static final long serialVersionUID = 1L;
+    private final Combine.CombineFn<Double, A, List<Double>> fn;
+    private final Coder<A> coder;
+
+    MergeSketchesFn(Combine.CombineFn<Double, A, List<Double>> fn, Coder<A> coder) {
+      this.fn = fn;
+      this.coder = coder;
+    }
+
+    @Override
+    public A createAccumulator() {
+      return fn.createAccumulator();
+    }
+
+    @Override
+    public A addInput(A acc, A sketch) {
+      return fn.mergeAccumulators(java.util.Arrays.asList(acc, sketch));
+    }
+
+    @Override
+    public A mergeAccumulators(Iterable<A> sketches) {
+      return fn.mergeAccumulators(sketches);
+    }
+
+    @Override
+    public List<Double> extractOutput(A acc) {
+      return fn.extractOutput(acc);
+    }
+
+    @Override
+    public Coder<A> getAccumulatorCoder(CoderRegistry registry, Coder<A> inputCoder) {
+      return coder;
+    }
+
+    @Override
+    public Coder<List<Double>> getDefaultOutputCoder(CoderRegistry registry, Coder<A> inputCoder) {
+      return ListCoder.of(DoubleCoder.of());
     }
   }
 
@@ -318,20 +413,34 @@ public final class AnalyzeFeatures extends PTransform<PCollection<Row>, PCollect
     }
   }
 
-  private static final class ObserveHistogramFn extends DoFn<Row, KV<String, Integer>> {
+  private static final class ObserveHistogramFn extends DoFn<Row, KV<KV<String, Integer>, Long>> {
     private static final long serialVersionUID = 1L;
     private final PCollectionView<FeatureSpec> spec;
+    private transient @Nullable Map<KV<String, Integer>, long[]> bundleCounts;
 
     ObserveHistogramFn(PCollectionView<FeatureSpec> spec) {
       this.spec = spec;
     }
 
     @ProcessElement
-    public void process(@Element Row row, OutputReceiver<KV<String, Integer>> out, ProcessContext c) {
+    public void process(@Element Row row, ProcessContext c) {
+      Map<KV<String, Integer>, long[]> counts = bundleCounts;
       FeatureFitting.observeHistogram(
           c.sideInput(spec),
           FeatureTransform.asMap(row),
-          (feature, bucket) -> out.output(KV.of(feature, bucket)));
+          (feature, bucket) -> counts.computeIfAbsent(KV.of(feature, bucket), k -> new long[1])[0]++);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      bundleCounts = new HashMap<>();
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext c) {
+      bundleCounts.forEach((k, n) ->
+          c.output(KV.of(k, n[0]), GlobalWindow.INSTANCE.maxTimestamp(), GlobalWindow.INSTANCE));
+      bundleCounts = null;
     }
   }
 
