@@ -1110,8 +1110,9 @@ public final class KeyedPrediction<K>
         // A key outside the expected set: its records are accounted as dead letters, never served.
         for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
           unexpected.inc();
-          out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
-              "unexpected_key", "key is not in the expected key set"));
+          // The record is known only as its prediction: it shows the pass-through values, if any.
+          out.get(deadTag).output(DeadLetter.of("keys", key, withPassThrough(tv.getValue().getValue(), st).toString(),
+              null, "unexpected_key", "key is not in the expected key set"));
         }
         return;
       }

@@ -88,7 +88,8 @@ public class KeyedPredictionPassThroughTest {
         row("k0", "0", "0.5", "0", 100L, "fraud"),
         row("k1", "1", "0.5", "-1", 101L, null),
         row("k2", "2", "0.5", "-2", 102L, "ok"),
-        row("k3", "3", "abc", "1", 103L, "suspect"));
+        row("k3", "3", "abc", "1", 103L, "suspect"),
+        row("stray", "1", "1", "1", 104L, "unasked"));
     PCollection<String> expected = p.apply("Expected",
         Create.of(List.of("k0", "k1", "k2", "k3", "cold")).withCoder(StringUtf8Coder.of()));
     KeyedPrediction.Result<String> r =
@@ -102,18 +103,20 @@ public class KeyedPredictionPassThroughTest {
         // No record at all: nothing to carry.
         KV.of("cold", fallback("cold_start", Map.of())));
     PAssert.that(r.deadLetters()).satisfies(dead -> {
-      List<DeadLetter> all = new ArrayList<>();
-      dead.forEach(all::add);
-      assertThat(all.size(), is(1));
-      DeadLetter d = all.get(0);
-      assertThat(d.getKey(), is("k3"));
+      Map<String, DeadLetter> byKey = new java.util.TreeMap<>();
+      dead.forEach(d -> byKey.put(d.getKey(), d));
+      assertThat(byKey.keySet(), is(java.util.Set.of("k3", "stray")));
+      DeadLetter d = byKey.get("k3");
       assertThat(d.getReason(), is("unparsable"));
       // The dead letter keeps the whole record, the pass-through columns with it.
       assertThat(d.getRecord(), containsString("row_id:103"));
       assertThat(d.getRecord(), containsString("label:suspect"));
+      // A key outside the expected set is known here only by its prediction, which shows its values.
+      assertThat(byKey.get("stray").getReason(), is("unexpected_key"));
+      assertThat(byKey.get("stray").getRecord(), containsString("passThrough={row_id=104, label=unasked}"));
       return null;
     });
-    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(4, 5, 3, 2, 1));
+    PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(5, 5, 3, 2, 2));
     p.run().waitUntilFinish();
   }
 
