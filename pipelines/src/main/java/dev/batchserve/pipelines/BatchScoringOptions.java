@@ -128,6 +128,14 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setFallback(String value);
 
+  @Description("Input columns copied, as text, into each key's prediction (JSON lines: the nested object"
+      + " 'pass_through'), e.g. 'row_id,label'; they need not be model features. Dead letters keep the whole"
+      + " record. Parquet, BigQuery and JDBC outputs do not get them yet.")
+  @Default.String("")
+  String getPassThroughColumns();
+
+  void setPassThroughColumns(String value);
+
   @Description("Duplicate input keys: 'error' (dead letter + fallback) or 'last_wins'.")
   @Default.String("error")
   String getDuplicateKeys();

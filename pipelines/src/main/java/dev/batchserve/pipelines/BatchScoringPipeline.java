@@ -136,9 +136,21 @@ public final class BatchScoringPipeline {
         : format == ReadRecords.Format.BIGQUERY ? bigQuerySource(o)
         : ReadRecords.of(o.getInput(), format);
     // A key column the spec reads as a timestamp keys by its instant, as the same instant from Parquet does.
-    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(spec.inputNames())
+    String[] passThrough = passThroughColumns(o.getPassThroughColumns());
+    // Sources that keep only the columns they are told to (JSON lines, BigQuery) keep the pass-through ones too.
+    List<String> columns = new ArrayList<>(spec.inputNames());
+    for (String c : passThrough) {
+      if (!columns.contains(c)) {
+        columns.add(c);
+      }
+    }
+    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(columns)
         .withKeyTimestampsOf(spec));
     FeatureTransform.checkRequiredColumns(spec, read.schema(), o.getInput());
+    for (String c : passThrough) {
+      checkArgument(read.schema().hasField(c), "--passThroughColumns names '%s', which %s does not have (its"
+          + " columns are %s)", c, o.getInput(), read.schema().getFieldNames());
+    }
     ReadRecords.Result input = o.getPartition() < 0 ? read
         : PartitionedRun.select(read, o.getPartition(), o.getPartitions());
 
@@ -153,6 +165,9 @@ public final class BatchScoringPipeline {
         .withFallback(fallback(o.getFallback()))
         .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys()))
         .withReadFailures(input.deadLetters());
+    if (passThrough.length > 0) {
+      scoring = scoring.withPassThroughColumns(passThrough);
+    }
     if (isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
       scoring = scoring.withPreviousPredictions(previous.readPredictions(p));
     }
@@ -451,6 +466,20 @@ public final class BatchScoringPipeline {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--duplicateKeys must be 'error' or 'last_wins', but was '" + s + "'", e);
     }
+  }
+
+  /** {@code --passThroughColumns}: comma-separated names, blank for none. */
+  static String[] passThroughColumns(String s) {
+    if (s == null || s.isBlank()) {
+      return new String[0];
+    }
+    List<String> names = new ArrayList<>();
+    for (String c : s.split(",", -1)) {
+      checkArgument(!c.isBlank(), "--passThroughColumns must be comma-separated column names, but was '%s'", s);
+      checkArgument(!names.contains(c.trim()), "--passThroughColumns names '%s' twice: '%s'", c.trim(), s);
+      names.add(c.trim());
+    }
+    return names.toArray(new String[0]);
   }
 
   private static String stripSlash(String s) {

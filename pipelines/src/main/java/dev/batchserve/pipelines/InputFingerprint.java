@@ -66,6 +66,10 @@ final class InputFingerprint {
     lines.add("keyColumns=" + o.getKeyColumns().replace(" ", ""));
     lines.add("fallback=" + o.getFallback().trim());
     lines.add("duplicateKeys=" + o.getDuplicateKeys().trim());
+    if (!o.getPassThroughColumns().isBlank()) {
+      // Only when set, so that the fingerprints of runs without pass-through columns are unchanged.
+      lines.add("passThroughColumns=" + o.getPassThroughColumns().replace(" ", ""));
+    }
     lines.add("formats=" + o.getFormats().replace(" ", ""));
     lines.add("partitions=" + o.getPartitions());
     String description = String.join("\n", lines) + "\n";

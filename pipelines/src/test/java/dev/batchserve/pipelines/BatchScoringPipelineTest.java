@@ -60,12 +60,14 @@ public class BatchScoringPipelineTest {
   private static dev.batchserve.pipelines.TrainingSet.Trained trained;
   /** Scores computed outside Beam: the saved spec's transform, then the MLP's plain-Java forward pass. */
   private static HashMap<String, Float> reference;
+  private static List<Map<String, Object>> sample;
 
   @BeforeClass
   public static void trainAndGenerate() throws Exception {
     modelDir = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
     trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
     List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
+    sample = rows;
     csv = TMP.getRoot().toPath().resolve("sample/accounts.csv");
     parquet = TMP.getRoot().toPath().resolve("sample/accounts.parquet");
     FraudSample.writeCsv(rows, csv);
@@ -156,6 +158,7 @@ public class BatchScoringPipelineTest {
       assertThat(n.get("confidence").asDouble(), closeTo(Math.max(p, 1 - p), 1e-5));
       assertThat(n.get("run_id").asText(), is("fraud-daily-20261128"));
       assertThat(n.get("prediction_timestamp").asText(), is("2026-11-29T00:00:00Z"));
+      assertThat(n.has("pass_through"), is(false));
     }
     try (Stream<Path> parquetFiles = Files.list(Path.of(s.runDirectory, "parquet"))) {
       assertThat(parquetFiles.count(), is(2L));
@@ -196,6 +199,41 @@ public class BatchScoringPipelineTest {
     }
     assertThat(Files.readString(Path.of(b.runDirectory, "_MANIFEST.json")),
         is(Files.readString(Path.of(a.runDirectory, "_MANIFEST.json"))));
+  }
+
+  @Test
+  public void passThroughColumnsAreCopiedIntoEveryJsonLineFromCsvAndJsonLines() throws Exception {
+    // JSON lines keep only the columns they are told to: the pass-through ones must be among them.
+    Path jsonl = TMP.getRoot().toPath().resolve("sample-jsonl/accounts.jsonl");
+    Files.createDirectories(jsonl.getParent());
+    List<String> lines = new ArrayList<>();
+    for (Map<String, Object> row : sample) {
+      lines.add(JSON.writeValueAsString(row));
+    }
+    Files.write(jsonl, lines, StandardCharsets.UTF_8);
+    for (Path input : List.of(csv, jsonl)) {
+      String out = TMP.getRoot() + "/out-pass-through-" + input.getFileName();
+      BatchScoringOptions o = options(input, out, "2026-11-28");
+      o.setPassThroughColumns(FraudSample.LABEL + ", home_country");
+      RunSummary s = BatchScoringPipeline.run(o);
+      assertThat(s.predictions, is((long) ACCOUNTS));
+      Map<String, JsonNode> rows = readJsonl(s.runDirectory);
+      assertThat(rows.size(), is(ACCOUNTS));
+      for (Map<String, Object> row : sample) {
+        JsonNode n = rows.get((String) row.get(FraudSample.KEY));
+        String want = "{\"" + FraudSample.LABEL + "\":\"" + row.get(FraudSample.LABEL) + "\",\"home_country\":\""
+            + row.get("home_country") + "\"}";
+        assertThat(input + " " + row.get(FraudSample.KEY), JSON.writeValueAsString(n.get("pass_through")), is(want));
+        assertThat(n.get("score").asDouble(), closeTo(reference.get((String) row.get(FraudSample.KEY)), 1e-5));
+      }
+    }
+    BatchScoringOptions missing = options(csv, TMP.getRoot() + "/out-pass-through-missing", "2026-11-28");
+    missing.setPassThroughColumns("row_id");
+    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.run(missing)).getMessage(),
+        containsString("--passThroughColumns names 'row_id', which " + csv + " does not have"));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> BatchScoringPipeline.passThroughColumns("row_id,,label")).getMessage(),
+        containsString("--passThroughColumns must be comma-separated column names"));
   }
 
   @Test

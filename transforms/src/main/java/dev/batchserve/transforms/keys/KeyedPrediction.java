@@ -30,11 +30,15 @@ import java.util.TreeSet;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.ListCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.SchemaCoder;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
@@ -119,6 +123,7 @@ public final class KeyedPrediction<K>
   private final int joinBuckets;
   private final @Nullable String challengerUri;
   private final transient @Nullable PCollection<DeadLetter> readFailures;
+  private final List<String> passThroughColumns;
 
   private KeyedPrediction(
       FeatureSpec spec,
@@ -132,8 +137,10 @@ public final class KeyedPrediction<K>
       double failureThreshold,
       int joinBuckets,
       @Nullable String challengerUri,
-      @Nullable PCollection<DeadLetter> readFailures) {
+      @Nullable PCollection<DeadLetter> readFailures,
+      List<String> passThroughColumns) {
     this.readFailures = readFailures;
+    this.passThroughColumns = passThroughColumns;
     this.spec = spec;
     this.modelUri = modelUri;
     this.runInfo = runInfo;
@@ -152,7 +159,8 @@ public final class KeyedPrediction<K>
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
     return new KeyedPrediction<>(
-        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null);
+        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null,
+        List.of());
   }
 
   /**
@@ -166,7 +174,8 @@ public final class KeyedPrediction<K>
   /** The run every prediction is stamped with (required). */
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
     return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /**
@@ -176,40 +185,46 @@ public final class KeyedPrediction<K>
    */
   public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
+        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
   public KeyedPrediction<K> withPreviousPredictions(PCollection<KV<String, Prediction>> previousRun) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
         Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
-        failureThreshold, joinBuckets, challengerUri, readFailures);
+        failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
   public KeyedPrediction<K> withFallback(Fallback policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
-        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
+        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
   public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures);
+        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}. */
   public KeyedPrediction<K> withMaxBatchSize(int n) {
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri, readFailures);
+        duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
   public KeyedPrediction<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri, readFailures);
+        duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /**
@@ -220,7 +235,8 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withJoinBuckets(int n) {
     checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri, readFailures);
+        duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri, readFailures,
+        passThroughColumns);
   }
 
   /**
@@ -233,7 +249,8 @@ public final class KeyedPrediction<K>
     checkArgument(challengerModelUri != null && !challengerModelUri.isEmpty(),
         "challengerModelUri must be set, but was '%s'", challengerModelUri);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri, readFailures);
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri, readFailures,
+        passThroughColumns);
   }
 
   /**
@@ -252,7 +269,36 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withReadFailures(PCollection<DeadLetter> unreadable) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri,
-        Objects.requireNonNull(unreadable, "unreadable"));
+        Objects.requireNonNull(unreadable, "unreadable"), passThroughColumns);
+  }
+
+  /**
+   * Input columns copied, as text, into every result of their record's key
+   * ({@link Prediction#getPassThrough()}, written by JSON lines as {@code "pass_through"}): a row id,
+   * a label, a region, carried through without being model features. A key whose record failed
+   * (invalid features, failed inference) gets them on its fallback too; a key without a record (cold
+   * start) or whose records were all dead-lettered as duplicates gets none. Dead letters carry the
+   * whole record, these columns included. Every column must be in the input rows' schema.
+   *
+   * <pre>{@code
+   * rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run)
+   *     .withPassThroughColumns("row_id", "label"));
+   * // {"key":"a1", ..., "fallback_reason":null, "pass_through":{"row_id":"17","label":"fraud"}}
+   * }</pre>
+   */
+  public KeyedPrediction<K> withPassThroughColumns(String... columns) {
+    Objects.requireNonNull(columns, "columns");
+    List<String> names = new ArrayList<>();
+    for (String c : columns) {
+      checkArgument(c != null && !c.trim().isEmpty(),
+          "pass-through columns must be non-empty names, but were %s", Arrays.toString(columns));
+      checkArgument(!names.contains(c.trim()), "pass-through column '%s' is named twice in %s",
+          c.trim(), Arrays.toString(columns));
+      names.add(c.trim());
+    }
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        List.copyOf(names));
   }
 
   @Override
@@ -341,6 +387,13 @@ public final class KeyedPrediction<K>
     if (readFailures != null) {
       join = join.withReadFailures(readFailures);
     }
+    if (!passThroughColumns.isEmpty()) {
+      // Taken after duplicates are settled: the record that is scored is the one whose values travel.
+      checkPassThroughColumns(input, passThroughColumns);
+      join = join.withPassThroughValues(passThroughColumns,
+          scored.apply("PassThroughValues", ParDo.of(new PassThroughFn<K>(passThroughColumns)))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), PASS_THROUGH_CODER)));
+    }
     Result<K> result = inferred.predictions().apply("JoinBack", join);
     result.featureProfiles = profile ? features.featureProfiles() : null;
     if (challengerUri != null) {
@@ -406,6 +459,8 @@ public final class KeyedPrediction<K>
     private Fallback fallback = Fallback.abstain();
     private DuplicateKeyPolicy duplicatePolicy = DuplicateKeyPolicy.ERROR;
     private int joinBuckets = DEFAULT_JOIN_BUCKETS;
+    private List<String> passThroughColumns = List.of();
+    private transient @Nullable PCollection<KV<String, List<@Nullable String>>> passThroughValues;
 
     private FromPredictions() {}
 
@@ -421,6 +476,8 @@ public final class KeyedPrediction<K>
       c.fallback = fallback;
       c.duplicatePolicy = duplicatePolicy;
       c.joinBuckets = joinBuckets;
+      c.passThroughColumns = passThroughColumns;
+      c.passThroughValues = passThroughValues;
       return c;
     }
 
@@ -505,6 +562,19 @@ public final class KeyedPrediction<K>
       return c;
     }
 
+    /**
+     * {@link KeyedPrediction#withPassThroughColumns}: each key's values of {@code columns} (in that
+     * order, by the key's string form, at most one per key) are set on its result, model prediction
+     * or fallback; a result whose key has none gets an empty pass-through, never a previous run's.
+     */
+    FromPredictions<K> withPassThroughValues(
+        List<String> columns, PCollection<KV<String, List<@Nullable String>>> values) {
+      FromPredictions<K> c = copy();
+      c.passThroughColumns = List.copyOf(columns);
+      c.passThroughValues = Objects.requireNonNull(values, "values");
+      return c;
+    }
+
     @Override
     @SuppressWarnings("unchecked")
     public Result<K> expand(PCollection<KV<K, Prediction>> predictionsIn) {
@@ -567,6 +637,8 @@ public final class KeyedPrediction<K>
       int predictedTag = join.add("Predicted", predicted, TimestampedValue.TimestampedValueCoder.of(inCoder));
       int failedTag = join.add("Failed", failed, StringUtf8Coder.of());
       int previousTag = previous == null ? -1 : join.add("Previous", previous, Prediction.PredictionCoder.of());
+      int passThroughTag = passThroughValues == null ? -1
+          : join.add("PassThrough", passThroughValues, PASS_THROUGH_CODER);
 
       TupleTag<KV<K, Prediction>> outTag = new TupleTag<>();
       TupleTag<DeadLetter> keyDeadTag = new TupleTag<>();
@@ -575,7 +647,8 @@ public final class KeyedPrediction<K>
           join.group("JoinBack")
               .apply("ResolveKeys",
                   ParDo.of(new ResolveFn<K>(expectedTag, seenTag, predictedTag, failedTag, previousTag,
-                          outTag, keyDeadTag, fallbackTag, fallback, duplicatePolicy, run, modelVersion))
+                          passThroughTag, passThroughColumns, outTag, keyDeadTag, fallbackTag, fallback,
+                          duplicatePolicy, run, modelVersion))
                       .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag)));
       PCollection<KV<K, Prediction>> predictions = joined.get(outTag).setCoder(inCoder);
       PCollection<DeadLetter> keyDead = joined.get(keyDeadTag).setCoder(DeadLetter.DeadLetterCoder.of());
@@ -751,6 +824,44 @@ public final class KeyedPrediction<K>
     }
   }
 
+  private static final Coder<List<@Nullable String>> PASS_THROUGH_CODER =
+      ListCoder.of(NullableCoder.of(StringUtf8Coder.of()));
+
+  private static void checkPassThroughColumns(PCollection<? extends KV<?, Row>> input, List<String> columns) {
+    Coder<?> inputCoder = input.getCoder();
+    Coder<?> valueCoder = ((KvCoder<?, ?>) inputCoder).getValueCoder();
+    if (!(valueCoder instanceof SchemaCoder)) {
+      return; // the schema is only known per row: PassThroughFn names a missing column there
+    }
+    Schema schema = ((SchemaCoder<?>) valueCoder).getSchema();
+    for (String c : columns) {
+      checkArgument(schema.hasField(c), "pass-through column '%s' is not in the input rows, whose columns are %s"
+          + " (a source that keeps only the spec's columns must also be told to keep it)", c, schema.getFieldNames());
+    }
+  }
+
+  /** A record's pass-through values as text, in column order, by its key's string form. */
+  private static final class PassThroughFn<K> extends DoFn<KV<K, Row>, KV<String, List<@Nullable String>>> {
+    private final List<String> columns;
+
+    PassThroughFn(List<String> columns) {
+      this.columns = columns;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, List<@Nullable String>>> out) {
+      Row row = kv.getValue();
+      List<@Nullable String> values = new ArrayList<>(columns.size());
+      for (String c : columns) {
+        checkArgument(row.getSchema().hasField(c), "pass-through column '%s' is not in the input row, whose"
+            + " columns are %s", c, row.getSchema().getFieldNames());
+        Object v = row.getValue(c);
+        values.add(v == null ? null : String.valueOf(v));
+      }
+      out.output(KV.of(String.valueOf(kv.getKey()), values));
+    }
+  }
+
   private static final class OnePerRecordFn<K> extends DoFn<KV<K, Row>, KV<String, Long>> {
     @ProcessElement
     public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, Long>> out) {
@@ -921,6 +1032,7 @@ public final class KeyedPrediction<K>
     final List<TimestampedValue<KV<K, Prediction>>> predicted = new ArrayList<>(1);
     final TreeSet<String> failures = new TreeSet<>();
     @Nullable Prediction previous;
+    @Nullable List<@Nullable String> passThrough;
   }
 
   /** Decides, per key of a bucket, the one result and where every record went. */
@@ -931,6 +1043,8 @@ public final class KeyedPrediction<K>
     private final int predictedTag;
     private final int failedTag;
     private final int previousTag;
+    private final int passThroughTag;
+    private final List<String> passThroughColumns;
     private final TupleTag<KV<K, Prediction>> outTag;
     private final TupleTag<DeadLetter> deadTag;
     private final TupleTag<Integer> fallbackTag;
@@ -944,13 +1058,15 @@ public final class KeyedPrediction<K>
     private final Counter coldStarts = Metrics.counter(METRICS_NAMESPACE, "cold_start_keys");
 
     ResolveFn(int expectedTag, int seenTag, int predictedTag, int failedTag, int previousTag,
-        TupleTag<KV<K, Prediction>> outTag, TupleTag<DeadLetter> deadTag, TupleTag<Integer> fallbackTag,
+        int passThroughTag, List<String> passThroughColumns, TupleTag<KV<K, Prediction>> outTag, TupleTag<DeadLetter> deadTag, TupleTag<Integer> fallbackTag,
         Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion) {
       this.expectedTag = expectedTag;
       this.seenTag = seenTag;
       this.predictedTag = predictedTag;
       this.failedTag = failedTag;
       this.previousTag = previousTag;
+      this.passThroughTag = passThroughTag;
+      this.passThroughColumns = passThroughColumns;
       this.outTag = outTag;
       this.deadTag = deadTag;
       this.fallbackTag = fallbackTag;
@@ -979,6 +1095,8 @@ public final class KeyedPrediction<K>
           st.failures.add((String) v);
         } else if (tag == previousTag) {
           st.previous = (Prediction) v;
+        } else if (tag == passThroughTag) {
+          st.passThrough = (List<@Nullable String>) v;
         }
       }
       for (java.util.Map.Entry<String, KeyState<K>> entry : keys.entrySet()) {
@@ -992,8 +1110,9 @@ public final class KeyedPrediction<K>
         // A key outside the expected set: its records are accounted as dead letters, never served.
         for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
           unexpected.inc();
-          out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
-              "unexpected_key", "key is not in the expected key set"));
+          // The record is known only as its prediction: it shows the pass-through values, if any.
+          out.get(deadTag).output(DeadLetter.of("keys", key, withPassThrough(tv.getValue().getValue(), st).toString(),
+              null, "unexpected_key", "key is not in the expected key set"));
         }
         return;
       }
@@ -1011,7 +1130,7 @@ public final class KeyedPrediction<K>
                       + " predictions share this key; last_wins kept the one with the latest timestamp"));
             }
           }
-          out.get(outTag).output(KV.of(k, predicted.get(last).getValue().getValue()));
+          out.get(outTag).output(KV.of(k, withPassThrough(predicted.get(last).getValue().getValue(), st)));
           return;
         }
         for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
@@ -1022,7 +1141,7 @@ public final class KeyedPrediction<K>
         return;
       }
       if (predicted.size() == 1) {
-        out.get(outTag).output(KV.of(k, predicted.get(0).getValue().getValue()));
+        out.get(outTag).output(KV.of(k, withPassThrough(predicted.get(0).getValue().getValue(), st)));
         return;
       }
       // No prediction: the first failure reason (sorted, so the choice is stable), or cold start.
@@ -1036,8 +1155,22 @@ public final class KeyedPrediction<K>
 
     private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out) {
       fallbacks.inc();
-      out.get(outTag).output(KV.of(k, fallback.fallback(key, reason, run, modelVersion, st.previous)));
+      out.get(outTag).output(KV.of(k, withPassThrough(fallback.fallback(key, reason, run, modelVersion, st.previous), st)));
       out.get(fallbackTag).output(1);
+    }
+
+    /** This run's record values for the key, or none: never what a previous run's fallback carried. */
+    private Prediction withPassThrough(Prediction p, KeyState<K> st) {
+      if (passThroughTag < 0) {
+        return p;
+      }
+      Map<String, @Nullable String> values = new java.util.LinkedHashMap<>();
+      if (st.passThrough != null) {
+        for (int i = 0; i < passThroughColumns.size(); i++) {
+          values.put(passThroughColumns.get(i), st.passThrough.get(i));
+        }
+      }
+      return p.toBuilder().passThrough(values).build();
     }
   }
 

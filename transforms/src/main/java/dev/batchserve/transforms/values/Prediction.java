@@ -13,7 +13,9 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.Coder;
@@ -39,6 +41,11 @@ import org.joda.time.Instant;
  *
  * <p>The entity key travels beside it as the key of a {@code KV}; {@link #toRow(String)} joins the two
  * into a row of {@link #SCHEMA}, which maps one to one onto Parquet, BigQuery and SQL columns.
+ *
+ * <p>It may also carry pass-through values ({@link #getPassThrough()}): input columns copied as text,
+ * in the order they were asked for (a row id, a region), which are no model features. They are
+ * written by {@link #toJson(String)} as the nested object {@code "pass_through"} (absent when there
+ * are none) and are not part of {@link #SCHEMA}.
  *
  * <pre>{@code
  * Prediction p = Prediction.builder()
@@ -77,6 +84,7 @@ public final class Prediction implements Serializable {
   private final long predictionTimestampMillis;
   private final String runId;
   private final @Nullable String fallbackReason;
+  private final Map<String, @Nullable String> passThrough;
 
   private Prediction(Builder b) {
     this.scores = b.scores.clone();
@@ -88,6 +96,7 @@ public final class Prediction implements Serializable {
     this.predictionTimestampMillis = b.predictionTimestampMillis;
     this.runId = Objects.requireNonNull(b.runId, "runId");
     this.fallbackReason = b.fallbackReason;
+    this.passThrough = Collections.unmodifiableMap(new LinkedHashMap<>(b.passThrough));
     if (!items.isEmpty() && items.size() != scores.length) {
       throw new IllegalArgumentException(
           "items and scores must have the same length, but were " + items.size() + " and " + scores.length);
@@ -109,6 +118,7 @@ public final class Prediction implements Serializable {
     b.predictionTimestampMillis = predictionTimestampMillis;
     b.runId = runId;
     b.fallbackReason = fallbackReason;
+    b.passThrough = new LinkedHashMap<>(passThrough);
     return b;
   }
 
@@ -161,6 +171,14 @@ public final class Prediction implements Serializable {
   }
 
   /**
+   * Input columns carried beside the prediction, column name to its value as text (null for a null
+   * value), in the order they were configured; empty when none were asked for.
+   */
+  public Map<String, @Nullable String> getPassThrough() {
+    return passThrough;
+  }
+
+  /**
    * The keyed row in {@link #SCHEMA} layout. Values are attached in field order, already of the
    * schema's types: building by field name ({@code withFieldValue}) parses each name with Beam's
    * field-access grammar and verifies every value again, which was the largest cost of writing
@@ -198,6 +216,11 @@ public final class Prediction implements Serializable {
     n.put("prediction_timestamp", java.time.Instant.ofEpochMilli(predictionTimestampMillis).toString());
     n.put("run_id", runId);
     n.put("fallback_reason", fallbackReason);
+    // Only when configured, so that the output of a job without pass-through columns is unchanged.
+    if (!passThrough.isEmpty()) {
+      ObjectNode pt = n.putObject("pass_through");
+      passThrough.forEach(pt::put);
+    }
     try {
       return JSON.writeValueAsString(n);
     } catch (JsonProcessingException e) {
@@ -243,8 +266,22 @@ public final class Prediction implements Serializable {
         .predictionTimestampMillis(java.time.Instant.parse(n.get("prediction_timestamp").asText()).toEpochMilli())
         .runId(n.get("run_id").asText())
         .fallbackReason(n.hasNonNull("fallback_reason") ? n.get("fallback_reason").asText() : null)
+        .passThrough(passThroughOf(n.get("pass_through"), line))
         .build();
     return org.apache.beam.sdk.values.KV.of(n.get("key").asText(), p);
+  }
+
+  private static Map<String, @Nullable String> passThroughOf(
+      com.fasterxml.jackson.databind.@Nullable JsonNode node, String line) {
+    Map<String, @Nullable String> values = new LinkedHashMap<>();
+    if (node == null || node.isNull()) {
+      return values;
+    }
+    if (!node.isObject()) {
+      throw new IllegalArgumentException("prediction JSON line has a 'pass_through' that is not an object: " + line);
+    }
+    node.fields().forEachRemaining(e -> values.put(e.getKey(), e.getValue().isNull() ? null : e.getValue().asText()));
+    return values;
   }
 
   @Override
@@ -261,14 +298,16 @@ public final class Prediction implements Serializable {
         && modelVersion.equals(p.modelVersion)
         && predictionTimestampMillis == p.predictionTimestampMillis
         && runId.equals(p.runId)
-        && Objects.equals(fallbackReason, p.fallbackReason);
+        && Objects.equals(fallbackReason, p.fallbackReason)
+        // In order: the coder writes the columns in order, and consistentWithEquals says so.
+        && new ArrayList<>(passThrough.entrySet()).equals(new ArrayList<>(p.passThrough.entrySet()));
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(
         Arrays.hashCode(scores), items, label, confidence, modelName, modelVersion,
-        predictionTimestampMillis, runId, fallbackReason);
+        predictionTimestampMillis, runId, fallbackReason, passThrough);
   }
 
   @Override
@@ -279,7 +318,8 @@ public final class Prediction implements Serializable {
         + ", model=" + modelName + ":" + modelVersion
         + ", ts=" + java.time.Instant.ofEpochMilli(predictionTimestampMillis)
         + ", runId=" + runId
-        + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason) + "}";
+        + (fallbackReason == null ? "" : ", fallbackReason=" + fallbackReason)
+        + (passThrough.isEmpty() ? "" : ", passThrough=" + passThrough) + "}";
   }
 
   /** Builder for {@link Prediction}. */
@@ -293,6 +333,7 @@ public final class Prediction implements Serializable {
     private long predictionTimestampMillis;
     private @Nullable String runId;
     private @Nullable String fallbackReason;
+    private Map<String, @Nullable String> passThrough = new LinkedHashMap<>();
 
     private Builder() {}
 
@@ -337,6 +378,21 @@ public final class Prediction implements Serializable {
       return this;
     }
 
+    /**
+     * Input columns to carry beside the prediction, in iteration order (use a {@code LinkedHashMap});
+     * values may be null. Replaces any set before.
+     */
+    public Builder passThrough(Map<String, @Nullable String> values) {
+      Objects.requireNonNull(values, "values");
+      for (String column : values.keySet()) {
+        if (column == null || column.isEmpty()) {
+          throw new IllegalArgumentException("pass-through column names must be non-empty, but were " + values.keySet());
+        }
+      }
+      this.passThrough = new LinkedHashMap<>(values);
+      return this;
+    }
+
     public Prediction build() {
       return new Prediction(this);
     }
@@ -378,6 +434,11 @@ public final class Prediction implements Serializable {
       VarLongCoder.of().encode(p.predictionTimestampMillis, out);
       STRING.encode(p.runId, out);
       NULLABLE_STRING.encode(p.fallbackReason, out);
+      VarIntCoder.of().encode(p.passThrough.size(), out);
+      for (Map.Entry<String, @Nullable String> e : p.passThrough.entrySet()) {
+        STRING.encode(e.getKey(), out);
+        NULLABLE_STRING.encode(e.getValue(), out);
+      }
     }
 
     @Override
@@ -398,6 +459,11 @@ public final class Prediction implements Serializable {
       b.predictionTimestampMillis = VarLongCoder.of().decode(in);
       b.runId = STRING.decode(in);
       b.fallbackReason = NULLABLE_STRING.decode(in);
+      int columns = VarIntCoder.of().decode(in);
+      for (int i = 0; i < columns; i++) {
+        String column = STRING.decode(in);
+        b.passThrough.put(column, NULLABLE_STRING.decode(in));
+      }
       return new Prediction(b);
     }
 

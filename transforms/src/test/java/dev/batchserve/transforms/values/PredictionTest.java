@@ -50,6 +50,41 @@ public class PredictionTest {
   }
 
   @Test
+  public void passThroughIsANestedObjectOnlyWhenThereIsOne() {
+    assertThat(BARE.toJson("k"), is("{\"key\":\"k\",\"score\":null,\"scores\":[],\"items\":[],\"label\":null,"
+        + "\"confidence\":null,\"model_name\":\"m\",\"model_version\":\"3\",\"prediction_timestamp\":"
+        + "\"1970-01-01T00:00:00Z\",\"run_id\":\"r\",\"fallback_reason\":null}"));
+    java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+    values.put("row_id", "17");
+    values.put("region", null);
+    Prediction carried = BARE.toBuilder().passThrough(values).build();
+    assertThat(carried.toJson("k"), is(BARE.toJson("k").replaceFirst("}$", "")
+        + ",\"pass_through\":{\"row_id\":\"17\",\"region\":null}}"));
+    assertThat(Prediction.fromJson(carried.toJson("k")), is(KV.of("k", carried)));
+    assertThat(new java.util.ArrayList<>(Prediction.fromJson(carried.toJson("k")).getValue().getPassThrough().keySet()),
+        is(List.of("row_id", "region")));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> Prediction.fromJson(
+        BARE.toJson("k").replaceFirst("}$", ",\"pass_through\":[1]}"))).getMessage(),
+        containsString("'pass_through' that is not an object"));
+  }
+
+  @Test
+  public void coderKeepsPassThroughInOrder() throws Exception {
+    java.util.Map<String, String> ab = new java.util.LinkedHashMap<>();
+    ab.put("a", "1");
+    ab.put("b", null);
+    java.util.Map<String, String> ba = new java.util.LinkedHashMap<>();
+    ba.put("b", null);
+    ba.put("a", "1");
+    Prediction p = FULL.toBuilder().passThrough(ab).build();
+    CoderProperties.coderDecodeEncodeEqual(Prediction.PredictionCoder.of(), p);
+    CoderProperties.coderDeterministic(Prediction.PredictionCoder.of(), p, p.toBuilder().build());
+    // Same columns in another order encode differently, so they must not be equal.
+    assertThat(p.equals(FULL.toBuilder().passThrough(ba).build()), is(false));
+    assertThat(p.equals(FULL), is(false));
+  }
+
+  @Test
   public void itemsAndScoresMustAgree() {
     assertThrows(IllegalArgumentException.class,
         () -> Prediction.builder().scores(new float[] {1f}).items(List.of("a", "b")).model("m", "1").runId("r").build());
