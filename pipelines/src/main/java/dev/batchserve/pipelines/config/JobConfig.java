@@ -79,6 +79,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *         # or {type: jdbc, url: jdbc:postgresql://..., query: SELECT ...} / {type: bigquery, table: p:d.t}
  *         # or {type: bigquery, query: "SELECT ... WHERE day = '{run_date}'"} (standard SQL)
  * keyColumns: [account_id]          # or one string
+ * passThroughColumns: [row_id]      # copied into each prediction (JSON lines: "pass_through")
  * featureSpec: models/fraud/1/feature-spec.json   # default: inside the model directory
  * model: models/fraud/1
  * batchSize: 256                    # 1 to 100000
@@ -132,6 +133,9 @@ public final class JobConfig {
   @Nullable Source source;
   @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
   @Nullable List<String> keyColumns;
+  /** Input columns copied, as text, into each key's prediction (as {@code --passThroughColumns}). */
+  @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+  @Nullable List<String> passThroughColumns;
   @Nullable String featureSpec;
   @Nullable String model;
   @Nullable Integer batchSize;
@@ -575,6 +579,14 @@ public final class JobConfig {
       e.add("name must match " + NAME.pattern() + ", but was '" + name + "'");
     }
     validateSource(e);
+    if (passThroughColumns != null) {
+      for (int i = 0; i < passThroughColumns.size(); i++) {
+        String c = passThroughColumns.get(i);
+        if (c == null || c.isBlank() || c.contains(",")) {
+          e.add("passThroughColumns[" + i + "] must be a column name, but was '" + c + "'");
+        }
+      }
+    }
     if (keyColumns == null || keyColumns.isEmpty()) {
       e.add("keyColumns must name at least one column");
     } else {
@@ -944,6 +956,9 @@ public final class JobConfig {
       a.add("--inputFormat=" + (source.format != null ? lower(source.format) : formatOf(source.path)));
     }
     a.add("--keyColumns=" + String.join(",", keyColumns()));
+    if (passThroughColumns != null && !passThroughColumns.isEmpty()) {
+      a.add("--passThroughColumns=" + String.join(",", passThroughColumns));
+    }
     a.add("--model=" + model);
     if (featureSpec != null) {
       a.add("--featureSpec=" + featureSpec);

@@ -84,15 +84,16 @@ public class JobConfigTest {
     assertThat(args, org.hamcrest.Matchers.hasItems("--minRecords=0", "--maxRecordDrop=1.0"));
   }
 
-  /** Issue 21: the job file leaves features out of drift as --noDriftFeatures does. */
+  /** Issue 21: the job file leaves features out of drift and passes columns through as the options do. */
   @Test
-  public void noDriftFeaturesBecomeTheOption() {
+  public void noDriftFeaturesAndPassThroughColumnsBecomeTheOptions() {
     String json = "{\"name\": \"orders\", \"source\": {\"type\": \"files\", \"path\": \"in/*.csv\"},"
         + " \"keyColumns\": [\"id\"], \"model\": \"m/1\", \"sinks\": [{\"type\": \"files\", \"root\": \"out\"}],"
+        + " \"passThroughColumns\": [\"row_id\"],"
         + " \"alerts\": {\"noDriftFeatures\": [\"signup_ts\", \"zip\"]}}";
     JobConfig job = JobConfig.parse(json, true, "job.json", List.of());
     assertThat(Arrays.asList(job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0))),
-        org.hamcrest.Matchers.hasItem("--noDriftFeatures=signup_ts,zip"));
+        org.hamcrest.Matchers.hasItems("--noDriftFeatures=signup_ts,zip", "--passThroughColumns=row_id"));
     IllegalArgumentException e = org.junit.Assert.assertThrows(IllegalArgumentException.class,
         () -> JobConfig.parse(json.replace("\"zip\"", "\"a,b\""), true, "job.json", List.of()));
     assertThat(e.getMessage(), org.hamcrest.Matchers.containsString("alerts.noDriftFeatures must list feature names"));
