@@ -324,7 +324,10 @@ public final class OwnModelTools {
       throw new UncheckedIOException(e);
     }
     try {
-      Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner").create());
+      // The Direct runner in this JVM, without its per-element encoding and mutation checks (our own
+      // code's coders are tested elsewhere; here they would only slow a large training file down).
+      Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner",
+          "--enforceEncodability=false", "--enforceImmutability=false").create());
       ReadRecords.Result read = p.apply("Read", ReadRecords.of(input, f).withKeyColumns(keys)
           .withColumns(new ArrayList<>(columns)));
       read.records().apply("ToJson", ParDo.of(new ToJsonFn(new ArrayList<>(columns))))
