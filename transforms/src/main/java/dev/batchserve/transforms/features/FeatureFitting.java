@@ -301,8 +301,10 @@ final class FeatureFitting {
       if (c.reason == null && !c.missing) {
         sink.accept(
             f.name, Histogram.equalWidthBucket(f.stats.min, f.stats.max, bins(f), c.num));
-        for (FeatureSpec.DatePart part : f.dateParts()) {
-          sink.accept(datePartKey(f, part), part.bucketOf((long) c.num));
+        if (f.type == Type.TIMESTAMP) {
+          for (FeatureSpec.DatePart part : f.dateParts()) {
+            sink.accept(datePartKey(f, part), part.bucketOf((long) c.num));
+          }
         }
       }
     }

@@ -10,6 +10,7 @@ import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.values.Row;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -77,6 +78,11 @@ public final class FeatureProfile implements Serializable {
       add(f, FeatureValues.read(f, present, present ? record.get(f.name()) : null, true));
     }
     return this;
+  }
+
+  /** {@link #add(FeatureSpec, Map)} for a Beam Row (null: every feature absent), read as FeatureTransform reads it. */
+  public FeatureProfile add(FeatureSpec spec, @Nullable Row row) {
+    return add(spec, row == null ? Map.of() : FeatureTransform.asMap(row));
   }
 
   /** Counts one feature's cell as read (before any imputation). */
@@ -180,6 +186,15 @@ public final class FeatureProfile implements Serializable {
     return c != null ? c.clone() : new long[part.cycle()];
   }
 
+  /** A new profile holding the counts of all {@code profiles}. */
+  public static FeatureProfile mergeAll(Iterable<FeatureProfile> profiles) {
+    FeatureProfile merged = new FeatureProfile();
+    for (FeatureProfile p : profiles) {
+      merged.merge(p);
+    }
+    return merged;
+  }
+
   /** Merges partial profiles (e.g. one per bundle) into one; an empty input gives an empty profile. */
   public static Combine.CombineFn<FeatureProfile, FeatureProfile, FeatureProfile> combineFn() {
     return new MergeFn();
@@ -237,11 +252,7 @@ public final class FeatureProfile implements Serializable {
 
     @Override
     public FeatureProfile mergeAccumulators(Iterable<FeatureProfile> accs) {
-      FeatureProfile merged = new FeatureProfile();
-      for (FeatureProfile a : accs) {
-        merged.merge(a);
-      }
-      return merged;
+      return mergeAll(accs);
     }
 
     @Override

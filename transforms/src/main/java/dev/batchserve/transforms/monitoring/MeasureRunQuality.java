@@ -13,7 +13,6 @@ import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -286,23 +285,12 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
 
     @Override
     public FeatureProfile addInput(FeatureProfile acc, KV<K, Row> kv) {
-      Row row = kv.getValue();
-      Map<String, Object> values = new HashMap<>();
-      if (row != null) {
-        for (int i = 0; i < row.getSchema().getFieldCount(); i++) {
-          values.put(row.getSchema().getField(i).getName(), row.getValue(i));
-        }
-      }
-      return acc.add(spec, values);
+      return acc.add(spec, kv.getValue());
     }
 
     @Override
     public FeatureProfile mergeAccumulators(Iterable<FeatureProfile> accs) {
-      FeatureProfile merged = new FeatureProfile();
-      for (FeatureProfile a : accs) {
-        merged.merge(a);
-      }
-      return merged;
+      return FeatureProfile.mergeAll(accs);
     }
 
     @Override
