@@ -82,8 +82,9 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setFormats(String value);
 
-  @Description("Shards per output format.")
-  @Default.Integer(4)
+  @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 16 MiB of input files,"
+      + " at least 4 (4 for JDBC and BigQuery sources).")
+  @Default.Integer(0)
   int getNumShards();
 
   void setNumShards(int value);

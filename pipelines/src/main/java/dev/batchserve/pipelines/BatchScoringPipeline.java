@@ -157,8 +157,21 @@ public final class BatchScoringPipeline {
     if (o.getProgressEvery() > 0) {
       input.records().apply("Progress", LogProgress.of(run.runId(), o.getProgressEvery()));
     }
+    List<FileFormat> formats = new ArrayList<>();
+    for (String f : o.getFormats().split(",")) {
+      formats.add(FileFormat.parse(f));
+    }
+    checkArgument(!formats.isEmpty(), "--formats must name at least one format");
+    // The join back writes the files' shards as it resolves the keys: one shuffle for both.
+    FileSink<String> files = SinkWithMetadata.<String>files(o.getOutput())
+        .withRunInfo(run)
+        .withForceLatest(o.getForceLatest())
+        .withAttempt(attemptId)
+        .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
+        .withNumShards(numShards(o, format));
     PreviousRun previous = PreviousRun.latest(o.getOutput(), run);
     KeyedPrediction<String> scoring = KeyedPrediction.<String>of(spec, o.getModel())
+        .writingShards(files.shardWriter())
         .withRunInfo(run)
         .withMaxBatchSize(o.getBatchSize())
         .withFailureThreshold(o.getFailureThreshold())
@@ -176,11 +189,6 @@ public final class BatchScoringPipeline {
     PCollection<DeadLetter> deadLetters = PCollectionList.of(input.deadLetters()).and(keyed.deadLetters())
         .apply("AllDeadLetters", Flatten.pCollections());
 
-    List<FileFormat> formats = new ArrayList<>();
-    for (String f : o.getFormats().split(",")) {
-      formats.add(FileFormat.parse(f));
-    }
-    checkArgument(!formats.isEmpty(), "--formats must name at least one format");
     // Quality and drift are judged before anything is published: the sink waits for the breaker.
     // Everything this attempt writes goes into its own directory; readers see it once it is published.
     String runDir = FileSink.attemptDirectory(o.getOutput(), run, attemptId);
@@ -204,17 +212,38 @@ public final class BatchScoringPipeline {
         .setCoder(RunQuality.RunQualityCoder.of())
         .apply("CircuitBreaker", CircuitBreaker.of(thresholds(o)));
 
-    keyed.predictions().apply("WriteFiles",
-        SinkWithMetadata.<String>files(o.getOutput())
-            .withRunInfo(run)
-            .withForceLatest(o.getForceLatest())
-            .withAttempt(attemptId)
-            .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
-            .withNumShards(o.getNumShards())
-            .withDeadLetters(deadLetters)
-            .publishAfter(keyed.counts(), passed));
+    keyed.predictions().apply("WriteFiles", files
+        .withWrittenFiles(keyed.writtenFiles())
+        .withDeadLetters(deadLetters)
+        .publishAfter(keyed.counts(), passed));
     StoreSinks.of(o, run).publishAfter(keyed.counts(), passed).write(keyed.predictions());
     return runDir;
+  }
+
+  /** Input bytes per output shard when {@code --numShards} is 0 (auto): about 100k CSV rows of 30 features. */
+  static final long AUTO_SHARD_BYTES = 16L << 20;
+
+  /**
+   * {@code --numShards}, or when it is 0 (auto) one shard per {@value #AUTO_SHARD_BYTES} bytes of
+   * input files (of this partition's share for a partitioned run), see {@link OutputShards}. JDBC and
+   * BigQuery sources, whose size is not known before the read, get {@link OutputShards#MIN_AUTO}.
+   */
+  static int numShards(BatchScoringOptions o, ReadRecords.Format format) {
+    long bytes = 0;
+    if (o.getNumShards() == 0 && format != ReadRecords.Format.JDBC && format != ReadRecords.Format.BIGQUERY) {
+      try {
+        for (org.apache.beam.sdk.io.fs.MatchResult.Metadata m
+            : org.apache.beam.sdk.io.FileSystems.match(o.getInput()).metadata()) {
+          bytes += m.sizeBytes();
+        }
+      } catch (java.io.IOException e) {
+        bytes = 0; // the read reports a missing input with its own message
+      }
+      if (o.getPartition() >= 0 && o.getPartitions() > 1) {
+        bytes /= o.getPartitions();
+      }
+    }
+    return OutputShards.resolve(o.getNumShards(), bytes, AUTO_SHARD_BYTES);
   }
 
   /** A BigQuery source: the query {@code --inputQuery}, else the table {@code --input}. */

@@ -1,5 +1,6 @@
 package dev.batchserve.pipelines.churn;
 
+import dev.batchserve.pipelines.OutputShards;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.models.ModelManifest;
@@ -90,8 +91,8 @@ public final class ChurnPipeline {
 
     void setBatchSize(int value);
 
-    @Description("Shards of the Parquet output.")
-    @Default.Integer(4)
+    @Description("Shards of the Parquet output; 0 = auto (4).")
+    @Default.Integer(0)
     int getNumShards();
 
     void setNumShards(int value);
@@ -162,7 +163,7 @@ public final class ChurnPipeline {
         .withForceLatest(o.getForceLatest())
         .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
-        .withNumShards(o.getNumShards())
+        .withNumShards(OutputShards.resolve(o.getNumShards(), 0, 1))
         .withDeadLetters(keyed.deadLetters())
         .publishAfter(keyed.counts()));
     // BigQuery (--bigQueryTable) for analysts, Redis / PostgreSQL when named.

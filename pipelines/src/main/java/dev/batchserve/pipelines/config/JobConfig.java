@@ -743,8 +743,8 @@ public final class JobConfig {
             check(at + ".formats[" + i + "]", e, () -> FileFormat.parse(String.valueOf(f)));
           }
         }
-        if (s.numShards != null && (s.numShards < 1 || s.numShards > 10_000)) {
-          e.add(at + ".numShards must be in [1, 10000], but was " + s.numShards);
+        if (s.numShards != null && (s.numShards < 0 || s.numShards > 10_000)) {
+          e.add(at + ".numShards must be 0 (auto: from the input's size) or in [1, 10000], but was " + s.numShards);
         }
         notUsed(at, "a files sink", e, "host", s.host, "port", s.port, "prefix", s.prefix, "ttl", s.ttl,
             "url", s.url, "table", s.table, "view", s.view, "viewColumns", s.viewColumns, "tempLocation", s.tempLocation);

@@ -1,5 +1,6 @@
 package dev.batchserve.pipelines.fraud;
 
+import dev.batchserve.pipelines.OutputShards;
 import dev.batchserve.pipelines.StoreSinkOptions;
 import dev.batchserve.pipelines.StoreSinks;
 import dev.batchserve.pipelines.schedule.Schedule;
@@ -97,8 +98,8 @@ public final class ScoreFraudTransactions {
 
     void setBatchSize(int value);
 
-    @Description("Shards per output format.")
-    @Default.Integer(4)
+    @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 125,000 accounts, at least 4.")
+    @Default.Integer(0)
     int getNumShards();
 
     void setNumShards(int value);
@@ -147,7 +148,15 @@ public final class ScoreFraudTransactions {
     AggregateAccountActivity.Result features = transactions.apply("Aggregate", aggregate);
 
     FeatureSpec spec = FeatureSpec.read(stripSlash(o.getModel()) + "/" + TrainFraudModel.SPEC_FILE);
+    // The join back writes the files' shards as it resolves the keys: one shuffle for both.
+    FileSink<String> files = SinkWithMetadata.<String>files(o.getFraudTxOutput())
+        .withRunInfo(run)
+        .withForceLatest(o.getForceLatest())
+        .withAttempt(attempt)
+        .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
+        .withNumShards(OutputShards.resolve(o.getNumShards(), o.getAccounts(), 125_000));
     KeyedPrediction<String> keyed = KeyedPrediction.<String>of(spec, o.getModel())
+        .writingShards(files.shardWriter())
         .withRunInfo(run)
         .withMaxBatchSize(o.getBatchSize())
         .withFallback(Fallback.constant(o.getFallbackScore()));
@@ -162,12 +171,8 @@ public final class ScoreFraudTransactions {
     if (unreadable != null) {
       dead = dead.and(unreadable);
     }
-    predicted.predictions().apply("Write", SinkWithMetadata.<String>files(o.getFraudTxOutput())
-        .withRunInfo(run)
-        .withForceLatest(o.getForceLatest())
-        .withAttempt(attempt)
-        .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
-        .withNumShards(o.getNumShards())
+    predicted.predictions().apply("Write", files
+        .withWrittenFiles(predicted.writtenFiles())
         .withDeadLetters(dead.apply("AllDeadLetters", Flatten.pCollections()))
         .publishAfter(predicted.counts()));
     // PostgreSQL (--jdbcUrl) for reports, served through the view fraud_risk(account_id, risk_score,

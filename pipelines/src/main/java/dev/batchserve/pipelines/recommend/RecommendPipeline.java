@@ -1,5 +1,6 @@
 package dev.batchserve.pipelines.recommend;
 
+import dev.batchserve.pipelines.OutputShards;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.pipelines.StoreSinkOptions;
 import dev.batchserve.pipelines.StoreSinks;
@@ -103,8 +104,8 @@ public final class RecommendPipeline {
 
     void setRecsOutput(String value);
 
-    @Description("Shards of the Parquet output.")
-    @Default.Integer(4)
+    @Description("Shards of the Parquet output; 0 = auto (4).")
+    @Default.Integer(0)
     int getNumShards();
 
     void setNumShards(int value);
@@ -208,7 +209,7 @@ public final class RecommendPipeline {
         .withForceLatest(o.getForceLatest())
         .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
-        .withNumShards(o.getNumShards())
+        .withNumShards(OutputShards.resolve(o.getNumShards(), 0, 1))
         .withDeadLetters(r.deadLetters()));
     if (previous != null && previous.hasScores()) {
       PCollectionList.of(previous.readPredictions(p)).and(r.predictions())

@@ -136,11 +136,11 @@ public class JobConfigTest {
   public void severalProblemsAreReportedTogether() {
     JobConfig.InvalidConfig e = assertThrows(JobConfig.InvalidConfig.class, () -> JobConfig.parse(
         "name: x\nsource: {type: files, path: a.csv}\nkeyColumns: k\nmodel: m\n"
-            + "sinks: [{type: files, root: o, numShards: 0}, {type: redis, host: h, port: 0}]\nbatchSize: 0\n",
+            + "sinks: [{type: files, root: o, numShards: -1}, {type: redis, host: h, port: 0}]\nbatchSize: 0\n",
         false, "job.yaml", List.of()));
     assertThat(e.errors(), contains(
         "batchSize must be in [1, 100000], but was 0",
-        "sinks[0].numShards must be in [1, 10000], but was 0",
+        "sinks[0].numShards must be 0 (auto: from the input's size) or in [1, 10000], but was -1",
         "sinks[1].port: port must be in [1, 65535], but was 0"));
     assertThat(e.getMessage(), containsString("invalid job config job.yaml: batchSize must be"));
   }

@@ -59,7 +59,7 @@ public class JobConfigValidationTest {
         {"sinks[0].root=", "sinks[0].root is required for a files sink"},
         {"sinks[0].formats=[parquet, csv]", "sinks[0].formats[1]: file format must be parquet or jsonl, but was 'csv'"},
         {"sinks[0].formats=[]", "sinks[0].formats must name at least one format"},
-        {"sinks[0].numShards=0", "sinks[0].numShards must be in [1, 10000], but was 0"},
+        {"sinks[0].numShards=-1", "sinks[0].numShards must be 0 (auto: from the input's size) or in [1, 10000], but was -1"},
         {"sinks[0].host=localhost", "sinks[0].host is not used by a files sink"},
         {"sinks[1].port=0", "sinks[1].port: port must be in [1, 65535], but was 0"},
         {"sinks[1].port=65536", "sinks[1].port: port must be in [1, 65535], but was 65536"},

@@ -12,6 +12,7 @@ import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelStaging;
 import dev.batchserve.transforms.join.BucketJoin;
+import dev.batchserve.transforms.join.ShardWriter;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunCounts;
@@ -113,54 +114,46 @@ public final class KeyedPrediction<K>
 
   private final FeatureSpec spec;
   private final String modelUri;
-  private final @Nullable RunInfo runInfo;
-  private final transient @Nullable PCollection<K> expectedKeys;
-  private final transient @Nullable PCollection<KV<String, Prediction>> previous;
-  private final Fallback fallback;
-  private final DuplicateKeyPolicy duplicatePolicy;
-  private final int maxBatchSize;
-  private final double failureThreshold;
-  private final int joinBuckets;
-  private final @Nullable String challengerUri;
-  private final transient @Nullable PCollection<DeadLetter> readFailures;
-  private final List<String> passThroughColumns;
+  private @Nullable RunInfo runInfo;
+  private transient @Nullable PCollection<K> expectedKeys;
+  private transient @Nullable PCollection<KV<String, Prediction>> previous;
+  private Fallback fallback = Fallback.abstain();
+  private DuplicateKeyPolicy duplicatePolicy = DuplicateKeyPolicy.ERROR;
+  private int maxBatchSize = 256;
+  private double failureThreshold = 1.0;
+  private int joinBuckets = DEFAULT_JOIN_BUCKETS;
+  private @Nullable String challengerUri;
+  private transient @Nullable PCollection<DeadLetter> readFailures;
+  private List<String> passThroughColumns = List.of();
+  private @Nullable ShardWriter shardWriter;
 
-  private KeyedPrediction(
-      FeatureSpec spec,
-      String modelUri,
-      @Nullable RunInfo runInfo,
-      @Nullable PCollection<K> expectedKeys,
-      @Nullable PCollection<KV<String, Prediction>> previous,
-      Fallback fallback,
-      DuplicateKeyPolicy duplicatePolicy,
-      int maxBatchSize,
-      double failureThreshold,
-      int joinBuckets,
-      @Nullable String challengerUri,
-      @Nullable PCollection<DeadLetter> readFailures,
-      List<String> passThroughColumns) {
-    this.readFailures = readFailures;
-    this.passThroughColumns = passThroughColumns;
+  private KeyedPrediction(FeatureSpec spec, String modelUri) {
     this.spec = spec;
     this.modelUri = modelUri;
-    this.runInfo = runInfo;
-    this.expectedKeys = expectedKeys;
-    this.previous = previous;
-    this.fallback = fallback;
-    this.duplicatePolicy = duplicatePolicy;
-    this.maxBatchSize = maxBatchSize;
-    this.failureThreshold = failureThreshold;
-    this.joinBuckets = joinBuckets;
-    this.challengerUri = challengerUri;
+  }
+
+  private KeyedPrediction<K> copy() {
+    KeyedPrediction<K> c = new KeyedPrediction<>(spec, modelUri);
+    c.runInfo = runInfo;
+    c.expectedKeys = expectedKeys;
+    c.previous = previous;
+    c.fallback = fallback;
+    c.duplicatePolicy = duplicatePolicy;
+    c.maxBatchSize = maxBatchSize;
+    c.failureThreshold = failureThreshold;
+    c.joinBuckets = joinBuckets;
+    c.challengerUri = challengerUri;
+    c.readFailures = readFailures;
+    c.passThroughColumns = passThroughColumns;
+    c.shardWriter = shardWriter;
+    return c;
   }
 
   /** Features from {@code spec}, predictions from the model at {@code modelUri}. */
   public static <K> KeyedPrediction<K> of(FeatureSpec spec, String modelUri) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
-    return new KeyedPrediction<>(
-        spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null,
-        List.of());
+    return new KeyedPrediction<>(spec, modelUri);
   }
 
   /**
@@ -173,9 +166,9 @@ public final class KeyedPrediction<K>
 
   /** The run every prediction is stamped with (required). */
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
-    return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.runInfo = Objects.requireNonNull(run, "run");
+    return c;
   }
 
   /**
@@ -184,47 +177,46 @@ public final class KeyedPrediction<K>
    * as {@code unexpected_key}.
    */
   public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
-    return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
-        fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.expectedKeys = Objects.requireNonNull(keys, "keys");
+    return c;
   }
 
   /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
   public KeyedPrediction<K> withPreviousPredictions(PCollection<KV<String, Prediction>> previousRun) {
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
-        Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
-        failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.previous = Objects.requireNonNull(previousRun, "previousRun");
+    return c;
   }
 
   /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
   public KeyedPrediction<K> withFallback(Fallback policy) {
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
-        Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.fallback = Objects.requireNonNull(policy, "policy");
+    return c;
   }
 
   /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
   public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.duplicatePolicy = Objects.requireNonNull(policy, "policy");
+    return c;
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}. */
   public KeyedPrediction<K> withMaxBatchSize(int n) {
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.maxBatchSize = n;
+    return c;
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
   public KeyedPrediction<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.failureThreshold = ratio;
+    return c;
   }
 
   /**
@@ -234,9 +226,9 @@ public final class KeyedPrediction<K>
    */
   public KeyedPrediction<K> withJoinBuckets(int n) {
     checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.joinBuckets = n;
+    return c;
   }
 
   /**
@@ -248,9 +240,9 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withChallenger(String challengerModelUri) {
     checkArgument(challengerModelUri != null && !challengerModelUri.isEmpty(),
         "challengerModelUri must be set, but was '%s'", challengerModelUri);
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri, readFailures,
-        passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.challengerUri = challengerModelUri;
+    return c;
   }
 
   /**
@@ -267,9 +259,9 @@ public final class KeyedPrediction<K>
    * }</pre>
    */
   public KeyedPrediction<K> withReadFailures(PCollection<DeadLetter> unreadable) {
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri,
-        Objects.requireNonNull(unreadable, "unreadable"), passThroughColumns);
+    KeyedPrediction<K> c = copy();
+    c.readFailures = Objects.requireNonNull(unreadable, "unreadable");
+    return c;
   }
 
   /**
@@ -296,9 +288,29 @@ public final class KeyedPrediction<K>
           c.trim(), Arrays.toString(columns));
       names.add(c.trim());
     }
-    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
-        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        List.copyOf(names));
+    KeyedPrediction<K> c = copy();
+    c.passThroughColumns = List.copyOf(names);
+    return c;
+  }
+
+  /**
+   * Writes the output shards inside the join back ({@link ShardWriter}; e.g.
+   * {@code FileSink#shardWriter()}): the join groups by the writer's shards instead of
+   * {@link #withJoinBuckets} buckets and writes each shard's results, in key order, as it resolves
+   * them, so that the files need no second shuffle. What it wrote is in {@link Result#writtenFiles()},
+   * for the sink to publish:
+   *
+   * <pre>{@code
+   * FileSink<String> files = SinkWithMetadata.<String>files(root).withRunInfo(run).withAttempt(FileSink.newAttemptId());
+   * KeyedPrediction.Result<String> keyed =
+   *     rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run).writingShards(files.shardWriter()));
+   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles()).publishAfter(keyed.counts()));
+   * }</pre>
+   */
+  public KeyedPrediction<K> writingShards(ShardWriter writer) {
+    KeyedPrediction<K> c = copy();
+    c.shardWriter = Objects.requireNonNull(writer, "writer");
+    return c;
   }
 
   @Override
@@ -387,6 +399,9 @@ public final class KeyedPrediction<K>
     if (readFailures != null) {
       join = join.withReadFailures(readFailures);
     }
+    if (shardWriter != null) {
+      join = join.writingShards(shardWriter);
+    }
     if (!passThroughColumns.isEmpty()) {
       // Taken after duplicates are settled: the record that is scored is the one whose values travel.
       checkPassThroughColumns(input, passThroughColumns);
@@ -461,6 +476,7 @@ public final class KeyedPrediction<K>
     private int joinBuckets = DEFAULT_JOIN_BUCKETS;
     private List<String> passThroughColumns = List.of();
     private transient @Nullable PCollection<KV<String, List<@Nullable String>>> passThroughValues;
+    private @Nullable ShardWriter shardWriter;
 
     private FromPredictions() {}
 
@@ -478,6 +494,7 @@ public final class KeyedPrediction<K>
       c.joinBuckets = joinBuckets;
       c.passThroughColumns = passThroughColumns;
       c.passThroughValues = passThroughValues;
+      c.shardWriter = shardWriter;
       return c;
     }
 
@@ -562,6 +579,13 @@ public final class KeyedPrediction<K>
       return c;
     }
 
+    /** See {@link KeyedPrediction#writingShards}: the join's buckets are the writer's shards. */
+    public FromPredictions<K> writingShards(ShardWriter writer) {
+      FromPredictions<K> c = copy();
+      c.shardWriter = Objects.requireNonNull(writer, "writer");
+      return c;
+    }
+
     /**
      * {@link KeyedPrediction#withPassThroughColumns}: each key's values of {@code columns} (in that
      * order, by the key's string form, at most one per key) are set on its result, model prediction
@@ -629,7 +653,9 @@ public final class KeyedPrediction<K>
               .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
 
       // The join runs per hash bucket of the key, not per key (see BucketJoin for why).
-      BucketJoin join = BucketJoin.withBuckets(joinBuckets);
+      // With a shard writer the buckets are its shards, so the join also writes the output files.
+      int buckets = shardWriter != null ? shardWriter.shards() : joinBuckets;
+      BucketJoin join = BucketJoin.withBuckets(buckets);
       int expectedTag = join.add("Expected", expected, keyCoder);
       int seenTag = records == null ? -1 : join.add("Seen",
           records.apply("KeySeen", ParDo.of(new SeenFn<K>())).setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of())),
@@ -643,13 +669,14 @@ public final class KeyedPrediction<K>
       TupleTag<KV<K, Prediction>> outTag = new TupleTag<>();
       TupleTag<DeadLetter> keyDeadTag = new TupleTag<>();
       TupleTag<Integer> fallbackTag = new TupleTag<>();
+      TupleTag<KV<String, KV<String, Long>>> writtenTag = new TupleTag<>();
       PCollectionTuple joined =
           join.group("JoinBack")
-              .apply("ResolveKeys",
+              .apply(shardWriter != null ? "ResolveKeysAndWriteShards" : "ResolveKeys",
                   ParDo.of(new ResolveFn<K>(expectedTag, seenTag, predictedTag, failedTag, previousTag,
                           passThroughTag, passThroughColumns, outTag, keyDeadTag, fallbackTag, fallback,
-                          duplicatePolicy, run, modelVersion))
-                      .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag)));
+                          duplicatePolicy, run, modelVersion, shardWriter, writtenTag))
+                      .withOutputTags(outTag, TupleTagList.of(keyDeadTag).and(fallbackTag).and(writtenTag)));
       PCollection<KV<K, Prediction>> predictions = joined.get(outTag).setCoder(inCoder);
       PCollection<DeadLetter> keyDead = joined.get(keyDeadTag).setCoder(DeadLetter.DeadLetterCoder.of());
       PCollection<Integer> fallbacks = joined.get(fallbackTag).setCoder(VarIntCoder.of());
@@ -669,7 +696,7 @@ public final class KeyedPrediction<K>
       }
       // Counted apart from the join, so that the invariant checks the join rather than restating it.
       PCollectionView<Long> expectedCount =
-          bucketed(expected, "ExpectedForCount", keyCoder, joinBuckets)
+          bucketed(expected, "ExpectedForCount", keyCoder, buckets)
               .apply("GroupExpectedForCount", GroupByKey.create())
               .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>()))
               .apply("CountExpected", Combine.globally(Sum.ofLongs()).asSingletonView());
@@ -685,7 +712,11 @@ public final class KeyedPrediction<K>
                   ParDo.of(new CompletenessFn(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
                       .withSideInputs(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
               .setCoder(RunCounts.RunCountsCoder.of());
-      return new Result<>(p, predictions, outTag, allDead, keyDeadTag, counts);
+      PCollection<KV<String, KV<String, Long>>> written = joined.get(writtenTag)
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
+      Result<K> result = new Result<>(p, predictions, outTag, allDead, keyDeadTag, counts);
+      result.writtenFiles = shardWriter != null ? written : null;
+      return result;
     }
   }
 
@@ -709,6 +740,7 @@ public final class KeyedPrediction<K>
     private @Nullable PCollection<DeadLetter> challengerDeadLetters;
     private @Nullable PCollection<ModelAgreement> challengerAgreement;
     private @Nullable PCollection<FeatureProfile> featureProfiles;
+    private @Nullable PCollection<KV<String, KV<String, Long>>> writtenFiles;
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, TupleTag<KV<K, Prediction>> predictionsTag,
         PCollection<DeadLetter> deadLetters, TupleTag<DeadLetter> deadLettersTag, PCollection<RunCounts> counts) {
@@ -759,6 +791,18 @@ public final class KeyedPrediction<K>
       checkState(featureProfiles != null,
           "no feature profiles: only KeyedPrediction.of(...) on input in the global window encodes records");
       return featureProfiles;
+    }
+
+    /**
+     * The files the join wrote through {@code writingShards(writer)}, one {@code (directory, (file,
+     * rows))} per file, for {@code FileSink#withWrittenFiles}.
+     *
+     * @throws IllegalStateException without {@code writingShards}
+     */
+    public PCollection<KV<String, KV<String, Long>>> writtenFiles() {
+      checkState(writtenFiles != null,
+          "no files were written in the join: use writingShards(fileSink.shardWriter()) to write them there");
+      return writtenFiles;
     }
 
     /** One element, produced only when the completeness invariant holds (else the run fails). */
@@ -1052,6 +1096,9 @@ public final class KeyedPrediction<K>
     private final DuplicateKeyPolicy duplicatePolicy;
     private final RunInfo run;
     private final String modelVersion;
+    private final @Nullable ShardWriter shardWriter;
+    private final TupleTag<KV<String, KV<String, Long>>> writtenTag;
+    private transient ShardWriter.@Nullable Shard shard;
 
     private final Counter fallbacks = Metrics.counter(METRICS_NAMESPACE, "fallbacks");
     private final Counter unexpected = Metrics.counter(METRICS_NAMESPACE, "unexpected_keys");
@@ -1059,7 +1106,10 @@ public final class KeyedPrediction<K>
 
     ResolveFn(int expectedTag, int seenTag, int predictedTag, int failedTag, int previousTag,
         int passThroughTag, List<String> passThroughColumns, TupleTag<KV<K, Prediction>> outTag, TupleTag<DeadLetter> deadTag, TupleTag<Integer> fallbackTag,
-        Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion) {
+        Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion,
+        @Nullable ShardWriter shardWriter, TupleTag<KV<String, KV<String, Long>>> writtenTag) {
+      this.shardWriter = shardWriter;
+      this.writtenTag = writtenTag;
       this.expectedTag = expectedTag;
       this.seenTag = seenTag;
       this.predictedTag = predictedTag;
@@ -1078,7 +1128,8 @@ public final class KeyedPrediction<K>
 
     @ProcessElement
     @SuppressWarnings("unchecked")
-    public void process(@Element KV<Integer, Iterable<KV<String, RawUnionValue>>> bucket, MultiOutputReceiver out) {
+    public void process(@Element KV<Integer, Iterable<KV<String, RawUnionValue>>> bucket, MultiOutputReceiver out)
+        throws IOException {
       java.util.TreeMap<String, KeyState<K>> keys = new java.util.TreeMap<>();
       // One pass over the bucket: some runners cannot iterate a group twice.
       for (KV<String, RawUnionValue> e : bucket.getValue()) {
@@ -1099,12 +1150,29 @@ public final class KeyedPrediction<K>
           st.passThrough = (List<@Nullable String>) v;
         }
       }
+      // Keys resolve in ascending order of their string form: the order of the shard's rows.
+      shard = null;
       for (java.util.Map.Entry<String, KeyState<K>> entry : keys.entrySet()) {
         resolve(entry.getKey(), entry.getValue(), out);
       }
+      if (shard != null) {
+        shard.finish().forEach(out.get(writtenTag)::output);
+        shard = null;
+      }
     }
 
-    private void resolve(String key, KeyState<K> st, MultiOutputReceiver out) {
+    /** The key's one result: to the output and, with a shard writer, into the bucket's shard. */
+    private void emit(K k, String key, Prediction p, MultiOutputReceiver out) throws IOException {
+      out.get(outTag).output(KV.of(k, p));
+      if (shardWriter != null) {
+        if (shard == null) {
+          shard = shardWriter.open(BucketJoin.bucketOf(key, shardWriter.shards()));
+        }
+        shard.write(key, p);
+      }
+    }
+
+    private void resolve(String key, KeyState<K> st, MultiOutputReceiver out) throws IOException {
       List<TimestampedValue<KV<K, Prediction>>> predicted = st.predicted;
       if (st.expected.isEmpty()) {
         // A key outside the expected set: its records are accounted as dead letters, never served.
@@ -1130,7 +1198,7 @@ public final class KeyedPrediction<K>
                       + " predictions share this key; last_wins kept the one with the latest timestamp"));
             }
           }
-          out.get(outTag).output(KV.of(k, withPassThrough(predicted.get(last).getValue().getValue(), st)));
+          emit(k, key, withPassThrough(predicted.get(last).getValue().getValue(), st), out);
           return;
         }
         for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
@@ -1141,7 +1209,7 @@ public final class KeyedPrediction<K>
         return;
       }
       if (predicted.size() == 1) {
-        out.get(outTag).output(KV.of(k, withPassThrough(predicted.get(0).getValue().getValue(), st)));
+        emit(k, key, withPassThrough(predicted.get(0).getValue().getValue(), st), out);
         return;
       }
       // No prediction: the first failure reason (sorted, so the choice is stable), or cold start.
@@ -1153,9 +1221,10 @@ public final class KeyedPrediction<K>
       emitFallback(k, key, reason, st, out);
     }
 
-    private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out) {
+    private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out)
+        throws IOException {
       fallbacks.inc();
-      out.get(outTag).output(KV.of(k, withPassThrough(fallback.fallback(key, reason, run, modelVersion, st.previous), st)));
+      emit(k, key, withPassThrough(fallback.fallback(key, reason, run, modelVersion, st.previous), st), out);
       out.get(fallbackTag).output(1);
     }
 

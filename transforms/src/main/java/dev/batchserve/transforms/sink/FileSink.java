@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.transforms.join.BucketJoin;
+import dev.batchserve.transforms.join.ShardWriter;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -142,6 +144,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private int numShards = 4;
   private transient @Nullable PCollection<DeadLetter> deadLetters;
   private transient List<PCollection<?>> signals = List.of();
+  private transient @Nullable PCollection<KV<String, KV<String, Long>>> writtenFiles;
   private boolean forceLatest;
 
   private FileSink(String root) {
@@ -161,6 +164,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.numShards = numShards;
     c.deadLetters = deadLetters;
     c.signals = signals;
+    c.writtenFiles = writtenFiles;
     c.forceLatest = forceLatest;
     return c;
   }
@@ -208,6 +212,43 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public FileSink<K> withAttempt(String attemptId) {
     FileSink<K> c = copy();
     c.attempt = checkAttemptId(attemptId);
+    return c;
+  }
+
+  /**
+   * The writer of this sink's shards, for the join back to write them where it resolves the keys
+   * ({@link ShardWriter}): one shuffle for the join and the shards instead of two. It writes exactly
+   * the files this sink writes by itself (same names, rows sorted by key, every format) into the
+   * attempt's staging directory; give what it wrote back with {@link #withWrittenFiles}. Needs the
+   * run and the attempt to be set first, since the files go into the attempt's directory:
+   *
+   * <pre>{@code
+   * FileSink<String> files = SinkWithMetadata.<String>files(root).withRunInfo(run)
+   *     .withAttempt(FileSink.newAttemptId()).withNumShards(8);
+   * KeyedPrediction.Result<String> keyed = rows.apply(
+   *     KeyedPrediction.<String>of(spec, modelUri).withRunInfo(run).writingShards(files.shardWriter()));
+   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles()).publishAfter(keyed.counts()));
+   * }</pre>
+   */
+  public ShardWriter shardWriter() {
+    checkState(runInfo != null, "FileSink.shardWriter() needs withRunInfo(run) first");
+    checkState(attempt != null,
+        "FileSink.shardWriter() needs the attempt chosen first: withAttempt(FileSink.newAttemptId()), and the same"
+            + " sink (or a copy of it) must then publish the files");
+    return new FilesShardWriter(attemptDirectory(root, runInfo, attempt), numShards, formats,
+        AvroUtils.toAvroSchema(Prediction.SCHEMA).toString());
+  }
+
+  /**
+   * Publishes shards already written by this sink's {@link #shardWriter()} (in the join back:
+   * {@code KeyedPrediction.Result#writtenFiles()}) instead of grouping the input into shards again.
+   * The input still gives the count every format is checked against, and the manifest's models. The
+   * publish fails, naming both, when a file lies outside this sink's attempt or has another shard
+   * count (a writer of another sink).
+   */
+  public FileSink<K> withWrittenFiles(PCollection<KV<String, KV<String, Long>>> files) {
+    FileSink<K> c = copy();
+    c.writtenFiles = Objects.requireNonNull(files, "files");
     return c;
   }
 
@@ -361,20 +402,28 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
     Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written = new TreeMap<>();
     int shards = numShards;
-    // Each shard is gathered, sorted by key and written by one DoFn, so that a re-run of the same run
-    // writes byte-identical files. The sorted shard never travels as one element: a single record of a
-    // whole shard exceeded Flink's sort buffer (38 MB) at 5 million predictions.
-    String avroSchema = AvroUtils.toAvroSchema(Prediction.SCHEMA).toString();
-    PCollection<KV<String, KV<String, Long>>> shardFiles =
-        keyed
-            .apply("AssignShards", MapElements
-                .into(TypeDescriptors.kvs(TypeDescriptors.integers(),
-                    TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class))))
-                .via(kv -> KV.of(Math.floorMod(kv.getKey().hashCode(), shards), kv)))
-            .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
-            .apply("GroupShards", GroupByKey.create())
-            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(attemptDir, shards, formats, avroSchema)))
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
+    FilesShardWriter writer = new FilesShardWriter(attemptDir, shards, formats,
+        AvroUtils.toAvroSchema(Prediction.SCHEMA).toString());
+    PCollection<KV<String, KV<String, Long>>> shardFiles;
+    if (writtenFiles != null) {
+      // Written where the join back resolved the keys (shardWriter()): no second shuffle.
+      shardFiles = writtenFiles.apply("CheckWrittenFiles", ParDo.of(new CheckWrittenFn(staging, shards)))
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
+    } else {
+      // Each shard is gathered, sorted by key and written by one DoFn, so that a re-run of the same run
+      // writes byte-identical files. The sorted shard never travels as one element: a single record of a
+      // whole shard exceeded Flink's sort buffer (38 MB) at 5 million predictions.
+      shardFiles =
+          keyed
+              .apply("AssignShards", MapElements
+                  .into(TypeDescriptors.kvs(TypeDescriptors.integers(),
+                      TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptor.of(Prediction.class))))
+                  .via(kv -> KV.of(BucketJoin.bucketOf(kv.getKey(), shards), kv)))
+              .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
+              .apply("GroupShards", GroupByKey.create())
+              .apply("WriteSortedShards", ParDo.of(new WriteShardFn(writer)))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
+    }
     for (FileFormat format : formats) {
       String dir = format.directory();
       PCollection<KV<String, Long>> files = shardFiles
@@ -418,24 +467,14 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   /**
    * Sorts one shard's predictions by key (ties, which a keyed run does not have, by their JSON) and
-   * writes it in every format through the formats' Beam {@code FileIO} sinks, under its stable name in
-   * the staging directory; emits {@code (format directory, (file, rows))} per file written. A retried bundle
-   * rewrites the same files.
+   * writes it through the sink's {@link FilesShardWriter}.
    */
   private static final class WriteShardFn
       extends DoFn<KV<Integer, Iterable<KV<String, Prediction>>>, KV<String, KV<String, Long>>> {
-    private final String attemptDir;
-    private final String staging;
-    private final int shards;
-    private final List<FileFormat> formats;
-    private final String avroSchema;
+    private final FilesShardWriter writer;
 
-    WriteShardFn(String attemptDir, int shards, Set<FileFormat> formats, String avroSchema) {
-      this.attemptDir = attemptDir;
-      this.staging = attemptDir + "/_staging";
-      this.shards = shards;
-      this.formats = new ArrayList<>(formats);
-      this.avroSchema = avroSchema;
+    WriteShardFn(FilesShardWriter writer) {
+      this.writer = writer;
     }
 
     @ProcessElement
@@ -445,39 +484,158 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       shard.getValue().forEach(rows::add);
       rows.sort(java.util.Comparator.<KV<String, Prediction>, String>comparing(KV::getKey)
           .thenComparing(kv -> kv.getValue().toJson(kv.getKey())));
-      for (FileFormat format : formats) {
-        ResourceId file = FileSystems.matchNewResource(staging + "/" + format.directory(), true).resolve(
-            String.format(java.util.Locale.ROOT, "part-%05d-of-%05d%s", shard.getKey(), shards, format.suffix()),
-            StandardResolveOptions.RESOLVE_FILE);
-        // ParquetIO's flush() closes the channel itself; a second close fails on Beam's S3 channel
-        // ("One or more of the specified parts could not be found"), so the channel closes once.
-        try (java.nio.channels.WritableByteChannel channel =
-            new CloseOnce(FileSystems.create(file, "application/octet-stream"))) {
-          if (format == FileFormat.PARQUET) {
-            ToGenericRecord toRecord = new ToGenericRecord(avroSchema);
-            FileIO.Sink<GenericRecord> sink = ParquetIO.sink(new Schema.Parser().parse(avroSchema));
+      ShardWriter.Shard open = writer.open(shard.getKey());
+      for (KV<String, Prediction> kv : rows) {
+        open.write(kv.getKey(), kv.getValue());
+      }
+      open.finish().forEach(out::output);
+    }
+  }
+
+  /**
+   * Writes one shard in every format through the formats' Beam {@code FileIO} sinks, under its
+   * stable name in the staging directory, streaming: rows go to every format's file as they come.
+   * A retried bundle rewrites the same files.
+   */
+  static final class FilesShardWriter implements ShardWriter {
+    private static final long serialVersionUID = 1L;
+    private final String attemptDir;
+    private final String staging;
+    private final int shards;
+    private final List<FileFormat> formats;
+    private final String avroSchema;
+
+    FilesShardWriter(String attemptDir, int shards, Set<FileFormat> formats, String avroSchema) {
+      this.attemptDir = attemptDir;
+      this.staging = attemptDir + "/_staging";
+      this.shards = shards;
+      this.formats = new ArrayList<>(formats);
+      this.avroSchema = avroSchema;
+    }
+
+    @Override
+    public int shards() {
+      return shards;
+    }
+
+    @Override
+    public Shard open(int shard) throws IOException {
+      checkArgument(shard >= 0 && shard < shards, "shard must be in [0, %s), but was %s", shards, shard);
+      return new FilesShard(shard);
+    }
+
+    private final class FilesShard implements Shard {
+      private final int shard;
+      private final List<ResourceId> files = new ArrayList<>();
+      private final List<java.nio.channels.WritableByteChannel> channels = new ArrayList<>();
+      private final List<FileIO.Sink<?>> sinks = new ArrayList<>();
+      private final ToGenericRecord toRecord = new ToGenericRecord(avroSchema);
+      private long rows;
+      private @Nullable String lastKey;
+
+      FilesShard(int shard) throws IOException {
+        this.shard = shard;
+        try {
+          for (FileFormat format : formats) {
+            ResourceId file = FileSystems.matchNewResource(staging + "/" + format.directory(), true).resolve(
+                String.format(java.util.Locale.ROOT, "part-%05d-of-%05d%s", shard, shards, format.suffix()),
+                StandardResolveOptions.RESOLVE_FILE);
+            // ParquetIO's flush() closes the channel itself; a second close fails on Beam's S3 channel
+            // ("One or more of the specified parts could not be found"), so the channel closes once.
+            java.nio.channels.WritableByteChannel channel = new CloseOnce(FileSystems.create(file, "application/octet-stream"));
+            files.add(file);
+            channels.add(channel);
+            FileIO.Sink<?> sink = format == FileFormat.PARQUET
+                ? ParquetIO.sink(new Schema.Parser().parse(avroSchema)) : TextIO.sink();
             sink.open(channel);
-            for (KV<String, Prediction> kv : rows) {
-              sink.write(toRecord.apply(kv));
-            }
-            sink.flush();
+            sinks.add(sink);
+          }
+        } catch (IOException | RuntimeException e) {
+          closeAll(e);
+          throw e;
+        }
+      }
+
+      @Override
+      @SuppressWarnings("unchecked")
+      public void write(String key, Prediction prediction) throws IOException {
+        checkState(lastKey == null || lastKey.compareTo(key) <= 0,
+            "shard %s: keys must arrive in ascending order, but '%s' came after '%s'", shard, key, lastKey);
+        lastKey = key;
+        KV<String, Prediction> kv = KV.of(key, prediction);
+        for (int i = 0; i < formats.size(); i++) {
+          if (formats.get(i) == FileFormat.PARQUET) {
+            ((FileIO.Sink<GenericRecord>) sinks.get(i)).write(toRecord.apply(kv));
           } else {
-            FileIO.Sink<String> sink = TextIO.sink();
-            sink.open(channel);
-            for (KV<String, Prediction> kv : rows) {
-              sink.write(kv.getValue().toJson(kv.getKey()));
-            }
+            ((FileIO.Sink<String>) sinks.get(i)).write(prediction.toJson(key));
+          }
+        }
+        rows++;
+      }
+
+      @Override
+      public List<KV<String, KV<String, Long>>> finish() throws IOException {
+        try {
+          for (FileIO.Sink<?> sink : sinks) {
             sink.flush();
           }
+        } finally {
+          closeAll(null);
         }
         // The driver gave the attempt up (discardAttempt) while this shard was written: remove it again.
         if (exists(attemptDir + "/" + ABORTED)) {
-          delete(List.of(file));
+          delete(files);
           throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + ABORTED
-              + " exists): its run failed, shard " + file + " removed");
+              + " exists): its run failed, shard " + shard + " removed");
         }
-        out.output(KV.of(format.directory(), KV.of(file.toString(), (long) rows.size())));
+        List<KV<String, KV<String, Long>>> out = new ArrayList<>();
+        for (int i = 0; i < formats.size(); i++) {
+          out.add(KV.of(formats.get(i).directory(), KV.of(files.get(i).toString(), rows)));
+        }
+        return out;
       }
+
+      private void closeAll(@Nullable Exception failure) throws IOException {
+        IOException first = null;
+        for (java.nio.channels.WritableByteChannel c : channels) {
+          try {
+            c.close();
+          } catch (IOException e) {
+            if (failure != null) {
+              failure.addSuppressed(e);
+            } else if (first == null) {
+              first = e;
+            }
+          }
+        }
+        if (first != null) {
+          throw first;
+        }
+      }
+    }
+  }
+
+  /** Passes on files written by a shard writer after checking they are this sink's (attempt, shard count). */
+  private static final class CheckWrittenFn extends DoFn<KV<String, KV<String, Long>>, KV<String, KV<String, Long>>> {
+    private final String staging;
+    private final int shards;
+
+    CheckWrittenFn(String staging, int shards) {
+      this.staging = staging;
+      this.shards = shards;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, KV<String, Long>> file, OutputReceiver<KV<String, KV<String, Long>>> out) {
+      String path = file.getValue().getKey();
+      String suffix = String.format(java.util.Locale.ROOT, "-of-%05d", shards);
+      // As the writer names its files: resolved, so that a relative root compares equal.
+      String dir = FileSystems.matchNewResource(staging, true).toString();
+      checkState(path.startsWith(dir) && path.contains(suffix),
+          "FileSink.withWrittenFiles: %s was not written by this sink's shardWriter() (its files go to %s/ as"
+              + " part-<i>%s.<format>): build the KeyedPrediction's writingShards(...) from the same FileSink",
+          path, staging, suffix);
+      out.output(file);
     }
   }
 

@@ -1,0 +1,33 @@
+package dev.batchserve.pipelines;
+
+import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+
+/**
+ * The jobs' {@code --numShards}: the files' shards are also the join back's buckets (the join writes
+ * them, {@code KeyedPrediction.writingShards}), and one bucket is held in memory by one worker thread
+ * while its keys are resolved, so the default follows the run's size.
+ */
+public final class OutputShards {
+  /** The fewest shards auto gives: enough for the parallelism of a small cluster. */
+  public static final int MIN_AUTO = 4;
+  /** The most shards a file sink takes. */
+  public static final int MAX = 10_000;
+
+  private OutputShards() {}
+
+  /**
+   * {@code given} when it is set (1 to {@value #MAX}); when it is 0 (auto), one shard per
+   * {@code perShard} of {@code size} (rows, bytes), at least {@value #MIN_AUTO}.
+   *
+   * @throws IllegalArgumentException naming {@code --numShards}, for a negative or too large value
+   */
+  public static int resolve(int given, long size, long perShard) {
+    checkArgument(given >= 0 && given <= MAX,
+        "--numShards must be 0 (auto: from the run's size) or in [1, %s], but was %s", MAX, given);
+    if (given > 0) {
+      return given;
+    }
+    long shards = (Math.max(0, size) + perShard - 1) / perShard;
+    return (int) Math.max(MIN_AUTO, Math.min(MAX, shards));
+  }
+}
