@@ -272,17 +272,19 @@ public class BatchScoringPipelineTest {
     Pipeline graph = Pipeline.create(options(csv, TMP.getRoot() + "/graph-out", "2026-11-28"));
     BatchScoringPipeline.build(graph, graph.getOptions().as(BatchScoringOptions.class));
     Map<String, Integer> byStep = new java.util.TreeMap<>();
+    List<String> all = new ArrayList<>();
     graph.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {
       @Override
       public void visitPrimitiveTransform(TransformHierarchy.Node node) {
         if (node.getTransform() instanceof GroupByKey) {
           String name = node.getFullName();
+          all.add(name);
           byStep.merge(name.contains("/") ? name.substring(0, name.indexOf('/')) : name, 1, Integer::sum);
         }
       }
     });
     int total = byStep.values().stream().mapToInt(Integer::intValue).sum();
-    assertTrue("GroupByKey primitives per top-level step: " + byStep + " (" + total + ")",
+    assertTrue("GroupByKey primitives per top-level step: " + byStep + " (" + total + "): " + all,
         total <= MAX_GROUP_BY_KEYS);
   }
 
