@@ -11,6 +11,7 @@ import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelStaging;
+import dev.batchserve.transforms.inference.ScoreBySegment;
 import dev.batchserve.transforms.join.BucketJoin;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
@@ -124,6 +125,7 @@ public final class KeyedPrediction<K>
   private final @Nullable String challengerUri;
   private final transient @Nullable PCollection<DeadLetter> readFailures;
   private final List<String> passThroughColumns;
+  private final @Nullable ScoreBySegment<K> segments;
 
   private KeyedPrediction(
       FeatureSpec spec,
@@ -138,7 +140,9 @@ public final class KeyedPrediction<K>
       int joinBuckets,
       @Nullable String challengerUri,
       @Nullable PCollection<DeadLetter> readFailures,
-      List<String> passThroughColumns) {
+      List<String> passThroughColumns,
+      @Nullable ScoreBySegment<K> segments) {
+    this.segments = segments;
     this.readFailures = readFailures;
     this.passThroughColumns = passThroughColumns;
     this.spec = spec;
@@ -160,7 +164,7 @@ public final class KeyedPrediction<K>
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
     return new KeyedPrediction<>(
         spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null,
-        List.of());
+        List.of(), null);
   }
 
   /**
@@ -175,7 +179,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
     return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
         fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /**
@@ -186,7 +190,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
         fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
@@ -194,21 +198,21 @@ public final class KeyedPrediction<K>
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
         Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
         failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
   public KeyedPrediction<K> withFallback(Fallback policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
         Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
   public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}. */
@@ -216,7 +220,7 @@ public final class KeyedPrediction<K>
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
@@ -224,7 +228,7 @@ public final class KeyedPrediction<K>
     BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /**
@@ -236,7 +240,7 @@ public final class KeyedPrediction<K>
     checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /**
@@ -250,7 +254,7 @@ public final class KeyedPrediction<K>
         "challengerModelUri must be set, but was '%s'", challengerModelUri);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, segments);
   }
 
   /**
@@ -269,7 +273,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withReadFailures(PCollection<DeadLetter> unreadable) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri,
-        Objects.requireNonNull(unreadable, "unreadable"), passThroughColumns);
+        Objects.requireNonNull(unreadable, "unreadable"), passThroughColumns, segments);
   }
 
   /**
@@ -298,7 +302,35 @@ public final class KeyedPrediction<K>
     }
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        List.copyOf(names));
+        List.copyOf(names), segments);
+  }
+
+  /**
+   * A model per segment in one pass (see {@link ScoreBySegment}): each record is encoded with its
+   * segment model's own spec and scored by that model; segments without a model of their own, and
+   * records without a segment, are scored by this transform's model (with {@code spec}), which is
+   * the default. Everything else (duplicates, fallbacks, the invariant, pass-through columns) is as
+   * without segments. Not combined with {@link #withChallenger}; {@link Result#featureProfiles()}
+   * is not made (the specs differ per model). For a segment without any model to get a fallback
+   * instead of the default model, apply {@link ScoreBySegment} and then {@link #fromPredictions()}.
+   *
+   * <pre>{@code
+   * rows.apply(KeyedPrediction.<String>of(spec, "/models/churn/7").withRunInfo(run)
+   *     .withSegmentModels(ScoreBySegment.<String>byColumn("region")
+   *         .withModel("eu", "/models/churn-eu/3")
+   *         .withModel("us", "/models/churn-us/5")));
+   * }</pre>
+   */
+  public KeyedPrediction<K> withSegmentModels(ScoreBySegment<K> bySegment) {
+    Objects.requireNonNull(bySegment, "bySegment");
+    checkArgument(bySegment.getDefaultModel() == null,
+        "KeyedPrediction's own model (%s) is the segments' default: set no default model (%s) on the ScoreBySegment",
+        modelUri, bySegment.getDefaultModel());
+    checkArgument(!bySegment.getModels().isEmpty(),
+        "withSegmentModels needs at least one segment model: ScoreBySegment.byColumn(column).withModel(segment, modelUri)");
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns, bySegment);
   }
 
   @Override
@@ -350,6 +382,13 @@ public final class KeyedPrediction<K>
           .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValue.TimestampedValueCoder.of(input.getCoder())));
     }
 
+    if (segments != null) {
+      checkState(challengerUri == null, "withChallenger cannot be combined with withSegmentModels: score the"
+          + " challenger with a KeyedPrediction of its own");
+      return joinBack(input, run, manifest, scored, duplicateDead, scored.apply("ScoreBySegment",
+          segments.withDefaultModel(spec, modelUri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
+              .withFailureThreshold(failureThreshold)));
+    }
     // A batch run (global window) is profiled while it is encoded, so quality needs no second parse.
     boolean profile = scored.getWindowingStrategy().getWindowFn() instanceof GlobalWindows;
     FeatureTransform<K> featureStep = FeatureTransform.<K>of(spec).withModelFeatures(manifest.getInputFeatures());
@@ -370,6 +409,36 @@ public final class KeyedPrediction<K>
             .and(features.skipped())
             .and(inferred.deadLetters())
             .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
+    Result<K> result = joinBack(input, run, manifest, scored, upstreamDead, inferred.predictions());
+    result.featureProfiles = profile ? features.featureProfiles() : null;
+    if (challengerUri != null) {
+      java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
+      ModelManifest challengerManifest = ModelManifest.read(challengerDir);
+      challengerManifest.verify(challengerDir);
+      spec.checkMatches(challengerManifest.getInputFeatures());
+      BatchInfer.Result<K> challenger =
+          features.vectors().apply("InferChallenger",
+              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
+      result.challengerPredictions = challenger.predictions();
+      result.challengerDeadLetters = challenger.deadLetters();
+      result.challengerAgreement =
+          PCollectionList.of(inferred.predictions()).and(challenger.predictions())
+              .apply("CompareChallenger", CompareModels.<K>atThreshold(0.5));
+    }
+    return result;
+  }
+
+  /** The segments' predictions and failures (after the duplicates' dead letters) joined back. */
+  private Result<K> joinBack(PCollection<KV<K, Row>> input, RunInfo run, ModelManifest manifest,
+      PCollection<KV<K, Row>> scored, PCollection<DeadLetter> duplicateDead, ScoreBySegment.Result<K> bySegment) {
+    PCollection<DeadLetter> upstreamDead = PCollectionList.of(duplicateDead).and(bySegment.deadLetters())
+        .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
+    return joinBack(input, run, manifest, scored, upstreamDead, bySegment.predictions());
+  }
+
+  /** The join back, the fallbacks and the invariant over {@code predicted}, whatever scored it. */
+  private Result<K> joinBack(PCollection<KV<K, Row>> input, RunInfo run, ModelManifest manifest,
+      PCollection<KV<K, Row>> scored, PCollection<DeadLetter> upstreamDead, PCollection<KV<K, Prediction>> predicted) {
     FromPredictions<K> join = KeyedPrediction.<K>fromPredictions()
         .withRunInfo(run)
         .withModelVersion(manifest.getVersion())
@@ -394,23 +463,7 @@ public final class KeyedPrediction<K>
           scored.apply("PassThroughValues", ParDo.of(new PassThroughFn<K>(passThroughColumns)))
               .setCoder(KvCoder.of(StringUtf8Coder.of(), PASS_THROUGH_CODER)));
     }
-    Result<K> result = inferred.predictions().apply("JoinBack", join);
-    result.featureProfiles = profile ? features.featureProfiles() : null;
-    if (challengerUri != null) {
-      java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
-      ModelManifest challengerManifest = ModelManifest.read(challengerDir);
-      challengerManifest.verify(challengerDir);
-      spec.checkMatches(challengerManifest.getInputFeatures());
-      BatchInfer.Result<K> challenger =
-          features.vectors().apply("InferChallenger",
-              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
-      result.challengerPredictions = challenger.predictions();
-      result.challengerDeadLetters = challenger.deadLetters();
-      result.challengerAgreement =
-          PCollectionList.of(inferred.predictions()).and(challenger.predictions())
-              .apply("CompareChallenger", CompareModels.<K>atThreshold(0.5));
-    }
-    return result;
+    return predicted.apply("JoinBack", join);
   }
 
   /**
