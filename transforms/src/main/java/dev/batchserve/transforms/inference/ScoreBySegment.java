@@ -106,6 +106,8 @@ public final class ScoreBySegment<K>
   public static final String NO_MODEL_FOR_SEGMENT = "no_model_for_segment";
   /** Reason of a record without a segment (null column, key without the separator) and no default model. */
   public static final String MISSING_SEGMENT = "missing_segment";
+  /** Each model's prediction counter is this prefix and the model's {@code <name>:<version>}. */
+  public static final String PREDICTIONS_COUNTER_PREFIX = "predictions:";
 
   private final SegmentOf segmentOf;
   private final TreeMap<String, String> models;
@@ -206,6 +208,24 @@ public final class ScoreBySegment<K>
   /** The record column the segment is read from, or null when it is a key prefix. */
   public @Nullable String getSegmentColumn() {
     return segmentOf.column;
+  }
+
+  /**
+   * The feature spec of each segment model (model URI to spec, sorted by URI), read from its
+   * directory now, as {@link #expand} reads it: what a job needs to know which columns to read.
+   *
+   * <pre>{@code
+   * for (FeatureSpec s : bySegment.segmentSpecs().values()) {
+   *   FeatureTransform.checkRequiredColumns(s, schema, input);
+   * }
+   * }</pre>
+   */
+  public Map<String, FeatureSpec> segmentSpecs() {
+    Map<String, FeatureSpec> specs = new TreeMap<>();
+    for (String uri : new TreeSet<>(models.values())) {
+      specs.put(uri, Branch.load(uri, uri.equals(defaultModel) ? defaultSpec : null).spec);
+    }
+    return specs;
   }
 
   @Override
@@ -431,7 +451,7 @@ public final class ScoreBySegment<K>
 
     CountModelFn(String label) {
       this.label = label;
-      this.predictions = Metrics.counter(METRICS_NAMESPACE, "predictions:" + label);
+      this.predictions = Metrics.counter(METRICS_NAMESPACE, PREDICTIONS_COUNTER_PREFIX + label);
     }
 
     @ProcessElement
