@@ -138,6 +138,20 @@ public class SegmentModelsPipelineTest {
   }
 
   @Test
+  public void aPartitionedRunsFingerprintCoversTheSegmentModels() {
+    String out = TMP.getRoot() + "/fp";
+    String plain = InputFingerprint.of(options(out)).sha256();
+    String segmented = InputFingerprint.of(options(out, "--segmentColumn=region", "--segmentModels=eu=" + eu)).sha256();
+    assertThat(segmented.equals(plain), is(false));
+    assertThat(InputFingerprint.of(options(out, "--segmentColumn=region", "--segmentModels=eu=" + eu)).sha256(),
+        is(segmented));
+    assertThat(InputFingerprint.of(options(out, "--segmentColumn=region", "--segmentModels=eu=" + us)).sha256()
+        .equals(segmented), is(false));
+    assertThat(InputFingerprint.of(options(out, "--segmentColumn=plan", "--segmentModels=eu=" + eu)).sha256()
+        .equals(segmented), is(false));
+  }
+
+  @Test
   public void theOptionsAreCheckedNamingThem() {
     IllegalArgumentException noRule = assertThrows(IllegalArgumentException.class,
         () -> SegmentModels.of(options(TMP.getRoot() + "/x", "--segmentModels=eu=" + eu)));
