@@ -275,6 +275,24 @@ public class ScoreBySegmentTest {
   }
 
   @Test
+  public void theOneCallFormRefusesASecondDefaultAndAChallenger() {
+    KeyedPrediction<String> keyed = KeyedPrediction.<String>of(SPECS.get(globalModel), globalModel)
+        .withRunInfo(TestFixtures.RUN);
+    IllegalArgumentException twoDefaults = assertThrows(IllegalArgumentException.class,
+        () -> keyed.withSegmentModels(byRegion().withDefaultModel(euModel)));
+    assertThat(twoDefaults.getMessage(), containsString("KeyedPrediction's own model (" + globalModel
+        + ") is the segments' default"));
+    IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+        () -> keyed.withSegmentModels(ScoreBySegment.<String>byColumn("region")));
+    assertThat(none.getMessage(), containsString("at least one segment model"));
+    PCollection<KV<String, Row>> input = p.apply(Create.of(rows()).withCoder(CODER));
+    IllegalStateException challenger = assertThrows(IllegalStateException.class,
+        () -> input.apply(keyed.withChallenger(euModel).withSegmentModels(byRegion())));
+    assertThat(challenger.getMessage(), containsString("withChallenger cannot be combined with withSegmentModels"));
+    p.enableAbandonedNodeEnforcement(false);
+  }
+
+  @Test
   public void settingsAreCheckedAtOnce() {
     assertThrows(IllegalArgumentException.class, () -> ScoreBySegment.<String>byColumn(" "));
     assertThrows(IllegalArgumentException.class, () -> ScoreBySegment.<String>byKeyPrefix(""));
