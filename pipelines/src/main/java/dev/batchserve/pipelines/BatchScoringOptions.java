@@ -64,6 +64,27 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setModel(String value);
 
+  @Description("A model per segment in one pass: <segment>=<model dir>,... (e.g. eu=/models/churn-eu/3,"
+      + "us=/models/churn-us/5), each model with the feature-spec.json saved in its directory; --model (with"
+      + " --featureSpec) scores the segments not listed. Needs --segmentColumn or --segmentKeySeparator.")
+  @Default.String("")
+  String getSegmentModels();
+
+  void setSegmentModels(String value);
+
+  @Description("The record column whose value is a record's segment, for --segmentModels.")
+  @Default.String("")
+  String getSegmentColumn();
+
+  void setSegmentColumn(String value);
+
+  @Description("For --segmentModels: a record's segment is its key's text before the first occurrence of this"
+      + " separator (e.g. ':' makes 'eu:acct-7' segment eu); a key without it goes to --model.")
+  @Default.String("")
+  String getSegmentKeySeparator();
+
+  void setSegmentKeySeparator(String value);
+
   @Description("Feature spec JSON saved at training; empty = feature-spec.json inside the model directory.")
   @Default.String("")
   String getFeatureSpec();

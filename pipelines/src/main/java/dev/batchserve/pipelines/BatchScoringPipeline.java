@@ -10,6 +10,7 @@ import dev.batchserve.pipelines.monitoring.RunReport;
 import dev.batchserve.pipelines.schedule.Schedule;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
+import dev.batchserve.transforms.inference.ScoreBySegment;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import dev.batchserve.transforms.keys.Fallback;
@@ -35,6 +36,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
@@ -139,6 +141,15 @@ public final class BatchScoringPipeline {
     String[] passThrough = passThroughColumns(o.getPassThroughColumns());
     // Sources that keep only the columns they are told to (JSON lines, BigQuery) keep the pass-through ones too.
     List<String> columns = new ArrayList<>(spec.inputNames());
+    ScoreBySegment<String> segments = SegmentModels.of(o);
+    Map<String, FeatureSpec> segmentSpecs = segments == null ? Map.of() : segments.segmentSpecs();
+    for (FeatureSpec s : segmentSpecs.values()) {
+      columns.addAll(s.inputNames());
+    }
+    if (segments != null && segments.getSegmentColumn() != null) {
+      columns.add(segments.getSegmentColumn());
+    }
+    columns = new ArrayList<>(new java.util.LinkedHashSet<>(columns));
     for (String c : passThrough) {
       if (!columns.contains(c)) {
         columns.add(c);
@@ -147,6 +158,7 @@ public final class BatchScoringPipeline {
     ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(columns)
         .withKeyTimestampsOf(spec));
     FeatureTransform.checkRequiredColumns(spec, read.schema(), o.getInput());
+    segmentSpecs.values().forEach(s -> FeatureTransform.checkRequiredColumns(s, read.schema(), o.getInput()));
     for (String c : passThrough) {
       checkArgument(read.schema().hasField(c), "--passThroughColumns names '%s', which %s does not have (its"
           + " columns are %s)", c, o.getInput(), read.schema().getFieldNames());
@@ -181,6 +193,9 @@ public final class BatchScoringPipeline {
     if (passThrough.length > 0) {
       scoring = scoring.withPassThroughColumns(passThrough);
     }
+    if (segments != null) {
+      scoring = scoring.withSegmentModels(segments);
+    }
     if (isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
       scoring = scoring.withPreviousPredictions(previous.readPredictions(p));
     }
@@ -196,9 +211,12 @@ public final class BatchScoringPipeline {
         .withRunInfo(run)
         .withPredictions(keyed.predictions())
         .withDeadLetters(deadLetters)
-        .withFeatureProfiles(keyed.featureProfiles())
         .withoutDrift(Arrays.asList(o.getNoDriftFeatures().split(",")))
         .withChangeEpsilon(o.getPredictionChangeEpsilon());
+    if (segments == null) {
+      // With segment models the records are encoded by several specs: quality profiles them with --model's.
+      measure = measure.withFeatureProfiles(keyed.featureProfiles());
+    }
     if (previous != null) {
       measure = measure.withPreviousRun(previous.runId(), previous.distribution(),
           previous.hasScores() ? previous.readScores(p) : null);

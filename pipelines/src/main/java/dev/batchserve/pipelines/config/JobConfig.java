@@ -82,6 +82,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * passThroughColumns: [row_id]      # copied into each prediction (JSON lines: "pass_through")
  * featureSpec: models/fraud/1/feature-spec.json   # default: inside the model directory
  * model: models/fraud/1
+ * segments: {column: region, models: {eu: models/churn-eu/3, us: models/churn-us/5}}
+ *         # a model per segment (or keySeparator: ":" for the key's prefix); model scores the others
  * batchSize: 256                    # 1 to 100000
  * sinks:
  *   - {type: files, root: predictions/fraud, formats: [parquet, jsonl], numShards: 4}
@@ -138,6 +140,8 @@ public final class JobConfig {
   @Nullable List<String> passThroughColumns;
   @Nullable String featureSpec;
   @Nullable String model;
+  /** A model per segment (as {@code --segmentColumn}/{@code --segmentKeySeparator} and {@code --segmentModels}). */
+  @Nullable Segments segments;
   @Nullable Integer batchSize;
   @Nullable List<Sink> sinks;
   @Nullable FallbackConfig fallback;
@@ -259,6 +263,26 @@ public final class JobConfig {
   }
 
   /** What a key without a model prediction gets: {@code abstain} or {@code constant} with a value. */
+  /** A model per segment: the segment is a record {@code column} or the key before {@code keySeparator}. */
+  public static final class Segments {
+    @Nullable String column;
+    @Nullable String keySeparator;
+    @Nullable Map<String, String> models;
+
+    public @Nullable String column() {
+      return column;
+    }
+
+    public @Nullable String keySeparator() {
+      return keySeparator;
+    }
+
+    /** Segment to model directory. */
+    public @Nullable Map<String, String> models() {
+      return models;
+    }
+  }
+
   public static final class FallbackConfig {
     @Nullable String policy;
     @Nullable Double value;
@@ -570,6 +594,30 @@ public final class JobConfig {
 
   // ---- validation ----
 
+  private void validateSegments(List<String> e) {
+    Segments g = java.util.Objects.requireNonNull(segments);
+    if (isBlank(g.column) == (g.keySeparator == null || g.keySeparator.isEmpty())) {
+      e.add("segments needs exactly one of column (the segment is a record column) and keySeparator (the segment"
+          + " is the key before it)");
+    }
+    if (g.keySeparator != null && g.keySeparator.contains(",")) {
+      e.add("segments.keySeparator must not contain ',', but was '" + g.keySeparator + "'");
+    }
+    if (g.models == null || g.models.isEmpty()) {
+      e.add("segments.models must map at least one segment to its model directory, e.g. {eu: models/churn-eu/3}");
+      return;
+    }
+    for (Map.Entry<String, String> m : g.models.entrySet()) {
+      // --segmentModels is <segment>=<model>,...: neither may hold a ',' nor the segment a '='.
+      if (isBlank(m.getKey()) || m.getKey().contains(",") || m.getKey().contains("=")) {
+        e.add("segments.models: a segment must be non-empty without ',' or '=', but was '" + m.getKey() + "'");
+      }
+      if (isBlank(m.getValue()) || m.getValue().contains(",")) {
+        e.add("segments.models." + m.getKey() + " must be a model directory without ',', but was '" + m.getValue() + "'");
+      }
+    }
+  }
+
   /** Every problem of the config, each naming its field path; empty when valid. */
   List<String> validate() {
     List<String> e = new ArrayList<>();
@@ -586,6 +634,9 @@ public final class JobConfig {
           e.add("passThroughColumns[" + i + "] must be a column name, but was '" + c + "'");
         }
       }
+    }
+    if (segments != null) {
+      validateSegments(e);
     }
     if (keyColumns == null || keyColumns.isEmpty()) {
       e.add("keyColumns must name at least one column");
@@ -960,6 +1011,15 @@ public final class JobConfig {
       a.add("--passThroughColumns=" + String.join(",", passThroughColumns));
     }
     a.add("--model=" + model);
+    if (segments != null) {
+      if (!isBlank(segments.column)) {
+        a.add("--segmentColumn=" + segments.column.trim());
+      } else {
+        a.add("--segmentKeySeparator=" + segments.keySeparator);
+      }
+      a.add("--segmentModels=" + java.util.Objects.requireNonNull(segments.models).entrySet().stream()
+          .map(m -> m.getKey().trim() + "=" + m.getValue().trim()).collect(Collectors.joining(",")));
+    }
     if (featureSpec != null) {
       a.add("--featureSpec=" + featureSpec);
     }

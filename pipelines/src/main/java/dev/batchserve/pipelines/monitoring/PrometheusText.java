@@ -48,6 +48,12 @@ final class PrometheusText {
       byReason.fields().forEachRemaining(e ->
           p.sample("batchserve_dead_letters_by_reason_total", "reason", e.getKey(), e.getValue().asDouble()));
     }
+    JsonNode byModel = counts.path("predictions_by_model");
+    if (byModel.isObject() && byModel.size() > 0) {
+      p.header("batchserve_predictions_by_model_total", "counter", "Model predictions by model (name:version).");
+      byModel.fields().forEachRemaining(e ->
+          p.sample("batchserve_predictions_by_model_total", "model", e.getKey(), e.getValue().asDouble()));
+    }
     JsonNode inference = report.path("inference");
     p.metric("batchserve_model_load_ms_max", "gauge", "Slowest model load.",
         RunReport.number(inference.path("model_load_ms").get("max")));

@@ -63,6 +63,8 @@ final class ReportHtml {
         e -> row("dead letters: " + e.getKey(), e.getValue().asText()));
     r.path("counts").path("fallbacks_by_reason").fields().forEachRemaining(
         e -> row("fallbacks: " + e.getKey(), e.getValue().asText()));
+    r.path("counts").path("predictions_by_model").fields().forEachRemaining(
+        e -> row("predictions: " + e.getKey(), e.getValue().asText()));
     h.append("</table>\n");
     JsonNode c = r.path("completeness");
     h.append("<p>Completeness invariant: ");

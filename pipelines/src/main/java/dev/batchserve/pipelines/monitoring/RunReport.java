@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.inference.ScoreBySegment;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.KeyedPrediction;
 import dev.batchserve.transforms.monitoring.PredictionDistribution;
@@ -179,6 +180,11 @@ public final class RunReport {
       counts.put("predictions", predictions);
       counts.put("fallbacks", fallbacks);
       counts.put("dead_letters", dead);
+      java.util.Map<String, Long> byModel = countersByName(ScoreBySegment.METRICS_NAMESPACE, ScoreBySegment.PREDICTIONS_COUNTER_PREFIX);
+      if (!byModel.isEmpty()) {
+        // Only with segment models: each model's predictions before the join back ("name:version").
+        counts.set("predictions_by_model", JSON.valueToTree(byModel));
+      }
       if (quality != null) {
         counts.put("dead_letters_all", quality.getDeadLetters());
         counts.put("dead_letter_rate", quality.getDeadLetterRate());
@@ -266,6 +272,21 @@ public final class RunReport {
         }
       }
       return total;
+    }
+
+    /** Counters of {@code namespace} whose name starts with {@code prefix}, by the rest of the name. */
+    private java.util.Map<String, Long> countersByName(String namespace, String prefix) {
+      java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+      if (metrics == null) {
+        return byName;
+      }
+      for (MetricResult<Long> m : metrics.getCounters()) {
+        String name = m.getName().getName();
+        if (m.getName().getNamespace().equals(namespace) && name.startsWith(prefix) && m.getAttempted() != null) {
+          byName.merge(name.substring(prefix.length()), m.getAttempted(), Long::sum);
+        }
+      }
+      return byName;
     }
 
     /** The {@code models} ("name:version") of the run's {@code _MANIFEST.json}, when it was published. */

@@ -11,6 +11,7 @@ import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelStaging;
+import dev.batchserve.transforms.inference.ScoreBySegment;
 import dev.batchserve.transforms.join.BucketJoin;
 import dev.batchserve.transforms.join.ShardWriter;
 import dev.batchserve.transforms.values.DeadLetter;
@@ -126,6 +127,7 @@ public final class KeyedPrediction<K>
   private transient @Nullable PCollection<DeadLetter> readFailures;
   private List<String> passThroughColumns = List.of();
   private @Nullable ShardWriter shardWriter;
+  private @Nullable ScoreBySegment<K> segments;
 
   private KeyedPrediction(FeatureSpec spec, String modelUri) {
     this.spec = spec;
@@ -146,6 +148,7 @@ public final class KeyedPrediction<K>
     c.readFailures = readFailures;
     c.passThroughColumns = passThroughColumns;
     c.shardWriter = shardWriter;
+    c.segments = segments;
     return c;
   }
 
@@ -313,6 +316,34 @@ public final class KeyedPrediction<K>
     return c;
   }
 
+  /**
+   * A model per segment in one pass (see {@link ScoreBySegment}): each record is encoded with its
+   * segment model's own spec and scored by that model; segments without a model of their own, and
+   * records without a segment, are scored by this transform's model (with {@code spec}), which is
+   * the default. Everything else (duplicates, fallbacks, the invariant, pass-through columns) is as
+   * without segments. Not combined with {@link #withChallenger}; {@link Result#featureProfiles()}
+   * is not made (the specs differ per model). For a segment without any model to get a fallback
+   * instead of the default model, apply {@link ScoreBySegment} and then {@link #fromPredictions()}.
+   *
+   * <pre>{@code
+   * rows.apply(KeyedPrediction.<String>of(spec, "/models/churn/7").withRunInfo(run)
+   *     .withSegmentModels(ScoreBySegment.<String>byColumn("region")
+   *         .withModel("eu", "/models/churn-eu/3")
+   *         .withModel("us", "/models/churn-us/5")));
+   * }</pre>
+   */
+  public KeyedPrediction<K> withSegmentModels(ScoreBySegment<K> bySegment) {
+    Objects.requireNonNull(bySegment, "bySegment");
+    checkArgument(bySegment.getDefaultModel() == null,
+        "KeyedPrediction's own model (%s) is the segments' default: set no default model (%s) on the ScoreBySegment",
+        modelUri, bySegment.getDefaultModel());
+    checkArgument(!bySegment.getModels().isEmpty(),
+        "withSegmentModels needs at least one segment model: ScoreBySegment.byColumn(column).withModel(segment, modelUri)");
+    KeyedPrediction<K> c = copy();
+    c.segments = bySegment;
+    return c;
+  }
+
   @Override
   public Result<K> expand(PCollection<KV<K, Row>> input) {
     checkState(runInfo != null, "KeyedPrediction needs withRunInfo(run) so predictions carry a run id");
@@ -362,6 +393,13 @@ public final class KeyedPrediction<K>
           .setCoder(KvCoder.of(StringUtf8Coder.of(), TimestampedValue.TimestampedValueCoder.of(input.getCoder())));
     }
 
+    if (segments != null) {
+      checkState(challengerUri == null, "withChallenger cannot be combined with withSegmentModels: score the"
+          + " challenger with a KeyedPrediction of its own");
+      return joinBack(input, run, manifest, scored, duplicateDead, scored.apply("ScoreBySegment",
+          segments.withDefaultModel(spec, modelUri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
+              .withFailureThreshold(failureThreshold)));
+    }
     // A batch run (global window) is profiled while it is encoded, so quality needs no second parse.
     boolean profile = scored.getWindowingStrategy().getWindowFn() instanceof GlobalWindows;
     FeatureTransform<K> featureStep = FeatureTransform.<K>of(spec).withModelFeatures(manifest.getInputFeatures());
@@ -382,6 +420,36 @@ public final class KeyedPrediction<K>
             .and(features.skipped())
             .and(inferred.deadLetters())
             .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
+    Result<K> result = joinBack(input, run, manifest, scored, upstreamDead, inferred.predictions());
+    result.featureProfiles = profile ? features.featureProfiles() : null;
+    if (challengerUri != null) {
+      java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
+      ModelManifest challengerManifest = ModelManifest.read(challengerDir);
+      challengerManifest.verify(challengerDir);
+      spec.checkMatches(challengerManifest.getInputFeatures());
+      BatchInfer.Result<K> challenger =
+          features.vectors().apply("InferChallenger",
+              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
+      result.challengerPredictions = challenger.predictions();
+      result.challengerDeadLetters = challenger.deadLetters();
+      result.challengerAgreement =
+          PCollectionList.of(inferred.predictions()).and(challenger.predictions())
+              .apply("CompareChallenger", CompareModels.<K>atThreshold(0.5));
+    }
+    return result;
+  }
+
+  /** The segments' predictions and failures (after the duplicates' dead letters) joined back. */
+  private Result<K> joinBack(PCollection<KV<K, Row>> input, RunInfo run, ModelManifest manifest,
+      PCollection<KV<K, Row>> scored, PCollection<DeadLetter> duplicateDead, ScoreBySegment.Result<K> bySegment) {
+    PCollection<DeadLetter> upstreamDead = PCollectionList.of(duplicateDead).and(bySegment.deadLetters())
+        .apply("FlattenUpstreamDeadLetters", Flatten.pCollections());
+    return joinBack(input, run, manifest, scored, upstreamDead, bySegment.predictions());
+  }
+
+  /** The join back, the fallbacks and the invariant over {@code predicted}, whatever scored it. */
+  private Result<K> joinBack(PCollection<KV<K, Row>> input, RunInfo run, ModelManifest manifest,
+      PCollection<KV<K, Row>> scored, PCollection<DeadLetter> upstreamDead, PCollection<KV<K, Prediction>> predicted) {
     FromPredictions<K> join = KeyedPrediction.<K>fromPredictions()
         .withRunInfo(run)
         .withModelVersion(manifest.getVersion())
@@ -409,23 +477,7 @@ public final class KeyedPrediction<K>
           scored.apply("PassThroughValues", ParDo.of(new PassThroughFn<K>(passThroughColumns)))
               .setCoder(KvCoder.of(StringUtf8Coder.of(), PASS_THROUGH_CODER)));
     }
-    Result<K> result = inferred.predictions().apply("JoinBack", join);
-    result.featureProfiles = profile ? features.featureProfiles() : null;
-    if (challengerUri != null) {
-      java.nio.file.Path challengerDir = ModelStaging.localize(challengerUri);
-      ModelManifest challengerManifest = ModelManifest.read(challengerDir);
-      challengerManifest.verify(challengerDir);
-      spec.checkMatches(challengerManifest.getInputFeatures());
-      BatchInfer.Result<K> challenger =
-          features.vectors().apply("InferChallenger",
-              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
-      result.challengerPredictions = challenger.predictions();
-      result.challengerDeadLetters = challenger.deadLetters();
-      result.challengerAgreement =
-          PCollectionList.of(inferred.predictions()).and(challenger.predictions())
-              .apply("CompareChallenger", CompareModels.<K>atThreshold(0.5));
-    }
-    return result;
+    return predicted.apply("JoinBack", join);
   }
 
   /**
