@@ -397,5 +397,5 @@ public class BatchScoringPipelineTest {
   }
 
   /** See DESIGN.md, "Shuffles of the default graph". */
-  static final int MAX_GROUP_BY_KEYS = 26;
+  static final int MAX_GROUP_BY_KEYS = 22;
 }

@@ -736,33 +736,31 @@ public final class KeyedPrediction<K>
       PCollection<DeadLetter> allDead =
           PCollectionList.of(upstreamDead).and(keyDead).apply("FlattenDeadLetters", Flatten.pCollections());
 
-      PCollectionView<Long> inputCount;
+      // One ledger: every count the invariant reads is tallied by one combine (tag, amount).
+      KvCoder<Integer, Long> entryCoder = KvCoder.of(VarIntCoder.of(), VarLongCoder.of());
+      PCollectionList<KV<Integer, Long>> entries = PCollectionList.empty(p);
       if (records != null) {
-        inputCount = records.apply("CountInput", Combine.globally(Count.<KV<K, ?>>combineFn()).asSingletonView());
+        entries = entries.and(records.apply("TallyInput", ParDo.of(new TallyFn<KV<K, ?>>(Ledger.INPUT))).setCoder(entryCoder));
       } else {
         // No records given: what reached this step, predictions plus the records that did not.
-        inputCount = PCollectionList.of(predictionsIn.apply("OnePerPrediction", ParDo.of(new OneFn<KV<K, Prediction>>())))
-            .and(upstreamDead.apply("OnePerDeadLetter", ParDo.of(new OneFn<DeadLetter>())))
-            .apply("FlattenReceived", Flatten.pCollections())
-            .apply("CountInput", Combine.globally(Sum.ofLongs()).asSingletonView());
+        entries = entries
+            .and(predictionsIn.apply("TallyPredictionsIn", ParDo.of(new TallyFn<KV<K, Prediction>>(Ledger.INPUT))).setCoder(entryCoder))
+            .and(upstreamDead.apply("TallyDeadIn", ParDo.of(new TallyFn<DeadLetter>(Ledger.INPUT))).setCoder(entryCoder));
       }
-      // Counted apart from the join, so that the invariant checks the join rather than restating it.
-      PCollectionView<Long> expectedCount =
-          bucketed(expected, "ExpectedForCount", keyCoder, buckets)
+      // Expected keys are counted apart from the join, so that the invariant checks the join rather than restating it.
+      entries = entries
+          .and(bucketed(expected, "ExpectedForCount", keyCoder, buckets)
               .apply("GroupExpectedForCount", GroupByKey.create())
-              .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>()))
-              .apply("CountExpected", Combine.globally(Sum.ofLongs()).asSingletonView());
-      PCollectionView<Long> fallbackCount =
-          fallbacks.apply("CountFallbacks", Combine.globally(Count.<Integer>combineFn()).asSingletonView());
-      PCollectionView<Long> totalCount =
-          predictions.apply("CountResults", Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
-      PCollectionView<Long> deadCount =
-          allDead.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
+              .apply("DistinctExpectedPerBucket", ParDo.of(new DistinctCountFn<K>())).setCoder(entryCoder))
+          .and(fallbacks.apply("TallyFallbacks", ParDo.of(new TallyFn<Integer>(Ledger.FALLBACKS))).setCoder(entryCoder))
+          .and(predictions.apply("TallyResults", ParDo.of(new TallyFn<KV<K, Prediction>>(Ledger.RESULTS))).setCoder(entryCoder))
+          .and(allDead.apply("TallyDeadLetters", ParDo.of(new TallyFn<DeadLetter>(Ledger.DEAD))).setCoder(entryCoder));
+      PCollectionView<long[]> ledger = entries
+          .apply("FlattenLedger", Flatten.pCollections())
+          .apply("RunLedger", Combine.globally(new Ledger()).asSingletonView());
       PCollection<RunCounts> counts =
           p.apply("Once", Create.of(0))
-              .apply("CheckCompleteness",
-                  ParDo.of(new CompletenessFn(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
-                      .withSideInputs(inputCount, expectedCount, totalCount, fallbackCount, deadCount))
+              .apply("CheckCompleteness", ParDo.of(new CompletenessFn(ledger)).withSideInputs(ledger))
               .setCoder(RunCounts.RunCountsCoder.of());
       PCollection<KV<String, KV<String, Long>>> written = joined.get(writtenTag)
           .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
@@ -772,11 +770,95 @@ public final class KeyedPrediction<K>
     }
   }
 
-  private static final class OneFn<T> extends DoFn<T, Long> {
-    @ProcessElement
-    public void process(OutputReceiver<Long> out) {
-      out.output(1L);
+  /** One ledger entry per element: {@code (tag, 1)}. */
+  private static final class TallyFn<T> extends DoFn<T, KV<Integer, Long>> {
+    private final int tag;
+
+    TallyFn(int tag) {
+      this.tag = tag;
     }
+
+    @ProcessElement
+    public void process(OutputReceiver<KV<Integer, Long>> out) {
+      out.output(KV.of(tag, 1L));
+    }
+  }
+
+  /**
+   * The run's ledger: the sums of every count the completeness invariant reads, made by one combine
+   * over {@code (tag, amount)} entries (lifted before the shuffle, so one small array per bundle
+   * travels).
+   */
+  static final class Ledger extends Combine.CombineFn<KV<Integer, Long>, long[], long[]> {
+    static final int INPUT = 0;
+    static final int EXPECTED = 1;
+    static final int RESULTS = 2;
+    static final int FALLBACKS = 3;
+    static final int DEAD = 4;
+    private static final int SIZE = 5;
+
+    @Override
+    public long[] createAccumulator() {
+      return new long[SIZE];
+    }
+
+    @Override
+    public long[] addInput(long[] acc, KV<Integer, Long> entry) {
+      acc[entry.getKey()] += entry.getValue();
+      return acc;
+    }
+
+    @Override
+    public long[] mergeAccumulators(Iterable<long[]> accs) {
+      long[] sum = new long[SIZE];
+      for (long[] a : accs) {
+        for (int i = 0; i < SIZE; i++) {
+          sum[i] += a[i];
+        }
+      }
+      return sum;
+    }
+
+    @Override
+    public long[] extractOutput(long[] acc) {
+      return acc;
+    }
+
+    @Override
+    public Coder<long[]> getAccumulatorCoder(org.apache.beam.sdk.coders.CoderRegistry registry, Coder<KV<Integer, Long>> in) {
+      return LongsCoder.INSTANCE;
+    }
+
+    @Override
+    public Coder<long[]> getDefaultOutputCoder(org.apache.beam.sdk.coders.CoderRegistry registry, Coder<KV<Integer, Long>> in) {
+      return LongsCoder.INSTANCE;
+    }
+  }
+
+  /** A {@code long[]} as its length and its values (variable-length). */
+  static final class LongsCoder extends org.apache.beam.sdk.coders.AtomicCoder<long[]> {
+    static final LongsCoder INSTANCE = new LongsCoder();
+    private static final VarLongCoder LONG = VarLongCoder.of();
+
+    @Override
+    public void encode(long[] value, java.io.OutputStream out) throws IOException {
+      VarIntCoder.of().encode(value.length, out);
+      for (long v : value) {
+        LONG.encode(v, out);
+      }
+    }
+
+    @Override
+    public long[] decode(java.io.InputStream in) throws IOException {
+      long[] value = new long[VarIntCoder.of().decode(in)];
+      for (int i = 0; i < value.length; i++) {
+        value[i] = LONG.decode(in);
+      }
+      return value;
+    }
+
+    @Override
+    public void verifyDeterministic() {}
   }
 
   /** Predictions (model and fallback), dead letters, and the accounting of the run. */
@@ -1110,14 +1192,14 @@ public final class KeyedPrediction<K>
   }
 
   /** Distinct keys of one bucket. */
-  private static final class DistinctCountFn<K> extends DoFn<KV<Integer, Iterable<KV<String, K>>>, Long> {
+  private static final class DistinctCountFn<K> extends DoFn<KV<Integer, Iterable<KV<String, K>>>, KV<Integer, Long>> {
     @ProcessElement
-    public void process(@Element KV<Integer, Iterable<KV<String, K>>> bucket, OutputReceiver<Long> out) {
+    public void process(@Element KV<Integer, Iterable<KV<String, K>>> bucket, OutputReceiver<KV<Integer, Long>> out) {
       java.util.Set<String> keys = new java.util.HashSet<>();
       for (KV<String, K> kv : bucket.getValue()) {
         keys.add(kv.getKey());
       }
-      out.output((long) keys.size());
+      out.output(KV.of(Ledger.EXPECTED, (long) keys.size()));
     }
   }
 
@@ -1297,26 +1379,18 @@ public final class KeyedPrediction<K>
 
   /** Enforces the completeness invariant once all counts are known. */
   static final class CompletenessFn extends DoFn<Integer, RunCounts> {
-    private final PCollectionView<Long> input;
-    private final PCollectionView<Long> expected;
-    private final PCollectionView<Long> results;
-    private final PCollectionView<Long> fallbacks;
-    private final PCollectionView<Long> dead;
+    private final PCollectionView<long[]> ledger;
 
-    CompletenessFn(PCollectionView<Long> input, PCollectionView<Long> expected, PCollectionView<Long> results,
-        PCollectionView<Long> fallbacks, PCollectionView<Long> dead) {
-      this.input = input;
-      this.expected = expected;
-      this.results = results;
-      this.fallbacks = fallbacks;
-      this.dead = dead;
+    CompletenessFn(PCollectionView<long[]> ledger) {
+      this.ledger = ledger;
     }
 
     @ProcessElement
     public void process(ProcessContext c) {
-      long fb = c.sideInput(fallbacks);
-      RunCounts counts = new RunCounts(c.sideInput(input), c.sideInput(expected), c.sideInput(results) - fb, fb,
-          c.sideInput(dead));
+      long[] sums = c.sideInput(ledger);
+      long fb = sums[Ledger.FALLBACKS];
+      RunCounts counts = new RunCounts(sums[Ledger.INPUT], sums[Ledger.EXPECTED], sums[Ledger.RESULTS] - fb, fb,
+          sums[Ledger.DEAD]);
       String violation = counts.violation();
       if (violation != null) {
         throw new IllegalStateException("completeness invariant violated: " + violation + " (" + counts + ")");

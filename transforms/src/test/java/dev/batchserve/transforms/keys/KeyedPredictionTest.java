@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.Pipeline.PipelineExecutionException;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.RowCoder;
@@ -202,13 +204,14 @@ public class KeyedPredictionTest {
 
   @Test
   public void aViolatedInvariantFailsTheRunWithTheCounts() {
-    PCollectionView<Long> ten = p.apply("Ten", Create.of(10L)).apply("TenView", View.asSingleton());
-    PCollectionView<Long> nine = p.apply("Nine", Create.of(9L)).apply("NineView", View.asSingleton());
-    PCollectionView<Long> zero = p.apply("Zero", Create.of(0L)).apply("ZeroView", View.asSingleton());
-    // 10 input records, but only 9 results and no dead letters: one record was lost.
+    // 10 input records and expected keys, but only 9 results and no dead letters: one record was lost.
+    PCollectionView<long[]> ledger = p.apply("Ledger", Create.of(
+            KV.of(KeyedPrediction.Ledger.INPUT, 10L), KV.of(KeyedPrediction.Ledger.EXPECTED, 10L),
+            KV.of(KeyedPrediction.Ledger.RESULTS, 9L))
+        .withCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of())))
+        .apply("RunLedger", Combine.globally(new KeyedPrediction.Ledger()).asSingletonView());
     p.apply(Create.of(0).withCoder(VarIntCoder.of()))
-        .apply(ParDo.of(new KeyedPrediction.CompletenessFn(ten, ten, nine, zero, zero))
-            .withSideInputs(ten, nine, zero));
+        .apply(ParDo.of(new KeyedPrediction.CompletenessFn(ledger)).withSideInputs(ledger));
     PipelineExecutionException e = assertThrows(PipelineExecutionException.class, () -> p.run().waitUntilFinish());
     assertThat(e.getCause().getMessage(), containsString(
         "completeness invariant violated: input records 10 != predictions 9 + dead letters 0 (+1)"));
