@@ -143,6 +143,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private transient @Nullable PCollection<DeadLetter> deadLetters;
   private transient List<PCollection<?>> signals = List.of();
   private boolean forceLatest;
+  private PassThroughColumns passThrough = PassThroughColumns.NONE;
 
   private FileSink(String root) {
     this.root = root;
@@ -162,6 +163,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.deadLetters = deadLetters;
     c.signals = signals;
     c.forceLatest = forceLatest;
+    c.passThrough = passThrough;
     return c;
   }
 
@@ -223,6 +225,24 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public FileSink<K> withForceLatest(boolean force) {
     FileSink<K> c = copy();
     c.forceLatest = force;
+    return c;
+  }
+
+  /**
+   * Also writes these pass-through columns ({@link Prediction#getPassThrough()}, in this order) into
+   * the Parquet files, as the last field: the record {@code pass_through} with one nullable string
+   * field per column, named as the column, so {@code pass_through.row_id} never clashes with a
+   * prediction field (JSON lines carry them anyway, as the object {@code "pass_through"}). A key
+   * without values (a cold start) has every field null. Default none: the schema is unchanged.
+   * Names must be Parquet (Avro) field names, {@code [A-Za-z_][A-Za-z0-9_]*}:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>files(root).withRunInfo(run).withPassThroughColumns(List.of("row_id", "label"));
+   * }</pre>
+   */
+  public FileSink<K> withPassThroughColumns(List<String> columns) {
+    FileSink<K> c = copy();
+    c.passThrough = PassThroughColumns.of(columns).checkNestedNames("Parquet");
     return c;
   }
 
@@ -364,7 +384,8 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     // Each shard is gathered, sorted by key and written by one DoFn, so that a re-run of the same run
     // writes byte-identical files. The sorted shard never travels as one element: a single record of a
     // whole shard exceeded Flink's sort buffer (38 MB) at 5 million predictions.
-    String avroSchema = AvroUtils.toAvroSchema(Prediction.SCHEMA).toString();
+    org.apache.beam.sdk.schemas.Schema rowSchema = passThrough.rowSchema();
+    String avroSchema = AvroUtils.toAvroSchema(rowSchema).toString();
     PCollection<KV<String, KV<String, Long>>> shardFiles =
         keyed
             .apply("AssignShards", MapElements
@@ -373,7 +394,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
                 .via(kv -> KV.of(Math.floorMod(kv.getKey().hashCode(), shards), kv)))
             .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))
             .apply("GroupShards", GroupByKey.create())
-            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(attemptDir, shards, formats, avroSchema)))
+            .apply("WriteSortedShards", ParDo.of(new WriteShardFn(attemptDir, shards, formats, avroSchema, passThrough)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of())));
     for (FileFormat format : formats) {
       String dir = format.directory();
@@ -409,7 +430,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     sideInputs.add(models);
 
     StagedPublish.Staged staged = StagedPublish.Staged.counted(shardFiles,
-        new Switch(root, run, written, deadFiles, deadCount, models, forceLatest));
+        new Switch(root, run, written, deadFiles, deadCount, models, forceLatest, rowSchema));
     if (deadNames != null) {
       staged = staged.alsoAfter(deadNames);
     }
@@ -429,13 +450,16 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final int shards;
     private final List<FileFormat> formats;
     private final String avroSchema;
+    private final PassThroughColumns passThrough;
 
-    WriteShardFn(String attemptDir, int shards, Set<FileFormat> formats, String avroSchema) {
+    WriteShardFn(String attemptDir, int shards, Set<FileFormat> formats, String avroSchema,
+        PassThroughColumns passThrough) {
       this.attemptDir = attemptDir;
       this.staging = attemptDir + "/_staging";
       this.shards = shards;
       this.formats = new ArrayList<>(formats);
       this.avroSchema = avroSchema;
+      this.passThrough = passThrough;
     }
 
     @ProcessElement
@@ -454,7 +478,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         try (java.nio.channels.WritableByteChannel channel =
             new CloseOnce(FileSystems.create(file, "application/octet-stream"))) {
           if (format == FileFormat.PARQUET) {
-            ToGenericRecord toRecord = new ToGenericRecord(avroSchema);
+            ToGenericRecord toRecord = new ToGenericRecord(avroSchema, passThrough);
             FileIO.Sink<GenericRecord> sink = ParquetIO.sink(new Schema.Parser().parse(avroSchema));
             sink.open(channel);
             for (KV<String, Prediction> kv : rows) {
@@ -513,10 +537,14 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       implements SerializableFunction<KV<String, Prediction>, GenericRecord> {
     private static final long serialVersionUID = 1L;
     private final String avroSchema;
+    private final PassThroughColumns passThrough;
+    private final org.apache.beam.sdk.schemas.Schema rowSchema;
     private transient @Nullable Schema schema;
 
-    ToGenericRecord(String avroSchema) {
+    ToGenericRecord(String avroSchema, PassThroughColumns passThrough) {
       this.avroSchema = avroSchema;
+      this.passThrough = passThrough;
+      this.rowSchema = passThrough.rowSchema();
     }
 
     @Override
@@ -524,7 +552,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       if (schema == null) {
         schema = new Schema.Parser().parse(avroSchema);
       }
-      return AvroUtils.toGenericRecord(kv.getValue().toRow(kv.getKey()), schema);
+      return AvroUtils.toGenericRecord(passThrough.toRow(kv.getKey(), kv.getValue(), rowSchema), schema);
     }
   }
 
@@ -543,10 +571,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final @Nullable PCollectionView<Long> deadCount;
     private final PCollectionView<List<String>> models;
     private final boolean forceLatest;
+    private final org.apache.beam.sdk.schemas.Schema rowSchema;
 
     Switch(String root, RunInfo run, Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written,
         @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
-        PCollectionView<List<String>> models, boolean forceLatest) {
+        PCollectionView<List<String>> models, boolean forceLatest, org.apache.beam.sdk.schemas.Schema rowSchema) {
+      this.rowSchema = rowSchema;
       this.root = root;
       this.run = run;
       this.written = written;
@@ -573,7 +603,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       }
       // The attempt's own directory: no reader looks here before _CURRENT and _LATEST name it.
       ResourceId dir = FileSystems.matchNewResource(attemptDir, true);
-      ObjectNode manifest = manifestHeader(run, c.records(), c.sideInput(models));
+      ObjectNode manifest = manifestHeader(run, c.records(), c.sideInput(models), rowSchema);
       ObjectNode listing = manifest.putObject("files");
       for (Map.Entry<FileFormat, List<String>> e : files.entrySet()) {
         String sub = e.getKey().directory();
@@ -593,6 +623,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   /** The manifest's run-level fields and schema; the caller adds counts and files. */
   static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models) {
+    return manifestHeader(run, records, models, Prediction.SCHEMA);
+  }
+
+  /** As above, listing the fields of {@code rowSchema} (with a {@code pass_through} record, its fields too). */
+  static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models,
+      org.apache.beam.sdk.schemas.Schema rowSchema) {
     ObjectNode manifest = JSON.createObjectNode();
     manifest.put("run_id", run.runId());
     manifest.put("pipeline", run.pipeline());
@@ -603,11 +639,19 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     ArrayNode modelList = manifest.putArray("models");
     new TreeSet<>(models).forEach(modelList::add);
     ArrayNode schema = manifest.putArray("schema");
-    for (org.apache.beam.sdk.schemas.Schema.Field f : Prediction.SCHEMA.getFields()) {
+    for (org.apache.beam.sdk.schemas.Schema.Field f : rowSchema.getFields()) {
       ObjectNode field = schema.addObject();
       field.put("name", f.getName());
       field.put("type", f.getType().getTypeName().toString());
       field.put("nullable", f.getType().getNullable());
+      org.apache.beam.sdk.schemas.Schema nested = f.getType().getRowSchema();
+      if (nested != null) {
+        ArrayNode inner = field.putArray("fields");
+        for (org.apache.beam.sdk.schemas.Schema.Field g : nested.getFields()) {
+          inner.addObject().put("name", g.getName()).put("type", g.getType().getTypeName().toString())
+              .put("nullable", g.getType().getNullable());
+        }
+      }
     }
     return manifest;
   }
