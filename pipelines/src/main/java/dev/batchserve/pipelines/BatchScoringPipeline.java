@@ -204,16 +204,21 @@ public final class BatchScoringPipeline {
         .setCoder(RunQuality.RunQualityCoder.of())
         .apply("CircuitBreaker", CircuitBreaker.of(thresholds(o)));
 
-    keyed.predictions().apply("WriteFiles",
-        SinkWithMetadata.<String>files(o.getOutput())
-            .withRunInfo(run)
-            .withForceLatest(o.getForceLatest())
-            .withAttempt(attemptId)
-            .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
-            .withNumShards(o.getNumShards())
-            .withDeadLetters(deadLetters)
-            .publishAfter(keyed.counts(), passed));
-    StoreSinks.of(o, run).publishAfter(keyed.counts(), passed).write(keyed.predictions());
+    FileSink<String> files = SinkWithMetadata.<String>files(o.getOutput())
+        .withRunInfo(run)
+        .withForceLatest(o.getForceLatest())
+        .withAttempt(attemptId)
+        .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
+        .withNumShards(o.getNumShards())
+        .withDeadLetters(deadLetters)
+        .publishAfter(keyed.counts(), passed);
+    if (passThrough.length > 0 && formats.contains(FileFormat.PARQUET)) {
+      // JSON lines carry them anyway; Parquet's schema must name them (and refuses names it cannot hold).
+      files = files.withPassThroughColumns(List.of(passThrough));
+    }
+    keyed.predictions().apply("WriteFiles", files);
+    StoreSinks.of(o, run).withPassThroughColumns(List.of(passThrough)).publishAfter(keyed.counts(), passed)
+        .write(keyed.predictions());
     return runDir;
   }
 
