@@ -4,7 +4,6 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
-import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
@@ -173,9 +172,10 @@ public class TimestampDriftPipelineTest {
     assertThat(tripped.path("status").asText(), is("tripped"));
     List<String> violations = new ArrayList<>();
     tripped.path("circuit_breaker").path("violations").forEach(v -> violations.add(v.asText()));
-    assertThat(violations.toString(), violations.stream().filter(v -> v.startsWith("maxPsi: feature amount PSI ")).count(),
-        is(1L));
-    assertThat(violations.toString(), violations.stream().filter(v -> v.contains("feature ts")).count(), is(0L));
-    assertThat(violations, not(empty()));
+    // Only the amount and what it moves (the scores); no word about ts or its date parts.
+    assertThat(violations, is(List.of(
+        "maxPsi: feature amount PSI 6.9317 > 0.25",
+        "maxJsDivergence: feature amount JS divergence 0.5511 > 0.1",
+        "maxPredictionMeanShift: mean score moved by +0.5179 against run tx-daily-20261206 (0.4821 -> 1.0000) > 0.1")));
   }
 }
