@@ -287,9 +287,6 @@ abstract class JdbcDialect implements Serializable {
   static final String[] COLUMNS = {"key", "score", "scores", "items", "label", "confidence", "model_name",
       "model_version", "prediction_timestamp", "run_id", "fallback_reason"};
 
-  /** Every column but the key: what an upsert updates. */
-  static final List<String> VALUE_COLUMNS = List.of(COLUMNS).subList(1, COLUMNS.length);
-
   private static final class Postgresql extends JdbcDialect {
     private static final long serialVersionUID = 1L;
 
