@@ -181,6 +181,10 @@ public final class BatchScoringPipeline {
         .withAttempt(attemptId)
         .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
         .withNumShards(numShards(o, format));
+    if (passThrough.length > 0 && formats.contains(FileFormat.PARQUET)) {
+      // JSON lines carry them anyway; Parquet's schema must name them (and refuses names it cannot hold).
+      files = files.withPassThroughColumns(List.of(passThrough));
+    }
     PreviousRun previous = PreviousRun.latest(o.getOutput(), run);
     KeyedPrediction<String> scoring = KeyedPrediction.<String>of(spec, o.getModel())
         .writingShards(files.shardWriter())
@@ -234,7 +238,8 @@ public final class BatchScoringPipeline {
         .withWrittenFiles(keyed.writtenFiles())
         .withDeadLetters(deadLetters)
         .publishAfter(keyed.counts(), passed));
-    StoreSinks.of(o, run).publishAfter(keyed.counts(), passed).write(keyed.predictions());
+    StoreSinks.of(o, run).withPassThroughColumns(List.of(passThrough)).publishAfter(keyed.counts(), passed)
+        .write(keyed.predictions());
     return runDir;
   }
 

@@ -40,25 +40,37 @@ public final class StoreSinks {
   private final @Nullable String defaultView;
   private final Map<String, String> defaultViewColumns;
   private final List<PCollection<?>> signals;
+  private final List<String> passThroughColumns;
 
   private StoreSinks(StoreSinkOptions o, RunInfo run, String redisPrefix, @Nullable String defaultView,
-      Map<String, String> defaultViewColumns, List<PCollection<?>> signals) {
+      Map<String, String> defaultViewColumns, List<PCollection<?>> signals, List<String> passThroughColumns) {
     this.o = o;
     this.run = run;
     this.redisPrefix = redisPrefix;
     this.defaultView = defaultView;
     this.defaultViewColumns = defaultViewColumns;
     this.signals = signals;
+    this.passThroughColumns = passThroughColumns;
   }
 
   public static StoreSinks of(StoreSinkOptions options, RunInfo run) {
-    return new StoreSinks(options, run, run.pipeline(), null, Map.of(), List.of());
+    return new StoreSinks(options, run, run.pipeline(), null, Map.of(), List.of(), List.of());
+  }
+
+  /**
+   * The pass-through columns the predictions carry ({@code --passThroughColumns}): the JDBC table gets
+   * {@code pass_through_<name>} columns and the BigQuery table the record {@code pass_through}; Redis
+   * and DynamoDB values are the prediction's JSON, which has them anyway. Names the stores refuse fail
+   * here, naming the option.
+   */
+  public StoreSinks withPassThroughColumns(List<String> columns) {
+    return new StoreSinks(o, run, redisPrefix, defaultView, defaultViewColumns, signals, List.copyOf(columns));
   }
 
   /** The Redis (and DynamoDB) key prefix when {@code --redisPrefix} ({@code --dynamoDbPrefix}) is empty (default: the run's pipeline name). */
   public StoreSinks withRedisPrefix(String prefix) {
     checkArgument(prefix != null && !prefix.isBlank(), "redisPrefix must be set, but was '%s'", prefix);
-    return new StoreSinks(o, run, prefix, defaultView, defaultViewColumns, signals);
+    return new StoreSinks(o, run, prefix, defaultView, defaultViewColumns, signals, passThroughColumns);
   }
 
   /**
@@ -71,14 +83,14 @@ public final class StoreSinks {
     checkArgument(!columns.isEmpty(), "the view %s needs at least one column", view);
     // Kept in order: the view's columns are listed as given.
     return new StoreSinks(o, run, redisPrefix, view,
-        java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns)), signals);
+        java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns)), signals, passThroughColumns);
   }
 
   /** Each store publishes only after these collections are complete (added to earlier ones). */
   public StoreSinks publishAfter(PCollection<?>... more) {
     List<PCollection<?>> all = new ArrayList<>(signals);
     all.addAll(Arrays.asList(more));
-    return new StoreSinks(o, run, redisPrefix, defaultView, defaultViewColumns, List.copyOf(all));
+    return new StoreSinks(o, run, redisPrefix, defaultView, defaultViewColumns, List.copyOf(all), passThroughColumns);
   }
 
   /** Writes the predictions to every store the options name; returns how many there were. */
@@ -117,6 +129,9 @@ public final class StoreSinks {
       } else {
         checkArgument(o.getJdbcViewColumns().isEmpty(), "--jdbcViewColumns needs --jdbcView (the view's name)");
       }
+      if (!passThroughColumns.isEmpty()) {
+        jdbc = jdbc.withPassThroughColumns(passThroughColumns);
+      }
       predictions.apply("WriteJdbc", jdbc);
       stores++;
     }
@@ -144,6 +159,9 @@ public final class StoreSinks {
       BigQueryServices services = o.getBigQueryServices();
       if (services != null) {
         bq = bq.withTestServices(services).withoutValidation();
+      }
+      if (!passThroughColumns.isEmpty()) {
+        bq = bq.withPassThroughColumns(passThroughColumns);
       }
       predictions.apply("WriteBigQuery", bq);
       stores++;

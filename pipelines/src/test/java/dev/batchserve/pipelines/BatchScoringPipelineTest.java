@@ -226,6 +226,26 @@ public class BatchScoringPipelineTest {
         assertThat(input + " " + row.get(FraudSample.KEY), JSON.writeValueAsString(n.get("pass_through")), is(want));
         assertThat(n.get("score").asDouble(), closeTo(reference.get((String) row.get(FraudSample.KEY)), 1e-5));
       }
+      // Parquet: the record pass_through, the same values for every key.
+      Map<String, String> parquetValues = new java.util.HashMap<>();
+      try (Stream<Path> files = Files.list(Path.of(s.runDirectory, "parquet"))) {
+        for (Path f : files.collect(Collectors.toList())) {
+          try (org.apache.parquet.hadoop.ParquetReader<org.apache.avro.generic.GenericRecord> r =
+              org.apache.parquet.avro.AvroParquetReader.<org.apache.avro.generic.GenericRecord>builder(
+                  org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(f.toUri()),
+                      new org.apache.hadoop.conf.Configuration())).build()) {
+            for (org.apache.avro.generic.GenericRecord rec; (rec = r.read()) != null; ) {
+              org.apache.avro.generic.GenericRecord pt = (org.apache.avro.generic.GenericRecord) rec.get("pass_through");
+              parquetValues.put(rec.get("key").toString(), pt.get(FraudSample.LABEL) + "|" + pt.get("home_country"));
+            }
+          }
+        }
+      }
+      assertThat(parquetValues.size(), is(ACCOUNTS));
+      for (Map<String, Object> row : sample) {
+        assertThat(input + " parquet " + row.get(FraudSample.KEY), parquetValues.get((String) row.get(FraudSample.KEY)),
+            is(row.get(FraudSample.LABEL) + "|" + row.get("home_country")));
+      }
     }
     BatchScoringOptions missing = options(csv, TMP.getRoot() + "/out-pass-through-missing", "2026-11-28");
     missing.setPassThroughColumns("row_id");

@@ -71,7 +71,7 @@ import org.joda.time.Instant;
  * nanos; a local timestamp, without UTC adjustment, read as UTC) as a {@link java.time.Instant} with
  * all its digits, {@code DATE} as a {@link java.time.LocalDate}, {@code TIME} as a
  * {@link java.time.LocalTime}, {@code DECIMAL} as a {@link java.math.BigDecimal}; JDBC dates and times
- * likewise (its timestamps are Beam's millisecond {@code DATETIME}). The key is one column's value,
+ * likewise, and its timestamps as {@link java.time.Instant}s with all their digits. The key is one column's value,
  * byte for byte (never trimmed), or several columns' values made one key by {@link CompositeKey#of}
  * (escaped, so distinct tuples never share a key); a timestamp, typed or declared with
  * {@link #withKeyTimestamp}, is keyed by its canonical text ({@link InstantText#canonical},
@@ -458,9 +458,17 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
   private Result expandJdbc(PBegin begin) {
     TupleTag<KV<String, Row>> ok = new TupleTag<>() {};
     TupleTag<DeadLetter> dead = new TupleTag<>() {};
+    // Beam's readRows maps a TIMESTAMP to a millisecond DATETIME; the rows are read with its schema
+    // and row mapper, but timestamps as Instants with every digit (as Parquet's, NanosInstant).
+    JdbcEndpoint source = Objects.requireNonNull(endpoint);
+    Schema jdbc = org.apache.beam.sdk.io.jdbc.JdbcIO.ReadRows.inferBeamSchema(source.apply(null), pattern);
+    Schema exact = JdbcTimestamps.schema(jdbc);
     PCollection<Row> rows = begin.apply("ReadJdbc",
-        org.apache.beam.sdk.io.jdbc.JdbcIO.readRows().withDataSourceProviderFn(Objects.requireNonNull(endpoint))
-            .withQuery(pattern));
+        org.apache.beam.sdk.io.jdbc.JdbcIO.<Row>read().withDataSourceProviderFn(source)
+            .withQuery(pattern)
+            .withRowMapper(new JdbcTimestamps(jdbc, exact))
+            .withCoder(RowCoder.of(exact)))
+        .setRowSchema(exact);
     Schema schema = JdbcDates.schema(rows.getSchema());
     checkKeys(schema, "the query's result");
     if (!schema.equals(rows.getSchema())) {
@@ -470,6 +478,57 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
         .withOutputTags(ok, TupleTagList.of(dead)));
     return new Result(begin.getPipeline(), out.get(ok).setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))),
         out.get(dead).setCoder(DeadLetter.DeadLetterCoder.of()), schema);
+  }
+
+  /**
+   * Maps a JDBC row as Beam's {@code readRows} does, except its timestamps ({@code DATETIME} in
+   * Beam's schema): those are read with {@code getTimestamp} in UTC and kept as
+   * {@link java.time.Instant}s with all their digits (PostgreSQL: microseconds), typed
+   * {@code NanosInstant} as Parquet timestamps are. A timestamp without a zone is read as UTC, as
+   * before.
+   */
+  static final class JdbcTimestamps implements org.apache.beam.sdk.io.jdbc.JdbcIO.RowMapper<Row> {
+    private static final long serialVersionUID = 1L;
+    private final Schema jdbc;
+    private final Schema exact;
+    private transient org.apache.beam.sdk.io.jdbc.JdbcIO.@Nullable RowMapper<Row> beam;
+
+    JdbcTimestamps(Schema jdbc, Schema exact) {
+      this.jdbc = jdbc;
+      this.exact = exact;
+    }
+
+    /** {@code jdbc} with its {@code DATETIME} columns typed {@code NanosInstant} (nullability kept). */
+    static Schema schema(Schema jdbc) {
+      Schema.Builder b = Schema.builder();
+      for (Schema.Field f : jdbc.getFields()) {
+        FieldType t = f.getType();
+        if (t.getTypeName() == Schema.TypeName.DATETIME) {
+          t = FieldType.logicalType(new org.apache.beam.sdk.schemas.logicaltypes.NanosInstant())
+              .withNullable(t.getNullable());
+        }
+        b.addField(Schema.Field.of(f.getName(), t));
+      }
+      return b.build();
+    }
+
+    @Override
+    public Row mapRow(java.sql.ResultSet rs) throws Exception {
+      if (beam == null) {
+        beam = org.apache.beam.sdk.io.jdbc.SchemaUtil.BeamRowMapper.of(jdbc);
+      }
+      Row row = beam.mapRow(rs);
+      List<@Nullable Object> values = new ArrayList<>(exact.getFieldCount());
+      for (int i = 0; i < exact.getFieldCount(); i++) {
+        if (jdbc.getField(i).getType().getTypeName() == Schema.TypeName.DATETIME) {
+          java.sql.Timestamp t = rs.getTimestamp(i + 1, java.util.Calendar.getInstance(java.util.TimeZone.getTimeZone("UTC")));
+          values.add(t == null ? null : t.toInstant());
+        } else {
+          values.add(row.getValue(i));
+        }
+      }
+      return Row.withSchema(exact).attachValues(values);
+    }
   }
 
   /**

@@ -125,6 +125,7 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
   private boolean validate = true;
   private boolean forceLatest;
   private transient List<PCollection<?>> signals = List.of();
+  private PassThroughColumns passThrough = PassThroughColumns.NONE;
 
   private BigQuerySink(String tableSpec) {
     this.tableSpec = tableSpec;
@@ -153,6 +154,28 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
     c.validate = validate;
     c.forceLatest = forceLatest;
     c.signals = signals;
+    c.passThrough = passThrough;
+    return c;
+  }
+
+  /**
+   * Also writes these pass-through columns ({@link Prediction#getPassThrough()}): the last column is
+   * then {@code pass_through RECORD NULLABLE} with one {@code STRING NULLABLE} field per column, in
+   * this order, named as the column (so {@code pass_through.label} never meets the prediction's
+   * {@code label}), as in the JSON lines. A key without values (a cold start) has an empty record.
+   * Default none: the schema is unchanged. The load may add the record to an existing table
+   * ({@code ALLOW_FIELD_ADDITION}, set only with columns); BigQuery never drops a column, so a later
+   * run without them leaves it null. Names must be BigQuery field names,
+   * {@code [A-Za-z_][A-Za-z0-9_]*}:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>bigQuery("my-project:serving.fraud_scores").withRunInfo(run)
+   *     .withPassThroughColumns(List.of("row_id", "label")); // SELECT pass_through.row_id ...
+   * }</pre>
+   */
+  public BigQuerySink<K> withPassThroughColumns(List<String> columns) {
+    BigQuerySink<K> c = copy();
+    c.passThrough = PassThroughColumns.of(columns).checkNestedNames("BigQuery");
     return c;
   }
 
@@ -245,6 +268,29 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
 
   /** The table's schema, column for column from {@link Prediction#SCHEMA}. */
   public static TableSchema tableSchema() {
+    return tableSchema(List.of());
+  }
+
+  /**
+   * {@link #tableSchema()} and, with pass-through columns, the record {@code pass_through} last
+   * ({@link #withPassThroughColumns}).
+   */
+  public static TableSchema tableSchema(List<String> passThroughColumns) {
+    TableSchema schema = envelopeSchema();
+    if (!passThroughColumns.isEmpty()) {
+      List<TableFieldSchema> nested = new ArrayList<>();
+      for (String c : passThroughColumns) {
+        nested.add(new TableFieldSchema().setName(c).setType("STRING").setMode("NULLABLE"));
+      }
+      List<TableFieldSchema> fields = new ArrayList<>(schema.getFields());
+      fields.add(new TableFieldSchema().setName(PassThroughColumns.FIELD).setType("RECORD").setMode("NULLABLE")
+          .setFields(nested));
+      schema.setFields(fields);
+    }
+    return schema;
+  }
+
+  private static TableSchema envelopeSchema() {
     List<TableFieldSchema> fields = new ArrayList<>();
     for (Schema.Field f : Prediction.SCHEMA.getFields()) {
       Schema.FieldType type = f.getType();
@@ -277,6 +323,26 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
    * timestamp as {@code yyyy-MM-dd HH:mm:ss.SSSSSS UTC}, null columns left out.
    */
   public static TableRow toTableRow(String key, Prediction p) {
+    return toTableRow(key, p, List.of());
+  }
+
+  /**
+   * {@link #toTableRow(String, Prediction)} and, with pass-through columns, the record
+   * {@code pass_through}: always present, its null values left out.
+   */
+  public static TableRow toTableRow(String key, Prediction p, List<String> passThroughColumns) {
+    TableRow row = envelopeRow(key, p);
+    if (!passThroughColumns.isEmpty()) {
+      TableRow nested = new TableRow();
+      for (String c : passThroughColumns) {
+        setIfPresent(nested, c, p.getPassThrough().get(c));
+      }
+      row.set(PassThroughColumns.FIELD, nested);
+    }
+    return row;
+  }
+
+  private static TableRow envelopeRow(String key, Prediction p) {
     List<Double> scores = new ArrayList<>(p.getScores().length);
     for (float s : p.getScores()) {
       scores.add((double) s);
@@ -310,12 +376,18 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
         .gatingTheWrite()
         .writing((in, attempt) -> {
           PCollection<TableRow> rows = in
-              .apply("ToTableRows", ParDo.of(new ToTableRowFn<K>(run)))
+              .apply("ToTableRows", ParDo.of(new ToTableRowFn<K>(run, passThrough.names())))
               .setCoder(TableRowJsonCoder.of());
-          WriteResult loaded = rows.apply("LoadPartition", configured(BigQueryIO.writeTableRows()
+          BigQueryIO.Write<TableRow> load = configured(BigQueryIO.writeTableRows()
               .to(partitionTableSpec(tableSpec, run))
-              .withSchema(tableSchema())
-              .withTimePartitioning(timePartitioning(run.interval()))));
+              .withSchema(tableSchema(passThrough.names()))
+              .withTimePartitioning(timePartitioning(run.interval())));
+          if (!passThrough.isEmpty()) {
+            // A table made by runs without the record: the load adds it (allowed on a partition's truncate).
+            load = load.withSchemaUpdateOptions(java.util.EnumSet.of(
+                BigQueryIO.Write.SchemaUpdateOption.ALLOW_FIELD_ADDITION));
+          }
+          WriteResult loaded = rows.apply("LoadPartition", load);
           return StagedPublish.Staged.atomic(loaded.getSuccessfulTableLoads(),
                   "a load job commits all of the run's rows into its partition, or none",
                   new DecideLatest(tableSpec, run, forceLatest, testServices))
@@ -470,10 +542,12 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
     private final RunInfo.Interval interval;
     private final String partition;
     private final Counter rows = Metrics.counter(METRICS_NAMESPACE, "rows_written");
+    private final List<String> passThroughColumns;
 
-    ToTableRowFn(RunInfo run) {
+    ToTableRowFn(RunInfo run, List<String> passThroughColumns) {
       this.interval = run.interval();
       this.partition = partition(run);
+      this.passThroughColumns = new ArrayList<>(passThroughColumns);
     }
 
     @ProcessElement
@@ -487,7 +561,7 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
             + " (partition " + own + "), outside the run's partition " + partition);
       }
       rows.inc();
-      out.output(toTableRow(key, p));
+      out.output(toTableRow(key, p, passThroughColumns));
     }
   }
 }

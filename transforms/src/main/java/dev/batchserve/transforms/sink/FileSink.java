@@ -146,6 +146,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private transient List<PCollection<?>> signals = List.of();
   private transient @Nullable PCollection<KV<String, KV<String, Long>>> writtenFiles;
   private boolean forceLatest;
+  private PassThroughColumns passThrough = PassThroughColumns.NONE;
 
   private FileSink(String root) {
     this.root = root;
@@ -166,6 +167,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.signals = signals;
     c.writtenFiles = writtenFiles;
     c.forceLatest = forceLatest;
+    c.passThrough = passThrough;
     return c;
   }
 
@@ -235,8 +237,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     checkState(attempt != null,
         "FileSink.shardWriter() needs the attempt chosen first: withAttempt(FileSink.newAttemptId()), and the same"
             + " sink (or a copy of it) must then publish the files");
-    return new FilesShardWriter(attemptDirectory(root, runInfo, attempt), numShards, formats,
-        AvroUtils.toAvroSchema(Prediction.SCHEMA).toString());
+    return new FilesShardWriter(attemptDirectory(root, runInfo, attempt), numShards, formats, passThrough);
   }
 
   /**
@@ -264,6 +265,24 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   public FileSink<K> withForceLatest(boolean force) {
     FileSink<K> c = copy();
     c.forceLatest = force;
+    return c;
+  }
+
+  /**
+   * Also writes these pass-through columns ({@link Prediction#getPassThrough()}, in this order) into
+   * the Parquet files, as the last field: the record {@code pass_through} with one nullable string
+   * field per column, named as the column, so {@code pass_through.row_id} never clashes with a
+   * prediction field (JSON lines carry them anyway, as the object {@code "pass_through"}). A key
+   * without values (a cold start) has every field null. Default none: the schema is unchanged.
+   * Names must be Parquet (Avro) field names, {@code [A-Za-z_][A-Za-z0-9_]*}:
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>files(root).withRunInfo(run).withPassThroughColumns(List.of("row_id", "label"));
+   * }</pre>
+   */
+  public FileSink<K> withPassThroughColumns(List<String> columns) {
+    FileSink<K> c = copy();
+    c.passThrough = PassThroughColumns.of(columns).checkNestedNames("Parquet");
     return c;
   }
 
@@ -402,8 +421,8 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
     Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written = new TreeMap<>();
     int shards = numShards;
-    FilesShardWriter writer = new FilesShardWriter(attemptDir, shards, formats,
-        AvroUtils.toAvroSchema(Prediction.SCHEMA).toString());
+    org.apache.beam.sdk.schemas.Schema rowSchema = passThrough.rowSchema();
+    FilesShardWriter writer = new FilesShardWriter(attemptDir, shards, formats, passThrough);
     PCollection<KV<String, KV<String, Long>>> shardFiles;
     if (writtenFiles != null) {
       // Written where the join back resolved the keys (shardWriter()): no second shuffle.
@@ -458,7 +477,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     sideInputs.add(models);
 
     StagedPublish.Staged staged = StagedPublish.Staged.counted(shardFiles,
-        new Switch(root, run, written, deadFiles, deadCount, models, forceLatest));
+        new Switch(root, run, written, deadFiles, deadCount, models, forceLatest, rowSchema));
     if (deadNames != null) {
       staged = staged.alsoAfter(deadNames);
     }
@@ -503,14 +522,16 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final String staging;
     private final int shards;
     private final List<FileFormat> formats;
+    private final PassThroughColumns passThrough;
     private final String avroSchema;
 
-    FilesShardWriter(String attemptDir, int shards, Set<FileFormat> formats, String avroSchema) {
+    FilesShardWriter(String attemptDir, int shards, Set<FileFormat> formats, PassThroughColumns passThrough) {
       this.attemptDir = attemptDir;
       this.staging = attemptDir + "/_staging";
       this.shards = shards;
       this.formats = new ArrayList<>(formats);
-      this.avroSchema = avroSchema;
+      this.passThrough = passThrough;
+      this.avroSchema = AvroUtils.toAvroSchema(passThrough.rowSchema()).toString();
     }
 
     @Override
@@ -529,7 +550,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       private final List<ResourceId> files = new ArrayList<>();
       private final List<java.nio.channels.WritableByteChannel> channels = new ArrayList<>();
       private final List<FileIO.Sink<?>> sinks = new ArrayList<>();
-      private final ToGenericRecord toRecord = new ToGenericRecord(avroSchema);
+      private final ToGenericRecord toRecord = new ToGenericRecord(avroSchema, passThrough);
       private long rows;
       private @Nullable String lastKey;
 
@@ -671,10 +692,14 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       implements SerializableFunction<KV<String, Prediction>, GenericRecord> {
     private static final long serialVersionUID = 1L;
     private final String avroSchema;
+    private final PassThroughColumns passThrough;
+    private final org.apache.beam.sdk.schemas.Schema rowSchema;
     private transient @Nullable Schema schema;
 
-    ToGenericRecord(String avroSchema) {
+    ToGenericRecord(String avroSchema, PassThroughColumns passThrough) {
       this.avroSchema = avroSchema;
+      this.passThrough = passThrough;
+      this.rowSchema = passThrough.rowSchema();
     }
 
     @Override
@@ -682,7 +707,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       if (schema == null) {
         schema = new Schema.Parser().parse(avroSchema);
       }
-      return AvroUtils.toGenericRecord(kv.getValue().toRow(kv.getKey()), schema);
+      return AvroUtils.toGenericRecord(passThrough.toRow(kv.getKey(), kv.getValue(), rowSchema), schema);
     }
   }
 
@@ -701,10 +726,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final @Nullable PCollectionView<Long> deadCount;
     private final PCollectionView<List<String>> models;
     private final boolean forceLatest;
+    private final org.apache.beam.sdk.schemas.Schema rowSchema;
 
     Switch(String root, RunInfo run, Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written,
         @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
-        PCollectionView<List<String>> models, boolean forceLatest) {
+        PCollectionView<List<String>> models, boolean forceLatest, org.apache.beam.sdk.schemas.Schema rowSchema) {
+      this.rowSchema = rowSchema;
       this.root = root;
       this.run = run;
       this.written = written;
@@ -731,7 +758,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       }
       // The attempt's own directory: no reader looks here before _CURRENT and _LATEST name it.
       ResourceId dir = FileSystems.matchNewResource(attemptDir, true);
-      ObjectNode manifest = manifestHeader(run, c.records(), c.sideInput(models));
+      ObjectNode manifest = manifestHeader(run, c.records(), c.sideInput(models), rowSchema);
       ObjectNode listing = manifest.putObject("files");
       for (Map.Entry<FileFormat, List<String>> e : files.entrySet()) {
         String sub = e.getKey().directory();
@@ -751,6 +778,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   /** The manifest's run-level fields and schema; the caller adds counts and files. */
   static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models) {
+    return manifestHeader(run, records, models, Prediction.SCHEMA);
+  }
+
+  /** As above, listing the fields of {@code rowSchema} (with a {@code pass_through} record, its fields too). */
+  static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models,
+      org.apache.beam.sdk.schemas.Schema rowSchema) {
     ObjectNode manifest = JSON.createObjectNode();
     manifest.put("run_id", run.runId());
     manifest.put("pipeline", run.pipeline());
@@ -761,11 +794,19 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     ArrayNode modelList = manifest.putArray("models");
     new TreeSet<>(models).forEach(modelList::add);
     ArrayNode schema = manifest.putArray("schema");
-    for (org.apache.beam.sdk.schemas.Schema.Field f : Prediction.SCHEMA.getFields()) {
+    for (org.apache.beam.sdk.schemas.Schema.Field f : rowSchema.getFields()) {
       ObjectNode field = schema.addObject();
       field.put("name", f.getName());
       field.put("type", f.getType().getTypeName().toString());
       field.put("nullable", f.getType().getNullable());
+      org.apache.beam.sdk.schemas.Schema nested = f.getType().getRowSchema();
+      if (nested != null) {
+        ArrayNode inner = field.putArray("fields");
+        for (org.apache.beam.sdk.schemas.Schema.Field g : nested.getFields()) {
+          inner.addObject().put("name", g.getName()).put("type", g.getType().getTypeName().toString())
+              .put("nullable", g.getType().getNullable());
+        }
+      }
     }
     return manifest;
   }

@@ -106,13 +106,68 @@ abstract class JdbcDialect implements Serializable {
   /** A quoted identifier (names are already checked to be {@code [a-z0-9_]}). */
   abstract String quote(String identifier);
 
-  abstract String createTable(String name);
+  String createTable(String name) {
+    return createTable(name, List.of());
+  }
+
+  /**
+   * The staging table's DDL; {@code extraColumns} (the pass-through columns' flat names, already
+   * checked identifiers) are nullable text columns after {@code fallback_reason}.
+   */
+  abstract String createTable(String name, List<String> extraColumns);
+
+  /** The type of a nullable text column ({@code extraColumns}). */
+  abstract String textType();
+
+  /** {@code , <c> <text type>} for each extra column: what {@link #createTable} inserts before the key. */
+  String extraColumnsDdl(List<String> extraColumns) {
+    StringBuilder b = new StringBuilder();
+    for (String c : extraColumns) {
+      b.append(", ").append(quote(c)).append(' ').append(textType());
+    }
+    return b.toString();
+  }
 
   /** {@code <t>__runs}: run_id, prediction_timestamp, records, published_at, served. */
   abstract String createRuns(String runsTable);
 
-  /** The statement JdbcIO runs per row: an upsert by key into staging, so a retried bundle adds nothing. */
-  abstract String upsert(String staging);
+  String upsert(String staging) {
+    return upsert(staging, List.of());
+  }
+
+  /**
+   * The statement JdbcIO runs per row: an upsert by key into staging, so a retried bundle adds
+   * nothing; {@code extraColumns} are bound after {@link #COLUMNS} ({@link #setRow}).
+   */
+  abstract String upsert(String staging, List<String> extraColumns);
+
+  /** {@link #COLUMNS} and then {@code extraColumns}. */
+  static List<String> allColumns(List<String> extraColumns) {
+    List<String> all = new ArrayList<>(List.of(COLUMNS));
+    all.addAll(extraColumns);
+    return all;
+  }
+
+  /** {@code ?, ?, ...}, one per column. */
+  static String placeholders(int n) {
+    return String.join(", ", java.util.Collections.nCopies(n, "?"));
+  }
+
+  /**
+   * Binds one row for {@link #upsert}: parameters in {@link JdbcSink} column order, then
+   * {@code extraValues} (text or null) in the order of the upsert's extra columns.
+   */
+  void setRow(PreparedStatement s, String key, Prediction p, List<@Nullable String> extraValues) throws SQLException {
+    setRow(s, key, p);
+    for (int i = 0; i < extraValues.size(); i++) {
+      String v = extraValues.get(i);
+      if (v == null) {
+        s.setNull(COLUMNS.length + 1 + i, Types.VARCHAR);
+      } else {
+        s.setString(COLUMNS.length + 1 + i, v);
+      }
+    }
+  }
 
   /** Binds one row for {@link #upsert}, parameters in {@link JdbcSink} column order. */
   void setRow(PreparedStatement s, String key, Prediction p) throws SQLException {
@@ -217,6 +272,10 @@ abstract class JdbcDialect implements Serializable {
     }
   }
 
+  String columns(List<String> names) {
+    return columns(names.toArray(new String[0]));
+  }
+
   String columns(String... names) {
     List<String> q = new ArrayList<>();
     for (String n : names) {
@@ -227,9 +286,6 @@ abstract class JdbcDialect implements Serializable {
 
   static final String[] COLUMNS = {"key", "score", "scores", "items", "label", "confidence", "model_name",
       "model_version", "prediction_timestamp", "run_id", "fallback_reason"};
-
-  /** Every column but the key: what an upsert updates. */
-  static final List<String> VALUE_COLUMNS = List.of(COLUMNS).subList(1, COLUMNS.length);
 
   private static final class Postgresql extends JdbcDialect {
     private static final long serialVersionUID = 1L;
@@ -250,11 +306,17 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String createTable(String name) {
+    String textType() {
+      return "text";
+    }
+
+    @Override
+    String createTable(String name, List<String> extraColumns) {
       return "CREATE TABLE " + quote(name) + " ("
           + "key text NOT NULL, score double precision, scores real[] NOT NULL, items text[] NOT NULL,"
           + " label text, confidence double precision, model_name text NOT NULL, model_version text NOT NULL,"
-          + " prediction_timestamp timestamptz NOT NULL, run_id text NOT NULL, fallback_reason text,"
+          + " prediction_timestamp timestamptz NOT NULL, run_id text NOT NULL, fallback_reason text"
+          + extraColumnsDdl(extraColumns) + ","
           + " CONSTRAINT " + quote(JdbcSink.identifier(name + "_pkey")) + " PRIMARY KEY (key))";
     }
 
@@ -266,9 +328,10 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String upsert(String staging) {
-      return "INSERT INTO " + quote(staging) + " (" + columns(COLUMNS) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          + " ON CONFLICT (key) DO UPDATE SET " + VALUE_COLUMNS.stream()
+    String upsert(String staging, List<String> extraColumns) {
+      List<String> all = allColumns(extraColumns);
+      return "INSERT INTO " + quote(staging) + " (" + columns(all) + ") VALUES (" + placeholders(all.size()) + ")"
+          + " ON CONFLICT (key) DO UPDATE SET " + all.subList(1, all.size()).stream()
               .map(c -> quote(c) + " = EXCLUDED." + quote(c)).collect(Collectors.joining(", "));
     }
 
@@ -370,12 +433,18 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String createTable(String name) {
+    String textType() {
+      return "TEXT";
+    }
+
+    @Override
+    String createTable(String name, List<String> extraColumns) {
       return "CREATE TABLE " + quote(name) + " ("
           + "`key` VARCHAR(255) NOT NULL, `score` DOUBLE, `scores` JSON NOT NULL, `items` JSON NOT NULL,"
           + " `label` TEXT, `confidence` DOUBLE, `model_name` VARCHAR(255) NOT NULL,"
           + " `model_version` VARCHAR(255) NOT NULL, `prediction_timestamp` DATETIME(3) NOT NULL,"
-          + " `run_id` VARCHAR(255) NOT NULL, `fallback_reason` TEXT, PRIMARY KEY (`key`))"
+          + " `run_id` VARCHAR(255) NOT NULL, `fallback_reason` TEXT" + extraColumnsDdl(extraColumns)
+          + ", PRIMARY KEY (`key`))"
           + " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
     }
 
@@ -388,9 +457,10 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String upsert(String staging) {
-      return "INSERT INTO " + quote(staging) + " (" + columns(COLUMNS) + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          + " ON DUPLICATE KEY UPDATE " + VALUE_COLUMNS.stream()
+    String upsert(String staging, List<String> extraColumns) {
+      List<String> all = allColumns(extraColumns);
+      return "INSERT INTO " + quote(staging) + " (" + columns(all) + ") VALUES (" + placeholders(all.size()) + ")"
+          + " ON DUPLICATE KEY UPDATE " + all.subList(1, all.size()).stream()
               .map(c -> quote(c) + " = VALUES(" + quote(c) + ")").collect(Collectors.joining(", "));
     }
 
@@ -512,12 +582,17 @@ abstract class JdbcDialect implements Serializable {
     }
 
     @Override
-    String createTable(String name) {
+    String textType() {
+      return "VARCHAR";
+    }
+
+    @Override
+    String createTable(String name, List<String> extraColumns) {
       return "CREATE TABLE " + quote(name) + " ("
           + "KEY VARCHAR NOT NULL, SCORE FLOAT, SCORES ARRAY NOT NULL, ITEMS ARRAY NOT NULL, LABEL VARCHAR,"
           + " CONFIDENCE FLOAT, MODEL_NAME VARCHAR NOT NULL, MODEL_VERSION VARCHAR NOT NULL,"
-          + " PREDICTION_TIMESTAMP TIMESTAMP_TZ NOT NULL, RUN_ID VARCHAR NOT NULL, FALLBACK_REASON VARCHAR,"
-          + " PRIMARY KEY (KEY))";
+          + " PREDICTION_TIMESTAMP TIMESTAMP_TZ NOT NULL, RUN_ID VARCHAR NOT NULL, FALLBACK_REASON VARCHAR"
+          + extraColumnsDdl(extraColumns) + ", PRIMARY KEY (KEY))";
     }
 
     @Override
@@ -532,17 +607,18 @@ abstract class JdbcDialect implements Serializable {
      * bound as JSON text and parsed.
      */
     @Override
-    String upsert(String staging) {
+    String upsert(String staging, List<String> extraColumns) {
+      List<String> all = allColumns(extraColumns);
       List<String> source = new ArrayList<>();
-      for (String c : COLUMNS) {
+      for (String c : all) {
         source.add(("scores".equals(c) || "items".equals(c) ? "PARSE_JSON(?)" : "?") + " AS " + quote(c));
       }
       return "MERGE INTO " + quote(staging) + " t USING (SELECT " + String.join(", ", source) + ") s"
           + " ON t." + quote("key") + " = s." + quote("key")
-          + " WHEN MATCHED THEN UPDATE SET " + VALUE_COLUMNS.stream()
+          + " WHEN MATCHED THEN UPDATE SET " + all.subList(1, all.size()).stream()
               .map(c -> "t." + quote(c) + " = s." + quote(c)).collect(Collectors.joining(", "))
-          + " WHEN NOT MATCHED THEN INSERT (" + columns(COLUMNS) + ") VALUES ("
-          + java.util.Arrays.stream(COLUMNS).map(c -> "s." + quote(c)).collect(Collectors.joining(", ")) + ")";
+          + " WHEN NOT MATCHED THEN INSERT (" + columns(all) + ") VALUES ("
+          + all.stream().map(c -> "s." + quote(c)).collect(Collectors.joining(", ")) + ")";
     }
 
     @Override

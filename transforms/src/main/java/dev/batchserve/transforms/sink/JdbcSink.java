@@ -96,6 +96,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.sink.jdbc";
   private static final Pattern TABLE = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
+  private static final Pattern COLUMN = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JdbcSink.class);
 
@@ -109,6 +110,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private @Nullable String view;
   private java.util.LinkedHashMap<String, String> viewColumns = new java.util.LinkedHashMap<>();
   private transient List<PCollection<?>> signals = List.of();
+  private PassThroughColumns passThrough = PassThroughColumns.NONE;
 
   /**
    * What a serving view's column may show: the prediction's columns, and {@code run_date}, the
@@ -136,6 +138,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.view = view;
     c.viewColumns = viewColumns;
     c.signals = signals;
+    c.passThrough = passThrough;
     return c;
   }
 
@@ -239,6 +242,34 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     return c;
   }
 
+  /**
+   * Also writes these pass-through columns ({@link Prediction#getPassThrough()}): one nullable text
+   * column {@code pass_through_<name>} each, after {@code fallback_reason}, in this order (prefixed, as
+   * a table is flat: an input column {@code label} must not meet the prediction's {@code label}). The
+   * staging table is created per run, so a run with other columns serves a table with other columns.
+   * A key without values (a cold start) has nulls. Default none: the table is unchanged. Each
+   * {@code pass_through_<name>} must be a lower-case identifier of at most 63 characters
+   * ({@code [a-z_][a-z0-9_]*}, which PostgreSQL, MySQL and Snowflake take unquoted alike):
+   *
+   * <pre>{@code
+   * SinkWithMetadata.<String>jdbc(url).withTable("fraud_scores").withRunInfo(run)
+   *     .withPassThroughColumns(List.of("row_id", "region")); // pass_through_row_id, pass_through_region
+   * }</pre>
+   */
+  public JdbcSink<K> withPassThroughColumns(List<String> columns) {
+    PassThroughColumns checked = PassThroughColumns.of(columns);
+    for (String name : checked.names()) {
+      String flat = PassThroughColumns.flatName(name);
+      checkArgument(COLUMN.matcher(flat).matches(),
+          "pass-through column '%s' cannot be a JDBC column: '%s' must be lower case [a-z_][a-z0-9_]*, at most 63"
+              + " characters; drop it from --passThroughColumns (withPassThroughColumns) or rename the input column",
+          name, flat);
+    }
+    JdbcSink<K> c = copy();
+    c.passThrough = checked;
+    return c;
+  }
+
   /** Publishes only after these collections are complete (e.g. the completeness check's output). */
   public JdbcSink<K> publishAfter(PCollection<?>... more) {
     JdbcSink<K> c = copy();
@@ -279,7 +310,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     RunInfo run = runInfo;
     String staging = stagingTable(table, run.runId());
     return StagedPublish.<K>of("JdbcSink", METRICS_NAMESPACE, run, signals)
-        .preparedBy(new PrepareFn(endpoint, dialect, table, run, forceLatest))
+        .preparedBy(new PrepareFn(endpoint, dialect, table, run, forceLatest, flatColumns()))
         .writing((in, attempt) -> {
           PCollection<KV<String, Prediction>> keyed = in
               .apply("AfterPrepare", Wait.on(attempt.prepared()))
@@ -288,8 +319,8 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
                   .via(kv -> KV.of(String.valueOf(kv.getKey()), kv.getValue())));
           PCollection<Void> written = keyed.apply("Write", JdbcIO.<KV<String, Prediction>>write()
               .withDataSourceProviderFn(endpoint)
-              .withStatement(dialect.upsert(staging))
-              .withPreparedStatementSetter(new SetRow(dialect))
+              .withStatement(dialect.upsert(staging, flatColumns()))
+              .withPreparedStatementSetter(new SetRow(dialect, passThrough))
               .withBatchSize(batchSize)
               .withRetryStrategy(JdbcEndpoint::isRetryable)
               .withRetryConfiguration(JdbcIO.RetryConfiguration.create(
@@ -300,6 +331,13 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
               new Switch(endpoint, dialect, table, run, view, viewSelect(run), forceLatest));
         })
         .expand(input);
+  }
+
+  /** The pass-through columns' names in the table. */
+  private List<String> flatColumns() {
+    List<String> flat = new ArrayList<>();
+    passThrough.names().forEach(n -> flat.add(PassThroughColumns.flatName(n)));
+    return flat;
   }
 
   /** The serving view's {@code SELECT ... FROM <table>}, or null without a view. */
@@ -346,14 +384,16 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static final class SetRow implements JdbcIO.PreparedStatementSetter<KV<String, Prediction>> {
     private static final long serialVersionUID = 1L;
     private final JdbcDialect dialect;
+    private final PassThroughColumns passThrough;
 
-    SetRow(JdbcDialect dialect) {
+    SetRow(JdbcDialect dialect, PassThroughColumns passThrough) {
       this.dialect = dialect;
+      this.passThrough = passThrough;
     }
 
     @Override
     public void setParameters(KV<String, Prediction> kv, PreparedStatement s) throws SQLException {
-      dialect.setRow(s, kv.getKey(), kv.getValue());
+      dialect.setRow(s, kv.getKey(), kv.getValue(), passThrough.values(kv.getValue()));
     }
   }
 
@@ -363,8 +403,11 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final String table;
     private final RunInfo run;
     private final boolean forceLatest;
+    private final List<String> extraColumns;
 
-    PrepareFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, boolean forceLatest) {
+    PrepareFn(JdbcEndpoint endpoint, JdbcDialect dialect, String table, RunInfo run, boolean forceLatest,
+        List<String> extraColumns) {
+      this.extraColumns = extraColumns;
       this.endpoint = endpoint;
       this.dialect = dialect;
       this.table = table;
@@ -389,7 +432,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
             }
             // Whatever an earlier attempt of this run left is dropped: the attempt starts from empty.
             s.execute("DROP TABLE IF EXISTS " + dialect.quote(staging));
-            s.execute(dialect.createTable(staging));
+            s.execute(dialect.createTable(staging, extraColumns));
             if (dialect.transactionalDdl()) {
               c.commit();
             }

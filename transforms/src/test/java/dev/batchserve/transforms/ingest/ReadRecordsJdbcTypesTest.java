@@ -63,16 +63,46 @@ public class ReadRecordsJdbcTypesTest {
         Row.withSchema(s).addValues("u1", LocalDate.of(2024, 2, 29), LocalTime.parse("10:15:30.5"),
             new BigDecimal("12.30")).build()));
     PAssert.that(r.deadLetters()).empty();
-    // Beam's JdbcIO reads timestamps as milliseconds (a Joda DATETIME): the key has the canonical text
-    // of that instant, with or without a zone in the database.
+    // Timestamps keep their microseconds (Beam's own readRows would drop them): the key has the
+    // canonical text of the exact instant, with or without a zone in the database.
     PAssert.that(keys("Ts", p.apply("ReadTs", query("select user_id, ts from ev").withKeyColumns("user_id", "ts"))))
-        .containsInAnyOrder("u1|2024-02-29T23:59:58.123Z");
+        .containsInAnyOrder("u1|2024-02-29T23:59:58.123456Z");
     PAssert.that(keys("Tstz", p.apply("ReadTstz", query("select user_id, tstz from ev").withKeyColumns("user_id", "tstz"))))
-        .containsInAnyOrder("u1|2024-02-29T23:59:58.123Z");
+        .containsInAnyOrder("u1|2024-02-29T23:59:58.123456Z");
     // Every digit, through text: the database's text of the timestamp, declared a key timestamp.
     PAssert.that(keys("Text", p.apply("ReadText", query("select user_id, ts::text as ts from ev")
             .withKeyColumns("user_id", "ts").withKeyTimestamp("ts"))))
         .containsInAnyOrder("u1|2024-02-29T23:59:58.123456Z");
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void jdbcTimestampsArriveAsExactInstantsLikeParquets() {
+    ReadRecords.Result r = p.apply("ReadExact", query("select user_id, ts, tstz from ev").withKeyColumns("user_id"));
+    Schema s = r.schema();
+    assertThat(s.getField("ts").getType().getLogicalType().getIdentifier(),
+        is(org.apache.beam.sdk.schemas.logicaltypes.NanosInstant.IDENTIFIER));
+    assertThat(s.getField("tstz").getType().getLogicalType().getIdentifier(),
+        is(org.apache.beam.sdk.schemas.logicaltypes.NanosInstant.IDENTIFIER));
+    java.time.Instant exact = java.time.Instant.parse("2024-02-29T23:59:58.123456Z");
+    PAssert.that(r.records()).containsInAnyOrder(KV.of("u1", Row.withSchema(s).addValues("u1", exact, exact).build()));
+    PAssert.that(r.deadLetters()).empty();
+    p.run().waitUntilFinish();
+  }
+
+  @Test
+  public void aNullJdbcTimestampStaysNull() throws Exception {
+    try (Connection c = PG.connect(); Statement st = c.createStatement()) {
+      st.execute("create table if not exists ev_null (user_id text, ts timestamp(6))");
+      st.execute("delete from ev_null");
+      st.execute("insert into ev_null values ('u2', null), ('u3', '2024-01-01 00:00:00.000001')");
+    }
+    ReadRecords.Result r = p.apply("ReadNull", query("select user_id, ts from ev_null").withKeyColumns("user_id"));
+    Schema s = r.schema();
+    PAssert.that(r.records()).containsInAnyOrder(
+        KV.of("u2", Row.withSchema(s).addValues("u2", null).build()),
+        KV.of("u3", Row.withSchema(s).addValues("u3", java.time.Instant.parse("2024-01-01T00:00:00.000001Z")).build()));
+    PAssert.that(r.deadLetters()).empty();
     p.run().waitUntilFinish();
   }
 

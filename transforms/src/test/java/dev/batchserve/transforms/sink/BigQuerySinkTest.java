@@ -259,6 +259,52 @@ public class BigQuerySinkTest {
   }
 
   @Test
+  public void writesPassThroughColumnsAsTheRecordPassThrough() throws Exception {
+    RunInfo run = day(28);
+    p.apply(StoreTestData.createWithPassThrough(run, 4))
+        .apply(sink(run).withPassThroughColumns(StoreTestData.PASS_THROUGH));
+    p.run().waitUntilFinish();
+
+    com.google.api.services.bigquery.model.Table table =
+        datasets.getTable(new TableReference().setProjectId(PROJECT).setDatasetId(DATASET).setTableId(TABLE));
+    List<TableFieldSchema> fields = table.getSchema().getFields();
+    assertThat(fields.size(), equalTo(12));
+    TableFieldSchema record = fields.get(11);
+    assertThat(field(record.getName(), record.getType(), record.getMode()),
+        equalTo(field("pass_through", "RECORD", "NULLABLE")));
+    List<List<String>> nested = new ArrayList<>();
+    for (TableFieldSchema f : record.getFields()) {
+      nested.add(field(f.getName(), f.getType(), f.getMode()));
+    }
+    assertThat(nested, equalTo(List.of(field("row_id", "STRING", "NULLABLE"), field("label", "STRING", "NULLABLE"))));
+    JobConfigurationLoad load = jobs.getAllJobs().stream().map(j -> j.getConfiguration().getLoad())
+        .filter(l -> l != null && l.getDestinationTable().getTableId().startsWith(TABLE + "$")).findFirst().get();
+    assertThat(load.getSchemaUpdateOptions(), equalTo(List.of("ALLOW_FIELD_ADDITION")));
+
+    List<String> got = new ArrayList<>();
+    for (TableRow r : rows()) {
+      Map<?, ?> pt = (Map<?, ?>) r.get("pass_through");
+      got.add(r.get("key") + " " + r.get("label") + " " + (pt == null ? "none" : pt.get("row_id") + " " + pt.get("label")));
+    }
+    got.sort(null);
+    // acct-0000 is a cold start (an empty record); odd keys have a null label; the prediction's label stays its own.
+    assertThat(got, equalTo(List.of("acct-0000 fraud null null", "acct-0001 null r1 null",
+        "acct-0002 null r2 L2", "acct-0003 fraud r3 null")));
+    TableRow one = (TableRow) BigQuerySink.toTableRow("k", StoreTestData.withPassThrough(run, 1),
+        StoreTestData.PASS_THROUGH).get("pass_through");
+    assertThat(new ArrayList<>(one.keySet()), equalTo(List.of("row_id"))); // the null label is left out
+    assertThat(one.get("row_id"), equalTo("r1"));
+  }
+
+  @Test
+  public void refusesAPassThroughColumnThatIsNoBigQueryFieldName() {
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> sink(day(28)).withPassThroughColumns(List.of("row-id"))).getMessage(), equalTo(
+            "pass-through column 'row-id' cannot be a BigQuery field name (it must match [A-Za-z_][A-Za-z0-9_]{0,127}):"
+                + " drop it from --passThroughColumns (withPassThroughColumns) or rename the input column"));
+  }
+
+  @Test
   public void aReRunOfTheSameRunReplacesItsPartitionWithoutDuplicates() throws Exception {
     RunInfo run = day(28);
     publish(run, 20);

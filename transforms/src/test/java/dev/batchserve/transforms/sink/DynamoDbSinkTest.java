@@ -187,6 +187,33 @@ public class DynamoDbSinkTest {
     }
   }
 
+  /**
+   * An item keeps the whole prediction as the JSON of its {@code prediction} attribute, so the
+   * pass-through values travel in it as the JSON lines' {@code "pass_through"} object and the store
+   * reads them back; no sink setting is needed.
+   */
+  @Test
+  public void passThroughValuesTravelInThePredictionAttribute() {
+    RunInfo run = day(28);
+    p.apply(StoreTestData.createWithPassThrough(run, 3)).apply(sink(run));
+    p.run().waitUntilFinish();
+
+    String ns = pointer().get(DynamoDbSink.NAMESPACE_ATTRIBUTE).s();
+    Map<String, Map<String, AttributeValue>> items = items();
+    assertThat(items.get(PREFIX + "#" + ns + "#" + key(1)).get(DynamoDbSink.PREDICTION_ATTRIBUTE).s(),
+        org.hamcrest.Matchers.endsWith(",\"pass_through\":{\"row_id\":\"r1\",\"label\":null}}"));
+    assertThat(items.get(PREFIX + "#" + ns + "#" + key(0)).get(DynamoDbSink.PREDICTION_ATTRIBUTE).s(),
+        org.hamcrest.Matchers.not(org.hamcrest.Matchers.containsString("pass_through")));
+    try (DynamoDbPredictionStore store = store()) {
+      List<String> got = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        got.add(key(i) + " " + store.get(key(i)).prediction().get().getPassThrough());
+      }
+      assertThat(got, equalTo(List.of("acct-0000 {}", "acct-0001 {row_id=r1, label=null}",
+          "acct-0002 {row_id=r2, label=L2}")));
+    }
+  }
+
   @Test
   public void beforeAnyPublishTheStoreSaysSo() {
     try (DynamoDbPredictionStore store = store()) {

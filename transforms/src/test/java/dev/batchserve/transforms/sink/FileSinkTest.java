@@ -412,6 +412,72 @@ public class FileSinkTest {
     assertThat(FileSink.latestDirectory(root), is((String) null));
   }
 
+  /** Three predictions: row_id and label set, label null, and a cold start without values. */
+  static List<KV<String, Prediction>> withPassThrough(RunInfo run) {
+    java.util.Map<String, String> both = new java.util.LinkedHashMap<>();
+    both.put("row_id", "17");
+    both.put("label", "fraud");
+    java.util.Map<String, String> nullLabel = new java.util.LinkedHashMap<>();
+    nullLabel.put("row_id", "18");
+    nullLabel.put("label", null);
+    List<KV<String, Prediction>> in = predictions(3, run);
+    return List.of(
+        KV.of("acct-0", in.get(0).getValue()),
+        KV.of("acct-1", in.get(1).getValue().toBuilder().passThrough(both).build()),
+        KV.of("acct-2", in.get(2).getValue().toBuilder().passThrough(nullLabel).build()));
+  }
+
+  @Test
+  public void passThroughColumnsAreTheNestedRecordPassThroughInParquet() throws Exception {
+    String root = tmp.getRoot().toString();
+    Pipeline p = pipeline();
+    input(p, withPassThrough(DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1).withNumShards(1)
+        .withPassThroughColumns(List.of("row_id", "label")));
+    p.run().waitUntilFinish();
+
+    Path runDir = Path.of(FileSink.publishedDirectory(root, DAY1));
+    List<GenericRecord> records = new ArrayList<>();
+    try (ParquetReader<GenericRecord> r = AvroParquetReader.<GenericRecord>builder(HadoopInputFile.fromPath(
+        new org.apache.hadoop.fs.Path(runDir.resolve("parquet/part-00000-of-00001.parquet").toUri()),
+        new Configuration())).build()) {
+      for (GenericRecord rec; (rec = r.read()) != null; ) {
+        records.add(rec);
+      }
+    }
+    assertThat(records.stream().map(r -> r.get("key").toString()).collect(Collectors.toList()),
+        is(List.of("acct-0", "acct-1", "acct-2")));
+    assertThat(records.get(0).getSchema().getFields().stream().map(f -> f.name()).collect(Collectors.toList()),
+        is(List.of("key", "score", "scores", "items", "label", "confidence", "model_name",
+            "model_version", "prediction_timestamp", "run_id", "fallback_reason", "pass_through")));
+    List<String> pt = new ArrayList<>();
+    for (GenericRecord r : records) {
+      GenericRecord nested = (GenericRecord) r.get("pass_through");
+      assertThat(nested.getSchema().getFields().stream().map(f -> f.name()).collect(Collectors.toList()),
+          is(List.of("row_id", "label")));
+      pt.add(r.get("key") + " " + nested.get("row_id") + " " + nested.get("label"));
+    }
+    // The cold start has no values; a null value stays null; the prediction's own label is untouched.
+    assertThat(pt, is(List.of("acct-0 null null", "acct-1 17 fraud", "acct-2 18 null")));
+    assertThat(records.get(1).get("label"), is((Object) null));
+
+    JsonNode schema = JSON.readTree(runDir.resolve("_MANIFEST.json").toFile()).get("schema");
+    assertThat(schema.get(11).toString(), is("{\"name\":\"pass_through\",\"type\":\"ROW\",\"nullable\":false,"
+        + "\"fields\":[{\"name\":\"row_id\",\"type\":\"STRING\",\"nullable\":true},"
+        + "{\"name\":\"label\",\"type\":\"STRING\",\"nullable\":true}]}"));
+    assertThat(jsonLines(runDir).get(2), containsString("\"pass_through\":{\"row_id\":\"18\",\"label\":null}"));
+  }
+
+  @Test
+  public void passThroughColumnNamesMustBeParquetFieldNames() {
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> SinkWithMetadata.<String>files("/x").withPassThroughColumns(List.of("row id"))).getMessage(),
+        is("pass-through column 'row id' cannot be a Parquet field name (it must match [A-Za-z_][A-Za-z0-9_]{0,127}):"
+            + " drop it from --passThroughColumns (withPassThroughColumns) or rename the input column"));
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> SinkWithMetadata.<String>files("/x").withPassThroughColumns(List.of("a", "a"))).getMessage(),
+        is("pass-through column 'a' is named twice in [a, a]"));
+  }
+
   /** A check that fails, standing for a tripped quality gate. */
   static final class FailingGate extends DoFn<String, String> {
     @ProcessElement

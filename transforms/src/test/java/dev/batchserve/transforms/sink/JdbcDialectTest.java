@@ -55,6 +55,24 @@ public class JdbcDialectTest {
             + " PUBLISHED_AT TIMESTAMP_TZ NOT NULL, SERVED BOOLEAN NOT NULL DEFAULT FALSE)"));
   }
 
+  @Test
+  public void passThroughColumnsAreNullableTextColumnsInEveryDialect() {
+    List<String> extra = List.of("pass_through_row_id", "pass_through_label");
+    assertThat(SF.createTable("t__r", extra), containsString(
+        "FALLBACK_REASON VARCHAR, \"PASS_THROUGH_ROW_ID\" VARCHAR, \"PASS_THROUGH_LABEL\" VARCHAR, PRIMARY KEY (KEY))"));
+    assertThat(SF.upsert("t__r", extra), containsString("? AS \"FALLBACK_REASON\", ? AS \"PASS_THROUGH_ROW_ID\","
+        + " ? AS \"PASS_THROUGH_LABEL\") s"));
+    assertThat(SF.upsert("t__r", extra), containsString(
+        "t.\"PASS_THROUGH_LABEL\" = s.\"PASS_THROUGH_LABEL\" WHEN NOT MATCHED"));
+    assertThat(MY.createTable("t__r", extra), containsString(
+        "`fallback_reason` TEXT, `pass_through_row_id` TEXT, `pass_through_label` TEXT, PRIMARY KEY (`key`))"));
+    assertThat(MY.upsert("t__r", extra), containsString("`pass_through_label`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        + " ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"));
+    assertThat(MY.upsert("t__r", extra), containsString(
+        "`pass_through_label` = VALUES(`pass_through_label`)"));
+    assertThat(MY.createTable("t__r", List.of()), equalTo(MY.createTable("t__r")));
+  }
+
   /** Snowflake does not enforce primary keys: the upsert is a MERGE on the key, arrays parsed from JSON. */
   @Test
   public void snowflakeUpsertIsAMergeOnTheKey() {

@@ -144,6 +144,62 @@ public class JdbcSinkTest {
     }
   }
 
+  @Test
+  public void writesPassThroughColumnsAsPrefixedTextColumns() throws Exception {
+    RunInfo run = day(28);
+    p.apply(StoreTestData.createWithPassThrough(run, 4))
+        .apply(sink(run).withPassThroughColumns(StoreTestData.PASS_THROUGH));
+    p.run().waitUntilFinish();
+
+    try (Connection c = PG.connect()) {
+      assertServes(c, run, 4);
+      List<String> columns = new ArrayList<>();
+      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+          "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '"
+              + TABLE + "' ORDER BY ordinal_position")) {
+        while (r.next()) {
+          columns.add(r.getString(1) + " " + r.getString(2) + " " + r.getString(3));
+        }
+      }
+      assertThat(columns.subList(10, columns.size()), equalTo(List.of("fallback_reason text YES",
+          "pass_through_row_id text YES", "pass_through_label text YES")));
+      List<String> rows = new ArrayList<>();
+      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+          "SELECT key, label, pass_through_row_id, pass_through_label FROM " + TABLE + " ORDER BY key")) {
+        while (r.next()) {
+          rows.add(r.getString(1) + " " + r.getString(2) + " " + r.getString(3) + " " + r.getString(4));
+        }
+      }
+      // acct-0000 is a cold start (no values); odd keys have a null label; the prediction's label stays its own.
+      assertThat(rows, equalTo(List.of("acct-0000 fraud null null", "acct-0001 null r1 null",
+          "acct-0002 null r2 L2", "acct-0003 fraud r3 null")));
+    }
+  }
+
+  @Test
+  public void aRunWithoutPassThroughColumnsReplacesATableThatHadThem() throws Exception {
+    publish(sink(day(27)).withPassThroughColumns(List.of("row_id")), day(27), 3);
+    publish(sink(day(28)), day(28), 3);
+    try (Connection c = PG.connect()) {
+      assertServes(c, day(28), 3);
+      assertThat(count(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = '" + TABLE
+          + "' AND column_name LIKE 'pass_through%'"), equalTo(0L));
+      assertThat(count(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = '" + TABLE
+          + "__previous' AND column_name = 'pass_through_row_id'"), equalTo(1L));
+    }
+  }
+
+  @Test
+  public void refusesAPassThroughColumnThatIsNoLowerCaseIdentifier() {
+    assertThat(assertThrows(IllegalArgumentException.class,
+        () -> sink(day(28)).withPassThroughColumns(List.of("row_id", "Region"))).getMessage(), equalTo(
+            "pass-through column 'Region' cannot be a JDBC column: 'pass_through_Region' must be lower case"
+                + " [a-z_][a-z0-9_]*, at most 63 characters; drop it from --passThroughColumns"
+                + " (withPassThroughColumns) or rename the input column"));
+    assertThrows(IllegalArgumentException.class, () -> sink(day(28)).withPassThroughColumns(List.of("x".repeat(51))));
+    sink(day(28)).withPassThroughColumns(List.of("x".repeat(50)));
+  }
+
   /**
    * A real fault in the publish transaction, after every write (publish waits for all of them):
    * the server refuses the rename. Nothing of the failed pipeline is still running afterwards.

@@ -207,6 +207,37 @@ public class MySqlSinkTest {
   }
 
   @Test
+  public void writesPassThroughColumnsAsPrefixedTextColumns() throws Exception {
+    RunInfo run = day(28);
+    p.apply(StoreTestData.createWithPassThrough(run, 4))
+        .apply(sink(run).withPassThroughColumns(StoreTestData.PASS_THROUGH));
+    p.run().waitUntilFinish();
+
+    try (Connection c = DB.connect()) {
+      assertServes(c, run, 4);
+      List<String> columns = new ArrayList<>();
+      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+          "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = DATABASE()"
+              + " AND table_name = '" + TABLE + "' ORDER BY ordinal_position")) {
+        while (r.next()) {
+          columns.add(r.getString(1) + " " + r.getString(2) + " " + r.getString(3));
+        }
+      }
+      assertThat(columns.subList(10, columns.size()), equalTo(List.of("fallback_reason text YES",
+          "pass_through_row_id text YES", "pass_through_label text YES")));
+      List<String> rows = new ArrayList<>();
+      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+          "SELECT `key`, `label`, pass_through_row_id, pass_through_label FROM " + TABLE + " ORDER BY `key`")) {
+        while (r.next()) {
+          rows.add(r.getString(1) + " " + r.getString(2) + " " + r.getString(3) + " " + r.getString(4));
+        }
+      }
+      assertThat(rows, equalTo(List.of("acct-0000 fraud null null", "acct-0001 null r1 null",
+          "acct-0002 null r2 L2", "acct-0003 fraud r3 null")));
+    }
+  }
+
+  @Test
   public void aReRunOfTheSameRunIdWritesNoDuplicates() throws Exception {
     RunInfo run = day(28);
     publish(sink(run), run, 30);

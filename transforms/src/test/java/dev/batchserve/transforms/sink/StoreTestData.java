@@ -45,6 +45,32 @@ public final class StoreTestData {
     return out;
   }
 
+  /** The pass-through columns of {@link #withPassThrough}: {@code label} is also a prediction field. */
+  public static final List<String> PASS_THROUGH = List.of("row_id", "label");
+
+  /**
+   * {@link #prediction} with pass-through values: key 0 has none (a cold start), the others
+   * {@code row_id = "r<i>"} and {@code label = "L<i>"}, null for odd i.
+   */
+  public static Prediction withPassThrough(RunInfo run, int i) {
+    Prediction p = prediction(run, i);
+    if (i == 0) {
+      return p;
+    }
+    java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+    values.put("row_id", "r" + i);
+    values.put("label", i % 2 == 0 ? "L" + i : null);
+    return p.toBuilder().passThrough(values).build();
+  }
+
+  public static Create.Values<KV<String, Prediction>> createWithPassThrough(RunInfo run, int n) {
+    List<KV<String, Prediction>> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(KV.of(key(i), withPassThrough(run, i)));
+    }
+    return Create.of(out).withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
+  }
+
   public static Create.Values<KV<String, Prediction>> create(RunInfo run, int n) {
     return Create.of(predictions(run, n))
         .withCoder(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of()));
