@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
@@ -157,7 +160,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
 
     PCollection<KV<K, Prediction>> toWrite = input;
     if (writeIsVisible && !signals.isEmpty()) {
-      toWrite = input.apply("WaitForSignals", Wait.on(signals.toArray(new PCollection<?>[0])));
+      toWrite = input.apply("WaitForSignals", Wait.on(allDone("Signals", signals)));
     }
     Staged staged = write.write(toWrite, new Attempt(token));
 
@@ -175,7 +178,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     waitOn.addAll(staged.done);
     waitOn.addAll(signals);
     PCollection<String> published = token
-        .apply("WaitForWrites", Wait.on(waitOn.toArray(new PCollection<?>[0])))
+        .apply("WaitForWrites", Wait.on(allDone("Writes", waitOn)))
         .apply("Publish", ParDo.of(new PublishFn(sink, metricsNamespace, run, staged, written, expected))
             .withSideInputs(sideInputs))
         .setCoder(StringUtf8Coder.of());
@@ -183,6 +186,25 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
       published = staged.afterPublish.apply(published).setCoder(StringUtf8Coder.of());
     }
     return new PublishedRun(p, published);
+  }
+
+  /**
+   * One collection that is complete when every one of {@code signals} is: each is mapped to nothing
+   * and the results flattened, so that {@code Wait.on} samples one collection (one shuffle) instead
+   * of one per signal.
+   */
+  static PCollection<Integer> allDone(String name, List<PCollection<?>> signals) {
+    PCollectionList<Integer> none = PCollectionList.empty(signals.get(0).getPipeline());
+    for (int i = 0; i < signals.size(); i++) {
+      none = none.and(signals.get(i).apply(name + "Done" + i, ParDo.of(new NothingFn<>())).setCoder(VarIntCoder.of()));
+    }
+    return none.apply(name + "AllDone", Flatten.pCollections());
+  }
+
+  /** Emits nothing: its output is complete when its input is. */
+  private static final class NothingFn<T> extends DoFn<T, Integer> {
+    @ProcessElement
+    public void process() {}
   }
 
   /** A store's {@code Write} step: stages the input; built per {@code expand}, on the launcher. */
