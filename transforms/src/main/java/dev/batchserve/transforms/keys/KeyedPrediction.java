@@ -4,6 +4,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.transforms.compare.CompareModels;
 import dev.batchserve.transforms.compare.ModelAgreement;
 import dev.batchserve.transforms.features.FeatureProfile;
@@ -124,6 +125,7 @@ public final class KeyedPrediction<K>
   private final @Nullable String challengerUri;
   private final transient @Nullable PCollection<DeadLetter> readFailures;
   private final List<String> passThroughColumns;
+  private final ModelOptions modelOptions;
 
   private KeyedPrediction(
       FeatureSpec spec,
@@ -138,7 +140,9 @@ public final class KeyedPrediction<K>
       int joinBuckets,
       @Nullable String challengerUri,
       @Nullable PCollection<DeadLetter> readFailures,
-      List<String> passThroughColumns) {
+      List<String> passThroughColumns,
+      ModelOptions modelOptions) {
+    this.modelOptions = modelOptions;
     this.readFailures = readFailures;
     this.passThroughColumns = passThroughColumns;
     this.spec = spec;
@@ -160,7 +164,8 @@ public final class KeyedPrediction<K>
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
     return new KeyedPrediction<>(
         spec, modelUri, null, null, null, Fallback.abstain(), DuplicateKeyPolicy.ERROR, 256, 1.0, DEFAULT_JOIN_BUCKETS, null, null,
-        List.of());
+        List.of(),
+        ModelOptions.defaults());
   }
 
   /**
@@ -175,7 +180,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withRunInfo(RunInfo run) {
     return new KeyedPrediction<>(spec, modelUri, Objects.requireNonNull(run, "run"), expectedKeys, previous,
         fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /**
@@ -186,7 +191,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withExpectedKeys(PCollection<K> keys) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, Objects.requireNonNull(keys, "keys"), previous,
         fallback, duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /** The previous run's predictions by key, for {@link Fallback#previousRun}. */
@@ -194,21 +199,21 @@ public final class KeyedPrediction<K>
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys,
         Objects.requireNonNull(previousRun, "previousRun"), fallback, duplicatePolicy, maxBatchSize,
         failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /** Policy for keys without a model prediction (default {@link Fallback#abstain()}). */
   public KeyedPrediction<K> withFallback(Fallback policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous,
         Objects.requireNonNull(policy, "policy"), duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /** Policy for several input records with one key (default {@link DuplicateKeyPolicy#ERROR}). */
   public KeyedPrediction<K> withDuplicateKeyPolicy(DuplicateKeyPolicy policy) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         Objects.requireNonNull(policy, "policy"), maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}. */
@@ -216,7 +221,23 @@ public final class KeyedPrediction<K>
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, n, failureThreshold, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
+  }
+
+  /**
+   * Engine settings for loading the model (and the challenger) on the workers; see
+   * {@link BatchInfer#withModelOptions}.
+   *
+   * <pre>{@code
+   * rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run)
+   *     .withModelOptions(ModelOptions.defaults().withIntraOpThreads(2)));
+   * }</pre>
+   */
+  public KeyedPrediction<K> withModelOptions(ModelOptions options) {
+    BatchInfer.withModel(modelUri).withModelOptions(options); // validates with BatchInfer's own message
+    return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
+        duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
+        passThroughColumns, options);
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
@@ -224,7 +245,7 @@ public final class KeyedPrediction<K>
     BatchInfer.withModel(modelUri).withFailureThreshold(ratio);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, ratio, joinBuckets, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /**
@@ -236,7 +257,7 @@ public final class KeyedPrediction<K>
     checkArgument(n >= 1 && n <= 1_000_000, "joinBuckets must be in [1, 1000000], but was %s", n);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, n, challengerUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /**
@@ -250,7 +271,7 @@ public final class KeyedPrediction<K>
         "challengerModelUri must be set, but was '%s'", challengerModelUri);
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerModelUri, readFailures,
-        passThroughColumns);
+        passThroughColumns, modelOptions);
   }
 
   /**
@@ -269,7 +290,7 @@ public final class KeyedPrediction<K>
   public KeyedPrediction<K> withReadFailures(PCollection<DeadLetter> unreadable) {
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri,
-        Objects.requireNonNull(unreadable, "unreadable"), passThroughColumns);
+        Objects.requireNonNull(unreadable, "unreadable"), passThroughColumns, modelOptions);
   }
 
   /**
@@ -298,7 +319,7 @@ public final class KeyedPrediction<K>
     }
     return new KeyedPrediction<>(spec, modelUri, runInfo, expectedKeys, previous, fallback,
         duplicatePolicy, maxBatchSize, failureThreshold, joinBuckets, challengerUri, readFailures,
-        List.copyOf(names));
+        List.copyOf(names), modelOptions);
   }
 
   @Override
@@ -360,7 +381,8 @@ public final class KeyedPrediction<K>
             BatchInfer.<K>withModel(modelUri)
                 .withRunInfo(run)
                 .withMaxBatchSize(maxBatchSize)
-                .withFailureThreshold(failureThreshold));
+                .withFailureThreshold(failureThreshold)
+                .withModelOptions(modelOptions));
 
     // The join back, the fallbacks and the invariant: the same transform a user applies to their own
     // predictions (fromPredictions), here told about the input records and the upstream failures.
@@ -403,7 +425,8 @@ public final class KeyedPrediction<K>
       spec.checkMatches(challengerManifest.getInputFeatures());
       BatchInfer.Result<K> challenger =
           features.vectors().apply("InferChallenger",
-              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
+              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
+                  .withModelOptions(modelOptions));
       result.challengerPredictions = challenger.predictions();
       result.challengerDeadLetters = challenger.deadLetters();
       result.challengerAgreement =
