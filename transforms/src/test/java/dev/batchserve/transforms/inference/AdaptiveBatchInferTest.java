@@ -105,6 +105,21 @@ public class AdaptiveBatchInferTest {
     return p.apply(Create.of(in).withCoder(KvCoder.of(StringUtf8Coder.of(), FeatureVector.FeatureVectorCoder.of())));
   }
 
+  /**
+   * The step's batch sizes once they account for {@code records}: the Direct runner applies metric
+   * updates on an executor, so they can land a moment after {@code waitUntilFinish} returns.
+   */
+  private static DistributionResult batchSizes(PipelineResult result, String step, long records)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    DistributionResult sizes = batchSizes(result, step);
+    while (sizes.getSum() != records && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+      sizes = batchSizes(result, step);
+    }
+    return sizes;
+  }
+
   private static DistributionResult batchSizes(PipelineResult result, String step) {
     DistributionResult total = DistributionResult.IDENTITY_ELEMENT;
     for (MetricResult<DistributionResult> d : result.metrics().queryMetrics(MetricsFilter.builder()
@@ -128,7 +143,7 @@ public class AdaptiveBatchInferTest {
   }
 
   @Test
-  public void sizeSettlesBelowTheLatencyCliffWithTheSamePredictionsAsFixedBatches() {
+  public void sizeSettlesBelowTheLatencyCliffWithTheSamePredictionsAsFixedBatches() throws Exception {
     List<KV<String, FeatureVector>> in = vectors(6000);
     PCollection<KV<String, FeatureVector>> vectors = input(in);
     BatchInfer.Result<String> fixed = vectors.apply("Fixed",
@@ -141,7 +156,7 @@ public class AdaptiveBatchInferTest {
     PipelineResult result = p.run();
     result.waitUntilFinish();
 
-    DistributionResult sizes = batchSizes(result, "Adaptive");
+    DistributionResult sizes = batchSizes(result, "Adaptive", 6000);
     assertThat(sizes.getSum(), is(6000L));
     // Climbing tries 128 once (three batches), finds it slower per record and goes back.
     assertThat(sizes.getMax(), is(128L));
@@ -154,7 +169,7 @@ public class AdaptiveBatchInferTest {
   }
 
   @Test
-  public void theByteCapStillBoundsEveryBatch() {
+  public void theByteCapStillBoundsEveryBatch() throws Exception {
     List<KV<String, FeatureVector>> in = vectors(3000);
     // Two features: 4 * 2 + 16 = 24 bytes a record, so 720 bytes stop a batch at 30 records.
     BatchInfer.Result<String> adaptive = input(in).apply("Adaptive",
@@ -163,14 +178,14 @@ public class AdaptiveBatchInferTest {
     PAssert.that(adaptive.predictions()).containsInAnyOrder(expected(in));
     PipelineResult result = p.run();
     result.waitUntilFinish();
-    DistributionResult sizes = batchSizes(result, "Adaptive");
+    DistributionResult sizes = batchSizes(result, "Adaptive", 3000);
     assertThat(sizes.getSum(), is(3000L));
     assertThat(sizes.getMax(), is(30L));
     assertThat(targets(result, "Adaptive").get(0), allOf(greaterThanOrEqualTo(8L), lessThanOrEqualTo(1024L)));
   }
 
   @Test
-  public void groupIntoBatchesCutsItsGroupsToTheAdaptiveSize() {
+  public void groupIntoBatchesCutsItsGroupsToTheAdaptiveSize() throws Exception {
     List<KV<String, FeatureVector>> in = vectors(2000);
     BatchInfer.Result<String> adaptive = input(in).apply("Adaptive",
         BatchInfer.<String>withModel(CLIFF).withRunInfo(TestFixtures.RUN)
@@ -178,7 +193,7 @@ public class AdaptiveBatchInferTest {
     PAssert.that(adaptive.predictions()).containsInAnyOrder(expected(in));
     PipelineResult result = p.run();
     result.waitUntilFinish();
-    DistributionResult sizes = batchSizes(result, "Adaptive");
+    DistributionResult sizes = batchSizes(result, "Adaptive", 2000);
     assertThat(sizes.getSum(), is(2000L));
     assertThat(sizes.getMax(), lessThanOrEqualTo(128L));
   }
