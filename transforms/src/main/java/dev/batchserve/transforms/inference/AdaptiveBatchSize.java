@@ -14,6 +14,9 @@ package dev.batchserve.transforms.inference;
  *   <li>Settled, each further measurement is compared to the best: if the time per record has risen
  *       by more than half (the records or the machine changed), the size halves (not below
  *       {@code min}) and the climb starts again from there.
+ *   <li>Settled for {@value #REPROBE_AFTER} measurements (150 batches), the climb resumes from the
+ *       current size, measured afresh as the best: so a size chosen while the machine was busy
+ *       does not stick, and the best is always judged against the present.
  * </ol>
  *
  * <p>The size is always in {@code [min, max]}. Batches cut short by the byte cap or by the end of
@@ -26,6 +29,8 @@ final class AdaptiveBatchSize {
   static final double GAIN = 0.9;
   /** Settled, a time per record above this multiple of the best starts a new climb. */
   static final double DRIFT = 1.5;
+  /** Settled measurements (of {@value #SAMPLES} batches each) before the climb is tried again. */
+  static final int REPROBE_AFTER = 50;
 
   private final int min;
   private final int max;
@@ -35,6 +40,7 @@ final class AdaptiveBatchSize {
   private int bestSize;
   private double bestPerRecord = Double.POSITIVE_INFINITY;
   private boolean settled;
+  private int settledMeasurements;
 
   AdaptiveBatchSize(int min, int max) {
     if (min < 1 || max < min) {
@@ -88,10 +94,16 @@ final class AdaptiveBatchSize {
         size = bestSize;
         settled = true;
       }
+      settledMeasurements = 0;
     } else if (measured > bestPerRecord * DRIFT) {
       size = Math.max(min, size / 2);
       bestSize = size;
       bestPerRecord = Double.POSITIVE_INFINITY;
+      settled = false;
+    } else if (++settledMeasurements >= REPROBE_AFTER && size < max) {
+      bestSize = size;
+      bestPerRecord = measured;
+      size = (int) Math.min(max, 2L * size);
       settled = false;
     } else {
       bestPerRecord = Math.min(bestPerRecord, measured);

@@ -218,8 +218,9 @@ public final class BatchInfer<K>
    * Sizes batches between {@code min} and {@code max} records from the measured latency of the
    * model calls, instead of the fixed {@link #withMaxBatchSize}, which is then unused. Each DoFn
    * instance starts at {@code min}, doubles the size while the time per record falls by more than
-   * 10%, goes back to the best size as soon as it does not, and halves again if the time per record
-   * later rises by more than half (each size measured over three batches, the fastest counting).
+   * 10%, goes back to the best size as soon as it does not, halves again if the time per record
+   * later rises by more than half, and tries the climb again after 150 batches at one size (each
+   * size measured over three batches, the fastest counting).
    * The size learnt carries over from bundle to bundle of the same DoFn instance; batches are still
    * formed inside a bundle, so a runner's small bundles can keep batches below the chosen size (with
    * {@link #withGroupIntoBatches} the groups hold up to {@code max} records and are cut to the

@@ -39,8 +39,25 @@ public class AdaptiveBatchSizeTest {
     // 8 -> 16 -> 32 -> 64 -> 128 (worse per record) -> back to 64, three batches per size.
     assertThat(run(a, 15, AdaptiveBatchSizeTest::cliffAt64), contains(16, 32, 64, 128, 64));
     assertThat(a.isSettled(), is(true));
-    assertThat(run(a, 300, AdaptiveBatchSizeTest::cliffAt64), empty());
+    assertThat(run(a, 149, AdaptiveBatchSizeTest::cliffAt64), empty());
     assertThat(a.size(), is(64));
+    // After 50 settled measurements the climb is tried again: 128 is still worse.
+    assertThat(run(a, 4, AdaptiveBatchSizeTest::cliffAt64), contains(128, 64));
+  }
+
+  /** Like {@link #cliffAt64}, with the cliff beyond 128 records. */
+  private static long cliffAt128(int n) {
+    long beyond = Math.max(0, n - 128);
+    return 200_000L + 1_000L * n + beyond * beyond * 1_000L;
+  }
+
+  @Test
+  public void theRetriedClimbFindsALargerSizeWhenTheCliffMoves() {
+    AdaptiveBatchSize a = new AdaptiveBatchSize(8, 1024);
+    run(a, 15, AdaptiveBatchSizeTest::cliffAt64);
+    assertThat(a.size(), is(64));
+    assertThat(run(a, 156, AdaptiveBatchSizeTest::cliffAt128), contains(128, 256, 128));
+    assertThat(a.size(), is(128));
   }
 
   @Test
