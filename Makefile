@@ -18,7 +18,7 @@ PIPELINES  := $(MVN) -pl pipelines exec:java
 CLASSPATH_FILE       := pipelines/target/classpath.txt
 FLINK_CLASSPATH_FILE := pipelines/target/classpath-flink.txt
 
-.PHONY: test-deps help build build-flink run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
+.PHONY: test-deps help build build-flink run run-flink flink-up flink-down flink-status template sample train-demo test package clean inspect verify-model bench-models bench bench-recommend bench-runners bench-adaptive run-job run-fraud-transactions run-recommend run-churn lookup check-staleness
 
 help:
 	@echo "make run          build, generate the sample, train the demo model, score every account (Flink embedded, parallelism = cores; RUNNER=DirectRunner for the Direct runner)"
@@ -36,6 +36,7 @@ help:
 	@echo "make bench-models raw records/s of each model backend (TF, ONNX, XGBoost, linear) per batch size"
 	@echo "make bench        the benchmark suite: raw engines, batching in the pipeline, end to end at 1M and 5M rows, Redis store, recommendations, runners"
 	@echo "make bench-recommend  top-$(BENCH_K) for $(BENCH_USERS) users over $(BENCH_ITEMS) items x $(BENCH_DIM): users/s, GFLOP/s vs the raw TF matmul"
+	@echo "make bench-adaptive   fixed vs adaptive batch sizes at $(ADAPTIVE_RECORDS) records: records/s and batch-size distribution"
 	@echo "make bench-runners    the fraud job ($(RUNNER_BENCH_RECORDS) rows) on Direct, Flink embedded and a local Flink cluster, predictions compared"
 	@echo "make run-job      the config-driven job (JOB=$(JOB))"
 	@echo "make run-fraud-transactions / run-recommend / run-churn   the other worked examples (on Flink embedded; RUNNER=DirectRunner on the Direct runner)"
@@ -166,6 +167,7 @@ bench: bench-models
 	$(BENCH_JAVA) -Dexec.args="-Xmx4g -cp %classpath dev.batchserve.pipelines.bench.PipelineBenchmark --out=$(WORK)/bench/pipeline.json --records=$(BENCH_RECORDS) --batchSizes=1,32,256,4096 $(FLINK_LOCAL)"
 	@echo "==> The same at batch 256 and 4096 with Flink's DataStream translation for batch and object reuse"
 	$(BENCH_JAVA) -Dexec.args="-Xmx4g -cp %classpath dev.batchserve.pipelines.bench.PipelineBenchmark --out=$(WORK)/bench/pipeline-datastream.json --records=$(BENCH_RECORDS) --batchSizes=256,4096 $(FLINK_LOCAL) --useDataStreamForBatch=true --objectReuse=true"
+	$(BENCH_ADAPTIVE)
 	@for n in $(BENCH_SIZES); do \
 	  echo "==> The fraud job end to end, $$n accounts (Flink embedded, one JVM per size)"; \
 	  $(BENCH_JAVA) -Dexec.args="-Xmx2g -cp %classpath dev.batchserve.pipelines.bench.EndToEndBenchmark --records=$$n --out=$(WORK)/bench/e2e-$$n.json $(FLINK_LOCAL)" || exit 1; \
@@ -176,6 +178,16 @@ bench: bench-models
 	$(MVN) -pl transforms exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.batchserve.transforms.testing.StoreBenchmark -Dexec.args="--out=$(WORK)/bench/store.json"
 	$(BENCH_RECOMMEND)
 	$(BENCH_RUNNERS)
+
+# Fixed vs adaptive batch sizes (issue 20): records/s and the batch sizes that ran, same TF MLP.
+ADAPTIVE_RECORDS ?= 1000000
+define BENCH_ADAPTIVE
+@mkdir -p $(WORK)/bench
+@echo "==> Fixed vs adaptive batch sizes, $(ADAPTIVE_RECORDS) records (Flink embedded)"
+$(BENCH_JAVA) -Dexec.args="-Xmx4g -cp %classpath dev.batchserve.pipelines.bench.AdaptiveBatchBenchmark --out=$(WORK)/bench/adaptive.json --records=$(ADAPTIVE_RECORDS) --fixedSizes=32,256,4096 --adaptive=16:8192 $(FLINK_LOCAL)"
+endef
+bench-adaptive: build
+	$(BENCH_ADAPTIVE)
 
 # Recommendations (issue 10): top-k users/s and GFLOP/s in the pipeline against the raw TF matmul.
 BENCH_USERS ?= 100000

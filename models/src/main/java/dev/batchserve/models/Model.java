@@ -17,6 +17,18 @@ import java.util.Map;
  * }</pre>
  */
 public interface Model extends AutoCloseable {
+  /** {@link #runtimeSettings()} key: the engine and its version. */
+  String ENGINE = "engine";
+  /** {@link #runtimeSettings()} key: threads inside one operation (0 = the engine's default). */
+  String INTRA_OP_THREADS = "intra_op_threads";
+  /** {@link #runtimeSettings()} key: threads running operations concurrently (0 = the engine's default). */
+  String INTER_OP_THREADS = "inter_op_threads";
+  /** {@link #runtimeSettings()} key: the device the model runs on. */
+  String DEVICE = "device";
+  /** {@link #runtimeSettings()} key: ONNX Runtime's graph optimisation level. */
+  String OPTIMIZATION_LEVEL = "optimization_level";
+  /** {@link #runtimeSettings()} key: ONNX Runtime's execution provider. */
+  String EXECUTION_PROVIDER = "execution_provider";
 
   /** The model's inputs and outputs as declared by its engine. */
   ModelSignature signature();
@@ -51,6 +63,24 @@ public interface Model extends AutoCloseable {
           "expected exactly the input '" + inputName + "', but got " + inputs.keySet());
     }
     return Map.of(signature.getOutputs().get(0).getName(), predict(inputs.get(inputName)));
+  }
+
+  /**
+   * The engine settings this loaded model runs with, as its backend applied them at load: what
+   * {@link ModelOptions} became for this engine (keys {@link #ENGINE}, {@link #INTRA_OP_THREADS},
+   * {@link #INTER_OP_THREADS}, {@link #DEVICE}, and for ONNX Runtime
+   * {@link #OPTIMIZATION_LEVEL} and {@link #EXECUTION_PROVIDER}; a backend may add its own). Read
+   * from the engine's configuration object where the engine keeps one (TensorFlow's
+   * {@code ConfigProto}). Empty when the model reports nothing, as a model given in code by default.
+   *
+   * <pre>{@code
+   * try (Model m = Models.load(dir, ModelOptions.defaults().withIntraOpThreads(2))) {
+   *   m.runtimeSettings().get(Model.INTRA_OP_THREADS); // "2"
+   * }
+   * }</pre>
+   */
+  default Map<String, String> runtimeSettings() {
+    return Map.of();
   }
 
   /** Releases the engine's native resources; further calls to {@code predict} fail. */

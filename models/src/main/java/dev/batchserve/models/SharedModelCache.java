@@ -95,8 +95,8 @@ public final class SharedModelCache {
           entry.manifest = manifest;
           entry.loadTimeMillis = (System.nanoTime() - start) / 1_000_000;
           LOADS.incrementAndGet();
-          LOG.info("loaded model {} version {} from {} in {} ms", manifest.getName(),
-              manifest.getVersion(), source, entry.loadTimeMillis);
+          LOG.info("loaded model {} version {} from {} in {} ms, running with {}", manifest.getName(),
+              manifest.getVersion(), source, entry.loadTimeMillis, entry.model.runtimeSettings());
         } catch (RuntimeException | Error e) {
           release(entry);
           throw e;

@@ -143,6 +143,37 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setBatchSize(int value);
 
+  @Description("Threads inside one model operation on each worker: TensorFlow intra_op_parallelism_threads,"
+      + " ONNX Runtime intra-op threads, XGBoost nthread; 0 = the engine's default (XGBoost: 1).")
+  @Default.Integer(0)
+  int getModelIntraOpThreads();
+
+  void setModelIntraOpThreads(int value);
+
+  @Description("Threads running independent model operations at once (TensorFlow inter_op_parallelism_threads,"
+      + " ONNX Runtime inter-op threads); 0 = the engine's default.")
+  @Default.Integer(0)
+  int getModelInterOpThreads();
+
+  void setModelInterOpThreads(int value);
+
+  @Description("Device the model runs on, /CPU:0 or /GPU:n; unset = the engine's default. A GPU needs a"
+      + " GPU build of the engine (ONNX: --onnxExecutionProvider=cuda and onnxruntime_gpu).")
+  String getModelDevice();
+
+  void setModelDevice(String value);
+
+  @Description("ONNX Runtime graph optimisation level: none, basic, extended, layout or all (its default).")
+  String getOnnxOptimizationLevel();
+
+  void setOnnxOptimizationLevel(String value);
+
+  @Description("ONNX Runtime execution provider: cpu (default) or cuda (needs onnxruntime_gpu, CUDA and a"
+      + " GPU on the workers; the model load fails saying so otherwise).")
+  String getOnnxExecutionProvider();
+
+  void setOnnxExecutionProvider(String value);
+
   @Description("Fallback for keys without a model prediction: 'abstain', 'constant:<score>', or"
       + " 'previous_run[:abstain|constant:<score>]' (the key's prediction from the previous published run).")
   @Default.String("abstain")

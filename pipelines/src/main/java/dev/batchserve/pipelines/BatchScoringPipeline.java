@@ -3,6 +3,7 @@ package dev.batchserve.pipelines;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.monitoring.AlertWebhook;
 import dev.batchserve.pipelines.monitoring.PreviousRun;
 import dev.batchserve.pipelines.monitoring.QualityFile;
@@ -190,6 +191,7 @@ public final class BatchScoringPipeline {
         .writingShards(files.shardWriter())
         .withRunInfo(run)
         .withMaxBatchSize(o.getBatchSize())
+        .withModelOptions(modelOptions(o))
         .withFailureThreshold(o.getFailureThreshold())
         .withFallback(fallback(o.getFallback()))
         .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys()))
@@ -478,6 +480,42 @@ public final class BatchScoringPipeline {
 
   static boolean isPreviousRunFallback(String s) {
     return s.trim().toLowerCase(Locale.ROOT).startsWith(PREVIOUS_RUN);
+  }
+
+  /**
+   * The model runtime options of {@code --modelIntraOpThreads}, {@code --modelInterOpThreads},
+   * {@code --modelDevice}, {@code --onnxOptimizationLevel} and {@code --onnxExecutionProvider}; a bad
+   * value fails here, before the job starts, naming its option.
+   */
+  static ModelOptions modelOptions(BatchScoringOptions o) {
+    checkArgument(o.getModelIntraOpThreads() >= 0, "--modelIntraOpThreads must be >= 0, but was %s",
+        o.getModelIntraOpThreads());
+    checkArgument(o.getModelInterOpThreads() >= 0, "--modelInterOpThreads must be >= 0, but was %s",
+        o.getModelInterOpThreads());
+    ModelOptions m = ModelOptions.defaults().withIntraOpThreads(o.getModelIntraOpThreads())
+        .withInterOpThreads(o.getModelInterOpThreads());
+    try {
+      m = m.withDevice(blankToNull(o.getModelDevice()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--modelDevice: " + e.getMessage(), e);
+    }
+    try {
+      String level = blankToNull(o.getOnnxOptimizationLevel());
+      m = m.withOptimizationLevel(level == null ? null : ModelOptions.OptimizationLevel.parse(level));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--onnxOptimizationLevel: " + e.getMessage(), e);
+    }
+    try {
+      String provider = blankToNull(o.getOnnxExecutionProvider());
+      m = m.withExecutionProvider(provider == null ? null : ModelOptions.ExecutionProvider.parse(provider));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--onnxExecutionProvider: " + e.getMessage(), e);
+    }
+    return m;
+  }
+
+  private static @Nullable String blankToNull(@Nullable String s) {
+    return s == null || s.isBlank() ? null : s.trim();
   }
 
   /**

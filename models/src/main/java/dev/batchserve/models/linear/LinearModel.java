@@ -6,6 +6,7 @@ import dev.batchserve.models.ModelSignature;
 import dev.batchserve.models.TensorInfo;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A linear (or logistic) model in pure Java: {@code out[j] = link(sum_i x[i] * W[j][i] + b[j])}.
@@ -59,6 +60,15 @@ public final class LinearModel extends AbstractModel {
       }
     }
     return out;
+  }
+
+  /**
+   * Always one thread, the caller's, on the CPU: a linear model ignores thread options.
+   */
+  @Override
+  public Map<String, String> runtimeSettings() {
+    return Map.of(ENGINE, "linear (pure Java)", INTRA_OP_THREADS, "1", INTER_OP_THREADS, "1",
+        DEVICE, "/CPU:0");
   }
 
   @Override

@@ -18,8 +18,10 @@ import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.Tensor;
+import org.tensorflow.TensorFlow;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat32;
 
@@ -49,9 +51,12 @@ public final class TensorFlowModel extends AbstractModel {
   private final Map<String, String> outputTensors;
   private final String predictInput;
   private final String predictOutput;
+  /** The session configuration the bundle was loaded with (TF Java cannot read it back). */
+  private final ConfigProto config;
 
   private TensorFlowModel(
       SavedModelBundle bundle,
+      ConfigProto config,
       ModelSignature signature,
       List<String> features,
       Map<String, String> inputTensors,
@@ -62,6 +67,7 @@ public final class TensorFlowModel extends AbstractModel {
       int outputSize) {
     super(signature, features, inputSize, outputSize);
     this.bundle = bundle;
+    this.config = config;
     this.session = bundle.session();
     this.inputTensors = inputTensors;
     this.outputTensors = outputTensors;
@@ -78,17 +84,18 @@ public final class TensorFlowModel extends AbstractModel {
    */
   public static TensorFlowModel load(Path modelDir, ModelManifest manifest, TensorFlowOptions options) {
     SavedModelBundle bundle;
+    ConfigProto config = options.toConfigProto();
     try {
       bundle = SavedModelBundle.loader(modelDir.toString())
           .withTags(SERVE_TAG)
-          .withConfigProto(options.toConfigProto())
+          .withConfigProto(config)
           .load();
     } catch (RuntimeException e) {
       throw new ModelLoadException(
           "cannot load TensorFlow SavedModel from " + modelDir + ": " + e.getMessage(), e);
     }
     try {
-      return create(bundle, modelDir, manifest);
+      return create(bundle, config, modelDir, manifest);
     } catch (RuntimeException e) {
       bundle.close();
       throw e;
@@ -96,7 +103,7 @@ public final class TensorFlowModel extends AbstractModel {
   }
 
   private static TensorFlowModel create(
-      SavedModelBundle bundle, Path modelDir, ModelManifest manifest) {
+      SavedModelBundle bundle, ConfigProto config, Path modelDir, ModelManifest manifest) {
     String name = manifest.getSignatureName();
     Signature tfSignature = bundle.signatures().stream()
         .filter(s -> s.key().equals(name))
@@ -115,7 +122,7 @@ public final class TensorFlowModel extends AbstractModel {
     String predictOutput = choose(manifest.getOutputName(), outputTensors, "output", name, modelDir);
     int inputSize = predictInput == null ? -1 : (int) signature.input(predictInput).lastDimension();
     int outputSize = predictOutput == null ? -1 : valuesPerRow(signature.output(predictOutput));
-    return new TensorFlowModel(bundle, signature, manifest.getInputFeatures(), inputTensors,
+    return new TensorFlowModel(bundle, config, signature, manifest.getInputFeatures(), inputTensors,
         outputTensors, predictInput, predictOutput, inputSize, outputSize);
   }
 
@@ -282,6 +289,25 @@ public final class TensorFlowModel extends AbstractModel {
     float[] flat = new float[(int) size];
     values.copyTo(DataBuffers.of(flat, false, false));
     return unflatten(flat, rows, columns);
+  }
+
+  /**
+   * Read from the {@code ConfigProto} the session was created with (TF Java has no getter on the
+   * session itself): {@code intra_op_threads} / {@code inter_op_threads} as TensorFlow got them (0 =
+   * TensorFlow's default, one thread per core), {@code device} ({@code /GPU:n} for a visible-device
+   * list, {@code /CPU:0} when GPUs are hidden, {@code default} otherwise) and soft placement.
+   */
+  @Override
+  public Map<String, String> runtimeSettings() {
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put(ENGINE, "tensorflow " + TensorFlow.version());
+    settings.put(INTRA_OP_THREADS, Integer.toString(config.getIntraOpParallelismThreads()));
+    settings.put(INTER_OP_THREADS, Integer.toString(config.getInterOpParallelismThreads()));
+    String visible = config.hasGpuOptions() ? config.getGpuOptions().getVisibleDeviceList() : "";
+    settings.put(DEVICE, !visible.isEmpty() ? "/GPU:" + visible
+        : config.getDeviceCountOrDefault("GPU", -1) == 0 ? "/CPU:0" : "default");
+    settings.put("allow_soft_placement", Boolean.toString(config.getAllowSoftPlacement()));
+    return settings;
   }
 
   @Override

@@ -8,8 +8,9 @@ import dev.batchserve.models.ModelOptions;
 import dev.batchserve.models.ModelSignature;
 import dev.batchserve.models.TensorInfo;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import ml.dmlc.xgboost4j.java.Booster;
 import ml.dmlc.xgboost4j.java.XGBoost;
 import ml.dmlc.xgboost4j.java.XGBoostError;
@@ -41,19 +42,22 @@ public final class XGBoostModel extends AbstractModel {
   static final String FEATURE_SPEC_METADATA_KEY = "feature_spec";
   private final Booster booster;
   private final int features;
+  private final int nthread;
 
   private XGBoostModel(Booster booster, ModelSignature signature, List<String> featureNames,
-      int features) {
+      int features, int nthread) {
     super(signature, featureNames);
     this.booster = booster;
     this.features = features;
+    this.nthread = nthread;
   }
 
   /**
    * Loads the manifest's {@code .json}/{@code .ubj} model file (not the feature spec the manifest's
    * {@code feature_spec} metadata names).
    *
-   * @throws ModelLoadException if there is none, a GPU device is requested, or XGBoost rejects it
+   * @throws ModelLoadException if there is none, a GPU device or the CUDA provider is requested, or
+   *     XGBoost rejects it
    */
   public static XGBoostModel load(Path modelDir, ModelManifest manifest, ModelOptions options) {
     // A feature spec saved inside the model directory (metadata feature_spec, e.g. feature-spec.json,
@@ -63,9 +67,10 @@ public final class XGBoostModel extends AbstractModel {
         .filter(p -> p.endsWith(".json") || p.endsWith(".ubj")).filter(p -> !p.equals(spec)).findFirst()
         .orElseThrow(() -> new ModelLoadException(
             "no .json or .ubj XGBoost model file listed in the manifest of " + modelDir));
-    if (options.getDevice() != null && options.getDevice().toUpperCase(Locale.ROOT).contains("GPU")) {
-      throw new ModelLoadException("the XGBoost backend runs on CPU only, but device "
-          + options.getDevice() + " was requested");
+    if (options.wantsGpu()) {
+      throw new ModelLoadException("the XGBoost backend runs on CPU only, but " + options
+          + " asks for a GPU: drop --modelDevice=" + options.getDevice() + " / --onnxExecutionProvider="
+          + options.getExecutionProvider() + " for this model");
     }
     Booster booster;
     try {
@@ -75,7 +80,8 @@ public final class XGBoostModel extends AbstractModel {
           "cannot load XGBoost model " + modelDir.resolve(file) + ": " + e.getMessage(), e);
     }
     try {
-      booster.setParam("nthread", options.getIntraOpThreads() > 0 ? options.getIntraOpThreads() : 1);
+      int nthread = options.getIntraOpThreads() > 0 ? options.getIntraOpThreads() : 1;
+      booster.setParam("nthread", nthread);
       int features = (int) booster.getNumFeature();
       // XGBoost does not expose the output width directly (it depends on the objective), so one
       // zero row is predicted once to learn it.
@@ -83,7 +89,7 @@ public final class XGBoostModel extends AbstractModel {
       ModelSignature signature = new ModelSignature(manifest.getSignatureName(),
           List.of(new TensorInfo("x", "float32", new long[] {-1, features})),
           List.of(new TensorInfo("y", "float32", new long[] {-1, outputs})));
-      return new XGBoostModel(booster, signature, manifest.getInputFeatures(), features);
+      return new XGBoostModel(booster, signature, manifest.getInputFeatures(), features, nthread);
     } catch (XGBoostError | RuntimeException e) {
       booster.dispose();
       throw new ModelLoadException(
@@ -98,6 +104,20 @@ public final class XGBoostModel extends AbstractModel {
     } catch (XGBoostError e) {
       throw new IllegalStateException("XGBoost prediction failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * {@code nthread} as set on the booster at load (XGBoost4J has no getter for booster parameters),
+   * also reported as {@code intra_op_threads}; the device is always the CPU.
+   */
+  @Override
+  public Map<String, String> runtimeSettings() {
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put(ENGINE, "xgboost4j");
+    settings.put("nthread", Integer.toString(nthread));
+    settings.put(INTRA_OP_THREADS, Integer.toString(nthread));
+    settings.put(DEVICE, "/CPU:0");
+    return settings;
   }
 
   @Override

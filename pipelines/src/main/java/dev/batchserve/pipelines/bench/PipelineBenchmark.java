@@ -75,7 +75,7 @@ public final class PipelineBenchmark {
   static final int BLOCK = 10_000;
 
   /** The vectors of records {@code block * BLOCK} up to {@code records}, keyed by record number. */
-  private static final class BlockToVectors extends DoFn<Long, KV<Long, FeatureVector>> {
+  static final class BlockToVectors extends DoFn<Long, KV<Long, FeatureVector>> {
     private final long records;
 
     BlockToVectors(long records) {
@@ -94,9 +94,15 @@ public final class PipelineBenchmark {
    * Drops the predictions: the benchmark measures inference inside the pipeline, not a sink; the
    * {@code num_inferences} metric proves every record was predicted.
    */
-  private static final class Discard extends DoFn<KV<Long, dev.batchserve.transforms.values.Prediction>, Void> {
+  static final class Discard extends DoFn<KV<Long, dev.batchserve.transforms.values.Prediction>, Void> {
+    static final String NAMESPACE = "batchserve.bench";
+    private final org.apache.beam.sdk.metrics.Counter discarded =
+        org.apache.beam.sdk.metrics.Metrics.counter(NAMESPACE, "discarded");
+
     @ProcessElement
-    public void process(@Element KV<Long, dev.batchserve.transforms.values.Prediction> kv) {}
+    public void process(@Element KV<Long, dev.batchserve.transforms.values.Prediction> kv) {
+      discarded.inc();
+    }
   }
 
   /** Records/s of the raw engine loop at one batch size, one thread. */

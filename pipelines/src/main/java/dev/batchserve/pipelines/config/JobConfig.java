@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.schedule.UpstreamMarker;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
@@ -85,6 +86,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * segments: {column: region, models: {eu: models/churn-eu/3, us: models/churn-us/5}}
  *         # a model per segment (or keySeparator: ":" for the key's prefix); model scores the others
  * batchSize: 256                    # 1 to 100000
+ * modelRuntime: {intraOpThreads: 2, interOpThreads: 1, device: /CPU:0,   # as --modelIntraOpThreads ...
+ *                onnxOptimizationLevel: extended, onnxExecutionProvider: cpu}
  * sinks:
  *   - {type: files, root: predictions/fraud, formats: [parquet, jsonl], numShards: 4}
  *   - {type: redis, host: localhost, port: 6379, prefix: fraud, ttl: 36h}
@@ -143,6 +146,7 @@ public final class JobConfig {
   /** A model per segment (as {@code --segmentColumn}/{@code --segmentKeySeparator} and {@code --segmentModels}). */
   @Nullable Segments segments;
   @Nullable Integer batchSize;
+  @Nullable ModelRuntime modelRuntime;
   @Nullable List<Sink> sinks;
   @Nullable FallbackConfig fallback;
   @Nullable String duplicateKeys;
@@ -293,6 +297,34 @@ public final class JobConfig {
 
     public @Nullable Double value() {
       return value;
+    }
+  }
+
+  /**
+   * The engine settings of the model load on the workers, as {@code --modelIntraOpThreads},
+   * {@code --modelInterOpThreads}, {@code --modelDevice}, {@code --onnxOptimizationLevel} and
+   * {@code --onnxExecutionProvider}; each field is optional.
+   */
+  public static final class ModelRuntime {
+    @Nullable Integer intraOpThreads;
+    @Nullable Integer interOpThreads;
+    @Nullable String device;
+    @Nullable String onnxOptimizationLevel;
+    @Nullable String onnxExecutionProvider;
+
+    /** The options these fields stand for. */
+    public ModelOptions toModelOptions() {
+      ModelOptions m = ModelOptions.defaults()
+          .withIntraOpThreads(intraOpThreads == null ? 0 : intraOpThreads)
+          .withInterOpThreads(interOpThreads == null ? 0 : interOpThreads)
+          .withDevice(device);
+      if (onnxOptimizationLevel != null) {
+        m = m.withOptimizationLevel(ModelOptions.OptimizationLevel.parse(onnxOptimizationLevel));
+      }
+      if (onnxExecutionProvider != null) {
+        m = m.withExecutionProvider(ModelOptions.ExecutionProvider.parse(onnxExecutionProvider));
+      }
+      return m;
     }
   }
 
@@ -660,6 +692,13 @@ public final class JobConfig {
     if (batchSize != null && (batchSize < 1 || batchSize > 100_000)) {
       e.add("batchSize must be in [1, 100000], but was " + batchSize);
     }
+    if (modelRuntime != null) {
+      try {
+        modelRuntime.toModelOptions();
+      } catch (IllegalArgumentException bad) {
+        e.add("modelRuntime: " + bad.getMessage());
+      }
+    }
     if (sinks == null || sinks.isEmpty()) {
       e.add("sinks must list at least one sink");
     } else {
@@ -923,6 +962,11 @@ public final class JobConfig {
     return batchSize == null ? 256 : batchSize;
   }
 
+  /** The model's engine settings; engine defaults when the job has no {@code modelRuntime}. */
+  public ModelOptions modelOptions() {
+    return modelRuntime == null ? ModelOptions.defaults() : modelRuntime.toModelOptions();
+  }
+
   public List<Sink> sinks() {
     return Collections.unmodifiableList(sinks);
   }
@@ -1024,6 +1068,20 @@ public final class JobConfig {
       a.add("--featureSpec=" + featureSpec);
     }
     a.add("--batchSize=" + batchSize());
+    if (modelRuntime != null) {
+      ModelOptions m = modelOptions();
+      a.add("--modelIntraOpThreads=" + m.getIntraOpThreads());
+      a.add("--modelInterOpThreads=" + m.getInterOpThreads());
+      if (m.getDevice() != null) {
+        a.add("--modelDevice=" + m.getDevice());
+      }
+      if (m.getOptimizationLevel() != null) {
+        a.add("--onnxOptimizationLevel=" + lower(m.getOptimizationLevel().name()));
+      }
+      if (m.getExecutionProvider() != null) {
+        a.add("--onnxExecutionProvider=" + lower(m.getExecutionProvider().name()));
+      }
+    }
     a.add("--output=" + files.root);
     a.add("--formats=" + files.formats().stream().map(JobConfig::lower).collect(Collectors.joining(",")));
     if (files.numShards != null) {

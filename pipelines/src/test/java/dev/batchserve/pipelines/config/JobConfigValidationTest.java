@@ -110,7 +110,7 @@ public class JobConfigValidationTest {
         {"sinks[1].hots=localhost", "unknown field 'sinks[1].hots' (known fields there: formats, host, numShards, port, prefix, root, table, tempLocation, ttl, type, url, view, viewColumns)"},
         {"schedule.cron=0 6 * * *", "unknown field 'schedule.cron' (known fields there: interval, markerPoll, markerTimeout, waitForMarker)"},
         {"alerts.thresholds.maxPSI=0.3", "unknown field 'alerts.thresholds.maxPSI' (known fields there: maxCategoryShift, maxDeadLetterRate, maxJsDivergence, maxPredictionMeanShift, maxPsi, maxRecordDrop, minDriftSample, minRecords)"},
-        {"modle=x", "unknown field 'modle' (known fields there: alerts, batchSize, duplicateKeys, fallback, featureSpec, keyColumns, model, name, passThroughColumns, schedule, segments, sinks, source)"},
+        {"modle=x", "unknown field 'modle' (known fields there: alerts, batchSize, duplicateKeys, fallback, featureSpec, keyColumns, model, modelRuntime, name, passThroughColumns, schedule, segments, sinks, source)"},
         // Malformed overrides.
         {"sinks[5].port=1", "--set sinks[5].port: index 5 is out of range (sinks has 2 entries; use index 2 to append)"},
         {"name.first=x", "--set name.first: name is not a mapping"},

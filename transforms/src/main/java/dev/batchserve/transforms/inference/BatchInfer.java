@@ -7,6 +7,7 @@ import dev.batchserve.models.CodeModel;
 import dev.batchserve.models.Model;
 import dev.batchserve.models.ModelHandle;
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.models.ModelSignature;
 import dev.batchserve.models.SharedModelCache;
 import dev.batchserve.models.TensorInfo;
@@ -25,6 +26,7 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
+import org.apache.beam.sdk.metrics.Gauge;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupIntoBatches;
@@ -56,9 +58,14 @@ import org.joda.time.Instant;
  * retried in halves too. When the share of failed records seen by a worker exceeds
  * {@link #withFailureThreshold}, the run aborts with a message giving the counts.
  *
+ * <p>Batch sizes can instead adapt to the measured model latency between a minimum and a maximum
+ * ({@link #withAdaptiveBatchSize}); the engine's threads, device and ONNX Runtime settings reach the
+ * workers' model load through {@link #withModelOptions}.
+ *
  * <p>Metrics (namespace {@value #METRICS_NAMESPACE}): counters {@code num_inferences},
  * {@code failed_records}, {@code failed_batches}; distributions {@code batch_size},
- * {@code batch_latency_us}, {@code model_load_ms}.
+ * {@code batch_latency_us}, {@code model_load_ms}; with adaptive sizes the gauge
+ * {@code batch_size_target}.
  *
  * <pre>{@code
  * BatchInfer.Result<String> r = vectors.apply(
@@ -90,10 +97,15 @@ public final class BatchInfer<K>
   /** Shards of the {@code GroupIntoBatches} mode; 0 = batch inside the bundle. */
   private final int groupShards;
   private final @Nullable Duration maxBuffering;
+  private final ModelOptions modelOptions;
+  /** Bounds of {@link #withAdaptiveBatchSize}; 0 = fixed batches of {@code maxBatchSize}. */
+  private final int adaptiveMin;
+  private final int adaptiveMax;
 
   private BatchInfer(
       @Nullable String modelUri, @Nullable CodeModel codeModel, int maxBatchSize, long maxBatchBytes,
-      @Nullable RunInfo runInfo, double failureThreshold, int groupShards, @Nullable Duration maxBuffering) {
+      @Nullable RunInfo runInfo, double failureThreshold, int groupShards, @Nullable Duration maxBuffering,
+      ModelOptions modelOptions, int adaptiveMin, int adaptiveMax) {
     this.modelUri = modelUri;
     this.codeModel = codeModel;
     this.maxBatchSize = maxBatchSize;
@@ -102,12 +114,15 @@ public final class BatchInfer<K>
     this.failureThreshold = failureThreshold;
     this.groupShards = groupShards;
     this.maxBuffering = maxBuffering;
+    this.modelOptions = modelOptions;
+    this.adaptiveMin = adaptiveMin;
+    this.adaptiveMax = adaptiveMax;
   }
 
   /** Inference with the model directory at {@code modelUri} (local path or any Beam FileSystems URI). */
   public static <K> BatchInfer<K> withModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
-    return new BatchInfer<>(modelUri, null, 256, 0, null, 1.0, 0, null);
+    return new BatchInfer<>(modelUri, null, 256, 0, null, 1.0, 0, null, ModelOptions.defaults(), 0, 0);
   }
 
   /**
@@ -142,31 +157,31 @@ public final class BatchInfer<K>
    */
   public static <K> BatchInfer<K> withModel(CodeModel model) {
     checkArgument(model != null, "the code model must be set, but was null");
-    return new BatchInfer<>(null, model, 256, 0, null, 1.0, 0, null);
+    return new BatchInfer<>(null, model, 256, 0, null, 1.0, 0, null, ModelOptions.defaults(), 0, 0);
   }
 
   /** Largest number of records per model call, 1 to 100,000 (default 256). */
   public BatchInfer<K> withMaxBatchSize(int n) {
     checkArgument(
         n >= 1 && n <= MAX_BATCH_SIZE_LIMIT, "maxBatchSize must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, n);
-    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
   }
 
   /** Optional cap on the feature bytes of one batch (0 = no cap). */
   public BatchInfer<K> withMaxBatchBytes(long bytes) {
     checkArgument(bytes >= 0, "maxBatchBytes must be >= 0, but was %s", bytes);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
   }
 
   /** The run whose id and timestamp every prediction carries (required). */
   public BatchInfer<K> withRunInfo(RunInfo run) {
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
   }
 
   /** Abort the run when more than this share of records fails inference (default 1.0: never). */
   public BatchInfer<K> withFailureThreshold(double ratio) {
     checkArgument(ratio >= 0 && ratio <= 1, "failureThreshold must be in [0, 1], but was %s", ratio);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
   }
 
   /**
@@ -179,7 +194,61 @@ public final class BatchInfer<K>
     checkArgument(shards >= 1 && shards <= 100_000, "shards must be in [1, 100000], but was %s", shards);
     checkArgument(maxBuffering != null && maxBuffering.getMillis() > 0,
         "maxBuffering must be a positive duration, but was %s", maxBuffering);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+  }
+
+  /**
+   * Engine settings for loading the model directory on the workers: threads, device, ONNX Runtime's
+   * optimisation level and execution provider (see {@link ModelOptions} for what each backend does
+   * with them). They are part of the shared cache's key, so a worker loads the model once per
+   * distinct options. A model given in code ({@link #withModel(CodeModel)}) is built by its own
+   * loader and ignores them. What the loaded model runs with is {@link Model#runtimeSettings()}.
+   *
+   * <pre>{@code
+   * vectors.apply(BatchInfer.<String>withModel("/models/fraud/3").withRunInfo(run)
+   *     .withModelOptions(ModelOptions.defaults().withIntraOpThreads(2).withInterOpThreads(1)));
+   * }</pre>
+   */
+  public BatchInfer<K> withModelOptions(ModelOptions options) {
+    checkArgument(options != null, "modelOptions must be set, but was null (ModelOptions.defaults() for the engine's own)");
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, options, adaptiveMin, adaptiveMax);
+  }
+
+  /**
+   * Sizes batches between {@code min} and {@code max} records from the measured latency of the
+   * model calls, instead of the fixed {@link #withMaxBatchSize}, which is then unused. Each DoFn
+   * instance starts at {@code min}, doubles the size while the time per record falls by more than
+   * 10%, goes back to the best size as soon as it does not, halves again if the time per record
+   * later rises by more than half, and tries the climb again after 150 batches at one size (each
+   * size measured over three batches, the fastest counting).
+   * The size learnt carries over from bundle to bundle of the same DoFn instance; batches are still
+   * formed inside a bundle, so a runner's small bundles can keep batches below the chosen size (with
+   * {@link #withGroupIntoBatches} the groups hold up to {@code max} records and are cut to the
+   * chosen size). {@link #withMaxBatchBytes} still caps every batch. A record's prediction never
+   * depends on its batch, so the predictions are those of fixed batching. The size in use is the
+   * gauge {@code batch_size_target}; the sizes that ran, the distribution {@code batch_size}.
+   *
+   * <pre>{@code
+   * vectors.apply(BatchInfer.<String>withModel("/models/fraud/3").withRunInfo(run)
+   *     .withAdaptiveBatchSize(16, 4096).withMaxBatchBytes(64L << 20));
+   * }</pre>
+   */
+  public BatchInfer<K> withAdaptiveBatchSize(int min, int max) {
+    checkArgument(min >= 1 && min <= MAX_BATCH_SIZE_LIMIT,
+        "adaptive min batch size must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, min);
+    checkArgument(max >= min && max <= MAX_BATCH_SIZE_LIMIT,
+        "adaptive max batch size must be in [min=%s, %s], but was %s", min, MAX_BATCH_SIZE_LIMIT, max);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, min, max);
+  }
+
+  /** The engine settings the model directory is loaded with. */
+  public ModelOptions getModelOptions() {
+    return modelOptions;
+  }
+
+  /** Whether batch sizes adapt ({@link #withAdaptiveBatchSize}). */
+  public boolean isAdaptiveBatchSize() {
+    return adaptiveMax > 0;
   }
 
   /** The model directory's URI, or {@code null} when the model is given in code. */
@@ -222,7 +291,8 @@ public final class BatchInfer<K>
       out = input
           .apply("AssignShards", ParDo.of(new AssignShardFn<K>(shards)))
           .setCoder(KvCoder.of(VarIntCoder.of(), input.getCoder()))
-          .apply("GroupIntoBatches", GroupIntoBatches.<Integer, KV<K, FeatureVector>>ofSize(maxBatchSize)
+          .apply("GroupIntoBatches", GroupIntoBatches.<Integer, KV<K, FeatureVector>>ofSize(
+              adaptiveMax > 0 ? adaptiveMax : maxBatchSize)
               .withMaxBufferingDuration(Objects.requireNonNull(maxBuffering))
               .withShardedKey())
           .apply("InferBatches", ParDo.of(new InferGroupedFn<K>(this, predictions, failures))
@@ -359,6 +429,9 @@ public final class BatchInfer<K>
     final double failureThreshold;
     final TupleTag<KV<K, Prediction>> predictionsTag;
     final TupleTag<DeadLetter> failuresTag;
+    final ModelOptions modelOptions;
+    final int adaptiveMin;
+    final int adaptiveMax;
 
     private final Counter numInferences = Metrics.counter(METRICS_NAMESPACE, "num_inferences");
     private final Counter failedRecords = Metrics.counter(METRICS_NAMESPACE, "failed_records");
@@ -366,6 +439,7 @@ public final class BatchInfer<K>
     private final Distribution batchSize = Metrics.distribution(METRICS_NAMESPACE, "batch_size");
     private final Distribution batchLatencyUs = Metrics.distribution(METRICS_NAMESPACE, "batch_latency_us");
     private final Distribution modelLoadMs = Metrics.distribution(METRICS_NAMESPACE, "model_load_ms");
+    private final Gauge batchSizeTarget = Metrics.gauge(METRICS_NAMESPACE, "batch_size_target");
 
     private transient @Nullable ModelHandle handle;
     private transient @Nullable Model model;
@@ -374,6 +448,10 @@ public final class BatchInfer<K>
     private transient boolean loadTimeReported;
     private transient long seen;
     private transient long failed;
+    private transient @Nullable AdaptiveBatchSize adaptive;
+    /** Model time and rows of the last call that predicted a whole batch; rows -1 when it was split. */
+    private transient long lastPredictNanos;
+    private transient int lastPredictRows;
 
     InferenceFn(BatchInfer<K> spec, TupleTag<KV<K, Prediction>> predictionsTag, TupleTag<DeadLetter> failuresTag) {
       this.modelUri = spec.modelUri;
@@ -385,6 +463,9 @@ public final class BatchInfer<K>
       this.failureThreshold = spec.failureThreshold;
       this.predictionsTag = predictionsTag;
       this.failuresTag = failuresTag;
+      this.modelOptions = spec.modelOptions;
+      this.adaptiveMin = spec.adaptiveMin;
+      this.adaptiveMax = spec.adaptiveMax;
     }
 
     // Computed once per instance: formatting the run id per record showed up in profiles.
@@ -397,7 +478,8 @@ public final class BatchInfer<K>
       predictionTimestampMillis = run.predictionTimestamp().toEpochMilli();
       handle = codeModel != null
           ? SharedModelCache.acquire(codeModel)
-          : SharedModelCache.acquire(ModelStaging.localize(Objects.requireNonNull(modelUri)));
+          : SharedModelCache.acquire(ModelStaging.localize(Objects.requireNonNull(modelUri)), modelOptions);
+      adaptive = adaptiveMax > 0 ? new AdaptiveBatchSize(adaptiveMin, adaptiveMax) : null;
       try {
         model = handle.model();
         manifest = handle.manifest();
@@ -428,8 +510,16 @@ public final class BatchInfer<K>
       return shape != null && shape.length == 1 ? 1 : (int) input.lastDimension();
     }
 
+    /** Records per batch now: the adaptive size, or the fixed maximum. */
+    int targetBatchSize() {
+      return adaptive != null ? adaptive.size() : maxBatchSize;
+    }
+
     /** Called at the start of each bundle: the model's load time is reported once per instance. */
     void reportLoadTime() {
+      if (adaptive != null) {
+        batchSizeTarget.set(adaptive.size());
+      }
       if (!loadTimeReported && handle != null) {
         modelLoadMs.update(handle.loadTimeMillis());
         loadTimeReported = true;
@@ -463,7 +553,11 @@ public final class BatchInfer<K>
       if (batch.isEmpty()) {
         return;
       }
+      lastPredictRows = -1;
       inferIsolating(batch, ok, fail);
+      if (adaptive != null && lastPredictRows == batch.size() && adaptive.observe(batch.size(), lastPredictNanos)) {
+        batchSizeTarget.set(adaptive.size());
+      }
       seen += batch.size();
       if (seen >= MIN_RECORDS_FOR_THRESHOLD && failureThreshold < 1.0 && failed > failureThreshold * seen) {
         throw new IllegalStateException(
@@ -484,7 +578,10 @@ public final class BatchInfer<K>
       try {
         long t0 = System.nanoTime();
         outputs = Objects.requireNonNull(model).predict(rows);
-        batchLatencyUs.update((System.nanoTime() - t0) / 1000);
+        long nanos = System.nanoTime() - t0;
+        batchLatencyUs.update(nanos / 1000);
+        lastPredictNanos = nanos;
+        lastPredictRows = rows.length;
         batchSize.update(batch.size());
         if (outputs.length != rows.length) {
           throw new IllegalStateException(
@@ -560,7 +657,7 @@ public final class BatchInfer<K>
       }
       Batch<K> batch = buffers.computeIfAbsent(window, w -> new Batch<>());
       batch.add(element, timestamp);
-      if (batch.size() >= maxBatchSize || (maxBatchBytes > 0 && batch.bytes >= maxBatchBytes)) {
+      if (batch.size() >= targetBatchSize() || (maxBatchBytes > 0 && batch.bytes >= maxBatchBytes)) {
         buffers.remove(window);
         // Every buffered element is in this window; the latest timestamp among them keeps all outputs
         // inside the window and never moves an output before the current element.
@@ -626,7 +723,7 @@ public final class BatchInfer<K>
         }
         batch.add(kv);
         bytes += 4L * kv.getValue().size() + 16;
-        if (batch.size() >= maxBatchSize || (maxBatchBytes > 0 && bytes >= maxBatchBytes)) {
+        if (batch.size() >= targetBatchSize() || (maxBatchBytes > 0 && bytes >= maxBatchBytes)) {
           flush(batch, ok, fail);
           batch = new ArrayList<>();
           bytes = 0;

@@ -3,6 +3,7 @@ package dev.batchserve.transforms.inference;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
@@ -116,9 +117,12 @@ public final class ScoreBySegment<K>
   private final @Nullable RunInfo runInfo;
   private final int maxBatchSize;
   private final double failureThreshold;
+  private final ModelOptions modelOptions;
 
   private ScoreBySegment(SegmentOf segmentOf, TreeMap<String, String> models, @Nullable String defaultModel,
-      @Nullable FeatureSpec defaultSpec, @Nullable RunInfo runInfo, int maxBatchSize, double failureThreshold) {
+      @Nullable FeatureSpec defaultSpec, @Nullable RunInfo runInfo, int maxBatchSize, double failureThreshold,
+      ModelOptions modelOptions) {
+    this.modelOptions = modelOptions;
     this.segmentOf = segmentOf;
     this.models = models;
     this.defaultModel = defaultModel;
@@ -131,7 +135,7 @@ public final class ScoreBySegment<K>
   /** The segment is the text form of the record column {@code column} (null: no segment). */
   public static <K> ScoreBySegment<K> byColumn(String column) {
     checkArgument(column != null && !column.trim().isEmpty(), "the segment column must be named, but was '%s'", column);
-    return new ScoreBySegment<>(SegmentOf.column(column.trim()), new TreeMap<>(), null, null, null, 256, 1.0);
+    return new ScoreBySegment<>(SegmentOf.column(column.trim()), new TreeMap<>(), null, null, null, 256, 1.0, ModelOptions.defaults());
   }
 
   /**
@@ -140,7 +144,7 @@ public final class ScoreBySegment<K>
    */
   public static <K> ScoreBySegment<K> byKeyPrefix(String separator) {
     checkArgument(separator != null && !separator.isEmpty(), "the key separator must be set, but was '%s'", separator);
-    return new ScoreBySegment<>(SegmentOf.keyPrefix(separator), new TreeMap<>(), null, null, null, 256, 1.0);
+    return new ScoreBySegment<>(SegmentOf.keyPrefix(separator), new TreeMap<>(), null, null, null, 256, 1.0, ModelOptions.defaults());
   }
 
   /** Records of {@code segment} are scored by the model at {@code modelUri}, with the spec saved in it. */
@@ -152,7 +156,7 @@ public final class ScoreBySegment<K>
         segment, models.get(segment));
     TreeMap<String, String> m = new TreeMap<>(models);
     m.put(segment, modelUri);
-    return new ScoreBySegment<>(segmentOf, m, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold);
+    return new ScoreBySegment<>(segmentOf, m, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold, modelOptions);
   }
 
   /** {@link #withModel} for every entry of {@code segmentModels} (segment to model URI). */
@@ -168,32 +172,39 @@ public final class ScoreBySegment<K>
   /** The model of every segment without one of its own, and of records without a segment. */
   public ScoreBySegment<K> withDefaultModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "the default model must be set, but was '%s'", modelUri);
-    return new ScoreBySegment<>(segmentOf, models, modelUri, null, runInfo, maxBatchSize, failureThreshold);
+    return new ScoreBySegment<>(segmentOf, models, modelUri, null, runInfo, maxBatchSize, failureThreshold, modelOptions);
   }
 
   /** {@link #withDefaultModel(String)} with its feature spec given rather than read from the model. */
   public ScoreBySegment<K> withDefaultModel(FeatureSpec spec, String modelUri) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "the default model must be set, but was '%s'", modelUri);
-    return new ScoreBySegment<>(segmentOf, models, modelUri, spec, runInfo, maxBatchSize, failureThreshold);
+    return new ScoreBySegment<>(segmentOf, models, modelUri, spec, runInfo, maxBatchSize, failureThreshold, modelOptions);
   }
 
   /** The run every prediction is stamped with (required). */
   public ScoreBySegment<K> withRunInfo(RunInfo run) {
     return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, Objects.requireNonNull(run, "run"),
-        maxBatchSize, failureThreshold);
+        maxBatchSize, failureThreshold, modelOptions);
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}: per model, batches never mix models. */
   public ScoreBySegment<K> withMaxBatchSize(int n) {
     BatchInfer.withModel("unused").withMaxBatchSize(n); // BatchInfer's own check and message
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, n, failureThreshold);
+    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, n, failureThreshold, modelOptions);
+  }
+
+  /** See {@link BatchInfer#withModelOptions}: the same engine settings for every model. */
+  public ScoreBySegment<K> withModelOptions(ModelOptions options) {
+    BatchInfer.withModel("unused").withModelOptions(options); // BatchInfer's own check and message
+    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold,
+        options);
   }
 
   /** See {@link BatchInfer#withFailureThreshold}: judged per model. */
   public ScoreBySegment<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel("unused").withFailureThreshold(ratio);
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, ratio);
+    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, ratio, modelOptions);
   }
 
   /** Segment to model URI, sorted by segment. */
@@ -293,7 +304,8 @@ public final class ScoreBySegment<K>
           BatchInfer.<K>withModel(b.uri)
               .withRunInfo(runInfo)
               .withMaxBatchSize(maxBatchSize)
-              .withFailureThreshold(failureThreshold));
+              .withFailureThreshold(failureThreshold)
+              .withModelOptions(modelOptions));
       predictions = predictions.and(inferred.predictions());
       dead = dead.and(features.deadLetters()).and(features.skipped()).and(inferred.deadLetters());
       counts = counts.and(inferred.predictions()

@@ -4,6 +4,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.transforms.compare.CompareModels;
 import dev.batchserve.transforms.compare.ModelAgreement;
 import dev.batchserve.transforms.features.FeatureProfile;
@@ -128,6 +129,7 @@ public final class KeyedPrediction<K>
   private List<String> passThroughColumns = List.of();
   private @Nullable ShardWriter shardWriter;
   private @Nullable ScoreBySegment<K> segments;
+  private ModelOptions modelOptions = ModelOptions.defaults();
 
   private KeyedPrediction(FeatureSpec spec, String modelUri) {
     this.spec = spec;
@@ -149,6 +151,7 @@ public final class KeyedPrediction<K>
     c.passThroughColumns = passThroughColumns;
     c.shardWriter = shardWriter;
     c.segments = segments;
+    c.modelOptions = modelOptions;
     return c;
   }
 
@@ -211,6 +214,22 @@ public final class KeyedPrediction<K>
     BatchInfer.withModel(modelUri).withMaxBatchSize(n); // validates n with BatchInfer's own message
     KeyedPrediction<K> c = copy();
     c.maxBatchSize = n;
+    return c;
+  }
+
+  /**
+   * Engine settings for loading the model (and the challenger) on the workers; see
+   * {@link BatchInfer#withModelOptions}.
+   *
+   * <pre>{@code
+   * rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run)
+   *     .withModelOptions(ModelOptions.defaults().withIntraOpThreads(2)));
+   * }</pre>
+   */
+  public KeyedPrediction<K> withModelOptions(ModelOptions options) {
+    BatchInfer.withModel(modelUri).withModelOptions(options); // validates with BatchInfer's own message
+    KeyedPrediction<K> c = copy();
+    c.modelOptions = options;
     return c;
   }
 
@@ -398,6 +417,7 @@ public final class KeyedPrediction<K>
           + " challenger with a KeyedPrediction of its own");
       return joinBack(input, run, manifest, scored, duplicateDead, scored.apply("ScoreBySegment",
           segments.withDefaultModel(spec, modelUri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
+              .withModelOptions(modelOptions)
               .withFailureThreshold(failureThreshold)));
     }
     // A batch run (global window) is profiled while it is encoded, so quality needs no second parse.
@@ -410,7 +430,8 @@ public final class KeyedPrediction<K>
             BatchInfer.<K>withModel(modelUri)
                 .withRunInfo(run)
                 .withMaxBatchSize(maxBatchSize)
-                .withFailureThreshold(failureThreshold));
+                .withFailureThreshold(failureThreshold)
+                .withModelOptions(modelOptions));
 
     // The join back, the fallbacks and the invariant: the same transform a user applies to their own
     // predictions (fromPredictions), here told about the input records and the upstream failures.
@@ -429,7 +450,8 @@ public final class KeyedPrediction<K>
       spec.checkMatches(challengerManifest.getInputFeatures());
       BatchInfer.Result<K> challenger =
           features.vectors().apply("InferChallenger",
-              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize));
+              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
+                  .withModelOptions(modelOptions));
       result.challengerPredictions = challenger.predictions();
       result.challengerDeadLetters = challenger.deadLetters();
       result.challengerAgreement =

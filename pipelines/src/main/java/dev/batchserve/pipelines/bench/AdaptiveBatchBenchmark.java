@@ -1,0 +1,216 @@
+package dev.batchserve.pipelines.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.bench.RawEngineBenchmark;
+import dev.batchserve.models.training.MlpWeights;
+import dev.batchserve.models.training.TensorFlowExporter;
+import dev.batchserve.transforms.features.FeatureVector;
+import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.values.RunInfo;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
+import org.apache.beam.sdk.metrics.DistributionResult;
+import org.apache.beam.sdk.metrics.GaugeResult;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+
+/**
+ * Fixed against adaptive batch sizes ({@link BatchInfer#withAdaptiveBatchSize}) in one JVM, on the
+ * runner given by the usual {@code --runner} options: the TensorFlow MLP of {@link PipelineBenchmark}
+ * scores the same synthetic vectors with each fixed size, then with adaptive sizes between a min and
+ * a max. Prints records/s and the batch sizes that ran (the {@code batch_size} distribution: count,
+ * min, mean, max) and, for adaptive runs, the size each DoFn instance ended on (the
+ * {@code batch_size_target} gauge); writes JSON. No timing assertions anywhere.
+ *
+ * <pre>
+ * java ... AdaptiveBatchBenchmark --out=work/bench/adaptive.json --records=1000000 \
+ *     --fixedSizes=32,256,4096 --adaptive=16:8192 --runner=FlinkRunner --flinkMaster=[local] --parallelism=2
+ * </pre>
+ */
+public final class AdaptiveBatchBenchmark {
+  private AdaptiveBatchBenchmark() {}
+
+  /** One measured run: records/s and the batch sizes that ran. */
+  static ObjectNode runOnce(ObjectMapper json, PipelineOptions options, String modelDir, long records,
+      int fixedSize, int adaptiveMin, int adaptiveMax) {
+    Pipeline p = Pipeline.create(options);
+    RunInfo run = RunInfo.of("bench", LocalDate.parse("2026-01-01"), RunInfo.Interval.DAILY);
+    BatchInfer<Long> infer = BatchInfer.<Long>withModel(modelDir).withRunInfo(run);
+    infer = adaptiveMax > 0 ? infer.withAdaptiveBatchSize(adaptiveMin, adaptiveMax) : infer.withMaxBatchSize(fixedSize);
+    p.apply("Blocks", GenerateSequence.from(0).to((records + PipelineBenchmark.BLOCK - 1) / PipelineBenchmark.BLOCK))
+        .apply("Spread", Reshuffle.viaRandomKey())
+        .apply("Vectors", ParDo.of(new PipelineBenchmark.BlockToVectors(records)))
+        .setCoder(KvCoder.of(VarLongCoder.of(), FeatureVector.FeatureVectorCoder.of()))
+        .apply("Infer", infer)
+        .predictions()
+        .apply("Discard", ParDo.of(new PipelineBenchmark.Discard()));
+    long t0 = System.nanoTime();
+    PipelineResult result = p.run();
+    PipelineResult.State state = result.waitUntilFinish();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    if (state != PipelineResult.State.DONE) {
+      throw new IllegalStateException("benchmark pipeline ended in " + state);
+    }
+    // Every record must come out of the pipeline (counted in processElement). The Direct runner
+    // applies metric updates on an executor, so wait (briefly) until the count is complete.
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    long predicted = discarded(result);
+    while (predicted != records && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while reading metrics", e);
+      }
+      predicted = discarded(result);
+    }
+    if (predicted != records) {
+      throw new IllegalStateException("the pipeline predicted " + predicted + " of " + records + " records");
+    }
+    // The batch sizes as the runner reports them: the Direct runner drops metrics set in
+    // @FinishBundle, so there the batches flushed at a bundle's end are missing (batchSizeRecords < records).
+    long[] sizes = batchSizes(result);
+    long count = sizes[0];
+    long sum = sizes[1];
+    long min = sizes[2];
+    long max = sizes[3];
+    List<Long> targets = new ArrayList<>();
+    for (MetricResult<GaugeResult> g : result.metrics().queryMetrics(MetricsFilter.builder()
+        .addNameFilter(MetricNameFilter.named(BatchInfer.METRICS_NAMESPACE, "batch_size_target")).build()).getGauges()) {
+      targets.add(g.getAttempted().getValue());
+    }
+    ObjectNode r = json.createObjectNode();
+    r.put("mode", adaptiveMax > 0 ? "adaptive " + adaptiveMin + ".." + adaptiveMax : "fixed " + fixedSize);
+    r.put("records", records);
+    r.put("seconds", seconds);
+    r.put("recordsPerSecond", records / seconds);
+    r.put("batches", count);
+    r.put("batchSizeMin", min);
+    r.put("batchSizeMean", count == 0 ? 0.0 : (double) sum / count);
+    r.put("batchSizeRecords", sum);
+    r.put("batchSizeMax", max);
+    r.putPOJO("batchSizeTarget", targets);
+    return r;
+  }
+
+  /** Count, sum, min and max of the {@code batch_size} distribution over all steps. */
+  private static long discarded(PipelineResult result) {
+    long n = 0;
+    for (MetricResult<Long> c : result.metrics().queryMetrics(MetricsFilter.builder()
+        .addNameFilter(MetricNameFilter.named(PipelineBenchmark.Discard.NAMESPACE, "discarded")).build()).getCounters()) {
+      n += c.getAttempted();
+    }
+    return n;
+  }
+
+  private static long[] batchSizes(PipelineResult result) {
+    long[] out = {0, 0, Long.MAX_VALUE, Long.MIN_VALUE};
+    for (MetricResult<DistributionResult> d : result.metrics().queryMetrics(MetricsFilter.builder()
+        .addNameFilter(MetricNameFilter.named(BatchInfer.METRICS_NAMESPACE, "batch_size")).build()).getDistributions()) {
+      DistributionResult r = d.getAttempted();
+      out[0] += r.getCount();
+      out[1] += r.getSum();
+      out[2] = Math.min(out[2], r.getMin());
+      out[3] = Math.max(out[3], r.getMax());
+    }
+    return out;
+  }
+
+  /** Runs every mode; returns the JSON written to {@code out}. */
+  public static ObjectNode run(String[] pipelineArgs, Path workDir, Path out, long records, List<Integer> fixedSizes,
+      int adaptiveMin, int adaptiveMax, PrintStream table) throws IOException {
+    Path modelDir = workDir.resolve("mlp-32-64-32-1");
+    if (!Files.exists(modelDir.resolve(ModelManifest.FILE_NAME))) {
+      MlpWeights w = RawEngineBenchmark.randomMlp(new int[] {RawEngineBenchmark.FEATURES, 64, 32, 1}, 7L);
+      List<String> names = IntStream.range(0, RawEngineBenchmark.FEATURES).mapToObj(i -> "f" + i)
+          .collect(Collectors.toList());
+      TensorFlowExporter.export(w, modelDir,
+          ModelManifest.builder().name("bench-mlp").version("1").inputFeatures(names).build());
+    }
+    PipelineOptions options = PipelineOptionsFactory.fromArgs(pipelineArgs).create();
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode root = json.createObjectNode();
+    ObjectNode machine = root.putObject("machine");
+    machine.put("availableProcessors", Runtime.getRuntime().availableProcessors());
+    machine.put("javaVersion", System.getProperty("java.version"));
+    root.put("runner", options.getRunner().getSimpleName());
+    root.putPOJO("pipelineArgs", Arrays.asList(pipelineArgs));
+    root.put("records", records);
+    ArrayNode results = root.putArray("results");
+    table.println("| mode | records/s | batches | batch size min / mean / max | settled size per DoFn |");
+    table.println("|---|---:|---:|---:|---|");
+    // Untimed warm-up: class loading, JIT and the runner's start.
+    runOnce(json, options, modelDir.toString(), Math.min(records, 100_000), 256, 0, 0);
+    List<int[]> modes = new ArrayList<>();
+    for (int size : fixedSizes) {
+      modes.add(new int[] {size, 0, 0});
+    }
+    modes.add(new int[] {0, adaptiveMin, adaptiveMax});
+    for (int[] m : modes) {
+      ObjectNode r = runOnce(json, options, modelDir.toString(), records, m[0], m[1], m[2]);
+      results.add(r);
+      table.printf(Locale.ROOT, "| %s | %,.0f | %,d | %d / %.0f / %d | %s |%n", r.get("mode").asText(),
+          r.get("recordsPerSecond").asDouble(), r.get("batches").asLong(), r.get("batchSizeMin").asLong(),
+          r.get("batchSizeMean").asDouble(), r.get("batchSizeMax").asLong(),
+          m[2] > 0 ? r.get("batchSizeTarget").toString() : "-");
+    }
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    json.writeValue(out.toFile(), root);
+    return root;
+  }
+
+  public static void main(String[] args) throws IOException {
+    Path out = Paths.get("work/bench/adaptive.json");
+    Path workDir = Paths.get("work/bench/models");
+    long records = 1_000_000;
+    List<Integer> fixed = List.of(32, 256, 4096);
+    int min = 16;
+    int max = 8192;
+    List<String> pipelineArgs = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--out=")) {
+        out = Paths.get(a.substring(6));
+      } else if (a.startsWith("--workDir=")) {
+        workDir = Paths.get(a.substring(10));
+      } else if (a.startsWith("--records=")) {
+        records = Long.parseLong(a.substring(10));
+      } else if (a.startsWith("--fixedSizes=")) {
+        fixed = Arrays.stream(a.substring(13).split(",")).map(String::trim).map(Integer::valueOf)
+            .collect(Collectors.toList());
+      } else if (a.startsWith("--adaptive=")) {
+        String[] bounds = a.substring(11).split(":");
+        min = Integer.parseInt(bounds[0].trim());
+        max = Integer.parseInt(bounds[1].trim());
+      } else {
+        pipelineArgs.add(a);
+      }
+    }
+    System.out.printf("Fixed vs adaptive batch sizes, %,d records, %d cores%n", records,
+        Runtime.getRuntime().availableProcessors());
+    run(pipelineArgs.toArray(new String[0]), workDir, out, records, fixed, min, max, System.out);
+  }
+}
