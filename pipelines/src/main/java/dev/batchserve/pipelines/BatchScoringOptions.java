@@ -103,8 +103,8 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setFormats(String value);
 
-  @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 16 MiB of input files,"
-      + " at least 4 (4 for JDBC and BigQuery sources).")
+  @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 4 MiB of CSV/JSON lines or"
+      + " 512 KiB of Parquet input, at least 4 (4 for JDBC and BigQuery sources).")
   @Default.Integer(0)
   int getNumShards();
 

@@ -342,10 +342,13 @@ public class BatchScoringPipelineTest {
     }
     BatchScoringOptions o = PipelineOptionsFactory.fromArgs("--input=" + big, "--model=m", "--output=o")
         .as(BatchScoringOptions.class);
-    assertThat("100 MiB / 16 MiB per shard", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(7));
-    o.setPartitions(4);
+    assertThat("100 MiB / 4 MiB per shard", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(25));
+    assertThat("100 MiB / 512 KiB per shard", BatchScoringPipeline.numShards(o, ReadRecords.Format.PARQUET), is(200));
+    o.setPartitions(10);
     o.setPartition(1);
     assertThat("a partition's share, at least 4", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(4));
+    o.setPartitions(2);
+    assertThat("a partition's share", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(13));
     o.setPartition(-1);
     o.setInput(csv.toString());
     assertThat("a small input", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(4));
@@ -417,5 +420,5 @@ public class BatchScoringPipelineTest {
   }
 
   /** See DESIGN.md, "Shuffles of the default graph". */
-  static final int MAX_GROUP_BY_KEYS = 22;
+  static final int MAX_GROUP_BY_KEYS = 19;
 }

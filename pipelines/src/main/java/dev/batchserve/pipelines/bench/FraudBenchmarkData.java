@@ -53,26 +53,15 @@ final class FraudBenchmarkData {
     return input;
   }
 
-  /** Predictions per output shard: each shard is sorted in memory, so its size bounds the sink's memory. */
-  static final long ROWS_PER_SHARD = 125_000;
-
-  /** The shards for {@code records} rows: at least 8, and about {@link #ROWS_PER_SHARD} rows each. */
-  static int shardsFor(long records) {
-    return (int) Math.max(8, (records + ROWS_PER_SHARD - 1) / ROWS_PER_SHARD);
-  }
-
   /**
-   * The job's options: these inputs and settings, then the runner's arguments ({@code --numShards}
-   * there replaces {@link #shardsFor}).
+   * The job's options: these inputs and settings, then the runner's arguments; the shard count is the
+   * job's own default (auto, from the input's size) unless the runner's arguments give {@code --numShards}.
    */
   static BatchScoringOptions jobOptions(Path input, Path model, Path output, long records, int batchSize,
       List<String> runnerArgs) {
     List<String> all = new ArrayList<>(List.of("--input=" + input, "--model=" + model,
         "--output=" + output.toAbsolutePath(), "--runDate=" + RUN_DATE, "--batchSize=" + batchSize,
         "--progressEvery=0"));
-    if (runnerArgs.stream().noneMatch(a -> a.startsWith("--numShards="))) {
-      all.add("--numShards=" + shardsFor(records));
-    }
     all.addAll(runnerArgs);
     return PipelineOptionsFactory.fromArgs(all.toArray(new String[0])).as(BatchScoringOptions.class);
   }

@@ -98,7 +98,7 @@ public final class ScoreFraudTransactions {
 
     void setBatchSize(int value);
 
-    @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 125,000 accounts, at least 4.")
+    @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 25,000 accounts, at least 4.")
     @Default.Integer(0)
     int getNumShards();
 
@@ -154,7 +154,7 @@ public final class ScoreFraudTransactions {
         .withForceLatest(o.getForceLatest())
         .withAttempt(attempt)
         .withFormats(FileFormat.PARQUET, FileFormat.JSONL)
-        .withNumShards(OutputShards.resolve(o.getNumShards(), o.getAccounts(), 125_000));
+        .withNumShards(OutputShards.resolve(o.getNumShards(), o.getAccounts(), 25_000));
     KeyedPrediction<String> keyed = KeyedPrediction.<String>of(spec, o.getModel())
         .writingShards(files.shardWriter())
         .withRunInfo(run)
