@@ -174,6 +174,13 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setOnnxExecutionProvider(String value);
 
+  @Description("Adaptive batch sizes '<min>..<max>' (e.g. 16..4096): batches grow while the time per record falls"
+      + " (see BatchInfer.withAdaptiveBatchSize); empty = fixed batches of --batchSize.")
+  @Default.String("")
+  String getAdaptiveBatchSize();
+
+  void setAdaptiveBatchSize(String value);
+
   @Description("Fallback for keys without a model prediction: 'abstain', 'constant:<score>', or"
       + " 'previous_run[:abstain|constant:<score>]' (the key's prediction from the previous published run).")
   @Default.String("abstain")

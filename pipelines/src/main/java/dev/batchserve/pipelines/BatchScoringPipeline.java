@@ -199,6 +199,10 @@ public final class BatchScoringPipeline {
     if (passThrough.length > 0) {
       scoring = scoring.withPassThroughColumns(passThrough);
     }
+    int[] adaptive = adaptiveBatchSize(o.getAdaptiveBatchSize());
+    if (adaptive != null) {
+      scoring = scoring.withAdaptiveBatchSize(adaptive[0], adaptive[1]);
+    }
     if (segments != null) {
       scoring = scoring.withSegmentModels(segments);
     }
@@ -278,6 +282,22 @@ public final class BatchScoringPipeline {
     }
     return OutputShards.resolve(o.getNumShards(), bytes,
         format == ReadRecords.Format.PARQUET ? AUTO_SHARD_BYTES_PARQUET : AUTO_SHARD_BYTES_TEXT);
+  }
+
+  /** {@code --adaptiveBatchSize}: {@code "<min>..<max>"} as {min, max}, or null when empty. */
+  static int @org.checkerframework.checker.nullness.qual.Nullable [] adaptiveBatchSize(String value) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(\\d+)\\s*\\.\\.\\s*(\\d+)\\s*").matcher(value);
+    checkArgument(m.matches(), "--adaptiveBatchSize must be <min>..<max>, e.g. 16..4096, but was '%s'", value);
+    int[] bounds = {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    try {
+      dev.batchserve.transforms.inference.BatchInfer.withModel("unused").withAdaptiveBatchSize(bounds[0], bounds[1]);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--adaptiveBatchSize=" + value + ": " + e.getMessage(), e);
+    }
+    return bounds;
   }
 
   /** A BigQuery source: the query {@code --inputQuery}, else the table {@code --input}. */

@@ -361,6 +361,33 @@ public class BatchScoringPipelineTest {
         containsString("--numShards must be 0 (auto: from the run's size) or in [1, 10000], but was -1"));
   }
 
+  @Test
+  public void adaptiveBatchSizesReachTheModelStep() {
+    assertThat(BatchScoringPipeline.adaptiveBatchSize(""), is((int[]) null));
+    assertThat(BatchScoringPipeline.adaptiveBatchSize(" 16..4096 "), is(new int[] {16, 4096}));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.adaptiveBatchSize("4096"))
+        .getMessage(), containsString("--adaptiveBatchSize must be <min>..<max>, e.g. 16..4096, but was '4096'"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.adaptiveBatchSize("64..8"))
+        .getMessage(), containsString("--adaptiveBatchSize=64..8: adaptive max batch size must be in [min=64"));
+
+    BatchScoringOptions o = options(csv, TMP.getRoot() + "/adaptive-out", "2026-11-28");
+    o.setAdaptiveBatchSize("8..64");
+    Pipeline graph = Pipeline.create(o);
+    BatchScoringPipeline.build(graph, o);
+    List<String> adaptive = new ArrayList<>();
+    graph.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {
+      @Override
+      public CompositeBehavior enterCompositeTransform(TransformHierarchy.Node node) {
+        if (node.getTransform() instanceof dev.batchserve.transforms.inference.BatchInfer
+            && ((dev.batchserve.transforms.inference.BatchInfer<?>) node.getTransform()).isAdaptiveBatchSize()) {
+          adaptive.add(node.getFullName());
+        }
+        return CompositeBehavior.ENTER_TRANSFORM;
+      }
+    });
+    assertEquals(List.of("KeyedPrediction/Infer"), adaptive);
+  }
+
   /**
    * Issue 16 item 5: every input record is parsed once. The only step of the default graph that
    * reads raw rows as features is FeatureTransform's encoder; the quality report takes its feature

@@ -134,6 +134,12 @@ public class SegmentModelsPipelineTest {
     assertThat(report.path("models").toString(), containsString(TrainChurnModel.MODEL_NAME + ":eu-1"));
     String prom = Files.readString(Path.of(s.runDirectory, RunReport.PROMETHEUS_FILE));
     assertThat(prom, containsString("batchserve_predictions_by_model_total"));
+    // The run's manifest (what readers of the files see) counts the rows of each model too.
+    JsonNode manifest = JSON.readTree(Path.of(s.runDirectory, "_MANIFEST.json").toFile());
+    JsonNode inManifest = manifest.path("predictions_by_model");
+    assertThat(inManifest.toString(), inManifest.path(TrainChurnModel.MODEL_NAME + ":eu-1").asLong(), is(30L));
+    assertThat(inManifest.toString(), inManifest.path(TrainChurnModel.MODEL_NAME + ":us-1").asLong(), is(30L));
+    assertThat(inManifest.toString(), inManifest.path(TrainChurnModel.MODEL_NAME + ":1").asLong(), is(30L));
   }
 
   @Test

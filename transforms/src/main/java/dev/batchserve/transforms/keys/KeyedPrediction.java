@@ -130,6 +130,8 @@ public final class KeyedPrediction<K>
   private @Nullable ShardWriter shardWriter;
   private @Nullable ScoreBySegment<K> segments;
   private ModelOptions modelOptions = ModelOptions.defaults();
+  private int adaptiveMin;
+  private int adaptiveMax;
 
   private KeyedPrediction(FeatureSpec spec, String modelUri) {
     this.spec = spec;
@@ -152,6 +154,8 @@ public final class KeyedPrediction<K>
     c.shardWriter = shardWriter;
     c.segments = segments;
     c.modelOptions = modelOptions;
+    c.adaptiveMin = adaptiveMin;
+    c.adaptiveMax = adaptiveMax;
     return c;
   }
 
@@ -231,6 +235,29 @@ public final class KeyedPrediction<K>
     KeyedPrediction<K> c = copy();
     c.modelOptions = options;
     return c;
+  }
+
+  /**
+   * See {@link BatchInfer#withAdaptiveBatchSize}: the model's (and the challenger's) batches adapt
+   * between {@code min} and {@code max} records ({@link #withMaxBatchSize} is then unused).
+   *
+   * <pre>{@code
+   * rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run).withAdaptiveBatchSize(16, 4096));
+   * }</pre>
+   */
+  public KeyedPrediction<K> withAdaptiveBatchSize(int min, int max) {
+    BatchInfer.withModel(modelUri).withAdaptiveBatchSize(min, max); // BatchInfer's own checks and messages
+    KeyedPrediction<K> c = copy();
+    c.adaptiveMin = min;
+    c.adaptiveMax = max;
+    return c;
+  }
+
+  /** The model step: the batch size (fixed or adaptive), failure threshold and engine options. */
+  private BatchInfer<K> infer(String uri, RunInfo run) {
+    BatchInfer<K> infer = BatchInfer.<K>withModel(uri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
+        .withModelOptions(modelOptions);
+    return adaptiveMax > 0 ? infer.withAdaptiveBatchSize(adaptiveMin, adaptiveMax) : infer;
   }
 
   /** See {@link BatchInfer#withFailureThreshold}. */
@@ -427,11 +454,7 @@ public final class KeyedPrediction<K>
         scored.apply("Features", profile ? featureStep.withFeatureProfile() : featureStep);
     BatchInfer.Result<K> inferred =
         features.vectors().apply("Infer",
-            BatchInfer.<K>withModel(modelUri)
-                .withRunInfo(run)
-                .withMaxBatchSize(maxBatchSize)
-                .withFailureThreshold(failureThreshold)
-                .withModelOptions(modelOptions));
+            infer(modelUri, run).withFailureThreshold(failureThreshold));
 
     // The join back, the fallbacks and the invariant: the same transform a user applies to their own
     // predictions (fromPredictions), here told about the input records and the upstream failures.
@@ -450,8 +473,7 @@ public final class KeyedPrediction<K>
       spec.checkMatches(challengerManifest.getInputFeatures());
       BatchInfer.Result<K> challenger =
           features.vectors().apply("InferChallenger",
-              BatchInfer.<K>withModel(challengerUri).withRunInfo(run).withMaxBatchSize(maxBatchSize)
-                  .withModelOptions(modelOptions));
+              infer(challengerUri, run));
       result.challengerPredictions = challenger.predictions();
       result.challengerDeadLetters = challenger.deadLetters();
       result.challengerAgreement =

@@ -48,7 +48,6 @@ import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
-import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
@@ -469,11 +468,11 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       sideInputs.add(deadFiles);
       sideInputs.add(deadCount);
     }
-    PCollectionView<List<String>> models =
+    PCollectionView<Map<String, Long>> models =
         keyed.apply("ModelVersions", MapElements.into(TypeDescriptors.strings())
                 .via(kv -> kv.getValue().getModelName() + ":" + kv.getValue().getModelVersion()))
-            .apply("DistinctModels", Distinct.create())
-            .apply("ModelList", View.asList());
+            .apply("CountPerModel", Count.perElement())
+            .apply("ModelCounts", View.asMap());
     sideInputs.add(models);
 
     StagedPublish.Staged staged = StagedPublish.Staged.counted(shardFiles,
@@ -724,13 +723,13 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written;
     private final @Nullable PCollectionView<List<String>> deadFiles;
     private final @Nullable PCollectionView<Long> deadCount;
-    private final PCollectionView<List<String>> models;
+    private final PCollectionView<Map<String, Long>> models;
     private final boolean forceLatest;
     private final org.apache.beam.sdk.schemas.Schema rowSchema;
 
     Switch(String root, RunInfo run, Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written,
         @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
-        PCollectionView<List<String>> models, boolean forceLatest, org.apache.beam.sdk.schemas.Schema rowSchema) {
+        PCollectionView<Map<String, Long>> models, boolean forceLatest, org.apache.beam.sdk.schemas.Schema rowSchema) {
       this.rowSchema = rowSchema;
       this.root = root;
       this.run = run;
@@ -758,7 +757,9 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       }
       // The attempt's own directory: no reader looks here before _CURRENT and _LATEST name it.
       ResourceId dir = FileSystems.matchNewResource(attemptDir, true);
-      ObjectNode manifest = manifestHeader(run, c.records(), c.sideInput(models), rowSchema);
+      Map<String, Long> perModel = new TreeMap<>(c.sideInput(models));
+      ObjectNode manifest = manifestHeader(run, c.records(), perModel.keySet(), rowSchema);
+      putPerModel(manifest, perModel);
       ObjectNode listing = manifest.putObject("files");
       for (Map.Entry<FileFormat, List<String>> e : files.entrySet()) {
         String sub = e.getKey().directory();
@@ -777,6 +778,12 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   }
 
   /** The manifest's run-level fields and schema; the caller adds counts and files. */
+  /** {@code "predictions_by_model": {"<name>:<version>": rows}}, fallbacks under their own model name. */
+  static void putPerModel(ObjectNode manifest, Map<String, Long> perModel) {
+    ObjectNode counts = manifest.putObject("predictions_by_model");
+    new TreeMap<>(perModel).forEach(counts::put);
+  }
+
   static ObjectNode manifestHeader(RunInfo run, long records, java.util.Collection<String> models) {
     return manifestHeader(run, records, models, Prediction.SCHEMA);
   }
@@ -1047,6 +1054,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     long records = 0;
     long dead = 0;
     Set<String> models = new TreeSet<>();
+    Map<String, Long> perModel = new TreeMap<>();
     Map<String, Map<ResourceId, String>> byDir = new TreeMap<>();
     for (int p = 0; p < parts.size(); p++) {
       ResourceId part = FileSystems.matchNewResource(parts.get(p), true);
@@ -1058,6 +1066,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       records += m.path("records").asLong();
       dead += m.path("dead_letters").asLong();
       m.path("models").forEach(n -> models.add(n.asText()));
+      m.path("predictions_by_model").fields().forEachRemaining(e -> perModel.merge(e.getKey(), e.getValue().asLong(), Long::sum));
       String prefix = String.format(java.util.Locale.ROOT, "part-p%05d-", p);
       for (java.util.Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> it =
           m.path("files").fields(); it.hasNext(); ) {
@@ -1070,6 +1079,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       }
     }
     ObjectNode manifest = manifestHeader(run, records, models);
+    putPerModel(manifest, perModel);
     manifest.put("dead_letters", dead);
     manifest.put("partitions", partitionRoots.size());
     ObjectNode files = manifest.putObject("files");

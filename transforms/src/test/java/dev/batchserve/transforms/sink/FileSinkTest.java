@@ -116,6 +116,7 @@ public class FileSinkTest {
     assertThat(manifest.get("run_id").asText(), is("fraud-daily-20261127"));
     assertThat(manifest.get("prediction_timestamp").asText(), is("2026-11-28T00:00:00Z"));
     assertThat(manifest.get("models").toString(), is("[\"fallback-constant:3\",\"fraud-mlp:3\"]"));
+    assertThat(manifest.get("predictions_by_model").toString(), is("{\"fallback-constant:3\":5,\"fraud-mlp:3\":45}"));
     for (JsonNode f : manifest.get("files").get("parquet")) {
       byte[] bytes = Files.readAllBytes(runDir.resolve(f.get("path").asText()));
       assertThat(f.get("sha256").asText(), is(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes))));
