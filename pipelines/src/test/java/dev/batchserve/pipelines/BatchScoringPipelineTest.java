@@ -391,7 +391,7 @@ public class BatchScoringPipelineTest {
   /**
    * Issue 16 item 5: every input record is parsed once. The only step of the default graph that
    * reads raw rows as features is FeatureTransform's encoder; the quality report takes its feature
-   * profile from there ({@code MergeFeatureProfiles}) and never profiles the rows again.
+   * profile from there (the quality ledger merges them) and never profiles the rows again.
    */
   @Test
   public void theDefaultGraphParsesEachRecordOnce() {
@@ -417,7 +417,7 @@ public class BatchScoringPipelineTest {
       }
     });
     assertEquals(List.of("KeyedPrediction/Features/Encode"), encoders);
-    assertTrue(names.toString(), names.stream().anyMatch(n -> n.startsWith("Quality/MergeFeatureProfiles")));
+    assertTrue(names.toString(), names.stream().anyMatch(n -> n.startsWith("Quality/QualityLedgerTagFeatureProfiles")));
     assertTrue(names.toString(), names.stream().noneMatch(n -> n.contains("ProfileRows")));
   }
 
@@ -447,5 +447,5 @@ public class BatchScoringPipelineTest {
   }
 
   /** See DESIGN.md, "Shuffles of the default graph". */
-  static final int MAX_GROUP_BY_KEYS = 19;
+  static final int MAX_GROUP_BY_KEYS = 14;
 }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DoubleCoder;
@@ -205,31 +206,26 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     PCollection<DeadLetter> dead = deadLetters != null ? deadLetters
         : rows.getPipeline().apply("NoDeadLetters", Create.empty(DeadLetter.DeadLetterCoder.of()));
 
-    PCollectionView<FeatureProfile> features = featureProfiles != null
-        ? featureProfiles.apply("MergeFeatureProfiles", Combine.globally(FeatureProfile.combineFn()).asSingletonView())
-        : rows.apply("ProfileRows", Combine.globally(new ProfileRowsFn<K>(spec)).asSingletonView());
-    PCollectionView<Long> rowCount =
-        rows.apply("CountRows", Combine.globally(Count.<KV<K, Row>>combineFn()).asSingletonView());
-    PCollectionView<DeadLetterTally> tally =
-        dead.apply("TallyDeadLetters", Combine.globally(new TallyDeadLettersFn()).asSingletonView());
-    PCollectionView<ScoreProfile> scores =
-        predictions.apply("ProfileScores", Combine.globally(new ProfileScoresFn<K>()).asSingletonView());
     PCollection<KV<String, Double>> modelScores =
         predictions.apply("ModelScores", ParDo.of(new ModelScoreFn<K>()))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()));
-    PCollectionView<List<Double>> quantiles =
-        modelScores
-            .apply("Scores", ParDo.of(new DoFn<KV<String, Double>, Double>() {
-              @ProcessElement
-              public void process(@Element KV<String, Double> kv, OutputReceiver<Double> out) {
-                out.output(kv.getValue());
-              }
-            }))
-            .setCoder(DoubleCoder.of())
-            .apply("ScoreQuantiles", ApproximateQuantiles.globally(101))
-            .apply("QuantileView", View.asSingleton());
+    // One combine (the quality ledger) for the feature profiles, the row count, the dead-letter tally, the
+    // score profile and the score quantiles: one shuffle of per-bundle accumulators instead of six.
+    QualityLedger ledger = new QualityLedger(rows.getPipeline().getCoderRegistry());
+    if (featureProfiles != null) {
+      ledger.add("FeatureProfiles", featureProfiles, FeatureProfile.combineFn());
+    } else {
+      ledger.add("ProfileRows", rows, new ProfileRowsFn<K>(spec));
+    }
+    ledger.add("Rows", rows.apply("OnePerRow", ParDo.of(new OneFn<KV<K, Row>>())).setCoder(VarLongCoder.of()),
+        Sum.ofLongs());
+    ledger.add("DeadLetters", dead, new TallyDeadLettersFn());
+    ledger.add("Scores", predictions, new ProfileScoresFn<K>());
+    ledger.add("Quantiles", modelScores.apply("Scores", Values.create()).setCoder(DoubleCoder.of()),
+        ApproximateQuantiles.ApproximateQuantilesCombineFn.<Double>create(101));
+    PCollectionView<List<Object>> quality = ledger.combine("QualityLedger");
 
-    List<PCollectionView<?>> sideInputs = new ArrayList<>(List.of(features, rowCount, tally, scores, quantiles));
+    List<PCollectionView<?>> sideInputs = new ArrayList<>(List.of(quality));
     PCollectionView<Map<String, Long>> change = null;
     if (previousScores != null) {
       change = changeCounts(modelScores, previousScores, changeEpsilon).apply("ChangeView", View.asMap());
@@ -237,11 +233,18 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     }
     return rows.getPipeline()
         .apply("Once", Create.of(0))
-        .apply("Assemble", ParDo.of(new AssembleFn(spec, runInfo.runId(), runInfo.interval(), noDrift, features,
-                rowCount, tally, scores, quantiles, change, previousRunId, previousDistribution, changeEpsilon,
-                previousRecords))
+        .apply("Assemble", ParDo.of(new AssembleFn(spec, runInfo.runId(), runInfo.interval(), noDrift, quality,
+                change, previousRunId, previousDistribution, changeEpsilon, previousRecords))
             .withSideInputs(sideInputs))
         .setCoder(RunQuality.RunQualityCoder.of());
+  }
+
+  /** One per element, for counting through the quality ledger. */
+  private static final class OneFn<T> extends DoFn<T, Long> {
+    @ProcessElement
+    public void process(OutputReceiver<Long> out) {
+      out.output(1L);
+    }
   }
 
   /** {@code compared, changed, added, removed} counts of the key-level comparison with the previous run. */
@@ -495,11 +498,8 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private final String runId;
     private final RunInfo.Interval interval;
     private final java.util.SortedSet<String> noDrift;
-    private final PCollectionView<FeatureProfile> features;
-    private final PCollectionView<Long> rowCount;
-    private final PCollectionView<DeadLetterTally> tally;
-    private final PCollectionView<ScoreProfile> scores;
-    private final PCollectionView<List<Double>> quantiles;
+    /** The quality ledger's outputs, in the order added: profiles, rows, tally, scores, quantiles. */
+    private final PCollectionView<List<Object>> quality;
     private final @Nullable PCollectionView<Map<String, Long>> change;
     private final @Nullable String previousRunId;
     private final @Nullable PredictionDistribution previous;
@@ -507,9 +507,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     private final @Nullable Long previousRecords;
 
     AssembleFn(FeatureSpec spec, String runId, RunInfo.Interval interval, java.util.SortedSet<String> noDrift,
-        PCollectionView<FeatureProfile> features,
-        PCollectionView<Long> rowCount, PCollectionView<DeadLetterTally> tally, PCollectionView<ScoreProfile> scores,
-        PCollectionView<List<Double>> quantiles, @Nullable PCollectionView<Map<String, Long>> change,
+        PCollectionView<List<Object>> quality, @Nullable PCollectionView<Map<String, Long>> change,
         @Nullable String previousRunId, @Nullable PredictionDistribution previous, double epsilon,
         @Nullable Long previousRecords) {
       this.previousRecords = previousRecords;
@@ -517,11 +515,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       this.runId = runId;
       this.interval = interval;
       this.noDrift = noDrift;
-      this.features = features;
-      this.rowCount = rowCount;
-      this.tally = tally;
-      this.scores = scores;
-      this.quantiles = quantiles;
+      this.quality = quality;
       this.change = change;
       this.previousRunId = previousRunId;
       this.previous = previous;
@@ -529,18 +523,20 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     }
 
     @ProcessElement
+    @SuppressWarnings("unchecked")
     public void process(ProcessContext c) {
+      List<Object> ledger = c.sideInput(quality);
       RunQuality q = new RunQuality();
       q.runId = runId;
-      q.inputRecords = c.sideInput(rowCount);
-      DeadLetterTally t = c.sideInput(tally);
+      q.inputRecords = (Long) ledger.get(1);
+      DeadLetterTally t = (DeadLetterTally) ledger.get(2);
       q.unreadable = t.unreadable;
       q.deadLetters = t.total;
       long denominator = q.inputRecords + q.unreadable;
       q.deadLetterRate = denominator == 0 ? 0 : (double) t.total / denominator;
       q.deadLettersByReason.putAll(t.byReason);
 
-      FeatureProfile profiles = c.sideInput(features);
+      FeatureProfile profiles = (FeatureProfile) ledger.get(0);
       for (FeatureSpec.Feature f : spec.features()) {
         String skipped = !f.driftChecked() ? "\"drift\": false in the feature spec"
             : noDrift.contains(f.name()) ? "excluded from drift by the job (noDriftFeatures)" : null;
@@ -552,7 +548,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         }
       }
 
-      ScoreProfile s = c.sideInput(scores);
+      ScoreProfile s = (ScoreProfile) ledger.get(3);
       PredictionDistribution d = q.predictions;
       d.count = s.count;
       d.fallbacks = s.fallbacks;
@@ -566,7 +562,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       for (long b : s.buckets) {
         d.counts.add(b);
       }
-      d.quantiles.addAll(c.sideInput(quantiles));
+      d.quantiles.addAll((List<Double>) ledger.get(4));
 
       q.previousRunId = previousRunId;
       q.previousRecords = previousRecords;
