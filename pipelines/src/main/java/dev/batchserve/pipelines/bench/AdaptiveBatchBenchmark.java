@@ -4,30 +4,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchserve.models.ModelManifest;
-import dev.batchserve.models.bench.RawEngineBenchmark;
-import dev.batchserve.models.training.MlpWeights;
-import dev.batchserve.models.training.TensorFlowExporter;
-import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.inference.BatchInfer;
-import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.metrics.DistributionResult;
 import org.apache.beam.sdk.metrics.GaugeResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
@@ -35,8 +24,6 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Reshuffle;
 
 /**
  * Fixed against adaptive batch sizes ({@link BatchInfer#withAdaptiveBatchSize}) in one JVM, on the
@@ -57,17 +44,9 @@ public final class AdaptiveBatchBenchmark {
   /** One measured run: records/s and the batch sizes that ran. */
   static ObjectNode runOnce(ObjectMapper json, PipelineOptions options, String modelDir, long records,
       int fixedSize, int adaptiveMin, int adaptiveMax) {
-    Pipeline p = Pipeline.create(options);
-    RunInfo run = RunInfo.of("bench", LocalDate.parse("2026-01-01"), RunInfo.Interval.DAILY);
-    BatchInfer<Long> infer = BatchInfer.<Long>withModel(modelDir).withRunInfo(run);
+    BatchInfer<Long> infer = BatchInfer.<Long>withModel(modelDir).withRunInfo(PipelineBenchmark.RUN);
     infer = adaptiveMax > 0 ? infer.withAdaptiveBatchSize(adaptiveMin, adaptiveMax) : infer.withMaxBatchSize(fixedSize);
-    p.apply("Blocks", GenerateSequence.from(0).to((records + PipelineBenchmark.BLOCK - 1) / PipelineBenchmark.BLOCK))
-        .apply("Spread", Reshuffle.viaRandomKey())
-        .apply("Vectors", ParDo.of(new PipelineBenchmark.BlockToVectors(records)))
-        .setCoder(KvCoder.of(VarLongCoder.of(), FeatureVector.FeatureVectorCoder.of()))
-        .apply("Infer", infer)
-        .predictions()
-        .apply("Discard", ParDo.of(new PipelineBenchmark.Discard()));
+    Pipeline p = PipelineBenchmark.inferencePipeline(options, records, infer);
     long t0 = System.nanoTime();
     PipelineResult result = p.run();
     PipelineResult.State state = result.waitUntilFinish();
@@ -143,24 +122,11 @@ public final class AdaptiveBatchBenchmark {
   /** Runs every mode; returns the JSON written to {@code out}. */
   public static ObjectNode run(String[] pipelineArgs, Path workDir, Path out, long records, List<Integer> fixedSizes,
       int adaptiveMin, int adaptiveMax, PrintStream table) throws IOException {
-    Path modelDir = workDir.resolve("mlp-32-64-32-1");
-    if (!Files.exists(modelDir.resolve(ModelManifest.FILE_NAME))) {
-      MlpWeights w = RawEngineBenchmark.randomMlp(new int[] {RawEngineBenchmark.FEATURES, 64, 32, 1}, 7L);
-      List<String> names = IntStream.range(0, RawEngineBenchmark.FEATURES).mapToObj(i -> "f" + i)
-          .collect(Collectors.toList());
-      TensorFlowExporter.export(w, modelDir,
-          ModelManifest.builder().name("bench-mlp").version("1").inputFeatures(names).build());
-    }
+    Path modelDir = PipelineBenchmark.benchModel(workDir);
     PipelineOptions options = PipelineOptionsFactory.fromArgs(pipelineArgs).create();
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    ObjectNode root = json.createObjectNode();
-    ObjectNode machine = root.putObject("machine");
-    machine.put("availableProcessors", Runtime.getRuntime().availableProcessors());
-    machine.put("javaVersion", System.getProperty("java.version"));
-    root.put("runner", options.getRunner().getSimpleName());
-    root.putPOJO("pipelineArgs", Arrays.asList(pipelineArgs));
-    root.put("records", records);
-    ArrayNode results = root.putArray("results");
+    ObjectNode root = PipelineBenchmark.reportHeader(json, options, pipelineArgs, records);
+    ArrayNode results = (ArrayNode) root.get("results");
     table.println("| mode | records/s | batches | batch size min / mean / max | settled size per DoFn |");
     table.println("|---|---:|---:|---:|---|");
     // Untimed warm-up: class loading, JIT and the runner's start.

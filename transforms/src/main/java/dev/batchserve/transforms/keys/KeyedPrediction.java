@@ -1277,6 +1277,8 @@ public final class KeyedPrediction<K>
     private final @Nullable ShardWriter shardWriter;
     private final TupleTag<KV<String, KV<String, Long>>> writtenTag;
     private transient ShardWriter.@Nullable Shard shard;
+    /** The bucket being resolved: with a shard writer, also its shard. */
+    private transient int bucketNo;
 
     private final Counter fallbacks = Metrics.counter(METRICS_NAMESPACE, "fallbacks");
     private final Counter unexpected = Metrics.counter(METRICS_NAMESPACE, "unexpected_keys");
@@ -1329,6 +1331,7 @@ public final class KeyedPrediction<K>
         }
       }
       // Keys resolve in ascending order of their string form: the order of the shard's rows.
+      bucketNo = bucket.getKey();
       shard = null;
       for (java.util.Map.Entry<String, KeyState<K>> entry : keys.entrySet()) {
         resolve(entry.getKey(), entry.getValue(), out);
@@ -1344,7 +1347,7 @@ public final class KeyedPrediction<K>
       out.get(outTag).output(KV.of(k, p));
       if (shardWriter != null) {
         if (shard == null) {
-          shard = shardWriter.open(BucketJoin.bucketOf(key, shardWriter.shards()));
+          shard = shardWriter.open(bucketNo);
         }
         shard.write(key, p);
       }

@@ -639,18 +639,23 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private static final class CheckWrittenFn extends DoFn<KV<String, KV<String, Long>>, KV<String, KV<String, Long>>> {
     private final String staging;
     private final int shards;
+    private transient String dir;
 
     CheckWrittenFn(String staging, int shards) {
       this.staging = staging;
       this.shards = shards;
     }
 
+    @Setup
+    public void setup() {
+      // As the writer names its files: resolved, so that a relative root compares equal.
+      dir = FileSystems.matchNewResource(staging, true).toString();
+    }
+
     @ProcessElement
     public void process(@Element KV<String, KV<String, Long>> file, OutputReceiver<KV<String, KV<String, Long>>> out) {
       String path = file.getValue().getKey();
       String suffix = String.format(java.util.Locale.ROOT, "-of-%05d", shards);
-      // As the writer names its files: resolved, so that a relative root compares equal.
-      String dir = FileSystems.matchNewResource(staging, true).toString();
       checkState(path.startsWith(dir) && path.contains(suffix),
           "FileSink.withWrittenFiles: %s was not written by this sink's shardWriter() (its files go to %s/ as"
               + " part-<i>%s.<format>): build the KeyedPrediction's writingShards(...) from the same FileSink",
