@@ -242,6 +242,7 @@ public final class BatchScoringPipeline {
 
     keyed.predictions().apply("WriteFiles", files
         .withWrittenFiles(keyed.writtenFiles())
+        .withInputCount(keyed.resolvedCount())
         .withDeadLetters(deadLetters)
         .publishAfter(keyed.counts(), passed));
     StoreSinks.of(o, run).withPassThroughColumns(List.of(passThrough)).publishAfter(keyed.counts(), passed)

@@ -447,5 +447,5 @@ public class BatchScoringPipelineTest {
   }
 
   /** See DESIGN.md, "Shuffles of the default graph". */
-  static final int MAX_GROUP_BY_KEYS = 14;
+  static final int MAX_GROUP_BY_KEYS = 8;
 }

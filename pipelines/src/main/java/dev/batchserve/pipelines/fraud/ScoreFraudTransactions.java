@@ -173,6 +173,7 @@ public final class ScoreFraudTransactions {
     }
     predicted.predictions().apply("Write", files
         .withWrittenFiles(predicted.writtenFiles())
+        .withInputCount(predicted.resolvedCount())
         .withDeadLetters(dead.apply("AllDeadLetters", Flatten.pCollections()))
         .publishAfter(predicted.counts()));
     // PostgreSQL (--jdbcUrl) for reports, served through the view fraud_risk(account_id, risk_score,

@@ -21,7 +21,8 @@ import org.apache.beam.sdk.values.KV;
  *     .withRunInfo(run).withAttempt(FileSink.newAttemptId()).withNumShards(8);
  * KeyedPrediction.Result<String> keyed =
  *     rows.apply(KeyedPrediction.<String>of(spec, modelUri).withRunInfo(run).writingShards(files.shardWriter()));
- * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles()).publishAfter(keyed.counts()));
+ * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles())
+ *     .withInputCount(keyed.resolvedCount()).publishAfter(keyed.counts()));
  * }</pre>
  *
  * <p>A writer is serializable (it travels inside the join's {@code DoFn}) and must write the same
@@ -43,7 +44,10 @@ public interface ShardWriter extends Serializable {
 
     /**
      * Completes the shard's files and returns one {@code (directory, (file, rows))} per file
-     * written, e.g. {@code ("parquet", ("/out/.../part-00003-of-00008.parquet", 1200))}.
+     * written, e.g. {@code ("parquet", ("/out/.../part-00003-of-00008.parquet", 1200))}. A writer may
+     * add entries of its own under a directory name starting with {@code _} (the files sink adds its
+     * rows per model: {@code ("_rows_by_model", ("churn:3", 1200))}); the join passes every entry on
+     * unchanged to its {@code writtenFiles()}.
      */
     List<KV<String, KV<String, Long>>> finish() throws IOException;
   }

@@ -353,7 +353,8 @@ public final class KeyedPrediction<K>
    * FileSink<String> files = SinkWithMetadata.<String>files(root).withRunInfo(run).withAttempt(FileSink.newAttemptId());
    * KeyedPrediction.Result<String> keyed =
    *     rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run).writingShards(files.shardWriter()));
-   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles()).publishAfter(keyed.counts()));
+   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles())
+   *     .withInputCount(keyed.resolvedCount()).publishAfter(keyed.counts()));
    * }</pre>
    */
   public KeyedPrediction<K> writingShards(ShardWriter writer) {
@@ -919,6 +920,7 @@ public final class KeyedPrediction<K>
     private @Nullable PCollection<ModelAgreement> challengerAgreement;
     private @Nullable PCollection<FeatureProfile> featureProfiles;
     private @Nullable PCollection<KV<String, KV<String, Long>>> writtenFiles;
+    private @Nullable PCollection<Long> resolvedCount;
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, TupleTag<KV<K, Prediction>> predictionsTag,
         PCollection<DeadLetter> deadLetters, TupleTag<DeadLetter> deadLettersTag, PCollection<RunCounts> counts) {
@@ -986,6 +988,18 @@ public final class KeyedPrediction<K>
     /** One element, produced only when the completeness invariant holds (else the run fails). */
     public PCollection<RunCounts> counts() {
       return counts;
+    }
+
+    /**
+     * The number of results in {@link #predictions()} (predictions + fallbacks, from the run ledger):
+     * one element, for a sink's {@code withInputCount} so that the sink does not count them again.
+     */
+    public PCollection<Long> resolvedCount() {
+      if (resolvedCount == null) {
+        resolvedCount = counts.apply("ResolvedCount", MapElements.into(TypeDescriptors.longs())
+            .via((RunCounts c) -> c.getPredictions() + c.getFallbacks()));
+      }
+      return resolvedCount;
     }
 
     @Override

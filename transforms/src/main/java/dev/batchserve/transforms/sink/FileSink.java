@@ -30,30 +30,21 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
-import org.apache.avro.Schema;
-import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils;
-import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
-import org.apache.beam.sdk.io.parquet.ParquetIO;
-import org.apache.beam.sdk.transforms.Combine;
-import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.values.KV;
@@ -87,7 +78,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * A shard is sorted in memory on one worker: choose {@link #withNumShards} so that a shard fits
  * (roughly 0.5 KB per prediction, e.g. 64 shards for 50 million predictions with 1 GB per shard).
  *
- * <p>Shards are written through Beam {@code FileIO} into {@code <attempt>/_staging/} and moved into
+ * <p>Shards are written through the formats' Beam {@code FileIO} sinks into {@code <attempt>/_staging/} and moved into
  * place by the publish step, which runs only after every shard is written and every signal given to
  * {@link #publishAfter} (e.g. the completeness check) has completed. Publishing writes the manifest and
  * {@code _SUCCESS} into the attempt, then moves {@code _CURRENT} and then {@code _LATEST} to it, each by
@@ -144,6 +135,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   private transient @Nullable PCollection<DeadLetter> deadLetters;
   private transient List<PCollection<?>> signals = List.of();
   private transient @Nullable PCollection<KV<String, KV<String, Long>>> writtenFiles;
+  private transient @Nullable PCollection<Long> inputCount;
   private boolean forceLatest;
   private PassThroughColumns passThrough = PassThroughColumns.NONE;
 
@@ -165,6 +157,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     c.deadLetters = deadLetters;
     c.signals = signals;
     c.writtenFiles = writtenFiles;
+    c.inputCount = inputCount;
     c.forceLatest = forceLatest;
     c.passThrough = passThrough;
     return c;
@@ -228,7 +221,8 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    *     .withAttempt(FileSink.newAttemptId()).withNumShards(8);
    * KeyedPrediction.Result<String> keyed = rows.apply(
    *     KeyedPrediction.<String>of(spec, modelUri).withRunInfo(run).writingShards(files.shardWriter()));
-   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles()).publishAfter(keyed.counts()));
+   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles())
+   *     .withInputCount(keyed.resolvedCount()).publishAfter(keyed.counts()));
    * }</pre>
    */
   public ShardWriter shardWriter() {
@@ -242,13 +236,30 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
   /**
    * Publishes shards already written by this sink's {@link #shardWriter()} (in the join back:
    * {@code KeyedPrediction.Result#writtenFiles()}) instead of grouping the input into shards again.
-   * The input still gives the count every format is checked against, and the manifest's models. The
-   * publish fails, naming both, when a file lies outside this sink's attempt or has another shard
+   * The input still gives the count every format is checked against, unless {@link #withInputCount}
+   * gives it; the manifest's per-model counts come from the writer. The publish fails, naming both, when a file lies outside this sink's attempt or has another shard
    * count (a writer of another sink).
    */
   public FileSink<K> withWrittenFiles(PCollection<KV<String, KV<String, Long>>> files) {
     FileSink<K> c = copy();
     c.writtenFiles = Objects.requireNonNull(files, "files");
+    return c;
+  }
+
+  /**
+   * The number of predictions in the input, counted upstream: one element, e.g. {@code
+   * KeyedPrediction.Result#resolvedCount()} (the run ledger's predictions + fallbacks). Every format's
+   * files are checked against it instead of a count of the input made here, which saves the sink a
+   * shuffle. A count that differs from the rows written refuses the publish, naming both.
+   *
+   * <pre>{@code
+   * keyed.predictions().apply(files.withWrittenFiles(keyed.writtenFiles())
+   *     .withInputCount(keyed.resolvedCount()).publishAfter(keyed.counts()));
+   * }</pre>
+   */
+  public FileSink<K> withInputCount(PCollection<Long> count) {
+    FileSink<K> c = copy();
+    c.inputCount = Objects.requireNonNull(count, "count");
     return c;
   }
 
@@ -402,6 +413,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     // The attempt is chosen when the pipeline is built: the driver writes its report into it too.
     return StagedPublish.<K>of("FileSink", METRICS_NAMESPACE, run, signals)
         .inAttempt(attemptDir)
+        .countedUpstream(inputCount)
         .writing((in, attempt) -> writeShards(in, run, attemptDir))
         .expand(input);
   }
@@ -451,34 +463,26 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
 
     List<PCollectionView<?>> sideInputs = new ArrayList<>(written.values());
-    PCollectionView<List<String>> deadFiles = null;
-    PCollectionView<Long> deadCount = null;
-    PCollection<String> deadNames = null;
-    if (deadLetters != null) {
-      deadNames =
-          deadLetters
-              .apply("DeadLettersJson", MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
-              .apply("WriteDeadLetters", FileIO.<String>write().via(TextIO.sink()).to(staging + "/dead_letters")
-                  .withNaming((w, pane, n, i, c) -> String.format("part-%05d-of-%05d.jsonl", i, n))
-                  .withNumShards(1))
-              .getPerDestinationOutputFilenames()
-              .apply("DeadLetterFileNames", Values.create());
-      deadFiles = deadNames.apply("DeadLetterFileList", View.asList());
-      deadCount = deadLetters.apply("CountDeadLetters", Combine.globally(Count.<DeadLetter>combineFn()).asSingletonView());
-      sideInputs.add(deadFiles);
-      sideInputs.add(deadCount);
-    }
-    PCollectionView<Map<String, Long>> models =
-        keyed.apply("ModelVersions", MapElements.into(TypeDescriptors.strings())
-                .via(kv -> kv.getValue().getModelName() + ":" + kv.getValue().getModelVersion()))
-            .apply("CountPerModel", Count.perElement())
-            .apply("ModelCounts", View.asMap());
+    // Rows per model, counted by the shard writers as they wrote (no count of its own).
+    PCollectionView<List<KV<String, Long>>> models = shardFiles
+        .apply("ModelRows", org.apache.beam.sdk.transforms.Filter.by(kv -> kv.getKey().equals(FilesShardWriter.ROWS_BY_MODEL)))
+        .apply("ModelRowValues", Values.create())
+        .apply("ModelRowList", View.asList());
     sideInputs.add(models);
+    PCollectionView<List<KV<String, Long>>> deadFiles = null;
+    PCollection<KV<String, Long>> deadWritten = null;
+    if (deadLetters != null) {
+      // One grouping writes the dead letters and counts them (Beam's FileIO write took four shuffles
+      // and a count a fifth).
+      deadWritten = deadLetters.apply("WriteDeadLetters", DeadLetterFiles.into(attemptDir));
+      deadFiles = deadWritten.apply("DeadLetterFileList", View.asList());
+      sideInputs.add(deadFiles);
+    }
 
     StagedPublish.Staged staged = StagedPublish.Staged.counted(shardFiles,
-        new Switch(root, run, written, deadFiles, deadCount, models, forceLatest, rowSchema));
-    if (deadNames != null) {
-      staged = staged.alsoAfter(deadNames);
+        new Switch(root, run, written, deadFiles, models, forceLatest, rowSchema));
+    if (deadWritten != null) {
+      staged = staged.alsoAfter(deadWritten);
     }
     return staged.withSideInputs(sideInputs);
   }
@@ -510,131 +514,6 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
-  /**
-   * Writes one shard in every format through the formats' Beam {@code FileIO} sinks, under its
-   * stable name in the staging directory, streaming: rows go to every format's file as they come.
-   * A retried bundle rewrites the same files.
-   */
-  static final class FilesShardWriter implements ShardWriter {
-    private static final long serialVersionUID = 1L;
-    private final String attemptDir;
-    private final String staging;
-    private final int shards;
-    private final List<FileFormat> formats;
-    private final PassThroughColumns passThrough;
-    private final String avroSchema;
-
-    FilesShardWriter(String attemptDir, int shards, Set<FileFormat> formats, PassThroughColumns passThrough) {
-      this.attemptDir = attemptDir;
-      this.staging = attemptDir + "/_staging";
-      this.shards = shards;
-      this.formats = new ArrayList<>(formats);
-      this.passThrough = passThrough;
-      this.avroSchema = AvroUtils.toAvroSchema(passThrough.rowSchema()).toString();
-    }
-
-    @Override
-    public int shards() {
-      return shards;
-    }
-
-    @Override
-    public Shard open(int shard) throws IOException {
-      checkArgument(shard >= 0 && shard < shards, "shard must be in [0, %s), but was %s", shards, shard);
-      return new FilesShard(shard);
-    }
-
-    private final class FilesShard implements Shard {
-      private final int shard;
-      private final List<ResourceId> files = new ArrayList<>();
-      private final List<java.nio.channels.WritableByteChannel> channels = new ArrayList<>();
-      private final List<FileIO.Sink<?>> sinks = new ArrayList<>();
-      private final ToGenericRecord toRecord = new ToGenericRecord(avroSchema, passThrough);
-      private long rows;
-      private @Nullable String lastKey;
-
-      FilesShard(int shard) throws IOException {
-        this.shard = shard;
-        try {
-          for (FileFormat format : formats) {
-            ResourceId file = FileSystems.matchNewResource(staging + "/" + format.directory(), true).resolve(
-                String.format(java.util.Locale.ROOT, "part-%05d-of-%05d%s", shard, shards, format.suffix()),
-                StandardResolveOptions.RESOLVE_FILE);
-            // ParquetIO's flush() closes the channel itself; a second close fails on Beam's S3 channel
-            // ("One or more of the specified parts could not be found"), so the channel closes once.
-            java.nio.channels.WritableByteChannel channel = new CloseOnce(FileSystems.create(file, "application/octet-stream"));
-            files.add(file);
-            channels.add(channel);
-            FileIO.Sink<?> sink = format == FileFormat.PARQUET
-                ? ParquetIO.sink(new Schema.Parser().parse(avroSchema)) : TextIO.sink();
-            sink.open(channel);
-            sinks.add(sink);
-          }
-        } catch (IOException | RuntimeException e) {
-          closeAll(e);
-          throw e;
-        }
-      }
-
-      @Override
-      @SuppressWarnings("unchecked")
-      public void write(String key, Prediction prediction) throws IOException {
-        checkState(lastKey == null || lastKey.compareTo(key) <= 0,
-            "shard %s: keys must arrive in ascending order, but '%s' came after '%s'", shard, key, lastKey);
-        lastKey = key;
-        KV<String, Prediction> kv = KV.of(key, prediction);
-        for (int i = 0; i < formats.size(); i++) {
-          if (formats.get(i) == FileFormat.PARQUET) {
-            ((FileIO.Sink<GenericRecord>) sinks.get(i)).write(toRecord.apply(kv));
-          } else {
-            ((FileIO.Sink<String>) sinks.get(i)).write(prediction.toJson(key));
-          }
-        }
-        rows++;
-      }
-
-      @Override
-      public List<KV<String, KV<String, Long>>> finish() throws IOException {
-        try {
-          for (FileIO.Sink<?> sink : sinks) {
-            sink.flush();
-          }
-        } finally {
-          closeAll(null);
-        }
-        // The driver gave the attempt up (discardAttempt) while this shard was written: remove it again.
-        if (exists(attemptDir + "/" + ABORTED)) {
-          delete(files);
-          throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + ABORTED
-              + " exists): its run failed, shard " + shard + " removed");
-        }
-        List<KV<String, KV<String, Long>>> out = new ArrayList<>();
-        for (int i = 0; i < formats.size(); i++) {
-          out.add(KV.of(formats.get(i).directory(), KV.of(files.get(i).toString(), rows)));
-        }
-        return out;
-      }
-
-      private void closeAll(@Nullable Exception failure) throws IOException {
-        IOException first = null;
-        for (java.nio.channels.WritableByteChannel c : channels) {
-          try {
-            c.close();
-          } catch (IOException e) {
-            if (failure != null) {
-              failure.addSuppressed(e);
-            } else if (first == null) {
-              first = e;
-            }
-          }
-        }
-        if (first != null) {
-          throw first;
-        }
-      }
-    }
-  }
-
   /** Passes on files written by a shard writer after checking they are this sink's (attempt, shard count). */
   private static final class CheckWrittenFn extends DoFn<KV<String, KV<String, Long>>, KV<String, KV<String, Long>>> {
     private final String staging;
@@ -654,6 +533,10 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
     @ProcessElement
     public void process(@Element KV<String, KV<String, Long>> file, OutputReceiver<KV<String, KV<String, Long>>> out) {
+      if (file.getKey().equals(FilesShardWriter.ROWS_BY_MODEL)) {
+        out.output(file); // a shard's rows per model, not a file
+        return;
+      }
       String path = file.getValue().getKey();
       String suffix = String.format(java.util.Locale.ROOT, "-of-%05d", shards);
       checkState(path.startsWith(dir) && path.contains(suffix),
@@ -661,57 +544,6 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
               + " part-<i>%s.<format>): build the KeyedPrediction's writingShards(...) from the same FileSink",
           path, staging, suffix);
       out.output(file);
-    }
-  }
-
-  /** A channel whose second {@code close()} does nothing (object-store channels fail on it). */
-  static final class CloseOnce implements java.nio.channels.WritableByteChannel {
-    private final java.nio.channels.WritableByteChannel delegate;
-    private boolean closed;
-
-    CloseOnce(java.nio.channels.WritableByteChannel delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public int write(java.nio.ByteBuffer src) throws IOException {
-      return delegate.write(src);
-    }
-
-    @Override
-    public boolean isOpen() {
-      return !closed && delegate.isOpen();
-    }
-
-    @Override
-    public void close() throws IOException {
-      if (!closed) {
-        closed = true;
-        delegate.close();
-      }
-    }
-  }
-
-  private static final class ToGenericRecord
-      implements SerializableFunction<KV<String, Prediction>, GenericRecord> {
-    private static final long serialVersionUID = 1L;
-    private final String avroSchema;
-    private final PassThroughColumns passThrough;
-    private final org.apache.beam.sdk.schemas.Schema rowSchema;
-    private transient @Nullable Schema schema;
-
-    ToGenericRecord(String avroSchema, PassThroughColumns passThrough) {
-      this.avroSchema = avroSchema;
-      this.passThrough = passThrough;
-      this.rowSchema = passThrough.rowSchema();
-    }
-
-    @Override
-    public GenericRecord apply(KV<String, Prediction> kv) {
-      if (schema == null) {
-        schema = new Schema.Parser().parse(avroSchema);
-      }
-      return AvroUtils.toGenericRecord(passThrough.toRow(kv.getKey(), kv.getValue(), rowSchema), schema);
     }
   }
 
@@ -726,21 +558,19 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     private final String root;
     private final RunInfo run;
     private final Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written;
-    private final @Nullable PCollectionView<List<String>> deadFiles;
-    private final @Nullable PCollectionView<Long> deadCount;
-    private final PCollectionView<Map<String, Long>> models;
+    private final @Nullable PCollectionView<List<KV<String, Long>>> deadFiles;
+    private final PCollectionView<List<KV<String, Long>>> models;
     private final boolean forceLatest;
     private final org.apache.beam.sdk.schemas.Schema rowSchema;
 
     Switch(String root, RunInfo run, Map<FileFormat, PCollectionView<List<KV<String, Long>>>> written,
-        @Nullable PCollectionView<List<String>> deadFiles, @Nullable PCollectionView<Long> deadCount,
-        PCollectionView<Map<String, Long>> models, boolean forceLatest, org.apache.beam.sdk.schemas.Schema rowSchema) {
+        @Nullable PCollectionView<List<KV<String, Long>>> deadFiles,
+        PCollectionView<List<KV<String, Long>>> models, boolean forceLatest, org.apache.beam.sdk.schemas.Schema rowSchema) {
       this.rowSchema = rowSchema;
       this.root = root;
       this.run = run;
       this.written = written;
       this.deadFiles = deadFiles;
-      this.deadCount = deadCount;
       this.models = models;
       this.forceLatest = forceLatest;
     }
@@ -762,7 +592,10 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       }
       // The attempt's own directory: no reader looks here before _CURRENT and _LATEST name it.
       ResourceId dir = FileSystems.matchNewResource(attemptDir, true);
-      Map<String, Long> perModel = new TreeMap<>(c.sideInput(models));
+      Map<String, Long> perModel = new TreeMap<>();
+      for (KV<String, Long> m : c.sideInput(models)) {
+        perModel.merge(m.getKey(), m.getValue(), Long::sum);
+      }
       ObjectNode manifest = manifestHeader(run, c.records(), perModel.keySet(), rowSchema);
       putPerModel(manifest, perModel);
       ObjectNode listing = manifest.putObject("files");
@@ -770,9 +603,20 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
         String sub = e.getKey().directory();
         listing.set(sub, moveIntoPlace(dir, sub, byOwnName(e.getValue())));
       }
-      if (deadFiles != null && deadCount != null) {
-        manifest.put("dead_letters", c.sideInput(deadCount));
-        listing.set("dead_letters", moveIntoPlace(dir, "dead_letters", byOwnName(c.sideInput(deadFiles))));
+      if (deadFiles != null) {
+        List<KV<String, Long>> dead = c.sideInput(deadFiles);
+        List<String> names = new ArrayList<>();
+        long deadCount = 0;
+        for (KV<String, Long> f : dead) {
+          names.add(f.getKey());
+          deadCount += f.getValue();
+        }
+        if (names.isEmpty()) {
+          // No dead letters, so no group was written: the run still lists its (empty) file.
+          names.add(DeadLetterFiles.writeEmpty(attemptDir));
+        }
+        manifest.put("dead_letters", deadCount);
+        listing.set("dead_letters", moveIntoPlace(dir, "dead_letters", byOwnName(names)));
       }
       removeTree(dir.resolve("_staging", StandardResolveOptions.RESOLVE_DIRECTORY));
       String servedInstead = complete(root, run, dir, manifest, forceLatest);
@@ -997,7 +841,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     }
   }
 
-  private static boolean exists(String glob) {
+  static boolean exists(String glob) {
     try {
       return !match(glob).isEmpty();
     } catch (IOException e) {
@@ -1141,7 +985,7 @@ public final class FileSink<K> extends PTransform<PCollection<KV<K, Prediction>>
       return r.status() == MatchResult.Status.OK ? r.metadata() : List.of();
     }
 
-    private static void delete(List<ResourceId> ids) throws IOException {
+    static void delete(List<ResourceId> ids) throws IOException {
       if (!ids.isEmpty()) {
         FileSystems.delete(ids, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
       }

@@ -83,6 +83,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
   private @Nullable String attempt;
   private boolean writeIsVisible;
   private transient @Nullable Write<K> write;
+  private transient @Nullable PCollection<Long> inputCount;
 
   private StagedPublish(String sink, String metricsNamespace, RunInfo run, List<PCollection<?>> signals) {
     this.sink = Objects.requireNonNull(sink, "sink");
@@ -128,6 +129,15 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     return this;
   }
 
+  /**
+   * The input's size as counted upstream (one element, e.g. the run ledger's), which the writes are
+   * checked against instead of a count of the input made here (one shuffle fewer); null: count here.
+   */
+  StagedPublish<K> countedUpstream(@Nullable PCollection<Long> count) {
+    this.inputCount = count;
+    return this;
+  }
+
   /** {@code signals} and {@code more}: what every sink's {@code publishAfter(...)} keeps. */
   static List<PCollection<?>> plus(List<PCollection<?>> signals, PCollection<?>... more) {
     List<PCollection<?>> s = new ArrayList<>(signals);
@@ -170,8 +180,11 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
       written = staged.confirmed.apply("SumWritten", Sum.longsGlobally().asSingletonView());
       sideInputs.add(written);
     }
-    PCollectionView<Long> expected = input.apply("CountInput",
-        Combine.globally(Count.<KV<K, Prediction>>combineFn()).asSingletonView());
+    PCollection<Long> count = inputCount != null
+        ? inputCount
+        : input.apply("CountInput", Combine.globally(Count.<KV<K, Prediction>>combineFn()));
+    // A list, not a singleton view: Beam makes a singleton view with one more combine (a shuffle).
+    PCollectionView<List<Long>> expected = count.apply("InputCount", View.asList());
     sideInputs.add(expected);
 
     List<PCollection<?>> waitOn = new ArrayList<>();
@@ -361,12 +374,12 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     private final @Nullable String confirmedBy;
     private final boolean publisherCounts;
     private final @Nullable PCollectionView<Long> written;
-    private final PCollectionView<Long> expected;
+    private final PCollectionView<List<Long>> expected;
     private final Counter published;
     private final Counter backfilled;
 
     PublishFn(String sink, String metricsNamespace, RunInfo run, Staged staged, @Nullable PCollectionView<Long> written,
-        PCollectionView<Long> expected) {
+        PCollectionView<List<Long>> expected) {
       this.sink = sink;
       this.run = run;
       this.publisher = staged.publisher;
@@ -380,7 +393,11 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
 
     @ProcessElement
     public void process(ProcessContext c) throws Exception {
-      long records = c.sideInput(expected);
+      List<Long> counts = c.sideInput(expected);
+      checkState(counts.size() == 1,
+          "%s: run %s: the input count given upstream (withInputCount) must be one element, but it had %s: %s",
+          sink, run.runId(), counts.size(), counts);
+      long records = counts.get(0);
       String attempt = c.element();
       boolean[] counted = {false};
       Context ctx = new Context() {

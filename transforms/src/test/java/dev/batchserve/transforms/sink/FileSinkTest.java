@@ -89,6 +89,54 @@ public class FileSinkTest {
   }
 
   @Test
+  public void anInputCountGivenUpstreamThatDiffersFromTheRowsWrittenRefusesThePublish() throws Exception {
+    String root = tmp.getRoot().toString() + "/predictions";
+    Pipeline p = pipeline();
+    // 20 predictions, but the count given upstream (as the run ledger would) says 21.
+    input(p, predictions(20, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1)
+        .withNumShards(2).withInputCount(p.apply("Count", Create.of(21L))));
+    Exception e = assertThrows(Exception.class, () -> p.run().waitUntilFinish());
+    assertThat(rootCauseMessage(e), containsString("20, but the input had 21 records; not publishing"));
+    assertFalse("nothing is published", Files.exists(Path.of(root, "_LATEST")));
+    assertThat(FileSink.publishedDirectory(root, DAY1), is((String) null));
+
+    // The right count publishes, with the same checks.
+    String good = tmp.getRoot().toString() + "/good";
+    Pipeline q = pipeline();
+    input(q, predictions(20, DAY1)).apply(SinkWithMetadata.<String>files(good).withRunInfo(DAY1)
+        .withNumShards(2).withInputCount(q.apply("Count", Create.of(20L))));
+    q.run().waitUntilFinish();
+    JsonNode manifest = JSON.readTree(Path.of(FileSink.publishedDirectory(good, DAY1), "_MANIFEST.json").toFile());
+    assertThat(manifest.get("records").asLong(), is(20L));
+  }
+
+  @Test
+  public void aRunWithoutDeadLettersListsOneEmptyDeadLetterFile() throws Exception {
+    String root = tmp.getRoot().toString() + "/predictions";
+    Pipeline p = pipeline();
+    PCollection<DeadLetter> none = p.apply("NoDead", Create.empty(DeadLetter.DeadLetterCoder.of()));
+    input(p, predictions(10, DAY1)).apply(SinkWithMetadata.<String>files(root).withRunInfo(DAY1)
+        .withNumShards(2).withDeadLetters(none));
+    p.run().waitUntilFinish();
+
+    Path runDir = Path.of(FileSink.publishedDirectory(root, DAY1));
+    JsonNode manifest = JSON.readTree(runDir.resolve("_MANIFEST.json").toFile());
+    assertThat(manifest.get("dead_letters").asLong(), is(0L));
+    assertThat(manifest.get("files").get("dead_letters").size(), is(1));
+    assertThat(manifest.get("files").get("dead_letters").get(0).get("path").asText(),
+        is("dead_letters/part-00000-of-00001.jsonl"));
+    assertThat(Files.size(runDir.resolve("dead_letters/part-00000-of-00001.jsonl")), is(0L));
+  }
+
+  private static String rootCauseMessage(Throwable t) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      all.append(c.getMessage()).append('\n');
+    }
+    return all.toString();
+  }
+
+  @Test
   public void writesShardsManifestSuccessAndLatestInThatLayout() throws Exception {
     String root = tmp.getRoot().toString() + "/predictions";
     Pipeline p = pipeline();

@@ -90,7 +90,8 @@ public class ShardsWrittenInJoinTest {
     KeyedPrediction.FromPredictions<String> join = join().withExpectedKeys(keys);
     if (inJoin) {
       KeyedPrediction.Result<String> r = in.apply(join.writingShards(files.shardWriter()));
-      r.predictions().apply(files.withWrittenFiles(r.writtenFiles()).publishAfter(r.counts()));
+      r.predictions().apply(files.withWrittenFiles(r.writtenFiles()).withInputCount(r.resolvedCount())
+          .publishAfter(r.counts()));
     } else {
       KeyedPrediction.Result<String> r = in.apply(join);
       r.predictions().apply(files.publishAfter(r.counts()));
@@ -132,7 +133,8 @@ public class ShardsWrittenInJoinTest {
     String bySink = tmp.getRoot() + "/by-sink";
     Pipeline joined = build(inJoin, true);
     Pipeline separate = build(bySink, false);
-    assertThat("the sink's regroup by shard is gone", groupByKeys(joined), is(groupByKeys(separate) - 1));
+    assertThat("the sink's regroup by shard and its input count are gone", groupByKeys(joined),
+        is(groupByKeys(separate) - 2));
     joined.run().waitUntilFinish();
     separate.run().waitUntilFinish();
 
@@ -156,6 +158,17 @@ public class ShardsWrittenInJoinTest {
     JsonNode manifest = JSON.readTree(dir.resolve("_MANIFEST.json").toFile());
     assertThat(manifest.get("records").asLong(), is(220L));
     assertThat(manifest.get("files").get("parquet").size(), is(5));
+    // Rows per model, counted by the shard writers in the join, as the sink counts them alone.
+    JsonNode perModel = manifest.get("predictions_by_model");
+    JsonNode alone = JSON.readTree(Path.of(FileSink.publishedDirectory(bySink, RUN), "_MANIFEST.json").toFile())
+        .get("predictions_by_model");
+    assertThat(perModel, is(alone));
+    assertThat(perModel.size(), is(2));
+    long sum = 0;
+    for (JsonNode n : perModel) {
+      sum += n.asLong();
+    }
+    assertThat(sum, is(220L));
     assertTrue(Files.exists(dir.resolve("_SUCCESS")));
     assertFalse(Files.exists(dir.resolve("_staging")));
   }
