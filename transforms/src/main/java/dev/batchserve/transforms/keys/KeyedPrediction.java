@@ -1,5 +1,23 @@
 package dev.batchserve.transforms.keys;
 
+import dev.batchserve.transforms.keys.RunLedger.TallyFn;
+import dev.batchserve.transforms.keys.RunLedger.Ledger;
+import dev.batchserve.transforms.keys.RunLedger.CompletenessFn;
+import dev.batchserve.transforms.keys.JoinBack.DeadLetterKeyFn;
+import dev.batchserve.transforms.keys.JoinBack.KeyOf;
+import dev.batchserve.transforms.keys.JoinBack.ByString;
+import dev.batchserve.transforms.keys.JoinBack.SeenFn;
+import dev.batchserve.transforms.keys.JoinBack.PredictedFn;
+import dev.batchserve.transforms.keys.JoinBack.FailureReasonFn;
+import dev.batchserve.transforms.keys.JoinBack.DistinctCountFn;
+import dev.batchserve.transforms.keys.JoinBack.ResolveFn;
+import dev.batchserve.transforms.keys.DuplicateKeys.OnePerRecordFn;
+import dev.batchserve.transforms.keys.DuplicateKeys.SplitDuplicatesFn;
+import dev.batchserve.transforms.keys.DuplicateKeys.PickLastFn;
+import dev.batchserve.transforms.keys.DuplicateKeys.PassThroughFn;
+import static dev.batchserve.transforms.keys.JoinBack.bucketed;
+import static dev.batchserve.transforms.keys.DuplicateKeys.PASS_THROUGH_CODER;
+import static dev.batchserve.transforms.keys.DuplicateKeys.checkPassThroughColumns;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
@@ -19,34 +37,20 @@ import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunCounts;
 import dev.batchserve.transforms.values.RunInfo;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeSet;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.ListCoder;
-import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.schemas.Schema;
-import org.apache.beam.sdk.schemas.SchemaCoder;
 import org.apache.beam.sdk.transforms.Combine;
-import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
-import org.apache.beam.sdk.transforms.Distinct;
-import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -56,7 +60,6 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
-import org.apache.beam.sdk.transforms.join.RawUnionValue;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
@@ -69,10 +72,8 @@ import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
-import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.checkerframework.checker.nullness.qual.Nullable;
-import org.joda.time.Instant;
 
 /**
  * The composite most users call: {@code KV<K, Row>} in, exactly one {@code KV<K, Prediction>} out for
@@ -112,7 +113,7 @@ public final class KeyedPrediction<K>
   /** Namespace of the run's accounting counters, set once the invariant has passed. */
   public static final String RUN_METRICS_NAMESPACE = "batchserve.run";
   /** The failure a duplicated key's records are accounted under (step {@code keys}). */
-  private static final String DUPLICATE_FAILURE = "keys:duplicate_key";
+  static final String DUPLICATE_FAILURE = "keys:duplicate_key";
 
   private final FeatureSpec spec;
   private final String modelUri;
@@ -815,97 +816,6 @@ public final class KeyedPrediction<K>
     }
   }
 
-  /** One ledger entry per element: {@code (tag, 1)}. */
-  private static final class TallyFn<T> extends DoFn<T, KV<Integer, Long>> {
-    private final int tag;
-
-    TallyFn(int tag) {
-      this.tag = tag;
-    }
-
-    @ProcessElement
-    public void process(OutputReceiver<KV<Integer, Long>> out) {
-      out.output(KV.of(tag, 1L));
-    }
-  }
-
-  /**
-   * The run's ledger: the sums of every count the completeness invariant reads, made by one combine
-   * over {@code (tag, amount)} entries (lifted before the shuffle, so one small array per bundle
-   * travels).
-   */
-  static final class Ledger extends Combine.CombineFn<KV<Integer, Long>, long[], long[]> {
-    static final int INPUT = 0;
-    static final int EXPECTED = 1;
-    static final int RESULTS = 2;
-    static final int FALLBACKS = 3;
-    static final int DEAD = 4;
-    private static final int SIZE = 5;
-
-    @Override
-    public long[] createAccumulator() {
-      return new long[SIZE];
-    }
-
-    @Override
-    public long[] addInput(long[] acc, KV<Integer, Long> entry) {
-      acc[entry.getKey()] += entry.getValue();
-      return acc;
-    }
-
-    @Override
-    public long[] mergeAccumulators(Iterable<long[]> accs) {
-      long[] sum = new long[SIZE];
-      for (long[] a : accs) {
-        for (int i = 0; i < SIZE; i++) {
-          sum[i] += a[i];
-        }
-      }
-      return sum;
-    }
-
-    @Override
-    public long[] extractOutput(long[] acc) {
-      return acc;
-    }
-
-    @Override
-    public Coder<long[]> getAccumulatorCoder(org.apache.beam.sdk.coders.CoderRegistry registry, Coder<KV<Integer, Long>> in) {
-      return LongsCoder.INSTANCE;
-    }
-
-    @Override
-    public Coder<long[]> getDefaultOutputCoder(org.apache.beam.sdk.coders.CoderRegistry registry, Coder<KV<Integer, Long>> in) {
-      return LongsCoder.INSTANCE;
-    }
-  }
-
-  /** A {@code long[]} as its length and its values (variable-length). */
-  static final class LongsCoder extends org.apache.beam.sdk.coders.AtomicCoder<long[]> {
-    static final LongsCoder INSTANCE = new LongsCoder();
-    private static final VarLongCoder LONG = VarLongCoder.of();
-
-    @Override
-    public void encode(long[] value, java.io.OutputStream out) throws IOException {
-      VarIntCoder.of().encode(value.length, out);
-      for (long v : value) {
-        LONG.encode(v, out);
-      }
-    }
-
-    @Override
-    public long[] decode(java.io.InputStream in) throws IOException {
-      long[] value = new long[VarIntCoder.of().decode(in)];
-      for (int i = 0; i < value.length; i++) {
-        value[i] = LONG.decode(in);
-      }
-      return value;
-    }
-
-    @Override
-    public void verifyDeterministic() {}
-  }
-
   /** Predictions (model and fallback), dead letters, and the accounting of the run. */
   public static final class Result<K> implements POutput {
     private final Pipeline pipeline;
@@ -1020,448 +930,4 @@ public final class KeyedPrediction<K>
     public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 
-  /**
-   * The index of the value with the latest timestamp; equal timestamps go to the greatest encoding
-   * of {@code tieBreak(value)} under {@code coder}, so the choice never depends on the runner's order.
-   * Encodings are computed only when timestamps tie.
-   */
-  static <T, V> int latestIndex(
-      List<TimestampedValue<T>> values, java.util.function.Function<T, V> tieBreak, Coder<V> coder) {
-    int last = 0;
-    byte[] lastBytes = null;
-    for (int i = 1; i < values.size(); i++) {
-      int c = values.get(i).getTimestamp().compareTo(values.get(last).getTimestamp());
-      if (c == 0) {
-        if (lastBytes == null) {
-          lastBytes = encode(coder, tieBreak.apply(values.get(last).getValue()));
-        }
-        byte[] mine = encode(coder, tieBreak.apply(values.get(i).getValue()));
-        c = Arrays.compare(mine, lastBytes);
-        if (c > 0) {
-          lastBytes = mine;
-        }
-      } else if (c > 0) {
-        lastBytes = null;
-      }
-      if (c > 0) {
-        last = i;
-      }
-    }
-    return last;
-  }
-
-  private static <V> byte[] encode(Coder<V> coder, V value) {
-    try {
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      coder.encode(value, bytes);
-      return bytes.toByteArray();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static final Coder<List<@Nullable String>> PASS_THROUGH_CODER =
-      ListCoder.of(NullableCoder.of(StringUtf8Coder.of()));
-
-  private static void checkPassThroughColumns(PCollection<? extends KV<?, Row>> input, List<String> columns) {
-    Coder<?> inputCoder = input.getCoder();
-    Coder<?> valueCoder = ((KvCoder<?, ?>) inputCoder).getValueCoder();
-    if (!(valueCoder instanceof SchemaCoder)) {
-      return; // the schema is only known per row: PassThroughFn names a missing column there
-    }
-    Schema schema = ((SchemaCoder<?>) valueCoder).getSchema();
-    for (String c : columns) {
-      checkArgument(schema.hasField(c), "pass-through column '%s' is not in the input rows, whose columns are %s"
-          + " (a source that keeps only the spec's columns must also be told to keep it)", c, schema.getFieldNames());
-    }
-  }
-
-  /** A record's pass-through values as text, in column order, by its key's string form. */
-  private static final class PassThroughFn<K> extends DoFn<KV<K, Row>, KV<String, List<@Nullable String>>> {
-    private final List<String> columns;
-
-    PassThroughFn(List<String> columns) {
-      this.columns = columns;
-    }
-
-    @ProcessElement
-    public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, List<@Nullable String>>> out) {
-      Row row = kv.getValue();
-      List<@Nullable String> values = new ArrayList<>(columns.size());
-      for (String c : columns) {
-        checkArgument(row.getSchema().hasField(c), "pass-through column '%s' is not in the input row, whose"
-            + " columns are %s", c, row.getSchema().getFieldNames());
-        Object v = row.getValue(c);
-        values.add(v == null ? null : String.valueOf(v));
-      }
-      out.output(KV.of(String.valueOf(kv.getKey()), values));
-    }
-  }
-
-  private static final class OnePerRecordFn<K> extends DoFn<KV<K, Row>, KV<String, Long>> {
-    @ProcessElement
-    public void process(@Element KV<K, Row> kv, OutputReceiver<KV<String, Long>> out) {
-      out.output(KV.of(String.valueOf(kv.getKey()), 1L));
-    }
-  }
-
-  /**
-   * Passes the records of keys seen once; the records of a duplicated key become {@code duplicate_key}
-   * dead letters (ERROR) or go to {@link PickLastFn} with their timestamps (LAST_WINS).
-   */
-  private static final class SplitDuplicatesFn<K> extends DoFn<KV<K, Row>, KV<K, Row>> {
-    private final PCollectionView<Map<String, Long>> duplicated;
-    private final DuplicateKeyPolicy policy;
-    private final TupleTag<KV<K, Row>> uniqueTag;
-    private final TupleTag<KV<String, TimestampedValue<KV<K, Row>>>> duplicateTag;
-    private final TupleTag<DeadLetter> deadTag;
-    private final Counter duplicates = Metrics.counter(METRICS_NAMESPACE, "duplicate_key_records");
-
-    SplitDuplicatesFn(PCollectionView<Map<String, Long>> duplicated, DuplicateKeyPolicy policy,
-        TupleTag<KV<K, Row>> uniqueTag, TupleTag<KV<String, TimestampedValue<KV<K, Row>>>> duplicateTag,
-        TupleTag<DeadLetter> deadTag) {
-      this.duplicated = duplicated;
-      this.policy = policy;
-      this.uniqueTag = uniqueTag;
-      this.duplicateTag = duplicateTag;
-      this.deadTag = deadTag;
-    }
-
-    @ProcessElement
-    public void process(ProcessContext c) {
-      KV<K, Row> kv = c.element();
-      String key = String.valueOf(kv.getKey());
-      Long n = c.sideInput(duplicated).get(key);
-      if (n == null) {
-        c.output(kv);
-        return;
-      }
-      duplicates.inc();
-      if (policy == DuplicateKeyPolicy.ERROR) {
-        c.output(deadTag, DeadLetter.of("keys", key, String.valueOf(kv.getValue()), null, "duplicate_key",
-            n + " input records share this key (--duplicateKeys=error scores none of them)"));
-      } else {
-        c.output(duplicateTag, KV.of(key, TimestampedValue.of(kv, c.timestamp())));
-      }
-    }
-  }
-
-  /**
-   * LAST_WINS: of a key's records, the one with the latest timestamp wins (for {@code ReadRecords}'s
-   * CSV, the greatest position: file in sorted path order, then line); equal timestamps are ordered
-   * by the record's encoded bytes, so the choice never depends on the runner.
-   */
-  private static final class PickLastFn<K>
-      extends DoFn<KV<String, Iterable<TimestampedValue<KV<K, Row>>>>, KV<K, Row>> {
-    private final Coder<KV<K, Row>> coder;
-    private final TupleTag<KV<K, Row>> winnerTag;
-    private final TupleTag<DeadLetter> supersededTag;
-
-    PickLastFn(Coder<KV<K, Row>> coder, TupleTag<KV<K, Row>> winnerTag, TupleTag<DeadLetter> supersededTag) {
-      this.coder = coder;
-      this.winnerTag = winnerTag;
-      this.supersededTag = supersededTag;
-    }
-
-    @ProcessElement
-    public void process(@Element KV<String, Iterable<TimestampedValue<KV<K, Row>>>> group, MultiOutputReceiver out) {
-      List<TimestampedValue<KV<K, Row>>> records = new ArrayList<>();
-      group.getValue().forEach(records::add);
-      int last = latestIndex(records, kv -> kv, coder);
-      for (int i = 0; i < records.size(); i++) {
-        if (i == last) {
-          out.get(winnerTag).output(records.get(i).getValue());
-        } else {
-          out.get(supersededTag).output(DeadLetter.of("keys", group.getKey(),
-              String.valueOf(records.get(i).getValue().getValue()), null, "duplicate_key_superseded",
-              records.size() + " input records share this key; --duplicateKeys=last_wins kept the last one"
-                  + " (the latest position: file in path order, then line)"));
-        }
-      }
-    }
-  }
-
-  private static final class DeadLetterKeyFn extends DoFn<DeadLetter, String> {
-    @ProcessElement
-    public void process(@Element DeadLetter d, OutputReceiver<String> out) {
-      if (d.getKey() != null) {
-        out.output(d.getKey());
-      }
-    }
-  }
-
-  private static final class KeyOf<K> extends DoFn<KV<K, ?>, K> {
-    @ProcessElement
-    public void process(@Element KV<K, ?> kv, OutputReceiver<K> out) {
-      out.output(kv.getKey());
-    }
-  }
-
-  private static final class ByString<K> extends DoFn<K, KV<String, K>> {
-    @ProcessElement
-    public void process(@Element K key, OutputReceiver<KV<String, K>> out) {
-      out.output(KV.of(String.valueOf(key), key));
-    }
-  }
-
-  private static final class SeenFn<K> extends DoFn<KV<K, ?>, KV<String, Integer>> {
-    @ProcessElement
-    public void process(@Element KV<K, ?> kv, OutputReceiver<KV<String, Integer>> out) {
-      out.output(KV.of(String.valueOf(kv.getKey()), 1));
-    }
-  }
-
-  private static final class PredictedFn<K>
-      extends DoFn<KV<K, Prediction>, KV<String, TimestampedValue<KV<K, Prediction>>>> {
-    @ProcessElement
-    public void process(@Element KV<K, Prediction> kv, @Timestamp Instant ts,
-        OutputReceiver<KV<String, TimestampedValue<KV<K, Prediction>>>> out) {
-      out.output(KV.of(String.valueOf(kv.getKey()), TimestampedValue.of(kv, ts)));
-    }
-  }
-
-  private static final class FailureReasonFn extends DoFn<DeadLetter, KV<String, String>> {
-    @ProcessElement
-    public void process(@Element DeadLetter d, OutputReceiver<KV<String, String>> out) {
-      if (d.getKey() != null) {
-        String field = d.getField() == null ? "" : ":" + d.getField();
-        out.output(KV.of(d.getKey(), d.getStep() + ":" + d.getReason() + field));
-      }
-    }
-  }
-
-  private static <V> PCollection<KV<Integer, KV<String, V>>> bucketed(
-      PCollection<KV<String, V>> in, String name, Coder<V> valueCoder, int buckets) {
-    return in.apply("Bucket" + name, ParDo.of(new BucketFn<V>(buckets)))
-        .setCoder(KvCoder.of(VarIntCoder.of(), KvCoder.of(StringUtf8Coder.of(), valueCoder)));
-  }
-
-  private static final class BucketFn<V> extends DoFn<KV<String, V>, KV<Integer, KV<String, V>>> {
-    private final int buckets;
-
-    BucketFn(int buckets) {
-      this.buckets = buckets;
-    }
-
-    @ProcessElement
-    public void process(@Element KV<String, V> kv, OutputReceiver<KV<Integer, KV<String, V>>> out) {
-      out.output(KV.of(BucketJoin.bucketOf(kv.getKey(), buckets), kv));
-    }
-  }
-
-  /** Distinct keys of one bucket. */
-  private static final class DistinctCountFn<K> extends DoFn<KV<Integer, Iterable<KV<String, K>>>, KV<Integer, Long>> {
-    @ProcessElement
-    public void process(@Element KV<Integer, Iterable<KV<String, K>>> bucket, OutputReceiver<KV<Integer, Long>> out) {
-      java.util.Set<String> keys = new java.util.HashSet<>();
-      for (KV<String, K> kv : bucket.getValue()) {
-        keys.add(kv.getKey());
-      }
-      out.output(KV.of(Ledger.EXPECTED, (long) keys.size()));
-    }
-  }
-
-  /** Everything the join knows about one key. */
-  private static final class KeyState<K> {
-    final List<K> expected = new ArrayList<>(1);
-    int seen;
-    final List<TimestampedValue<KV<K, Prediction>>> predicted = new ArrayList<>(1);
-    final TreeSet<String> failures = new TreeSet<>();
-    @Nullable Prediction previous;
-    @Nullable List<@Nullable String> passThrough;
-  }
-
-  /** Decides, per key of a bucket, the one result and where every record went. */
-  private static final class ResolveFn<K>
-      extends DoFn<KV<Integer, Iterable<KV<String, RawUnionValue>>>, KV<K, Prediction>> {
-    private final int expectedTag;
-    private final int seenTag;
-    private final int predictedTag;
-    private final int failedTag;
-    private final int previousTag;
-    private final int passThroughTag;
-    private final List<String> passThroughColumns;
-    private final TupleTag<KV<K, Prediction>> outTag;
-    private final TupleTag<DeadLetter> deadTag;
-    private final TupleTag<Integer> fallbackTag;
-    private final Fallback fallback;
-    private final DuplicateKeyPolicy duplicatePolicy;
-    private final RunInfo run;
-    private final String modelVersion;
-    private final @Nullable ShardWriter shardWriter;
-    private final TupleTag<KV<String, KV<String, Long>>> writtenTag;
-    private transient ShardWriter.@Nullable Shard shard;
-    /** The bucket being resolved: with a shard writer, also its shard. */
-    private transient int bucketNo;
-
-    private final Counter fallbacks = Metrics.counter(METRICS_NAMESPACE, "fallbacks");
-    private final Counter unexpected = Metrics.counter(METRICS_NAMESPACE, "unexpected_keys");
-    private final Counter coldStarts = Metrics.counter(METRICS_NAMESPACE, "cold_start_keys");
-
-    ResolveFn(int expectedTag, int seenTag, int predictedTag, int failedTag, int previousTag,
-        int passThroughTag, List<String> passThroughColumns, TupleTag<KV<K, Prediction>> outTag, TupleTag<DeadLetter> deadTag, TupleTag<Integer> fallbackTag,
-        Fallback fallback, DuplicateKeyPolicy duplicatePolicy, RunInfo run, String modelVersion,
-        @Nullable ShardWriter shardWriter, TupleTag<KV<String, KV<String, Long>>> writtenTag) {
-      this.shardWriter = shardWriter;
-      this.writtenTag = writtenTag;
-      this.expectedTag = expectedTag;
-      this.seenTag = seenTag;
-      this.predictedTag = predictedTag;
-      this.failedTag = failedTag;
-      this.previousTag = previousTag;
-      this.passThroughTag = passThroughTag;
-      this.passThroughColumns = passThroughColumns;
-      this.outTag = outTag;
-      this.deadTag = deadTag;
-      this.fallbackTag = fallbackTag;
-      this.fallback = fallback;
-      this.duplicatePolicy = duplicatePolicy;
-      this.run = run;
-      this.modelVersion = modelVersion;
-    }
-
-    @ProcessElement
-    @SuppressWarnings("unchecked")
-    public void process(@Element KV<Integer, Iterable<KV<String, RawUnionValue>>> bucket, MultiOutputReceiver out)
-        throws IOException {
-      java.util.TreeMap<String, KeyState<K>> keys = new java.util.TreeMap<>();
-      // One pass over the bucket: some runners cannot iterate a group twice.
-      for (KV<String, RawUnionValue> e : bucket.getValue()) {
-        KeyState<K> st = keys.computeIfAbsent(e.getKey(), k -> new KeyState<>());
-        int tag = e.getValue().getUnionTag();
-        Object v = e.getValue().getValue();
-        if (tag == expectedTag) {
-          st.expected.add((K) v);
-        } else if (tag == seenTag) {
-          st.seen += (Integer) v;
-        } else if (tag == predictedTag) {
-          st.predicted.add((TimestampedValue<KV<K, Prediction>>) v);
-        } else if (tag == failedTag) {
-          st.failures.add((String) v);
-        } else if (tag == previousTag) {
-          st.previous = (Prediction) v;
-        } else if (tag == passThroughTag) {
-          st.passThrough = (List<@Nullable String>) v;
-        }
-      }
-      // Keys resolve in ascending order of their string form: the order of the shard's rows.
-      bucketNo = bucket.getKey();
-      shard = null;
-      for (java.util.Map.Entry<String, KeyState<K>> entry : keys.entrySet()) {
-        resolve(entry.getKey(), entry.getValue(), out);
-      }
-      if (shard != null) {
-        shard.finish().forEach(out.get(writtenTag)::output);
-        shard = null;
-      }
-    }
-
-    /** The key's one result: to the output and, with a shard writer, into the bucket's shard. */
-    private void emit(K k, String key, Prediction p, MultiOutputReceiver out) throws IOException {
-      out.get(outTag).output(KV.of(k, p));
-      if (shardWriter != null) {
-        if (shard == null) {
-          shard = shardWriter.open(bucketNo);
-        }
-        shard.write(key, p);
-      }
-    }
-
-    private void resolve(String key, KeyState<K> st, MultiOutputReceiver out) throws IOException {
-      List<TimestampedValue<KV<K, Prediction>>> predicted = st.predicted;
-      if (st.expected.isEmpty()) {
-        // A key outside the expected set: its records are accounted as dead letters, never served.
-        for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
-          unexpected.inc();
-          // The record is known only as its prediction: it shows the pass-through values, if any.
-          out.get(deadTag).output(DeadLetter.of("keys", key, withPassThrough(tv.getValue().getValue(), st).toString(),
-              null, "unexpected_key", "key is not in the expected key set"));
-        }
-        return;
-      }
-      K k = st.expected.get(0);
-
-      if (predicted.size() > 1) {
-        // Several predictions for one key: only fromPredictions() meets these (the composite settles
-        // duplicates on the input records, before the features).
-        if (duplicatePolicy == DuplicateKeyPolicy.LAST_WINS) {
-          int last = latestIndex(predicted, KV::getValue, Prediction.PredictionCoder.of());
-          for (int i = 0; i < predicted.size(); i++) {
-            if (i != last) {
-              out.get(deadTag).output(DeadLetter.of("keys", key, predicted.get(i).getValue().getValue().toString(),
-                  null, "duplicate_key_superseded", predicted.size()
-                      + " predictions share this key; last_wins kept the one with the latest timestamp"));
-            }
-          }
-          emit(k, key, withPassThrough(predicted.get(last).getValue().getValue(), st), out);
-          return;
-        }
-        for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
-          out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
-              "duplicate_key", predicted.size() + " predictions share this key (duplicate policy error serves none of them)"));
-        }
-        emitFallback(k, key, "duplicate_key", st, out);
-        return;
-      }
-      if (predicted.size() == 1) {
-        emit(k, key, withPassThrough(predicted.get(0).getValue().getValue(), st), out);
-        return;
-      }
-      // No prediction: the first failure reason (sorted, so the choice is stable), or cold start.
-      String reason = st.failures.contains(DUPLICATE_FAILURE) ? "duplicate_key"
-          : st.failures.isEmpty() ? (st.seen == 0 ? "cold_start" : "no_prediction") : st.failures.first();
-      if (st.seen == 0 && st.failures.isEmpty()) {
-        coldStarts.inc();
-      }
-      emitFallback(k, key, reason, st, out);
-    }
-
-    private void emitFallback(K k, String key, String reason, KeyState<K> st, MultiOutputReceiver out)
-        throws IOException {
-      fallbacks.inc();
-      emit(k, key, withPassThrough(fallback.fallback(key, reason, run, modelVersion, st.previous), st), out);
-      out.get(fallbackTag).output(1);
-    }
-
-    /** This run's record values for the key, or none: never what a previous run's fallback carried. */
-    private Prediction withPassThrough(Prediction p, KeyState<K> st) {
-      if (passThroughTag < 0) {
-        return p;
-      }
-      Map<String, @Nullable String> values = new java.util.LinkedHashMap<>();
-      if (st.passThrough != null) {
-        for (int i = 0; i < passThroughColumns.size(); i++) {
-          values.put(passThroughColumns.get(i), st.passThrough.get(i));
-        }
-      }
-      return p.toBuilder().passThrough(values).build();
-    }
-  }
-
-  /** Enforces the completeness invariant once all counts are known. */
-  static final class CompletenessFn extends DoFn<Integer, RunCounts> {
-    private final PCollectionView<long[]> ledger;
-
-    CompletenessFn(PCollectionView<long[]> ledger) {
-      this.ledger = ledger;
-    }
-
-    @ProcessElement
-    public void process(ProcessContext c) {
-      long[] sums = c.sideInput(ledger);
-      long fb = sums[Ledger.FALLBACKS];
-      RunCounts counts = new RunCounts(sums[Ledger.INPUT], sums[Ledger.EXPECTED], sums[Ledger.RESULTS] - fb, fb,
-          sums[Ledger.DEAD]);
-      String violation = counts.violation();
-      if (violation != null) {
-        throw new IllegalStateException("completeness invariant violated: " + violation + " (" + counts + ")");
-      }
-      Metrics.counter(RUN_METRICS_NAMESPACE, "input_records").inc(counts.getInputRecords());
-      Metrics.counter(RUN_METRICS_NAMESPACE, "expected_keys").inc(counts.getExpectedKeys());
-      Metrics.counter(RUN_METRICS_NAMESPACE, "predictions").inc(counts.getPredictions());
-      Metrics.counter(RUN_METRICS_NAMESPACE, "fallbacks").inc(counts.getFallbacks());
-      Metrics.counter(RUN_METRICS_NAMESPACE, "dead_letters").inc(counts.getDeadLetters());
-      c.output(counts);
-    }
-  }
 }

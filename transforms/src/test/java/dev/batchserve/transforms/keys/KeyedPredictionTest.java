@@ -206,12 +206,12 @@ public class KeyedPredictionTest {
   public void aViolatedInvariantFailsTheRunWithTheCounts() {
     // 10 input records and expected keys, but only 9 results and no dead letters: one record was lost.
     PCollectionView<long[]> ledger = p.apply("Ledger", Create.of(
-            KV.of(KeyedPrediction.Ledger.INPUT, 10L), KV.of(KeyedPrediction.Ledger.EXPECTED, 10L),
-            KV.of(KeyedPrediction.Ledger.RESULTS, 9L))
+            KV.of(RunLedger.Ledger.INPUT, 10L), KV.of(RunLedger.Ledger.EXPECTED, 10L),
+            KV.of(RunLedger.Ledger.RESULTS, 9L))
         .withCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of())))
-        .apply("RunLedger", Combine.globally(new KeyedPrediction.Ledger()).asSingletonView());
+        .apply("RunLedger", Combine.globally(new RunLedger.Ledger()).asSingletonView());
     p.apply(Create.of(0).withCoder(VarIntCoder.of()))
-        .apply(ParDo.of(new KeyedPrediction.CompletenessFn(ledger)).withSideInputs(ledger));
+        .apply(ParDo.of(new RunLedger.CompletenessFn(ledger)).withSideInputs(ledger));
     PipelineExecutionException e = assertThrows(PipelineExecutionException.class, () -> p.run().waitUntilFinish());
     assertThat(e.getCause().getMessage(), containsString(
         "completeness invariant violated: input records 10 != predictions 9 + dead letters 0 (+1)"));
