@@ -13,7 +13,6 @@ import java.time.LocalDate;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -89,7 +88,7 @@ public record JobConfig(
     @Nullable String name,
     @Nullable JobSource source,
     @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) @Nullable List<String> keyColumns,
-    /** Input columns copied, as text, into each key's prediction (as {@code --passThroughColumns}). */
+    // Input columns copied, as text, into each key's prediction (as --passThroughColumns).
     @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) @Nullable List<String> passThroughColumns,
     @Nullable String featureSpec,
     @Nullable String model,
@@ -101,7 +100,6 @@ public record JobConfig(
     @Nullable String duplicateKeys,
     @Nullable JobSchedule schedule,
     @Nullable JobAlerts alerts) {
-  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
   /** The batch size of a job without {@code batchSize}: {@code --batchSize}'s default. */
   static final int DEFAULT_BATCH_SIZE = 256;
 
@@ -195,8 +193,8 @@ public record JobConfig(
     Problems p = new Problems();
     if (isBlank(name)) {
       p.add("name is required");
-    } else if (!NAME.matcher(name).matches()) {
-      p.add("name must match " + NAME.pattern() + ", but was '" + name + "'");
+    } else {
+      p.check("name", () -> RunInfo.checkPipelineName(name));
     }
     if (source == null) {
       p.add("source is required");

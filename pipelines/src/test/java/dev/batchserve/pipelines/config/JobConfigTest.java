@@ -219,6 +219,8 @@ public class JobConfigTest {
         + message(() -> dev.batchserve.transforms.sink.SinkWithMetadata.jdbc("jdbc:postgresql://db").withTable("Scores"))));
     assertThat(jobError("alerts.webhook=ftp://h"), is("alerts.webhook: "
         + message(() -> dev.batchserve.pipelines.monitoring.AlertWebhook.to("ftp://h"))));
+    assertThat(jobError("name=Fraud Daily"), is("name: " + message(() -> RunInfo.of("Fraud Daily",
+        LocalDate.parse("2026-11-28"), RunInfo.Interval.DAILY))));
     // One prefix rule: what RedisSink takes, the job file takes, '/' included.
     JobConfig slash = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml", List.of("sinks[1].prefix=fraud/v2"));
     assertThat(slash.toOptions(null).getRedisPrefix(),

@@ -33,7 +33,7 @@ public class JobConfigValidationTest {
   public static Collection<Object[]> cases() {
     return Arrays.asList(new Object[][] {
         {"name=", "name is required"},
-        {"name=Fraud Daily", "name must match [a-z0-9][a-z0-9_-]{0,62}, but was 'Fraud Daily'"},
+        {"name=Fraud Daily", "name: pipeline name must match [a-z0-9][a-z0-9_-]{0,62}, but was 'Fraud Daily'"},
         {"source=", "source is required"},
         {"source.type=", "source.type is required: files, jdbc or bigquery"},
         {"source.type=kafka", "source.type must be one of files, jdbc, bigquery, but was 'kafka'"},
