@@ -22,12 +22,31 @@ public final class OutputShards {
    * @throws IllegalArgumentException naming {@code --numShards}, for a negative or too large value
    */
   public static int resolve(int given, long size, long perShard) {
-    checkArgument(given >= 0 && given <= MAX,
-        "--numShards must be 0 (auto: from the run's size) or in [1, %s], but was %s", MAX, given);
+    try {
+      checkNumShards(given);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--" + e.getMessage(), e);
+    }
     if (given > 0) {
       return given;
     }
     long shards = (Math.max(0, size) + perShard - 1) / perShard;
     return (int) Math.max(MIN_AUTO, Math.min(MAX, shards));
+  }
+
+  /**
+   * The check of {@link #resolve}'s {@code given}, for code that takes a shard count before the run
+   * (a job file's {@code numShards}): 0 (auto) or 1 to {@value #MAX}.
+   *
+   * <pre>{@code
+   * int n = OutputShards.checkNumShards(8);
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the value, when it is negative or too large
+   */
+  public static int checkNumShards(int given) {
+    checkArgument(given >= 0 && given <= MAX,
+        "numShards must be 0 (auto: from the run's size) or in [1, %s], but was %s", MAX, given);
+    return given;
   }
 }

@@ -124,15 +124,13 @@ public class ModelRuntimeOptionsTest {
         + " \"modelRuntime\": {\"intraOpThreads\": 2, \"interOpThreads\": 1,"
         + " \"onnxOptimizationLevel\": \"basic\", \"onnxExecutionProvider\": \"cpu\"}}";
     JobConfig job = JobConfig.parse(json, true, "job.json", List.of());
-    List<String> args = Arrays.asList(job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0)));
+    List<String> args = dev.batchserve.pipelines.config.SetOptions.of(job, job.runInfo(LocalDate.parse("2026-11-28"), 0));
     assertThat(args, hasItems("--modelIntraOpThreads=2", "--modelInterOpThreads=1",
         "--onnxOptimizationLevel=basic", "--onnxExecutionProvider=cpu"));
-    assertThat(BatchScoringPipeline.modelOptions(options(args.stream()
-        .filter(a -> a.startsWith("--model") || a.startsWith("--onnx")).toArray(String[]::new))),
-        equalTo(job.modelOptions()));
+    assertThat(BatchScoringPipeline.modelOptions(job.toOptions(null)), equalTo(job.modelOptions()));
     // Without the block, no runtime option is passed at all.
     JobConfig plain = JobConfig.parse(json.replaceAll(", \"modelRuntime\": \\{[^}]*}", ""), true, "job.json", List.of());
-    assertThat(Arrays.asList(plain.toPipelineArgs(plain.runInfo(LocalDate.parse("2026-11-28"), 0))),
+    assertThat(dev.batchserve.pipelines.config.SetOptions.of(plain, plain.runInfo(LocalDate.parse("2026-11-28"), 0)),
         not(hasItem(containsString("OpThreads"))));
     JobConfig.InvalidConfig bad = assertThrows(JobConfig.InvalidConfig.class, () -> JobConfig.parse(
         json.replace("\"cpu\"", "\"tpu\""), true, "job.json", List.of()));

@@ -8,7 +8,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -22,9 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a {@link JobConfig} file: reads and validates it (with {@code --set} overrides), waits for
  * the upstream marker when the schedule names one, then runs {@code BatchScoringPipeline} with the
- * job's arguments. Arguments it does not know ({@code --runner=...}, runner options, any option of
- * {@code BatchScoringPipeline}) are passed to the pipeline after the job's own, and an option given
- * on the command line replaces the job file's value of it: {@code --batchSize=512} wins over the
+ * job's values set on its options. Arguments it does not know ({@code --runner=...}, runner options,
+ * any option of {@code BatchScoringPipeline}) are parsed as the pipeline's options, and an option
+ * given on the command line replaces the job file's value of it: {@code --batchSize=512} wins over the
  * file's {@code batchSize: 256}, {@code --maxPsi=off} over its {@code maxPsi}, a bare boolean
  * {@code --forceLatest} over the file. {@code --set} changes the document itself (checked like the
  * file).
@@ -117,17 +116,18 @@ public final class ConfigJob {
     FileSystems.setDefaultPipelineOptions(fsOptions);
     JobConfig job = JobConfig.read(cl.config, cl.overrides);
     RunInfo run = job.runInfo(cl.runDate, cl.runHour);
-    String[] pipelineArgs = pipelineArgs(job, run, cl.passThrough);
-    LOG.info("job {} run {}: BatchScoringPipeline {}", job.name(), run.runId(), Arrays.toString(pipelineArgs));
-    return BatchScoringPipeline.run(BatchScoringPipeline.options(pipelineArgs));
+    BatchScoringOptions options = options(job, run, cl.passThrough);
+    LOG.info("job {} run {}: BatchScoringPipeline with the job's values and {}", job.name(), run.runId(), cl.passThrough);
+    return BatchScoringPipeline.run(options);
   }
 
   /**
-   * The job's pipeline arguments followed by the pass-through ones; a job argument whose option the
-   * pass-through ones also give ({@code --name=value} or a bare boolean {@code --name}) is left out,
+   * The pipeline's options: the pass-through arguments parsed as {@link BatchScoringPipeline#options}
+   * parses them, then the job's values set on them ({@link JobConfig#applyTo}) except those of the
+   * options the pass-through arguments give ({@code --name=value} or a bare boolean {@code --name}),
    * so that the command line's value is the one value of that option.
    */
-  public static String[] pipelineArgs(JobConfig job, @Nullable RunInfo run, List<String> passThrough) {
+  public static BatchScoringOptions options(JobConfig job, @Nullable RunInfo run, List<String> passThrough) {
     Set<String> given = new HashSet<>();
     for (String a : passThrough) {
       String name = optionName(a);
@@ -135,14 +135,9 @@ public final class ConfigJob {
         given.add(name);
       }
     }
-    List<String> all = new ArrayList<>();
-    for (String a : job.toPipelineArgs(run)) {
-      if (!given.contains(optionName(a))) {
-        all.add(a);
-      }
-    }
-    all.addAll(passThrough);
-    return all.toArray(new String[0]);
+    BatchScoringOptions o = BatchScoringPipeline.options(passThrough.toArray(new String[0]));
+    job.applyTo(o, run, given);
+    return o;
   }
 
   /** {@code batchSize} of {@code --batchSize=512} and {@code forceLatest} of {@code --forceLatest}; null if no option. */

@@ -29,7 +29,7 @@ import org.junit.rules.TemporaryFolder;
 
 /**
  * A job file whose source and one sink are BigQuery, run through the same path as {@code ConfigJob}
- * (job file -> pipeline arguments -> {@code BatchScoringPipeline}) against Beam's BigQuery fakes
+ * (job file -> the pipeline's options -> {@code BatchScoringPipeline}) against Beam's BigQuery fakes
  * ({@link FakeBigQuery}): the real {@code BigQueryIO} export read and file-load write, with the
  * BigQuery services faked. The scores equal those of the same rows read from CSV.
  */
@@ -89,8 +89,7 @@ public class BigQueryJobTest {
         ""));
     JobConfig job = JobConfig.read(jobFile.toString(), List.of());
     RunInfo run = job.runInfo(LocalDate.parse("2026-11-28"), 0);
-    BatchScoringOptions o = PipelineOptionsFactory.fromArgs(
-        ConfigJob.pipelineArgs(job, run, List.of("--runner=DirectRunner"))).as(BatchScoringOptions.class);
+    BatchScoringOptions o = ConfigJob.options(job, run, List.of("--runner=DirectRunner"));
     bq.configure(o, TMP.newFolder("bq-temp").getAbsolutePath());
     o.setBigQueryServices(bq.services);
     RunSummary s = BatchScoringPipeline.run(o);

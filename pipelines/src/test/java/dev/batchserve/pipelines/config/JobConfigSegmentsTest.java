@@ -6,7 +6,6 @@ import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertThrows;
 
-import java.util.Arrays;
 import java.util.List;
 import org.junit.Test;
 
@@ -23,7 +22,7 @@ public class JobConfigSegmentsTest {
       "");
 
   private static List<String> args(String yaml, String... overrides) {
-    return Arrays.asList(JobConfig.parse(yaml, false, "job.yaml", List.of(overrides)).toPipelineArgs());
+    return SetOptions.of(JobConfig.parse(yaml, false, "job.yaml", List.of(overrides)), null);
   }
 
   private static List<String> errors(String yaml, String... overrides) {

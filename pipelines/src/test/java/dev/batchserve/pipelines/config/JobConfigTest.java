@@ -54,11 +54,11 @@ public class JobConfigTest {
   }
 
   @Test
-  public void theShippedSampleJobBecomesTheseExactPipelineArguments() {
+  public void theShippedSampleJobSetsTheseExactOptions() {
     JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of());
     RunInfo run = job.runInfo(LocalDate.parse("2026-11-28"), 0);
     assertThat(run.runId(), is("fraud-daily-20261128"));
-    assertThat(Arrays.asList(job.toPipelineArgs(run)), contains(
+    assertThat(SetOptions.of(job, run), contains(
         "--pipelineName=fraud",
         "--input=work/sample/fraud/accounts.parquet",
         "--inputFormat=parquet",
@@ -80,7 +80,7 @@ public class JobConfigTest {
   public void theVolumeLimitsOfTheJobFileBecomeOptions() {
     JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml",
         List.of("alerts.thresholds.minRecords=0", "alerts.thresholds.maxRecordDrop=1"));
-    List<String> args = Arrays.asList(job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0)));
+    List<String> args = SetOptions.of(job, job.runInfo(LocalDate.parse("2026-11-28"), 0));
     assertThat(args, org.hamcrest.Matchers.hasItems("--minRecords=0", "--maxRecordDrop=1.0"));
   }
 
@@ -92,7 +92,7 @@ public class JobConfigTest {
         + " \"passThroughColumns\": [\"row_id\"],"
         + " \"alerts\": {\"noDriftFeatures\": [\"signup_ts\", \"zip\"]}}";
     JobConfig job = JobConfig.parse(json, true, "job.json", List.of());
-    assertThat(Arrays.asList(job.toPipelineArgs(job.runInfo(LocalDate.parse("2026-11-28"), 0))),
+    assertThat(SetOptions.of(job, job.runInfo(LocalDate.parse("2026-11-28"), 0)),
         org.hamcrest.Matchers.hasItems("--noDriftFeatures=signup_ts,zip", "--passThroughColumns=row_id"));
     IllegalArgumentException e = org.junit.Assert.assertThrows(IllegalArgumentException.class,
         () -> JobConfig.parse(json.replace("\"zip\"", "\"a,b\""), true, "job.json", List.of()));
@@ -112,7 +112,7 @@ public class JobConfigTest {
         "fallback={policy: constant, value: 0.5}", "sinks[0].numShards=8"));
     RunInfo run = job.runInfo(LocalDate.parse("2026-11-28"), 7);
     assertThat(run.runId(), is("orders-hourly-20261128T07"));
-    assertThat(Arrays.asList(job.toPipelineArgs(run)), contains(
+    assertThat(SetOptions.of(job, run), contains(
         "--pipelineName=orders",
         "--input=in/2026-11-28/*.csv",
         "--inputFormat=csv",
@@ -139,10 +139,10 @@ public class JobConfigTest {
             + "sinks: [{type: files, root: o, numShards: -1}, {type: redis, host: h, port: 0}]\nbatchSize: 0\n",
         false, "job.yaml", List.of()));
     assertThat(e.errors(), contains(
-        "batchSize must be in [1, 100000], but was 0",
-        "sinks[0].numShards must be 0 (auto: from the input's size) or in [1, 10000], but was -1",
+        "batchSize: maxBatchSize must be in [1, 100000], but was 0",
+        "sinks[0].numShards: numShards must be 0 (auto: from the run's size) or in [1, 10000], but was -1",
         "sinks[1].port: port must be in [1, 65535], but was 0"));
-    assertThat(e.getMessage(), containsString("invalid job config job.yaml: batchSize must be"));
+    assertThat(e.getMessage(), containsString("invalid job config job.yaml: batchSize: maxBatchSize must be"));
   }
 
   @Test
@@ -165,33 +165,89 @@ public class JobConfigTest {
   public void jdbcAndBigQuerySourcesBecomeTheJobsInputOptions() {
     JobConfig jdbc = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', query: \"SELECT * FROM accounts WHERE day = '{run_date}'\"}"));
-    assertThat(List.of(jdbc.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--input=jdbc:postgresql://db/x",
+    assertThat(SetOptions.of(jdbc, NOV_28), org.hamcrest.Matchers.hasItems("--input=jdbc:postgresql://db/x",
         "--inputFormat=jdbc", "--inputQuery=SELECT * FROM accounts WHERE day = '2026-11-28'"));
     JobConfig jdbcTable = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: jdbc, url: 'jdbc:postgresql://db/x', table: accounts}"));
-    assertThat(List.of(jdbcTable.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--inputQuery=SELECT * FROM accounts"));
+    assertThat(SetOptions.of(jdbcTable, NOV_28), org.hamcrest.Matchers.hasItems("--inputQuery=SELECT * FROM accounts"));
     JobConfig bqTable = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: bigquery, table: 'my-project:features.accounts'}"));
-    assertThat(List.of(bqTable.toPipelineArgs(NOV_28)), org.hamcrest.Matchers.hasItems("--inputFormat=bigquery",
+    assertThat(SetOptions.of(bqTable, NOV_28), org.hamcrest.Matchers.hasItems("--inputFormat=bigquery",
         "--input=my-project:features.accounts"));
     JobConfig bqQuery = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("source={type: bigquery, query: \"SELECT * FROM f.accounts WHERE day = '{run_date}'\"}"));
-    List<String> args = List.of(bqQuery.toPipelineArgs(NOV_28));
+    List<String> args = SetOptions.of(bqQuery, NOV_28);
     assertThat(args, org.hamcrest.Matchers.hasItems("--inputFormat=bigquery",
         "--inputQuery=SELECT * FROM f.accounts WHERE day = '2026-11-28'"));
     assertThat(args.stream().anyMatch(a -> a.startsWith("--input=")), is(false));
+  }
+
+  /** Issue 19: a JSON lines source is a files source, named or told from its extension. */
+  @Test
+  public void aJsonLinesSourceJobFileIsAcceptedAsJsonLines() {
+    String yaml = String.join("\n", "name: events", "source: {type: files, path: 'in/{run_date}/*.json', format: jsonl}",
+        "keyColumns: [id]", "model: m/1", "sinks: [{type: files, root: out}]", "");
+    assertThat(SetOptions.of(JobConfig.parse(yaml, false, "job.yaml", List.of()), NOV_28),
+        org.hamcrest.Matchers.hasItems("--input=in/2026-11-28/*.json", "--inputFormat=jsonl"));
+    JobConfig byExtension = JobConfig.parse(yaml.replace(", format: jsonl", "").replace("*.json", "*.ndjson"),
+        false, "job.yaml", List.of());
+    assertThat(byExtension.toOptions(NOV_28).getInputFormat(), is("jsonl"));
+    assertThat(byExtension.source().readFormat(), is(dev.batchserve.transforms.ingest.ReadRecords.Format.JSONL));
+  }
+
+  /**
+   * Issue 19: a job file's value is checked by the transform that takes it, so the job file's message
+   * is the field's path, then exactly that transform's message.
+   */
+  @Test
+  public void aJobFileSaysWhatTheTransformSays() {
+    assertThat(jobError("sinks[1].prefix=a b"), is("sinks[1].prefix: " + message(
+        () -> dev.batchserve.transforms.sink.SinkWithMetadata.redis("localhost", 6379).withKeyPrefix("a b"))));
+    assertThat(jobError("sinks[1].prefix=a b"), is("sinks[1].prefix: "
+        + message(() -> dev.batchserve.transforms.sink.RedisSink.checkKeyPrefix("a b"))));
+    assertThat(jobError("batchSize=0"), is("batchSize: "
+        + message(() -> dev.batchserve.transforms.inference.BatchInfer.withModel("m").withMaxBatchSize(0))));
+    assertThat(jobError("sinks[0].formats=[csv]"), is("sinks[0].formats[0]: "
+        + message(() -> dev.batchserve.transforms.sink.FileFormat.parse("csv"))));
+    assertThat(jobError("source.format=avro"), is("source.format: "
+        + message(() -> dev.batchserve.transforms.ingest.ReadRecords.Format.parseFile("avro"))));
+    assertThat(jobError("sinks[0].numShards=10001"), is("sinks[0].numShards: "
+        + message(() -> dev.batchserve.pipelines.OutputShards.checkNumShards(10001))));
+    assertThat(message(() -> dev.batchserve.pipelines.OutputShards.resolve(10001, 0, 1)),
+        is("--" + message(() -> dev.batchserve.pipelines.OutputShards.checkNumShards(10001))));
+    assertThat(jobError("sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: Scores}"), is("sinks[2].table: "
+        + message(() -> dev.batchserve.transforms.sink.SinkWithMetadata.jdbc("jdbc:postgresql://db").withTable("Scores"))));
+    assertThat(jobError("alerts.webhook=ftp://h"), is("alerts.webhook: "
+        + message(() -> dev.batchserve.pipelines.monitoring.AlertWebhook.to("ftp://h"))));
+    assertThat(jobError("name=Fraud Daily"), is("name: " + message(() -> RunInfo.of("Fraud Daily",
+        LocalDate.parse("2026-11-28"), RunInfo.Interval.DAILY))));
+    // One prefix rule: what RedisSink takes, the job file takes, '/' included.
+    JobConfig slash = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml", List.of("sinks[1].prefix=fraud/v2"));
+    assertThat(slash.toOptions(null).getRedisPrefix(),
+        is(dev.batchserve.transforms.sink.RedisSink.checkKeyPrefix("fraud/v2")));
+  }
+
+  private static String jobError(String override) {
+    List<String> errors = assertThrows(JobConfig.InvalidConfig.class,
+        () -> JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml", List.of(override))).errors();
+    assertThat(errors.toString(), errors.size(), is(1));
+    return errors.get(0);
+  }
+
+  private static String message(org.junit.function.ThrowingRunnable check) {
+    return assertThrows(IllegalArgumentException.class, check).getMessage();
   }
 
   @Test
   public void aJobWithoutFilesSinkOrWithTwoSinksOfOneTypeFailsNamingTheSink() {
     JobConfig twoFiles = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("sinks[1]={type: files, root: other}"));
-    assertThat(assertThrows(UnsupportedOperationException.class, twoFiles::toPipelineArgs).getMessage(), is(
+    assertThat(assertThrows(UnsupportedOperationException.class, () -> twoFiles.toOptions(null)).getMessage(), is(
         "job 'fraud' uses what BatchScoringPipeline cannot run yet: sinks[1]: BatchScoringPipeline writes"
             + " one files sink, this is the second"));
     JobConfig noFiles = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("sinks[0]={type: bigquery, table: 'my-project:d.t'}"));
-    assertThat(assertThrows(UnsupportedOperationException.class, noFiles::toPipelineArgs).getMessage(), is(
+    assertThat(assertThrows(UnsupportedOperationException.class, () -> noFiles.toOptions(null)).getMessage(), is(
         "job 'fraud' uses what BatchScoringPipeline cannot run yet: sinks: BatchScoringPipeline needs a files"
             + " sink (the run's report and manifest live there)"));
   }
@@ -202,11 +258,10 @@ public class JobConfigTest {
         "sinks[2]={type: jdbc, url: 'jdbc:postgresql://db/scores', table: fraud_scores, view: fraud_risk,"
             + " viewColumns: {account_id: key, risk_score: score, score_date: run_date, model_version: model_version}}",
         "sinks[3]={type: bigquery, table: 'my-project:serving.fraud', tempLocation: 'gs://bucket/tmp'}"));
-    assertThat(List.of(job.toPipelineArgs()), org.hamcrest.Matchers.hasItems("--jdbcView=fraud_risk",
+    assertThat(SetOptions.of(job, null), org.hamcrest.Matchers.hasItems("--jdbcView=fraud_risk",
         "--jdbcViewColumns=account_id=key,risk_score=score,score_date=run_date,model_version=model_version",
         "--bigQueryTable=my-project:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
-    dev.batchserve.pipelines.BatchScoringOptions o = org.apache.beam.sdk.options.PipelineOptionsFactory
-        .fromArgs(job.toPipelineArgs()).as(dev.batchserve.pipelines.BatchScoringOptions.class);
+    dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
     assertThat(dev.batchserve.transforms.sink.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
         is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
@@ -216,18 +271,17 @@ public class JobConfigTest {
   public void redisAndJdbcSinksBecomeTheJobsStoreOptions() {
     JobConfig job = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("sinks[2]={type: jdbc, url: 'jdbc:postgresql://db:5432/scores', table: fraud_scores}"));
-    List<String> args = List.of(job.toPipelineArgs());
+    List<String> args = SetOptions.of(job, null);
     assertThat(args, org.hamcrest.Matchers.hasItems("--output=out/fraud", "--redisHost=localhost",
         "--redisPort=6379", "--redisPrefix=fraud", "--redisTtl=PT36H",
         "--jdbcUrl=jdbc:postgresql://db:5432/scores", "--jdbcTable=fraud_scores"));
-    // The arguments parse as the job's options.
-    dev.batchserve.pipelines.BatchScoringOptions o = org.apache.beam.sdk.options.PipelineOptionsFactory
-        .fromArgs(job.toPipelineArgs()).as(dev.batchserve.pipelines.BatchScoringOptions.class);
+    // The job's options hold them.
+    dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getRedisTtl(), is("PT36H"));
     assertThat(o.getJdbcTable(), is("fraud_scores"));
     JobConfig twoRedis = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("sinks[2]={type: redis, host: other}"));
-    assertThat(assertThrows(UnsupportedOperationException.class, twoRedis::toPipelineArgs).getMessage(),
+    assertThat(assertThrows(UnsupportedOperationException.class, () -> twoRedis.toOptions(null)).getMessage(),
         containsString("sinks[2]: BatchScoringPipeline writes one redis sink, this is the second"));
   }
 
@@ -303,17 +357,15 @@ public class JobConfigTest {
   @Test
   public void optionsAfterTheJobFileWinWithOneValueEach() {
     JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of());
-    String[] args = ConfigJob.pipelineArgs(job, job.runInfo(LocalDate.parse("2026-11-28"), 0),
-        List.of("--batchSize=512", "--maxPsi=off", "--formats=jsonl", "--fallback=abstain", "--forceLatest",
-            "--runner=DirectRunner"));
-    List<String> list = Arrays.asList(args);
-    assertThat(list.stream().filter(a -> a.startsWith("--batchSize=")).collect(Collectors.toList()),
-        contains("--batchSize=512"));
-    assertThat(list.stream().filter(a -> a.startsWith("--maxPsi=")).collect(Collectors.toList()),
-        contains("--maxPsi=off"));
-    assertThat(list.stream().filter(a -> a.startsWith("--fallback=")).collect(Collectors.toList()),
-        contains("--fallback=abstain"));
-    dev.batchserve.pipelines.BatchScoringOptions o = dev.batchserve.pipelines.BatchScoringPipeline.options(args);
+    RunInfo run = job.runInfo(LocalDate.parse("2026-11-28"), 0);
+    List<String> commandLine = List.of("--batchSize=512", "--maxPsi=off", "--formats=jsonl", "--fallback=abstain",
+        "--forceLatest", "--runner=DirectRunner");
+    dev.batchserve.pipelines.BatchScoringOptions o = ConfigJob.options(job, run, commandLine);
+    // The job sets none of the options the command line gives.
+    List<String> set = job.applyTo(dev.batchserve.pipelines.BatchScoringPipeline.options(commandLine.toArray(new String[0])),
+        run, java.util.Set.of("batchSize", "maxPsi", "formats", "fallback", "forceLatest", "runner"));
+    assertThat(set.stream().filter(List.of("batchSize", "maxPsi", "formats", "fallback")::contains)
+        .collect(Collectors.toList()), is(List.of()));
     assertThat(o.getBatchSize(), is(512));
     assertThat(o.getMaxPsi(), is(Double.POSITIVE_INFINITY));
     assertThat(o.getFormats(), is("jsonl"));
@@ -329,13 +381,13 @@ public class JobConfigTest {
   public void offTurnsAThresholdOffInTheFileAndOnTheCommandLine() {
     JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml", List.of(
         "alerts.thresholds={maxPsi: off, maxJsDivergence: Infinity, minRecords: 'off', maxRecordDrop: off}"));
-    List<String> args = Arrays.asList(job.toPipelineArgs());
+    List<String> args = SetOptions.of(job, null);
     assertThat(args, org.hamcrest.Matchers.hasItems("--maxPsi=Infinity", "--maxJsDivergence=Infinity",
         "--minRecords=0", "--maxRecordDrop=Infinity"));
     JobConfig inf = JobConfig.parse(String.join("\n", "name: fraud", "source: {type: files, path: a.csv}",
         "keyColumns: [id]", "model: m/1", "sinks: [{type: files, root: out}]",
         "alerts:", "  thresholds:", "    maxPsi: .inf", "    maxCategoryShift: +.inf  # YAML infinity", ""), false, "inf.yaml", List.of());
-    assertThat(Arrays.asList(inf.toPipelineArgs()), org.hamcrest.Matchers.hasItems("--maxPsi=Infinity", "--maxCategoryShift=Infinity"));
+    assertThat(SetOptions.of(inf, null), org.hamcrest.Matchers.hasItems("--maxPsi=Infinity", "--maxCategoryShift=Infinity"));
     dev.batchserve.pipelines.BatchScoringOptions o = dev.batchserve.pipelines.BatchScoringPipeline.options(
         "--maxCategoryShift=off", "--maxPredictionMeanShift=OFF", "--maxDeadLetterRate=off", "--minRecords=off");
     assertThat(o.getMaxCategoryShift(), is(Double.POSITIVE_INFINITY));

@@ -33,7 +33,7 @@ public class JobConfigValidationTest {
   public static Collection<Object[]> cases() {
     return Arrays.asList(new Object[][] {
         {"name=", "name is required"},
-        {"name=Fraud Daily", "name must match [a-z0-9][a-z0-9_-]{0,62}, but was 'Fraud Daily'"},
+        {"name=Fraud Daily", "name: pipeline name must match [a-z0-9][a-z0-9_-]{0,62}, but was 'Fraud Daily'"},
         {"source=", "source is required"},
         {"source.type=", "source.type is required: files, jdbc or bigquery"},
         {"source.type=kafka", "source.type must be one of files, jdbc, bigquery, but was 'kafka'"},
@@ -51,15 +51,15 @@ public class JobConfigValidationTest {
         {"keyColumns=[a, b, a]", "keyColumns[2] repeats the column 'a'"},
         {"model=", "model is required"},
         {"featureSpec=''", "featureSpec must be a path when set, but was empty"},
-        {"batchSize=0", "batchSize must be in [1, 100000], but was 0"},
-        {"batchSize=100001", "batchSize must be in [1, 100000], but was 100001"},
+        {"batchSize=0", "batchSize: maxBatchSize must be in [1, 100000], but was 0"},
+        {"batchSize=100001", "batchSize: maxBatchSize must be in [1, 100000], but was 100001"},
         {"sinks=[]", "sinks must list at least one sink"},
         {"sinks[0].type=", "sinks[0].type is required: files, redis, jdbc or bigquery"},
         {"sinks[0].type=s3", "sinks[0].type must be one of files, redis, jdbc, bigquery, but was 's3'"},
         {"sinks[0].root=", "sinks[0].root is required for a files sink"},
         {"sinks[0].formats=[parquet, csv]", "sinks[0].formats[1]: file format must be parquet or jsonl, but was 'csv'"},
         {"sinks[0].formats=[]", "sinks[0].formats must name at least one format"},
-        {"sinks[0].numShards=-1", "sinks[0].numShards must be 0 (auto: from the input's size) or in [1, 10000], but was -1"},
+        {"sinks[0].numShards=-1", "sinks[0].numShards: numShards must be 0 (auto: from the run's size) or in [1, 10000], but was -1"},
         {"sinks[0].host=localhost", "sinks[0].host is not used by a files sink"},
         {"sinks[1].port=0", "sinks[1].port: port must be in [1, 65535], but was 0"},
         {"sinks[1].port=65536", "sinks[1].port: port must be in [1, 65535], but was 65536"},
@@ -87,7 +87,7 @@ public class JobConfigValidationTest {
         {"fallback={policy: abstain, value: 0.1}", "fallback.value is not used by the abstain policy, but was 0.1"},
         {"fallback.policy=previous", "fallback.policy must be one of abstain, constant, but was 'previous'"},
         {"duplicateKeys=first_wins", "duplicateKeys must be one of error, last_wins, but was 'first_wins'"},
-        {"schedule.interval=monthly", "schedule.interval must be one of hourly, daily, weekly, but was 'monthly'"},
+        {"schedule.interval=monthly", "schedule.interval: interval must be one of hourly, daily, weekly, but was 'monthly'"},
         {"schedule.waitForMarker=''", "schedule.waitForMarker must be a path when set, but was empty"},
         {"schedule={waitForMarker: x, markerTimeout: soon}", "schedule.markerTimeout must be a duration like 90s, 15m, 36h, 2d or PT36H, but was 'soon'"},
         {"schedule={waitForMarker: x, markerPoll: 0s}", "schedule.markerPoll must be a positive duration, but was '0s'"},
@@ -105,7 +105,7 @@ public class JobConfigValidationTest {
         {"alerts.thresholds.minDriftSample=-5", "alerts.thresholds.minDriftSample must be >= 0, but was -5"},
         {"alerts.thresholds.minRecords=-1", "alerts.thresholds.minRecords must be >= 0 (0 turns the check off), but was -1"},
         {"alerts.thresholds.maxRecordDrop=1.5", "alerts.thresholds.maxRecordDrop must be in [0, 1] or off (1 also turns the check off), but was 1.5"},
-        {"alerts.webhook=hooks.example.com", "alerts.webhook must be an http(s) URL, but was 'hooks.example.com'"},
+        {"alerts.webhook=hooks.example.com", "alerts.webhook: alertWebhook must be an http(s) URL, but was 'hooks.example.com'"},
         // Unknown fields and wrong types, from Jackson, with the path.
         {"sinks[1].hots=localhost", "unknown field 'sinks[1].hots' (known fields there: formats, host, numShards, port, prefix, root, table, tempLocation, ttl, type, url, view, viewColumns)"},
         {"schedule.cron=0 6 * * *", "unknown field 'schedule.cron' (known fields there: interval, markerPoll, markerTimeout, waitForMarker)"},
@@ -129,7 +129,7 @@ public class JobConfigValidationTest {
   @Test
   public void theErrorNamesTheField() {
     if (expected == null) {
-      JobConfig.parse(VALID, false, "job.yaml", List.of(override)).toPipelineArgs();
+      JobConfig.parse(VALID, false, "job.yaml", List.of(override)).toOptions(null);
       return;
     }
     JobConfig.InvalidConfig e = assertThrows(JobConfig.InvalidConfig.class,

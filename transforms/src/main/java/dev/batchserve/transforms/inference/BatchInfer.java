@@ -162,9 +162,24 @@ public final class BatchInfer<K>
 
   /** Largest number of records per model call, 1 to 100,000 (default 256). */
   public BatchInfer<K> withMaxBatchSize(int n) {
+    checkMaxBatchSize(n);
+    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+  }
+
+  /**
+   * The check of {@link #withMaxBatchSize}, for code that takes a batch size before it builds the
+   * transform (a job file): 1 to {@value #MAX_BATCH_SIZE_LIMIT}.
+   *
+   * <pre>{@code
+   * int n = BatchInfer.checkMaxBatchSize(512);
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the value, when it is out of range
+   */
+  public static int checkMaxBatchSize(int n) {
     checkArgument(
         n >= 1 && n <= MAX_BATCH_SIZE_LIMIT, "maxBatchSize must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, n);
-    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+    return n;
   }
 
   /** Optional cap on the feature bytes of one batch (0 = no cap). */

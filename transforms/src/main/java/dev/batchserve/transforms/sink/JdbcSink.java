@@ -164,11 +164,47 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
 
   /** The served table's name (default {@code predictions}): lower case, at most 40 characters. */
   public JdbcSink<K> withTable(String name) {
-    checkArgument(name != null && TABLE.matcher(name).matches(),
-        "table must match %s, but was '%s'", TABLE.pattern(), name);
+    checkTable(name);
     JdbcSink<K> c = copy();
     c.table = name;
     return c;
+  }
+
+  /**
+   * The check of {@link #withTable}, for code that takes a table name before it builds the sink (a
+   * job file): lower case letters, digits and {@code _}, at most 40 characters.
+   *
+   * <pre>{@code
+   * JdbcSink.checkTable("fraud_scores");
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the table, when it does not match
+   */
+  public static String checkTable(@Nullable String name) {
+    checkArgument(name != null && TABLE.matcher(name).matches(),
+        "table must match %s, but was '%s'", TABLE.pattern(), name);
+    return name;
+  }
+
+  /**
+   * The checks of {@link #withView}: the view's name as a table's, at least one column, each named
+   * as a table and showing one of {@link #VIEW_FIELDS}.
+   *
+   * <pre>{@code
+   * JdbcSink.checkView("fraud_risk", Map.of("account_id", "key", "risk_score", "score"));
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the view or the column at fault
+   */
+  public static void checkView(@Nullable String view, Map<String, String> columns) {
+    checkArgument(view != null && TABLE.matcher(view).matches(), "view must match %s, but was '%s'", TABLE.pattern(), view);
+    checkArgument(!columns.isEmpty(), "the view %s needs at least one column", view);
+    for (Map.Entry<String, String> e : columns.entrySet()) {
+      checkArgument(e.getKey() != null && TABLE.matcher(e.getKey()).matches(),
+          "view column must match %s, but was '%s'", TABLE.pattern(), e.getKey());
+      checkArgument(VIEW_FIELDS.contains(e.getValue()),
+          "view column %s must show one of %s, but was '%s'", e.getKey(), VIEW_FIELDS, e.getValue());
+    }
   }
 
   /**
@@ -181,14 +217,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * like the table's, see the old run or the new one, never a mix.
    */
   public JdbcSink<K> withView(String view, Map<String, String> columns) {
-    checkArgument(view != null && TABLE.matcher(view).matches(), "view must match %s, but was '%s'", TABLE.pattern(), view);
-    checkArgument(!columns.isEmpty(), "the view %s needs at least one column", view);
-    for (Map.Entry<String, String> e : columns.entrySet()) {
-      checkArgument(e.getKey() != null && TABLE.matcher(e.getKey()).matches(),
-          "view column must match %s, but was '%s'", TABLE.pattern(), e.getKey());
-      checkArgument(VIEW_FIELDS.contains(e.getValue()),
-          "view column %s must show one of %s, but was '%s'", e.getKey(), VIEW_FIELDS, e.getValue());
-    }
+    checkView(view, columns);
     JdbcSink<K> c = copy();
     c.view = view;
     c.viewColumns = new java.util.LinkedHashMap<>(columns);

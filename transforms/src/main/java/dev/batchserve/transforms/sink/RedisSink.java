@@ -217,11 +217,26 @@ public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>
 
   /** Key prefix, default {@code predictions}; letters, digits and {@code _ . : / -} only. */
   public RedisSink<K> withKeyPrefix(String prefix) {
-    checkArgument(prefix != null && PREFIX.matcher(prefix).matches(),
-        "keyPrefix must match %s, but was '%s'", PREFIX.pattern(), prefix);
+    checkKeyPrefix(prefix);
     RedisSink<K> c = copy();
     c.keyPrefix = prefix;
     return c;
+  }
+
+  /**
+   * The check of {@link #withKeyPrefix}, for code that takes a prefix before it builds the sink (a
+   * job file): 1 to 200 letters, digits and {@code _ . : / -}.
+   *
+   * <pre>{@code
+   * RedisSink.checkKeyPrefix("fraud/v2"); // returns "fraud/v2"; "a b" throws
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the prefix, when it does not match
+   */
+  public static String checkKeyPrefix(@Nullable String prefix) {
+    checkArgument(prefix != null && PREFIX.matcher(prefix).matches(),
+        "keyPrefix must match %s, but was '%s'", PREFIX.pattern(), prefix);
+    return prefix;
   }
 
   /** Time to live of every written key (default 1.5 x the run's interval). */

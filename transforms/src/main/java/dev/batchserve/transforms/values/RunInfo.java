@@ -63,11 +63,7 @@ public final class RunInfo implements Serializable {
   private final Interval interval;
 
   private RunInfo(String pipeline, LocalDate runDate, int hour, Interval interval) {
-    checkArgument(
-        NAME.matcher(pipeline).matches(),
-        "pipeline name must match %s, but was '%s'",
-        NAME.pattern(),
-        pipeline);
+    checkPipelineName(pipeline);
     checkArgument(hour >= 0 && hour < 24, "hour must be in [0, 24), but was %s", hour);
     checkArgument(
         interval == Interval.HOURLY || hour == 0,
@@ -78,6 +74,25 @@ public final class RunInfo implements Serializable {
     this.runDate = Objects.requireNonNull(runDate, "runDate");
     this.hour = hour;
     this.interval = Objects.requireNonNull(interval, "interval");
+  }
+
+  /**
+   * The check of a run's pipeline name, for code that takes the name before it makes the run (a job
+   * file's {@code name}): lower case letters, digits, {@code _} and {@code -}, at most 63 characters.
+   *
+   * <pre>{@code
+   * RunInfo.checkPipelineName("fraud"); // "Fraud Daily" throws
+   * }</pre>
+   *
+   * @throws IllegalArgumentException naming the name, when it does not match
+   */
+  public static String checkPipelineName(String pipeline) {
+    checkArgument(
+        pipeline != null && NAME.matcher(pipeline).matches(),
+        "pipeline name must match %s, but was '%s'",
+        NAME.pattern(),
+        pipeline);
+    return pipeline;
   }
 
   /** A daily or weekly run (or the hour-0 run of an hourly job). */
