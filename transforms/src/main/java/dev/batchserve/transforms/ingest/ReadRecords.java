@@ -129,10 +129,10 @@ public final class ReadRecords {
     /** The prefix that names a BigQuery table as an input: {@code bigquery:project:dataset.table}. */
     public static final String BIGQUERY_PREFIX = "bigquery:";
 
-    /** The formats {@link #of} reads from files, as options and job files name them. */
+    /** The formats {@link ReadRecords#of(String, Format)} reads from files, as options and job files name them. */
     public static final List<String> FILE_FORMATS = List.of("csv", "jsonl", "parquet");
 
-    /** Whether records of this format come from files ({@link #of}), not JDBC or BigQuery. */
+    /** Whether records of this format come from files ({@link ReadRecords#of(String, Format)}), not JDBC or BigQuery. */
     public boolean isFile() {
       return this == CSV || this == PARQUET || this == JSONL;
     }
