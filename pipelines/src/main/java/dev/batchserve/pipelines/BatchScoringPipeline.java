@@ -13,6 +13,9 @@ import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.inference.ScoreBySegment;
 import dev.batchserve.transforms.ingest.ReadRecords;
+import dev.batchserve.transforms.ingest.RecordSource;
+import dev.batchserve.transforms.ingest.bigquery.BigQueryRecords;
+import dev.batchserve.transforms.ingest.jdbc.JdbcRecords;
 import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.keys.KeyedPrediction;
@@ -134,11 +137,6 @@ public final class BatchScoringPipeline {
     ReadRecords.Format format = o.getInputFormat().isEmpty()
         ? ReadRecords.Format.fromPattern(o.getInput())
         : ReadRecords.Format.parse(o.getInputFormat());
-    // JSON lines have no header: keep the columns the feature spec reads.
-    ReadRecords source = format == ReadRecords.Format.JDBC ? ReadRecords.jdbc(jdbcSource(o), o.getInputQuery())
-        : format == ReadRecords.Format.BIGQUERY ? bigQuerySource(o)
-        : ReadRecords.of(o.getInput(), format);
-    // A key column the spec reads as a timestamp keys by its instant, as the same instant from Parquet does.
     String[] passThrough = passThroughColumns(o.getPassThroughColumns());
     // Sources that keep only the columns they are told to (JSON lines, BigQuery) keep the pass-through ones too.
     List<String> columns = new ArrayList<>(spec.inputNames());
@@ -156,8 +154,17 @@ public final class BatchScoringPipeline {
         columns.add(c);
       }
     }
-    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withColumns(columns)
-        .withKeyTimestampsOf(spec));
+    // JSON lines have no header: keep the columns the feature spec reads.
+    RecordSource<?> source;
+    if (format == ReadRecords.Format.JDBC) {
+      source = JdbcRecords.read(jdbcSource(o), o.getInputQuery());
+    } else if (format == ReadRecords.Format.BIGQUERY) {
+      source = bigQuerySource(o).withColumns(columns);
+    } else {
+      source = ReadRecords.of(o.getInput(), format, columns);
+    }
+    // A key column the spec reads as a timestamp keys by its instant, as the same instant from Parquet does.
+    ReadRecords.Result read = p.apply("Read", source.withKeyColumns(keys).withKeyTimestampsOf(spec));
     FeatureTransform.checkRequiredColumns(spec, read.schema(), o.getInput());
     segmentSpecs.values().forEach(s -> FeatureTransform.checkRequiredColumns(s, read.schema(), o.getInput()));
     for (String c : passThrough) {
@@ -302,9 +309,9 @@ public final class BatchScoringPipeline {
   }
 
   /** A BigQuery source: the query {@code --inputQuery}, else the table {@code --input}. */
-  static ReadRecords bigQuerySource(BatchScoringOptions o) {
-    ReadRecords r = o.getInputQuery().isBlank()
-        ? ReadRecords.bigQueryTable(o.getInput()) : ReadRecords.bigQueryQuery(o.getInputQuery());
+  static BigQueryRecords bigQuerySource(BatchScoringOptions o) {
+    BigQueryRecords r = o.getInputQuery().isBlank()
+        ? BigQueryRecords.fromTable(o.getInput()) : BigQueryRecords.fromQuery(o.getInputQuery());
     return o.getBigQueryServices() == null ? r : r.withBigQueryServices(o.getBigQueryServices());
   }
 

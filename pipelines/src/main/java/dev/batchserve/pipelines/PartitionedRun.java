@@ -49,7 +49,7 @@ final class PartitionedRun {
 
   /** The share of the input that one partition's pipeline processes. */
   static ReadRecords.Result select(ReadRecords.Result read, int partition, int partitions) {
-    return read.partition(partition, partitions);
+    return read.apply("Partition" + partition + "of" + partitions, KeepPartition.of(partition, partitions));
   }
 
   /** Where partition {@code i}'s own run is published. */

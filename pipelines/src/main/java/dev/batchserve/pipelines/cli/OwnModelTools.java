@@ -328,8 +328,8 @@ public final class OwnModelTools {
       // code's coders are tested elsewhere; here they would only slow a large training file down).
       Pipeline p = Pipeline.create(PipelineOptionsFactory.fromArgs("--runner=DirectRunner",
           "--enforceEncodability=false", "--enforceImmutability=false").create());
-      ReadRecords.Result read = p.apply("Read", ReadRecords.of(input, f).withKeyColumns(keys)
-          .withColumns(new ArrayList<>(columns)));
+      ReadRecords.Result read = p.apply("Read", ReadRecords.of(input, f, new ArrayList<>(columns))
+          .withKeyColumns(keys));
       read.records().apply("ToJson", ParDo.of(new ToJsonFn(new ArrayList<>(columns))))
           .apply("Write", TextIO.write().to(tmp.resolve("rows").toString()).withSuffix(".jsonl"));
       read.deadLetters().apply("Refused", ParDo.of(new DoFn<dev.batchserve.transforms.values.DeadLetter, Void>() {

@@ -7,7 +7,7 @@ import java.util.List;
  * The one function that builds an entity key from its key columns' values, for every source
  * ({@link ReadRecords}: CSV, JSON lines, Parquet, JDBC, BigQuery), and its inverse.
  *
- * <p>The parts are the key columns' text ({@code ReadRecords.keyText}: a timestamp as its canonical
+ * <p>The parts are the key columns' text ({@link RecordKeys#keyText}: a timestamp as its canonical
  * instant text, {@code 2001-01-01T00:01:00Z}, whatever the source encoding). A single key column's
  * text is the key, byte for byte: never trimmed or otherwise rewritten. A
  * composite key joins its parts with {@code |} after escaping, in each part, {@code \} as

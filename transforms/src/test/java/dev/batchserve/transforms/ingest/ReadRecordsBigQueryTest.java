@@ -12,6 +12,7 @@ import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
 import com.google.api.services.bigquery.model.TableSchema;
+import dev.batchserve.transforms.ingest.bigquery.BigQueryRecords;
 import dev.batchserve.transforms.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.util.List;
@@ -89,7 +90,7 @@ public class ReadRecordsBigQueryTest {
 
   @Test
   public void aTableGivesTheNamedColumnsAsTextAndRowsWithoutKeyAreDeadLetters() {
-    ReadRecords.Result r = p.apply(ReadRecords.bigQueryTable("bigquery:" + PROJECT + ":" + DATASET + ".accounts")
+    ReadRecords.Result r = p.apply(BigQueryRecords.fromTable("bigquery:" + PROJECT + ":" + DATASET + ".accounts")
         .withBigQueryServices(services)
         .withKeyColumns("account_id")
         .withColumns(List.of("amount", "txn_count", "tags", "missing")));
@@ -103,7 +104,7 @@ public class ReadRecordsBigQueryTest {
     String query = FakeBigQueryServices.encodeQueryResult(table, rows());
     bq.jobs.expectDryRunQuery(PROJECT, query, new JobStatistics().setQuery(new JobStatistics2()
         .setTotalBytesProcessed(100L).setReferencedTables(List.of(table.getTableReference()))));
-    ReadRecords.Result r = p.apply(ReadRecords.bigQueryQuery(query)
+    ReadRecords.Result r = p.apply(BigQueryRecords.fromQuery(query)
         .withBigQueryServices(services)
         .withKeyColumns("account_id")
         .withColumns(List.of("amount", "txn_count", "tags", "missing")));
@@ -112,14 +113,10 @@ public class ReadRecordsBigQueryTest {
   }
 
   @Test
-  public void refusesAMalformedTableOrAFileFormatMixUp() {
-    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.bigQueryTable("no_dataset")).getMessage(),
+  public void refusesAMalformedTable() {
+    assertThat(assertThrows(IllegalArgumentException.class, () -> BigQueryRecords.fromTable("no_dataset")).getMessage(),
         equalTo("a BigQuery table must be [project:]dataset.table, but was 'no_dataset'"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.of("x", ReadRecords.Format.BIGQUERY))
-        .getMessage(), equalTo("BIGQUERY is not a file format: use ReadRecords.jdbc or ReadRecords.bigQueryTable/bigQueryQuery"));
-    assertThat(ReadRecords.Format.fromPattern("bigquery:p:d.t"), equalTo(ReadRecords.Format.BIGQUERY));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.csv("a.csv").withBigQueryServices(
-        new FakeBigQueryServices())).getMessage(), equalTo("withBigQueryServices is for a BigQuery source, not CSV"));
+    // withBigQueryServices on a CSV source (refused at run time before) no longer compiles: it is BigQueryRecords' own.
   }
 
   /** Issue 21: BigQuery gives TIMESTAMP as text; declared a key timestamp, it keys as Parquet's and CSV's instants. */
@@ -135,7 +132,7 @@ public class ReadRecordsBigQueryTest {
     // BigQuery's text, 2024-02-29 23:59:58.123456 UTC.
     bq.datasets.insertAll(events.getTableReference(), List.of(
         new TableRow().set("user_id", "u1").set("ts", 1_709_251_198_123_456L)), null);
-    ReadRecords.Result r = p.apply(ReadRecords.bigQueryTable(PROJECT + ":" + DATASET + ".events")
+    ReadRecords.Result r = p.apply(BigQueryRecords.fromTable(PROJECT + ":" + DATASET + ".events")
         .withBigQueryServices(services)
         .withKeyColumns("user_id", "ts")
         .withKeyTimestamp("ts"));

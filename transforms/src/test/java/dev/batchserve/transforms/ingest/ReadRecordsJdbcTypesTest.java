@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.is;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.FeatureVector;
+import dev.batchserve.transforms.ingest.jdbc.JdbcRecords;
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import dev.batchserve.transforms.testing.PostgresServer;
 import java.math.BigDecimal;
@@ -45,8 +46,8 @@ public class ReadRecordsJdbcTypesTest {
     }
   }
 
-  private ReadRecords query(String sql) {
-    return ReadRecords.jdbc(JdbcEndpoint.of(PG.jdbcUrl()).withUser(PG.user()), sql);
+  private JdbcRecords query(String sql) {
+    return JdbcRecords.read(JdbcEndpoint.of(PG.jdbcUrl()).withUser(PG.user()), sql);
   }
 
   private static PCollection<String> keys(String name, ReadRecords.Result r) {

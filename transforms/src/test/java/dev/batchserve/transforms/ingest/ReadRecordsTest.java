@@ -133,6 +133,17 @@ public class ReadRecordsTest {
     p.enableAbandonedNodeEnforcement(false);
   }
 
+  /** JDBC and BigQuery have sources of their own, which the message names. */
+  @Test
+  public void jdbcAndBigQueryAreNotFileFormats() {
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.of("x", ReadRecords.Format.BIGQUERY))
+        .getMessage(), is("BIGQUERY is not a file format: use JdbcRecords.read or BigQueryRecords.fromTable/fromQuery"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> ReadRecords.of("jdbc:x", ReadRecords.Format.JDBC))
+        .getMessage(), is("JDBC is not a file format: use JdbcRecords.read or BigQueryRecords.fromTable/fromQuery"));
+    assertThat(ReadRecords.Format.fromPattern("bigquery:p:d.t"), is(ReadRecords.Format.BIGQUERY));
+    assertThat(ReadRecords.Format.fromPattern("jdbc:postgresql://db/x"), is(ReadRecords.Format.JDBC));
+  }
+
   @Test
   public void parquetRowsKeepTheFileTypes() throws Exception {
     Schema avro = SchemaBuilder.record("R").fields().requiredString("id").optionalDouble("amount").endRecord();
@@ -163,7 +174,7 @@ public class ReadRecordsTest {
         .optionalDouble("d").optionalFloat("f").optionalBoolean("b").optionalString("s").endRecord();
     org.apache.beam.sdk.schemas.Schema beam =
         org.apache.beam.sdk.extensions.avro.schemas.utils.AvroUtils.toBeamSchema(avro);
-    ReadRecords.ToRow toRow = new ReadRecords.ToRow(beam);
+    ParquetToRow toRow = new ParquetToRow(beam);
     GenericRecord full = new GenericData.Record(avro);
     full.put("id", new org.apache.avro.util.Utf8("a1"));
     full.put("n", 7L);
