@@ -99,7 +99,8 @@ public final class Recommend extends PTransform<PCollection<KV<String, Row>>, Re
 
   /** Users per model call, 1 to 100,000 (default 256); the exclusion mask is batch x catalog floats. */
   public Recommend withMaxBatchSize(int n) {
-    checkArgument(n >= 1 && n <= 100_000, "maxBatchSize must be in [1, 100000], but was %s", n);
+    checkArgument(n >= 1 && n <= BatchInfer.MAX_BATCH_SIZE_LIMIT,
+        "maxBatchSize must be in [1, %s], but was %s", BatchInfer.MAX_BATCH_SIZE_LIMIT, n);
     return new Recommend(modelUri, run, coldStart, n);
   }
 
