@@ -177,6 +177,65 @@ public class RecommendTest {
     p.run().waitUntilFinish();
   }
 
+  /** The prediction {@link #bruteForce} says the model makes for {@code u}. */
+  private static Prediction expectedPrediction(Row u) {
+    List<String> items = new ArrayList<>();
+    List<String> ranked = bruteForce(u, catalog.embeddings, catalog.ids, K);
+    float[] scores = new float[ranked.size()];
+    for (int i = 0; i < ranked.size(); i++) {
+      String[] itemAndScore = ranked.get(i).split("=");
+      items.add(itemAndScore[0]);
+      scores[i] = Float.parseFloat(itemAndScore[1]);
+    }
+    return Prediction.builder().items(items).scores(scores).model("recs-topk", "1")
+        .predictionTimestampMillis(RUN.predictionTimestamp().toEpochMilli()).runId(RUN.runId()).build();
+  }
+
+  @Test
+  public void aUserTheModelRefusesIsOneDeadLetterAndTheRestOfItsBatchIsRecommended() {
+    List<KV<String, Row>> input = new ArrayList<>();
+    List<KV<String, Prediction>> expected = new ArrayList<>();
+    for (Row u : RecommendSample.users(40, ITEMS, 7)) {
+      if (u.getValue("embedding") != null && input.size() < 11) {
+        input.add(KV.of(u.getString("user_id"), u));
+        expected.add(KV.of(u.getString("user_id"), expectedPrediction(u)));
+      }
+    }
+    // A NaN in the embedding passes Recommend's own checks (the size is right); TensorFlow refuses it.
+    float[] nan = catalog.embeddings[3].clone();
+    nan[10] = Float.NaN;
+    input.add(5, KV.of("nan-user", user("nan-user", nan, catalog.ids.get(1))));
+    // One element unpacked by one ParDo: all twelve users reach the model in one bundle, so in one batch.
+    Recommend.Result r = p
+        .apply(Create.of(List.of(input)).withCoder(org.apache.beam.sdk.coders.ListCoder.of(
+            KvCoder.of(StringUtf8Coder.of(), RowCoder.of(RecommendSample.USER_SCHEMA)))))
+        .apply(org.apache.beam.sdk.transforms.Flatten.iterables())
+        .apply(Recommend.withModel(modelDir.toString()).withRunInfo(RUN).withMaxBatchSize(64));
+    PAssert.that(r.predictions()).containsInAnyOrder(expected);
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      List<String> all = new ArrayList<>();
+      for (DeadLetter d : dead) {
+        all.add(String.join("|", d.getStep(), d.getKey(), d.getRecord(), String.valueOf(d.getField()), d.getReason(),
+            d.getDetail()));
+      }
+      assertThat(all, is(List.of(String.join("|", "inference", "nan-user",
+          TopKAdapter.Bound.row(nan, new int[] {1}).toString(), "null", "inference_error",
+          "dev.batchserve.models.ModelInputException: input 'user': row 0, feature index 10 is NaN"))));
+      return null;
+    });
+    PipelineResult result = p.run();
+    result.waitUntilFinish();
+    // The batch of 12 failed, then each half holding the NaN user: [0, 6), [3, 6), [4, 6) and [5].
+    long failedBatches = 0;
+    for (org.apache.beam.sdk.metrics.MetricResult<Long> c : result.metrics().queryMetrics(
+        org.apache.beam.sdk.metrics.MetricsFilter.builder().addNameFilter(org.apache.beam.sdk.metrics.MetricNameFilter
+            .named(dev.batchserve.transforms.inference.BatchInfer.METRICS_NAMESPACE, "failed_batches")).build())
+        .getCounters()) {
+      failedBatches += c.getAttempted();
+    }
+    assertThat(failedBatches, is(5L));
+  }
+
   @Test
   public void aUserWhoBoughtMostOfTheCatalogGetsOnlyWhatIsLeft() {
     // 10 items, k = 5; 7 bought: only the 3 others, in score order.

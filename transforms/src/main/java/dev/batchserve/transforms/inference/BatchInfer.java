@@ -16,6 +16,7 @@ import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -76,7 +77,9 @@ import org.joda.time.Instant;
  *
  * <p>The model can also be given in code, as a {@link CodeModel}: any {@link Model} class of your
  * own with a name and a version, and no model directory, manifest or backend. Everything above
- * applies to it alike; see {@link #withModel(CodeModel)}.
+ * applies to it alike; see {@link #withModel(CodeModel)}. A model with several named inputs, or
+ * whose output rows need more than scores (item ids, say), runs through a {@link ModelAdapter}
+ * ({@link #withModelAdapter}), batched and bisected alike.
  */
 public final class BatchInfer<K>
     extends PTransform<PCollection<KV<K, FeatureVector>>, BatchInfer.Result<K>> {
@@ -101,11 +104,12 @@ public final class BatchInfer<K>
   /** Bounds of {@link #withAdaptiveBatchSize}; 0 = fixed batches of {@code maxBatchSize}. */
   private final int adaptiveMin;
   private final int adaptiveMax;
+  private final @Nullable ModelAdapter adapter;
 
   private BatchInfer(
       @Nullable String modelUri, @Nullable CodeModel codeModel, int maxBatchSize, long maxBatchBytes,
       @Nullable RunInfo runInfo, double failureThreshold, int groupShards, @Nullable Duration maxBuffering,
-      ModelOptions modelOptions, int adaptiveMin, int adaptiveMax) {
+      ModelOptions modelOptions, int adaptiveMin, int adaptiveMax, @Nullable ModelAdapter adapter) {
     this.modelUri = modelUri;
     this.codeModel = codeModel;
     this.maxBatchSize = maxBatchSize;
@@ -117,12 +121,13 @@ public final class BatchInfer<K>
     this.modelOptions = modelOptions;
     this.adaptiveMin = adaptiveMin;
     this.adaptiveMax = adaptiveMax;
+    this.adapter = adapter;
   }
 
   /** Inference with the model directory at {@code modelUri} (local path or any Beam FileSystems URI). */
   public static <K> BatchInfer<K> withModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
-    return new BatchInfer<>(modelUri, null, 256, 0, null, 1.0, 0, null, ModelOptions.defaults(), 0, 0);
+    return new BatchInfer<>(modelUri, null, 256, 0, null, 1.0, 0, null, ModelOptions.defaults(), 0, 0, null);
   }
 
   /**
@@ -157,13 +162,13 @@ public final class BatchInfer<K>
    */
   public static <K> BatchInfer<K> withModel(CodeModel model) {
     checkArgument(model != null, "the code model must be set, but was null");
-    return new BatchInfer<>(null, model, 256, 0, null, 1.0, 0, null, ModelOptions.defaults(), 0, 0);
+    return new BatchInfer<>(null, model, 256, 0, null, 1.0, 0, null, ModelOptions.defaults(), 0, 0, null);
   }
 
   /** Largest number of records per model call, 1 to 100,000 (default 256). */
   public BatchInfer<K> withMaxBatchSize(int n) {
     checkMaxBatchSize(n);
-    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+    return new BatchInfer<>(modelUri, codeModel, n, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax, adapter);
   }
 
   /**
@@ -185,18 +190,18 @@ public final class BatchInfer<K>
   /** Optional cap on the feature bytes of one batch (0 = no cap). */
   public BatchInfer<K> withMaxBatchBytes(long bytes) {
     checkArgument(bytes >= 0, "maxBatchBytes must be >= 0, but was %s", bytes);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, bytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax, adapter);
   }
 
   /** The run whose id and timestamp every prediction carries (required). */
   public BatchInfer<K> withRunInfo(RunInfo run) {
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, Objects.requireNonNull(run, "run"), failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax, adapter);
   }
 
   /** Abort the run when more than this share of records fails inference (default 1.0: never). */
   public BatchInfer<K> withFailureThreshold(double ratio) {
     checkArgument(ratio >= 0 && ratio <= 1, "failureThreshold must be in [0, 1], but was %s", ratio);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, ratio, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax, adapter);
   }
 
   /**
@@ -209,7 +214,7 @@ public final class BatchInfer<K>
     checkArgument(shards >= 1 && shards <= 100_000, "shards must be in [1, 100000], but was %s", shards);
     checkArgument(maxBuffering != null && maxBuffering.getMillis() > 0,
         "maxBuffering must be a positive duration, but was %s", maxBuffering);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, shards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax, adapter);
   }
 
   /**
@@ -226,7 +231,7 @@ public final class BatchInfer<K>
    */
   public BatchInfer<K> withModelOptions(ModelOptions options) {
     checkArgument(options != null, "modelOptions must be set, but was null (ModelOptions.defaults() for the engine's own)");
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, options, adaptiveMin, adaptiveMax);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, options, adaptiveMin, adaptiveMax, adapter);
   }
 
   /**
@@ -253,7 +258,23 @@ public final class BatchInfer<K>
         "adaptive min batch size must be in [1, %s], but was %s", MAX_BATCH_SIZE_LIMIT, min);
     checkArgument(max >= min && max <= MAX_BATCH_SIZE_LIMIT,
         "adaptive max batch size must be in [min=%s, %s], but was %s", min, MAX_BATCH_SIZE_LIMIT, max);
-    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, min, max);
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, min, max, adapter);
+  }
+
+  /**
+   * Runs the model through {@code adapter}: it says how a batch of rows is run (several named
+   * inputs, say) and how an output row becomes a prediction (item ids, say); batching, bisection of
+   * failing batches, the shared model and the envelope stay BatchInfer's. See {@link ModelAdapter}.
+   *
+   * <pre>{@code
+   * // NamedClass: the adapter of ModelAdapter's example (an output row {class index, score})
+   * vectors.apply(BatchInfer.<String>withModel("/models/intent/2").withRunInfo(run)
+   *     .withModelAdapter(new NamedClass()));
+   * }</pre>
+   */
+  public BatchInfer<K> withModelAdapter(ModelAdapter adapter) {
+    checkArgument(adapter != null, "the model adapter must be set, but was null");
+    return new BatchInfer<>(modelUri, codeModel, maxBatchSize, maxBatchBytes, runInfo, failureThreshold, groupShards, maxBuffering, modelOptions, adaptiveMin, adaptiveMax, adapter);
   }
 
   /** The engine settings the model directory is loaded with. */
@@ -447,6 +468,7 @@ public final class BatchInfer<K>
     final ModelOptions modelOptions;
     final int adaptiveMin;
     final int adaptiveMax;
+    final @Nullable ModelAdapter adapter;
 
     private final Counter numInferences = Metrics.counter(METRICS_NAMESPACE, "num_inferences");
     private final Counter failedRecords = Metrics.counter(METRICS_NAMESPACE, "failed_records");
@@ -459,6 +481,7 @@ public final class BatchInfer<K>
     private transient @Nullable ModelHandle handle;
     private transient @Nullable Model model;
     private transient @Nullable ModelManifest manifest;
+    private transient ModelAdapter.@Nullable Adapted adapted;
     transient int inputSize;
     private transient boolean loadTimeReported;
     private transient long seen;
@@ -481,6 +504,7 @@ public final class BatchInfer<K>
       this.modelOptions = spec.modelOptions;
       this.adaptiveMin = spec.adaptiveMin;
       this.adaptiveMax = spec.adaptiveMax;
+      this.adapter = spec.adapter;
     }
 
     // Computed once per instance: formatting the run id per record showed up in profiles.
@@ -491,16 +515,18 @@ public final class BatchInfer<K>
     public void setup() {
       runId = run.runId();
       predictionTimestampMillis = run.predictionTimestamp().toEpochMilli();
-      handle = codeModel != null
-          ? SharedModelCache.acquire(codeModel)
-          : SharedModelCache.acquire(ModelStaging.localize(Objects.requireNonNull(modelUri)), modelOptions);
+      @Nullable Path dir = codeModel != null ? null : ModelStaging.localize(Objects.requireNonNull(modelUri));
+      handle = dir == null
+          ? SharedModelCache.acquire(Objects.requireNonNull(codeModel))
+          : SharedModelCache.acquire(dir, modelOptions);
       adaptive = adaptiveMax > 0 ? new AdaptiveBatchSize(adaptiveMin, adaptiveMax) : null;
       try {
         model = handle.model();
         manifest = handle.manifest();
-        inputSize = codeModel != null
-            ? featureCount(model.signature(), codeModel)
-            : manifest.getInputFeatures().size();
+        adapted = adapter != null ? adapter.adapt(model, manifest, dir) : null;
+        inputSize = adapted != null
+            ? adapted.inputSize()
+            : codeModel != null ? featureCount(model.signature(), codeModel) : manifest.getInputFeatures().size();
       } catch (RuntimeException e) {
         handle.close();
         handle = null;
@@ -547,6 +573,7 @@ public final class BatchInfer<K>
         handle.close();
         handle = null;
         model = null;
+        adapted = null;
       }
     }
 
@@ -590,9 +617,10 @@ public final class BatchInfer<K>
         rows[i] = batch.get(i).getValue().toArray();
       }
       float[][] outputs;
+      List<Prediction> predictions;
       try {
         long t0 = System.nanoTime();
-        outputs = Objects.requireNonNull(model).predict(rows);
+        outputs = adapted != null ? adapted.predict(rows) : Objects.requireNonNull(model).predict(rows);
         long nanos = System.nanoTime() - t0;
         batchLatencyUs.update(nanos / 1000);
         lastPredictNanos = nanos;
@@ -601,6 +629,13 @@ public final class BatchInfer<K>
         if (outputs.length != rows.length) {
           throw new IllegalStateException(
               "model returned " + outputs.length + " outputs for " + rows.length + " inputs");
+        }
+        // Inside the try: an adapter's failing output row fails the batch, which is then bisected.
+        predictions = new ArrayList<>(outputs.length);
+        for (float[] output : outputs) {
+          predictions.add(adapted != null
+              ? adapted.toPrediction(output, envelope())
+              : toPrediction(output, Objects.requireNonNull(manifest), predictionTimestampMillis, runId));
         }
       } catch (OutOfMemoryError oom) {
         if (batch.size() == 1) {
@@ -620,10 +655,15 @@ public final class BatchInfer<K>
       }
       numInferences.inc(batch.size());
       for (int i = 0; i < outputs.length; i++) {
-        KV<K, FeatureVector> in = batch.get(i);
-        ok.emit(KV.of(in.getKey(),
-            toPrediction(outputs[i], Objects.requireNonNull(manifest), predictionTimestampMillis, runId)));
+        ok.emit(KV.of(batch.get(i).getKey(), predictions.get(i)));
       }
+    }
+
+    /** The model, timestamp and run of every prediction, for an adapter to complete. */
+    private Prediction.Builder envelope() {
+      ModelManifest m = Objects.requireNonNull(manifest);
+      return Prediction.builder().model(m.getName(), m.getVersion())
+          .predictionTimestampMillis(predictionTimestampMillis).runId(runId);
     }
 
     private void splitAndRetry(List<KV<K, FeatureVector>> batch, PredictionSink<K> ok, FailureSink fail) {

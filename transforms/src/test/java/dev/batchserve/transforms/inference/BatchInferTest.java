@@ -117,6 +117,72 @@ public class BatchInferTest {
     p.run().waitUntilFinish();
   }
 
+  /**
+   * Names the sign of the linear model's score as the prediction's one item; refuses rows whose first
+   * value is 17 in {@code predict} and the score of k33 in {@code toPrediction}.
+   */
+  static final class SignAdapter implements ModelAdapter {
+    static final float REFUSED_SCORE = TestFixtures.linearScore(33, 16.5f, -32);
+
+    @Override
+    public Adapted adapt(dev.batchserve.models.Model model, dev.batchserve.models.ModelManifest manifest,
+        java.nio.file.Path modelDir) {
+      if (modelDir == null || !java.nio.file.Files.exists(modelDir.resolve(dev.batchserve.models.ModelManifest.FILE_NAME))) {
+        throw new IllegalArgumentException("expected the local model directory, but got " + modelDir);
+      }
+      return new Adapted() {
+        @Override
+        public int inputSize() {
+          return model.signature().inputSize();
+        }
+
+        @Override
+        public float[][] predict(float[][] rows) {
+          for (float[] row : rows) {
+            if (row[0] == 17f) {
+              throw new IllegalArgumentException("17 is refused");
+            }
+          }
+          return model.predict(rows);
+        }
+
+        @Override
+        public Prediction toPrediction(float[] out, Prediction.Builder envelope) {
+          if (out[0] == REFUSED_SCORE) {
+            throw new IllegalStateException("score " + out[0] + " is refused");
+          }
+          return envelope.items(List.of(out[0] >= 0 ? "positive" : "negative")).scores(out).build();
+        }
+      };
+    }
+  }
+
+  @Test
+  public void anAdapterRunsTheBatchAndShapesThePredictionWithFailuresBisected() {
+    List<KV<String, FeatureVector>> in = vectors(60);
+    BatchInfer.Result<String> r = input(in).apply(BatchInfer.<String>withModel(model).withRunInfo(TestFixtures.RUN)
+        .withMaxBatchSize(64).withModelAdapter(new SignAdapter()));
+    List<KV<String, Prediction>> expected = new ArrayList<>();
+    for (KV<String, Prediction> kv : expectedFor(in)) {
+      if (!kv.getKey().equals("k17") && !kv.getKey().equals("k33")) {
+        float score = kv.getValue().getScores()[0];
+        expected.add(KV.of(kv.getKey(),
+            kv.getValue().toBuilder().items(List.of(score >= 0 ? "positive" : "negative")).build()));
+      }
+    }
+    PAssert.that(r.predictions()).containsInAnyOrder(expected);
+    PAssert.that(r.deadLetters()).satisfies(dead -> {
+      Map<String, String> byKey = StreamSupport.stream(dead.spliterator(), false)
+          .collect(Collectors.toMap(DeadLetter::getKey, d -> d.getStep() + ":" + d.getReason() + ":" + d.getDetail()));
+      assertThat(byKey, equalTo(Map.of(
+          "k17", "inference:inference_error:java.lang.IllegalArgumentException: 17 is refused",
+          "k33", "inference:inference_error:java.lang.IllegalStateException: score "
+              + SignAdapter.REFUSED_SCORE + " is refused")));
+      return null;
+    });
+    p.run().waitUntilFinish();
+  }
+
   @Test
   public void wrongFeatureCountIsADeadLetterNotACrash() {
     List<KV<String, FeatureVector>> in = vectors(3);
