@@ -20,7 +20,7 @@ import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.pipelines.monitoring.QualityFile;
 import dev.batchserve.pipelines.monitoring.RunReport;
 import dev.batchserve.transforms.features.FeatureSpec;
-import dev.batchserve.transforms.features.FeatureSpec.DatePart;
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.monitoring.FeatureQuality;

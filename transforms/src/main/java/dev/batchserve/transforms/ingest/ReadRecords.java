@@ -1,5 +1,7 @@
 package dev.batchserve.transforms.ingest;
 
+import dev.batchserve.transforms.features.FeatureType;
+import dev.batchserve.transforms.features.Feature;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.transforms.sink.JdbcEndpoint;
@@ -333,8 +335,8 @@ public final class ReadRecords extends PTransform<PBegin, ReadRecords.Result> {
    */
   public ReadRecords withKeyTimestampsOf(FeatureSpec spec) {
     Map<String, String> m = new java.util.TreeMap<>();
-    for (FeatureSpec.Feature f : spec.features()) {
-      if (f.type() == FeatureSpec.Type.TIMESTAMP) {
+    for (Feature f : spec.features()) {
+      if (f.type() == FeatureType.TIMESTAMP) {
         m.put(f.name(), f.format() == null ? "" : f.format());
       }
     }

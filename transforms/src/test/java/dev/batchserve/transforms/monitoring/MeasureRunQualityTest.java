@@ -1,5 +1,6 @@
 package dev.batchserve.transforms.monitoring;
 
+import dev.batchserve.transforms.features.InvalidPolicy;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.contains;
@@ -57,7 +58,7 @@ public class MeasureRunQualityTest {
     }
     return FeatureSpec.fit(FeatureSpec.builder()
         .numeric("amount").histogramBins(2).zscore()
-        .categorical("country").vocabulary().oneHot(1).onInvalid(FeatureSpec.Policy.KEEP)
+        .categorical("country").vocabulary().oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .build(), rows);
   }
 
