@@ -1,11 +1,11 @@
 package dev.batchserve.pipelines.bench;
 
-import dev.batchserve.transforms.features.Feature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.pipelines.fraud.FraudSample;
 import dev.batchserve.transforms.features.AnalyzeFeatures;
+import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import java.io.IOException;

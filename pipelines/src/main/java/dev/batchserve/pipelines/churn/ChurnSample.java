@@ -1,7 +1,7 @@
 package dev.batchserve.pipelines.churn;
 
-import dev.batchserve.transforms.features.InvalidPolicy;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.InvalidPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

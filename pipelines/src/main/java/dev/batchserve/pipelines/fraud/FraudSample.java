@@ -1,7 +1,7 @@
 package dev.batchserve.pipelines.fraud;
 
-import dev.batchserve.transforms.features.InvalidPolicy;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.InvalidPolicy;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;

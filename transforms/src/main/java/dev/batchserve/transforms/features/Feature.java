@@ -149,6 +149,22 @@ public final class Feature implements Serializable {
     vocabularyIndex = null;
   }
 
+  /** The feature's output column names, or null when they depend on statistics not fitted yet. */
+  @Nullable List<String> layout() {
+    List<String> names = new ArrayList<>();
+    String base = name;
+    for (Step s : transforms) {
+      if (!s.addNames(this, base, names)) {
+        return null;
+      }
+      base = s.rewriteName(base);
+    }
+    if (impute != null && impute.indicator) {
+      names.add(name + "_missing");
+    }
+    return names;
+  }
+
   boolean needsVocabularyFit() {
     if (vocabulary != null) {
       return false;

@@ -36,7 +36,7 @@ final class FeatureEncoder {
     this.size = size;
     this.widths = new int[features.size()];
     for (int i = 0; i < features.size(); i++) {
-      widths[i] = FeatureSpecCheck.layoutOf(features.get(i)).size();
+      widths[i] = features.get(i).layout().size();
     }
   }
 

@@ -61,7 +61,7 @@ final class FeatureSpecCheck {
     }
     List<String> layout = new ArrayList<>();
     for (Feature f : spec.features) {
-      List<String> l = layoutOf(f);
+      List<String> l = f.layout();
       if (l == null) {
         if (spec.fitted) {
           throw new IllegalArgumentException("a fitted spec must have a complete output layout");
@@ -82,22 +82,6 @@ final class FeatureSpecCheck {
       }
     }
     return layout;
-  }
-
-  /** The feature's output names, or null when they depend on unfitted statistics. */
-  static @Nullable List<String> layoutOf(Feature f) {
-    List<String> names = new ArrayList<>();
-    String base = f.name;
-    for (Step s : f.transforms) {
-      if (!s.addNames(f, base, names)) {
-        return null;
-      }
-      base = s.rewriteName(base);
-    }
-    if (f.impute != null && f.impute.indicator) {
-      names.add(f.name + "_missing");
-    }
-    return names;
   }
 
   private static void checkFeature(Feature f, boolean fitted) {

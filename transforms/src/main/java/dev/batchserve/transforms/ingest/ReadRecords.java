@@ -1,9 +1,9 @@
 package dev.batchserve.transforms.ingest;
 
-import dev.batchserve.transforms.features.FeatureType;
-import dev.batchserve.transforms.features.Feature;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.batchserve.transforms.features.Feature;
+import dev.batchserve.transforms.features.FeatureType;
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import com.google.api.services.bigquery.model.TableRow;
 import dev.batchserve.transforms.features.FeatureSpec;

@@ -1,17 +1,17 @@
 package dev.batchserve.transforms.monitoring;
 
-import dev.batchserve.transforms.features.FeatureType;
-import dev.batchserve.transforms.features.FeatureStats;
-import dev.batchserve.transforms.features.Feature;
-import dev.batchserve.transforms.features.DatePart;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.transforms.compare.CompareScores;
 import dev.batchserve.transforms.compare.ModelAgreement;
+import dev.batchserve.transforms.features.DatePart;
+import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureProfile;
 import dev.batchserve.transforms.features.FeatureProfile.Baseline;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureStats;
+import dev.batchserve.transforms.features.FeatureType;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;

@@ -1,6 +1,5 @@
 package dev.batchserve.transforms.ingest;
 
-import dev.batchserve.transforms.features.DatePart;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
@@ -13,6 +12,7 @@ import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
 import com.google.api.services.bigquery.model.TableSchema;
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.util.List;

@@ -1,9 +1,9 @@
 package dev.batchserve.transforms.ingest;
 
-import dev.batchserve.transforms.features.DatePart;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.FeatureVector;

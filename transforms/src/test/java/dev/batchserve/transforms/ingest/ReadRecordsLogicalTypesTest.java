@@ -1,13 +1,13 @@
 package dev.batchserve.transforms.ingest;
 
-import dev.batchserve.transforms.features.FeatureSpecBuilder;
-import dev.batchserve.transforms.features.DatePart;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.junit.Assert.assertThrows;
 
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureSpecBuilder;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.values.DeadLetter;

@@ -1,7 +1,5 @@
 package dev.batchserve.transforms.monitoring;
 
-import dev.batchserve.transforms.features.FeatureStats;
-import dev.batchserve.transforms.features.FeatureSpecBuilder;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.contains;
@@ -17,8 +15,10 @@ import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.transforms.features.AnalyzeFeatures;
-import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.DatePart;
+import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureSpecBuilder;
+import dev.batchserve.transforms.features.FeatureStats;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Instant;
