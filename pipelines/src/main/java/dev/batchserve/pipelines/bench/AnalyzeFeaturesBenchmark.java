@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.pipelines.fraud.FraudSample;
 import dev.batchserve.transforms.features.AnalyzeFeatures;
+import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import java.io.IOException;
@@ -118,8 +119,8 @@ public final class AnalyzeFeaturesBenchmark {
     if (!a.outputNames().equals(b.outputNames())) {
       return "layout differs: " + a.outputNames() + " vs " + b.outputNames();
     }
-    for (FeatureSpec.Feature f : a.features()) {
-      FeatureSpec.Feature g = b.feature(f.name());
+    for (Feature f : a.features()) {
+      Feature g = b.feature(f.name());
       if (f.vocabulary() != null && !f.vocabulary().equals(g.vocabulary())) {
         return "vocabulary of " + f.name() + " differs";
       }

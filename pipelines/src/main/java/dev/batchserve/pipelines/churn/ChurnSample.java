@@ -1,6 +1,7 @@
 package dev.batchserve.pipelines.churn;
 
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.InvalidPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,7 +104,7 @@ public final class ChurnSample {
         .integer("orders_12w").range(0, 100_000).log1p().zscore()
         .numeric("spend_12w").range(0, 1e9).log1p().zscore()
         .integer("support_tickets_12w").range(0, 10_000).zscore()
-        .categorical("plan").vocabulary().oneHot(1).onInvalid(FeatureSpec.Policy.KEEP)
+        .categorical("plan").vocabulary().oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .build();
   }
 }

@@ -1,6 +1,7 @@
 package dev.batchserve.pipelines.fraud;
 
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.InvalidPolicy;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -116,7 +117,7 @@ public final class FraudSample {
         .numeric("amount_std_30d").optional().range(0, 1e9).imputeMedian().withMissingIndicator().log1p().zscore()
         .integer("distinct_countries_30d").range(0, 300).minMax()
         .integer("distinct_merchants_30d").range(0, 100_000).log1p().zscore()
-        .categorical("home_country").vocabulary().oneHot(1).onInvalid(FeatureSpec.Policy.KEEP)
+        .categorical("home_country").vocabulary().oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .bool("geo_change").passthrough()
         .integer("account_age_days").range(0, 36_500).zscore()
         .build();

@@ -1,12 +1,5 @@
 package dev.batchserve.transforms.features;
 
-import dev.batchserve.transforms.features.FeatureSpec.Feature;
-import dev.batchserve.transforms.features.FeatureSpec.Histogram;
-import dev.batchserve.transforms.features.FeatureSpec.ImputeStrategy;
-import dev.batchserve.transforms.features.FeatureSpec.Stats;
-import dev.batchserve.transforms.features.FeatureSpec.Step;
-import dev.batchserve.transforms.features.FeatureSpec.StepKind;
-import dev.batchserve.transforms.features.FeatureSpec.Type;
 import dev.batchserve.transforms.features.FeatureValues.Cell;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -64,7 +57,7 @@ final class FeatureFitting {
       }
       if (f.type.isNumeric()) {
         sink.moments(f.name, Moments.of(c.num));
-        if (f.type != Type.BOOLEAN) {
+        if (f.type != FeatureType.BOOLEAN) {
           sink.quantile(f.name, c.num);
         }
       } else {
@@ -76,14 +69,14 @@ final class FeatureFitting {
       double v = c.num;
       for (int i = 0; i < f.transforms.size(); i++) {
         Step s = f.transforms.get(i);
-        if (s.kind == StepKind.CLIP || s.kind == StepKind.LOG1P) {
-          v = FeatureSpec.rewrite(s, v);
+        if (s.rewritesValue()) {
+          v = s.rewrite(v);
           if (Double.isNaN(v)) {
             break; // rejected at serving too: no statistics from it
           }
-        } else if (s.kind == StepKind.ZSCORE || s.kind == StepKind.MINMAX) {
+        } else if (s.fitInput() == Step.FitInput.MOMENTS) {
           sink.moments(stepKey(f, i), Moments.of(v));
-        } else if (s.kind == StepKind.BUCKETIZE && s.boundaries == null) {
+        } else if (s.fitInput() == Step.FitInput.QUANTILES) {
           sink.quantile(stepKey(f, i), v);
         }
       }
@@ -188,19 +181,6 @@ final class FeatureFitting {
     return summary.get((summary.size() - 1) / 2);
   }
 
-  /** Strictly increasing boundaries for {@code k} equal-frequency buckets from a summary. */
-  static List<Double> quantileBoundaries(List<Double> summary, int k) {
-    List<Double> boundaries = new ArrayList<>();
-    int last = summary.size() - 1;
-    for (int i = 1; i < k; i++) {
-      double b = summary.get((int) Math.round((double) i * last / k));
-      if (boundaries.isEmpty() || b > boundaries.get(boundaries.size() - 1)) {
-        boundaries.add(b);
-      }
-    }
-    return boundaries;
-  }
-
   /** Turns aggregated observations into a fitted spec (histograms still empty). */
   static FeatureSpec applyStats(
       FeatureSpec template,
@@ -211,7 +191,7 @@ final class FeatureFitting {
     for (Feature f : spec.features) {
       String n = "cannot fit feature '" + f.name + "': ";
       Moments m = moments.getOrDefault(f.name, new Moments());
-      Stats s = new Stats();
+      FeatureStats s = new FeatureStats();
       s.count = m.rows;
       s.nullCount = m.nulls;
       s.invalidCount = m.invalid;
@@ -235,7 +215,7 @@ final class FeatureFitting {
                 n + "no value passes the vocabulary filters (minFrequency "
                     + f.vocabularyMinFrequency + ")");
           }
-          f.vocabulary = vocabulary.values;
+          f.fitVocabulary(vocabulary.values);
           s.vocabularyCounts = vocabulary.counts;
         }
       } else if (f.needsVocabularyFit()) {
@@ -254,35 +234,28 @@ final class FeatureFitting {
       for (int i = 0; i < f.transforms.size(); i++) {
         Step step = f.transforms.get(i);
         String key = stepKey(f, i);
-        if (step.kind == StepKind.ZSCORE || step.kind == StepKind.MINMAX) {
+        if (step.fitInput() == Step.FitInput.MOMENTS) {
           Moments sm = moments.get(key);
           if (sm == null || sm.n == 0) {
-            throw new IllegalStateException(n + "no valid training values for " + step.kind);
+            throw new IllegalStateException(n + "no valid training values for " + step.kind());
           }
-          if (step.kind == StepKind.ZSCORE) {
-            step.mean = sm.mean;
-            step.std = sm.std();
-          } else {
-            step.min = sm.min;
-            step.max = sm.max;
-          }
-        } else if (step.kind == StepKind.BUCKETIZE && step.boundaries == null) {
+          step.fitMoments(sm.mean, sm.std(), sm.min, sm.max);
+        } else if (step.fitInput() == Step.FitInput.QUANTILES) {
           List<Double> q = quantiles.get(key);
           if (q == null || q.isEmpty()) {
             throw new IllegalStateException(n + "no valid training values for quantile buckets");
           }
-          step.boundaries = quantileBoundaries(q, step.numBuckets);
+          step.fitQuantiles(q);
         }
       }
       f.stats = s;
     }
     spec.fitted = true;
-    spec.check();
-    return spec;
+    return FeatureSpec.checked(spec);
   }
 
   private static boolean hasHistogram(Feature f) {
-    return (f.type == Type.DOUBLE || f.type == Type.LONG || f.type == Type.TIMESTAMP)
+    return (f.type == FeatureType.DOUBLE || f.type == FeatureType.LONG || f.type == FeatureType.TIMESTAMP)
         && f.stats != null
         && f.stats.min != null;
   }
@@ -301,8 +274,8 @@ final class FeatureFitting {
       if (c.reason == null && !c.missing) {
         sink.accept(
             f.name, Histogram.equalWidthBucket(f.stats.min, f.stats.max, bins(f), c.num));
-        if (f.type == Type.TIMESTAMP) {
-          for (FeatureSpec.DatePart part : f.dateParts()) {
+        if (f.type == FeatureType.TIMESTAMP) {
+          for (DatePart part : f.dateParts()) {
             sink.accept(datePartKey(f, part), part.bucketOf((long) c.num));
           }
         }
@@ -321,7 +294,7 @@ final class FeatureFitting {
   }
 
   /** The histogram key under which the training counts of a timestamp's date part travel. */
-  static String datePartKey(Feature f, FeatureSpec.DatePart part) {
+  static String datePartKey(Feature f, DatePart part) {
     return f.name + "@" + part.json();
   }
 
@@ -344,10 +317,10 @@ final class FeatureFitting {
         h.counts.add(i < c.length ? c[i] : 0L);
       }
       f.stats.histogram = h;
-      List<FeatureSpec.DatePart> parts = f.dateParts();
-      if (f.type == Type.TIMESTAMP && !parts.isEmpty()) {
-        f.stats.datePartCounts = new java.util.EnumMap<>(FeatureSpec.DatePart.class);
-        for (FeatureSpec.DatePart part : parts) {
+      List<DatePart> parts = f.dateParts();
+      if (f.type == FeatureType.TIMESTAMP && !parts.isEmpty()) {
+        f.stats.datePartCounts = new java.util.EnumMap<>(DatePart.class);
+        for (DatePart part : parts) {
           long[] pc = counts.getOrDefault(datePartKey(f, part), new long[0]);
           List<Long> l = new java.util.ArrayList<>();
           for (int i = 0; i < part.cycle(); i++) {
@@ -357,8 +330,7 @@ final class FeatureFitting {
         }
       }
     }
-    spec.check();
-    return spec;
+    return FeatureSpec.checked(spec);
   }
 
   /** Plain-Java exact fit: iterates {@code rows} twice (statistics, then histograms). */

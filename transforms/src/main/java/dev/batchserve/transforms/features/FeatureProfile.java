@@ -1,6 +1,5 @@
 package dev.batchserve.transforms.features;
 
-import dev.batchserve.transforms.features.FeatureSpec.Feature;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -45,7 +44,7 @@ public final class FeatureProfile implements Serializable {
 
     /** The baseline of a fitted feature. */
     public static Baseline of(Feature f) {
-      FeatureSpec.Stats s = f.stats();
+      FeatureStats s = f.stats();
       if (s == null) {
         return NONE;
       }
@@ -106,10 +105,10 @@ public final class FeatureProfile implements Serializable {
         && !FeatureValues.UNKNOWN_CATEGORY.equals(c.reason)) {
       t[2]++;
     } else if (b == Baseline.NUMERIC) {
-      FeatureSpec.Histogram h = f.stats().histogram();
+      Histogram h = f.stats().histogram();
       counts.computeIfAbsent(f.name(), x -> new long[h.counts().size()])[h.bucketOf(c.num)]++;
-      if (f.type() == FeatureSpec.Type.TIMESTAMP && c.reason == null) {
-        for (FeatureSpec.DatePart part : f.dateParts()) {
+      if (f.type() == FeatureType.TIMESTAMP && c.reason == null) {
+        for (DatePart part : f.dateParts()) {
           if (f.stats().datePartCounts(part) != null) {
             counts.computeIfAbsent(FeatureFitting.datePartKey(f, part), x -> new long[part.cycle()])
                 [part.bucketOf((long) c.num)]++;
@@ -178,10 +177,10 @@ public final class FeatureProfile implements Serializable {
   }
 
   /**
-   * Counts per value of a timestamp feature's date part ({@link FeatureSpec.DatePart#cycle()}
-   * buckets from {@link FeatureSpec.DatePart#first()}): what the model saw of the instants.
+   * Counts per value of a timestamp feature's date part ({@link DatePart#cycle()}
+   * buckets from {@link DatePart#first()}): what the model saw of the instants.
    */
-  public long[] datePartCounts(Feature f, FeatureSpec.DatePart part) {
+  public long[] datePartCounts(Feature f, DatePart part) {
     long[] c = counts.get(FeatureFitting.datePartKey(f, part));
     return c != null ? c.clone() : new long[part.cycle()];
   }

@@ -117,7 +117,7 @@ public final class FeatureTransform<K>
    */
   public static void checkRequiredColumns(FeatureSpec spec, Schema input, String inputName) {
     List<String> missing = new ArrayList<>();
-    for (FeatureSpec.Feature f : spec.features()) {
+    for (Feature f : spec.features()) {
       if (f.required() && !input.hasField(f.name())) {
         missing.add(f.name());
       }

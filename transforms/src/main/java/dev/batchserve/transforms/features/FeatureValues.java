@@ -1,7 +1,5 @@
 package dev.batchserve.transforms.features;
 
-import dev.batchserve.transforms.features.FeatureSpec.Feature;
-import dev.batchserve.transforms.features.FeatureSpec.Type;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Instant;
@@ -89,11 +87,11 @@ final class FeatureValues {
   /** Converts a stored value (imputation constant, fitted mode) into a cell, without validation. */
   static Cell ofStored(Feature f, Object value) {
     if (value instanceof Number
-        && (f.type == Type.DOUBLE || f.type == Type.LONG || f.type == Type.TIMESTAMP)) {
+        && (f.type == FeatureType.DOUBLE || f.type == FeatureType.LONG || f.type == FeatureType.TIMESTAMP)) {
       // Mean/median imputations of integer features are not integers: keep the exact double.
       Cell c = new Cell();
       c.num = ((Number) value).doubleValue();
-      c.cat = f.type == Type.LONG ? Long.toString((long) c.num) : Double.toString(c.num);
+      c.cat = f.type == FeatureType.LONG ? Long.toString((long) c.num) : Double.toString(c.num);
       return c;
     }
     Cell c = coerce(f, value);
@@ -106,7 +104,7 @@ final class FeatureValues {
   }
 
   private static Cell validate(Feature f, Cell c, boolean checkVocabulary) {
-    if (f.type == Type.DOUBLE && !Double.isFinite(c.num)) {
+    if (f.type == FeatureType.DOUBLE && !Double.isFinite(c.num)) {
       if (Double.isNaN(c.num) && Boolean.TRUE.equals(f.nanAsMissing)) {
         return f.required
             ? Cell.invalid(MISSING_REQUIRED, "required feature '" + f.name + "' is NaN")
@@ -114,7 +112,7 @@ final class FeatureValues {
       }
       return Cell.invalid(NOT_FINITE, f.name + " must be finite, but was " + c.num);
     }
-    if (f.type == Type.LIST) {
+    if (f.type == FeatureType.LIST) {
       double[] xs = c.list;
       if (xs.length != f.length) {
         return Cell.invalid(
@@ -131,7 +129,7 @@ final class FeatureValues {
       }
       return c;
     }
-    if (f.type == Type.DOUBLE || f.type == Type.LONG || f.type == Type.TIMESTAMP) {
+    if (f.type == FeatureType.DOUBLE || f.type == FeatureType.LONG || f.type == FeatureType.TIMESTAMP) {
       String range = rangeViolation(f, c.num);
       if (range != null) {
         Cell outside = Cell.invalid(OUT_OF_RANGE, f.name + " " + range);

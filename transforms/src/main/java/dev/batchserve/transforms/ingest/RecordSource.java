@@ -2,7 +2,9 @@ package dev.batchserve.transforms.ingest;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureType;
 import dev.batchserve.transforms.features.InstantText;
 import java.util.Arrays;
 import java.util.Collections;
@@ -104,8 +106,8 @@ public abstract class RecordSource<S extends RecordSource<S>> extends PTransform
    */
   public final S withKeyTimestampsOf(FeatureSpec spec) {
     Map<String, String> m = new TreeMap<>();
-    for (FeatureSpec.Feature f : spec.features()) {
-      if (f.type() == FeatureSpec.Type.TIMESTAMP) {
+    for (Feature f : spec.features()) {
+      if (f.type() == FeatureType.TIMESTAMP) {
         m.put(f.name(), f.format() == null ? "" : f.format());
       }
     }

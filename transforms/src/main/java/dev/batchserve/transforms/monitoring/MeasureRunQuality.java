@@ -5,9 +5,13 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.compare.CompareScores;
 import dev.batchserve.transforms.compare.ModelAgreement;
+import dev.batchserve.transforms.features.DatePart;
+import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureProfile;
 import dev.batchserve.transforms.features.FeatureProfile.Baseline;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureStats;
+import dev.batchserve.transforms.features.FeatureType;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -537,11 +541,11 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       q.deadLettersByReason.putAll(t.byReason);
 
       FeatureProfile profiles = (FeatureProfile) ledger.get(0);
-      for (FeatureSpec.Feature f : spec.features()) {
+      for (Feature f : spec.features()) {
         String skipped = !f.driftChecked() ? "\"drift\": false in the feature spec"
             : noDrift.contains(f.name()) ? "excluded from drift by the job (noDriftFeatures)" : null;
         q.features.add(feature(f, profiles, t, skipped));
-        for (FeatureSpec.DatePart part : f.dateParts()) {
+        for (DatePart part : f.dateParts()) {
           if (f.stats() != null && f.stats().datePartCounts(part) != null) {
             q.features.add(datePart(f, part, profiles, skipped, interval));
           }
@@ -589,7 +593,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
       c.output(q);
     }
 
-    private static FeatureQuality feature(FeatureSpec.Feature f, FeatureProfile profiles, DeadLetterTally t,
+    private static FeatureQuality feature(Feature f, FeatureProfile profiles, DeadLetterTally t,
         @Nullable String skipped) {
       FeatureQuality fq = new FeatureQuality();
       fq.name = f.name();
@@ -623,7 +627,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         fq.trainingCounts.add(training[i]);
         fq.counts.add(current[i]);
       }
-      if (skipped == null && f.type() == FeatureSpec.Type.TIMESTAMP && !f.dateParts().isEmpty()) {
+      if (skipped == null && f.type() == FeatureType.TIMESTAMP && !f.dateParts().isEmpty()) {
         // The model never sees the instant itself, and a later run's instants always lie past training's.
         skipped = "the model sees this timestamp as date parts: compared through " + f.name() + "_<part>";
       }
@@ -640,7 +644,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     }
 
     /** One date part of a timestamp feature, binned per value, compared when the run covers its cycle. */
-    static FeatureQuality datePart(FeatureSpec.Feature f, FeatureSpec.DatePart part, FeatureProfile profiles,
+    static FeatureQuality datePart(Feature f, DatePart part, FeatureProfile profiles,
         @Nullable String skipped, RunInfo.Interval interval) {
       FeatureQuality fq = new FeatureQuality();
       fq.name = f.name() + "_" + part.name().toLowerCase(java.util.Locale.ROOT);
@@ -668,7 +672,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
     }
 
     /** Whether a run of {@code interval} sees {@code part}'s whole cycle (hours need a day, weekdays a week). */
-    static boolean covers(RunInfo.Interval interval, FeatureSpec.DatePart part) {
+    static boolean covers(RunInfo.Interval interval, DatePart part) {
       java.time.Duration length = interval.length();
       switch (part) {
         case HOUR:
@@ -684,7 +688,7 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
      * The training rows outside the vocabulary (the "other" bucket): read values that are neither
      * null, invalid nor one of the kept categories (e.g. below {@code topN} or the minimum frequency).
      */
-    static long trainingOther(FeatureSpec.Stats s) {
+    static long trainingOther(FeatureStats s) {
       long inVocabulary = 0;
       for (long c : s.vocabularyCounts()) {
         inVocabulary += c;

@@ -9,8 +9,6 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.Assert.assertThrows;
 
-import dev.batchserve.transforms.features.FeatureSpec.Feature;
-import dev.batchserve.transforms.features.FeatureSpec.Step;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.List;

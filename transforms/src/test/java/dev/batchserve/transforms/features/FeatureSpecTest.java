@@ -9,7 +9,6 @@ import static org.hamcrest.Matchers.is;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertThrows;
 
-import dev.batchserve.transforms.features.FeatureSpec.DatePart;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -164,7 +163,7 @@ public class FeatureSpecTest {
     FeatureSpec spec =
         FeatureSpec.fit(
             FeatureSpec.builder()
-                .categorical("country").vocabulary().oneHot(2).onInvalid(FeatureSpec.Policy.KEEP)
+                .categorical("country").vocabulary().oneHot(2).onInvalid(InvalidPolicy.KEEP)
                 .build(),
             column("country", "DE", "FR", "DE", "US", "FR", "DE"));
     // By count descending, ties by value.
@@ -325,7 +324,7 @@ public class FeatureSpecTest {
         FeatureSpec.fit(
             FeatureSpec.builder().numeric("x").optional().imputeMean().histogramBins(2).passthrough().build(),
             column("x", 0.0, 1.0, 2.0, 4.0, null));
-    FeatureSpec.Stats s = spec.feature("x").stats();
+    FeatureStats s = spec.feature("x").stats();
     assertThat(s.count(), is(5L));
     assertThat(s.nullCount(), is(1L));
     assertThat(s.nullRate(), is(0.2));
@@ -417,7 +416,7 @@ public class FeatureSpecTest {
         FeatureSpec.fit(
             FeatureSpec.builder().numeric("x").histogramBins(4).passthrough().build(),
             column("x", 0.0, 1.0, 2.0, 3.0, 4.0));
-    FeatureSpec.Histogram h = spec.feature("x").stats().histogram();
+    Histogram h = spec.feature("x").stats().histogram();
     assertThat(h.edges(), contains(0.0, 1.0, 2.0, 3.0, 4.0));
     assertThat(h.counts(), contains(1L, 1L, 1L, 2L)); // the last bucket includes its upper edge
     assertThat(h.bucketOf(-5.0), is(0));
@@ -488,7 +487,7 @@ public class FeatureSpecTest {
     return FeatureSpec.builder()
         .numeric("amount").range(0, 1e7).clip(0, 1e5).log1p().zscore()
         .integer("age").optional().imputeMedian().withMissingIndicator().minMax().bucketize(18, 65)
-        .categorical("country").vocabulary().oneHot(2).onInvalid(FeatureSpec.Policy.KEEP)
+        .categorical("country").vocabulary().oneHot(2).onInvalid(InvalidPolicy.KEEP)
         .categorical("device").optional().imputeConstant("unknown").hash(4)
         .bool("mobile").optional().imputeMode().passthrough()
         .timestamp("ts").dateParts(DatePart.HOUR, DatePart.DAY_OF_WEEK)

@@ -12,7 +12,6 @@ import static org.hamcrest.Matchers.nullValue;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertThrows;
 
-import dev.batchserve.transforms.features.FeatureSpec.DatePart;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import org.junit.Test;

@@ -7,7 +7,6 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 import static org.junit.Assert.assertThrows;
 
-import dev.batchserve.transforms.features.FeatureSpec.Policy;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.io.File;
 import java.util.ArrayList;
@@ -60,8 +59,8 @@ public class FeatureTransformTest {
     FeatureSpec template =
         FeatureSpec.builder()
             .numeric("amount").range(0, 1000).log1p().zscore()
-            .integer("n").range(0, 100).onInvalid(Policy.SKIP).passthrough()
-            .categorical("country").oneHot(1).onInvalid(Policy.KEEP)
+            .integer("n").range(0, 100).onInvalid(InvalidPolicy.SKIP).passthrough()
+            .categorical("country").oneHot(1).onInvalid(InvalidPolicy.KEEP)
             .numeric("opt").optional().imputeMean().withMissingIndicator().passthrough()
             .build();
     List<Map<String, Object>> training = new ArrayList<>();
@@ -123,7 +122,7 @@ public class FeatureTransformTest {
   @Test
   public void goldenVectorsForKnownInputs() {
     FeatureSpec spec = spec();
-    FeatureSpec.Step z = spec.feature("amount").transforms().get(1);
+    Step z = spec.feature("amount").transforms().get(1);
     float amountZ = (float) ((Math.log1p(12.0) - z.mean()) / z.std());
     float[] k1 = {amountZ, 3f, 1f, 0f, 0f, 2f, 0f};
     float[] k2 = {(float) ((0.0 - z.mean()) / z.std()), 0f, 0f, 0f, 1f, 2f, 1f}; // JP -> oov0, opt -> mean 2

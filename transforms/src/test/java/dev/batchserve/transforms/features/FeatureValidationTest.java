@@ -9,7 +9,6 @@ import static org.hamcrest.Matchers.is;
 import static org.junit.Assert.assertArrayEquals;
 
 import dev.batchserve.transforms.features.FeatureOutcome.Kind;
-import dev.batchserve.transforms.features.FeatureSpec.Policy;
 import java.util.List;
 import java.util.Map;
 import org.junit.Test;
@@ -20,7 +19,7 @@ import org.junit.runners.JUnit4;
 @RunWith(JUnit4.class)
 public class FeatureValidationTest {
 
-  private static FeatureSpec amountSpec(Policy policy) {
+  private static FeatureSpec amountSpec(InvalidPolicy policy) {
     return FeatureSpec.fit(
         FeatureSpec.builder()
             .numeric("amount").range(0, 1000).onInvalid(policy).passthrough()
@@ -40,13 +39,13 @@ public class FeatureValidationTest {
   @Test
   public void missingRequiredColumn() {
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", 1.0)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", 1.0)),
         Kind.INVALID, "n", "missing_required", "required feature 'n' is absent from the record");
   }
 
   @Test
   public void nullRequiredValue() {
-    FeatureOutcome out = amountSpec(Policy.ERROR).transform(row("amount", null, "n", 1L));
+    FeatureOutcome out = amountSpec(InvalidPolicy.ERROR).transform(row("amount", null, "n", 1L));
     assertRejected(out, Kind.INVALID, "amount", "missing_required", "required feature 'amount' is null or empty");
     assertThat(out.missingFields(), contains("amount"));
   }
@@ -54,37 +53,37 @@ public class FeatureValidationTest {
   @Test
   public void missingRequiredIsNeverKept() {
     assertRejected(
-        amountSpec(Policy.KEEP).transform(row("n", 1L)),
+        amountSpec(InvalidPolicy.KEEP).transform(row("n", 1L)),
         Kind.INVALID, "amount", "missing_required", "required feature 'amount' is absent from the record");
   }
 
   @Test
   public void wrongType() {
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", true, "n", 1L)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", true, "n", 1L)),
         Kind.INVALID, "amount", "wrong_type", "amount must be double, but was a Boolean");
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", 1.0, "n", 2.5)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", 1.0, "n", 2.5)),
         Kind.INVALID, "n", "wrong_type", "n must be an integer, but was 2.5");
   }
 
   @Test
   public void unparsableValue() {
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", "12,5", "n", "1")),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", "12,5", "n", "1")),
         Kind.INVALID, "amount", "unparsable", "cannot parse amount as double: '12,5'");
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", "1", "n", "1.0x")),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", "1", "n", "1.0x")),
         Kind.INVALID, "n", "unparsable", "cannot parse n as long: '1.0x'");
   }
 
   @Test
   public void nanAndInfinityAreNotFinite() {
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", Double.NaN, "n", 1L)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", Double.NaN, "n", 1L)),
         Kind.INVALID, "amount", "not_finite", "amount must be finite, but was NaN");
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", "Infinity", "n", 1L)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", "Infinity", "n", 1L)),
         Kind.INVALID, "amount", "not_finite", "amount must be finite, but was Infinity");
   }
 
@@ -93,11 +92,11 @@ public class FeatureValidationTest {
   public void javaOnlyNumeralsAreUnparsable() {
     for (String text : List.of("100.5f", "300d", "0x1Ap0", "1_000", "١٢", "1e", ".", "+-1", "1.5.2")) {
       assertRejected(
-          amountSpec(Policy.ERROR).transform(row("amount", text, "n", "1")),
+          amountSpec(InvalidPolicy.ERROR).transform(row("amount", text, "n", "1")),
           Kind.INVALID, "amount", "unparsable", "cannot parse amount as double: '" + text + "'");
     }
     for (String text : List.of("7L", "0x10", "١٢")) {
-      assertThat(text, amountSpec(Policy.ERROR).transform(row("amount", "1", "n", text)).reason(), is("unparsable"));
+      assertThat(text, amountSpec(InvalidPolicy.ERROR).transform(row("amount", "1", "n", text)).reason(), is("unparsable"));
     }
   }
 
@@ -105,15 +104,15 @@ public class FeatureValidationTest {
   @Test
   public void literalsADoubleCannotHoldAreNotRepresentable() {
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", "1e-400", "n", "1")),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", "1e-400", "n", "1")),
         Kind.INVALID, "amount", "not_representable",
         "amount: '1e-400' is too small for a double (its magnitude is below 4.9e-324): it would become 0");
-    assertThat(amountSpec(Policy.ERROR).transform(row("amount", "-1e400", "n", "1")).reason(), is("not_representable"));
-    assertThat(amountSpec(Policy.ERROR).transform(row("amount", "1", "n", "9223372036854775808")).reason(),
+    assertThat(amountSpec(InvalidPolicy.ERROR).transform(row("amount", "-1e400", "n", "1")).reason(), is("not_representable"));
+    assertThat(amountSpec(InvalidPolicy.ERROR).transform(row("amount", "1", "n", "9223372036854775808")).reason(),
         is("not_representable"));
     // Zero written any way is zero, and the grammar's other forms are numbers.
     for (String text : List.of("0e-400", "0.000", "-0", ".5", "5.", "+2.5E2", "1e-3")) {
-      assertThat(text, amountSpec(Policy.ERROR).transform(row("amount", text, "n", "+1")).reason(), is((String) null));
+      assertThat(text, amountSpec(InvalidPolicy.ERROR).transform(row("amount", text, "n", "+1")).reason(), is((String) null));
     }
   }
 
@@ -121,7 +120,7 @@ public class FeatureValidationTest {
   @Test
   public void nanInAnyCaseGetsTheSameReason() {
     for (String text : List.of("NaN", "nan", "NAN", "inf", "-Infinity")) {
-      assertThat(text, amountSpec(Policy.ERROR).transform(row("amount", text, "n", "1")).reason(), is("not_finite"));
+      assertThat(text, amountSpec(InvalidPolicy.ERROR).transform(row("amount", text, "n", "1")).reason(), is("not_finite"));
     }
   }
 
@@ -138,10 +137,10 @@ public class FeatureValidationTest {
   @Test
   public void outOfRange() {
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", 1000.5, "n", 1L)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", 1000.5, "n", 1L)),
         Kind.INVALID, "amount", "out_of_range", "amount must be <= 1000.0, but was 1000.5");
     assertRejected(
-        amountSpec(Policy.ERROR).transform(row("amount", -1, "n", 1L)),
+        amountSpec(InvalidPolicy.ERROR).transform(row("amount", -1, "n", 1L)),
         Kind.INVALID, "amount", "out_of_range", "amount must be >= 0.0, but was -1.0");
   }
 
@@ -177,10 +176,10 @@ public class FeatureValidationTest {
   @Test
   public void skipPolicyReportsSkipped() {
     assertRejected(
-        amountSpec(Policy.SKIP).transform(row("amount", 5000.0, "n", 1L)),
+        amountSpec(InvalidPolicy.SKIP).transform(row("amount", 5000.0, "n", 1L)),
         Kind.SKIPPED, "amount", "out_of_range", "amount must be <= 1000.0, but was 5000.0");
     assertRejected(
-        amountSpec(Policy.SKIP).transform(row("n", 1L)),
+        amountSpec(InvalidPolicy.SKIP).transform(row("n", 1L)),
         Kind.SKIPPED, "amount", "missing_required", "required feature 'amount' is absent from the record");
   }
 
@@ -189,7 +188,7 @@ public class FeatureValidationTest {
     FeatureSpec spec =
         FeatureSpec.fit(
             FeatureSpec.builder()
-                .numeric("x").range(0, 10).onInvalid(Policy.KEEP).imputeConstant(5.0).withMissingIndicator().passthrough()
+                .numeric("x").range(0, 10).onInvalid(InvalidPolicy.KEEP).imputeConstant(5.0).withMissingIndicator().passthrough()
                 .build(),
             column("x", 1.0));
     assertArrayEquals(new float[] {5f, 1f}, spec.transform(row("x", 99.0)).vector(), 0f);
@@ -201,7 +200,7 @@ public class FeatureValidationTest {
   public void keepPolicyRoutesUnknownCategoriesToOov() {
     FeatureSpec spec =
         FeatureSpec.fit(
-            FeatureSpec.builder().categorical("c").oneHot(1).onInvalid(Policy.KEEP).build(),
+            FeatureSpec.builder().categorical("c").oneHot(1).onInvalid(InvalidPolicy.KEEP).build(),
             column("c", "a"));
     assertArrayEquals(new float[] {0, 1}, spec.transform(row("c", "z")).vector(), 0f);
     // Without imputation, keep cannot repair a wrong type: it stays a dead letter.
@@ -211,12 +210,12 @@ public class FeatureValidationTest {
   @Test
   public void extraColumnsAreIgnored() {
     Map<String, Object> raw = row("amount", 2.0, "n", 3L, "unrelated", new Object());
-    assertArrayEquals(new float[] {2f, 3f}, amountSpec(Policy.ERROR).transform(raw).vector(), 0f);
+    assertArrayEquals(new float[] {2f, 3f}, amountSpec(InvalidPolicy.ERROR).transform(raw).vector(), 0f);
   }
 
   @Test
   public void firstFailingFeatureInDeclaredOrderIsReported() {
-    FeatureOutcome out = amountSpec(Policy.ERROR).transform(row("amount", "x", "n", "y"));
+    FeatureOutcome out = amountSpec(InvalidPolicy.ERROR).transform(row("amount", "x", "n", "y"));
     assertThat(out.field(), equalTo("amount"));
   }
 }

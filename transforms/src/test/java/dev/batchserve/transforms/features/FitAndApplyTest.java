@@ -8,7 +8,6 @@ import static org.hamcrest.Matchers.sameInstance;
 import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.models.ModelManifest;
-import dev.batchserve.transforms.features.FeatureSpec.Policy;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -65,8 +64,8 @@ public class FitAndApplyTest {
   private static FeatureSpec template() {
     return FeatureSpec.builder()
         .numeric("amount").range(0, 1000).log1p().minMax()
-        .integer("n").range(0, 100).onInvalid(Policy.SKIP).passthrough()
-        .categorical("country").oneHot(1).onInvalid(Policy.KEEP)
+        .integer("n").range(0, 100).onInvalid(InvalidPolicy.SKIP).passthrough()
+        .categorical("country").oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .numeric("opt").optional().imputeMedian().withMissingIndicator().passthrough()
         .build();
   }

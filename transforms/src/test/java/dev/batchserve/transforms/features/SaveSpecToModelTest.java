@@ -106,8 +106,8 @@ public class SaveSpecToModelTest {
   private static FeatureSpec templateOf() {
     return FeatureSpec.builder()
         .numeric("amount").range(0, 1000).log1p().zscore()
-        .integer("n").range(0, 100).onInvalid(FeatureSpec.Policy.SKIP).passthrough()
-        .categorical("country").oneHot(1).onInvalid(FeatureSpec.Policy.KEEP)
+        .integer("n").range(0, 100).onInvalid(InvalidPolicy.SKIP).passthrough()
+        .categorical("country").oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .numeric("opt").optional().imputeMean().withMissingIndicator().passthrough()
         .build();
   }

@@ -12,6 +12,7 @@ import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
 import com.google.api.services.bigquery.model.TableSchema;
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.ingest.bigquery.BigQueryRecords;
 import dev.batchserve.transforms.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.DeadLetter;
@@ -138,8 +139,8 @@ public class ReadRecordsBigQueryTest {
         .withKeyTimestamp("ts"));
     dev.batchserve.transforms.features.FeatureSpec spec = dev.batchserve.transforms.features.FeatureSpec.fit(
         dev.batchserve.transforms.features.FeatureSpec.builder().timestamp("ts")
-            .dateParts(dev.batchserve.transforms.features.FeatureSpec.DatePart.HOUR,
-                dev.batchserve.transforms.features.FeatureSpec.DatePart.DAY_OF_MONTH).build(),
+            .dateParts(dev.batchserve.transforms.features.DatePart.HOUR,
+                dev.batchserve.transforms.features.DatePart.DAY_OF_MONTH).build(),
         List.of(Map.of("ts", 0L)));
     PAssert.that(r.records()).containsInAnyOrder(KV.of("u1|2024-02-29T23:59:58.123456Z",
         Row.withSchema(r.schema()).addValues("u1", "2024-02-29 23:59:58.123456 UTC").build()));

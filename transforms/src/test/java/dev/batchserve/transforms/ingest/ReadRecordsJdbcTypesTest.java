@@ -3,6 +3,7 @@ package dev.batchserve.transforms.ingest;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.FeatureVector;
@@ -110,9 +111,9 @@ public class ReadRecordsJdbcTypesTest {
   @Test
   public void jdbcTimestampsDatesAndNumericsGiveTheFeaturesOfTheirValues() {
     FeatureSpec template = FeatureSpec.builder()
-        .timestamp("ts").dateParts(FeatureSpec.DatePart.HOUR, FeatureSpec.DatePart.DAY_OF_MONTH)
-        .timestamp("tstz").dateParts(FeatureSpec.DatePart.HOUR, FeatureSpec.DatePart.DAY_OF_MONTH)
-        .timestamp("d").dateParts(FeatureSpec.DatePart.HOUR, FeatureSpec.DatePart.DAY_OF_MONTH)
+        .timestamp("ts").dateParts(DatePart.HOUR, DatePart.DAY_OF_MONTH)
+        .timestamp("tstz").dateParts(DatePart.HOUR, DatePart.DAY_OF_MONTH)
+        .timestamp("d").dateParts(DatePart.HOUR, DatePart.DAY_OF_MONTH)
         .numeric("amount").passthrough()
         .build();
     FeatureSpec spec = FeatureSpec.fit(template, List.of(Map.of("ts", 0L, "tstz", 0L, "d", 0L, "amount", 1.0)));

@@ -5,7 +5,9 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.junit.Assert.assertThrows;
 
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.FeatureSpecBuilder;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.values.DeadLetter;
@@ -159,10 +161,10 @@ public class ReadRecordsLogicalTypesTest {
   @Test
   public void datePartsAndNumbersAreThoseOfTheInstantWhateverTheUnit() throws Exception {
     Path f = writeAllLogicalTypes("all.parquet");
-    FeatureSpec.Builder b = FeatureSpec.builder();
+    FeatureSpecBuilder b = FeatureSpec.builder();
     for (String ts : List.of("ts_millis", "ts_micros", "local_millis", "local_micros", "day")) {
-      b.timestamp(ts).dateParts(FeatureSpec.DatePart.HOUR, FeatureSpec.DatePart.DAY_OF_WEEK,
-          FeatureSpec.DatePart.DAY_OF_MONTH, FeatureSpec.DatePart.MONTH);
+      b.timestamp(ts).dateParts(DatePart.HOUR, DatePart.DAY_OF_WEEK,
+          DatePart.DAY_OF_MONTH, DatePart.MONTH);
     }
     // Date parts and a plain number need no statistics: fitted on the one row, as Java values.
     FeatureSpec spec = FeatureSpec.fit(b.numeric("amount").passthrough().build(), List.of(Map.of("ts_millis", T, "ts_micros", T,
@@ -216,7 +218,7 @@ public class ReadRecordsLogicalTypesTest {
   public void aCsvTimestampInTheFeaturesFormatGivesTheSameDatePartsAndBadTextIsADeadLetter() throws Exception {
     Path csv = file("events.csv", "id,ts\nc1,2024-02-29 23:59:58\nc2,2024-02-29T23:59:58Z\n");
     FeatureSpec spec = FeatureSpec.fit(FeatureSpec.builder().timestamp("ts").format("yyyy-MM-dd HH:mm:ss")
-            .dateParts(FeatureSpec.DatePart.HOUR, FeatureSpec.DatePart.DAY_OF_WEEK).build(),
+            .dateParts(DatePart.HOUR, DatePart.DAY_OF_WEEK).build(),
         List.of(Map.of("ts", "2024-02-29 23:59:58")));
     FeatureTransform.Result<String> out = p.apply(ReadRecords.csv(csv.toString()).withKeyColumns("id"))
         .records().apply(FeatureTransform.of(spec));

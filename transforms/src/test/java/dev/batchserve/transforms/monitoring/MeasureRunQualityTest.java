@@ -11,6 +11,7 @@ import static org.hamcrest.Matchers.nullValue;
 import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.InvalidPolicy;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -57,7 +58,7 @@ public class MeasureRunQualityTest {
     }
     return FeatureSpec.fit(FeatureSpec.builder()
         .numeric("amount").histogramBins(2).zscore()
-        .categorical("country").vocabulary().oneHot(1).onInvalid(FeatureSpec.Policy.KEEP)
+        .categorical("country").vocabulary().oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .build(), rows);
   }
 

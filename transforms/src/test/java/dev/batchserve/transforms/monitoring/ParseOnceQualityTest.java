@@ -11,6 +11,7 @@ import static org.junit.Assert.assertThrows;
 import dev.batchserve.transforms.features.FeatureProfile;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
+import dev.batchserve.transforms.features.InvalidPolicy;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.LocalDate;
@@ -66,7 +67,7 @@ public class ParseOnceQualityTest {
     }
     return FeatureSpec.fit(FeatureSpec.builder()
         .numeric("amount").range(0, 100).histogramBins(2).zscore()
-        .categorical("country").vocabulary().oneHot(1).onInvalid(FeatureSpec.Policy.KEEP)
+        .categorical("country").vocabulary().oneHot(1).onInvalid(InvalidPolicy.KEEP)
         .build(), rows);
   }
 
@@ -179,7 +180,7 @@ public class ParseOnceQualityTest {
       }
     }
     FeatureSpec spec = FeatureSpec.fit(FeatureSpec.builder()
-        .categorical("c").vocabulary().topN(2).oneHot(1).onInvalid(FeatureSpec.Policy.KEEP).build(), training);
+        .categorical("c").vocabulary().topN(2).oneHot(1).onInvalid(InvalidPolicy.KEEP).build(), training);
     PCollection<RunQuality> q = p.apply("Same", Create.of(same).withCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema))))
         .apply(MeasureRunQuality.<String>of(spec).withRunInfo(RUN)
             .withPredictions(p.apply("None", Create.empty(KvCoder.of(StringUtf8Coder.of(), Prediction.PredictionCoder.of())))));

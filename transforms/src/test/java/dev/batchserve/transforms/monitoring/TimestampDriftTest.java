@@ -15,8 +15,10 @@ import static org.hamcrest.Matchers.startsWith;
 import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.transforms.features.AnalyzeFeatures;
+import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
-import dev.batchserve.transforms.features.FeatureSpec.DatePart;
+import dev.batchserve.transforms.features.FeatureSpecBuilder;
+import dev.batchserve.transforms.features.FeatureStats;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Instant;
@@ -56,7 +58,7 @@ public class TimestampDriftTest {
   private static final RunInfo TODAY = RunInfo.of("tx", LocalDate.parse("2026-12-06"), RunInfo.Interval.DAILY);
   private static final Instant TRAINING_START = Instant.parse("2026-01-05T00:00:00Z"); // a Monday
 
-  private static FeatureSpec.Builder template() {
+  private static FeatureSpecBuilder template() {
     return FeatureSpec.builder()
         .timestamp("ts").dateParts(DatePart.HOUR, DatePart.DAY_OF_WEEK)
         .numeric("amount").histogramBins(4).zscore();
@@ -94,7 +96,7 @@ public class TimestampDriftTest {
   @Test
   public void fittingCountsTheDatePartsInBothFitsAndKeepsThemInTheSpecFile() {
     FeatureSpec spec = FeatureSpec.fit(template().build(), training());
-    FeatureSpec.Stats s = spec.feature("ts").stats();
+    FeatureStats s = spec.feature("ts").stats();
     assertThat(s.datePartCounts(DatePart.HOUR), hasSize(24));
     assertThat(s.datePartCounts(DatePart.HOUR), everyItem(is(42L)));
     assertThat(s.datePartCounts(DatePart.DAY_OF_WEEK), everyItem(is(144L)));
