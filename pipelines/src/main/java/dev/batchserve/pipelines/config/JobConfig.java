@@ -23,11 +23,11 @@ import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.schedule.UpstreamMarker;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
+import dev.batchserve.transforms.redis.RedisEndpoint;
+import dev.batchserve.transforms.redis.RedisSink;
 import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.sink.JdbcEndpoint;
 import dev.batchserve.transforms.sink.JdbcSink;
-import dev.batchserve.transforms.sink.RedisEndpoint;
-import dev.batchserve.transforms.sink.RedisSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
@@ -880,7 +880,7 @@ public final class JobConfig {
 
   /** A Redis sink to run {@link RedisSink}'s own checks of a job's values on; it connects to nothing. */
   private static RedisSink<String> redisSink() {
-    return SinkWithMetadata.redis("localhost", 6379);
+    return RedisSink.to("localhost", 6379);
   }
 
   /** A JDBC sink to run {@link JdbcSink}'s own checks of a job's values on; it connects to nothing. */
