@@ -175,7 +175,7 @@ bench: bench-models
 	@echo "==> Fitting the feature spec on 1,000,000 rows: AnalyzeFeatures (Flink embedded) vs FeatureSpec.fit (plain Java)"
 	$(BENCH_JAVA) -Dexec.args="-Xmx6g -cp %classpath dev.batchserve.pipelines.bench.AnalyzeFeaturesBenchmark --records=1000000 --out=$(WORK)/bench/fit-1000000.json $(FLINK_LOCAL)"
 	@echo "==> Redis sink write rate and lookup latency on a local redis-server"
-	$(MVN) -pl transforms exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.batchserve.transforms.testing.StoreBenchmark -Dexec.args="--out=$(WORK)/bench/store.json"
+	$(MVN) -pl transforms/io-redis exec:java -Dexec.classpathScope=test -Dexec.mainClass=dev.batchserve.transforms.redis.StoreBenchmark -Dexec.args="--out=$(WORK)/bench/store.json"
 	$(BENCH_RECOMMEND)
 	$(BENCH_RUNNERS)
 

@@ -2,12 +2,12 @@ package dev.batchserve.pipelines;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.batchserve.transforms.aws.DynamoDbEndpoint;
+import dev.batchserve.transforms.aws.DynamoDbSink;
+import dev.batchserve.transforms.connect.Secret;
+import dev.batchserve.transforms.redis.RedisSink;
 import dev.batchserve.transforms.sink.BigQuerySink;
-import dev.batchserve.transforms.sink.DynamoDbEndpoint;
-import dev.batchserve.transforms.sink.DynamoDbSink;
 import dev.batchserve.transforms.sink.JdbcSink;
-import dev.batchserve.transforms.sink.RedisSink;
-import dev.batchserve.transforms.sink.Secret;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -97,7 +97,7 @@ public final class StoreSinks {
   public int write(PCollection<KV<String, Prediction>> predictions) {
     int stores = 0;
     if (!o.getRedisHost().isEmpty()) {
-      RedisSink<String> redis = SinkWithMetadata.<String>redis(o.getRedisHost(), o.getRedisPort())
+      RedisSink<String> redis = RedisSink.<String>to(o.getRedisHost(), o.getRedisPort())
           .withRunInfo(run)
           .withKeyPrefix(o.getRedisPrefix().isEmpty() ? redisPrefix : o.getRedisPrefix())
           .withPassword(secret("redis", o.getRedisPasswordEnv(), o.getRedisPasswordFile()))
@@ -136,7 +136,7 @@ public final class StoreSinks {
       stores++;
     }
     if (!o.getDynamoDbTable().isEmpty()) {
-      DynamoDbSink<String> dynamo = SinkWithMetadata.<String>dynamoDb(o.getDynamoDbTable())
+      DynamoDbSink<String> dynamo = DynamoDbSink.<String>to(o.getDynamoDbTable())
           .withEndpoint(dynamoDbEndpoint(o))
           .withRunInfo(run)
           .withKeyPrefix(o.getDynamoDbPrefix().isEmpty() ? redisPrefix : o.getDynamoDbPrefix())

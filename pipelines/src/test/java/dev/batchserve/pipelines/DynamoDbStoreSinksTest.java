@@ -4,10 +4,10 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
-import dev.batchserve.transforms.serving.DynamoDbPredictionStore;
+import dev.batchserve.transforms.aws.DynamoDbPredictionStore;
+import dev.batchserve.transforms.aws.testing.DynaliteServer;
 import dev.batchserve.transforms.serving.Lookup;
 import dev.batchserve.transforms.sink.StoreTestData;
-import dev.batchserve.transforms.testing.DynaliteServer;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

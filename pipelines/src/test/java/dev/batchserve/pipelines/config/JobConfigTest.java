@@ -202,9 +202,9 @@ public class JobConfigTest {
   @Test
   public void aJobFileSaysWhatTheTransformSays() {
     assertThat(jobError("sinks[1].prefix=a b"), is("sinks[1].prefix: " + message(
-        () -> dev.batchserve.transforms.sink.SinkWithMetadata.redis("localhost", 6379).withKeyPrefix("a b"))));
+        () -> dev.batchserve.transforms.sink.RedisSink.to("localhost", 6379).withKeyPrefix("a b"))));
     assertThat(jobError("sinks[1].prefix=a b"), is("sinks[1].prefix: "
-        + message(() -> dev.batchserve.transforms.sink.RedisSink.checkKeyPrefix("a b"))));
+        + message(() -> dev.batchserve.transforms.redis.RedisSink.checkKeyPrefix("a b"))));
     assertThat(jobError("batchSize=0"), is("batchSize: "
         + message(() -> dev.batchserve.transforms.inference.BatchInfer.withModel("m").withMaxBatchSize(0))));
     assertThat(jobError("sinks[0].formats=[csv]"), is("sinks[0].formats[0]: "
@@ -224,7 +224,7 @@ public class JobConfigTest {
     // One prefix rule: what RedisSink takes, the job file takes, '/' included.
     JobConfig slash = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml", List.of("sinks[1].prefix=fraud/v2"));
     assertThat(slash.toOptions(null).getRedisPrefix(),
-        is(dev.batchserve.transforms.sink.RedisSink.checkKeyPrefix("fraud/v2")));
+        is(dev.batchserve.transforms.redis.RedisSink.checkKeyPrefix("fraud/v2")));
   }
 
   private static String jobError(String override) {

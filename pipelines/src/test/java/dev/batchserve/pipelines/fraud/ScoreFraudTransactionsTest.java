@@ -86,11 +86,11 @@ public class ScoreFraudTransactionsTest {
 
     // Redis: the run is the served one under the prefix "fraud", every account with the file's score.
     try (redis.clients.jedis.Jedis j = REDIS.client()) {
-      String served = j.get(dev.batchserve.transforms.sink.RedisSink.currentKey("fraud"));
-      assertThat(dev.batchserve.transforms.sink.RedisSink.runIdOf(served), is("fraud-tx-daily-20261128"));
+      String served = j.get(dev.batchserve.transforms.redis.RedisSink.currentKey("fraud"));
+      assertThat(dev.batchserve.transforms.redis.RedisSink.runIdOf(served), is("fraud-tx-daily-20261128"));
       ObjectMapper json = new ObjectMapper();
       for (Map.Entry<String, JsonNode> e : files.entrySet()) {
-        String value = j.get(dev.batchserve.transforms.sink.RedisSink.valueKey("fraud", served, e.getKey()));
+        String value = j.get(dev.batchserve.transforms.redis.RedisSink.valueKey("fraud", served, e.getKey()));
         assertThat(e.getKey(), json.readTree(value).get("score").asDouble(), is(e.getValue().get("score").asDouble()));
       }
     }

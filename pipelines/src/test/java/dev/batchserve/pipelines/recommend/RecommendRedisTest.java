@@ -7,7 +7,7 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.transforms.sink.RedisSink;
+import dev.batchserve.transforms.redis.RedisSink;
 import dev.batchserve.transforms.testing.RedisServer;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -14,6 +14,7 @@ import dev.batchserve.models.TensorInfo;
 import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.PredictionEnvelope;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -346,58 +347,18 @@ public final class BatchInfer<K>
   }
 
   /**
-   * The envelope of one model output row: scores, and by the manifest's output kind a label and a
-   * confidence (the top class probability, or max(p, 1-p) for a single score marked as a probability).
-   * Shared by the batch job and on-demand predictions, so both describe a score the same way.
+   * The envelope of one model output row ({@link PredictionEnvelope#of}): scores, and by the
+   * manifest's output kind a label and a confidence. Shared by the batch job and on-demand
+   * predictions, so both describe a score the same way.
    */
   public static Prediction toPrediction(float[] out, ModelManifest manifest, long timestampMillis, String runId) {
-    Prediction.Builder b =
-        Prediction.builder()
-            .scores(out)
-            .model(manifest.getName(), manifest.getVersion())
-            .predictionTimestampMillis(timestampMillis)
-            .runId(runId);
-    switch (manifest.getOutputKind()) {
-      case SCORE:
-        if (out.length == 1 && isProbability(manifest) && out[0] >= 0f && out[0] <= 1f) {
-          // A probability of the positive class: confident when far from 0.5 either way.
-          b.confidence((double) Math.max(out[0], 1f - out[0]));
-        }
-        break;
-      case PROBABILITIES:
-        int best = 0;
-        for (int i = 1; i < out.length; i++) {
-          if (out[i] > out[best]) {
-            best = i;
-          }
-        }
-        if (out.length > 0) {
-          String classes = manifest.getMetadata() == null ? null : manifest.getMetadata().get("classes");
-          String[] names = classes == null ? null : classes.split(",");
-          b.label(names != null && names.length == out.length ? names[best].trim() : Integer.toString(best));
-          b.confidence((double) out[best]);
-        }
-        break;
-      case EMBEDDING:
-      default:
-        break;
-    }
-    return b.build();
+    return PredictionEnvelope.of(out, manifest, timestampMillis, runId);
   }
 
-  /**
-   * Whether a single score is a probability (the manifest's metadata says {@code "score":
-   * "probability"}, as a sigmoid classifier's does): only then does it get a confidence.
-   */
-  static boolean isProbability(ModelManifest manifest) {
-    Map<String, String> meta = manifest.getMetadata();
-    return meta != null && SCORE_PROBABILITY.equals(meta.get(SCORE_METADATA_KEY));
-  }
+  /** Manifest metadata key and value marking a single score as a probability ({@link PredictionEnvelope}). */
+  public static final String SCORE_METADATA_KEY = PredictionEnvelope.SCORE_METADATA_KEY;
 
-  /** Manifest metadata key and value marking a single score as a probability. */
-  public static final String SCORE_METADATA_KEY = "score";
-
-  public static final String SCORE_PROBABILITY = "probability";
+  public static final String SCORE_PROBABILITY = PredictionEnvelope.SCORE_PROBABILITY;
 
   /** The two outputs of {@link BatchInfer}. */
   public static final class Result<K> implements org.apache.beam.sdk.values.POutput {

@@ -58,8 +58,9 @@ public final class Lookup {
   /**
    * A stored prediction of the run {@code servedRunId}, published at {@code publishedAt} (null when the
    * store does not know: then there is no age, rather than one counted from the prediction timestamp).
+   * Public for the store connectors in their own artifacts.
    */
-  static Lookup stored(String key, Prediction p, String servedRunId, @Nullable Instant publishedAt, Instant now) {
+  public static Lookup stored(String key, Prediction p, String servedRunId, @Nullable Instant publishedAt, Instant now) {
     return new Lookup(key, Source.STORE, p, servedRunId,
         publishedAt == null ? null : Age.since(publishedAt, now).duration(), publishedAt, null, null);
   }
@@ -69,7 +70,11 @@ public final class Lookup {
         Objects.requireNonNull(because, "because"));
   }
 
-  static Lookup fallback(String key, @Nullable String servedRunId, String reason) {
+  /**
+   * No prediction for {@code key}, for {@code reason} ({@link PredictionStore#NOT_FOUND}, ...);
+   * {@code servedRunId} is null when no run is served. Public for the store connectors.
+   */
+  public static Lookup fallback(String key, @Nullable String servedRunId, String reason) {
     return new Lookup(key, Source.FALLBACK, null, servedRunId, null, null, Objects.requireNonNull(reason, "reason"),
         null);
   }

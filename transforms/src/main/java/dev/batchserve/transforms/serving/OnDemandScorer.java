@@ -5,6 +5,7 @@ import dev.batchserve.models.SharedModelCache;
 import dev.batchserve.transforms.features.FeatureOutcome;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.PredictionEnvelope;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Locale;
@@ -15,22 +16,30 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * The on-demand half of {@link PredictionStore#getOrCompute}, shared by every store: given what the
  * store served for a key, computes a prediction with the batch job's feature spec and model when the
  * key has none or only a stored fallback, and features are given. The model is loaded once per JVM
- * through {@link SharedModelCache} on first use and released by {@link #close}.
+ * through {@link SharedModelCache} on first use and released by {@link #close}. Public for the store
+ * connectors in their own artifacts ({@code RedisPredictionStore}, {@code DynamoDbPredictionStore}).
+ *
+ * <pre>{@code
+ * OnDemandScorer onDemand = new OnDemandScorer(spec, modelDir, Clock.systemUTC()); // or (null, null, clock)
+ * Lookup l = onDemand.getOrCompute(storedLookup, "acct-7", Map.of("amount", 12.5));
+ * onDemand.close();
+ * }</pre>
  */
-final class OnDemandScorer implements AutoCloseable {
+public final class OnDemandScorer implements AutoCloseable {
   private final @Nullable FeatureSpec spec;
   private final @Nullable Path modelDir;
   private final Clock clock;
   private @Nullable ModelHandle model;
 
-  OnDemandScorer(@Nullable FeatureSpec spec, @Nullable Path modelDir, Clock clock) {
+  /** Computes nothing unless both {@code spec} and {@code modelDir} are given. */
+  public OnDemandScorer(@Nullable FeatureSpec spec, @Nullable Path modelDir, Clock clock) {
     this.spec = spec;
     this.modelDir = modelDir;
     this.clock = clock;
   }
 
   /** {@code stored}, or a prediction computed from {@code features} when the store had none or a fallback. */
-  Lookup getOrCompute(Lookup stored, String key, @Nullable Map<String, ?> features) {
+  public Lookup getOrCompute(Lookup stored, String key, @Nullable Map<String, ?> features) {
     boolean storedFallback = stored.prediction().map(Prediction::isFallback).orElse(false);
     if (stored.isPresent() && !storedFallback) {
       return stored;
@@ -58,7 +67,8 @@ final class OnDemandScorer implements AutoCloseable {
     synchronized (handle) {
       out = handle.model().predict(new float[][] {outcome.vector()})[0];
     }
-    return Lookup.computed(key, RedisPredictionStore.envelope(out, handle.manifest(), clock.millis()),
+    return Lookup.computed(key, PredictionEnvelope.of(out, handle.manifest(), clock.millis(),
+        PredictionStore.ON_DEMAND_RUN_ID),
         stored.servedRunId().orElse(null), because);
   }
 

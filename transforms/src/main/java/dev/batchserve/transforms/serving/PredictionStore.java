@@ -14,6 +14,15 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * }</pre>
  */
 public interface PredictionStore extends AutoCloseable {
+  /** The run id of a prediction made on demand by {@link #getOrCompute} (its timestamp is the lookup's). */
+  String ON_DEMAND_RUN_ID = "on-demand";
+
+  /** Fallback reason: the served run has no row for the key. */
+  String NOT_FOUND = "not_found";
+
+  /** Fallback reason: no run has been published under the store's prefix yet. */
+  String NO_PUBLISHED_RUN = "no_published_run";
+
   /** The served run's prediction for the key, or a fallback ({@code not_found}, ...). */
   Lookup get(String key);
 

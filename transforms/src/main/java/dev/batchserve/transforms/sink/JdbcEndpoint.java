@@ -2,6 +2,7 @@ package dev.batchserve.transforms.sink;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.batchserve.transforms.connect.Secret;
 import java.io.IOException;
 import java.io.Serializable;
 import java.sql.Connection;

@@ -15,7 +15,7 @@ import org.apache.beam.sdk.values.TupleTag;
  * stores, the run directory for files. A signal for {@code Wait.on}, e.g. before the run report.
  *
  * <pre>{@code
- * PublishedRun done = predictions.apply(SinkWithMetadata.<String>redis("cache", 6379).withRunInfo(run));
+ * PublishedRun done = predictions.apply(SinkWithMetadata.<String>files("/data/predictions").withRunInfo(run));
  * report.apply(Wait.on(done.published()));
  * }</pre>
  */

@@ -1,7 +1,7 @@
 package dev.batchserve.transforms.sink;
 
 /**
- * The entry point of the prediction sinks: one factory per store, each writing every prediction
+ * The entry point of the prediction sinks of this artifact: one factory per store, each writing every prediction
  * with its metadata (model name and version, prediction timestamp, run id, confidence, fallback
  * reason) and publishing a run all-or-nothing, so the previous run stays served until the new one
  * is complete.
@@ -24,24 +24,6 @@ public final class SinkWithMetadata {
    */
   public static <K> FileSink<K> files(String root) {
     return FileSink.to(root);
-  }
-
-  /**
-   * Redis at {@code host:port}: every prediction as JSON under {@code <prefix>:<run_id>~<attempt_id>:<key>}
-   * (each attempt its own namespace) with a TTL, published by one atomic switch of
-   * {@code <prefix>:current} after every gate; see {@link RedisSink}.
-   */
-  public static <K> RedisSink<K> redis(String host, int port) {
-    return RedisSink.to(host, port);
-  }
-
-  /**
-   * A DynamoDB table (one string partition key {@code pk}): every prediction as an item under the
-   * attempt's own namespace with a TTL, published by one conditional write of the pointer item
-   * {@code <prefix>#current}; see {@link DynamoDbSink}.
-   */
-  public static <K> DynamoDbSink<K> dynamoDb(String table) {
-    return DynamoDbSink.to(table);
   }
 
   /**

@@ -70,8 +70,11 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *       .expand(input);
  * }
  * }</pre>
+ *
+ * <p>Public for the store connectors in their own artifacts ({@code batchserve-io-redis},
+ * {@code batchserve-io-aws}), which build their sinks on it; a job never calls it.
  */
-final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
+public final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
   private static final long serialVersionUID = 1L;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StagedPublish.class);
 
@@ -98,7 +101,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
    * and waiting for {@code signals} (the sink's {@code publishAfter} gates). It is configured (the
    * methods below return this one) and expanded at once, inside the sink's own {@code expand}.
    */
-  static <K> StagedPublish<K> of(String sink, String metricsNamespace, RunInfo run, List<PCollection<?>> signals) {
+  public static <K> StagedPublish<K> of(String sink, String metricsNamespace, RunInfo run, List<PCollection<?>> signals) {
     return new StagedPublish<>(sink, metricsNamespace, run, signals);
   }
 
@@ -106,25 +109,25 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
    * The {@code Prepare} step: turns the run id into this attempt's token on a worker (registering the
    * attempt, creating a staging table, ...). Without it the token is the run id, or {@link #inAttempt}.
    */
-  StagedPublish<K> preparedBy(DoFn<String, String> prepare) {
+  public StagedPublish<K> preparedBy(DoFn<String, String> prepare) {
     this.prepare = Objects.requireNonNull(prepare, "prepare");
     return this;
   }
 
   /** The attempt's token when it is chosen as the pipeline is built (the files' attempt directory). */
-  StagedPublish<K> inAttempt(String token) {
+  public StagedPublish<K> inAttempt(String token) {
     this.attempt = Objects.requireNonNull(token, "token");
     return this;
   }
 
   /** The write is visible to readers at once (a load into the run's partition): pass the gates before it. */
-  StagedPublish<K> gatingTheWrite() {
+  public StagedPublish<K> gatingTheWrite() {
     this.writeIsVisible = true;
     return this;
   }
 
   /** The store's {@code Write} step (a DoFn or any transform), and how it is published. */
-  StagedPublish<K> writing(Write<K> write) {
+  public StagedPublish<K> writing(Write<K> write) {
     this.write = Objects.requireNonNull(write, "write");
     return this;
   }
@@ -139,7 +142,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
   }
 
   /** {@code signals} and {@code more}: what every sink's {@code publishAfter(...)} keeps. */
-  static List<PCollection<?>> plus(List<PCollection<?>> signals, PCollection<?>... more) {
+  public static List<PCollection<?>> plus(List<PCollection<?>> signals, PCollection<?>... more) {
     List<PCollection<?>> s = new ArrayList<>(signals);
     Collections.addAll(s, more);
     return s;
@@ -222,12 +225,12 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
 
   /** A store's {@code Write} step: stages the input; built per {@code expand}, on the launcher. */
   @FunctionalInterface
-  interface Write<K> {
+  public interface Write<K> {
     Staged write(PCollection<KV<K, Prediction>> input, Attempt attempt);
   }
 
   /** The attempt's token, for the write: as a collection ({@code Wait.on}) or a singleton side input. */
-  static final class Attempt {
+  public static final class Attempt {
     private final PCollection<String> token;
     private @Nullable PCollectionView<String> view;
 
@@ -236,12 +239,12 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     }
 
     /** One element, the token, once the attempt is prepared. */
-    PCollection<String> prepared() {
+    public PCollection<String> prepared() {
       return token;
     }
 
     /** The token as a singleton side input (made once, on first use: step {@code AttemptId}). */
-    PCollectionView<String> view() {
+    public PCollectionView<String> view() {
       if (view == null) {
         view = token.apply("AttemptId", View.asSingleton());
       }
@@ -250,7 +253,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
   }
 
   /** What a store's write staged, and how it is published. */
-  static final class Staged {
+  public static final class Staged {
     private final List<PCollection<?>> done;
     private final @Nullable PCollection<Long> confirmed;
     private final @Nullable String confirmedBy;
@@ -275,7 +278,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * The write emits, per bundle, how many writes {@code store} (e.g. {@code Redis host:6379})
      * confirmed; their sum must equal the input's count before {@code publisher} runs.
      */
-    static Staged confirmed(PCollection<Long> perBundle, String store, Publisher publisher) {
+    public static Staged confirmed(PCollection<Long> perBundle, String store, Publisher publisher) {
       return new Staged(List.of(perBundle), perBundle, store, false, publisher, List.of(), null);
     }
 
@@ -283,7 +286,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * The write's completion is {@code done}; {@code publisher} counts what was staged and calls
      * {@link Context#checkCount} (e.g. inside its transaction).
      */
-    static Staged counted(PCollection<?> done, Publisher publisher) {
+    public static Staged counted(PCollection<?> done, Publisher publisher) {
       return new Staged(List.of(done), null, null, true, publisher, List.of(), null);
     }
 
@@ -291,18 +294,18 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * The write's completion is {@code done}, and the store's own write is all-or-nothing, so there is
      * nothing left to count: {@code why} says why (BigQuery: a load job commits every row or none).
      */
-    static Staged atomic(PCollection<?> done, String why, Publisher publisher) {
+    public static Staged atomic(PCollection<?> done, String why, Publisher publisher) {
       checkState(!why.isBlank(), "say why the store's write needs no count");
       return new Staged(List.of(done), null, why, false, publisher, List.of(), null);
     }
 
     /** Also waits for {@code more} before publishing (e.g. a second write). */
-    Staged alsoAfter(PCollection<?>... more) {
+    public Staged alsoAfter(PCollection<?>... more) {
       return new Staged(plus(done, more), confirmed, confirmedBy, publisherCounts, publisher, sideInputs, afterPublish);
     }
 
     /** The side inputs the publisher reads through {@link Context#sideInput}. */
-    Staged withSideInputs(List<? extends PCollectionView<?>> views) {
+    public Staged withSideInputs(List<? extends PCollectionView<?>> views) {
       return new Staged(done, confirmed, confirmedBy, publisherCounts, publisher, List.copyOf(views), afterPublish);
     }
 
@@ -310,19 +313,19 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * Steps from the publish step's outputs to the sink's {@link PublishedRun} (BigQuery's pointer
      * load), applied in the sink's own scope so that they keep their step names.
      */
-    Staged then(java.util.function.Function<PCollection<String>, PCollection<String>> after) {
+    public Staged then(java.util.function.Function<PCollection<String>, PCollection<String>> after) {
       return new Staged(done, confirmed, confirmedBy, publisherCounts, publisher, sideInputs, after);
     }
   }
 
   /** A store's switch: makes the staged, counted run visible. Runs once, in the publish step. */
   @FunctionalInterface
-  interface Publisher extends Serializable {
+  public interface Publisher extends Serializable {
     Published publish(Context c) throws Exception;
   }
 
   /** What the publish step gives a {@link Publisher}. */
-  interface Context {
+  public interface Context {
     /** The attempt's token (see {@link StagedPublish#preparedBy}). */
     String attempt();
 
@@ -341,7 +344,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
   }
 
   /** How a run was published: served (the latest) or a backfill, and what the publish step emits. */
-  static final class Published {
+  public static final class Published {
     final @Nullable String output;
     final @Nullable String servedInstead;
     final @Nullable String unchanged;
@@ -353,7 +356,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
     }
 
     /** Readers now see the run; the publish step emits {@code output} (null: nothing). */
-    static Published latest(@Nullable String output) {
+    public static Published latest(@Nullable String output) {
       return new Published(output, null, null);
     }
 
@@ -361,7 +364,7 @@ final class StagedPublish<K> extends PTransform<PCollection<KV<K, Prediction>>, 
      * Published as its own run while readers still see {@code servedRunId}; {@code unchanged} says
      * what stayed, e.g. {@code "Redis cache:6379: fraud:current unchanged"}.
      */
-    static Published backfill(@Nullable String output, String servedRunId, String unchanged) {
+    public static Published backfill(@Nullable String output, String servedRunId, String unchanged) {
       return new Published(output, Objects.requireNonNull(servedRunId, "servedRunId"),
           Objects.requireNonNull(unchanged, "unchanged"));
     }

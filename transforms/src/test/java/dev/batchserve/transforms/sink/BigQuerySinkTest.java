@@ -390,7 +390,7 @@ public class BigQuerySinkTest {
   @Test
   public void aFirstRunWhosePublishSignalFailsCreatesNoTable() throws Exception {
     RunInfo run = day(28);
-    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new RedisSinkTest.FailingCheck()));
+    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new StoreTestData.FailingCheck()));
     p.apply(create(run, 20)).apply(sink(run).publishAfter(check));
     StoreTestData.runExpectingFailure(p);
 

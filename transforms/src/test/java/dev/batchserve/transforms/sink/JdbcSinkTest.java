@@ -12,6 +12,7 @@ import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.Assert.assertThrows;
 
+import dev.batchserve.transforms.connect.Secret;
 import dev.batchserve.transforms.testing.PostgresServer;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -243,7 +244,7 @@ public class JdbcSinkTest {
     RunInfo run = day(28);
     publish(sink(previous), previous, 20);
 
-    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new RedisSinkTest.FailingCheck()));
+    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new StoreTestData.FailingCheck()));
     p.apply(create(run, 20)).apply(sink(run).publishAfter(check));
     Exception e = StoreTestData.runExpectingFailure(p);
     assertThat(String.valueOf(e.getMessage()), containsString("injected fault"));

@@ -305,7 +305,7 @@ public class MySqlSinkTest {
     RunInfo run = day(28);
     publish(sink(previous), previous, 20);
 
-    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new RedisSinkTest.FailingCheck()));
+    PCollection<Integer> check = p.apply("Check", Create.of(1)).apply(ParDo.of(new StoreTestData.FailingCheck()));
     p.apply(create(run, 20)).apply(sink(run).publishAfter(check));
     Exception e = StoreTestData.runExpectingFailure(p);
     assertThat(String.valueOf(e.getMessage()), containsString("injected fault"));

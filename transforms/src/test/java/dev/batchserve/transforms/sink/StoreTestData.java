@@ -145,6 +145,14 @@ public final class StoreTestData {
     return all.toString();
   }
 
+  /** The completeness check of a broken run: it fails (a deterministic fault before any publish). */
+  public static final class FailingCheck extends DoFn<Integer, Integer> {
+    @ProcessElement
+    public void process(@Element Integer i) {
+      throw new IllegalStateException("injected fault: completeness check failed");
+    }
+  }
+
   /**
    * A publish signal that holds back the publish of the run it is given to until {@link #open} is
    * called with the same name: the run then finishes after another one, as runs started in order may
@@ -194,10 +202,10 @@ public final class StoreTestData {
   }
 
   /** A fault: passes elements through, and throws on the element with this index's key. */
-  static final class FailOnKey extends DoFn<KV<String, Prediction>, KV<String, Prediction>> {
+  public static final class FailOnKey extends DoFn<KV<String, Prediction>, KV<String, Prediction>> {
     private final String key;
 
-    FailOnKey(int index) {
+    public FailOnKey(int index) {
       this.key = key(index);
     }
 

@@ -13,12 +13,15 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Small process and file chores shared by the real-server rules of this package. */
-final class LocalServers {
+/**
+ * Small process and file chores shared by the real-server rules of this package and of the store
+ * connectors' test-jars ({@code dev.batchserve.transforms.aws.testing}).
+ */
+public final class LocalServers {
   private LocalServers() {}
 
   /** A port that was free a moment ago on the loopback interface. */
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket()) {
       s.setReuseAddress(true);
       s.bind(new InetSocketAddress("127.0.0.1", 0));
@@ -27,7 +30,7 @@ final class LocalServers {
   }
 
   /** Waits until something accepts TCP connections on the port, or the process dies, or 60 s pass. */
-  static void awaitPort(Process process, int port, Path log) throws IOException, InterruptedException {
+  public static void awaitPort(Process process, int port, Path log) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -84,7 +87,7 @@ final class LocalServers {
     }
   }
 
-  static void deleteTree(Path dir) {
+  public static void deleteTree(Path dir) {
     if (dir == null || !Files.exists(dir)) {
       return;
     }
@@ -95,7 +98,7 @@ final class LocalServers {
     }
   }
 
-  static void stop(Process p) throws InterruptedException {
+  public static void stop(Process p) throws InterruptedException {
     if (p == null) {
       return;
     }
@@ -105,7 +108,7 @@ final class LocalServers {
     }
   }
 
-  static String tail(Path log) {
+  public static String tail(Path log) {
     try {
       List<String> lines = Files.readAllLines(log);
       return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));

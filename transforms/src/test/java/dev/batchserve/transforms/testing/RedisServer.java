@@ -61,8 +61,9 @@ public final class RedisServer extends ExternalResource {
     return new RedisServer(false, true);
   }
 
+  /** Public (not only for JUnit) so that a main program, e.g. the store benchmark, can start one. */
   @Override
-  protected void before() throws Throwable {
+  public void before() throws Throwable {
     dir = Files.createTempDirectory("batchserve-redis-");
     binary = binary(dir);
     port = LocalServers.freePort();
@@ -172,7 +173,7 @@ public final class RedisServer extends ExternalResource {
   }
 
   @Override
-  protected void after() {
+  public void after() {
     try {
       LocalServers.stop(process);
     } catch (InterruptedException e) {
