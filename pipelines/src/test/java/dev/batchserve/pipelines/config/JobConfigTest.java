@@ -202,7 +202,7 @@ public class JobConfigTest {
   @Test
   public void aJobFileSaysWhatTheTransformSays() {
     assertThat(jobError("sinks[1].prefix=a b"), is("sinks[1].prefix: " + message(
-        () -> dev.batchserve.transforms.sink.RedisSink.to("localhost", 6379).withKeyPrefix("a b"))));
+        () -> dev.batchserve.transforms.redis.RedisSink.to("localhost", 6379).withKeyPrefix("a b"))));
     assertThat(jobError("sinks[1].prefix=a b"), is("sinks[1].prefix: "
         + message(() -> dev.batchserve.transforms.redis.RedisSink.checkKeyPrefix("a b"))));
     assertThat(jobError("batchSize=0"), is("batchSize: "
