@@ -4,8 +4,6 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.transforms.TestFixtures;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.sink.RedisEndpoint;
@@ -13,9 +11,6 @@ import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.testing.RedisServer;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,7 +39,7 @@ import org.junit.rules.TemporaryFolder;
 import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
-/** {@link RedisPredictionStore} and {@link LookupCli} reading what the Redis sink published. */
+/** {@link RedisPredictionStore} reading what the Redis sink published. */
 @RunWith(JUnit4.class)
 public class RedisPredictionStoreTest {
   @ClassRule public static final RedisServer REDIS = new RedisServer();
@@ -52,7 +47,6 @@ public class RedisPredictionStoreTest {
 
   private static final String PREFIX = "churn";
   private static final Instant NOW = Instant.parse("2026-11-29T06:00:00Z");
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Before
   public void clean() {
@@ -137,14 +131,6 @@ public class RedisPredictionStoreTest {
       assertThat(l.age().get().getSeconds(), org.hamcrest.Matchers.greaterThanOrEqualTo(1L));
       assertThat(l.age().get().getSeconds(), org.hamcrest.Matchers.lessThan(120L));
     }
-    String redis = REDIS.host() + ":" + REDIS.port();
-    JsonNode found = JSON.readTree(run(0, "lookup", key(1), "--redis", redis, "--prefix", PREFIX)[0]);
-    long seconds = found.get("age_seconds").asLong();
-    assertThat(found.get("age_seconds").isIntegralNumber(), equalTo(true));
-    assertThat(seconds, org.hamcrest.Matchers.greaterThanOrEqualTo(1L));
-    assertThat(seconds, org.hamcrest.Matchers.lessThan(120L));
-    assertThat(found.get("age").asText(), equalTo(Age.human(Duration.ofSeconds(seconds))));
-    assertThat(Instant.parse(found.get("published_at").asText()).isBefore(Instant.now()), equalTo(true));
   }
 
   @Test
@@ -361,41 +347,5 @@ public class RedisPredictionStoreTest {
 
     assertThat(violations, empty());
     assertThat(seen, equalTo(new TreeSet<>(List.of("churn-daily-20261127", "churn-daily-20261128"))));
-  }
-
-  private static String[] run(int expectedStatus, String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = LookupCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    assertThat(status, equalTo(expectedStatus));
-    return new String[] {out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
-  }
-
-  @Test
-  public void theCliPrintsTheLookupAsJson() throws Exception {
-    publish(day(28), 3, 2);
-    String redis = REDIS.host() + ":" + REDIS.port();
-    JsonNode found = JSON.readTree(run(0, "lookup", key(0), "--redis", redis, "--prefix", PREFIX)[0]);
-    assertThat(found.get("key").asText(), equalTo("cust-0"));
-    assertThat(found.get("source").asText(), equalTo("store"));
-    assertThat(found.get("served_run_id").asText(), equalTo("churn-daily-20261128"));
-    assertThat(found.get("fallback_reason").isNull(), equalTo(true));
-    assertThat(found.get("computed_because").isNull(), equalTo(true));
-    assertThat(found.get("prediction"), equalTo(JSON.readTree(prediction(day(28), 0).toJson("cust-0"))));
-
-    assertThat(found.get("age_seconds").asLong(), org.hamcrest.Matchers.greaterThanOrEqualTo(0L));
-    assertThat(found.get("age").asText(), org.hamcrest.Matchers.matchesPattern("(\\d+[dhms] ?)+"));
-
-    JsonNode missing = JSON.readTree(run(1, "lookup", "nope", "--redis", redis, "--prefix", PREFIX)[0]);
-    assertThat(missing.get("source").asText(), equalTo("fallback"));
-    assertThat(missing.get("fallback_reason").asText(), equalTo("not_found"));
-    assertThat(missing.get("prediction").isNull(), equalTo(true));
-    assertThat(missing.get("age_seconds").isNull(), equalTo(true));
-    assertThat(missing.get("age").isNull(), equalTo(true));
-
-    assertThat(run(2, "lookup", "x")[1],
-        equalTo("--redis host:port is required\n" + LookupCli.USAGE + "\n"));
-    assertThat(run(2, "get", "x")[1], equalTo("expected 'lookup KEY'\n" + LookupCli.USAGE + "\n"));
   }
 }
