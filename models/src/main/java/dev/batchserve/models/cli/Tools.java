@@ -22,7 +22,7 @@ import picocli.CommandLine.Model.OptionSpec;
  * final class GenerateFraudSample implements Callable<Integer> {
  *   @Option(names = "--out", description = "...", defaultValue = "work/sample/fraud") Path out;
  *   public Integer call() { ...; return 0; }
- *   public static void main(String[] args) { Tools.exit(GenerateFraudSample.class, args); }
+ *   public static void main(String[] args) { Tools.exitOnFailure(GenerateFraudSample.class, args); }
  * }
  * int code = Tools.execute(GenerateFraudSample.class, new String[] {"--help"}, System.out, System.err);
  * }</pre>
@@ -71,9 +71,24 @@ public final class Tools {
     cl.getSubcommands().values().forEach(Tools::addHelp);
   }
 
-  /** {@link #execute} on the standard streams, then exits the JVM with its code: a tool's {@code main}. */
+  /**
+   * {@link #execute} on the standard streams, then exits the JVM with its code: the {@code main} of
+   * a tool whose exit status is its answer (fresh or stale, found or not).
+   */
   public static void exit(Object command, String[] args) {
     int code = execute(command, args, System.out, System.err);
     System.exit(code);
+  }
+
+  /**
+   * {@link #execute} on the standard streams; exits the JVM only when the code is not 0 (help is 0).
+   * The {@code main} of a tool that runs to completion (a benchmark, a generator): on success it
+   * returns like any {@code main} that ends, so that a caller in the same JVM (a test) goes on.
+   */
+  public static void exitOnFailure(Object command, String[] args) {
+    int code = execute(command, args, System.out, System.err);
+    if (code != 0) {
+      System.exit(code);
+    }
   }
 }

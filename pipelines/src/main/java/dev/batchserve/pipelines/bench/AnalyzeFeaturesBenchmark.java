@@ -49,7 +49,7 @@ public final class AnalyzeFeaturesBenchmark {
   private AnalyzeFeaturesBenchmark() {}
 
   public static void main(String[] args) {
-    Tools.exit(Cli.class, args);
+    Tools.exitOnFailure(Cli.class, args);
   }
 
   /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */

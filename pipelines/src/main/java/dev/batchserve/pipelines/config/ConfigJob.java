@@ -52,7 +52,7 @@ public final class ConfigJob {
   private ConfigJob() {}
 
   public static void main(String[] args) {
-    Tools.exit(new Cli(), args);
+    Tools.exitOnFailure(new Cli(), args);
   }
 
   /**

@@ -37,7 +37,7 @@ public final class GenerateFraudSample implements Callable<Integer> {
   private GenerateFraudSample() {}
 
   public static void main(String[] args) {
-    Tools.exit(GenerateFraudSample.class, args);
+    Tools.exitOnFailure(GenerateFraudSample.class, args);
   }
 
   /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */

@@ -32,7 +32,7 @@ public final class FlinkClusterCli implements Callable<Integer> {
   private FlinkClusterCli() {}
 
   public static void main(String[] args) {
-    Tools.exit(FlinkClusterCli.class, args);
+    Tools.exitOnFailure(FlinkClusterCli.class, args);
   }
 
   /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */

@@ -54,7 +54,7 @@ public final class WriteFlexTemplate {
   }
 
   public static void main(String[] args) {
-    Tools.exit(Cli.class, args);
+    Tools.exitOnFailure(Cli.class, args);
   }
 
   /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
