@@ -144,14 +144,14 @@ public final class Launcher {
         case "sample":
           return usageIsInputError(GenerateFraudSample.run(rest, out, err));
         case "train":
-          if (Arrays.stream(rest).anyMatch(r -> r.startsWith("--input="))) {
-            return OwnModelTools.train(rest, out);
+          if (Arrays.stream(rest).anyMatch(r -> r.startsWith("--input=") || r.equals("--input"))) {
+            return usageIsInputError(OwnModelTools.train(rest, out, err));
           }
           return usageIsInputError(TrainFraudModel.run(rest, out, err));
         case "fit-spec":
-          return OwnModelTools.fitSpec(rest, out);
+          return usageIsInputError(OwnModelTools.fitSpec(rest, out, err));
         case "manifest":
-          return OwnModelTools.manifest(rest, out);
+          return usageIsInputError(OwnModelTools.manifest(rest, out, err));
         case "flink":
           return usageIsInputError(FlinkClusterCli.run(rest, out, err));
         default:

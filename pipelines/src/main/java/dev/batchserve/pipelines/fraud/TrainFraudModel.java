@@ -72,7 +72,7 @@ public final class TrainFraudModel {
   }
 
   public static void main(String[] args) {
-    Tools.exit(Cli.class, args);
+    Tools.exitOnFailure(Cli.class, args);
   }
 
   /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
@@ -82,7 +82,8 @@ public final class TrainFraudModel {
 
   /** The command line ({@link Tools}); {@code --help} lists the options. */
   @Command(name = "batchserve train", sortOptions = false,
-      description = "Trains the fraud demo model (TensorFlow SavedModel, feature spec, manifest) on generated accounts.")
+      description = {"Trains the fraud demo model (TensorFlow SavedModel, feature spec, manifest) on generated accounts.",
+          "(With --input=FILE, `train` trains a model on your own data file: `train --input=FILE --help`.)"})
   static final class Cli implements Callable<Integer> {
     @Option(names = "--modelDir", defaultValue = "work/models/fraud-mlp/1", paramLabel = "DIR",
         description = "The model directory to write (default: ${DEFAULT-VALUE}).")

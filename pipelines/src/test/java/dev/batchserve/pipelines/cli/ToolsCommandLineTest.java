@@ -169,12 +169,36 @@ public class ToolsCommandLineTest {
   }
 
   @Test
+  public void theOwnModelVerbsNameTheirOptions() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    Path log = tmp.getRoot().toPath().resolve("launcher.log");
+    assertThat(Launcher.run(new String[] {"train", "--input=x.csv", "--help"}, log, out, out), is(0));
+    for (String option : List.of("--input", "--format", "--keyColumns", "--template", "--spec", "--label", "--modelDir",
+        "--name", "--version", "--model", "--hidden", "--epochs", "--learningRate", "--batchSize", "--seed", "--export")) {
+      assertThat(bytes.toString(StandardCharsets.UTF_8), containsString(option));
+    }
+    bytes.reset();
+    assertThat(Launcher.run(new String[] {"manifest", "--help"}, log, out, out), is(0));
+    for (String option : List.of("--name", "--version", "--format", "--inputFeatures", "--spec", "--inputName",
+        "--outputName", "--outputSize")) {
+      assertThat(bytes.toString(StandardCharsets.UTF_8), containsString(option));
+    }
+    bytes.reset();
+    assertThat(Launcher.run(new String[] {"fit-spec", "--help"}, log, out, out), is(0));
+    for (String option : List.of("--input", "--format", "--keyColumns", "--template", "--out")) {
+      assertThat(bytes.toString(StandardCharsets.UTF_8), containsString(option));
+    }
+  }
+
+  @Test
   public void theLauncherPassesHelpToEachVerbAndAUsageErrorIsExit10() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
     Path log = tmp.getRoot().toPath().resolve("launcher.log");
     for (List<String> verb : List.of(List.of("sample"), List.of("train"), List.of("job"), List.of("lookup"),
-        List.of("check-staleness"), List.of("model", "verify"), List.of("flink", "up"))) {
+        List.of("check-staleness"), List.of("model", "verify"), List.of("flink", "up"), List.of("fit-spec"),
+        List.of("manifest"), List.of("train", "--input=x.csv"))) {
       bytes.reset();
       String[] args = java.util.stream.Stream.concat(verb.stream(), java.util.stream.Stream.of("--help"))
           .toArray(String[]::new);
@@ -182,7 +206,7 @@ public class ToolsCommandLineTest {
       assertThat(verb + "\n" + bytes, bytes.toString(StandardCharsets.UTF_8), containsString("--help"));
       assertThat(verb + "\n" + bytes, bytes.toString(StandardCharsets.UTF_8), not(containsString("Exception")));
     }
-    for (String verb : List.of("sample", "train", "job")) {
+    for (String verb : List.of("sample", "train", "job", "fit-spec", "manifest")) {
       assertThat(verb, Launcher.run(new String[] {verb, "--noSuchOption=1"}, log, out, out),
           is(Failure.INPUT_OR_CONFIG.code));
     }
