@@ -4,7 +4,6 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 
-import dev.batchserve.models.bench.RawEngineBenchmark;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +12,7 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
-/** The tools of the models module: {@code --help} exits 0 naming the options; an unknown option is a usage error. */
+/** ModelCli (the benchmarks: BenchCommandLineTest): {@code --help} exits 0 naming the options; an unknown option is a usage error. */
 @RunWith(JUnit4.class)
 public class ToolsTest {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -21,11 +20,6 @@ public class ToolsTest {
 
   private int modelCli(String... args) {
     return ModelCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-  }
-
-  private int rawEngine(String... args) {
-    return RawEngineBenchmark.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
   }
 
@@ -54,19 +48,5 @@ public class ToolsTest {
     assertThat(modelCli("verify", "--noSuchOption", "dir"), is(ModelCli.USAGE));
     assertThat(err(), containsString("--noSuchOption"));
     assertThat(out(), is(""));
-  }
-
-  @Test
-  public void rawEngineBenchmarkAnswersHelpAndRefusesAnUnknownOption() {
-    assertThat(rawEngine("--help"), is(0));
-    for (String option : List.of("--out", "--batch-sizes", "--records", "--warmup-records", "--threads", "--work-dir")) {
-      assertThat(out(), containsString(option));
-    }
-    assertThat(rawEngine("--out", "x.json", "--noSuchOption=1"), is(2));
-    assertThat(err(), containsString("noSuchOption"));
-    assertThat(rawEngine("--records", "0"), is(2)); // --out is required
-    assertThat(err(), containsString("--out"));
-    assertThat(rawEngine("--out=x.json", "--records", "0"), is(2));
-    assertThat(err(), containsString("records must be > 0, but was 0"));
   }
 }

@@ -5,12 +5,6 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 
-import dev.batchserve.pipelines.bench.AdaptiveBatchBenchmark;
-import dev.batchserve.pipelines.bench.AnalyzeFeaturesBenchmark;
-import dev.batchserve.pipelines.bench.EndToEndBenchmark;
-import dev.batchserve.pipelines.bench.PipelineBenchmark;
-import dev.batchserve.pipelines.bench.RecommendBenchmark;
-import dev.batchserve.pipelines.bench.RunnerBenchmark;
 import dev.batchserve.pipelines.config.ConfigJob;
 import dev.batchserve.pipelines.fraud.GenerateFraudSample;
 import dev.batchserve.pipelines.fraud.TrainFraudModel;
@@ -31,7 +25,7 @@ import org.junit.runner.RunWith;
 import org.junit.runners.JUnit4;
 
 /**
- * Every tool of the pipelines module answers {@code --help} (and {@code -h}) with exit 0 and a
+ * Every tool of the pipelines module (the benchmarks: BenchCommandLineTest) answers {@code --help} (and {@code -h}) with exit 0 and a
  * usage naming its options, and refuses an unknown option with a non-zero status naming it, before
  * doing any work; both {@code --name=value} and {@code --name value} are accepted.
  */
@@ -81,19 +75,7 @@ public class ToolsCommandLineTest {
           List.of("--out", "--accounts", "--seed"), 2),
       new Case("TrainFraudModel", TrainFraudModel::run, List.of(),
           List.of("--modelDir", "--accounts", "--seed", "--version"), 2),
-      new Case("WriteFlexTemplate", WriteFlexTemplate::run, List.of(), List.of("--out"), 2),
-      new Case("PipelineBenchmark", PipelineBenchmark::run, List.of(),
-          List.of("--out", "--workDir", "--records", "--batchSizes"), 2),
-      new Case("AdaptiveBatchBenchmark", AdaptiveBatchBenchmark::run, List.of(),
-          List.of("--out", "--workDir", "--records", "--fixedSizes", "--adaptive"), 2),
-      new Case("EndToEndBenchmark", EndToEndBenchmark::run, List.of(),
-          List.of("--records", "--batchSize", "--out", "--workDir"), 2),
-      new Case("AnalyzeFeaturesBenchmark", AnalyzeFeaturesBenchmark::run, List.of(),
-          List.of("--records", "--out", "--workDir"), 2),
-      new Case("RecommendBenchmark", RecommendBenchmark::run, List.of(),
-          List.of("--out", "--workDir", "--users", "--items", "--dim", "--k", "--batchSize"), 2),
-      new Case("RunnerBenchmark", RunnerBenchmark::run, List.of(),
-          List.of("--records", "--batchSize", "--out", "--workDir", "--flinkDir", "--flinkPom"), 2));
+      new Case("WriteFlexTemplate", WriteFlexTemplate::run, List.of(), List.of("--out"), 2));
 
   private static final class Printed {
     final int code;
