@@ -29,15 +29,13 @@ public class BenchCommandLineTest {
   private static final class Case {
     final String name;
     final Tool tool;
-    final List<String> prefix;
     final List<String> options;
     final int usageCode;
     final List<String> required;
 
-    Case(String name, Tool tool, List<String> prefix, List<String> options, int usageCode, String... required) {
+    Case(String name, Tool tool, List<String> options, int usageCode, String... required) {
       this.name = name;
       this.tool = tool;
-      this.prefix = prefix;
       this.options = options;
       this.usageCode = usageCode;
       this.required = List.of(required);
@@ -45,20 +43,20 @@ public class BenchCommandLineTest {
   }
 
   private static final List<Case> TOOLS = List.of(
-      new Case("RawEngineBenchmark", RawEngineBenchmark::run, List.of(),
+      new Case("RawEngineBenchmark", RawEngineBenchmark::run,
           List.of("--out", "--batch-sizes", "--records", "--warmup-records", "--threads", "--work-dir"), 2,
           "--out=x.json"),
-      new Case("PipelineBenchmark", PipelineBenchmark::run, List.of(),
+      new Case("PipelineBenchmark", PipelineBenchmark::run,
           List.of("--out", "--workDir", "--records", "--batchSizes"), 2),
-      new Case("AdaptiveBatchBenchmark", AdaptiveBatchBenchmark::run, List.of(),
+      new Case("AdaptiveBatchBenchmark", AdaptiveBatchBenchmark::run,
           List.of("--out", "--workDir", "--records", "--fixedSizes", "--adaptive"), 2),
-      new Case("EndToEndBenchmark", EndToEndBenchmark::run, List.of(),
+      new Case("EndToEndBenchmark", EndToEndBenchmark::run,
           List.of("--records", "--batchSize", "--out", "--workDir"), 2),
-      new Case("AnalyzeFeaturesBenchmark", AnalyzeFeaturesBenchmark::run, List.of(),
+      new Case("AnalyzeFeaturesBenchmark", AnalyzeFeaturesBenchmark::run,
           List.of("--records", "--out", "--workDir"), 2),
-      new Case("RecommendBenchmark", RecommendBenchmark::run, List.of(),
+      new Case("RecommendBenchmark", RecommendBenchmark::run,
           List.of("--out", "--workDir", "--users", "--items", "--dim", "--k", "--batchSize"), 2),
-      new Case("RunnerBenchmark", RunnerBenchmark::run, List.of(),
+      new Case("RunnerBenchmark", RunnerBenchmark::run,
           List.of("--records", "--batchSize", "--out", "--workDir", "--flinkDir", "--flinkPom"), 2));
 
   private static String[] run(Case c, List<String> args, int expected) {
