@@ -152,15 +152,16 @@ $(CLASSPATH_FILE):
 
 bench-models: build
 	@mkdir -p $(WORK)/bench
-	OMP_WAIT_POLICY=PASSIVE $(MVN) -pl models exec:java -Dexec.classpathScope=compile -Dexec.mainClass=dev.batchserve.models.bench.RawEngineBenchmark \
+	OMP_WAIT_POLICY=PASSIVE $(MVN) -pl bench exec:java -Dexec.classpathScope=compile -Dexec.mainClass=dev.batchserve.models.bench.RawEngineBenchmark \
 	  -Dexec.args="--out $(WORK)/bench/raw-engines.json --work-dir $(WORK)/bench/models"
 
 # Benchmarks (not tests: no timing assertions anywhere). Figures go to $(WORK)/bench/*.json and the
-# tables are printed; BENCHMARKS.md summarises a run. BENCH_SIZES sets the end-to-end sizes.
+# tables are printed; BENCHMARKS.md summarises a run. BENCH_SIZES sets the end-to-end sizes. They live in the
+# bench module (batchserve-bench), out of the production artifacts.
 BENCH_RECORDS ?= 5000000
 BENCH_SIZES   ?= 1000000 5000000
 FLINK_LOCAL   := --runner=FlinkRunner --flinkMaster=[local] --parallelism=2
-BENCH_JAVA     = $(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR)
+BENCH_JAVA     = $(MVN) -Pflink -pl bench exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR)
 bench: bench-models
 	@mkdir -p $(WORK)/bench
 	@echo "==> Inference inside the pipeline vs the raw TF loop (Flink embedded, $(BENCH_RECORDS) records)"

@@ -14,12 +14,18 @@ import dev.batchserve.models.Models;
 import dev.batchserve.models.TensorInfo;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Command line for model directories (plain paths, {@code file:} URIs, or any URI a registered
- * {@link dev.batchserve.models.ModelLocation} handles):
+ * {@link dev.batchserve.models.ModelLocation} handles), with two subcommands:
  *
  * <ul>
  *   <li>{@code inspect <dir>}: verifies and loads the model, prints {@code {"manifest": ...,
@@ -28,14 +34,20 @@ import java.util.List;
  *       stdout, or 1 naming the offending file on stderr.
  * </ul>
  *
- * Usage errors exit with 2.
+ * Usage errors (no or an unknown subcommand, a missing directory argument, an unknown option) exit
+ * with 2; {@code --help} prints the usage and exits 0 ({@link Tools}).
  *
  * <pre>{@code
  * java -cp batchserve-models.jar dev.batchserve.models.cli.ModelCli verify /models/churn/3
  * int code = ModelCli.run(new String[] {"inspect", dir}, System.out, System.err);
  * }</pre>
  */
-public final class ModelCli {
+@Command(name = "ModelCli", exitCodeOnInvalidInput = ModelCli.USAGE,
+    synopsisHeading = "usage: ",
+    customSynopsis = {"ModelCli inspect <model-dir-or-uri>", "       ModelCli verify <model-dir-or-uri>"},
+    description = "Shows or checks a model directory (a path, file: URI or any registered model location).",
+    subcommands = {ModelCli.Inspect.class, ModelCli.Verify.class})
+public final class ModelCli implements Callable<Integer> {
   /** Success. */
   public static final int OK = 0;
   /** The model is invalid or cannot be loaded. */
@@ -43,48 +55,76 @@ public final class ModelCli {
   /** Wrong arguments. */
   public static final int USAGE = 2;
 
-  private static final String USAGE_TEXT =
-      "usage: ModelCli inspect <model-dir-or-uri>\n"
-          + "       ModelCli verify <model-dir-or-uri>";
-
   private static final ObjectMapper MAPPER =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Spec private CommandSpec spec;
 
   private ModelCli() {}
 
   /** Runs the command and exits the JVM with its code. */
   public static void main(String[] args) {
-    System.exit(run(args, System.out, System.err));
+    Tools.exit(ModelCli.class, args);
   }
 
   /** Runs the command, writing to {@code out}/{@code err}; returns the exit code. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    if (args.length != 2) {
-      err.println(USAGE_TEXT);
-      return USAGE;
+    return Tools.execute(ModelCli.class, args, out, err);
+  }
+
+  /** No subcommand: the usage, as a usage error. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return USAGE;
+  }
+
+  /** {@code inspect DIR}. */
+  @Command(name = "inspect", exitCodeOnInvalidInput = USAGE,
+      description = "Verifies and loads the model; prints its manifest and signature as JSON (exit 0, or 1).")
+  static final class Inspect implements Callable<Integer> {
+    @Parameters(paramLabel = "<model-dir-or-uri>", description = "The model directory or URI.")
+    private String dir;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return guarded(spec, () -> inspect(dir, spec.commandLine().getOut()));
     }
+  }
+
+  /** {@code verify DIR}. */
+  @Command(name = "verify", exitCodeOnInvalidInput = USAGE,
+      description = "Checks every file of the model against its manifest (exit 0, or 1 naming the file).")
+  static final class Verify implements Callable<Integer> {
+    @Parameters(paramLabel = "<model-dir-or-uri>", description = "The model directory or URI.")
+    private String dir;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      return guarded(spec, () -> verify(dir, spec.commandLine().getOut()));
+    }
+  }
+
+  /** Runs one subcommand; a model that cannot be read or loaded is {@link #INVALID}, with the reason. */
+  private static int guarded(CommandSpec spec, java.util.function.IntSupplier command) {
+    PrintWriter err = spec.commandLine().getErr();
     try {
-      switch (args[0]) {
-        case "inspect":
-          return inspect(args[1], out);
-        case "verify":
-          return verify(args[1], out);
-        default:
-          err.println("unknown command '" + args[0] + "'");
-          err.println(USAGE_TEXT);
-          return USAGE;
-      }
+      return command.getAsInt();
     } catch (ModelLoadException | ModelIntegrityException e) {
-      err.println(args[0] + " failed: " + e.getMessage());
+      err.println(spec.name() + " failed: " + e.getMessage());
       return INVALID;
     } catch (RuntimeException e) {
       // Unexpected, but a CLI should still say what went wrong rather than dump only a trace.
-      err.println(args[0] + " failed: " + e);
+      err.println(spec.name() + " failed: " + e);
       return INVALID;
     }
   }
 
-  private static int verify(String uri, PrintStream out) {
+  private static int verify(String uri, PrintWriter out) {
     Path dir = ModelFetcher.localize(uri);
     ModelManifest manifest = ModelManifest.read(dir);
     manifest.verify(dir);
@@ -93,7 +133,7 @@ public final class ModelCli {
     return OK;
   }
 
-  private static int inspect(String uri, PrintStream out) throws RuntimeException {
+  private static int inspect(String uri, PrintWriter out) {
     Path dir = ModelFetcher.localize(uri);
     ModelManifest manifest = ModelManifest.read(dir);
     ModelSignature signature;

@@ -69,6 +69,7 @@ public final class Launcher {
       "  sample [--out=DIR] [--accounts=N] [--seed=N]   write the fraud sample (CSV and Parquet)",
       "  flink up|down|status --dir=DIR [--pom=flink/pom.xml] [--taskManagers=N]   a local Flink session cluster",
       "  help              this text",
+      "  VERB --help       that verb's options and their defaults (--name=value and --name value both work)",
       "",
       "exit codes:",
       "  0   success (lookup: the key has a prediction; check-staleness: fresh)",
@@ -109,8 +110,8 @@ public final class Launcher {
   }
 
   /**
-   * Runs one verb; returns its exit code. {@code lookup} and {@code flink} delegate to mains that
-   * exit the JVM themselves on success.
+   * Runs one verb; returns its exit code. Every verb but {@code score} (Beam's options) is a
+   * picocli command ({@link dev.batchserve.models.cli.Tools}) with its own {@code --help}.
    */
   static int run(String[] args, Path log, PrintStream out, PrintStream err) {
     if (args.length == 0 || Arrays.asList("help", "--help", "-h").contains(args[0])) {
@@ -132,33 +133,27 @@ public final class Launcher {
           return score.run();
         case "job":
           err.println("==> Running the job; log: " + log);
-          RunSummary summary = ConfigJob.run(rest);
-          out.println(summary.render());
-          return 0;
+          return usageIsInputError(ConfigJob.run(rest, out, err));
         case "lookup":
-          LookupCli.main(args); // exits with 0, 1 or 2
-          return 0;
+          return LookupCli.run(args, out, err); // 0, 1 or 2
         case "check-staleness":
           return CheckStaleness.run(rest, Clock.systemUTC(), out, err);
         case "model":
           int m = ModelCli.run(rest, out, err);
           return m == ModelCli.OK ? 0 : m == ModelCli.INVALID ? Failure.MODEL.code : Failure.INPUT_OR_CONFIG.code;
         case "sample":
-          GenerateFraudSample.main(rest);
-          return 0;
+          return usageIsInputError(GenerateFraudSample.run(rest, out, err));
         case "train":
-          if (Arrays.stream(rest).anyMatch(r -> r.startsWith("--input="))) {
-            return OwnModelTools.train(rest, out);
+          if (Arrays.stream(rest).anyMatch(r -> r.startsWith("--input=") || r.equals("--input"))) {
+            return usageIsInputError(OwnModelTools.train(rest, out, err));
           }
-          TrainFraudModel.main(rest);
-          return 0;
+          return usageIsInputError(TrainFraudModel.run(rest, out, err));
         case "fit-spec":
-          return OwnModelTools.fitSpec(rest, out);
+          return usageIsInputError(OwnModelTools.fitSpec(rest, out, err));
         case "manifest":
-          return OwnModelTools.manifest(rest, out);
+          return usageIsInputError(OwnModelTools.manifest(rest, out, err));
         case "flink":
-          FlinkClusterCli.main(rest);
-          return 0;
+          return usageIsInputError(FlinkClusterCli.run(rest, out, err));
         default:
           err.println("batchserve: unknown verb '" + verb + "'");
           err.println(USAGE);
@@ -242,6 +237,11 @@ public final class Launcher {
     } catch (ClassNotFoundException | LinkageError e) {
       return false;
     }
+  }
+
+  /** A tool's usage error (picocli's exit 2, printed by the tool) as the launcher's bad-input code. */
+  private static int usageIsInputError(int code) {
+    return code == 0 ? 0 : Failure.INPUT_OR_CONFIG.code;
   }
 
   /** A message without its final full stop(s), so that the advice can follow it. */

@@ -2,99 +2,121 @@ package dev.batchserve.pipelines.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchserve.transforms.connect.Secret;
-import dev.batchserve.transforms.redis.RedisEndpoint;
-import dev.batchserve.transforms.redis.RedisPredictionStore;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.transforms.serving.Age;
 import dev.batchserve.transforms.serving.Lookup;
+import dev.batchserve.transforms.redis.RedisPredictionStore;
+import dev.batchserve.transforms.redis.RedisEndpoint;
+import dev.batchserve.transforms.connect.Secret;
 import java.io.PrintStream;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * Looks up one key in the Redis store from a shell, printing the lookup as one JSON object.
+ * {@code lookup} is a subcommand, so that {@code bin/batchserve lookup ...} and this main take the
+ * same arguments; {@code --help} lists the options ({@link Tools}).
  *
  * <pre>
  * lookup KEY --redis host:port [--prefix p] [--db n] [--password-env VAR | --password-file F] [--tls]
  * </pre>
  *
  * <p>Exit status: 0 when the key has a prediction, 1 when the lookup fell back (the JSON says why),
- * 2 for a usage error.
+ * 2 for a usage error. A store that cannot be reached throws (the launcher reports it, exit 12).
  *
  * <pre>{@code
  * java -cp batchserve-pipelines.jar dev.batchserve.pipelines.cli.LookupCli \
  *     lookup acct-7 --redis cache:6379 --prefix fraud
  * }</pre>
  */
-public final class LookupCli {
-  static final String USAGE = "usage: lookup KEY --redis host:port [--prefix p] [--db n]"
-      + " [--password-env VAR | --password-file F] [--tls]";
+@Command(name = "batchserve",
+    description = "A served prediction from Redis, with how long ago its run was published (JSON).",
+    subcommands = LookupCli.Get.class)
+public final class LookupCli implements Callable<Integer> {
+  /** A usage error. */
+  static final int USAGE = 2;
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Spec private CommandSpec spec;
 
   private LookupCli() {}
 
   public static void main(String[] args) {
-    System.exit(run(args, System.out, System.err));
+    Tools.exit(LookupCli.class, args);
   }
 
-  /** The whole command: parses, looks up, prints; returns the exit status. */
-  static int run(String[] args, PrintStream out, PrintStream err) {
-    String key = null;
-    String redis = null;
-    String prefix = "predictions";
-    int db = 0;
-    Secret password = Secret.none();
-    boolean tls = false;
-    RedisEndpoint endpoint;
-    try {
-      if (args.length < 2 || !"lookup".equals(args[0])) {
-        throw new IllegalArgumentException("expected 'lookup KEY'");
-      }
-      key = args[1];
-      for (int i = 2; i < args.length; i++) {
-        switch (args[i]) {
-          case "--redis":
-            redis = value(args, ++i, "--redis");
-            break;
-          case "--prefix":
-            prefix = value(args, ++i, "--prefix");
-            break;
-          case "--db":
-            db = Integer.parseInt(value(args, ++i, "--db"));
-            break;
-          case "--password-env":
-            password = Secret.fromEnv(value(args, ++i, "--password-env"));
-            break;
-          case "--password-file":
-            password = Secret.fromFile(value(args, ++i, "--password-file"));
-            break;
-          case "--tls":
-            tls = true;
-            break;
-          default:
-            throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-        }
-      }
-      if (redis == null) {
-        throw new IllegalArgumentException("--redis host:port is required");
-      }
-      endpoint = RedisEndpoint.parse(redis).withDatabase(db).withPassword(password).withTls(tls);
-    } catch (IllegalArgumentException e) {
-      err.println(e.getMessage());
-      err.println(USAGE);
-      return 2;
-    }
-    try (RedisPredictionStore store =
-        RedisPredictionStore.builder(endpoint).withKeyPrefix(prefix).withMaxConnections(1).build()) {
-      Lookup l = store.get(key);
-      out.println(render(l));
-      return l.isPresent() ? 0 : 1;
-    }
+  /** The whole command ({@code lookup KEY ...}): parses, looks up, prints; returns the exit status. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(LookupCli.class, args, out, err);
   }
 
-  private static String value(String[] args, int i, String option) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(option + " needs a value");
+  /** No subcommand: the usage, as a usage error. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return USAGE;
+  }
+
+  /** {@code lookup KEY --redis host:port ...}. */
+  @Command(name = "lookup", sortOptions = false,
+      description = "Looks KEY up in the Redis store; exit 0 with a prediction, 1 when it fell back.")
+  static final class Get implements Callable<Integer> {
+    @Parameters(paramLabel = "KEY", description = "The key to look up.")
+    private String key;
+
+    @Option(names = "--redis", required = true, paramLabel = "host:port", description = "The Redis server.")
+    private String redis;
+
+    @Option(names = "--prefix", defaultValue = "predictions", paramLabel = "p",
+        description = "The key prefix the sink wrote with (default: ${DEFAULT-VALUE}).")
+    private String prefix;
+
+    @Option(names = "--db", defaultValue = "0", paramLabel = "n", description = "The database (default: ${DEFAULT-VALUE}).")
+    private int db;
+
+    @ArgGroup(exclusive = true)
+    private Password password;
+
+    @Option(names = "--tls", description = "Connect with TLS.")
+    private boolean tls;
+
+    @Spec private CommandSpec spec;
+
+    /** Where the password comes from; none by default. */
+    static final class Password {
+      @Option(names = "--password-env", paramLabel = "VAR", description = "The environment variable holding the password.")
+      private String env;
+
+      @Option(names = "--password-file", paramLabel = "F", description = "The file holding the password.")
+      private String file;
+
+      Secret secret() {
+        return env != null ? Secret.fromEnv(env) : Secret.fromFile(file);
+      }
     }
-    return args[i];
+
+    @Override
+    public Integer call() {
+      RedisEndpoint endpoint;
+      try {
+        endpoint = RedisEndpoint.parse(redis).withDatabase(db)
+            .withPassword(password == null ? Secret.none() : password.secret()).withTls(tls);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      try (RedisPredictionStore store =
+          RedisPredictionStore.builder(endpoint).withKeyPrefix(prefix).withMaxConnections(1).build()) {
+        Lookup l = store.get(key);
+        spec.commandLine().getOut().println(render(l));
+        return l.isPresent() ? 0 : 1;
+      }
+    }
   }
 
   static String render(Lookup l) {

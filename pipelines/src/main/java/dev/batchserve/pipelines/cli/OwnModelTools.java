@@ -3,8 +3,8 @@ package dev.batchserve.pipelines.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchserve.models.ModelFormat;
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.training.LinearExporter;
 import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.Pipeline;
@@ -41,6 +42,11 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.Row;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The launcher verbs that take a user's own data file to a model directory the job can serve: fit
@@ -69,199 +75,204 @@ public final class OwnModelTools {
 
   private OwnModelTools() {}
 
+  /** {@code fit-spec}: fits a template on a data file and writes the fitted spec; returns the exit code. */
+  static int fitSpec(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(FitSpec.class, args, out, err);
+  }
+
+  /** {@code train --input=...}: see {@link Train}; returns the exit code. */
+  static int train(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Train.class, args, out, err);
+  }
+
+  /** {@code manifest DIR}: see {@link WriteManifest}; returns the exit code. */
+  static int manifest(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(WriteManifest.class, args, out, err);
+  }
+
+  /** The data file options of {@code fit-spec} and {@code train}. */
+  static final class DataFile {
+    @Option(names = "--input", required = true, paramLabel = "FILE", description = "The data file (CSV, JSON lines, Parquet).")
+    String input;
+
+    @Option(names = "--format", paramLabel = "csv|jsonl|parquet", description = "The file's format (default: by extension).")
+    String format;
+
+    @Option(names = "--keyColumns", paramLabel = "a,b", description = "The key columns (default: the first column read).")
+    String keyColumns;
+  }
+
   /** {@code fit-spec}: fits a template on a data file and writes the fitted spec. */
-  static int fitSpec(String[] args, PrintStream out) {
-    Map<String, String> a = parse("fit-spec", args, Set.of("input", "format", "template", "out", "keyColumns"),
-        Set.of("input", "template", "out"));
-    FeatureSpec template = FeatureSpec.read(a.get("template"));
-    List<Map<String, Object>> rows = readRows(a.get("input"), a.get("format"), template.inputNames(), null,
-        a.get("keyColumns"));
-    FeatureSpec fitted = FeatureSpec.fit(template, rows);
-    fitted.write(a.get("out"));
-    out.println("fitted " + template.inputNames().size() + " features on " + rows.size() + " rows of "
-        + a.get("input") + " -> " + a.get("out") + " (outputs " + fitted.outputNames() + ")");
-    return 0;
+  @Command(name = "batchserve fit-spec", sortOptions = false,
+      description = "Fits a feature-spec template on your data file and writes the fitted spec.")
+  static final class FitSpec implements Callable<Integer> {
+    @Mixin private DataFile data;
+
+    @Option(names = "--template", required = true, paramLabel = "T.json", description = "The feature-spec template.")
+    private String template;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The fitted spec to write.")
+    private String out;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      FeatureSpec t = FeatureSpec.read(template);
+      List<Map<String, Object>> rows = readRows(data.input, data.format, t.inputNames(), null, data.keyColumns);
+      FeatureSpec fitted = FeatureSpec.fit(t, rows);
+      fitted.write(out);
+      spec.commandLine().getOut().println("fitted " + t.inputNames().size() + " features on " + rows.size()
+          + " rows of " + data.input + " -> " + out + " (outputs " + fitted.outputNames() + ")");
+      return 0;
+    }
   }
 
   /**
    * {@code train}: fits the template (or takes a fitted {@code --spec}), trains the built-in model
    * and exports it with its spec and manifest into {@code --modelDir} (empty or absent).
    */
-  static int train(String[] args, PrintStream out) {
-    Map<String, String> a = parse("train", args,
-        Set.of("input", "format", "template", "spec", "label", "modelDir", "name", "version", "model", "hidden",
-            "epochs", "learningRate", "batchSize", "seed", "export", "keyColumns"),
-        Set.of("input", "label", "modelDir", "name"));
-    if (a.containsKey("template") == a.containsKey("spec")) {
-      throw new IllegalArgumentException(
-          "train needs exactly one of --template=FILE (fit the spec on --input) and --spec=FILE (a fitted spec)");
-    }
-    String kind = a.getOrDefault("model", "linear").toLowerCase(Locale.ROOT);
-    if (!kind.equals("linear") && !kind.equals("mlp")) {
-      throw new IllegalArgumentException("--model must be linear or mlp, but was '" + kind + "'");
-    }
-    String export = a.getOrDefault("export", kind.equals("linear") ? "linear" : "onnx").toLowerCase(Locale.ROOT);
-    if (!List.of("linear", "onnx", "tensorflow").contains(export)) {
-      throw new IllegalArgumentException("--export must be linear, onnx or tensorflow, but was '" + export + "'");
-    }
-    if (kind.equals("mlp") && export.equals("linear")) {
-      throw new IllegalArgumentException("an MLP has hidden layers, which linear-model.json cannot hold:"
-          + " use --export=onnx or --export=tensorflow, or --model=linear");
-    }
-    FeatureSpec given = FeatureSpec.read(a.containsKey("spec") ? a.get("spec") : a.get("template"));
-    String label = a.get("label");
-    List<Map<String, Object>> rows = readRows(a.get("input"), a.get("format"), given.inputNames(), label,
-        a.get("keyColumns"));
-    for (int i = 0; i < rows.size(); i++) {
-      Object y = rows.get(i).get(label);
-      Double v = null;
-      if (y instanceof Number) {
-        v = ((Number) y).doubleValue();
-      } else if (y instanceof Boolean) {
-        v = (Boolean) y ? 1.0 : 0.0;
-      } else if (y instanceof CharSequence) {
-        v = parseLabel(y.toString());
-      }
-      if (v == null) {
-        throw new IllegalArgumentException("row " + (i + 1) + " of " + a.get("input") + " has no usable label in '"
-            + label + "' (" + y + "): every training row needs a number, true/false or 0/1");
-      }
-      rows.get(i).put(label, v);
-    }
-    TrainingSet t;
-    try {
-      t = a.containsKey("spec") ? TrainingSet.of(given, rows, label) : TrainingSet.fit(given, rows, label);
-    } catch (IllegalStateException e) {
-      throw new IllegalArgumentException("cannot train on " + a.get("input") + ": " + e.getMessage()
-          + " (fix the data or the " + (a.containsKey("spec") ? "spec" : "template") + ": training rows must all be valid)", e);
-    }
-    int[] hidden = kind.equals("linear") ? new int[0]
-        : Arrays.stream(a.getOrDefault("hidden", "16").split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
-    MlpTrainer.Config config = MlpTrainer.Config.defaults().withHiddenSizes(hidden)
-        .withEpochs(Integer.parseInt(a.getOrDefault("epochs", "40")))
-        .withLearningRate(Double.parseDouble(a.getOrDefault("learningRate", "0.01")))
-        .withBatchSize(Integer.parseInt(a.getOrDefault("batchSize", "32")))
-        .withSeed(Long.parseLong(a.getOrDefault("seed", "7")));
-    MlpWeights weights = new MlpTrainer(config).train(t.x, t.y);
-    double accuracy = MlpTrainer.accuracy(weights, t.x, t.y);
-    Path dir = Paths.get(a.get("modelDir"));
-    ModelManifest partial = ModelManifest.builder()
-        .name(a.get("name"))
-        .version(a.getOrDefault("version", "1"))
-        .inputFeatures(t.spec.outputNames())
-        .trainingData(a.get("input") + " (" + rows.size() + " rows, label " + label + ")")
-        .metadata(Map.of("train_accuracy", String.format(Locale.ROOT, "%.4f", accuracy),
-            BatchInfer.SCORE_METADATA_KEY, BatchInfer.SCORE_PROBABILITY))
-        .build();
-    switch (export) {
-      case "linear":
-        LinearExporter.export(weights, dir, partial);
-        break;
-      case "onnx":
-        OnnxExporter.export(weights, dir, partial);
-        break;
-      default:
-        TensorFlowExporter.export(weights, dir, partial);
-        break;
-    }
-    ModelManifest manifest = SaveSpecToModel.write(t.spec, dir);
-    if (hidden.length > 0) {
-      // The trained network in plain JSON too, so that its scores can be checked (or it can be
-      // re-exported) without the engine; listed in the manifest like every file.
-      try {
-        Files.writeString(dir.resolve(MLP_WEIGHTS_FILE), weights.toJson());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      manifest = manifest.toBuilder().files(ModelManifest.hashFiles(dir)).build();
-      manifest.write(dir);
-      manifest.verify(dir);
-    }
-    out.println("trained " + kind + (hidden.length > 0 ? " " + Arrays.toString(hidden) : "") + " on " + rows.size()
-        + " rows (train accuracy " + String.format(Locale.ROOT, "%.4f", accuracy) + ") -> " + dir + " ("
-        + manifest.getFormat() + ", " + manifest.getFiles().size() + " files in the manifest)");
-    return 0;
-  }
+  @Command(name = "batchserve train", sortOptions = false,
+      description = {"Trains the built-in linear or MLP model on your labelled data file; writes model, spec and "
+          + "manifest into --modelDir.", "(Without --input, `train` trains the demo fraud model: see its --help.)"})
+  static final class Train implements Callable<Integer> {
+    @Mixin private DataFile data;
 
-  /**
-   * {@code manifest DIR}: writes {@code model-manifest.json} for a model directory made elsewhere
-   * (name, version and format given), or re-hashes the files of an existing manifest after its
-   * files changed, keeping every other field (those given as options replace theirs).
-   */
-  static int manifest(String[] args, PrintStream out) {
-    if (args.length == 0 || args[0].startsWith("--")) {
-      throw new IllegalArgumentException("manifest needs the model directory first: batchserve manifest DIR"
-          + " [--name=N --version=V --format=F --inputFeatures=a,b --spec=feature-spec.json]");
-    }
-    Path dir = Paths.get(args[0]);
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("model directory " + dir + " does not exist");
-    }
-    Map<String, String> a = parse("manifest", Arrays.copyOfRange(args, 1, args.length),
-        Set.of("name", "version", "format", "inputFeatures", "spec", "inputName", "outputName", "outputSize"), Set.of());
-    Path existing = dir.resolve(ModelManifest.FILE_NAME);
-    ModelManifest.Builder b;
-    if (Files.exists(existing)) {
-      b = ModelManifest.read(dir).toBuilder();
-    } else {
-      for (String required : List.of("name", "version", "format")) {
-        if (!a.containsKey(required)) {
-          throw new IllegalArgumentException(dir + " has no " + ModelManifest.FILE_NAME + ": give --name, --version"
-              + " and --format (onnx, tensorflow, linear, xgboost, or a backend's own name) to write one");
+    @Option(names = "--template", paramLabel = "T.json", description = "A template to fit on --input (or --spec).")
+    private String template;
+
+    @Option(names = "--spec", paramLabel = "S.json", description = "A fitted spec (or --template).")
+    private String specFile;
+
+    @Option(names = "--label", required = true, paramLabel = "COL", description = "The label column (number, true/false or 0/1).")
+    private String label;
+
+    @Option(names = "--modelDir", required = true, paramLabel = "DIR", description = "The model directory to write.")
+    private String modelDir;
+
+    @Option(names = "--name", required = true, description = "The model's name in its manifest.")
+    private String name;
+
+    @Option(names = "--version", defaultValue = "1", description = "The model's version (default: ${DEFAULT-VALUE}).")
+    private String version;
+
+    @Option(names = "--model", defaultValue = "linear", paramLabel = "linear|mlp",
+        description = "The model (default: ${DEFAULT-VALUE}).")
+    private String model;
+
+    @Option(names = "--hidden", defaultValue = "16", paramLabel = "N[,N...]",
+        description = "An MLP's hidden layer sizes (default: ${DEFAULT-VALUE}).")
+    private String hiddenSizes;
+
+    @Option(names = "--epochs", defaultValue = "40", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+    private int epochs;
+
+    @Option(names = "--learningRate", defaultValue = "0.01", description = "The learning rate (default: ${DEFAULT-VALUE}).")
+    private double learningRate;
+
+    @Option(names = "--batchSize", defaultValue = "32", description = "The training batch size (default: ${DEFAULT-VALUE}).")
+    private int batchSize;
+
+    @Option(names = "--seed", defaultValue = "7", description = "The random seed (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--export", paramLabel = "linear|onnx|tensorflow",
+        description = "The exported format (default: linear for --model=linear, onnx for mlp).")
+    private String exportFormat;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      if ((template != null) == (specFile != null)) {
+        throw new IllegalArgumentException(
+            "train needs exactly one of --template=FILE (fit the spec on --input) and --spec=FILE (a fitted spec)");
+      }
+      String kind = model.toLowerCase(Locale.ROOT);
+      if (!kind.equals("linear") && !kind.equals("mlp")) {
+        throw new IllegalArgumentException("--model must be linear or mlp, but was '" + kind + "'");
+      }
+      String export = (exportFormat != null ? exportFormat : kind.equals("linear") ? "linear" : "onnx")
+          .toLowerCase(Locale.ROOT);
+      if (!List.of("linear", "onnx", "tensorflow").contains(export)) {
+        throw new IllegalArgumentException("--export must be linear, onnx or tensorflow, but was '" + export + "'");
+      }
+      if (kind.equals("mlp") && export.equals("linear")) {
+        throw new IllegalArgumentException("an MLP has hidden layers, which linear-model.json cannot hold:"
+            + " use --export=onnx or --export=tensorflow, or --model=linear");
+      }
+      FeatureSpec given = FeatureSpec.read(specFile != null ? specFile : template);
+      List<Map<String, Object>> rows = readRows(data.input, data.format, given.inputNames(), label, data.keyColumns);
+      for (int i = 0; i < rows.size(); i++) {
+        Object y = rows.get(i).get(label);
+        Double v = null;
+        if (y instanceof Number) {
+          v = ((Number) y).doubleValue();
+        } else if (y instanceof Boolean) {
+          v = (Boolean) y ? 1.0 : 0.0;
+        } else if (y instanceof CharSequence) {
+          v = parseLabel(y.toString());
         }
+        if (v == null) {
+          throw new IllegalArgumentException("row " + (i + 1) + " of " + data.input + " has no usable label in '"
+              + label + "' (" + y + "): every training row needs a number, true/false or 0/1");
+        }
+        rows.get(i).put(label, v);
       }
-      b = ModelManifest.builder().createdAt(java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-    }
-    if (a.containsKey("name")) {
-      b.name(a.get("name"));
-    }
-    if (a.containsKey("version")) {
-      b.version(a.get("version"));
-    }
-    if (a.containsKey("format")) {
-      b.format(formatName(a.get("format")));
-    }
-    if (a.containsKey("inputName")) {
-      b.inputName(a.get("inputName"));
-    }
-    if (a.containsKey("outputName")) {
-      b.outputName(a.get("outputName"));
-    }
-    if (a.containsKey("outputSize")) {
-      b.outputSize(Integer.parseInt(a.get("outputSize")));
-    }
-    Path spec = a.containsKey("spec") ? Paths.get(a.get("spec")) : dir.resolve(SaveSpecToModel.FILE_NAME);
-    if (a.containsKey("inputFeatures")) {
-      b.inputFeatures(Arrays.stream(a.get("inputFeatures").split(",")).map(String::trim).collect(Collectors.toList()));
-    } else if (Files.exists(spec)) {
-      b.inputFeatures(FeatureSpec.read(spec.toString()).outputNames());
-    }
-    // Every file but the manifest itself, hashed now.
-    ModelManifest manifest = b.files(ModelManifest.hashFiles(dir)).build();
-    manifest.write(dir);
-    manifest.verify(dir);
-    out.println("wrote " + existing + ": " + manifest.getName() + " version "
-        + manifest.getVersion() + ", " + manifest.getFormat() + ", " + manifest.getFiles().size() + " files hashed");
-    return 0;
-  }
-
-  /** A manifest format from its usual spelling ({@code onnx}, {@code tensorflow}, ...) or a backend's own name. */
-  static String formatName(String s) {
-    switch (s.trim().toLowerCase(Locale.ROOT)) {
-      case "onnx":
-        return ModelFormat.ONNX;
-      case "tensorflow":
-      case "tf":
-      case "savedmodel":
-      case "tf_saved_model":
-        return ModelFormat.TF_SAVED_MODEL;
-      case "linear":
-      case "linear_json":
-        return ModelFormat.LINEAR_JSON;
-      case "xgboost":
-        return ModelFormat.XGBOOST;
-      default:
-        return s.trim();
+      TrainingSet t;
+      try {
+        t = specFile != null ? TrainingSet.of(given, rows, label) : TrainingSet.fit(given, rows, label);
+      } catch (IllegalStateException e) {
+        throw new IllegalArgumentException("cannot train on " + data.input + ": " + e.getMessage()
+            + " (fix the data or the " + (specFile != null ? "spec" : "template")
+            + ": training rows must all be valid)", e);
+      }
+      int[] hidden = kind.equals("linear") ? new int[0]
+          : Arrays.stream(hiddenSizes.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+      MlpTrainer.Config config = MlpTrainer.Config.defaults().withHiddenSizes(hidden)
+          .withEpochs(epochs)
+          .withLearningRate(learningRate)
+          .withBatchSize(batchSize)
+          .withSeed(seed);
+      MlpWeights weights = new MlpTrainer(config).train(t.x, t.y);
+      double accuracy = MlpTrainer.accuracy(weights, t.x, t.y);
+      Path dir = Paths.get(modelDir);
+      ModelManifest partial = ModelManifest.builder()
+          .name(name)
+          .version(version)
+          .inputFeatures(t.spec.outputNames())
+          .trainingData(data.input + " (" + rows.size() + " rows, label " + label + ")")
+          .metadata(Map.of("train_accuracy", String.format(Locale.ROOT, "%.4f", accuracy),
+              BatchInfer.SCORE_METADATA_KEY, BatchInfer.SCORE_PROBABILITY))
+          .build();
+      switch (export) {
+        case "linear":
+          LinearExporter.export(weights, dir, partial);
+          break;
+        case "onnx":
+          OnnxExporter.export(weights, dir, partial);
+          break;
+        default:
+          TensorFlowExporter.export(weights, dir, partial);
+          break;
+      }
+      ModelManifest manifest = SaveSpecToModel.write(t.spec, dir);
+      if (hidden.length > 0) {
+        // The trained network in plain JSON too, so that its scores can be checked (or it can be
+        // re-exported) without the engine; listed in the manifest like every file.
+        try {
+          Files.writeString(dir.resolve(MLP_WEIGHTS_FILE), weights.toJson());
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        manifest = manifest.toBuilder().files(ModelManifest.hashFiles(dir)).build();
+        manifest.write(dir);
+        manifest.verify(dir);
+      }
+      spec.commandLine().getOut().println("trained " + kind + (hidden.length > 0 ? " " + Arrays.toString(hidden) : "")
+          + " on " + rows.size() + " rows (train accuracy " + String.format(Locale.ROOT, "%.4f", accuracy) + ") -> "
+          + dir + " (" + manifest.getFormat() + ", " + manifest.getFiles().size() + " files in the manifest)");
+      return 0;
     }
   }
 
@@ -278,28 +289,6 @@ public final class OwnModelTools {
     } catch (NumberFormatException e) {
       return null;
     }
-  }
-
-  /** {@code --k=v} options; unknown or missing required ones fail naming them. */
-  static Map<String, String> parse(String verb, String[] args, Set<String> known, Set<String> required) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String arg : args) {
-      if (!arg.startsWith("--") || !arg.contains("=")) {
-        throw new IllegalArgumentException(verb + " takes --name=value options, but got '" + arg + "'");
-      }
-      String[] kv = arg.substring(2).split("=", 2);
-      if (!known.contains(kv[0])) {
-        throw new IllegalArgumentException(verb + " has no option --" + kv[0] + "; its options: --"
-            + known.stream().sorted().collect(Collectors.joining(", --")));
-      }
-      m.put(kv[0], kv[1]);
-    }
-    for (String r : required) {
-      if (!m.containsKey(r) || m.get(r).isBlank()) {
-        throw new IllegalArgumentException(verb + " needs --" + r);
-      }
-    }
-    return m;
   }
 
   /**

@@ -1,9 +1,11 @@
 package dev.batchserve.pipelines.config;
 
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
 import dev.batchserve.transforms.values.RunInfo;
+import java.io.PrintStream;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -11,12 +13,19 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * Runs a {@link JobConfig} file: reads and validates it (with {@code --set} overrides), waits for
@@ -33,6 +42,8 @@ import org.slf4j.LoggerFactory;
  *   -Dexec.args="--config=pipelines/src/main/resources/jobs/fraud-daily.yaml --runDate=2026-11-28 \
  *                --set fallback.policy=constant --set fallback.value=0.02 --batchSize=512 --maxPsi=off"
  * </pre>
+ *
+ * <p>{@code --help} lists the job's own options ({@link Tools}).
  */
 public final class ConfigJob {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigJob.class);
@@ -40,8 +51,70 @@ public final class ConfigJob {
   private ConfigJob() {}
 
   public static void main(String[] args) {
-    RunSummary summary = run(args);
-    System.out.println(summary.render());
+    Tools.exitOnFailure(new Cli(), args);
+  }
+
+  /**
+   * The command: parses {@code args} ({@code --help} prints the usage), runs the job and prints its
+   * summary to {@code out}; returns the exit code. A failing run throws, as {@link #run(String[])}.
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(new Cli(), args, out, err);
+  }
+
+  /** The options of the job command ({@link Tools}); any other argument is the pipeline's. */
+  @Command(name = "batchserve job", sortOptions = false,
+      description = {"Runs a job file (YAML or JSON): BatchScoringPipeline with the job's arguments.",
+          "Any other option (--runner=..., runner options, any option of `score`) goes to the pipeline after "
+              + "the job's own and wins over the file's value."})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--config", required = true, paramLabel = "FILE",
+        description = "The job file (local, gs:// or classpath:).")
+    private String config;
+
+    @Option(names = "--runDate", paramLabel = "YYYY-MM-DD", description = "The run date (default: today, UTC).")
+    private String runDate;
+
+    @Option(names = "--runHour", defaultValue = "0", paramLabel = "H",
+        description = "The run hour of an hourly job (default: ${DEFAULT-VALUE}).")
+    private int runHour;
+
+    @Option(names = "--set", paramLabel = "key.path=value",
+        description = "Changes the job document itself (checked like the file); repeatable.")
+    private List<String> sets = new ArrayList<>();
+
+    @Unmatched private List<String> passThrough = new ArrayList<>();
+
+    @Spec private CommandSpec spec;
+
+    CommandLine commandLine() {
+      if (config.isBlank()) {
+        throw new IllegalArgumentException("--config=<job.yaml> is required (YAML or JSON; local, gs:// or classpath:)");
+      }
+      LocalDate date;
+      try {
+        date = runDate == null || runDate.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(runDate);
+      } catch (DateTimeParseException e) {
+        throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + runDate + "'", e);
+      }
+      return new CommandLine(config, date, runHour, sets, passThrough);
+    }
+
+    @Override
+    public Integer call() {
+      CommandLine cl;
+      try {
+        cl = commandLine();
+        // An unknown pipeline option is a usage error now, before the job file is read.
+        PipelineOptionsFactory.register(BatchScoringOptions.class);
+        PipelineOptionsFactory.fromArgs(BatchScoringPipeline.withNumericLimits(passThrough.toArray(new String[0])))
+            .as(BatchScoringOptions.class);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      spec.commandLine().getOut().println(run(cl).render());
+      return 0;
+    }
   }
 
   /** The parsed command line: config URI, run date and hour, overrides, pass-through arguments. */
@@ -61,46 +134,19 @@ public final class ConfigJob {
     }
   }
 
-  /** Parses {@code --config=}, {@code --runDate=}, {@code --runHour=}, {@code --set k=v} / {@code --set=k=v}. */
+  /**
+   * Parses {@code --config=}, {@code --runDate=}, {@code --runHour=}, {@code --set k=v} / {@code --set=k=v}
+   * (each also as {@code --name value}); every other argument is passed through. A bad argument
+   * throws {@link IllegalArgumentException} naming it.
+   */
   public static CommandLine parse(String[] args) {
-    String config = null;
-    String runDate = null;
-    int runHour = 0;
-    List<String> sets = new ArrayList<>();
-    List<String> rest = new ArrayList<>();
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--set")) {
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException("--set needs key.path=value after it");
-        }
-        sets.add(args[++i]);
-      } else if (a.startsWith("--set=")) {
-        sets.add(a.substring("--set=".length()));
-      } else if (a.startsWith("--config=")) {
-        config = a.substring("--config=".length());
-      } else if (a.startsWith("--runDate=")) {
-        runDate = a.substring("--runDate=".length());
-      } else if (a.startsWith("--runHour=")) {
-        try {
-          runHour = Integer.parseInt(a.substring("--runHour=".length()));
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("--runHour must be 0-23, but was '" + a + "'", e);
-        }
-      } else {
-        rest.add(a);
-      }
-    }
-    if (config == null || config.isBlank()) {
-      throw new IllegalArgumentException("--config=<job.yaml> is required (YAML or JSON; local, gs:// or classpath:)");
-    }
-    LocalDate date;
+    Cli cli = new Cli();
     try {
-      date = runDate == null || runDate.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(runDate);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + runDate + "'", e);
+      new picocli.CommandLine(cli).setExpandAtFiles(false).parseArgs(args);
+    } catch (ParameterException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
-    return new CommandLine(config, date, runHour, sets, rest);
+    return cli.commandLine();
   }
 
   /**
@@ -108,7 +154,10 @@ public final class ConfigJob {
    * marker, if any, before it reads anything ({@code --waitForMarker}, from {@code schedule}).
    */
   public static RunSummary run(String[] args) {
-    CommandLine cl = parse(args);
+    return run(parse(args));
+  }
+
+  private static RunSummary run(CommandLine cl) {
     PipelineOptionsFactory.register(BatchScoringOptions.class);
     // Registers gs:// and other file systems for the config, the marker and the job itself.
     PipelineOptions fsOptions = PipelineOptionsFactory.fromArgs(

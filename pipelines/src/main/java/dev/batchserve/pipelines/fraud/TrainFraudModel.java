@@ -1,6 +1,7 @@
 package dev.batchserve.pipelines.fraud;
 
 import dev.batchserve.models.ModelManifest;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.TensorFlowExporter;
@@ -8,12 +9,18 @@ import dev.batchserve.pipelines.TrainingSet;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.inference.BatchInfer;
+import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Trains the fraud example's demo model from project code alone (no Python, no download) and
@@ -28,6 +35,8 @@ import java.util.Map;
  * <pre>
  * java ... TrainFraudModel --modelDir=work/models/fraud-mlp/1 [--accounts=20000] [--seed=7] [--version=1]
  * </pre>
+ *
+ * <p>{@code --help} lists the options ({@link Tools}).
  */
 public final class TrainFraudModel {
   public static final String MODEL_NAME = "fraud-mlp";
@@ -63,27 +72,43 @@ public final class TrainFraudModel {
   }
 
   public static void main(String[] args) {
-    Path modelDir = Paths.get("work/models/fraud-mlp/1");
-    int accounts = 20_000;
-    long seed = 7;
-    String version = "1";
-    for (String a : args) {
-      String[] kv = a.replaceFirst("^--", "").split("=", 2);
-      if (kv.length != 2) {
-        throw new IllegalArgumentException("arguments are --name=value, but got '" + a + "'");
-      }
-      switch (kv[0]) {
-        case "modelDir": modelDir = Paths.get(kv[1]); break;
-        case "accounts": accounts = Integer.parseInt(kv[1]); break;
-        case "seed": seed = Long.parseLong(kv[1]); break;
-        case "version": version = kv[1]; break;
-        default: throw new IllegalArgumentException("unknown argument --" + kv[0]
-            + " (known: --modelDir, --accounts, --seed, --version)");
-      }
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line ({@link Tools}); {@code --help} lists the options. */
+  @Command(name = "batchserve train", sortOptions = false,
+      description = {"Trains the fraud demo model (TensorFlow SavedModel, feature spec, manifest) on generated accounts.",
+          "(With --input=FILE, `train` trains a model on your own data file: `train --input=FILE --help`.)"})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--modelDir", defaultValue = "work/models/fraud-mlp/1", paramLabel = "DIR",
+        description = "The model directory to write (default: ${DEFAULT-VALUE}).")
+    private Path modelDir;
+
+    @Option(names = "--accounts", defaultValue = "20000", description = "Training accounts (default: ${DEFAULT-VALUE}).")
+    private int accounts;
+
+    @Option(names = "--seed", defaultValue = "7", description = "The random seed (default: ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--version", defaultValue = "1", description = "The model version (default: ${DEFAULT-VALUE}).")
+    private String version;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      out.printf("Training the fraud demo model on %d generated accounts (seed %d)...%n", accounts, seed);
+      out.flush();
+      TrainingSet.Trained t = train(modelDir, accounts, seed, version);
+      out.printf("Exported %s:%s to %s (%d input features, train accuracy %.3f)%n",
+          t.manifest.getName(), t.manifest.getVersion(), modelDir, t.spec.outputSize(), t.trainAccuracy);
+      return 0;
     }
-    System.out.printf("Training the fraud demo model on %d generated accounts (seed %d)...%n", accounts, seed);
-    TrainingSet.Trained t = train(modelDir, accounts, seed, version);
-    System.out.printf("Exported %s:%s to %s (%d input features, train accuracy %.3f)%n",
-        t.manifest.getName(), t.manifest.getVersion(), modelDir, t.spec.outputSize(), t.trainAccuracy);
   }
 }

@@ -3,20 +3,26 @@ package dev.batchserve.pipelines.monitoring;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.transforms.serving.Age;
 import dev.batchserve.transforms.sink.FileSink;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.concurrent.Callable;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * Checks that the latest published run under an output root is fresh: reads {@code _LATEST}, then
@@ -33,49 +39,73 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * java -cp batchserve-pipelines.jar dev.batchserve.pipelines.monitoring.CheckStaleness \
  *     --output=/data/predictions/fraud --interval=daily [--sla=PT36H] [--alertWebhook=https://...] [--json]
  * </pre>
+ *
+ * <p>{@code --help} lists the options ({@link Tools}); a bad or unknown option exits {@value #USAGE}.
  */
-public final class CheckStaleness {
+@Command(name = "batchserve check-staleness", sortOptions = false,
+    exitCodeOnInvalidInput = CheckStaleness.USAGE,
+    description = "Whether the latest run under --output was published within the SLA. Exit 0 when fresh, "
+        + CheckStaleness.STALE + " when stale or nothing is published, " + CheckStaleness.USAGE + " for bad arguments.")
+public final class CheckStaleness implements Callable<Integer> {
   public static final int FRESH = 0;
   public static final int STALE = 2;
   public static final int USAGE = 64;
 
-  private CheckStaleness() {}
+  @Option(names = "--output", required = true, paramLabel = "DIR",
+      description = "The root of the prediction files (where _LATEST is).")
+  private String output;
+
+  @Option(names = "--interval", defaultValue = "daily", paramLabel = "INTERVAL",
+      description = "The run interval: hourly, daily or weekly (default: ${DEFAULT-VALUE}).")
+  private String interval;
+
+  @Option(names = "--sla", paramLabel = "DURATION",
+      description = "The longest age that is fresh, ISO-8601 (PT36H); default 1.5 times the interval.")
+  private String sla;
+
+  @Option(names = "--alertWebhook", paramLabel = "URL", description = "Where to post an alert when stale.")
+  private String alertWebhook;
+
+  @Option(names = "--json", description = "Print one JSON object instead of the line for people.")
+  private boolean json;
+
+  @Spec private CommandSpec spec;
+
+  private final Clock clock;
+
+  private CheckStaleness() {
+    this(Clock.systemUTC());
+  }
+
+  private CheckStaleness(Clock clock) {
+    this.clock = clock;
+  }
 
   public static void main(String[] args) {
-    System.exit(run(args, Clock.systemUTC(), System.out, System.err));
+    Tools.exit(new CheckStaleness(), args);
   }
 
   /** Parses {@code --output --interval [--sla] [--alertWebhook] [--json]} and checks; returns the exit status. */
   public static int run(String[] args, Clock clock, PrintStream out, PrintStream err) {
-    Map<String, String> a = new HashMap<>();
-    boolean json = false;
-    for (String arg : args) {
-      if (arg.equals("--json")) {
-        json = true;
-        continue;
-      }
-      int eq = arg.indexOf('=');
-      if (!arg.startsWith("--") || eq < 0) {
-        err.println("arguments are --name=value (and --json), but got '" + arg + "'");
-        return USAGE;
-      }
-      a.put(arg.substring(2, eq), arg.substring(eq + 1));
+    return Tools.execute(new CheckStaleness(clock), args, out, err);
+  }
+
+  @Override
+  public Integer call() {
+    if (output.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "--output=<root of the prediction files> is required");
     }
-    String output = a.get("output");
-    if (output == null || output.isEmpty()) {
-      err.println("--output=<root of the prediction files> is required");
-      return USAGE;
-    }
-    Duration sla;
+    Duration limit;
     try {
-      RunInfo.Interval interval = RunInfo.Interval.parse(a.getOrDefault("interval", "daily"));
-      sla = a.containsKey("sla") ? Duration.parse(a.get("sla")) : defaultSla(interval);
+      RunInfo.Interval i = RunInfo.Interval.parse(interval);
+      limit = sla != null ? Duration.parse(sla) : defaultSla(i);
     } catch (IllegalArgumentException | DateTimeParseException e) {
-      err.println(e.getMessage());
-      return USAGE;
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     FileSystems.setDefaultPipelineOptions(PipelineOptionsFactory.create());
-    return check(output, sla, clock, a.get("alertWebhook"), json, out, err);
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    return check(output, limit, clock, alertWebhook, json, out, err);
   }
 
   /** 1.5 times the interval: one missed run is tolerated for half an interval. */
@@ -97,6 +127,18 @@ public final class CheckStaleness {
    */
   public static int check(String output, Duration sla, Clock clock, @Nullable String webhook, boolean json,
       PrintStream out, PrintStream err) {
+    PrintWriter o = new PrintWriter(out, true);
+    PrintWriter e = new PrintWriter(err, true);
+    try {
+      return check(output, sla, clock, webhook, json, o, e);
+    } finally {
+      o.flush();
+      e.flush();
+    }
+  }
+
+  private static int check(String output, Duration sla, Clock clock, @Nullable String webhook, boolean json,
+      PrintWriter out, PrintWriter err) {
     String root = output.endsWith("/") ? output.substring(0, output.length() - 1) : output;
     String dir = FileSink.latestDirectory(root);
     String problem;

@@ -1,11 +1,18 @@
 package dev.batchserve.pipelines.templates;
 
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code make template}: writes the Flex Template build context of {@link BatchScoringPipeline} into
@@ -46,19 +53,32 @@ public final class WriteFlexTemplate {
         + "ENTRYPOINT [\"/opt/google/dataflow/java_template_launcher\"]\n";
   }
 
-  public static void main(String[] args) throws IOException {
-    Path out = Path.of("work/template");
-    for (String a : args) {
-      if (a.startsWith("--out=")) {
-        out = Path.of(a.substring("--out=".length()));
-      } else {
-        System.err.println("usage: WriteFlexTemplate [--out=work/template]");
-        System.exit(2);
-      }
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line ({@link Tools}); {@code --help} lists the option. */
+  @Command(name = "WriteFlexTemplate",
+      description = "Writes the Flex Template build context (metadata.json, Dockerfile) of the batch-scoring job.")
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--out", defaultValue = "work/template", paramLabel = "DIR",
+        description = "The folder to write into (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      Files.createDirectories(out);
+      Files.writeString(out.resolve("metadata.json"), metadataJson(), StandardCharsets.UTF_8);
+      Files.writeString(out.resolve("Dockerfile"), dockerfile(), StandardCharsets.UTF_8);
+      spec.commandLine().getOut().println("wrote " + out.resolve("metadata.json") + " and " + out.resolve("Dockerfile"));
+      return 0;
     }
-    Files.createDirectories(out);
-    Files.writeString(out.resolve("metadata.json"), metadataJson(), StandardCharsets.UTF_8);
-    Files.writeString(out.resolve("Dockerfile"), dockerfile(), StandardCharsets.UTF_8);
-    System.out.println("wrote " + out.resolve("metadata.json") + " and " + out.resolve("Dockerfile"));
   }
 }

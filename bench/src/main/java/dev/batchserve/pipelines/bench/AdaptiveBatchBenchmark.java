@@ -4,17 +4,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.transforms.inference.BatchInfer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Collectors;
+import java.util.concurrent.Callable;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.DistributionResult;
@@ -24,6 +23,12 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * Fixed against adaptive batch sizes ({@link BatchInfer#withAdaptiveBatchSize}) in one JVM, on the
@@ -149,34 +154,60 @@ public final class AdaptiveBatchBenchmark {
     return root;
   }
 
-  public static void main(String[] args) throws IOException {
-    Path out = Paths.get("work/bench/adaptive.json");
-    Path workDir = Paths.get("work/bench/models");
-    long records = 1_000_000;
-    List<Integer> fixed = List.of(32, 256, 4096);
-    int min = 16;
-    int max = 8192;
-    List<String> pipelineArgs = new ArrayList<>();
-    for (String a : args) {
-      if (a.startsWith("--out=")) {
-        out = Paths.get(a.substring(6));
-      } else if (a.startsWith("--workDir=")) {
-        workDir = Paths.get(a.substring(10));
-      } else if (a.startsWith("--records=")) {
-        records = Long.parseLong(a.substring(10));
-      } else if (a.startsWith("--fixedSizes=")) {
-        fixed = Arrays.stream(a.substring(13).split(",")).map(String::trim).map(Integer::valueOf)
-            .collect(Collectors.toList());
-      } else if (a.startsWith("--adaptive=")) {
-        String[] bounds = a.substring(11).split(":");
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line; options not listed are the pipeline's. */
+  @Command(name = "AdaptiveBatchBenchmark", sortOptions = false,
+      description = {"Fixed vs adaptive batch sizes on the same job.",
+          "Any other option (--runner=..., runner options) goes to the pipeline."})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--out", defaultValue = "work/bench/adaptive.json", paramLabel = "FILE",
+        description = "The JSON report (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--workDir", defaultValue = "work/bench/models", paramLabel = "DIR",
+        description = "Models and data (default: ${DEFAULT-VALUE}).")
+    private Path workDir;
+
+    @Option(names = "--records", defaultValue = "1000000", description = "Records to score (default: ${DEFAULT-VALUE}).")
+    private long records;
+
+    @Option(names = "--fixedSizes", split = ",", defaultValue = "32,256,4096", paramLabel = "N",
+        description = "Fixed batch sizes (default: ${DEFAULT-VALUE}).")
+    private List<Integer> fixed;
+
+    @Option(names = "--adaptive", defaultValue = "16:8192", paramLabel = "MIN:MAX",
+        description = "The adaptive batch size's bounds (default: ${DEFAULT-VALUE}).")
+    private String adaptive;
+
+    @Unmatched private List<String> pipelineArgs = new ArrayList<>();
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      String[] bounds = adaptive.split(":");
+      int min;
+      int max;
+      try {
         min = Integer.parseInt(bounds[0].trim());
         max = Integer.parseInt(bounds[1].trim());
-      } else {
-        pipelineArgs.add(a);
+      } catch (RuntimeException e) {
+        throw new ParameterException(spec.commandLine(), "--adaptive must be MIN:MAX, like 16:8192, but was '"
+            + adaptive + "'", e);
       }
+      String[] a = PipelineBenchmark.checkedPipelineArgs(spec, pipelineArgs, PipelineOptions.class);
+      System.out.printf("Fixed vs adaptive batch sizes, %,d records, %d cores%n", records,
+          Runtime.getRuntime().availableProcessors());
+      AdaptiveBatchBenchmark.run(a, workDir, out, records, fixed, min, max, System.out);
+      return 0;
     }
-    System.out.printf("Fixed vs adaptive batch sizes, %,d records, %d cores%n", records,
-        Runtime.getRuntime().availableProcessors());
-    run(pipelineArgs.toArray(new String[0]), workDir, out, records, fixed, min, max, System.out);
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
@@ -20,9 +21,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.checkerframework.checker.nullness.qual.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The same fraud scoring job ({@link BatchScoringPipeline}, the input and model of
@@ -254,34 +258,47 @@ public final class RunnerBenchmark {
     return root;
   }
 
-  public static void main(String[] args) throws IOException, InterruptedException {
-    long records = 200_000;
-    int batchSize = 256;
-    Path out = Paths.get("work/bench/runners.json");
-    Path work = Paths.get("work/bench/e2e");
-    Path flinkDir = Paths.get("work/bench/flink-cluster");
-    Path flinkPom = Paths.get("flink/pom.xml");
-    for (String a : args) {
-      String v = a.substring(a.indexOf('=') + 1);
-      if (a.startsWith("--records=")) {
-        records = Long.parseLong(v);
-      } else if (a.startsWith("--batchSize=")) {
-        batchSize = Integer.parseInt(v);
-      } else if (a.startsWith("--out=")) {
-        out = Paths.get(v);
-      } else if (a.startsWith("--workDir=")) {
-        work = Paths.get(v);
-      } else if (a.startsWith("--flinkDir=")) {
-        flinkDir = Paths.get(v);
-      } else if (a.startsWith("--flinkPom=")) {
-        flinkPom = Paths.get(v);
-      } else {
-        throw new IllegalArgumentException("unknown argument " + a + "; usage: RunnerBenchmark [--records=200000]"
-            + " [--batchSize=256] [--out=...] [--workDir=...] [--flinkDir=...] [--flinkPom=flink/pom.xml]");
-      }
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line. */
+  @Command(name = "RunnerBenchmark", sortOptions = false,
+      description = "The same job on the Direct runner, Flink embedded and a Flink session cluster; same predictions.")
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--records", defaultValue = "200000", description = "Records to score (default: ${DEFAULT-VALUE}).")
+    private long records;
+
+    @Option(names = "--batchSize", defaultValue = "256", description = "The job's batch size (default: ${DEFAULT-VALUE}).")
+    private int batchSize;
+
+    @Option(names = "--out", defaultValue = "work/bench/runners.json", paramLabel = "FILE",
+        description = "The JSON report (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--workDir", defaultValue = "work/bench/e2e", paramLabel = "DIR",
+        description = "Model, data and output (default: ${DEFAULT-VALUE}).")
+    private Path work;
+
+    @Option(names = "--flinkDir", defaultValue = "work/bench/flink-cluster", paramLabel = "DIR",
+        description = "The session cluster's state and logs (default: ${DEFAULT-VALUE}).")
+    private Path flinkDir;
+
+    @Option(names = "--flinkPom", defaultValue = "flink/pom.xml", paramLabel = "FILE",
+        description = "The POM listing Flink's jars (default: ${DEFAULT-VALUE}).")
+    private Path flinkPom;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+      Path lib = FlinkClusterClasspath.copy(flinkPom, flinkDir.resolve("lib"));
+      RunnerBenchmark.run(work, records, batchSize, FraudBenchmarkData.TRAINING_ACCOUNTS,
+          new Cluster(flinkDir, lib, FlinkClusterClasspath.filesToStage()), out, System.out);
+      return 0;
     }
-    Path lib = FlinkClusterClasspath.copy(flinkPom, flinkDir.resolve("lib"));
-    run(work, records, batchSize, FraudBenchmarkData.TRAINING_ACCOUNTS,
-        new Cluster(flinkDir, lib, FlinkClusterClasspath.filesToStage()), out, System.out);
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.models.Model;
 import dev.batchserve.models.Models;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
@@ -12,12 +13,19 @@ import dev.batchserve.pipelines.fraud.FraudSample;
 import dev.batchserve.pipelines.fraud.TrainFraudModel;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * The fraud job end to end (Parquet in -> features -> TF MLP -> Parquet + JSON lines out, with the
@@ -75,28 +83,47 @@ public final class EndToEndBenchmark {
     }
   }
 
-  public static void main(String[] args) throws IOException {
-    long records = 1_000_000;
-    int batchSize = 256;
-    Path out = null;
-    Path work = Paths.get("work/bench/e2e");
-    List<String> pipelineArgs = new ArrayList<>();
-    for (String a : args) {
-      if (a.startsWith("--records=")) {
-        records = Long.parseLong(a.substring(10));
-      } else if (a.startsWith("--out=")) {
-        out = Paths.get(a.substring(6));
-      } else if (a.startsWith("--workDir=")) {
-        work = Paths.get(a.substring(10));
-      } else if (a.startsWith("--batchSize=")) {
-        batchSize = Integer.parseInt(a.substring(12));
-      } else {
-        pipelineArgs.add(a);
-      }
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line; options not listed are the pipeline's. */
+  @Command(name = "EndToEndBenchmark", sortOptions = false,
+      description = {"The whole scoring job vs the raw loop (features + TF, one thread) on the same records.",
+          "Any other option (--runner=..., runner options, any option of the job) goes to the pipeline."})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--records", defaultValue = "1000000", description = "Records to score (default: ${DEFAULT-VALUE}).")
+    private long records;
+
+    @Option(names = "--batchSize", defaultValue = "256", description = "The job's batch size (default: ${DEFAULT-VALUE}).")
+    private int batchSize;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "The JSON report (default: WORKDIR/e2e-RECORDS.json).")
+    private Path out;
+
+    @Option(names = "--workDir", defaultValue = "work/bench/e2e", paramLabel = "DIR",
+        description = "Model, data and output (default: ${DEFAULT-VALUE}).")
+    private Path work;
+
+    @Unmatched private List<String> pipelineArgs = new ArrayList<>();
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      PipelineBenchmark.checkedPipelineArgs(spec, pipelineArgs, BatchScoringOptions.class);
+      measure(records, batchSize, out == null ? work.resolve("e2e-" + records + ".json") : out, work, pipelineArgs);
+      return 0;
     }
-    if (out == null) {
-      out = work.resolve("e2e-" + records + ".json");
-    }
+  }
+
+  private static void measure(long records, int batchSize, Path out, Path work, List<String> pipelineArgs)
+      throws IOException {
     Path modelDir = FraudBenchmarkData.model(work, FraudBenchmarkData.TRAINING_ACCOUNTS);
     Path input = FraudBenchmarkData.parquetInput(work, records, System.out);
     Path output = work.resolve("out-" + records).toAbsolutePath();

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.models.Model;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.Models;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.tensorflow.TensorFlowModel;
 import dev.batchserve.models.tensorflow.TensorFlowOptions;
 import dev.batchserve.pipelines.recommend.Recommend;
@@ -32,6 +33,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
@@ -49,6 +51,11 @@ import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * Top-k recommendations against the raw TensorFlow matmul, measured side by side in one run: the
@@ -451,35 +458,52 @@ public final class RecommendBenchmark {
     return root;
   }
 
-  public static void main(String[] args) throws IOException {
-    Path out = Paths.get("work/bench/recommend.json");
-    Path workDir = Paths.get("work/bench/recommend");
-    int users = 100_000;
-    int items = 10_000;
-    int dim = 64;
-    int k = 100;
-    int batchSize = 256;
-    List<String> pipelineArgs = new ArrayList<>();
-    for (String a : args) {
-      String v = a.substring(a.indexOf('=') + 1);
-      if (a.startsWith("--out=")) {
-        out = Paths.get(v);
-      } else if (a.startsWith("--workDir=")) {
-        workDir = Paths.get(v);
-      } else if (a.startsWith("--users=")) {
-        users = Integer.parseInt(v);
-      } else if (a.startsWith("--items=")) {
-        items = Integer.parseInt(v);
-      } else if (a.startsWith("--dim=")) {
-        dim = Integer.parseInt(v);
-      } else if (a.startsWith("--k=")) {
-        k = Integer.parseInt(v);
-      } else if (a.startsWith("--batchSize=")) {
-        batchSize = Integer.parseInt(v);
-      } else {
-        pipelineArgs.add(a);
-      }
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line; options not listed are the pipeline's. */
+  @Command(name = "RecommendBenchmark", sortOptions = false,
+      description = {"Top-k recommendations: the pipeline vs a raw matrix product.",
+          "Any other option (--runner=..., runner options) goes to the pipeline."})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--out", defaultValue = "work/bench/recommend.json", paramLabel = "FILE",
+        description = "The JSON report (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--workDir", defaultValue = "work/bench/recommend", paramLabel = "DIR",
+        description = "Models and output (default: ${DEFAULT-VALUE}).")
+    private Path workDir;
+
+    @Option(names = "--users", defaultValue = "100000", description = "Users (default: ${DEFAULT-VALUE}).")
+    private int users;
+
+    @Option(names = "--items", defaultValue = "10000", description = "Items (default: ${DEFAULT-VALUE}).")
+    private int items;
+
+    @Option(names = "--dim", defaultValue = "64", description = "Embedding dimension (default: ${DEFAULT-VALUE}).")
+    private int dim;
+
+    @Option(names = "--k", defaultValue = "100", description = "Items per user (default: ${DEFAULT-VALUE}).")
+    private int k;
+
+    @Option(names = "--batchSize", defaultValue = "256", description = "Users per batch (default: ${DEFAULT-VALUE}).")
+    private int batchSize;
+
+    @Unmatched private List<String> pipelineArgs = new ArrayList<>();
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      String[] a = PipelineBenchmark.checkedPipelineArgs(spec, pipelineArgs, RecommendPipeline.Options.class);
+      RecommendBenchmark.run(a, workDir, out, new Sizes(users, items, dim, k, batchSize), System.out);
+      return 0;
     }
-    run(pipelineArgs.toArray(new String[0]), workDir, out, new Sizes(users, items, dim, k, batchSize), System.out);
   }
 }

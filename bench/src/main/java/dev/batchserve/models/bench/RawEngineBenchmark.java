@@ -9,6 +9,7 @@ import dev.batchserve.models.ModelFormat;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.ModelOptions;
 import dev.batchserve.models.Models;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.linear.LinearModelFile;
 import dev.batchserve.models.training.LinearExporter;
 import dev.batchserve.models.training.MlpWeights;
@@ -19,13 +20,18 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * Raw engine throughput, without Beam: for each backend whose engine is on the class path, the
@@ -108,48 +114,60 @@ public final class RawEngineBenchmark {
 
   private RawEngineBenchmark() {}
 
+  /** The command line ({@link Tools}): {@code --out} is required, the rest default to {@link Config#defaults()}. */
+  @Command(name = "RawEngineBenchmark", sortOptions = false,
+      description = "Raw engine throughput without Beam: exports the demo models, times each batch size, "
+          + "writes JSON and prints a markdown table.")
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The JSON report to write.")
+    private Path out;
+
+    @Option(names = "--batch-sizes", split = ",", paramLabel = "N", defaultValue = "1,32,256,1024,4096",
+        description = "Batch sizes to measure (default: ${DEFAULT-VALUE}).")
+    private int[] batchSizes;
+
+    @Option(names = "--records", defaultValue = "200000", description = "Records per timed measurement (default: ${DEFAULT-VALUE}).")
+    private long records;
+
+    @Option(names = "--warmup-records", defaultValue = "20000",
+        description = "Records run before timing each measurement (default: ${DEFAULT-VALUE}).")
+    private long warmupRecords;
+
+    @Option(names = "--threads", defaultValue = "1",
+        description = "Engine intra-op threads, 0 for the engine default (default: ${DEFAULT-VALUE}).")
+    private int threads;
+
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the models are exported (default: a temporary directory).")
+    private Path workDir;
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      Config config;
+      try {
+        config = Config.defaults().withBatchSizes(batchSizes).withRecords(records).withWarmupRecords(warmupRecords)
+            .withThreads(threads);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      run(config, workDir == null ? Files.createTempDirectory("raw-engine-bench") : workDir, out, System.out);
+      return 0;
+    }
+  }
+
   /**
    * {@code --out <file.json>} (required), {@code --batch-sizes a,b,c}, {@code --records n},
    * {@code --warmup-records n}, {@code --threads n}, {@code --work-dir <dir>} (default: a temporary
-   * directory).
+   * directory); {@code --help} lists them.
    */
-  public static void main(String[] args) throws IOException {
-    Config config = Config.defaults();
-    Path out = null;
-    Path workDir = null;
-    for (int i = 0; i < args.length; i += 2) {
-      if (i + 1 >= args.length) {
-        throw new IllegalArgumentException("missing value for " + args[i]);
-      }
-      String value = args[i + 1];
-      switch (args[i]) {
-        case "--out":
-          out = Paths.get(value);
-          break;
-        case "--batch-sizes":
-          config = config.withBatchSizes(
-              Arrays.stream(value.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray());
-          break;
-        case "--records":
-          config = config.withRecords(Long.parseLong(value));
-          break;
-        case "--warmup-records":
-          config = config.withWarmupRecords(Long.parseLong(value));
-          break;
-        case "--threads":
-          config = config.withThreads(Integer.parseInt(value));
-          break;
-        case "--work-dir":
-          workDir = Paths.get(value);
-          break;
-        default:
-          throw new IllegalArgumentException("unknown option " + args[i]);
-      }
-    }
-    if (out == null) {
-      throw new IllegalArgumentException("--out <file.json> is required");
-    }
-    run(config, workDir == null ? Files.createTempDirectory("raw-engine-bench") : workDir, out, System.out);
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
   }
 
   /**

@@ -3,19 +3,21 @@ package dev.batchserve.pipelines.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.pipelines.fraud.FraudSample;
 import dev.batchserve.transforms.features.AnalyzeFeatures;
 import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -25,6 +27,11 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * Fitting the fraud feature template on {@code --records} rows: {@link AnalyzeFeatures} in a
@@ -41,25 +48,43 @@ import org.apache.beam.sdk.values.Row;
 public final class AnalyzeFeaturesBenchmark {
   private AnalyzeFeaturesBenchmark() {}
 
-  public static void main(String[] args) throws IOException {
-    long records = 1_000_000;
-    Path out = null;
-    Path work = Paths.get("work/bench/fit");
-    List<String> pipelineArgs = new ArrayList<>();
-    for (String a : args) {
-      if (a.startsWith("--records=")) {
-        records = Long.parseLong(a.substring(10));
-      } else if (a.startsWith("--out=")) {
-        out = Paths.get(a.substring(6));
-      } else if (a.startsWith("--workDir=")) {
-        work = Paths.get(a.substring(10));
-      } else {
-        pipelineArgs.add(a);
-      }
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /** The command line; options not listed are the pipeline's. */
+  @Command(name = "AnalyzeFeaturesBenchmark", sortOptions = false,
+      description = {"The feature fit in plain Java vs AnalyzeFeatures in a pipeline, on the same rows.",
+          "Any other option (--runner=..., runner options) goes to the pipeline (default: Flink embedded)."})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--records", defaultValue = "1000000", description = "Rows to fit on (default: ${DEFAULT-VALUE}).")
+    private long records;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "The JSON report (default: WORKDIR/fit-RECORDS.json).")
+    private Path out;
+
+    @Option(names = "--workDir", defaultValue = "work/bench/fit", paramLabel = "DIR",
+        description = "Data and fitted specs (default: ${DEFAULT-VALUE}).")
+    private Path work;
+
+    @Unmatched private List<String> pipelineArgs = new ArrayList<>();
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      PipelineBenchmark.checkedPipelineArgs(spec, pipelineArgs, PipelineOptions.class);
+      measure(records, out == null ? work.resolve("fit-" + records + ".json") : out, work, pipelineArgs);
+      return 0;
     }
-    if (out == null) {
-      out = work.resolve("fit-" + records + ".json");
-    }
+  }
+
+  private static void measure(long records, Path out, Path work, List<String> pipelineArgs) throws IOException {
     if (pipelineArgs.stream().noneMatch(a -> a.startsWith("--runner="))) {
       pipelineArgs.add("--runner=FlinkRunner");
       pipelineArgs.add("--flinkMaster=[local]");

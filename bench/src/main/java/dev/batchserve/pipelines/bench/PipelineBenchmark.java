@@ -8,6 +8,7 @@ import dev.batchserve.models.Model;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.Models;
 import dev.batchserve.models.bench.RawEngineBenchmark;
+import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.TensorFlowExporter;
 import dev.batchserve.transforms.features.FeatureVector;
@@ -17,12 +18,12 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.beam.sdk.Pipeline;
@@ -39,6 +40,12 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * In-pipeline inference against the raw engine, measured side by side in one run: for each batch
@@ -236,28 +243,60 @@ public final class PipelineBenchmark {
     return root;
   }
 
-  public static void main(String[] args) throws IOException {
-    Path out = Paths.get("work/bench/pipeline.json");
-    Path workDir = Paths.get("work/bench/models");
-    long records = 1_000_000;
-    List<Integer> sizes = List.of(1, 32, 256, 4096);
-    List<String> pipelineArgs = new ArrayList<>();
-    for (String a : args) {
-      if (a.startsWith("--out=")) {
-        out = Paths.get(a.substring(6));
-      } else if (a.startsWith("--workDir=")) {
-        workDir = Paths.get(a.substring(10));
-      } else if (a.startsWith("--records=")) {
-        records = Long.parseLong(a.substring(10));
-      } else if (a.startsWith("--batchSizes=")) {
-        sizes = Arrays.stream(a.substring(13).split(",")).map(String::trim).map(Integer::valueOf)
-            .collect(Collectors.toList());
-      } else {
-        pipelineArgs.add(a);
-      }
+  public static void main(String[] args) {
+    Tools.exitOnFailure(Cli.class, args);
+  }
+
+  /** The command on {@code args}, writing to {@code out}/{@code err}; returns the exit code ({@link Tools}). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return Tools.execute(Cli.class, args, out, err);
+  }
+
+  /**
+   * The arguments a benchmark passes to its pipeline, checked now against {@code type} (Beam's
+   * strict parsing: an unknown option fails here, before any data is generated) as a usage error.
+   */
+  static String[] checkedPipelineArgs(CommandSpec spec, List<String> args, Class<? extends PipelineOptions> type) {
+    String[] a = args.toArray(new String[0]);
+    try {
+      PipelineOptionsFactory.fromArgs(a).as(type);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
-    System.out.printf("In-pipeline inference vs the raw TF loop, %,d records, %d cores%n", records,
-        Runtime.getRuntime().availableProcessors());
-    run(pipelineArgs.toArray(new String[0]), workDir, out, records, sizes, System.out);
+    return a;
+  }
+
+  /** The command line; options not listed are the pipeline's. */
+  @Command(name = "PipelineBenchmark", sortOptions = false,
+      description = {"In-pipeline inference vs the raw TF loop at each batch size.",
+          "Any other option (--runner=..., runner options) goes to the pipeline."})
+  static final class Cli implements Callable<Integer> {
+    @Option(names = "--out", defaultValue = "work/bench/pipeline.json", paramLabel = "FILE",
+        description = "The JSON report (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--workDir", defaultValue = "work/bench/models", paramLabel = "DIR",
+        description = "Models and data (default: ${DEFAULT-VALUE}).")
+    private Path workDir;
+
+    @Option(names = "--records", defaultValue = "1000000", description = "Records to score (default: ${DEFAULT-VALUE}).")
+    private long records;
+
+    @Option(names = "--batchSizes", split = ",", defaultValue = "1,32,256,4096", paramLabel = "N",
+        description = "Batch sizes (default: ${DEFAULT-VALUE}).")
+    private List<Integer> sizes;
+
+    @Unmatched private List<String> pipelineArgs = new ArrayList<>();
+
+    @Spec private CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      String[] a = checkedPipelineArgs(spec, pipelineArgs, PipelineOptions.class);
+      System.out.printf("In-pipeline inference vs the raw TF loop, %,d records, %d cores%n", records,
+          Runtime.getRuntime().availableProcessors());
+      PipelineBenchmark.run(a, workDir, out, records, sizes, System.out);
+      return 0;
+    }
   }
 }
