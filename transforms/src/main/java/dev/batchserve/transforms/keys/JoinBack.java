@@ -271,7 +271,8 @@ final class JoinBack {
           unexpected.inc();
           // The record is known only as its prediction: it shows the pass-through values, if any.
           out.get(deadTag).output(DeadLetter.of("keys", key,
-              DeadLetter.predictionRecord(key, withPassThrough(tv.getValue().getValue(), st)), null, Reasons.UNEXPECTED_KEY, "key is not in the expected key set"));
+              DeadLetter.predictionRecord(key, withPassThrough(tv.getValue().getValue(), st)), null,
+              Reasons.UNEXPECTED_KEY, "key is not in the expected key set"));
         }
         return;
       }
@@ -285,7 +286,8 @@ final class JoinBack {
           for (int i = 0; i < predicted.size(); i++) {
             if (i != last) {
               out.get(deadTag).output(DeadLetter.of("keys", key,
-                  DeadLetter.predictionRecord(key, predicted.get(i).getValue().getValue()), null, Reasons.DUPLICATE_KEY_SUPERSEDED, predicted.size()
+                  DeadLetter.predictionRecord(key, predicted.get(i).getValue().getValue()), null,
+                  Reasons.DUPLICATE_KEY_SUPERSEDED, predicted.size()
                       + " predictions share this key; last_wins kept the one with the latest timestamp"));
             }
           }
