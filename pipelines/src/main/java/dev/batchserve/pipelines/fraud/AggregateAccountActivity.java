@@ -3,6 +3,7 @@ package dev.batchserve.pipelines.fraud;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.Instant;
@@ -260,8 +261,8 @@ public final class AggregateAccountActivity
         out.get(ok).output(KV.of(account, Row.withSchema(TXN).addValues(ts, amount, country, merchant).build()));
       } catch (RuntimeException e) {
         rejected.inc();
-        String reason = e instanceof NullPointerException ? "missing_value" : "invalid_value";
-        out.get(dead).output(DeadLetter.of("aggregate", account, row.toString(), field, reason, String.valueOf(e.getMessage())));
+        String reason = e instanceof NullPointerException ? Reasons.MISSING_VALUE : Reasons.INVALID_VALUE;
+        out.get(dead).output(DeadLetter.of("aggregate", account, DeadLetter.rowRecord(row), field, reason, String.valueOf(e.getMessage())));
       }
     }
   }
@@ -281,13 +282,13 @@ public final class AggregateAccountActivity
       try {
         Long opened = millis(value(row, "opened"));
         if (account == null || opened == null) {
-          out.get(dead).output(DeadLetter.of("aggregate", account, row.toString(), account == null ? "account_id" : "opened",
-              "missing_value", "an account row needs account_id and opened"));
+          out.get(dead).output(DeadLetter.of("aggregate", account, DeadLetter.rowRecord(row), account == null ? "account_id" : "opened",
+              Reasons.MISSING_VALUE, "an account row needs account_id and opened"));
           return;
         }
         out.get(ok).output(KV.of(account, opened));
       } catch (RuntimeException e) {
-        out.get(dead).output(DeadLetter.of("aggregate", account, row.toString(), "opened", "invalid_value",
+        out.get(dead).output(DeadLetter.of("aggregate", account, DeadLetter.rowRecord(row), "opened", Reasons.INVALID_VALUE,
             String.valueOf(e.getMessage())));
       }
     }

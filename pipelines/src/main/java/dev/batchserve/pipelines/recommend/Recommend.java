@@ -11,6 +11,7 @@ import dev.batchserve.transforms.inference.ModelStaging;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -218,13 +219,13 @@ public final class Recommend extends PTransform<PCollection<KV<String, Row>>, Re
       Collection<Float> emb = user.getValue().getArray("embedding");
       if (emb == null) {
         coldStartCount.inc();
-        out.get(coldStarts).output(KV.of(user.getKey(), coldStart.fallback(user.getKey(), "cold_start", run,
+        out.get(coldStarts).output(KV.of(user.getKey(), coldStart.fallback(user.getKey(), Reasons.COLD_START, run,
             Objects.requireNonNull(handle).manifest().getVersion(), null)));
         return;
       }
       if (emb.size() != m.dim()) {
-        out.get(rejected).output(DeadLetter.of("recommend", user.getKey(), user.getValue().toString(), "embedding",
-            "wrong_feature_count", "the model expects " + m.dim() + " values, the embedding has " + emb.size()));
+        out.get(rejected).output(DeadLetter.of("recommend", user.getKey(), DeadLetter.rowRecord(user.getValue()), "embedding",
+            Reasons.WRONG_FEATURE_COUNT, "the model expects " + m.dim() + " values, the embedding has " + emb.size()));
         return;
       }
       float[] embedding = new float[emb.size()];

@@ -219,7 +219,7 @@ public class RecommendTest {
             d.getDetail()));
       }
       assertThat(all, is(List.of(String.join("|", "inference", "nan-user",
-          TopKAdapter.Bound.row(nan, new int[] {1}).toString(), "null", "inference_error",
+          DeadLetter.vectorRecord(TopKAdapter.Bound.row(nan, new int[] {1}).toArray()), "null", "inference_error",
           "dev.batchserve.models.ModelInputException: input 'user': row 0, feature index 10 is NaN"))));
       return null;
     });

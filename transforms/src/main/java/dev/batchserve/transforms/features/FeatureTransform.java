@@ -394,7 +394,7 @@ public final class FeatureTransform<K>
       return DeadLetter.of(
           STEP,
           key == null ? null : String.valueOf(key),
-          String.valueOf(element.getValue()),
+          DeadLetter.rowRecord(element.getValue()),
           outcome.field(),
           outcome.reason(),
           outcome.message());

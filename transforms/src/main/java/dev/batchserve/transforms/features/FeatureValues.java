@@ -1,5 +1,6 @@
 package dev.batchserve.transforms.features;
 
+import dev.batchserve.transforms.values.Reasons;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Instant;
@@ -22,15 +23,15 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * }</pre>
  */
 final class FeatureValues {
-  static final String MISSING_REQUIRED = "missing_required";
-  static final String WRONG_TYPE = "wrong_type";
-  static final String UNPARSABLE = "unparsable";
-  static final String NOT_FINITE = "not_finite";
+  static final String MISSING_REQUIRED = Reasons.MISSING_REQUIRED;
+  static final String WRONG_TYPE = Reasons.WRONG_TYPE;
+  static final String UNPARSABLE = Reasons.UNPARSABLE;
+  static final String NOT_FINITE = Reasons.NOT_FINITE;
   /** A well-formed literal a double or long cannot hold ({@code 1e-400}, {@code 1e400}). */
-  static final String NOT_REPRESENTABLE = "not_representable";
-  static final String OUT_OF_RANGE = "out_of_range";
-  static final String UNKNOWN_CATEGORY = "unknown_category";
-  static final String WRONG_LENGTH = "wrong_length";
+  static final String NOT_REPRESENTABLE = Reasons.NOT_REPRESENTABLE;
+  static final String OUT_OF_RANGE = Reasons.OUT_OF_RANGE;
+  static final String UNKNOWN_CATEGORY = Reasons.UNKNOWN_CATEGORY;
+  static final String WRONG_LENGTH = Reasons.WRONG_LENGTH;
 
   private static final Pattern EPOCH_MILLIS = Pattern.compile("-?\\d+");
 

@@ -15,6 +15,7 @@ import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.PredictionEnvelope;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -546,7 +547,7 @@ public final class BatchInfer<K>
         return true;
       }
       seen++;
-      reject(element, "wrong_feature_count",
+      reject(element, Reasons.WRONG_FEATURE_COUNT,
           "the model expects " + inputSize + " features, the vector has " + (v == null ? "none" : v.size()),
           null, fail);
       return false;
@@ -608,7 +609,7 @@ public final class BatchInfer<K>
       } catch (RuntimeException e) {
         failedBatches.inc();
         if (batch.size() == 1) {
-          reject(batch.get(0), "inference_error", String.valueOf(e), e, fail);
+          reject(batch.get(0), Reasons.INFERENCE_ERROR, String.valueOf(e), e, fail);
           return;
         }
         splitAndRetry(batch, ok, fail);
@@ -638,7 +639,8 @@ public final class BatchInfer<K>
       failed++;
       failedRecords.inc();
       String key = String.valueOf(element.getKey());
-      String record = String.valueOf(element.getValue());
+      FeatureVector v = element.getValue();
+      String record = v == null ? "null" : DeadLetter.vectorRecord(v.toArray());
       DeadLetter d =
           t == null
               ? DeadLetter.of("inference", key, record, null, reason, message)

@@ -10,6 +10,7 @@ import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -104,9 +105,9 @@ public final class ScoreBySegment<K>
   /** The step name on this transform's own dead letters. */
   public static final String STEP = "segments";
   /** Reason of a record whose segment has no model while no default model is set. */
-  public static final String NO_MODEL_FOR_SEGMENT = "no_model_for_segment";
+  public static final String NO_MODEL_FOR_SEGMENT = Reasons.NO_MODEL_FOR_SEGMENT;
   /** Reason of a record without a segment (null column, key without the separator) and no default model. */
-  public static final String MISSING_SEGMENT = "missing_segment";
+  public static final String MISSING_SEGMENT = Reasons.MISSING_SEGMENT;
   /** Each model's prediction counter is this prefix and the model's {@code <name>:<version>}. */
   public static final String PREDICTIONS_COUNTER_PREFIX = "predictions:";
 
@@ -446,7 +447,7 @@ public final class ScoreBySegment<K>
       }
       noModel.inc();
       String key = String.valueOf(kv.getKey());
-      String record = String.valueOf(kv.getValue());
+      String record = DeadLetter.rowRecord(kv.getValue());
       out.get(deadTag).output(segment == null
           ? DeadLetter.of(STEP, key, record, segmentOf.field(), MISSING_SEGMENT,
               "the record has no segment (" + segmentOf + ") and no default model is set: use withDefaultModel(modelUri)")

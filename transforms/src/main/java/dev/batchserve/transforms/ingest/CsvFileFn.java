@@ -2,6 +2,7 @@ package dev.batchserve.transforms.ingest;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import dev.batchserve.transforms.values.Reasons;
 import java.io.IOException;
 import java.nio.channels.Channels;
 import java.util.ArrayList;
@@ -93,14 +94,14 @@ final class CsvFileFn extends KeyingFn<FileIO.ReadableFile> {
           String raw = keyIndexes[i] < record.size() ? record.get(keyIndexes[i]) : null;
           String part = raw == null ? null : csv.decode(raw);
           if (raw == null || raw.isBlank()) {
-            keyProblem = "missing_key";
+            keyProblem = Reasons.MISSING_KEY;
           } else if (part == null) {
-            keyProblem = "invalid_utf8";
+            keyProblem = Reasons.INVALID_UTF8;
           } else {
             try {
               parts.add(keys.keyText(keyField, part));
             } catch (RecordKeys.UnreadableKey e) {
-              keyProblem = "unparsable_key";
+              keyProblem = Reasons.UNPARSABLE_KEY;
               keyMessage = e.getMessage();
             }
           }
@@ -109,12 +110,12 @@ final class CsvFileFn extends KeyingFn<FileIO.ReadableFile> {
           key = CompositeKey.of(parts);
         }
         if (record.size() != width) {
-          reject(out, key, csv.render(record), null, "wrong_column_count",
+          reject(out, key, csv.render(record), null, Reasons.WRONG_COLUMN_COUNT,
               at + "the header has " + width + " columns, the record has " + record.size());
           return;
         }
         if (keyProblem != null) {
-          reject(out, null, csv.render(record), keyField, keyProblem, at + ("missing_key".equals(keyProblem)
+          reject(out, null, csv.render(record), keyField, keyProblem, at + (Reasons.MISSING_KEY.equals(keyProblem)
               ? "the key column '" + keyField + "' is empty"
               : keyMessage != null ? keyMessage
               : "the key column '" + keyField + "' has bytes that are not valid UTF-8"));
@@ -129,7 +130,7 @@ final class CsvFileFn extends KeyingFn<FileIO.ReadableFile> {
           String v = csv.decode(raw);
           if (v == null) {
             String field = schema.getField(i).getName();
-            reject(out, key, csv.render(record), field, "invalid_utf8",
+            reject(out, key, csv.render(record), field, Reasons.INVALID_UTF8,
                 at + "column '" + field + "' has bytes that are not valid UTF-8");
             return;
           }
@@ -145,7 +146,7 @@ final class CsvFileFn extends KeyingFn<FileIO.ReadableFile> {
           throw new IllegalArgumentException("CSV file " + path + " has a malformed header: " + message);
         }
         read.inc();
-        reject(out, null, text, null, "malformed_line", path + ":" + line + ": " + message);
+        reject(out, null, text, null, Reasons.MALFORMED_LINE, path + ":" + line + ": " + message);
       }
 
       private void mapHeader(CSVRecord header) {

@@ -3,6 +3,7 @@ package dev.batchserve.transforms.ingest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.transforms.values.Reasons;
 import java.util.List;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.schemas.Schema;
@@ -79,11 +80,11 @@ public final class JsonLinesRecords extends RecordSource<JsonLinesRecords> {
       try {
         node = JSON.readTree(line);
       } catch (JsonProcessingException e) {
-        reject(out, line, null, "malformed_json", String.valueOf(e.getOriginalMessage()));
+        reject(out, line, null, Reasons.MALFORMED_JSON, String.valueOf(e.getOriginalMessage()));
         return;
       }
       if (node == null || !node.isObject()) {
-        reject(out, line, null, "not_an_object", "each line must be one JSON object");
+        reject(out, line, null, Reasons.NOT_AN_OBJECT, "each line must be one JSON object");
         return;
       }
       Row.Builder b = Row.withSchema(schema);

@@ -1,10 +1,11 @@
 package dev.batchserve.transforms.ingest;
 
+import dev.batchserve.transforms.values.DeadLetter;
 import org.apache.beam.sdk.values.Row;
 
 /**
  * Keys typed rows (Parquet, JDBC): each row is counted and output under its key, or is a dead letter
- * ({@code missing_key}: "the key column is empty", with the row's text) when a key column is empty.
+ * ({@code missing_key}: "the key column is empty", with the row as a JSON object) when a key column is empty.
  *
  * <pre>{@code
  * ReadRecords.Result in = ReadRecords.Result.of(rows.apply("KeyRows", new KeyRowsFn(keys).parDo()), rows.getSchema());
@@ -21,6 +22,6 @@ public final class KeyRowsFn extends KeyingFn<Row> {
   @ProcessElement
   public void process(@Element Row row, MultiOutputReceiver out) {
     read.inc();
-    emit(row, out, Row::toString, "the key column is empty");
+    emit(row, out, DeadLetter::rowRecord, "the key column is empty");
   }
 }

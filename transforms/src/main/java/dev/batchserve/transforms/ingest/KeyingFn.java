@@ -1,6 +1,7 @@
 package dev.batchserve.transforms.ingest;
 
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Reasons;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -74,11 +75,11 @@ public abstract class KeyingFn<T> extends DoFn<T, KV<String, Row>> {
     try {
       key = keys.keyOf(row);
     } catch (RecordKeys.UnreadableKey e) {
-      reject(out, record.apply(row), e.column(), "unparsable_key", e.getMessage());
+      reject(out, record.apply(row), e.column(), Reasons.UNPARSABLE_KEY, e.getMessage());
       return;
     }
     if (key == null) {
-      reject(out, record.apply(row), String.join(ReadRecords.KEY_SEPARATOR, keys.columns()), "missing_key",
+      reject(out, record.apply(row), String.join(ReadRecords.KEY_SEPARATOR, keys.columns()), Reasons.MISSING_KEY,
           noKeyMessage);
       return;
     }

@@ -4,6 +4,7 @@ import static dev.batchserve.transforms.keys.KeyedPrediction.METRICS_NAMESPACE;
 import static dev.batchserve.transforms.keys.JoinBack.latestIndex;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.Reasons;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -107,7 +108,7 @@ final class DuplicateKeys {
       }
       duplicates.inc();
       if (policy == DuplicateKeyPolicy.ERROR) {
-        c.output(deadTag, DeadLetter.of("keys", key, String.valueOf(kv.getValue()), null, "duplicate_key",
+        c.output(deadTag, DeadLetter.of("keys", key, DeadLetter.rowRecord(kv.getValue()), null, Reasons.DUPLICATE_KEY,
             n + " input records share this key (--duplicateKeys=error scores none of them)"));
       } else {
         c.output(duplicateTag, KV.of(key, TimestampedValue.of(kv, c.timestamp())));
@@ -142,7 +143,7 @@ final class DuplicateKeys {
           out.get(winnerTag).output(records.get(i).getValue());
         } else {
           out.get(supersededTag).output(DeadLetter.of("keys", group.getKey(),
-              String.valueOf(records.get(i).getValue().getValue()), null, "duplicate_key_superseded",
+              DeadLetter.rowRecord(records.get(i).getValue().getValue()), null, Reasons.DUPLICATE_KEY_SUPERSEDED,
               records.size() + " input records share this key; --duplicateKeys=last_wins kept the last one"
                   + " (the latest position: file in path order, then line)"));
         }

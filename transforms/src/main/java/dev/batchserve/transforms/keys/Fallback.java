@@ -3,6 +3,7 @@ package dev.batchserve.transforms.keys;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -123,7 +124,7 @@ public abstract class Fallback implements Serializable {
         if (previous == null) {
           return otherwise.fallback(key, reason, run, modelVersion, null);
         }
-        return previous.toBuilder().runId(run.runId()).fallbackReason("previous_run:" + reason).build();
+        return previous.toBuilder().runId(run.runId()).fallbackReason(Reasons.previousRun(reason)).build();
       }
     };
   }

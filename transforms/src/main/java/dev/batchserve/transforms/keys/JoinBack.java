@@ -7,6 +7,7 @@ import dev.batchserve.transforms.join.BucketJoin;
 import dev.batchserve.transforms.join.ShardWriter;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -120,8 +121,7 @@ final class JoinBack {
     @ProcessElement
     public void process(@Element DeadLetter d, OutputReceiver<KV<String, String>> out) {
       if (d.getKey() != null) {
-        String field = d.getField() == null ? "" : ":" + d.getField();
-        out.output(KV.of(d.getKey(), d.getStep() + ":" + d.getReason() + field));
+        out.output(KV.of(d.getKey(), Reasons.failure(d.getStep(), d.getReason(), d.getField())));
       }
     }
   }
@@ -270,8 +270,9 @@ final class JoinBack {
         for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
           unexpected.inc();
           // The record is known only as its prediction: it shows the pass-through values, if any.
-          out.get(deadTag).output(DeadLetter.of("keys", key, withPassThrough(tv.getValue().getValue(), st).toString(),
-              null, "unexpected_key", "key is not in the expected key set"));
+          out.get(deadTag).output(DeadLetter.of("keys", key,
+              DeadLetter.predictionRecord(key, withPassThrough(tv.getValue().getValue(), st)), null,
+              Reasons.UNEXPECTED_KEY, "key is not in the expected key set"));
         }
         return;
       }
@@ -284,8 +285,9 @@ final class JoinBack {
           int last = latestIndex(predicted, KV::getValue, Prediction.PredictionCoder.of());
           for (int i = 0; i < predicted.size(); i++) {
             if (i != last) {
-              out.get(deadTag).output(DeadLetter.of("keys", key, predicted.get(i).getValue().getValue().toString(),
-                  null, "duplicate_key_superseded", predicted.size()
+              out.get(deadTag).output(DeadLetter.of("keys", key,
+                  DeadLetter.predictionRecord(key, predicted.get(i).getValue().getValue()), null,
+                  Reasons.DUPLICATE_KEY_SUPERSEDED, predicted.size()
                       + " predictions share this key; last_wins kept the one with the latest timestamp"));
             }
           }
@@ -293,10 +295,10 @@ final class JoinBack {
           return;
         }
         for (TimestampedValue<KV<K, Prediction>> tv : predicted) {
-          out.get(deadTag).output(DeadLetter.of("keys", key, tv.getValue().getValue().toString(), null,
-              "duplicate_key", predicted.size() + " predictions share this key (duplicate policy error serves none of them)"));
+          out.get(deadTag).output(DeadLetter.of("keys", key, DeadLetter.predictionRecord(key, tv.getValue().getValue()),
+              null, Reasons.DUPLICATE_KEY, predicted.size() + " predictions share this key (duplicate policy error serves none of them)"));
         }
-        emitFallback(k, key, "duplicate_key", st, out);
+        emitFallback(k, key, Reasons.DUPLICATE_KEY, st, out);
         return;
       }
       if (predicted.size() == 1) {
@@ -304,8 +306,8 @@ final class JoinBack {
         return;
       }
       // No prediction: the first failure reason (sorted, so the choice is stable), or cold start.
-      String reason = st.failures.contains(DUPLICATE_FAILURE) ? "duplicate_key"
-          : st.failures.isEmpty() ? (st.seen == 0 ? "cold_start" : "no_prediction") : st.failures.first();
+      String reason = st.failures.contains(DUPLICATE_FAILURE) ? Reasons.DUPLICATE_KEY
+          : st.failures.isEmpty() ? (st.seen == 0 ? Reasons.COLD_START : Reasons.NO_PREDICTION) : st.failures.first();
       if (st.seen == 0 && st.failures.isEmpty()) {
         coldStarts.inc();
       }

@@ -35,6 +35,7 @@ import dev.batchserve.transforms.join.BucketJoin;
 import dev.batchserve.transforms.join.ShardWriter;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
+import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunCounts;
 import dev.batchserve.transforms.values.RunInfo;
 import java.util.ArrayList;
@@ -113,7 +114,7 @@ public final class KeyedPrediction<K>
   /** Namespace of the run's accounting counters, set once the invariant has passed. */
   public static final String RUN_METRICS_NAMESPACE = "batchserve.run";
   /** The failure a duplicated key's records are accounted under (step {@code keys}). */
-  static final String DUPLICATE_FAILURE = "keys:duplicate_key";
+  static final String DUPLICATE_FAILURE = Reasons.failure("keys", Reasons.DUPLICATE_KEY, null);
 
   private final FeatureSpec spec;
   private final String modelUri;

@@ -1,7 +1,10 @@
 package dev.batchserve.transforms.values;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,6 +12,8 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.Serializable;
 import java.io.StringWriter;
+import java.math.BigDecimal;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.Coder;
@@ -17,6 +22,8 @@ import org.apache.beam.sdk.coders.CoderProviders;
 import org.apache.beam.sdk.coders.DefaultCoder;
 import org.apache.beam.sdk.coders.NullableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -25,10 +32,26 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *
  * <p>Every transform that can fail per record has a dead-letter output of this type, so a run can
  * account for every input ({@code input records = predictions + dead letters}) and the pipeline can
- * flatten all failures into one errors sink.
+ * flatten all failures into one errors sink. The reasons are the constants of {@link Reasons}.
+ *
+ * <p>The {@link #getRecord() record} is what entered the rejecting step, machine-readable so that it
+ * can be replayed:
+ *
+ * <ul>
+ *   <li>step {@code read}: the input as read, a CSV line or a JSON-lines line as it is in the file; a
+ *       row read from Parquet, BigQuery or JDBC as {@link #rowRecord(Row)};
+ *   <li>steps {@code keys} (records), {@code features}, {@code segments}, {@code recommend},
+ *       {@code aggregate}: the input row as {@link #rowRecord(Row)}, one JSON object of its fields;
+ *   <li>step {@code keys} for a prediction (an unexpected key, or a duplicate meeting {@code
+ *       fromPredictions()}): the prediction as {@link #predictionRecord(String, Prediction)}, the
+ *       JSON-lines layout that {@link Prediction#fromJson(String)} reads back;
+ *   <li>step {@code inference}: the feature vector as {@link #vectorRecord(float[])}, a JSON array of
+ *       its values (the row it was made from is no longer there).
+ * </ul>
  *
  * <pre>{@code
- * DeadLetter d = DeadLetter.of("features", "acct-7", "{amount=abc}", "amount", "unparsable double: 'abc'");
+ * DeadLetter d = DeadLetter.of("features", "acct-7", DeadLetter.rowRecord(row), "amount",
+ *     Reasons.UNPARSABLE, "cannot parse amount as double: 'abc'");
  * }</pre>
  */
 @DefaultCoder(DeadLetter.DeadLetterCoder.class)
@@ -86,6 +109,79 @@ public final class DeadLetter implements Serializable {
     return new DeadLetter(step, key, record, null, reason, String.valueOf(t), trace.toString());
   }
 
+  /**
+   * A row as one JSON object: each field under its schema name, in schema order, with its value as
+   * the row holds it (numbers and booleans as JSON numbers and booleans, text as strings, bytes as
+   * base64, timestamps as ISO-8601 text, arrays and maps as arrays and objects, nested rows as objects).
+   */
+  public static String rowRecord(Row row) {
+    return write(rowNode(row));
+  }
+
+  /** A prediction as its JSON-lines object ({@link Prediction#toJson(String)}), under its key. */
+  public static String predictionRecord(String key, Prediction p) {
+    return p.toJson(key);
+  }
+
+  /** A feature vector as a JSON array of its values, e.g. {@code [0.5,1.0]}. */
+  public static String vectorRecord(float[] values) {
+    ArrayNode a = JsonNodeFactory.instance.arrayNode();
+    for (float v : values) {
+      a.add(v);
+    }
+    return write(a);
+  }
+
+  private static ObjectNode rowNode(Row row) {
+    ObjectNode n = JsonNodeFactory.instance.objectNode();
+    Schema schema = row.getSchema();
+    for (int i = 0; i < schema.getFieldCount(); i++) {
+      n.set(schema.getField(i).getName(), valueNode(row.getValue(i)));
+    }
+    return n;
+  }
+
+  private static JsonNode valueNode(@Nullable Object v) {
+    JsonNodeFactory f = JsonNodeFactory.instance;
+    if (v == null) {
+      return f.nullNode();
+    } else if (v instanceof Row) {
+      return rowNode((Row) v);
+    } else if (v instanceof String) {
+      return f.textNode((String) v);
+    } else if (v instanceof Boolean) {
+      return f.booleanNode((Boolean) v);
+    } else if (v instanceof Float) {
+      return f.numberNode((Float) v);
+    } else if (v instanceof Double) {
+      return f.numberNode((Double) v);
+    } else if (v instanceof BigDecimal) {
+      return f.numberNode((BigDecimal) v);
+    } else if (v instanceof Number) {
+      return f.numberNode(((Number) v).longValue());
+    } else if (v instanceof byte[]) {
+      return f.binaryNode((byte[]) v);
+    } else if (v instanceof Map) {
+      ObjectNode m = f.objectNode();
+      ((Map<?, ?>) v).forEach((k, x) -> m.set(String.valueOf(k), valueNode(x)));
+      return m;
+    } else if (v instanceof Iterable) {
+      ArrayNode a = f.arrayNode();
+      ((Iterable<?>) v).forEach(x -> a.add(valueNode(x)));
+      return a;
+    }
+    // Timestamps (Joda, java.time) and other logical-type values: their ISO / canonical text.
+    return f.textNode(v.toString());
+  }
+
+  private static String write(JsonNode n) {
+    try {
+      return JSON.writeValueAsString(n);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot render a dead letter's record as JSON", e);
+    }
+  }
+
   /** The step that rejected the record, e.g. {@code read}, {@code features}, {@code inference}. */
   public String getStep() {
     return step;
@@ -96,7 +192,10 @@ public final class DeadLetter implements Serializable {
     return key;
   }
 
-  /** The original record, rendered as text (a CSV line, a JSON object, a Row's string form). */
+  /**
+   * What entered the rejecting step, machine-readable for a replay: a CSV or JSON-lines line as read,
+   * or a JSON object (row, prediction) or array (feature vector); see the class comment per step.
+   */
   public String getRecord() {
     return record;
   }
@@ -106,7 +205,7 @@ public final class DeadLetter implements Serializable {
     return field;
   }
 
-  /** A short, stable reason (used to count dead letters by reason), e.g. {@code out_of_range}. */
+  /** A short, stable reason (used to count dead letters by reason): one of {@link Reasons}, e.g. {@code out_of_range}. */
   public String getReason() {
     return reason;
   }

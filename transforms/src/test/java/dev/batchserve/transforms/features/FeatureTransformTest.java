@@ -161,7 +161,8 @@ public class FeatureTransformTest {
     FeatureTransform.Result<String> result =
         input(List.of(KV.of("k3", bad))).apply(FeatureTransform.of(spec()));
     PAssert.that(result.deadLetters())
-        .containsInAnyOrder(DeadLetter.of("features", "k3", bad.toString(), "amount", "out_of_range",
+        .containsInAnyOrder(DeadLetter.of("features", "k3",
+            "{\"amount\":5000.0,\"n\":3,\"country\":\"DE\",\"opt\":1.0,\"extra\":\"ignored\"}", "amount", "out_of_range",
             "amount must be <= 1000.0, but was 5000.0"));
     PAssert.that(result.vectors()).empty();
     p.run().waitUntilFinish();

@@ -125,7 +125,7 @@ public class FitAndApplyTest {
           vectors.add(KV.of(kv.getKey(), FeatureVector.of(o.vector())));
           continue;
         }
-        DeadLetter letter = DeadLetter.of(FeatureTransform.STEP, kv.getKey(), kv.getValue().toString(),
+        DeadLetter letter = DeadLetter.of(FeatureTransform.STEP, kv.getKey(), DeadLetter.rowRecord(kv.getValue()),
             o.field(), o.reason(), o.message());
         (o.kind() == FeatureOutcome.Kind.INVALID ? deadLetters : skipped).add(letter);
       }

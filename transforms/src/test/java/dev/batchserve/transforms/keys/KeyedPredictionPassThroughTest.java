@@ -109,11 +109,11 @@ public class KeyedPredictionPassThroughTest {
       DeadLetter d = byKey.get("k3");
       assertThat(d.getReason(), is("unparsable"));
       // The dead letter keeps the whole record, the pass-through columns with it.
-      assertThat(d.getRecord(), containsString("row_id:103"));
-      assertThat(d.getRecord(), containsString("label:suspect"));
+      assertThat(d.getRecord(), containsString("\"row_id\":103"));
+      assertThat(d.getRecord(), containsString("\"label\":\"suspect\""));
       // A key outside the expected set is known here only by its prediction, which shows its values.
       assertThat(byKey.get("stray").getReason(), is("unexpected_key"));
-      assertThat(byKey.get("stray").getRecord(), containsString("passThrough={row_id=104, label=unasked}"));
+      assertThat(byKey.get("stray").getRecord(), containsString("\"pass_through\":{\"row_id\":\"104\",\"label\":\"unasked\"}"));
       return null;
     });
     PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(5, 5, 3, 2, 2));
@@ -133,8 +133,8 @@ public class KeyedPredictionPassThroughTest {
       List<String> records = new ArrayList<>();
       dead.forEach(d -> records.add(d.getRecord()));
       assertThat(records.size(), is(2));
-      assertThat(String.join("|", records), containsString("label:first"));
-      assertThat(String.join("|", records), containsString("label:middle"));
+      assertThat(String.join("|", records), containsString("\"label\":\"first\""));
+      assertThat(String.join("|", records), containsString("\"label\":\"middle\""));
       return null;
     });
     p.run().waitUntilFinish();

@@ -294,8 +294,9 @@ public class KeyedPredictionTest {
       }
       Collections.sort(records);
       // The dead letters carry the input records, not the predictions.
-      assertThat(records, is(List.of("k0:Row: \nid:k0\na:1\nb:1\nc:1\n", "k0:Row: \nid:k0\na:9\nb:9\nc:9\n",
-          "k1:Row: \nid:k1\na:1\nb:0\nc:0\n", "k2:Row: \nid:k2\na:5\nb:5\nc:5\n")));
+      assertThat(records, is(List.of("k0:{\"id\":\"k0\",\"a\":\"1\",\"b\":\"1\",\"c\":\"1\"}",
+          "k0:{\"id\":\"k0\",\"a\":\"9\",\"b\":\"9\",\"c\":\"9\"}", "k1:{\"id\":\"k1\",\"a\":\"1\",\"b\":\"0\",\"c\":\"0\"}",
+          "k2:{\"id\":\"k2\",\"a\":\"5\",\"b\":\"5\",\"c\":\"5\"}")));
       return null;
     });
     PAssert.that(r.counts()).containsInAnyOrder(new RunCounts(7, 3, 3, 0, 4));
@@ -315,8 +316,7 @@ public class KeyedPredictionTest {
         assertThat(d.getDetail(), is("2 input records share this key (--duplicateKeys=error scores none of them)"));
       }
       Collections.sort(records);
-      assertThat(records, is(List.of(String.valueOf(row("k1", "1", "0.5", "-1").getValue()),
-          String.valueOf(row("k1", "9", "8", "7").getValue()))));
+      assertThat(records, is(List.of("{\"a\":\"1\",\"b\":\"0.5\",\"c\":\"-1\"}", "{\"a\":\"9\",\"b\":\"8\",\"c\":\"7\"}")));
       return null;
     });
     p.run().waitUntilFinish();
