@@ -1,6 +1,7 @@
 package dev.batchserve.transforms.features;
 
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.TransformResult;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -22,9 +23,6 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -413,15 +411,10 @@ public final class FeatureTransform<K>
    * r.vectors().apply(BatchInfer.of(...));
    * }</pre>
    */
-  public static final class Result<K> implements POutput {
-    private final Pipeline pipeline;
-    private final TupleTag<KV<K, FeatureVector>> vectorsTag;
+  public static final class Result<K> extends TransformResult {
     private final PCollection<KV<K, FeatureVector>> vectors;
-    private final TupleTag<DeadLetter> deadLettersTag;
     private final PCollection<DeadLetter> deadLetters;
-    private final TupleTag<DeadLetter> skippedTag;
     private final PCollection<DeadLetter> skipped;
-    private final TupleTag<FeatureProfile> profilesTag;
     private final @Nullable PCollection<FeatureProfile> profiles;
 
     private Result(
@@ -434,15 +427,11 @@ public final class FeatureTransform<K>
         PCollection<DeadLetter> skipped,
         TupleTag<FeatureProfile> profilesTag,
         @Nullable PCollection<FeatureProfile> profiles) {
-      this.pipeline = pipeline;
-      this.vectorsTag = vectorsTag;
-      this.vectors = vectors;
-      this.deadLettersTag = deadLettersTag;
-      this.deadLetters = deadLetters;
-      this.skippedTag = skippedTag;
-      this.skipped = skipped;
-      this.profilesTag = profilesTag;
-      this.profiles = profiles;
+      super(pipeline);
+      this.vectors = output(vectorsTag, vectors);
+      this.deadLetters = output(deadLettersTag, deadLetters);
+      this.skipped = output(skippedTag, skipped);
+      this.profiles = profiles == null ? null : output(profilesTag, profiles);
     }
 
     /**
@@ -472,26 +461,5 @@ public final class FeatureTransform<K>
     public PCollection<DeadLetter> skipped() {
       return skipped;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> map = new LinkedHashMap<>();
-      map.put(vectorsTag, vectors);
-      map.put(deadLettersTag, deadLetters);
-      map.put(skippedTag, skipped);
-      if (profiles != null) {
-        map.put(profilesTag, profiles);
-      }
-      return map;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(
-        String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 }

@@ -15,6 +15,7 @@ import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
+import dev.batchserve.transforms.values.TransformResult;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -400,12 +401,9 @@ public final class BatchInfer<K>
   public static final String SCORE_PROBABILITY = "probability";
 
   /** The two outputs of {@link BatchInfer}. */
-  public static final class Result<K> implements org.apache.beam.sdk.values.POutput {
-    private final org.apache.beam.sdk.Pipeline pipeline;
+  public static final class Result<K> extends TransformResult {
     private final PCollection<KV<K, Prediction>> predictions;
-    private final TupleTag<KV<K, Prediction>> predictionsTag;
     private final PCollection<DeadLetter> deadLetters;
-    private final TupleTag<DeadLetter> deadLettersTag;
 
     Result(
         org.apache.beam.sdk.Pipeline pipeline,
@@ -413,39 +411,20 @@ public final class BatchInfer<K>
         TupleTag<KV<K, Prediction>> predictionsTag,
         PCollection<DeadLetter> deadLetters,
         TupleTag<DeadLetter> deadLettersTag) {
-      this.pipeline = pipeline;
-      this.predictions = predictions;
-      this.predictionsTag = predictionsTag;
-      this.deadLetters = deadLetters;
-      this.deadLettersTag = deadLettersTag;
+      super(pipeline);
+      this.predictions = output(predictionsTag, predictions);
+      this.deadLetters = output(deadLettersTag, deadLetters);
     }
 
+    /** One prediction per record the model scored, stamped with the model's name and version. */
     public PCollection<KV<K, Prediction>> predictions() {
       return predictions;
     }
 
+    /** The records inference failed on (step {@code inference}), with the error. */
     public PCollection<DeadLetter> deadLetters() {
       return deadLetters;
     }
-
-    @Override
-    public org.apache.beam.sdk.Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, org.apache.beam.sdk.values.PValue> expand() {
-      Map<TupleTag<?>, org.apache.beam.sdk.values.PValue> m = new HashMap<>();
-      m.put(predictionsTag, predictions);
-      m.put(deadLettersTag, deadLetters);
-      return m;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(
-        String transformName,
-        org.apache.beam.sdk.values.PInput input,
-        PTransform<?, ?> transform) {}
   }
 
   /**

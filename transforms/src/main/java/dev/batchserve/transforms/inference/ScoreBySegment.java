@@ -11,6 +11,7 @@ import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
+import dev.batchserve.transforms.values.TransformResult;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,9 +40,6 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -474,23 +472,19 @@ public final class ScoreBySegment<K>
   }
 
   /** The predictions of every model, the records none could score, and the predictions per model. */
-  public static final class Result<K> implements POutput {
-    private final Pipeline pipeline;
+  public static final class Result<K> extends TransformResult {
     private final PCollection<KV<K, Prediction>> predictions;
     private final PCollection<DeadLetter> deadLetters;
     private final PCollection<KV<String, Long>> modelCounts;
     private final Map<String, String> segmentModels;
     private final @Nullable String defaultModel;
-    private final TupleTag<KV<K, Prediction>> predictionsTag = new TupleTag<>();
-    private final TupleTag<DeadLetter> deadLettersTag = new TupleTag<>();
-    private final TupleTag<KV<String, Long>> countsTag = new TupleTag<>();
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, PCollection<DeadLetter> deadLetters,
         PCollection<KV<String, Long>> modelCounts, Map<String, String> segmentModels, @Nullable String defaultModel) {
-      this.pipeline = pipeline;
-      this.predictions = predictions;
-      this.deadLetters = deadLetters;
-      this.modelCounts = modelCounts;
+      super(pipeline);
+      this.predictions = output(new TupleTag<>(), predictions);
+      this.deadLetters = output(new TupleTag<>(), deadLetters);
+      this.modelCounts = output(new TupleTag<>(), modelCounts);
       this.segmentModels = Collections.unmodifiableMap(segmentModels);
       this.defaultModel = defaultModel;
     }
@@ -522,22 +516,5 @@ public final class ScoreBySegment<K>
     public @Nullable String defaultModel() {
       return defaultModel;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> m = new HashMap<>();
-      m.put(predictionsTag, predictions);
-      m.put(deadLettersTag, deadLetters);
-      m.put(countsTag, modelCounts);
-      return m;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 }
