@@ -109,31 +109,35 @@ public final class ScoreBySegment<K>
   public static final String PREDICTIONS_COUNTER_PREFIX = "predictions:";
 
   private final SegmentOf segmentOf;
-  private final TreeMap<String, String> models;
-  private final @Nullable String defaultModel;
-  private final @Nullable FeatureSpec defaultSpec;
-  private final @Nullable RunInfo runInfo;
-  private final int maxBatchSize;
-  private final double failureThreshold;
-  private final ModelOptions modelOptions;
+  /** Segment to model URI; each copy has its own map. */
+  private TreeMap<String, String> models = new TreeMap<>();
+  private @Nullable String defaultModel;
+  private @Nullable FeatureSpec defaultSpec;
+  private @Nullable RunInfo runInfo;
+  private int maxBatchSize = 256;
+  private double failureThreshold = 1.0;
+  private ModelOptions modelOptions = ModelOptions.defaults();
 
-  private ScoreBySegment(SegmentOf segmentOf, TreeMap<String, String> models, @Nullable String defaultModel,
-      @Nullable FeatureSpec defaultSpec, @Nullable RunInfo runInfo, int maxBatchSize, double failureThreshold,
-      ModelOptions modelOptions) {
-    this.modelOptions = modelOptions;
+  private ScoreBySegment(SegmentOf segmentOf) {
     this.segmentOf = segmentOf;
-    this.models = models;
-    this.defaultModel = defaultModel;
-    this.defaultSpec = defaultSpec;
-    this.runInfo = runInfo;
-    this.maxBatchSize = maxBatchSize;
-    this.failureThreshold = failureThreshold;
+  }
+
+  private ScoreBySegment<K> copy() {
+    ScoreBySegment<K> c = new ScoreBySegment<>(segmentOf);
+    c.models = new TreeMap<>(models);
+    c.defaultModel = defaultModel;
+    c.defaultSpec = defaultSpec;
+    c.runInfo = runInfo;
+    c.maxBatchSize = maxBatchSize;
+    c.failureThreshold = failureThreshold;
+    c.modelOptions = modelOptions;
+    return c;
   }
 
   /** The segment is the text form of the record column {@code column} (null: no segment). */
   public static <K> ScoreBySegment<K> byColumn(String column) {
     checkArgument(column != null && !column.trim().isEmpty(), "the segment column must be named, but was '%s'", column);
-    return new ScoreBySegment<>(SegmentOf.column(column.trim()), new TreeMap<>(), null, null, null, 256, 1.0, ModelOptions.defaults());
+    return new ScoreBySegment<>(SegmentOf.column(column.trim()));
   }
 
   /**
@@ -142,7 +146,7 @@ public final class ScoreBySegment<K>
    */
   public static <K> ScoreBySegment<K> byKeyPrefix(String separator) {
     checkArgument(separator != null && !separator.isEmpty(), "the key separator must be set, but was '%s'", separator);
-    return new ScoreBySegment<>(SegmentOf.keyPrefix(separator), new TreeMap<>(), null, null, null, 256, 1.0, ModelOptions.defaults());
+    return new ScoreBySegment<>(SegmentOf.keyPrefix(separator));
   }
 
   /** Records of {@code segment} are scored by the model at {@code modelUri}, with the spec saved in it. */
@@ -152,9 +156,9 @@ public final class ScoreBySegment<K>
         segment, modelUri);
     checkArgument(!models.containsKey(segment), "segment '%s' has a model already (%s); give each segment one model",
         segment, models.get(segment));
-    TreeMap<String, String> m = new TreeMap<>(models);
-    m.put(segment, modelUri);
-    return new ScoreBySegment<>(segmentOf, m, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.models.put(segment, modelUri);
+    return c;
   }
 
   /** {@link #withModel} for every entry of {@code segmentModels} (segment to model URI). */
@@ -170,39 +174,51 @@ public final class ScoreBySegment<K>
   /** The model of every segment without one of its own, and of records without a segment. */
   public ScoreBySegment<K> withDefaultModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "the default model must be set, but was '%s'", modelUri);
-    return new ScoreBySegment<>(segmentOf, models, modelUri, null, runInfo, maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.defaultModel = modelUri;
+    c.defaultSpec = null;
+    return c;
   }
 
   /** {@link #withDefaultModel(String)} with its feature spec given rather than read from the model. */
   public ScoreBySegment<K> withDefaultModel(FeatureSpec spec, String modelUri) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "the default model must be set, but was '%s'", modelUri);
-    return new ScoreBySegment<>(segmentOf, models, modelUri, spec, runInfo, maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.defaultModel = modelUri;
+    c.defaultSpec = spec;
+    return c;
   }
 
   /** The run every prediction is stamped with (required). */
   public ScoreBySegment<K> withRunInfo(RunInfo run) {
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, Objects.requireNonNull(run, "run"),
-        maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.runInfo = Objects.requireNonNull(run, "run");
+    return c;
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}: per model, batches never mix models. */
   public ScoreBySegment<K> withMaxBatchSize(int n) {
     BatchInfer.withModel("unused").withMaxBatchSize(n); // BatchInfer's own check and message
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, n, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.maxBatchSize = n;
+    return c;
   }
 
   /** See {@link BatchInfer#withModelOptions}: the same engine settings for every model. */
   public ScoreBySegment<K> withModelOptions(ModelOptions options) {
     BatchInfer.withModel("unused").withModelOptions(options); // BatchInfer's own check and message
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold,
-        options);
+    ScoreBySegment<K> c = copy();
+    c.modelOptions = options;
+    return c;
   }
 
   /** See {@link BatchInfer#withFailureThreshold}: judged per model. */
   public ScoreBySegment<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel("unused").withFailureThreshold(ratio);
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, ratio, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.failureThreshold = ratio;
+    return c;
   }
 
   /** Segment to model URI, sorted by segment. */
