@@ -83,18 +83,19 @@ public final class FeatureTransform<K>
   // Exactly one of spec (known at construction) and specView (fitted in this pipeline) is set.
   private final @Nullable FeatureSpec spec;
   private final @Nullable PCollectionView<FeatureSpec> specView;
-  private final @Nullable List<String> modelFeatures;
-  private final boolean profile;
+  private @Nullable List<String> modelFeatures;
+  private boolean profile;
 
-  private FeatureTransform(
-      @Nullable FeatureSpec spec,
-      @Nullable PCollectionView<FeatureSpec> specView,
-      @Nullable List<String> modelFeatures,
-      boolean profile) {
+  private FeatureTransform(@Nullable FeatureSpec spec, @Nullable PCollectionView<FeatureSpec> specView) {
     this.spec = spec;
     this.specView = specView;
-    this.modelFeatures = modelFeatures;
-    this.profile = profile;
+  }
+
+  private FeatureTransform<K> copy() {
+    FeatureTransform<K> c = new FeatureTransform<>(spec, specView);
+    c.modelFeatures = modelFeatures;
+    c.profile = profile;
+    return c;
   }
 
   /**
@@ -133,7 +134,7 @@ public final class FeatureTransform<K>
       throw new IllegalArgumentException("spec must not be null");
     }
     checkFitted(spec);
-    return new FeatureTransform<>(spec, null, null, false);
+    return new FeatureTransform<>(spec, null);
   }
 
   /**
@@ -156,7 +157,7 @@ public final class FeatureTransform<K>
     if (fittedSpec == null) {
       throw new IllegalArgumentException("fittedSpec view must not be null");
     }
-    return new FeatureTransform<>(null, fittedSpec, null, false);
+    return new FeatureTransform<>(null, fittedSpec);
   }
 
   /** Reads the fitted spec now (at construction), from a local path or a Beam filesystem URI. */
@@ -174,7 +175,9 @@ public final class FeatureTransform<K>
     if (names == null) {
       throw new IllegalArgumentException("model feature names must not be null");
     }
-    return new FeatureTransform<>(spec, specView, Collections.unmodifiableList(new ArrayList<>(names)), profile);
+    FeatureTransform<K> c = copy();
+    c.modelFeatures = Collections.unmodifiableList(new ArrayList<>(names));
+    return c;
   }
 
   /**
@@ -189,7 +192,9 @@ public final class FeatureTransform<K>
    * }</pre>
    */
   public FeatureTransform<K> withFeatureProfile() {
-    return new FeatureTransform<>(spec, specView, modelFeatures, true);
+    FeatureTransform<K> c = copy();
+    c.profile = true;
+    return c;
   }
 
   /**
