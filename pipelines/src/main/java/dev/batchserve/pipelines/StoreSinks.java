@@ -36,25 +36,30 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public final class StoreSinks {
   private final StoreSinkOptions o;
   private final RunInfo run;
-  private final String redisPrefix;
-  private final @Nullable String defaultView;
-  private final Map<String, String> defaultViewColumns;
-  private final List<PCollection<?>> signals;
-  private final List<String> passThroughColumns;
+  private String redisPrefix;
+  private @Nullable String defaultView;
+  private Map<String, String> defaultViewColumns = Map.of();
+  private List<PCollection<?>> signals = List.of();
+  private List<String> passThroughColumns = List.of();
 
-  private StoreSinks(StoreSinkOptions o, RunInfo run, String redisPrefix, @Nullable String defaultView,
-      Map<String, String> defaultViewColumns, List<PCollection<?>> signals, List<String> passThroughColumns) {
+  private StoreSinks(StoreSinkOptions o, RunInfo run) {
     this.o = o;
     this.run = run;
-    this.redisPrefix = redisPrefix;
-    this.defaultView = defaultView;
-    this.defaultViewColumns = defaultViewColumns;
-    this.signals = signals;
-    this.passThroughColumns = passThroughColumns;
+    this.redisPrefix = run.pipeline();
+  }
+
+  private StoreSinks copy() {
+    StoreSinks c = new StoreSinks(o, run);
+    c.redisPrefix = redisPrefix;
+    c.defaultView = defaultView;
+    c.defaultViewColumns = defaultViewColumns;
+    c.signals = signals;
+    c.passThroughColumns = passThroughColumns;
+    return c;
   }
 
   public static StoreSinks of(StoreSinkOptions options, RunInfo run) {
-    return new StoreSinks(options, run, run.pipeline(), null, Map.of(), List.of(), List.of());
+    return new StoreSinks(options, run);
   }
 
   /**
@@ -64,13 +69,17 @@ public final class StoreSinks {
    * here, naming the option.
    */
   public StoreSinks withPassThroughColumns(List<String> columns) {
-    return new StoreSinks(o, run, redisPrefix, defaultView, defaultViewColumns, signals, List.copyOf(columns));
+    StoreSinks c = copy();
+    c.passThroughColumns = List.copyOf(columns);
+    return c;
   }
 
   /** The Redis (and DynamoDB) key prefix when {@code --redisPrefix} ({@code --dynamoDbPrefix}) is empty (default: the run's pipeline name). */
   public StoreSinks withRedisPrefix(String prefix) {
     checkArgument(prefix != null && !prefix.isBlank(), "redisPrefix must be set, but was '%s'", prefix);
-    return new StoreSinks(o, run, prefix, defaultView, defaultViewColumns, signals, passThroughColumns);
+    StoreSinks c = copy();
+    c.redisPrefix = prefix;
+    return c;
   }
 
   /**
@@ -82,15 +91,19 @@ public final class StoreSinks {
     checkArgument(view != null && !view.isBlank(), "view must be set, but was '%s'", view);
     checkArgument(!columns.isEmpty(), "the view %s needs at least one column", view);
     // Kept in order: the view's columns are listed as given.
-    return new StoreSinks(o, run, redisPrefix, view,
-        java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns)), signals, passThroughColumns);
+    StoreSinks c = copy();
+    c.defaultView = view;
+    c.defaultViewColumns = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(columns));
+    return c;
   }
 
   /** Each store publishes only after these collections are complete (added to earlier ones). */
   public StoreSinks publishAfter(PCollection<?>... more) {
     List<PCollection<?>> all = new ArrayList<>(signals);
     all.addAll(Arrays.asList(more));
-    return new StoreSinks(o, run, redisPrefix, defaultView, defaultViewColumns, List.copyOf(all), passThroughColumns);
+    StoreSinks c = copy();
+    c.signals = List.copyOf(all);
+    return c;
   }
 
   /** Writes the predictions to every store the options name; returns how many there were. */

@@ -4,6 +4,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Reasons;
+import dev.batchserve.transforms.values.TransformResult;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,9 +33,6 @@ import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -150,15 +148,14 @@ public final class AggregateAccountActivity
   }
 
   /** The account rows and the rejected input rows. */
-  public static final class Result implements POutput {
-    private final Pipeline pipeline;
+  public static final class Result extends TransformResult {
     private final PCollection<KV<String, Row>> rows;
     private final PCollection<DeadLetter> deadLetters;
 
     Result(Pipeline pipeline, PCollection<KV<String, Row>> rows, PCollection<DeadLetter> deadLetters) {
-      this.pipeline = pipeline;
-      this.rows = rows;
-      this.deadLetters = deadLetters;
+      super(pipeline);
+      this.rows = output("rows", rows);
+      this.deadLetters = output("deadLetters", deadLetters);
     }
 
     /** One row of {@link #FEATURES} per account active in the 30-day window, keyed by account id. */
@@ -166,25 +163,10 @@ public final class AggregateAccountActivity
       return rows;
     }
 
+    /** The rejected input rows, with step and reason. */
     public PCollection<DeadLetter> deadLetters() {
       return deadLetters;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> m = new HashMap<>();
-      m.put(new TupleTag<>("rows"), rows);
-      m.put(new TupleTag<>("deadLetters"), deadLetters);
-      return m;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, org.apache.beam.sdk.transforms.PTransform<?, ?> transform) {}
   }
 
   static @Nullable Long millis(@Nullable Object v) {

@@ -10,14 +10,13 @@ import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelStaging;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.TransformResult;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.Coder;
@@ -33,9 +32,6 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -72,37 +68,48 @@ public final class Recommend extends PTransform<PCollection<KV<String, Row>>, Re
   public static final String METRICS_NAMESPACE = "batchserve.recommend";
 
   private final String modelUri;
-  private final @Nullable RunInfo run;
-  private final Fallback coldStart;
-  private final int maxBatchSize;
+  private @Nullable RunInfo run;
+  private Fallback coldStart = Fallback.abstain();
+  private int maxBatchSize = 256;
 
-  private Recommend(String modelUri, @Nullable RunInfo run, Fallback coldStart, int maxBatchSize) {
+  private Recommend(String modelUri) {
     this.modelUri = modelUri;
-    this.run = run;
-    this.coldStart = coldStart;
-    this.maxBatchSize = maxBatchSize;
+  }
+
+  private Recommend copy() {
+    Recommend c = new Recommend(modelUri);
+    c.run = run;
+    c.coldStart = coldStart;
+    c.maxBatchSize = maxBatchSize;
+    return c;
   }
 
   public static Recommend withModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "modelUri must be set, but was '%s'", modelUri);
-    return new Recommend(modelUri, null, Fallback.abstain(), 256);
+    return new Recommend(modelUri);
   }
 
   /** The run every prediction is stamped with (required). */
   public Recommend withRunInfo(RunInfo r) {
-    return new Recommend(modelUri, Objects.requireNonNull(r, "run"), coldStart, maxBatchSize);
+    Recommend c = copy();
+    c.run = Objects.requireNonNull(r, "run");
+    return c;
   }
 
   /** What a user without an embedding gets (default {@link Fallback#abstain()}). */
   public Recommend withColdStart(Fallback f) {
-    return new Recommend(modelUri, run, Objects.requireNonNull(f, "fallback"), maxBatchSize);
+    Recommend c = copy();
+    c.coldStart = Objects.requireNonNull(f, "fallback");
+    return c;
   }
 
   /** Users per model call, 1 to 100,000 (default 256); the exclusion mask is batch x catalog floats. */
   public Recommend withMaxBatchSize(int n) {
     checkArgument(n >= 1 && n <= BatchInfer.MAX_BATCH_SIZE_LIMIT,
         "maxBatchSize must be in [1, %s], but was %s", BatchInfer.MAX_BATCH_SIZE_LIMIT, n);
-    return new Recommend(modelUri, run, coldStart, n);
+    Recommend c = copy();
+    c.maxBatchSize = n;
+    return c;
   }
 
   @Override
@@ -128,40 +135,25 @@ public final class Recommend extends PTransform<PCollection<KV<String, Row>>, Re
   }
 
   /** Predictions (model and cold-start fallbacks) and dead letters. */
-  public static final class Result implements POutput {
-    private final Pipeline pipeline;
+  public static final class Result extends TransformResult {
     private final PCollection<KV<String, Prediction>> predictions;
     private final PCollection<DeadLetter> deadLetters;
 
     Result(Pipeline pipeline, PCollection<KV<String, Prediction>> predictions, PCollection<DeadLetter> deadLetters) {
-      this.pipeline = pipeline;
-      this.predictions = predictions;
-      this.deadLetters = deadLetters;
+      super(pipeline);
+      this.predictions = output("predictions", predictions);
+      this.deadLetters = output("deadLetters", deadLetters);
     }
 
+    /** One per user: the model's top items, or the cold-start fallback. */
     public PCollection<KV<String, Prediction>> predictions() {
       return predictions;
     }
 
+    /** Users whose embedding has the wrong size, and the users the model failed on. */
     public PCollection<DeadLetter> deadLetters() {
       return deadLetters;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> m = new HashMap<>();
-      m.put(new TupleTag<>("predictions"), predictions);
-      m.put(new TupleTag<>("deadLetters"), deadLetters);
-      return m;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 
   /**

@@ -80,81 +80,83 @@ public final class LocalFlinkCluster implements AutoCloseable {
 
   /** Where the cluster lives; every other setting has a default. */
   public static Spec in(Path dir) {
-    return new Spec(dir.toAbsolutePath(), dir.toAbsolutePath().resolve("lib"), List.of(), 1, 2,
-        0, Duration.ofSeconds(2), Duration.ofSeconds(10), Duration.ofSeconds(50), Duration.ofMinutes(3),
-        new LinkedHashMap<>(), true);
+    return new Spec(dir.toAbsolutePath());
   }
 
   /** An immutable cluster configuration; {@link #start()} starts it. */
   public static final class Spec {
     private final Path dir;
-    private final Path libDir;
-    private final List<Path> extraClasspath;
-    private final int taskManagers;
-    private final int slotsPerTaskManager;
-    private final int restartAttempts;
-    private final Duration restartDelay;
-    private final Duration heartbeatInterval;
-    private final Duration heartbeatTimeout;
-    private final Duration startTimeout;
-    private final Map<String, String> conf;
-    private final boolean stopOnExit;
+    private Path libDir;
+    private List<Path> extraClasspath = List.of();
+    private int taskManagers = 1;
+    private int slotsPerTaskManager = 2;
+    private int restartAttempts = 0;
+    private Duration restartDelay = Duration.ofSeconds(2);
+    private Duration heartbeatInterval = Duration.ofSeconds(10);
+    private Duration heartbeatTimeout = Duration.ofSeconds(50);
+    private Duration startTimeout = Duration.ofMinutes(3);
+    private Map<String, String> conf = new LinkedHashMap<>();
+    private boolean stopOnExit = true;
 
-    private Spec(Path dir, Path libDir, List<Path> extraClasspath, int taskManagers, int slotsPerTaskManager,
-        int restartAttempts, Duration restartDelay, Duration heartbeatInterval, Duration heartbeatTimeout,
-        Duration startTimeout, Map<String, String> conf, boolean stopOnExit) {
+    private Spec(Path dir) {
       this.dir = dir;
-      this.libDir = libDir;
-      this.extraClasspath = List.copyOf(extraClasspath);
-      this.taskManagers = taskManagers;
-      this.slotsPerTaskManager = slotsPerTaskManager;
-      this.restartAttempts = restartAttempts;
-      this.restartDelay = restartDelay;
-      this.heartbeatInterval = heartbeatInterval;
-      this.heartbeatTimeout = heartbeatTimeout;
-      this.startTimeout = startTimeout;
-      this.conf = new LinkedHashMap<>(conf);
-      this.stopOnExit = stopOnExit;
+      this.libDir = dir.resolve("lib");
     }
 
-    private Spec copy(Path libDir, List<Path> extra, int tms, int slots, int attempts, Duration delay,
-        Duration hbInterval, Duration hbTimeout, Duration startTimeout, Map<String, String> conf) {
-      return new Spec(dir, libDir, extra, tms, slots, attempts, delay, hbInterval, hbTimeout, startTimeout, conf,
-          stopOnExit);
+    private Spec copy() {
+      Spec c = new Spec(dir);
+      c.libDir = libDir;
+      c.extraClasspath = extraClasspath;
+      c.taskManagers = taskManagers;
+      c.slotsPerTaskManager = slotsPerTaskManager;
+      c.restartAttempts = restartAttempts;
+      c.restartDelay = restartDelay;
+      c.heartbeatInterval = heartbeatInterval;
+      c.heartbeatTimeout = heartbeatTimeout;
+      c.startTimeout = startTimeout;
+      c.conf = new LinkedHashMap<>(conf);
+      c.stopOnExit = stopOnExit;
+      return c;
     }
 
     /** The folder of the cluster's jars (see {@link FlinkClusterClasspath}); default {@code <dir>/lib}. */
     public Spec withLibDir(Path lib) {
       checkNotNull(lib, "libDir must not be null");
-      return copy(lib.toAbsolutePath(), extraClasspath, taskManagers, slotsPerTaskManager, restartAttempts,
-          restartDelay, heartbeatInterval, heartbeatTimeout, startTimeout, conf);
+      Spec c = copy();
+      c.libDir = lib.toAbsolutePath();
+      return c;
     }
 
     /** Jars put on every daemon's class path after the Flink jars (e.g. large native libraries). */
     public Spec withExtraClasspath(List<Path> jars) {
       checkNotNull(jars, "extraClasspath must not be null");
-      return copy(libDir, jars.stream().map(Path::toAbsolutePath).collect(Collectors.toList()), taskManagers,
-          slotsPerTaskManager, restartAttempts, restartDelay, heartbeatInterval, heartbeatTimeout, startTimeout, conf);
+      Spec c = copy();
+      c.extraClasspath = jars.stream().map(Path::toAbsolutePath).collect(Collectors.toUnmodifiableList());
+      return c;
     }
 
     public Spec withTaskManagers(int n) {
       checkArgument(n >= 1 && n <= 8, "taskManagers must be 1 to 8, but was %s", n);
-      return copy(libDir, extraClasspath, n, slotsPerTaskManager, restartAttempts, restartDelay,
-          heartbeatInterval, heartbeatTimeout, startTimeout, conf);
+      Spec c = copy();
+      c.taskManagers = n;
+      return c;
     }
 
     public Spec withSlotsPerTaskManager(int n) {
       checkArgument(n >= 1, "slotsPerTaskManager must be >= 1, but was %s", n);
-      return copy(libDir, extraClasspath, taskManagers, n, restartAttempts, restartDelay,
-          heartbeatInterval, heartbeatTimeout, startTimeout, conf);
+      Spec c = copy();
+      c.slotsPerTaskManager = n;
+      return c;
     }
 
     /** A fixed-delay restart strategy: {@code attempts} restarts, {@code delay} apart (0 = none). */
     public Spec withRestarts(int attempts, Duration delay) {
       checkArgument(attempts >= 0, "restart attempts must be >= 0, but was %s", attempts);
       checkArgument(!delay.isNegative(), "restart delay must be >= 0, but was %s", delay);
-      return copy(libDir, extraClasspath, taskManagers, slotsPerTaskManager, attempts, delay,
-          heartbeatInterval, heartbeatTimeout, startTimeout, conf);
+      Spec c = copy();
+      c.restartAttempts = attempts;
+      c.restartDelay = delay;
+      return c;
     }
 
     /** How often daemons ping each other and after how long a silent one is declared lost. */
@@ -162,25 +164,27 @@ public final class LocalFlinkCluster implements AutoCloseable {
       checkArgument(!interval.isNegative() && !interval.isZero(), "heartbeat interval must be > 0, but was %s", interval);
       checkArgument(timeout.compareTo(interval) > 0, "heartbeat timeout must exceed the interval %s, but was %s",
           interval, timeout);
-      return copy(libDir, extraClasspath, taskManagers, slotsPerTaskManager, restartAttempts, restartDelay,
-          interval, timeout, startTimeout, conf);
+      Spec c = copy();
+      c.heartbeatInterval = interval;
+      c.heartbeatTimeout = timeout;
+      return c;
     }
 
     /** How long {@link #start()} waits for every TaskManager to register. */
     public Spec withStartTimeout(Duration timeout) {
       checkArgument(!timeout.isNegative() && !timeout.isZero(), "start timeout must be > 0, but was %s", timeout);
-      return copy(libDir, extraClasspath, taskManagers, slotsPerTaskManager, restartAttempts, restartDelay,
-          heartbeatInterval, heartbeatTimeout, timeout, conf);
+      Spec c = copy();
+      c.startTimeout = timeout;
+      return c;
     }
 
     /** Any other flink-conf.yaml entry; it overrides the launcher's own value for the key. */
     public Spec withConf(String key, String value) {
       checkArgument(key != null && !key.isBlank(), "conf key must not be empty");
       checkNotNull(value, "conf value of %s must not be null", key);
-      Map<String, String> c = new LinkedHashMap<>(conf);
-      c.put(key, value);
-      return copy(libDir, extraClasspath, taskManagers, slotsPerTaskManager, restartAttempts, restartDelay,
-          heartbeatInterval, heartbeatTimeout, startTimeout, c);
+      Spec c = copy();
+      c.conf.put(key, value);
+      return c;
     }
 
     /**
@@ -188,8 +192,9 @@ public final class LocalFlinkCluster implements AutoCloseable {
      * leaves no cluster behind); {@code make flink-up} turns it off: its cluster outlives the launcher.
      */
     public Spec withStopOnExit(boolean stop) {
-      return new Spec(dir, libDir, extraClasspath, taskManagers, slotsPerTaskManager, restartAttempts,
-          restartDelay, heartbeatInterval, heartbeatTimeout, startTimeout, conf, stop);
+      Spec c = copy();
+      c.stopOnExit = stop;
+      return c;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.batchserve.transforms.features;
 
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.TransformResult;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -22,9 +23,6 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -85,18 +83,19 @@ public final class FeatureTransform<K>
   // Exactly one of spec (known at construction) and specView (fitted in this pipeline) is set.
   private final @Nullable FeatureSpec spec;
   private final @Nullable PCollectionView<FeatureSpec> specView;
-  private final @Nullable List<String> modelFeatures;
-  private final boolean profile;
+  private @Nullable List<String> modelFeatures;
+  private boolean profile;
 
-  private FeatureTransform(
-      @Nullable FeatureSpec spec,
-      @Nullable PCollectionView<FeatureSpec> specView,
-      @Nullable List<String> modelFeatures,
-      boolean profile) {
+  private FeatureTransform(@Nullable FeatureSpec spec, @Nullable PCollectionView<FeatureSpec> specView) {
     this.spec = spec;
     this.specView = specView;
-    this.modelFeatures = modelFeatures;
-    this.profile = profile;
+  }
+
+  private FeatureTransform<K> copy() {
+    FeatureTransform<K> c = new FeatureTransform<>(spec, specView);
+    c.modelFeatures = modelFeatures;
+    c.profile = profile;
+    return c;
   }
 
   /**
@@ -135,7 +134,7 @@ public final class FeatureTransform<K>
       throw new IllegalArgumentException("spec must not be null");
     }
     checkFitted(spec);
-    return new FeatureTransform<>(spec, null, null, false);
+    return new FeatureTransform<>(spec, null);
   }
 
   /**
@@ -158,7 +157,7 @@ public final class FeatureTransform<K>
     if (fittedSpec == null) {
       throw new IllegalArgumentException("fittedSpec view must not be null");
     }
-    return new FeatureTransform<>(null, fittedSpec, null, false);
+    return new FeatureTransform<>(null, fittedSpec);
   }
 
   /** Reads the fitted spec now (at construction), from a local path or a Beam filesystem URI. */
@@ -176,7 +175,9 @@ public final class FeatureTransform<K>
     if (names == null) {
       throw new IllegalArgumentException("model feature names must not be null");
     }
-    return new FeatureTransform<>(spec, specView, Collections.unmodifiableList(new ArrayList<>(names)), profile);
+    FeatureTransform<K> c = copy();
+    c.modelFeatures = Collections.unmodifiableList(new ArrayList<>(names));
+    return c;
   }
 
   /**
@@ -191,7 +192,9 @@ public final class FeatureTransform<K>
    * }</pre>
    */
   public FeatureTransform<K> withFeatureProfile() {
-    return new FeatureTransform<>(spec, specView, modelFeatures, true);
+    FeatureTransform<K> c = copy();
+    c.profile = true;
+    return c;
   }
 
   /**
@@ -413,15 +416,10 @@ public final class FeatureTransform<K>
    * r.vectors().apply(BatchInfer.of(...));
    * }</pre>
    */
-  public static final class Result<K> implements POutput {
-    private final Pipeline pipeline;
-    private final TupleTag<KV<K, FeatureVector>> vectorsTag;
+  public static final class Result<K> extends TransformResult {
     private final PCollection<KV<K, FeatureVector>> vectors;
-    private final TupleTag<DeadLetter> deadLettersTag;
     private final PCollection<DeadLetter> deadLetters;
-    private final TupleTag<DeadLetter> skippedTag;
     private final PCollection<DeadLetter> skipped;
-    private final TupleTag<FeatureProfile> profilesTag;
     private final @Nullable PCollection<FeatureProfile> profiles;
 
     private Result(
@@ -434,15 +432,11 @@ public final class FeatureTransform<K>
         PCollection<DeadLetter> skipped,
         TupleTag<FeatureProfile> profilesTag,
         @Nullable PCollection<FeatureProfile> profiles) {
-      this.pipeline = pipeline;
-      this.vectorsTag = vectorsTag;
-      this.vectors = vectors;
-      this.deadLettersTag = deadLettersTag;
-      this.deadLetters = deadLetters;
-      this.skippedTag = skippedTag;
-      this.skipped = skipped;
-      this.profilesTag = profilesTag;
-      this.profiles = profiles;
+      super(pipeline);
+      this.vectors = output(vectorsTag, vectors);
+      this.deadLetters = output(deadLettersTag, deadLetters);
+      this.skipped = output(skippedTag, skipped);
+      this.profiles = profiles == null ? null : output(profilesTag, profiles);
     }
 
     /**
@@ -472,26 +466,5 @@ public final class FeatureTransform<K>
     public PCollection<DeadLetter> skipped() {
       return skipped;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> map = new LinkedHashMap<>();
-      map.put(vectorsTag, vectors);
-      map.put(deadLettersTag, deadLetters);
-      map.put(skippedTag, skipped);
-      if (profiles != null) {
-        map.put(profilesTag, profiles);
-      }
-      return map;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(
-        String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 }

@@ -12,7 +12,7 @@ import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunInfo;
-import java.io.Serializable;
+import dev.batchserve.transforms.values.TransformResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -40,9 +40,6 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -112,31 +109,35 @@ public final class ScoreBySegment<K>
   public static final String PREDICTIONS_COUNTER_PREFIX = "predictions:";
 
   private final SegmentOf segmentOf;
-  private final TreeMap<String, String> models;
-  private final @Nullable String defaultModel;
-  private final @Nullable FeatureSpec defaultSpec;
-  private final @Nullable RunInfo runInfo;
-  private final int maxBatchSize;
-  private final double failureThreshold;
-  private final ModelOptions modelOptions;
+  /** Segment to model URI; each copy has its own map. */
+  private TreeMap<String, String> models = new TreeMap<>();
+  private @Nullable String defaultModel;
+  private @Nullable FeatureSpec defaultSpec;
+  private @Nullable RunInfo runInfo;
+  private int maxBatchSize = 256;
+  private double failureThreshold = 1.0;
+  private ModelOptions modelOptions = ModelOptions.defaults();
 
-  private ScoreBySegment(SegmentOf segmentOf, TreeMap<String, String> models, @Nullable String defaultModel,
-      @Nullable FeatureSpec defaultSpec, @Nullable RunInfo runInfo, int maxBatchSize, double failureThreshold,
-      ModelOptions modelOptions) {
-    this.modelOptions = modelOptions;
+  private ScoreBySegment(SegmentOf segmentOf) {
     this.segmentOf = segmentOf;
-    this.models = models;
-    this.defaultModel = defaultModel;
-    this.defaultSpec = defaultSpec;
-    this.runInfo = runInfo;
-    this.maxBatchSize = maxBatchSize;
-    this.failureThreshold = failureThreshold;
+  }
+
+  private ScoreBySegment<K> copy() {
+    ScoreBySegment<K> c = new ScoreBySegment<>(segmentOf);
+    c.models = new TreeMap<>(models);
+    c.defaultModel = defaultModel;
+    c.defaultSpec = defaultSpec;
+    c.runInfo = runInfo;
+    c.maxBatchSize = maxBatchSize;
+    c.failureThreshold = failureThreshold;
+    c.modelOptions = modelOptions;
+    return c;
   }
 
   /** The segment is the text form of the record column {@code column} (null: no segment). */
   public static <K> ScoreBySegment<K> byColumn(String column) {
     checkArgument(column != null && !column.trim().isEmpty(), "the segment column must be named, but was '%s'", column);
-    return new ScoreBySegment<>(SegmentOf.column(column.trim()), new TreeMap<>(), null, null, null, 256, 1.0, ModelOptions.defaults());
+    return new ScoreBySegment<>(SegmentOf.column(column.trim()));
   }
 
   /**
@@ -145,7 +146,7 @@ public final class ScoreBySegment<K>
    */
   public static <K> ScoreBySegment<K> byKeyPrefix(String separator) {
     checkArgument(separator != null && !separator.isEmpty(), "the key separator must be set, but was '%s'", separator);
-    return new ScoreBySegment<>(SegmentOf.keyPrefix(separator), new TreeMap<>(), null, null, null, 256, 1.0, ModelOptions.defaults());
+    return new ScoreBySegment<>(SegmentOf.keyPrefix(separator));
   }
 
   /** Records of {@code segment} are scored by the model at {@code modelUri}, with the spec saved in it. */
@@ -155,9 +156,9 @@ public final class ScoreBySegment<K>
         segment, modelUri);
     checkArgument(!models.containsKey(segment), "segment '%s' has a model already (%s); give each segment one model",
         segment, models.get(segment));
-    TreeMap<String, String> m = new TreeMap<>(models);
-    m.put(segment, modelUri);
-    return new ScoreBySegment<>(segmentOf, m, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.models.put(segment, modelUri);
+    return c;
   }
 
   /** {@link #withModel} for every entry of {@code segmentModels} (segment to model URI). */
@@ -173,39 +174,51 @@ public final class ScoreBySegment<K>
   /** The model of every segment without one of its own, and of records without a segment. */
   public ScoreBySegment<K> withDefaultModel(String modelUri) {
     checkArgument(modelUri != null && !modelUri.isEmpty(), "the default model must be set, but was '%s'", modelUri);
-    return new ScoreBySegment<>(segmentOf, models, modelUri, null, runInfo, maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.defaultModel = modelUri;
+    c.defaultSpec = null;
+    return c;
   }
 
   /** {@link #withDefaultModel(String)} with its feature spec given rather than read from the model. */
   public ScoreBySegment<K> withDefaultModel(FeatureSpec spec, String modelUri) {
     Objects.requireNonNull(spec, "spec");
     checkArgument(modelUri != null && !modelUri.isEmpty(), "the default model must be set, but was '%s'", modelUri);
-    return new ScoreBySegment<>(segmentOf, models, modelUri, spec, runInfo, maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.defaultModel = modelUri;
+    c.defaultSpec = spec;
+    return c;
   }
 
   /** The run every prediction is stamped with (required). */
   public ScoreBySegment<K> withRunInfo(RunInfo run) {
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, Objects.requireNonNull(run, "run"),
-        maxBatchSize, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.runInfo = Objects.requireNonNull(run, "run");
+    return c;
   }
 
   /** See {@link BatchInfer#withMaxBatchSize}: per model, batches never mix models. */
   public ScoreBySegment<K> withMaxBatchSize(int n) {
     BatchInfer.withModel("unused").withMaxBatchSize(n); // BatchInfer's own check and message
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, n, failureThreshold, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.maxBatchSize = n;
+    return c;
   }
 
   /** See {@link BatchInfer#withModelOptions}: the same engine settings for every model. */
   public ScoreBySegment<K> withModelOptions(ModelOptions options) {
     BatchInfer.withModel("unused").withModelOptions(options); // BatchInfer's own check and message
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, failureThreshold,
-        options);
+    ScoreBySegment<K> c = copy();
+    c.modelOptions = options;
+    return c;
   }
 
   /** See {@link BatchInfer#withFailureThreshold}: judged per model. */
   public ScoreBySegment<K> withFailureThreshold(double ratio) {
     BatchInfer.withModel("unused").withFailureThreshold(ratio);
-    return new ScoreBySegment<>(segmentOf, models, defaultModel, defaultSpec, runInfo, maxBatchSize, ratio, modelOptions);
+    ScoreBySegment<K> c = copy();
+    c.failureThreshold = ratio;
+    return c;
   }
 
   /** Segment to model URI, sorted by segment. */
@@ -370,50 +383,6 @@ public final class ScoreBySegment<K>
     }
   }
 
-  /** Where a record's segment is read: a column, or the key's prefix. Exactly one is set. */
-  static final class SegmentOf implements Serializable {
-    private static final long serialVersionUID = 1L;
-    final @Nullable String column;
-    final @Nullable String separator;
-
-    private SegmentOf(@Nullable String column, @Nullable String separator) {
-      this.column = column;
-      this.separator = separator;
-    }
-
-    static SegmentOf column(String column) {
-      return new SegmentOf(column, null);
-    }
-
-    static SegmentOf keyPrefix(String separator) {
-      return new SegmentOf(null, separator);
-    }
-
-    /** The record's segment, or null when it has none. */
-    @Nullable String of(Object key, Row row) {
-      if (column != null) {
-        checkArgument(row.getSchema().hasField(column),
-            "the segment column '%s' is not in the input row, whose columns are %s", column,
-            row.getSchema().getFieldNames());
-        Object v = row.getValue(column);
-        return v == null ? null : String.valueOf(v);
-      }
-      String k = String.valueOf(key);
-      int at = k.indexOf(Objects.requireNonNull(separator));
-      return at < 0 ? null : k.substring(0, at);
-    }
-
-    /** What a dead letter names as its field when the segment is missing. */
-    @Nullable String field() {
-      return column;
-    }
-
-    @Override
-    public String toString() {
-      return column != null ? "column " + column : "key prefix before '" + separator + "'";
-    }
-  }
-
   /** Sends each record to its model's branch, or to the dead letters when there is none. */
   private static final class RouteFn<K> extends DoFn<KV<K, Row>, DeadLetter> {
     private final SegmentOf segmentOf;
@@ -475,23 +444,19 @@ public final class ScoreBySegment<K>
   }
 
   /** The predictions of every model, the records none could score, and the predictions per model. */
-  public static final class Result<K> implements POutput {
-    private final Pipeline pipeline;
+  public static final class Result<K> extends TransformResult {
     private final PCollection<KV<K, Prediction>> predictions;
     private final PCollection<DeadLetter> deadLetters;
     private final PCollection<KV<String, Long>> modelCounts;
     private final Map<String, String> segmentModels;
     private final @Nullable String defaultModel;
-    private final TupleTag<KV<K, Prediction>> predictionsTag = new TupleTag<>();
-    private final TupleTag<DeadLetter> deadLettersTag = new TupleTag<>();
-    private final TupleTag<KV<String, Long>> countsTag = new TupleTag<>();
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, PCollection<DeadLetter> deadLetters,
         PCollection<KV<String, Long>> modelCounts, Map<String, String> segmentModels, @Nullable String defaultModel) {
-      this.pipeline = pipeline;
-      this.predictions = predictions;
-      this.deadLetters = deadLetters;
-      this.modelCounts = modelCounts;
+      super(pipeline);
+      this.predictions = output(new TupleTag<>(), predictions);
+      this.deadLetters = output(new TupleTag<>(), deadLetters);
+      this.modelCounts = output(new TupleTag<>(), modelCounts);
       this.segmentModels = Collections.unmodifiableMap(segmentModels);
       this.defaultModel = defaultModel;
     }
@@ -523,22 +488,5 @@ public final class ScoreBySegment<K>
     public @Nullable String defaultModel() {
       return defaultModel;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> m = new HashMap<>();
-      m.put(predictionsTag, predictions);
-      m.put(deadLettersTag, deadLetters);
-      m.put(countsTag, modelCounts);
-      return m;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 }

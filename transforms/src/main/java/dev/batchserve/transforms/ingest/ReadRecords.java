@@ -4,9 +4,9 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.features.InstantText;
 import dev.batchserve.transforms.values.DeadLetter;
+import dev.batchserve.transforms.values.TransformResult;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -19,7 +19,6 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PInput;
 import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 
@@ -198,22 +197,20 @@ public final class ReadRecords {
    * in.records().apply(KeyedPrediction.of(spec, model).withReadFailures(in.deadLetters()));
    * }</pre>
    */
-  public static final class Result implements PInput, POutput {
+  public static final class Result extends TransformResult implements PInput {
     /** The tag of {@link #records()} in {@link #expand()}: the same for every result. */
     public static final TupleTag<KV<String, Row>> RECORDS = KeyingFn.RECORDS;
     /** The tag of {@link #deadLetters()} in {@link #expand()}. */
     public static final TupleTag<DeadLetter> DEAD_LETTERS = KeyingFn.DEAD_LETTERS;
 
-    private final Pipeline pipeline;
     private final PCollection<KV<String, Row>> records;
     private final PCollection<DeadLetter> deadLetters;
     private final Schema schema;
 
-    private Result(Pipeline pipeline, PCollection<KV<String, Row>> records, PCollection<DeadLetter> deadLetters,
-        Schema schema) {
-      this.pipeline = pipeline;
-      this.records = records;
-      this.deadLetters = deadLetters;
+    private Result(PCollection<KV<String, Row>> records, PCollection<DeadLetter> deadLetters, Schema schema) {
+      super(records.getPipeline());
+      this.records = output(RECORDS, records);
+      this.deadLetters = output(DEAD_LETTERS, deadLetters);
       this.schema = schema;
     }
 
@@ -232,7 +229,7 @@ public final class ReadRecords {
     public static Result of(PCollection<KV<String, Row>> records, PCollection<DeadLetter> deadLetters, Schema schema) {
       records.setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(schema)));
       deadLetters.setCoder(DeadLetter.DeadLetterCoder.of());
-      return new Result(records.getPipeline(), records, deadLetters, schema);
+      return new Result(records, deadLetters, schema);
     }
 
     /** The records under their keys. */
@@ -257,18 +254,5 @@ public final class ReadRecords {
     public <OutputT extends POutput> OutputT apply(String name, PTransform<? super Result, OutputT> transform) {
       return Pipeline.applyTransform(name, this, transform);
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      return Map.of(RECORDS, records, DEAD_LETTERS, deadLetters);
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 }

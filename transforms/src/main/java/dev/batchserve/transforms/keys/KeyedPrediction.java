@@ -38,9 +38,9 @@ import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.Reasons;
 import dev.batchserve.transforms.values.RunCounts;
 import dev.batchserve.transforms.values.RunInfo;
+import dev.batchserve.transforms.values.TransformResult;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -66,9 +66,6 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TimestampedValue;
 import org.apache.beam.sdk.values.TupleTag;
@@ -818,14 +815,10 @@ public final class KeyedPrediction<K>
   }
 
   /** Predictions (model and fallback), dead letters, and the accounting of the run. */
-  public static final class Result<K> implements POutput {
-    private final Pipeline pipeline;
+  public static final class Result<K> extends TransformResult {
     private final PCollection<KV<K, Prediction>> predictions;
-    private final TupleTag<KV<K, Prediction>> predictionsTag;
     private final PCollection<DeadLetter> deadLetters;
-    private final TupleTag<DeadLetter> deadLettersTag;
     private final PCollection<RunCounts> counts;
-    private final TupleTag<RunCounts> countsTag = new TupleTag<>();
     private @Nullable PCollection<KV<K, Prediction>> challengerPredictions;
     private @Nullable PCollection<DeadLetter> challengerDeadLetters;
     private @Nullable PCollection<ModelAgreement> challengerAgreement;
@@ -835,12 +828,10 @@ public final class KeyedPrediction<K>
 
     Result(Pipeline pipeline, PCollection<KV<K, Prediction>> predictions, TupleTag<KV<K, Prediction>> predictionsTag,
         PCollection<DeadLetter> deadLetters, TupleTag<DeadLetter> deadLettersTag, PCollection<RunCounts> counts) {
-      this.pipeline = pipeline;
-      this.predictions = predictions;
-      this.predictionsTag = predictionsTag;
-      this.deadLetters = deadLetters;
-      this.deadLettersTag = deadLettersTag;
-      this.counts = counts;
+      super(pipeline);
+      this.predictions = output(predictionsTag, predictions);
+      this.deadLetters = output(deadLettersTag, deadLetters);
+      this.counts = output(new TupleTag<>(), counts);
     }
 
     /** Exactly one per expected key: a model prediction or a fallback with its reason. */
@@ -912,23 +903,6 @@ public final class KeyedPrediction<K>
       }
       return resolvedCount;
     }
-
-    @Override
-    public Pipeline getPipeline() {
-      return pipeline;
-    }
-
-    @Override
-    public Map<TupleTag<?>, PValue> expand() {
-      Map<TupleTag<?>, PValue> m = new HashMap<>();
-      m.put(predictionsTag, predictions);
-      m.put(deadLettersTag, deadLetters);
-      m.put(countsTag, counts);
-      return m;
-    }
-
-    @Override
-    public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
   }
 
 }

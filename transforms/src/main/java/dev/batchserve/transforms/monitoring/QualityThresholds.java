@@ -45,76 +45,82 @@ public final class QualityThresholds implements Serializable {
   public static final List<String> LIMITS = List.of("maxDeadLetterRate", "maxPsi", "maxJsDivergence",
       "maxCategoryShift", "maxPredictionMeanShift", "minDriftSample", "minRecords", "maxRecordDrop");
 
-  private final double maxDeadLetterRate;
-  private final double maxPsi;
-  private final double maxJsDivergence;
-  private final double maxCategoryShift;
-  private final double maxPredictionMeanShift;
-  private final long minDriftSample;
-  private final long minRecords;
-  private final double maxRecordDrop;
+  private double maxDeadLetterRate = DEFAULT_MAX_DEAD_LETTER_RATE;
+  private double maxPsi = DEFAULT_MAX_PSI;
+  private double maxJsDivergence = DEFAULT_MAX_JS_DIVERGENCE;
+  private double maxCategoryShift = DEFAULT_MAX_CATEGORY_SHIFT;
+  private double maxPredictionMeanShift = DEFAULT_MAX_PREDICTION_MEAN_SHIFT;
+  private long minDriftSample = DEFAULT_MIN_DRIFT_SAMPLE;
+  private long minRecords = DEFAULT_MIN_RECORDS;
+  private double maxRecordDrop = DEFAULT_MAX_RECORD_DROP;
 
-  private QualityThresholds(double maxDeadLetterRate, double maxPsi, double maxJsDivergence,
-      double maxCategoryShift, double maxPredictionMeanShift, long minDriftSample, long minRecords,
-      double maxRecordDrop) {
-    this.minDriftSample = minDriftSample;
-    this.minRecords = minRecords;
-    this.maxRecordDrop = maxRecordDrop;
-    this.maxDeadLetterRate = maxDeadLetterRate;
-    this.maxPsi = maxPsi;
-    this.maxJsDivergence = maxJsDivergence;
-    this.maxCategoryShift = maxCategoryShift;
-    this.maxPredictionMeanShift = maxPredictionMeanShift;
+  private QualityThresholds() {}
+
+  private QualityThresholds copy() {
+    QualityThresholds c = new QualityThresholds();
+    c.maxDeadLetterRate = maxDeadLetterRate;
+    c.maxPsi = maxPsi;
+    c.maxJsDivergence = maxJsDivergence;
+    c.maxCategoryShift = maxCategoryShift;
+    c.maxPredictionMeanShift = maxPredictionMeanShift;
+    c.minDriftSample = minDriftSample;
+    c.minRecords = minRecords;
+    c.maxRecordDrop = maxRecordDrop;
+    return c;
   }
 
   /** Dead-letter rate 0.05, PSI 0.25, JS 0.1, category L-infinity 0.2, prediction mean shift 0.1. */
   public static QualityThresholds defaults() {
-    return new QualityThresholds(DEFAULT_MAX_DEAD_LETTER_RATE, DEFAULT_MAX_PSI, DEFAULT_MAX_JS_DIVERGENCE,
-        DEFAULT_MAX_CATEGORY_SHIFT, DEFAULT_MAX_PREDICTION_MEAN_SHIFT, DEFAULT_MIN_DRIFT_SAMPLE,
-        DEFAULT_MIN_RECORDS, DEFAULT_MAX_RECORD_DROP);
+    return new QualityThresholds();
   }
 
   /** Largest share of dead letters among all records read (0 to 1). */
   public QualityThresholds withMaxDeadLetterRate(double v) {
     checkArgument(v >= 0 && v <= 1 || v == Double.POSITIVE_INFINITY,
         "maxDeadLetterRate must be in [0, 1] or off, but was %s", v);
-    return new QualityThresholds(v, maxPsi, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
-        minRecords, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.maxDeadLetterRate = v;
+    return c;
   }
 
   /** Largest PSI of any numeric feature against training. */
   public QualityThresholds withMaxPsi(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxPsi must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, v, maxJsDivergence, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
-        minRecords, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.maxPsi = v;
+    return c;
   }
 
   /** Largest Jensen-Shannon divergence (base 2) of any numeric feature against training. */
   public QualityThresholds withMaxJsDivergence(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxJsDivergence must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, v, maxCategoryShift, maxPredictionMeanShift, minDriftSample,
-        minRecords, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.maxJsDivergence = v;
+    return c;
   }
 
   /** Largest L-infinity distance of any categorical feature's shares against training. */
   public QualityThresholds withMaxCategoryShift(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxCategoryShift must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, v, maxPredictionMeanShift, minDriftSample,
-        minRecords, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.maxCategoryShift = v;
+    return c;
   }
 
   /** Largest absolute change of the mean score against the previous run. */
   public QualityThresholds withMaxPredictionMeanShift(double v) {
     checkArgument(v >= 0 && !Double.isNaN(v), "maxPredictionMeanShift must be >= 0, but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift, v, minDriftSample,
-        minRecords, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.maxPredictionMeanShift = v;
+    return c;
   }
 
   /** Fewest values (of a feature, or scored predictions) on which drift limits are judged. */
   public QualityThresholds withMinDriftSample(long n) {
     checkArgument(n >= 0, "minDriftSample must be >= 0, but was %s", n);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
-        maxPredictionMeanShift, n, minRecords, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.minDriftSample = n;
+    return c;
   }
 
   /**
@@ -124,8 +130,9 @@ public final class QualityThresholds implements Serializable {
    */
   public QualityThresholds withMinRecords(long n) {
     checkArgument(n >= 0, "minRecords must be >= 0 (0 turns the check off), but was %s", n);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
-        maxPredictionMeanShift, minDriftSample, n, maxRecordDrop);
+    QualityThresholds c = copy();
+    c.minRecords = n;
+    return c;
   }
 
   /**
@@ -136,8 +143,9 @@ public final class QualityThresholds implements Serializable {
   public QualityThresholds withMaxRecordDrop(double v) {
     checkArgument(v >= 0 && v <= 1 || v == Double.POSITIVE_INFINITY,
         "maxRecordDrop must be in [0, 1] or off (1 also turns the check off), but was %s", v);
-    return new QualityThresholds(maxDeadLetterRate, maxPsi, maxJsDivergence, maxCategoryShift,
-        maxPredictionMeanShift, minDriftSample, minRecords, v);
+    QualityThresholds c = copy();
+    c.maxRecordDrop = v;
+    return c;
   }
 
   /**

@@ -1,12 +1,8 @@
 package dev.batchserve.transforms.sink;
 
-import java.util.Map;
+import dev.batchserve.transforms.values.TransformResult;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PInput;
-import org.apache.beam.sdk.values.POutput;
-import org.apache.beam.sdk.values.PValue;
 import org.apache.beam.sdk.values.TupleTag;
 
 /**
@@ -19,31 +15,16 @@ import org.apache.beam.sdk.values.TupleTag;
  * report.apply(Wait.on(done.published()));
  * }</pre>
  */
-public final class PublishedRun implements POutput {
-  private final Pipeline pipeline;
+public final class PublishedRun extends TransformResult {
   private final PCollection<String> published;
-  private final TupleTag<String> tag = new TupleTag<>();
 
   PublishedRun(Pipeline pipeline, PCollection<String> published) {
-    this.pipeline = pipeline;
-    this.published = published;
+    super(pipeline);
+    this.published = output(new TupleTag<>(), published);
   }
 
   /** One element once the run is published: the run id (stores) or the run directory (files). */
   public PCollection<String> published() {
     return published;
   }
-
-  @Override
-  public Pipeline getPipeline() {
-    return pipeline;
-  }
-
-  @Override
-  public Map<TupleTag<?>, PValue> expand() {
-    return Map.of(tag, published);
-  }
-
-  @Override
-  public void finishSpecifyingOutput(String transformName, PInput input, PTransform<?, ?> transform) {}
 }
