@@ -50,7 +50,7 @@ final class PartitionsPublish {
 
   /**
    * {@link #publishPartitions(String, RunInfo, List)}, moving {@code _LATEST} back to this run even when
-   * it is older than the run {@code _LATEST} names when {@code forceLatest} (see {@link #withForceLatest}).
+   * it is older than the run {@code _LATEST} names when {@code forceLatest} (see {@link FileSink#withForceLatest}).
    */
   static String publishPartitions(String root, RunInfo run, List<String> partitionRoots, boolean forceLatest)
       throws IOException {
