@@ -3,7 +3,6 @@ package dev.batchserve.pipelines;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.monitoring.AlertWebhook;
 import dev.batchserve.pipelines.monitoring.PreviousRun;
 import dev.batchserve.pipelines.monitoring.QualityFile;
@@ -17,8 +16,6 @@ import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.ingest.RecordSource;
 import dev.batchserve.transforms.ingest.bigquery.BigQueryRecords;
 import dev.batchserve.transforms.ingest.jdbc.JdbcRecords;
-import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
-import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.keys.KeyedPrediction;
 import dev.batchserve.transforms.monitoring.CircuitBreaker;
 import dev.batchserve.transforms.monitoring.LogProgress;
@@ -39,7 +36,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
@@ -51,7 +47,6 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
-import org.checkerframework.checker.nullness.qual.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -137,7 +132,7 @@ public final class BatchScoringPipeline {
     ReadRecords.Format format = o.getInputFormat().isEmpty()
         ? ReadRecords.Format.fromPattern(o.getInput())
         : ReadRecords.Format.parse(o.getInputFormat());
-    String[] passThrough = passThroughColumns(o.getPassThroughColumns());
+    String[] passThrough = OptionValues.passThroughColumns(o.getPassThroughColumns());
     // Sources that keep only the columns they are told to (JSON lines, BigQuery) keep the pass-through ones too.
     List<String> columns = new ArrayList<>(spec.inputNames());
     ScoreBySegment<String> segments = SegmentModels.of(o);
@@ -188,7 +183,7 @@ public final class BatchScoringPipeline {
         .withForceLatest(o.getForceLatest())
         .withAttempt(attemptId)
         .withFormats(formats.get(0), formats.subList(1, formats.size()).toArray(new FileFormat[0]))
-        .withNumShards(numShards(o, format));
+        .withNumShards(OptionValues.numShards(o, format));
     if (passThrough.length > 0 && formats.contains(FileFormat.PARQUET)) {
       // JSON lines carry them anyway; Parquet's schema must name them (and refuses names it cannot hold).
       files = files.withPassThroughColumns(List.of(passThrough));
@@ -198,22 +193,22 @@ public final class BatchScoringPipeline {
         .writingShards(files.shardWriter())
         .withRunInfo(run)
         .withMaxBatchSize(o.getBatchSize())
-        .withModelOptions(modelOptions(o))
+        .withModelOptions(OptionValues.modelOptions(o))
         .withFailureThreshold(o.getFailureThreshold())
-        .withFallback(fallback(o.getFallback()))
-        .withDuplicateKeyPolicy(duplicatePolicy(o.getDuplicateKeys()))
+        .withFallback(OptionValues.fallback(o.getFallback()))
+        .withDuplicateKeyPolicy(OptionValues.duplicatePolicy(o.getDuplicateKeys()))
         .withReadFailures(input.deadLetters());
     if (passThrough.length > 0) {
       scoring = scoring.withPassThroughColumns(passThrough);
     }
-    int[] adaptive = adaptiveBatchSize(o.getAdaptiveBatchSize());
+    int[] adaptive = OptionValues.adaptiveBatchSize(o.getAdaptiveBatchSize());
     if (adaptive != null) {
       scoring = scoring.withAdaptiveBatchSize(adaptive[0], adaptive[1]);
     }
     if (segments != null) {
       scoring = scoring.withSegmentModels(segments);
     }
-    if (isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
+    if (OptionValues.isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
       scoring = scoring.withPreviousPredictions(previous.readPredictions(p));
     }
     KeyedPrediction.Result<String> keyed = input.records().apply("KeyedPrediction", scoring);
@@ -255,57 +250,6 @@ public final class BatchScoringPipeline {
     StoreSinks.of(o, run).withPassThroughColumns(List.of(passThrough)).publishAfter(keyed.counts(), passed)
         .write(keyed.predictions());
     return runDir;
-  }
-
-  /**
-   * Input bytes per output shard when {@code --numShards} is 0 (auto), for text inputs (CSV, JSON
-   * lines): about 30,000 rows of 30 features. A shard is also a join bucket, whose keys' states are
-   * held in memory by one worker thread; measured (BENCHMARKS.md): 64 buckets of 16k keys ran 1M rows
-   * 22% faster and in 25% less memory than 8 of 125k.
-   */
-  static final long AUTO_SHARD_BYTES_TEXT = 4L << 20;
-  /** The same for Parquet, whose rows take 5 to 10 times fewer bytes (about 25 to 50k rows). */
-  static final long AUTO_SHARD_BYTES_PARQUET = 1L << 19;
-
-  /**
-   * {@code --numShards}, or when it is 0 (auto) one shard per {@value #AUTO_SHARD_BYTES_TEXT} bytes of
-   * CSV / JSON lines input ({@value #AUTO_SHARD_BYTES_PARQUET} of Parquet), of this partition's share
-   * for a partitioned run, see {@link OutputShards}. JDBC and BigQuery sources, whose size is not known
-   * before the read, get {@link OutputShards#MIN_AUTO}.
-   */
-  static int numShards(BatchScoringOptions o, ReadRecords.Format format) {
-    long bytes = 0;
-    if (o.getNumShards() == 0 && format != ReadRecords.Format.JDBC && format != ReadRecords.Format.BIGQUERY) {
-      try {
-        for (org.apache.beam.sdk.io.fs.MatchResult.Metadata m
-            : org.apache.beam.sdk.io.FileSystems.match(o.getInput()).metadata()) {
-          bytes += m.sizeBytes();
-        }
-      } catch (java.io.IOException e) {
-        bytes = 0; // the read reports a missing input with its own message
-      }
-      if (o.getPartition() >= 0 && o.getPartitions() > 1) {
-        bytes /= o.getPartitions();
-      }
-    }
-    return OutputShards.resolve(o.getNumShards(), bytes,
-        format == ReadRecords.Format.PARQUET ? AUTO_SHARD_BYTES_PARQUET : AUTO_SHARD_BYTES_TEXT);
-  }
-
-  /** {@code --adaptiveBatchSize}: {@code "<min>..<max>"} as {min, max}, or null when empty. */
-  static int @org.checkerframework.checker.nullness.qual.Nullable [] adaptiveBatchSize(String value) {
-    if (value == null || value.isBlank()) {
-      return null;
-    }
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(\\d+)\\s*\\.\\.\\s*(\\d+)\\s*").matcher(value);
-    checkArgument(m.matches(), "--adaptiveBatchSize must be <min>..<max>, e.g. 16..4096, but was '%s'", value);
-    int[] bounds = {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
-    try {
-      dev.batchserve.transforms.inference.BatchInfer.withModel("unused").withAdaptiveBatchSize(bounds[0], bounds[1]);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--adaptiveBatchSize=" + value + ": " + e.getMessage(), e);
-    }
-    return bounds;
   }
 
   /** A BigQuery source: the query {@code --inputQuery}, else the table {@code --input}. */
@@ -364,7 +308,7 @@ public final class BatchScoringPipeline {
       Schedule.awaitUpstream(o, runInfo(o));
     }
     if (o.getPartitions() > 1 && o.getPartition() < 0) {
-      return PartitionedRun.run(o);
+      return PartitionedRun.run(o, runInfo(o), BatchScoringPipeline::run);
     }
     if (!o.getAlertWebhook().isEmpty()) {
       AlertWebhook.to(o.getAlertWebhook()); // a malformed URL fails before the run, not at alert time
@@ -413,24 +357,11 @@ public final class BatchScoringPipeline {
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "predictions"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "fallbacks"),
         counter(m, KeyedPrediction.RUN_METRICS_NAMESPACE, "dead_letters"),
-        partition ? null : servedInstead(o.getOutput(), run), backfilledStores(m));
+        partition ? null : RunSummary.servedInstead(o.getOutput(), run), backfilledStores(m));
     if (summary.isBackfill()) {
       LOG.warn(summary.backfillLine());
     }
     return summary;
-  }
-
-  /**
-   * The run {@code <root>/_LATEST} names when that is not {@code run} (after {@code run} published: it
-   * was a backfill), else null.
-   */
-  static @Nullable String servedInstead(String root, RunInfo run) {
-    String latest = FileSink.latestDirectory(root);
-    if (latest == null) {
-      return null;
-    }
-    String served = FileSink.runIdOf(latest);
-    return served.equals(run.runId()) ? null : served;
   }
 
   /** The stores whose sink counted {@code runs_backfilled}: files, redis, jdbc, dynamodb, bigquery. */
@@ -511,102 +442,6 @@ public final class BatchScoringPipeline {
       }
     }
     return total;
-  }
-
-  private static final String PREVIOUS_RUN = "previous_run";
-
-  static boolean isPreviousRunFallback(String s) {
-    return s.trim().toLowerCase(Locale.ROOT).startsWith(PREVIOUS_RUN);
-  }
-
-  /**
-   * The model runtime options of {@code --modelIntraOpThreads}, {@code --modelInterOpThreads},
-   * {@code --modelDevice}, {@code --onnxOptimizationLevel} and {@code --onnxExecutionProvider}; a bad
-   * value fails here, before the job starts, naming its option.
-   */
-  static ModelOptions modelOptions(BatchScoringOptions o) {
-    checkArgument(o.getModelIntraOpThreads() >= 0, "--modelIntraOpThreads must be >= 0, but was %s",
-        o.getModelIntraOpThreads());
-    checkArgument(o.getModelInterOpThreads() >= 0, "--modelInterOpThreads must be >= 0, but was %s",
-        o.getModelInterOpThreads());
-    ModelOptions m = ModelOptions.defaults().withIntraOpThreads(o.getModelIntraOpThreads())
-        .withInterOpThreads(o.getModelInterOpThreads());
-    try {
-      m = m.withDevice(blankToNull(o.getModelDevice()));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--modelDevice: " + e.getMessage(), e);
-    }
-    try {
-      String level = blankToNull(o.getOnnxOptimizationLevel());
-      m = m.withOptimizationLevel(level == null ? null : ModelOptions.OptimizationLevel.parse(level));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--onnxOptimizationLevel: " + e.getMessage(), e);
-    }
-    try {
-      String provider = blankToNull(o.getOnnxExecutionProvider());
-      m = m.withExecutionProvider(provider == null ? null : ModelOptions.ExecutionProvider.parse(provider));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--onnxExecutionProvider: " + e.getMessage(), e);
-    }
-    return m;
-  }
-
-  private static @Nullable String blankToNull(@Nullable String s) {
-    return s == null || s.isBlank() ? null : s.trim();
-  }
-
-  /**
-   * {@code abstain}, {@code constant:<score>}, or {@code previous_run[:<otherwise>]}: the key's
-   * prediction from the previous published run under {@code --output}, else {@code otherwise}
-   * (default {@code abstain}).
-   */
-  static Fallback fallback(String s) {
-    String f = s.trim().toLowerCase(Locale.ROOT);
-    if (f.startsWith(PREVIOUS_RUN)) {
-      String rest = f.substring(PREVIOUS_RUN.length());
-      if (rest.isEmpty()) {
-        return Fallback.previousRun(Fallback.abstain());
-      }
-      if (!rest.startsWith(":") || isPreviousRunFallback(rest.substring(1))) {
-        throw new IllegalArgumentException(
-            "--fallback previous_run takes an optional ':<abstain|constant:score>', but was '" + s + "'");
-      }
-      return Fallback.previousRun(fallback(rest.substring(1)));
-    }
-    if (f.equals("abstain")) {
-      return Fallback.abstain();
-    }
-    if (f.startsWith("constant:")) {
-      try {
-        return Fallback.constant(Float.parseFloat(f.substring("constant:".length())));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--fallback constant needs a number, e.g. constant:0.02, but was '" + s + "'", e);
-      }
-    }
-    throw new IllegalArgumentException(
-        "--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]', but was '" + s + "'");
-  }
-
-  static DuplicateKeyPolicy duplicatePolicy(String s) {
-    try {
-      return DuplicateKeyPolicy.valueOf(s.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--duplicateKeys must be 'error' or 'last_wins', but was '" + s + "'", e);
-    }
-  }
-
-  /** {@code --passThroughColumns}: comma-separated names, blank for none. */
-  static String[] passThroughColumns(String s) {
-    if (s == null || s.isBlank()) {
-      return new String[0];
-    }
-    List<String> names = new ArrayList<>();
-    for (String c : s.split(",", -1)) {
-      checkArgument(!c.isBlank(), "--passThroughColumns must be comma-separated column names, but was '%s'", s);
-      checkArgument(!names.contains(c.trim()), "--passThroughColumns names '%s' twice: '%s'", c.trim(), s);
-      names.add(c.trim());
-    }
-    return names.toArray(new String[0]);
   }
 
   private static String stripSlash(String s) {

@@ -1,7 +1,6 @@
 package dev.batchserve.pipelines;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.sink.FileSink;
 import dev.batchserve.transforms.values.RunInfo;
@@ -14,12 +13,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
-
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.util.common.ReflectHelpers;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -57,8 +56,13 @@ final class PartitionedRun {
     return runDirectory + "/_partitions/" + String.format(Locale.ROOT, "part-%05d", partition);
   }
 
-  static RunSummary run(BatchScoringOptions o) {
-    RunInfo run = BatchScoringPipeline.runInfo(o);
+  /**
+   * Runs {@code run} partition by partition, each through {@code runPartition} (a single run of the
+   * options it is given: the partition's own {@code --partition} and {@code --output}), then publishes
+   * them together. The caller gives the single run, so that this class never calls back into the
+   * pipeline that dispatches to it.
+   */
+  static RunSummary run(BatchScoringOptions o, RunInfo run, Function<BatchScoringOptions, RunSummary> runPartition) {
     int n = o.getPartitions();
     String runDir = FileSink.runDirectory(o.getOutput(), run);
     List<String> roots = new ArrayList<>();
@@ -98,7 +102,7 @@ final class PartitionedRun {
       po.setPartition(p);
       po.setOutput(root);
       LOG.info("Run {}: processing partition {} of {}", run.runId(), p, n);
-      RunSummary s = BatchScoringPipeline.run(po);
+      RunSummary s = runPartition.apply(po);
       read += s.recordsRead;
       unreadable += s.unreadable;
       predictions += s.predictions;
@@ -113,7 +117,7 @@ final class PartitionedRun {
     }
     LOG.info("Run {}: published {} partitions ({} processed now, {} already committed, {} discarded as computed"
         + " from another input) to {}", run.runId(), n, n - skipped, skipped, discarded, published);
-    String servedInstead = BatchScoringPipeline.servedInstead(o.getOutput(), run);
+    String servedInstead = RunSummary.servedInstead(o.getOutput(), run);
     return new RunSummary(run.runId(), published, (System.nanoTime() - start) / 1e9, read, unreadable,
         predictions, fallbacks, dead, servedInstead, servedInstead == null ? List.of() : List.of("files"));
   }

@@ -1,5 +1,7 @@
 package dev.batchserve.pipelines;
 
+import dev.batchserve.transforms.sink.FileSink;
+import dev.batchserve.transforms.values.RunInfo;
 import java.util.List;
 import java.util.Locale;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -89,5 +91,18 @@ public final class RunSummary {
             + "  report         %s/_REPORT.html",
         runId, seconds, recordsRead, predictions, fallbacks, deadLetters, unreadable, recordsPerSecond(),
         runDirectory, runDirectory);
+  }
+
+  /**
+   * The run {@code <root>/_LATEST} names when that is not {@code run} (after {@code run} published: it
+   * was a backfill), else null.
+   */
+  static @Nullable String servedInstead(String root, RunInfo run) {
+    String latest = FileSink.latestDirectory(root);
+    if (latest == null) {
+      return null;
+    }
+    String served = FileSink.runIdOf(latest);
+    return served.equals(run.runId()) ? null : served;
   }
 }

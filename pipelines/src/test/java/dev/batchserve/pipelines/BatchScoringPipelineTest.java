@@ -252,7 +252,7 @@ public class BatchScoringPipelineTest {
     assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.run(missing)).getMessage(),
         containsString("--passThroughColumns names 'row_id', which " + csv + " does not have"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> BatchScoringPipeline.passThroughColumns("row_id,,label")).getMessage(),
+        () -> OptionValues.passThroughColumns("row_id,,label")).getMessage(),
         containsString("--passThroughColumns must be comma-separated column names"));
   }
 
@@ -270,13 +270,13 @@ public class BatchScoringPipelineTest {
         () -> BatchScoringPipeline.runInfo(options(csv, "/tmp/x", "28/11/2026"))).getMessage(),
         containsString("--runDate must be yyyy-mm-dd"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> BatchScoringPipeline.fallback("median")).getMessage(),
+        () -> OptionValues.fallback("median")).getMessage(),
         containsString("--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]'"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> BatchScoringPipeline.fallback("previous_run:previous_run")).getMessage(),
+        () -> OptionValues.fallback("previous_run:previous_run")).getMessage(),
         containsString("--fallback previous_run takes an optional"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> BatchScoringPipeline.duplicatePolicy("first")).getMessage(),
+        () -> OptionValues.duplicatePolicy("first")).getMessage(),
         containsString("--duplicateKeys must be 'error' or 'last_wins'"));
     p.enableAbandonedNodeEnforcement(false);
   }
@@ -342,32 +342,32 @@ public class BatchScoringPipelineTest {
     }
     BatchScoringOptions o = PipelineOptionsFactory.fromArgs("--input=" + big, "--model=m", "--output=o")
         .as(BatchScoringOptions.class);
-    assertThat("100 MiB / 4 MiB per shard", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(25));
-    assertThat("100 MiB / 512 KiB per shard", BatchScoringPipeline.numShards(o, ReadRecords.Format.PARQUET), is(200));
+    assertThat("100 MiB / 4 MiB per shard", OptionValues.numShards(o, ReadRecords.Format.CSV), is(25));
+    assertThat("100 MiB / 512 KiB per shard", OptionValues.numShards(o, ReadRecords.Format.PARQUET), is(200));
     o.setPartitions(10);
     o.setPartition(1);
-    assertThat("a partition's share, at least 4", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(4));
+    assertThat("a partition's share, at least 4", OptionValues.numShards(o, ReadRecords.Format.CSV), is(4));
     o.setPartitions(2);
-    assertThat("a partition's share", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(13));
+    assertThat("a partition's share", OptionValues.numShards(o, ReadRecords.Format.CSV), is(13));
     o.setPartition(-1);
     o.setInput(csv.toString());
-    assertThat("a small input", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(4));
-    assertThat("size unknown", BatchScoringPipeline.numShards(o, ReadRecords.Format.JDBC), is(4));
+    assertThat("a small input", OptionValues.numShards(o, ReadRecords.Format.CSV), is(4));
+    assertThat("size unknown", OptionValues.numShards(o, ReadRecords.Format.JDBC), is(4));
     o.setNumShards(9);
-    assertThat("given", BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV), is(9));
+    assertThat("given", OptionValues.numShards(o, ReadRecords.Format.CSV), is(9));
     o.setNumShards(-1);
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> BatchScoringPipeline.numShards(o, ReadRecords.Format.CSV)).getMessage(),
+        () -> OptionValues.numShards(o, ReadRecords.Format.CSV)).getMessage(),
         containsString("--numShards must be 0 (auto: from the run's size) or in [1, 10000], but was -1"));
   }
 
   @Test
   public void adaptiveBatchSizesReachTheModelStep() {
-    assertThat(BatchScoringPipeline.adaptiveBatchSize(""), is((int[]) null));
-    assertThat(BatchScoringPipeline.adaptiveBatchSize(" 16..4096 "), is(new int[] {16, 4096}));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.adaptiveBatchSize("4096"))
+    assertThat(OptionValues.adaptiveBatchSize(""), is((int[]) null));
+    assertThat(OptionValues.adaptiveBatchSize(" 16..4096 "), is(new int[] {16, 4096}));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> OptionValues.adaptiveBatchSize("4096"))
         .getMessage(), containsString("--adaptiveBatchSize must be <min>..<max>, e.g. 16..4096, but was '4096'"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.adaptiveBatchSize("64..8"))
+    assertThat(assertThrows(IllegalArgumentException.class, () -> OptionValues.adaptiveBatchSize("64..8"))
         .getMessage(), containsString("--adaptiveBatchSize=64..8: adaptive max batch size must be in [min=64"));
 
     BatchScoringOptions o = options(csv, TMP.getRoot() + "/adaptive-out", "2026-11-28");

@@ -68,7 +68,7 @@ public class ModelRuntimeOptionsTest {
 
   @Test
   public void threadSettingsChosenInPipelineOptionsAreTheOnesTheLoadedModelReports() {
-    ModelOptions chosen = BatchScoringPipeline.modelOptions(
+    ModelOptions chosen = OptionValues.modelOptions(
         options("--modelIntraOpThreads=2", "--modelInterOpThreads=1"));
     List<KV<String, FeatureVector>> in = new ArrayList<>();
     for (int i = 0; i < 30; i++) {
@@ -94,25 +94,25 @@ public class ModelRuntimeOptionsTest {
 
   @Test
   public void everyRuntimeOptionIsRead() {
-    ModelOptions m = BatchScoringPipeline.modelOptions(options("--modelIntraOpThreads=4",
+    ModelOptions m = OptionValues.modelOptions(options("--modelIntraOpThreads=4",
         "--modelInterOpThreads=2", "--modelDevice=/CPU:0", "--onnxOptimizationLevel=Extended",
         "--onnxExecutionProvider=cpu"));
     assertThat(m, equalTo(ModelOptions.defaults().withIntraOpThreads(4).withInterOpThreads(2)
         .withDevice("/CPU:0").withOptimizationLevel(ModelOptions.OptimizationLevel.EXTENDED)
         .withExecutionProvider(ModelOptions.ExecutionProvider.CPU)));
-    assertThat(BatchScoringPipeline.modelOptions(options()), equalTo(ModelOptions.defaults()));
+    assertThat(OptionValues.modelOptions(options()), equalTo(ModelOptions.defaults()));
   }
 
   @Test
   public void badValuesNameTheirOption() {
-    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.modelOptions(
+    assertThat(assertThrows(IllegalArgumentException.class, () -> OptionValues.modelOptions(
         options("--onnxExecutionProvider=tpu"))).getMessage(),
         containsString("--onnxExecutionProvider: ONNX execution provider must be cpu or cuda, but was tpu"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.modelOptions(
+    assertThat(assertThrows(IllegalArgumentException.class, () -> OptionValues.modelOptions(
         options("--onnxOptimizationLevel=max"))).getMessage(), containsString("--onnxOptimizationLevel: "));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.modelOptions(
+    assertThat(assertThrows(IllegalArgumentException.class, () -> OptionValues.modelOptions(
         options("--modelDevice=gpu"))).getMessage(), containsString("--modelDevice: device must look like"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.modelOptions(
+    assertThat(assertThrows(IllegalArgumentException.class, () -> OptionValues.modelOptions(
         options("--modelIntraOpThreads=-1"))).getMessage(),
         containsString("--modelIntraOpThreads must be >= 0, but was -1"));
   }
@@ -127,7 +127,7 @@ public class ModelRuntimeOptionsTest {
     List<String> args = dev.batchserve.pipelines.config.SetOptions.of(job, job.runInfo(LocalDate.parse("2026-11-28"), 0));
     assertThat(args, hasItems("--modelIntraOpThreads=2", "--modelInterOpThreads=1",
         "--onnxOptimizationLevel=basic", "--onnxExecutionProvider=cpu"));
-    assertThat(BatchScoringPipeline.modelOptions(job.toOptions(null)), equalTo(job.modelOptions()));
+    assertThat(OptionValues.modelOptions(job.toOptions(null)), equalTo(job.modelOptions()));
     // Without the block, no runtime option is passed at all.
     JobConfig plain = JobConfig.parse(json.replaceAll(", \"modelRuntime\": \\{[^}]*}", ""), true, "job.json", List.of());
     assertThat(dev.batchserve.pipelines.config.SetOptions.of(plain, plain.runInfo(LocalDate.parse("2026-11-28"), 0)),

@@ -37,6 +37,12 @@ import java.util.stream.Stream;
  * ({@code TaskManagerRunner}) on 127.0.0.1 with free ports, sized and flagged the way Flink's own
  * shell scripts do it ({@code BashJavaUtils}, the Java 17 {@code --add-opens} set).
  *
+ * <p>Why one class of some 570 lines (issue #19): it is one public type with its immutable
+ * {@link Spec} (a documented {@code withX} per setting), and the daemons' whole life around one
+ * directory layout and one set of process handles: configure, launch, wait for the TaskManagers,
+ * record {@code cluster.json}, stop (also from another process, {@link #stop(Path)}). Split apart, the
+ * layout and the handles would have to be shared across classes that are each only half a lifecycle.
+ *
  * <pre>{@code
  * Path lib = FlinkClusterClasspath.copy(Path.of("flink/pom.xml"), Path.of("work/flink/lib"));
  * try (LocalFlinkCluster flink = LocalFlinkCluster.in(Path.of("work/flink")).withLibDir(lib)

@@ -4,7 +4,6 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.transforms.compare.CompareScores;
-import dev.batchserve.transforms.compare.ModelAgreement;
 import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureProfile;
@@ -15,25 +14,17 @@ import dev.batchserve.transforms.features.FeatureType;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 import org.apache.beam.sdk.transforms.Values;
-import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.KvCoder;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.transforms.ApproximateQuantiles;
-import org.apache.beam.sdk.transforms.Combine;
-import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -258,242 +249,6 @@ public final class MeasureRunQuality<K> extends PTransform<PCollection<KV<K, Row
         .apply("CompareWithPrevious", CompareScores.of(0.5, epsilon))
         .apply("ChangeCounts", ParDo.of(new ChangeCountsFn()))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()));
-  }
-
-  /** The comparison as the counts the report shows: the previous run is the comparison's first side. */
-  static final class ChangeCountsFn extends DoFn<ModelAgreement, KV<String, Long>> {
-    private static final long serialVersionUID = 1L;
-
-    @ProcessElement
-    public void process(@Element ModelAgreement a, OutputReceiver<KV<String, Long>> out) {
-      out.output(KV.of("compared", a.getCompared()));
-      out.output(KV.of("changed", a.getChanged()));
-      out.output(KV.of("added", a.getChallengerOnly()));
-      out.output(KV.of("removed", a.getChampionOnly()));
-    }
-  }
-
-  /**
-   * Profiles rows with the features' own parser ({@link FeatureProfile#add(FeatureSpec, Map)}), for
-   * callers that give no {@link #withFeatureProfiles} profile.
-   */
-  static final class ProfileRowsFn<K> extends Combine.CombineFn<KV<K, Row>, FeatureProfile, FeatureProfile> {
-    private static final long serialVersionUID = 1L;
-    private final FeatureSpec spec;
-
-    ProfileRowsFn(FeatureSpec spec) {
-      this.spec = spec;
-    }
-
-    @Override
-    public FeatureProfile createAccumulator() {
-      return new FeatureProfile();
-    }
-
-    @Override
-    public FeatureProfile addInput(FeatureProfile acc, KV<K, Row> kv) {
-      return acc.add(spec, kv.getValue());
-    }
-
-    @Override
-    public FeatureProfile mergeAccumulators(Iterable<FeatureProfile> accs) {
-      return FeatureProfile.mergeAll(accs);
-    }
-
-    @Override
-    public FeatureProfile extractOutput(FeatureProfile acc) {
-      return acc;
-    }
-
-    @Override
-    public Coder<FeatureProfile> getAccumulatorCoder(CoderRegistry r, Coder<KV<K, Row>> in) {
-      return FeatureProfile.coder();
-    }
-
-    @Override
-    public Coder<FeatureProfile> getDefaultOutputCoder(CoderRegistry r, Coder<KV<K, Row>> in) {
-      return FeatureProfile.coder();
-    }
-  }
-
-  static final class DeadLetterTally implements Serializable {
-    private static final long serialVersionUID = 1L;
-    long total;
-    long unreadable;
-    final TreeMap<String, Long> byReason = new TreeMap<>();
-    /** field -> reason -> count. */
-    final TreeMap<String, TreeMap<String, Long>> byField = new TreeMap<>();
-
-    @Override
-    public boolean equals(@Nullable Object o) {
-      if (!(o instanceof DeadLetterTally)) {
-        return false;
-      }
-      DeadLetterTally t = (DeadLetterTally) o;
-      return total == t.total && unreadable == t.unreadable && byReason.equals(t.byReason) && byField.equals(t.byField);
-    }
-
-    @Override
-    public int hashCode() {
-      return Objects.hash(total, unreadable, byReason, byField);
-    }
-  }
-
-  static final class TallyDeadLettersFn extends Combine.CombineFn<DeadLetter, DeadLetterTally, DeadLetterTally> {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public DeadLetterTally createAccumulator() {
-      return new DeadLetterTally();
-    }
-
-    @Override
-    public DeadLetterTally addInput(DeadLetterTally acc, DeadLetter d) {
-      acc.total++;
-      if ("read".equals(d.getStep())) {
-        acc.unreadable++;
-      }
-      acc.byReason.merge(d.getStep() + ":" + d.getReason(), 1L, Long::sum);
-      if (d.getField() != null) {
-        acc.byField.computeIfAbsent(d.getField(), f -> new TreeMap<>()).merge(d.getReason(), 1L, Long::sum);
-      }
-      return acc;
-    }
-
-    @Override
-    public DeadLetterTally mergeAccumulators(Iterable<DeadLetterTally> accs) {
-      DeadLetterTally m = new DeadLetterTally();
-      for (DeadLetterTally a : accs) {
-        m.total += a.total;
-        m.unreadable += a.unreadable;
-        a.byReason.forEach((k, v) -> m.byReason.merge(k, v, Long::sum));
-        a.byField.forEach((f, reasons) -> reasons.forEach(
-            (k, v) -> m.byField.computeIfAbsent(f, x -> new TreeMap<>()).merge(k, v, Long::sum)));
-      }
-      return m;
-    }
-
-    @Override
-    public DeadLetterTally extractOutput(DeadLetterTally acc) {
-      return acc;
-    }
-
-    @Override
-    public Coder<DeadLetterTally> getAccumulatorCoder(CoderRegistry r, Coder<DeadLetter> in) {
-      return SerializableCoder.of(DeadLetterTally.class);
-    }
-
-    @Override
-    public Coder<DeadLetterTally> getDefaultOutputCoder(CoderRegistry r, Coder<DeadLetter> in) {
-      return SerializableCoder.of(DeadLetterTally.class);
-    }
-  }
-
-  static final class ScoreProfile implements Serializable {
-    private static final long serialVersionUID = 1L;
-    long count;
-    long fallbacks;
-    long outOfRange;
-    double sum;
-    double min = Double.POSITIVE_INFINITY;
-    double max = Double.NEGATIVE_INFINITY;
-    final long[] buckets = new long[PredictionDistribution.BUCKETS];
-    final TreeMap<String, Long> fallbackReasons = new TreeMap<>();
-
-    @Override
-    public boolean equals(@Nullable Object o) {
-      if (!(o instanceof ScoreProfile)) {
-        return false;
-      }
-      ScoreProfile p = (ScoreProfile) o;
-      return count == p.count && fallbacks == p.fallbacks && outOfRange == p.outOfRange
-          && Double.compare(sum, p.sum) == 0 && Double.compare(min, p.min) == 0 && Double.compare(max, p.max) == 0
-          && java.util.Arrays.equals(buckets, p.buckets) && fallbackReasons.equals(p.fallbackReasons);
-    }
-
-    @Override
-    public int hashCode() {
-      return Objects.hash(count, fallbacks, sum, fallbackReasons);
-    }
-  }
-
-  static final class ProfileScoresFn<K> extends Combine.CombineFn<KV<K, Prediction>, ScoreProfile, ScoreProfile> {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public ScoreProfile createAccumulator() {
-      return new ScoreProfile();
-    }
-
-    @Override
-    public ScoreProfile addInput(ScoreProfile acc, KV<K, Prediction> kv) {
-      Prediction p = kv.getValue();
-      if (p.isFallback()) {
-        acc.fallbacks++;
-        acc.fallbackReasons.merge(p.getFallbackReason(), 1L, Long::sum);
-        return acc;
-      }
-      Double s = p.getScore();
-      if (s == null || !Double.isFinite(s)) {
-        return acc;
-      }
-      acc.count++;
-      acc.sum += s;
-      acc.min = Math.min(acc.min, s);
-      acc.max = Math.max(acc.max, s);
-      if (s < 0 || s > 1) {
-        acc.outOfRange++;
-      }
-      acc.buckets[PredictionDistribution.bucketOf(s)]++;
-      return acc;
-    }
-
-    @Override
-    public ScoreProfile mergeAccumulators(Iterable<ScoreProfile> accs) {
-      ScoreProfile m = new ScoreProfile();
-      for (ScoreProfile a : accs) {
-        m.count += a.count;
-        m.fallbacks += a.fallbacks;
-        m.outOfRange += a.outOfRange;
-        m.sum += a.sum;
-        m.min = Math.min(m.min, a.min);
-        m.max = Math.max(m.max, a.max);
-        for (int i = 0; i < m.buckets.length; i++) {
-          m.buckets[i] += a.buckets[i];
-        }
-        a.fallbackReasons.forEach((k, v) -> m.fallbackReasons.merge(k, v, Long::sum));
-      }
-      return m;
-    }
-
-    @Override
-    public ScoreProfile extractOutput(ScoreProfile acc) {
-      return acc;
-    }
-
-    @Override
-    public Coder<ScoreProfile> getAccumulatorCoder(CoderRegistry r, Coder<KV<K, Prediction>> in) {
-      return SerializableCoder.of(ScoreProfile.class);
-    }
-
-    @Override
-    public Coder<ScoreProfile> getDefaultOutputCoder(CoderRegistry r, Coder<KV<K, Prediction>> in) {
-      return SerializableCoder.of(ScoreProfile.class);
-    }
-  }
-
-  /** Model predictions (not fallbacks) with a finite score, keyed by the key's string form. */
-  static final class ModelScoreFn<K> extends DoFn<KV<K, Prediction>, KV<String, Double>> {
-    private static final long serialVersionUID = 1L;
-
-    @ProcessElement
-    public void process(@Element KV<K, Prediction> kv, OutputReceiver<KV<String, Double>> out) {
-      Prediction p = kv.getValue();
-      Double s = p.getScore();
-      if (!p.isFallback() && s != null && Double.isFinite(s)) {
-        out.output(KV.of(String.valueOf(kv.getKey()), s));
-      }
-    }
   }
 
   static final class AssembleFn extends DoFn<Integer, RunQuality> {

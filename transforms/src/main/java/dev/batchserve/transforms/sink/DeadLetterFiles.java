@@ -93,8 +93,8 @@ final class DeadLetterFiles extends PTransform<PCollection<DeadLetter>, PCollect
         sink.flush();
       }
       // As the shards: the driver gave the attempt up while this was written.
-      if (FileSink.exists(attemptDir + "/" + FileSink.ABORTED)) {
-        FileSink.delete(List.of(file));
+      if (SinkFiles.exists(attemptDir + "/" + FileSink.ABORTED)) {
+        SinkFiles.delete(List.of(file));
         throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + FileSink.ABORTED
             + " exists): its run failed, dead letters removed");
       }

@@ -126,8 +126,8 @@ final class FilesShardWriter implements ShardWriter {
         closeAll(null);
       }
       // The driver gave the attempt up (discardAttempt) while this shard was written: remove it again.
-      if (FileSink.exists(attemptDir + "/" + FileSink.ABORTED)) {
-        FileSink.delete(files);
+      if (SinkFiles.exists(attemptDir + "/" + FileSink.ABORTED)) {
+        SinkFiles.delete(files);
         throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + FileSink.ABORTED
             + " exists): its run failed, shard " + shard + " removed");
       }
