@@ -1,5 +1,6 @@
 package dev.batchserve.transforms.serving;
 
+import dev.batchserve.transforms.values.Reasons;
 import java.util.Map;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -18,10 +19,10 @@ public interface PredictionStore extends AutoCloseable {
   String ON_DEMAND_RUN_ID = "on-demand";
 
   /** Fallback reason: the served run has no row for the key. */
-  String NOT_FOUND = "not_found";
+  String NOT_FOUND = Reasons.NOT_FOUND;
 
   /** Fallback reason: no run has been published under the store's prefix yet. */
-  String NO_PUBLISHED_RUN = "no_published_run";
+  String NO_PUBLISHED_RUN = Reasons.NO_PUBLISHED_RUN;
 
   /** The served run's prediction for the key, or a fallback ({@code not_found}, ...). */
   Lookup get(String key);
