@@ -101,6 +101,13 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * r.predictions(); // one per active account
  * r.deadLetters(); // every record that did not become a prediction, with its reason
  * }</pre>
+ *
+ * <p><b>Why this class is long.</b> It holds the library's two public entry points to the join
+ * back, {@code of(spec, model)} and {@code fromPredictions()}, their configuration methods (each
+ * with the example a user copies) and their shared {@code Result}; users name {@code
+ * KeyedPrediction.Result} and {@code KeyedPrediction.FromPredictions}, so they stay nested.
+ * Everything behind them has its own class: the join's steps ({@link JoinBack}), the run ledger and
+ * the completeness check ({@link RunLedger}), the duplicate-key steps ({@link DuplicateKeys}).
  */
 public final class KeyedPrediction<K>
     extends PTransform<PCollection<KV<K, Row>>, KeyedPrediction.Result<K>> {

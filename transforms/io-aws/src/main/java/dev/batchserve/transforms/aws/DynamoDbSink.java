@@ -109,6 +109,12 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
  *     .withRunInfo(run).withKeyPrefix("fraud")
  *     .publishAfter(keyed.counts()));
  * }</pre>
+ *
+ * <p><b>Why this class is long.</b> It is one store's whole connector: the builder with its
+ * validated settings (each with an example), the staged batch writes with retries of unprocessed
+ * items, the publish (a conditional write of the run's pointer item) and the expiry of old runs
+ * by their TTL attribute. Each of these is DynamoDB-specific; the protocol they share with the other
+ * stores (stage, verify the counts, publish after the gates) is {@code StagedPublish}.
  */
 public final class DynamoDbSink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
   private static final long serialVersionUID = 1L;

@@ -94,6 +94,12 @@ import redis.clients.jedis.resps.ScanResult;
  *     .withRunInfo(run).withKeyPrefix("fraud").withPassword(Secret.fromEnv("REDIS_PASSWORD"))
  *     .publishAfter(keyed.counts()));
  * }</pre>
+ *
+ * <p><b>Why this class is long.</b> It is one store's whole connector: the builder with its
+ * validated settings (each with an example), the staged write into the attempt's namespace, the
+ * publish (the pointer switch in one server-side script) and the unlinking of replaced
+ * namespaces. Each of these is Redis-specific; the protocol they share with the other stores
+ * (stage, verify the counts, publish after the gates) is {@code StagedPublish}.
  */
 public final class RedisSink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
   private static final long serialVersionUID = 1L;
