@@ -5,9 +5,9 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import dev.batchserve.transforms.aws.DynamoDbEndpoint;
 import dev.batchserve.transforms.aws.DynamoDbSink;
 import dev.batchserve.transforms.connect.Secret;
+import dev.batchserve.transforms.jdbc.JdbcSink;
 import dev.batchserve.transforms.redis.RedisSink;
 import dev.batchserve.transforms.sink.BigQuerySink;
-import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -124,7 +124,7 @@ public final class StoreSinks {
       stores++;
     }
     if (!o.getJdbcUrl().isEmpty()) {
-      JdbcSink<String> jdbc = SinkWithMetadata.<String>jdbc(o.getJdbcUrl())
+      JdbcSink<String> jdbc = JdbcSink.<String>to(o.getJdbcUrl())
           .withRunInfo(run)
           .withTable(o.getJdbcTable())
           .withPassword(secret("jdbc", o.getJdbcPasswordEnv(), o.getJdbcPasswordFile()))

@@ -5,11 +5,11 @@ import static dev.batchserve.pipelines.config.Problems.lower;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.batchserve.pipelines.OutputShards;
-import dev.batchserve.transforms.sink.FileFormat;
-import dev.batchserve.transforms.sink.JdbcEndpoint;
-import dev.batchserve.transforms.sink.JdbcSink;
+import dev.batchserve.transforms.jdbc.JdbcEndpoint;
+import dev.batchserve.transforms.jdbc.JdbcSink;
 import dev.batchserve.transforms.redis.RedisEndpoint;
 import dev.batchserve.transforms.redis.RedisSink;
+import dev.batchserve.transforms.sink.FileFormat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,7 +5,7 @@ import static dev.batchserve.pipelines.config.Problems.lower;
 
 import dev.batchserve.pipelines.schedule.UpstreamMarker;
 import dev.batchserve.transforms.ingest.ReadRecords;
-import dev.batchserve.transforms.sink.JdbcEndpoint;
+import dev.batchserve.transforms.jdbc.JdbcEndpoint;
 import dev.batchserve.transforms.values.RunInfo;
 import org.checkerframework.checker.nullness.qual.Nullable;
 

@@ -216,7 +216,7 @@ public class JobConfigTest {
     assertThat(message(() -> dev.batchserve.pipelines.OutputShards.resolve(10001, 0, 1)),
         is("--" + message(() -> dev.batchserve.pipelines.OutputShards.checkNumShards(10001))));
     assertThat(jobError("sinks[2]={type: jdbc, url: 'jdbc:postgresql://db', table: Scores}"), is("sinks[2].table: "
-        + message(() -> dev.batchserve.transforms.sink.SinkWithMetadata.jdbc("jdbc:postgresql://db").withTable("Scores"))));
+        + message(() -> dev.batchserve.transforms.jdbc.JdbcSink.to("jdbc:postgresql://db").withTable("Scores"))));
     assertThat(jobError("alerts.webhook=ftp://h"), is("alerts.webhook: "
         + message(() -> dev.batchserve.pipelines.monitoring.AlertWebhook.to("ftp://h"))));
     assertThat(jobError("name=Fraud Daily"), is("name: " + message(() -> RunInfo.of("Fraud Daily",
@@ -263,7 +263,7 @@ public class JobConfigTest {
         "--bigQueryTable=my-project:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
-    assertThat(dev.batchserve.transforms.sink.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
+    assertThat(dev.batchserve.transforms.jdbc.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
         is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
   }
 

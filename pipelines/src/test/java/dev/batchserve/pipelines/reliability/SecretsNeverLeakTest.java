@@ -7,11 +7,11 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 
 import dev.batchserve.transforms.connect.Secret;
+import dev.batchserve.transforms.jdbc.JdbcEndpoint;
+import dev.batchserve.transforms.jdbc.JdbcSink;
 import dev.batchserve.transforms.redis.RedisEndpoint;
 import dev.batchserve.transforms.redis.RedisPredictionStore;
 import dev.batchserve.transforms.redis.RedisSink;
-import dev.batchserve.transforms.sink.JdbcEndpoint;
-import dev.batchserve.transforms.sink.JdbcSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.testing.PostgresServer;
@@ -188,9 +188,9 @@ public class SecretsNeverLeakTest {
         .withPassword(file(REDIS_PASSWORD));
     RedisSink<String> wrongRedis = RedisSink.<String>to(REDIS.host(), REDIS.port()).withRunInfo(day(29))
         .withPassword(file(WRONG_REDIS_PASSWORD));
-    JdbcSink<String> jdbc = SinkWithMetadata.<String>jdbc(PG.jdbcUrl()).withUser("writer").withTable("fraud_scores")
+    JdbcSink<String> jdbc = JdbcSink.<String>to(PG.jdbcUrl()).withUser("writer").withTable("fraud_scores")
         .withRunInfo(run).withPassword(file(PG_PASSWORD));
-    JdbcSink<String> wrongJdbc = SinkWithMetadata.<String>jdbc(PG.jdbcUrl()).withUser("writer")
+    JdbcSink<String> wrongJdbc = JdbcSink.<String>to(PG.jdbcUrl()).withUser("writer")
         .withTable("fraud_scores").withRunInfo(day(29)).withPassword(file(WRONG_PG_PASSWORD));
 
     StringBuilder seen = new StringBuilder();

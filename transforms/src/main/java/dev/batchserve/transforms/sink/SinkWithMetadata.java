@@ -27,17 +27,6 @@ public final class SinkWithMetadata {
   }
 
   /**
-   * A PostgreSQL, MySQL/MariaDB or Snowflake table ({@code jdbc:postgresql:}, {@code jdbc:mysql:},
-   * {@code jdbc:mariadb:}, {@code jdbc:snowflake:} URL): every prediction as a row, written into the
-   * run's staging table and swapped in atomically (one transaction on PostgreSQL, one
-   * {@code RENAME TABLE} on MySQL/MariaDB, {@code ALTER TABLE ... SWAP WITH} on Snowflake); see
-   * {@link JdbcSink}.
-   */
-  public static <K> JdbcSink<K> jdbc(String url) {
-    return JdbcSink.to(url);
-  }
-
-  /**
    * A BigQuery table ({@code [project:]dataset.table}), partitioned on {@code prediction_timestamp}:
    * every prediction as a row, each run replacing its own partition in one load job; see
    * {@link BigQuerySink}.

@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.reliability;
+package dev.batchserve.transforms.jdbc.reliability;
 
 import static dev.batchserve.transforms.sink.StoreTestData.day;
 import static dev.batchserve.transforms.sink.StoreTestData.key;
@@ -8,9 +8,9 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
-import dev.batchserve.transforms.sink.StoreTestData;
-import dev.batchserve.transforms.sink.JdbcSink;
+import dev.batchserve.transforms.jdbc.JdbcSink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.testing.PostgresServer;
 import dev.batchserve.transforms.values.RunInfo;
 import java.sql.Connection;
@@ -76,7 +76,7 @@ public class PostgresConnectionLossTest {
   }
 
   private static JdbcSink<String> sink(RunInfo run) {
-    return SinkWithMetadata.<String>jdbc(PG.jdbcUrl() + "?ApplicationName=" + APP).withUser(PG.user())
+    return JdbcSink.<String>to(PG.jdbcUrl() + "?ApplicationName=" + APP).withUser(PG.user())
         .withTable(TABLE).withRunInfo(run);
   }
 

@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.jdbc;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;

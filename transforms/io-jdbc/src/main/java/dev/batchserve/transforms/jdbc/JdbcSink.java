@@ -1,9 +1,13 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.jdbc;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
 
 import dev.batchserve.transforms.connect.Secret;
+import dev.batchserve.transforms.sink.Backfill;
+import dev.batchserve.transforms.sink.PassThroughColumns;
+import dev.batchserve.transforms.sink.PublishedRun;
+import dev.batchserve.transforms.sink.StagedPublish;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.charset.StandardCharsets;
@@ -88,7 +92,7 @@ import org.joda.time.Duration;
  * {@code <t>} and only records it.
  *
  * <pre>{@code
- * predictions.apply(SinkWithMetadata.<String>jdbc("jdbc:postgresql://db:5432/serving")
+ * predictions.apply(JdbcSink.<String>to("jdbc:postgresql://db:5432/serving")
  *     .withUser("writer").withPassword(Secret.fromEnv("PGPASSWORD"))
  *     .withTable("fraud_scores").withRunInfo(run));
  * }</pre>
@@ -125,7 +129,19 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
     this.dialect = JdbcDialect.forUrl(endpoint.url());
   }
 
-  static <K> JdbcSink<K> to(String url) {
+  /**
+   * A PostgreSQL, MySQL/MariaDB or Snowflake table ({@code jdbc:postgresql:}, {@code jdbc:mysql:},
+   * {@code jdbc:mariadb:}, {@code jdbc:snowflake:} URL): every prediction as a row, written into the
+   * run's staging table and swapped in atomically (formerly {@code SinkWithMetadata.jdbc}). A URL of
+   * another database, or one that carries a password, is refused here.
+   *
+   * <pre>{@code
+   * predictions.apply(JdbcSink.<String>to("jdbc:postgresql://db:5432/serving")
+   *     .withUser("writer").withPassword(Secret.fromEnv("PGPASSWORD"))
+   *     .withTable("fraud_scores").withRunInfo(run));
+   * }</pre>
+   */
+  public static <K> JdbcSink<K> to(String url) {
     return new JdbcSink<>(JdbcEndpoint.of(url));
   }
 
@@ -263,7 +279,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * the newer run, unless this is set:
    *
    * <pre>{@code
-   * SinkWithMetadata.<String>jdbc(url).withTable("fraud_scores").withRunInfo(yesterday).withForceLatest(true);
+   * JdbcSink.<String>to(url).withTable("fraud_scores").withRunInfo(yesterday).withForceLatest(true);
    * }</pre>
    */
   public JdbcSink<K> withForceLatest(boolean force) {
@@ -282,7 +298,7 @@ public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>
    * ({@code [a-z_][a-z0-9_]*}, which PostgreSQL, MySQL and Snowflake take unquoted alike):
    *
    * <pre>{@code
-   * SinkWithMetadata.<String>jdbc(url).withTable("fraud_scores").withRunInfo(run)
+   * JdbcSink.<String>to(url).withTable("fraud_scores").withRunInfo(run)
    *     .withPassThroughColumns(List.of("row_id", "region")); // pass_through_row_id, pass_through_region
    * }</pre>
    */

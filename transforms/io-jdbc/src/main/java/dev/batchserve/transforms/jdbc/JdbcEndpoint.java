@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.jdbc;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 

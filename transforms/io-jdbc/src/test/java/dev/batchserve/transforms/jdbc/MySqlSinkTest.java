@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.jdbc;
 
 import static dev.batchserve.transforms.sink.StoreTestData.create;
 import static dev.batchserve.transforms.sink.StoreTestData.day;
@@ -10,6 +10,7 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.testing.MariaDbServer;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -60,7 +61,7 @@ public class MySqlSinkTest {
   }
 
   private JdbcSink<String> sink(RunInfo run) {
-    return SinkWithMetadata.<String>jdbc(DB.jdbcUrl()).withUser(DB.user()).withTable(TABLE).withRunInfo(run);
+    return JdbcSink.<String>to(DB.jdbcUrl()).withUser(DB.user()).withTable(TABLE).withRunInfo(run);
   }
 
   private static void publish(JdbcSink<String> sink, RunInfo run, int n) {

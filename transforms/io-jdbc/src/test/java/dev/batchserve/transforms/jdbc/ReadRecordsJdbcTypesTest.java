@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.ingest;
+package dev.batchserve.transforms.jdbc;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
@@ -7,8 +7,7 @@ import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.FeatureTransform;
 import dev.batchserve.transforms.features.FeatureVector;
-import dev.batchserve.transforms.ingest.jdbc.JdbcRecords;
-import dev.batchserve.transforms.sink.JdbcEndpoint;
+import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.testing.PostgresServer;
 import java.math.BigDecimal;
 import java.sql.Connection;

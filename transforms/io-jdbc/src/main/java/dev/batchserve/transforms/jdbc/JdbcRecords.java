@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.ingest.jdbc;
+package dev.batchserve.transforms.jdbc;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
@@ -6,7 +6,7 @@ import dev.batchserve.transforms.ingest.KeyRowsFn;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.ingest.RecordKeys;
 import dev.batchserve.transforms.ingest.RecordSource;
-import dev.batchserve.transforms.sink.JdbcEndpoint;
+import dev.batchserve.transforms.jdbc.JdbcEndpoint;
 import java.util.ArrayList;
 import java.util.Calendar;
 import java.util.List;

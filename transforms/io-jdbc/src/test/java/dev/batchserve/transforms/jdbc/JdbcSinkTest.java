@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.jdbc;
 
 import static dev.batchserve.transforms.sink.StoreTestData.create;
 import static dev.batchserve.transforms.sink.StoreTestData.day;
@@ -13,6 +13,7 @@ import static org.hamcrest.Matchers.nullValue;
 import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.transforms.connect.Secret;
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.testing.PostgresServer;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -62,7 +63,7 @@ public class JdbcSinkTest {
   }
 
   private JdbcSink<String> sink(RunInfo run) {
-    return SinkWithMetadata.<String>jdbc(PG.jdbcUrl()).withUser(PG.user()).withTable(TABLE).withRunInfo(run);
+    return JdbcSink.<String>to(PG.jdbcUrl()).withUser(PG.user()).withTable(TABLE).withRunInfo(run);
   }
 
   private static void publish(JdbcSink<String> sink, RunInfo run, int n) {
@@ -458,7 +459,7 @@ public class JdbcSinkTest {
   @Test
   public void neverShowsThePassword() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SinkWithMetadata.jdbc("jdbc:postgresql://db/x?user=a&password=hunter2"));
+        () -> JdbcSink.to("jdbc:postgresql://db/x?user=a&password=hunter2"));
     assertThat(e.getMessage(), equalTo("url must not contain a password; use withPassword(Secret.fromEnv(...)) instead"));
     assertThat(JdbcEndpoint.of("jdbc:postgresql://db/x").withUser("w").withPassword(Secret.fromEnv("PGPASSWORD"))
         .toString(), equalTo("jdbc:postgresql://db/x as w (password: env:PGPASSWORD)"));
@@ -524,7 +525,7 @@ public class JdbcSinkTest {
 
   @Test
   public void refusesABadView() {
-    JdbcSink<String> s = SinkWithMetadata.jdbc("jdbc:postgresql://db/x");
+    JdbcSink<String> s = JdbcSink.to("jdbc:postgresql://db/x");
     assertThat(assertThrows(IllegalArgumentException.class, () -> s.withView("fraud_risk", Map.of("account_id", "account")))
         .getMessage(), equalTo("view column account_id must show one of [key, score, label, confidence, model_name,"
             + " model_version, prediction_timestamp, run_id, fallback_reason, run_date], but was 'account'"));
@@ -539,17 +540,17 @@ public class JdbcSinkTest {
 
   @Test
   public void validatesItsSettings() {
-    JdbcSink<String> s = SinkWithMetadata.jdbc("jdbc:postgresql://db/x");
+    JdbcSink<String> s = JdbcSink.to("jdbc:postgresql://db/x");
     assertThat(assertThrows(IllegalArgumentException.class, () -> s.withTable("Bad-Name")).getMessage(),
         equalTo("table must match [a-z_][a-z0-9_]{0,39}, but was 'Bad-Name'"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> s.withBatchSize(0)).getMessage(),
         equalTo("batchSize must be >= 1, but was 0"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> s.withMaxAttempts(0)).getMessage(),
         equalTo("maxAttempts must be >= 1, but was 0"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.jdbc("jdbc:sqlserver://db;databaseName=x"))
+    assertThat(assertThrows(IllegalArgumentException.class, () -> JdbcSink.to("jdbc:sqlserver://db;databaseName=x"))
         .getMessage(), equalTo("the JDBC sink writes to PostgreSQL, MySQL/MariaDB and Snowflake: url must start with one of"
             + " jdbc:postgresql:, jdbc:mysql:, jdbc:mariadb:, jdbc:snowflake:, but was 'jdbc:sqlserver://db;databaseName=x'"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> SinkWithMetadata.jdbc("postgresql://db/x"))
+    assertThat(assertThrows(IllegalArgumentException.class, () -> JdbcSink.to("postgresql://db/x"))
         .getMessage(), equalTo("url must be a JDBC URL (jdbc:<database>:...), but was 'postgresql://db/x'"));
     assertThat(JdbcSink.stagingTable("t", "fraud-hourly-20261128T05"), equalTo("t__fraud_hourly_20261128t05"));
     String longName = JdbcSink.stagingTable("a_forty_character_table_name_xxxxxxxxxxx", "fraud-hourly-20261128T05");
