@@ -27,19 +27,22 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * {@link #FIELD} ({@code pass_through.row_id}), like the JSON lines' nested object; JDBC tables are flat
  * and get one column {@code pass_through_<name>} each ({@link #flatName}). Neither can clash with
  * the prediction's own fields ({@code label} is both a prediction field and a common input column).
+ *
+ * <p>Public for the store connectors in their own artifacts ({@code batchserve-io-gcp}'s BigQuery
+ * sink), which configure their pass-through columns through it; a job never calls it.
  */
-final class PassThroughColumns implements Serializable {
+public final class PassThroughColumns implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** The nested record's name (as the JSON lines' object). */
-  static final String FIELD = "pass_through";
+  public static final String FIELD = "pass_through";
   /** The prefix of a flat column ({@link #flatName}). */
   static final String FLAT_PREFIX = FIELD + "_";
 
   /** A name that Avro/Parquet and BigQuery both accept as a field name. */
   private static final Pattern NESTED_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
-  static final PassThroughColumns NONE = new PassThroughColumns(List.of());
+  public static final PassThroughColumns NONE = new PassThroughColumns(List.of());
 
   private final List<String> names;
 
@@ -48,7 +51,7 @@ final class PassThroughColumns implements Serializable {
   }
 
   /** The names as given, checked to be set and distinct (store-specific rules are checked by each sink). */
-  static PassThroughColumns of(List<String> names) {
+  public static PassThroughColumns of(List<String> names) {
     Objects.requireNonNull(names, "passThroughColumns");
     Set<String> seen = new HashSet<>();
     for (String n : names) {
@@ -58,11 +61,11 @@ final class PassThroughColumns implements Serializable {
     return new PassThroughColumns(names);
   }
 
-  List<String> names() {
+  public List<String> names() {
     return names;
   }
 
-  boolean isEmpty() {
+  public boolean isEmpty() {
     return names.isEmpty();
   }
 
@@ -70,7 +73,7 @@ final class PassThroughColumns implements Serializable {
    * Refuses a name that is not a field name of a nested record in {@code store} ({@code Parquet},
    * {@code BigQuery}): letters, digits and {@code _}, not starting with a digit, at most 128 characters.
    */
-  PassThroughColumns checkNestedNames(String store) {
+  public PassThroughColumns checkNestedNames(String store) {
     for (String n : names) {
       checkArgument(NESTED_NAME.matcher(n).matches(),
           "pass-through column '%s' cannot be a %s field name (it must match %s): drop it from"

@@ -14,6 +14,10 @@ package dev.batchserve.transforms.sink;
  *         .withDeadLetters(deadLetters)
  *         .publishAfter(keyed.counts()));
  * }</pre>
+ *
+ * <p>The store connectors with a client of their own are in their own artifacts, each with its own
+ * factory: {@code RedisSink.to} ({@code batchserve-io-redis}), {@code DynamoDbSink.to}
+ * ({@code batchserve-io-aws}), {@code BigQuerySink.to} ({@code batchserve-io-gcp}).
  */
 public final class SinkWithMetadata {
   private SinkWithMetadata() {}
@@ -35,14 +39,5 @@ public final class SinkWithMetadata {
    */
   public static <K> JdbcSink<K> jdbc(String url) {
     return JdbcSink.to(url);
-  }
-
-  /**
-   * A BigQuery table ({@code [project:]dataset.table}), partitioned on {@code prediction_timestamp}:
-   * every prediction as a row, each run replacing its own partition in one load job; see
-   * {@link BigQuerySink}.
-   */
-  public static <K> BigQuerySink<K> bigQuery(String tableSpec) {
-    return BigQuerySink.to(tableSpec);
   }
 }
