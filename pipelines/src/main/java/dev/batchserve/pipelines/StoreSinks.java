@@ -7,7 +7,7 @@ import dev.batchserve.transforms.aws.DynamoDbSink;
 import dev.batchserve.transforms.connect.Secret;
 import dev.batchserve.transforms.jdbc.JdbcSink;
 import dev.batchserve.transforms.redis.RedisSink;
-import dev.batchserve.transforms.sink.BigQuerySink;
+import dev.batchserve.transforms.gcp.BigQuerySink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
@@ -162,7 +162,7 @@ public final class StoreSinks {
       stores++;
     }
     if (!o.getBigQueryTable().isEmpty()) {
-      BigQuerySink<String> bq = SinkWithMetadata.<String>bigQuery(o.getBigQueryTable())
+      BigQuerySink<String> bq = BigQuerySink.<String>to(o.getBigQueryTable())
           .withRunInfo(run)
           .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));

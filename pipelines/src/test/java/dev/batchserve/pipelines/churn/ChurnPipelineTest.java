@@ -11,7 +11,7 @@ import dev.batchserve.models.training.MlpWeights;
 import com.google.api.services.bigquery.model.TableRow;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.keys.Fallback;
-import dev.batchserve.transforms.testing.FakeBigQuery;
+import dev.batchserve.transforms.gcp.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;

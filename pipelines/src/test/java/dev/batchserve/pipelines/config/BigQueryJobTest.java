@@ -11,7 +11,7 @@ import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
 import dev.batchserve.pipelines.fraud.FraudSample;
 import dev.batchserve.pipelines.fraud.TrainFraudModel;
-import dev.batchserve.transforms.testing.FakeBigQuery;
+import dev.batchserve.transforms.gcp.testing.FakeBigQuery;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -28,8 +28,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * and get one column {@code pass_through_<name>} each ({@link #flatName}). Neither can clash with
  * the prediction's own fields ({@code label} is both a prediction field and a common input column).
  *
- * <p>Public for the store connectors in their own artifacts ({@code batchserve-io-jdbc}'s JDBC
- * sink), which configure their pass-through columns through it; a job never calls it.
+ * <p>Public for the store connectors in their own artifacts (the JDBC sink of {@code batchserve-io-jdbc},
+ * the BigQuery sink of {@code batchserve-io-gcp}), which configure their pass-through columns through it; a job never calls it.
  */
 public final class PassThroughColumns implements Serializable {
   private static final long serialVersionUID = 1L;

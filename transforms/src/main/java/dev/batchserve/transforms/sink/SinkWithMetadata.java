@@ -1,7 +1,7 @@
 package dev.batchserve.transforms.sink;
 
 /**
- * The entry point of the prediction sinks of this artifact: one factory per store, each writing every prediction
+ * The entry point of the prediction sinks: one factory per store, each writing every prediction
  * with its metadata (model name and version, prediction timestamp, run id, confidence, fallback
  * reason) and publishing a run all-or-nothing, so the previous run stays served until the new one
  * is complete.
@@ -14,6 +14,11 @@ package dev.batchserve.transforms.sink;
  *         .withDeadLetters(deadLetters)
  *         .publishAfter(keyed.counts()));
  * }</pre>
+ *
+ * <p>The store connectors with a client of their own are in their own artifacts, each with its own
+ * factory: {@code RedisSink.to} ({@code batchserve-io-redis}), {@code DynamoDbSink.to}
+ * ({@code batchserve-io-aws}), {@code JdbcSink.to} ({@code batchserve-io-jdbc}), {@code BigQuerySink.to}
+ * ({@code batchserve-io-gcp}).
  */
 public final class SinkWithMetadata {
   private SinkWithMetadata() {}
@@ -24,14 +29,5 @@ public final class SinkWithMetadata {
    */
   public static <K> FileSink<K> files(String root) {
     return FileSink.to(root);
-  }
-
-  /**
-   * A BigQuery table ({@code [project:]dataset.table}), partitioned on {@code prediction_timestamp}:
-   * every prediction as a row, each run replacing its own partition in one load job; see
-   * {@link BigQuerySink}.
-   */
-  public static <K> BigQuerySink<K> bigQuery(String tableSpec) {
-    return BigQuerySink.to(tableSpec);
   }
 }

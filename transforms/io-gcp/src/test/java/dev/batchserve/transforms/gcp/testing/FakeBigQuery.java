@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.testing;
+package dev.batchserve.transforms.gcp.testing;
 
 import com.google.api.services.bigquery.model.Table;
 import com.google.api.services.bigquery.model.TableFieldSchema;

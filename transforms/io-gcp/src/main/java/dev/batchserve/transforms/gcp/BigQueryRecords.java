@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.ingest.bigquery;
+package dev.batchserve.transforms.gcp;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 

@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.gcp;
 
 import static dev.batchserve.transforms.sink.StoreTestData.create;
 import static dev.batchserve.transforms.sink.StoreTestData.day;
@@ -15,8 +15,10 @@ import com.google.api.services.bigquery.model.JobConfigurationLoad;
 import com.google.api.services.bigquery.model.TableFieldSchema;
 import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
-import dev.batchserve.transforms.testing.FakeBigQuery;
-import dev.batchserve.transforms.testing.PartitionReplacingJobService;
+import dev.batchserve.transforms.gcp.testing.FakeBigQuery;
+import dev.batchserve.transforms.gcp.testing.PartitionReplacingJobService;
+import dev.batchserve.transforms.sink.Backfill;
+import dev.batchserve.transforms.sink.StoreTestData;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.LocalDate;
@@ -80,7 +82,7 @@ public class BigQuerySinkTest {
   }
 
   private BigQuerySink<String> sink(RunInfo run) {
-    return SinkWithMetadata.<String>bigQuery(SPEC).withRunInfo(run).withTestServices(services).withoutValidation();
+    return BigQuerySink.<String>to(SPEC).withRunInfo(run).withTestServices(services).withoutValidation();
   }
 
   private void publish(RunInfo run, int n) {
@@ -467,14 +469,14 @@ public class BigQuerySinkTest {
   @Test
   public void rejectsATableSpecWithoutDataset() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SinkWithMetadata.<String>bigQuery("fraud_scores"));
+        () -> BigQuerySink.<String>to("fraud_scores"));
     assertThat(e.getMessage(), equalTo("tableSpec must be [project:]dataset.table, but was 'fraud_scores'"));
   }
 
   @Test
   public void rejectsATableSpecWithAPartitionDecorator() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SinkWithMetadata.<String>bigQuery("serving.fraud_scores$20261129"));
+        () -> BigQuerySink.<String>to("serving.fraud_scores$20261129"));
     assertThat(e.getMessage(), equalTo("tableSpec must name the table without a decorator (the sink picks the"
         + " run's partition), but was 'serving.fraud_scores$20261129'"));
   }
@@ -482,7 +484,7 @@ public class BigQuerySinkTest {
   @Test
   public void rejectsAnEmptyCustomGcsTempLocation() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SinkWithMetadata.<String>bigQuery(SPEC).withCustomGcsTempLocation(""));
+        () -> BigQuerySink.<String>to(SPEC).withCustomGcsTempLocation(""));
     assertThat(e.getMessage(), equalTo("customGcsTempLocation must be set, but was ''"));
   }
 
@@ -490,7 +492,7 @@ public class BigQuerySinkTest {
   public void needsRunInfo() {
     Pipeline q = Pipeline.create();
     IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> q.apply(create(day(28), 1)).apply(SinkWithMetadata.<String>bigQuery(SPEC)));
+        () -> q.apply(create(day(28), 1)).apply(BigQuerySink.<String>to(SPEC)));
     assertThat(e.getMessage(), equalTo("BigQuerySink needs withRunInfo(run)"));
   }
 }

@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.sink;
+package dev.batchserve.transforms.gcp;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkState;
@@ -9,6 +9,10 @@ import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
 import com.google.api.services.bigquery.model.TableSchema;
 import com.google.api.services.bigquery.model.TimePartitioning;
+import dev.batchserve.transforms.sink.Backfill;
+import dev.batchserve.transforms.sink.PassThroughColumns;
+import dev.batchserve.transforms.sink.PublishedRun;
+import dev.batchserve.transforms.sink.StagedPublish;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Instant;
@@ -98,7 +102,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * still leave the older one in the pointer.
  *
  * <pre>{@code
- * predictions.apply(SinkWithMetadata.<String>bigQuery("my-project:serving.fraud_scores")
+ * predictions.apply(BigQuerySink.<String>to("my-project:serving.fraud_scores")
  *     .withRunInfo(run)
  *     .publishAfter(keyed.counts()));
  * }</pre>
@@ -131,7 +135,16 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
     this.tableSpec = tableSpec;
   }
 
-  static <K> BigQuerySink<K> to(String tableSpec) {
+  /**
+   * A BigQuery table ({@code [project:]dataset.table}, no partition decorator), partitioned on
+   * {@code prediction_timestamp}: every prediction as a row, each run replacing its own partition in
+   * one load job (formerly {@code SinkWithMetadata.bigQuery}).
+   *
+   * <pre>{@code
+   * predictions.apply(BigQuerySink.<String>to("my-project:serving.fraud_scores").withRunInfo(run));
+   * }</pre>
+   */
+  public static <K> BigQuerySink<K> to(String tableSpec) {
     checkArgument(tableSpec != null && !tableSpec.isEmpty(), "tableSpec must be set, but was '%s'", tableSpec);
     TableReference ref;
     try {
@@ -169,7 +182,7 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
    * {@code [A-Za-z_][A-Za-z0-9_]*}:
    *
    * <pre>{@code
-   * SinkWithMetadata.<String>bigQuery("my-project:serving.fraud_scores").withRunInfo(run)
+   * BigQuerySink.<String>to("my-project:serving.fraud_scores").withRunInfo(run)
    *     .withPassThroughColumns(List.of("row_id", "label")); // SELECT pass_through.row_id ...
    * }</pre>
    */
@@ -192,7 +205,7 @@ public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Predicti
    * and leaves the pointer on the newer run, unless this is set:
    *
    * <pre>{@code
-   * SinkWithMetadata.<String>bigQuery("p:serving.fraud_scores").withRunInfo(yesterday).withForceLatest(true);
+   * BigQuerySink.<String>to("p:serving.fraud_scores").withRunInfo(yesterday).withForceLatest(true);
    * }</pre>
    */
   public BigQuerySink<K> withForceLatest(boolean force) {

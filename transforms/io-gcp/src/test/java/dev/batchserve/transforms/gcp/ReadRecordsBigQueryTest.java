@@ -1,4 +1,4 @@
-package dev.batchserve.transforms.ingest;
+package dev.batchserve.transforms.gcp;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
@@ -13,8 +13,8 @@ import com.google.api.services.bigquery.model.TableReference;
 import com.google.api.services.bigquery.model.TableRow;
 import com.google.api.services.bigquery.model.TableSchema;
 import dev.batchserve.transforms.features.DatePart;
-import dev.batchserve.transforms.ingest.bigquery.BigQueryRecords;
-import dev.batchserve.transforms.testing.FakeBigQuery;
+import dev.batchserve.transforms.gcp.testing.FakeBigQuery;
+import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.values.DeadLetter;
 import java.util.List;
 import java.util.Map;
