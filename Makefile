@@ -130,7 +130,7 @@ test-deps:
 	MVN="$(MVN)" bash .ci/install-aws-test-servers.sh
 
 # The launcher's own test (LauncherTest, in verify) runs bin/batchserve with no Maven on the PATH.
-# The consumer's main runs a small pipeline on the installed jars, with hamcrest declared as a user must.
+# The consumer's main runs a small pipeline on the installed jars (the core artifact only, no store client).
 test: test-deps
 	mvn -B verify
 	mvn -B -q install -DskipTests

@@ -20,7 +20,7 @@ import org.junit.Test;
  */
 public class RuntimeFootprintTest {
   /** README, "Using batchserve from your own project": keep the two equal. */
-  static final int MAX_RUNTIME_JARS = 200;
+  static final int MAX_RUNTIME_JARS = 64;
 
   /** Store clients and connectors that live in the io artifacts, never in batchserve-transforms. */
   private static final List<String> STORE_CLIENTS = List.of(
