@@ -106,6 +106,12 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  *     .withRunInfo(run)
  *     .publishAfter(keyed.counts()));
  * }</pre>
+ *
+ * <p><b>Why this class is long.</b> It is one store's whole connector: the builder with its
+ * validated settings (each with an example), the table schema and partitioning, the load into the
+ * run's partition decorator through BigQueryIO, the latest-run pointer table and the backfill rule.
+ * Each of these is BigQuery-specific; the protocol shared with the other stores (stage, verify the
+ * counts, publish after the gates) is {@code StagedPublish}.
  */
 public final class BigQuerySink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
   private static final long serialVersionUID = 1L;

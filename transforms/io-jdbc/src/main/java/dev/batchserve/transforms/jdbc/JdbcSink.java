@@ -96,6 +96,13 @@ import org.joda.time.Duration;
  *     .withUser("writer").withPassword(Secret.fromEnv("PGPASSWORD"))
  *     .withTable("fraud_scores").withRunInfo(run));
  * }</pre>
+ *
+ * <p><b>Why this class is long.</b> It is one store's whole connector: the builder with its
+ * validated settings (each with an example), the staging table's preparation, the batched upserts
+ * through JdbcIO with retries, the publish (count check, swap, run record and view in one locked
+ * transaction) and the backfill rule. The SQL that differs per database is in {@link JdbcDialect};
+ * the protocol shared with the other stores (stage, verify the counts, publish after the gates) is
+ * {@code StagedPublish}.
  */
 public final class JdbcSink<K> extends PTransform<PCollection<KV<K, Prediction>>, PublishedRun> {
   private static final long serialVersionUID = 1L;
