@@ -41,7 +41,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * <p><b>Why this class is long.</b> The three dialects (PostgreSQL, MySQL/MariaDB, Snowflake) are
  * nested in one file on purpose: each implements the same fifteen statements, and a reader who
  * changes one (the swap, the lock, a column type) sees the other two beside it; apart they would be
- * three classes of about 130 lines whose differences are harder to compare.
+ * three classes of 120 to 150 lines whose differences are harder to compare.
  */
 abstract class JdbcDialect implements Serializable {
   private static final long serialVersionUID = 1L;
