@@ -92,12 +92,7 @@ final class DeadLetterFiles extends PTransform<PCollection<DeadLetter>, PCollect
         }
         sink.flush();
       }
-      // As the shards: the driver gave the attempt up while this was written.
-      if (SinkFiles.exists(attemptDir + "/" + FileSink.ABORTED)) {
-        SinkFiles.delete(List.of(file));
-        throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + FileSink.ABORTED
-            + " exists): its run failed, dead letters removed");
-      }
+      SinkFiles.removeIfAborted(attemptDir, List.of(file), "dead letters");
       out.output(KV.of(file.toString(), n));
     }
   }

@@ -125,12 +125,7 @@ final class FilesShardWriter implements ShardWriter {
       } finally {
         closeAll(null);
       }
-      // The driver gave the attempt up (discardAttempt) while this shard was written: remove it again.
-      if (SinkFiles.exists(attemptDir + "/" + FileSink.ABORTED)) {
-        SinkFiles.delete(files);
-        throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + FileSink.ABORTED
-            + " exists): its run failed, shard " + shard + " removed");
-      }
+      SinkFiles.removeIfAborted(attemptDir, files, "shard " + shard);
       List<KV<String, KV<String, Long>>> out = new ArrayList<>();
       for (int i = 0; i < formats.size(); i++) {
         out.add(KV.of(formats.get(i).directory(), KV.of(files.get(i).toString(), rows)));

@@ -75,6 +75,19 @@ final class SinkFiles {
   }
 
   /** Deletes every file under {@code dir}; on a local disk also the emptied directories. */
+  /**
+   * Removes {@code written} again and fails when the driver gave the attempt up ({@code _ABORTED} in
+   * {@code attemptDir}, see {@code AttemptPublish.discardAttempt}) while they were written; {@code what}
+   * names them in the message ("shard 3", "dead letters").
+   */
+  static void removeIfAborted(String attemptDir, List<ResourceId> written, String what) throws IOException {
+    if (exists(attemptDir + "/" + RunDirectory.ABORTED)) {
+      delete(written);
+      throw new IllegalStateException("attempt " + attemptDir + " was aborted (" + RunDirectory.ABORTED
+          + " exists): its run failed, " + what + " removed");
+    }
+  }
+
   static void removeTree(ResourceId dir) throws IOException {
     List<ResourceId> files = new ArrayList<>();
     for (MatchResult.Metadata m : match(dir + "**")) {
