@@ -71,7 +71,7 @@ public class ModelFetcherTest {
   @Test
   public void localizedModelLoads() {
     Path dir = tmp.getRoot().toPath().resolve("linear");
-    TestModels.exportLinear(dir, "1");
+    TestModels.writeLinear(dir, "1");
     try (Model model = Models.load(ModelFetcher.localize(dir.toUri().toString()))) {
       assertThat(model.predict(new float[][] {{0, 0, 0, 0}}), equalTo(new float[][] {{0.25f}}));
     }

@@ -3,10 +3,8 @@ package dev.batchserve.models;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
-import static org.hamcrest.Matchers.instanceOf;
 import static org.junit.Assert.assertThrows;
 
-import dev.batchserve.models.linear.LinearModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,26 +17,9 @@ public class ModelsTest {
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
   @Test
-  public void loadsLinearModelAndPredictsExactly() throws Exception {
-    Path dir = tmp.getRoot().toPath().resolve("linear");
-    ModelManifest manifest = TestModels.exportLinear(dir, "1");
-    assertThat(manifest.getFormat(), equalTo(ModelFormat.LINEAR_JSON));
-    assertThat(manifest.getOutputSize(), equalTo(1));
-    assertThat(manifest.getFiles().get(0).getPath(), equalTo("linear-model.json"));
-    try (Model model = Models.load(dir)) {
-      assertThat(model, instanceOf(LinearModel.class));
-      assertThat(model.signature().inputSize(), equalTo(4));
-      assertThat(model.signature().outputSize(), equalTo(1));
-      // 1*1 + 2*2 - 1*3 + 0.5*4 + 0.25 = 4.25 ; 0.25 for zeros
-      assertThat(model.predict(new float[][] {{1, 2, 3, 4}, {0, 0, 0, 0}}),
-          equalTo(new float[][] {{4.25f}, {0.25f}}));
-    }
-  }
-
-  @Test
   public void logisticLinkAppliesSigmoid() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("logistic");
-    dev.batchserve.models.training.LinearExporter.export(
+    TestModels.writeLinear(
         new dev.batchserve.models.linear.LinearModelFile(new float[][] {{1f}, {-1f}}, new float[] {0f, 0f},
             "logistic"),
         dir, ModelManifest.builder().name("l").version("1").build());
@@ -57,7 +38,7 @@ public class ModelsTest {
   @Test
   public void verifiesBeforeLoading() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("tampered");
-    TestModels.exportLinear(dir, "1");
+    TestModels.writeLinear(dir, "1");
     // Still valid JSON, so only the checksum can catch it.
     Path file = dir.resolve("linear-model.json");
     Files.writeString(file, Files.readString(file).replace("0.25", "0.75"));
@@ -69,7 +50,7 @@ public class ModelsTest {
   @Test
   public void featureListMustMatchTheModel() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("mismatch");
-    ModelManifest manifest = TestModels.exportLinear(dir, "1");
+    ModelManifest manifest = TestModels.writeLinear(dir, "1");
     manifest.toBuilder().inputFeatures(List.of("a", "b", "c")).build().write(dir);
     ModelLoadException e = assertThrows(ModelLoadException.class, () -> Models.load(dir));
     assertThat(e.getMessage(),
@@ -93,7 +74,7 @@ public class ModelsTest {
   @Test
   public void missingFormatIsALoadError() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("noformat");
-    ModelManifest manifest = TestModels.exportLinear(dir, "1");
+    ModelManifest manifest = TestModels.writeLinear(dir, "1");
     manifest.toBuilder().format(null).build().write(dir);
     ModelLoadException e = assertThrows(ModelLoadException.class, () -> Models.load(dir));
     assertThat(e.getMessage(), equalTo("the manifest names no format"));

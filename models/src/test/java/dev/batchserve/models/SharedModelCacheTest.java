@@ -23,7 +23,7 @@ public class SharedModelCacheTest {
   @Test
   public void concurrentAcquiresLoadOnceAndLastReleaseCloses() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("m");
-    TestModels.exportLinear(dir, "1");
+    TestModels.writeLinear(dir, "1");
     long loadsBefore = SharedModelCache.loadCount();
     int openBefore = SharedModelCache.openModels();
 
@@ -70,7 +70,7 @@ public class SharedModelCacheTest {
   @Test
   public void handleCannotBeUsedAfterClose() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("h");
-    TestModels.exportLinear(dir, "1");
+    TestModels.writeLinear(dir, "1");
     ModelHandle handle = SharedModelCache.acquire(dir);
     handle.close();
     assertThrows(IllegalStateException.class, handle::model);
@@ -79,7 +79,7 @@ public class SharedModelCacheTest {
   @Test
   public void newVersionInTheSameDirectoryIsADifferentModel() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("v");
-    ModelManifest v1 = TestModels.exportLinear(dir, "1");
+    ModelManifest v1 = TestModels.writeLinear(dir, "1");
     long loadsBefore = SharedModelCache.loadCount();
     try (ModelHandle first = SharedModelCache.acquire(dir)) {
       v1.withVersion("2").write(dir);
@@ -94,7 +94,7 @@ public class SharedModelCacheTest {
   @Test
   public void failedLoadIsReportedAndNotCached() throws Exception {
     Path dir = tmp.getRoot().toPath().resolve("bad");
-    TestModels.exportLinear(dir, "1");
+    TestModels.writeLinear(dir, "1");
     java.nio.file.Files.writeString(dir.resolve("stray.txt"), "x");
     int openBefore = SharedModelCache.openModels();
     assertThrows(ModelIntegrityException.class, () -> SharedModelCache.acquire(dir));

@@ -1,19 +1,25 @@
 package dev.batchserve.models;
 
 import dev.batchserve.models.linear.LinearModelFile;
-import dev.batchserve.models.training.LinearExporter;
-import dev.batchserve.models.training.MlpTrainer;
-import dev.batchserve.models.training.MlpWeights;
-import dev.batchserve.models.training.TensorFlowExporter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
-/** Synthetic data and small exported models shared by the tests. */
+/**
+ * Synthetic data and small model directories shared by the tests (here and, through the test-jar,
+ * in batchserve-training, whose {@code TrainedModels} adds the trained and exported ones).
+ *
+ * <pre>{@code
+ * ModelManifest manifest = TestModels.writeLinear(dir, "1");
+ * try (Model model = Models.load(dir)) { ... }
+ * }</pre>
+ */
 public final class TestModels {
   /** Feature names of the synthetic data. */
   public static final List<String> FEATURES = List.of("age", "amount", "tenure", "visits");
@@ -41,13 +47,6 @@ public final class TestModels {
     return y;
   }
 
-  /** The small MLP (4-16-1) trained on 256 synthetic rows. */
-  public static MlpWeights trainedMlp() {
-    float[][] x = features(256, 1L);
-    return new MlpTrainer(MlpTrainer.Config.defaults().withHiddenSizes(16).withEpochs(60).withSeed(7))
-        .train(x, labels(x));
-  }
-
   /** A partial manifest as a trainer would write it. */
   public static ModelManifest partialManifest(String version) {
     return ModelManifest.builder()
@@ -59,16 +58,36 @@ public final class TestModels {
         .build();
   }
 
-  /** Exports {@code weights} as a SavedModel into {@code dir}. */
-  public static ModelManifest exportTensorFlow(MlpWeights weights, Path dir) {
-    return TensorFlowExporter.export(weights, dir, partialManifest("1"));
-  }
-
-  /** A logistic model with weights {@code {1, 2, -1, 0.5}} and bias 0.25, exported as JSON. */
-  public static ModelManifest exportLinear(Path dir, String version) {
+  /** A linear model with weights {@code {1, 2, -1, 0.5}} and bias 0.25 (identity link) in {@code dir}. */
+  public static ModelManifest writeLinear(Path dir, String version) {
     LinearModelFile file = new LinearModelFile(
         new float[][] {{1f, 2f, -1f, 0.5f}}, new float[] {0.25f}, "identity");
-    return LinearExporter.export(file, dir, partialManifest(version));
+    return writeLinear(file, dir, partialManifest(version));
+  }
+
+  /**
+   * Writes {@code file} and a complete manifest into {@code dir} with this module's own API, as any
+   * tool that makes model directories would (batchserve-training's LinearExporter is not on this
+   * module's class path: it depends on this module). Features default to f0, f1, ...
+   */
+  public static ModelManifest writeLinear(LinearModelFile file, Path dir, ModelManifest partial) {
+    int inputSize = file.getWeights()[0].length;
+    List<String> features = partial.getInputFeatures();
+    if (features.isEmpty()) {
+      features = IntStream.range(0, inputSize).mapToObj(i -> "f" + i).collect(Collectors.toList());
+    }
+    file.write(dir);
+    ModelManifest manifest = partial.toBuilder()
+        .format(ModelFormat.LINEAR_JSON)
+        .inputFeatures(features)
+        .inputDtype("float32")
+        .outputKind(partial.getOutputKind() == null ? OutputKind.SCORE : partial.getOutputKind())
+        .outputSize(file.getWeights().length)
+        .createdAt(partial.getCreatedAt() == null ? "2026-01-02T03:04:05Z" : partial.getCreatedAt())
+        .files(ModelManifest.hashFiles(dir))
+        .build();
+    manifest.write(dir);
+    return manifest;
   }
 
   /** Copies a directory tree. */

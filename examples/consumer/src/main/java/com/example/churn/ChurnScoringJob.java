@@ -1,14 +1,13 @@
 package com.example.churn;
 
-import dev.batchserve.models.ModelManifest;
-import dev.batchserve.models.OutputKind;
-import dev.batchserve.models.linear.LinearModelFile;
-import dev.batchserve.models.training.LinearExporter;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.LocalDate;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +23,9 @@ import org.apache.beam.sdk.values.PCollection;
 /**
  * A user's runnable job around {@link ChurnScoring}: customer CSV in, one scored line per customer
  * out, on any Beam runner. Without {@code --input}/{@code --model} it writes a small demo input and
- * a linear demo model under {@code --workDir} first, so {@code make test} runs it end to end.
+ * copies the demo model it ships (a linear model directory, made once by whatever trains models:
+ * this project depends on batchserve-transforms only) under {@code --workDir} first, so
+ * {@code make test} runs it end to end.
  *
  * <pre>
  * mvn -f examples/consumer/pom.xml compile exec:java -Dexec.args="--workDir=target/churn-demo"
@@ -40,7 +41,7 @@ public final class ChurnScoringJob {
 
     void setInput(String value);
 
-    @Description("Model directory; empty = the demo linear model (exported into --workDir).")
+    @Description("Model directory; empty = the demo linear model (copied into --workDir).")
     @Default.String("")
     String getModel();
 
@@ -66,7 +67,7 @@ public final class ChurnScoringJob {
     Path work = Path.of(o.getWorkDir());
     FeatureSpec spec = demoSpec();
     String input = o.getInput().isEmpty() ? writeDemoInput(work) : o.getInput();
-    String model = o.getModel().isEmpty() ? exportDemoModel(work, spec) : o.getModel();
+    String model = o.getModel().isEmpty() ? copyDemoModel(work).toString() : o.getModel();
     String output = o.getOutput().isEmpty() ? work.resolve("scores").toString() : o.getOutput();
 
     Pipeline p = Pipeline.create(o);
@@ -100,12 +101,30 @@ public final class ChurnScoringJob {
     return csv.toString();
   }
 
-  /** score = 0.5 - 0.01 * tenure + 0.1 * tickets. */
-  private static String exportDemoModel(Path work, FeatureSpec spec) {
+  /** The files of the demo model directory, a resource of this jar. */
+  static final List<String> DEMO_MODEL_FILES = List.of("linear-model.json", "model-manifest.json");
+
+  /**
+   * Copies the demo model (score = 0.5 - 0.01 * tenure + 0.1 * tickets, identity link; its manifest
+   * lists tenure_months, monthly_spend, support_tickets) into {@code <work>/churn-linear/1} and
+   * returns that directory. A jar resource is not a directory, so the files are copied one by one.
+   */
+  static Path copyDemoModel(Path work) {
     Path dir = work.resolve("churn-linear/1");
-    LinearExporter.export(new LinearModelFile(new float[][] {{-0.01f, 0f, 0.1f}}, new float[] {0.5f}, "identity"),
-        dir, ModelManifest.builder().name("churn-linear").version("1")
-            .inputFeatures(spec.outputNames()).outputKind(OutputKind.SCORE).build());
-    return dir.toString();
+    try {
+      Files.createDirectories(dir);
+      for (String name : DEMO_MODEL_FILES) {
+        try (InputStream in = ChurnScoringJob.class.getResourceAsStream("demo-model/" + name)) {
+          if (in == null) {
+            throw new IllegalStateException("the demo model file com/example/churn/demo-model/" + name
+                + " is missing from the class path: build the example with Maven (its resources)");
+          }
+          Files.copy(in, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return dir;
   }
 }

@@ -1,9 +1,5 @@
 package com.example.churn;
 
-import dev.batchserve.models.ModelManifest;
-import dev.batchserve.models.OutputKind;
-import dev.batchserve.models.linear.LinearModelFile;
-import dev.batchserve.models.training.LinearExporter;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.LocalDate;
@@ -18,7 +14,7 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
-/** The library as a user sees it: installed jars, a model exported with its API, the user's own transform. */
+/** The library as a user sees it: installed jars, a model directory the user brings, the user's own transform. */
 public class ChurnScoringTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
   @Rule public final transient TestPipeline p = TestPipeline.create();
@@ -32,11 +28,8 @@ public class ChurnScoringTest {
             .build(),
         List.of(Map.of("tenure_months", 12.0, "monthly_spend", 30.0, "support_tickets", 1.0),
             Map.of("tenure_months", 1.0, "monthly_spend", 80.0, "support_tickets", 4.0)));
-    // score = 0.5 - 0.01 * tenure + 0.0 * spend + 0.1 * tickets (identity link)
-    String model = TMP.newFolder("churn-linear").toString();
-    LinearExporter.export(new LinearModelFile(new float[][] {{-0.01f, 0f, 0.1f}}, new float[] {0.5f}, "identity"),
-        java.nio.file.Path.of(model), ModelManifest.builder().name("churn-linear").version("1")
-            .inputFeatures(spec.outputNames()).outputKind(OutputKind.SCORE).build());
+    // score = 0.5 - 0.01 * tenure + 0.0 * spend + 0.1 * tickets (identity link): the shipped demo model
+    String model = ChurnScoringJob.copyDemoModel(TMP.newFolder("work").toPath()).toString();
     RunInfo run = RunInfo.of("churn", LocalDate.parse("2026-11-28"), RunInfo.Interval.DAILY);
 
     PCollection<String> customers = p.apply("Customers", Create.of(

@@ -28,7 +28,7 @@ public class ModelCliTest {
   @Before
   public void exportModel() {
     dir = tmp.getRoot().toPath().resolve("linear");
-    manifest = TestModels.exportLinear(dir, "7");
+    manifest = TestModels.writeLinear(dir, "7");
   }
 
   private int run(String... args) {

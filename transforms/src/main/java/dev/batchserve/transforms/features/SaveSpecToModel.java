@@ -35,7 +35,8 @@ import org.apache.beam.sdk.values.PCollectionView;
  * looks by default. The spec is part of the model version: a spec whose output layout differs
  * from the manifest's {@code inputFeatures} is refused, naming the first differing feature.
  *
- * <p>Outside a pipeline, after the exporter wrote the model and its manifest:
+ * <p>Outside a pipeline, after an exporter (e.g. batchserve-training's {@code LinearExporter}) wrote the
+ * model and its manifest:
  *
  * <pre>{@code
  * ModelManifest exported = LinearExporter.export(weights, modelDir, partial);

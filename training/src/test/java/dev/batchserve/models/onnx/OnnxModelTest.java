@@ -16,6 +16,7 @@ import dev.batchserve.models.ModelOptions;
 import dev.batchserve.models.Models;
 import dev.batchserve.models.TensorInfo;
 import dev.batchserve.models.TestModels;
+import dev.batchserve.models.TrainedModels;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.OnnxExporter;
 import java.nio.file.Files;
@@ -37,7 +38,7 @@ public class OnnxModelTest {
 
   @BeforeClass
   public static void exportOnce() {
-    weights = TestModels.trainedMlp();
+    weights = TrainedModels.trainedMlp();
     exported = SHARED.getRoot().toPath().resolve("onnx");
     OnnxExporter.export(weights, exported, TestModels.partialManifest("1"));
   }

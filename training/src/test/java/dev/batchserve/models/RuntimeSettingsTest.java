@@ -47,14 +47,14 @@ public class RuntimeSettingsTest {
 
   @BeforeClass
   public static void exportModels() throws Exception {
-    MlpWeights weights = TestModels.trainedMlp();
+    MlpWeights weights = TrainedModels.trainedMlp();
     Path root = SHARED.getRoot().toPath();
     tf = root.resolve("tf");
-    TestModels.exportTensorFlow(weights, tf);
+    TrainedModels.exportTensorFlow(weights, tf);
     onnx = root.resolve("onnx");
     OnnxExporter.export(weights, onnx, TestModels.partialManifest("1"));
     linear = root.resolve("linear");
-    TestModels.exportLinear(linear, "1");
+    TrainedModels.exportLinear(linear, "1");
     float[][] x = TestModels.features(64, 1L);
     float[] flat = new float[x.length * 4];
     for (int r = 0; r < x.length; r++) {

@@ -18,6 +18,7 @@ import dev.batchserve.models.Models;
 import dev.batchserve.models.OutputKind;
 import dev.batchserve.models.TensorInfo;
 import dev.batchserve.models.TestModels;
+import dev.batchserve.models.TrainedModels;
 import dev.batchserve.models.training.MlpWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,9 +45,9 @@ public class TensorFlowModelTest {
 
   @BeforeClass
   public static void exportOnce() {
-    weights = TestModels.trainedMlp();
+    weights = TrainedModels.trainedMlp();
     exported = SHARED.getRoot().toPath().resolve("demo");
-    manifest = TestModels.exportTensorFlow(weights, exported);
+    manifest = TrainedModels.exportTensorFlow(weights, exported);
   }
 
   private Path copyOfModel() {

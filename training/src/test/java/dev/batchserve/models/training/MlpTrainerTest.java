@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.not;
 import static org.junit.Assert.assertThrows;
 
 import dev.batchserve.models.TestModels;
+import dev.batchserve.models.TrainedModels;
 import java.util.List;
 import org.junit.Test;
 
@@ -35,7 +36,7 @@ public class MlpTrainerTest {
 
   @Test
   public void learnsSeparableDataWellAboveChance() {
-    MlpWeights w = TestModels.trainedMlp();
+    MlpWeights w = TrainedModels.trainedMlp();
     assertThat(MlpTrainer.accuracy(w, X, Y), greaterThan(0.95));
     float[][] test = TestModels.features(200, 99L);
     assertThat(MlpTrainer.accuracy(w, test, TestModels.labels(test)), greaterThan(0.9));
