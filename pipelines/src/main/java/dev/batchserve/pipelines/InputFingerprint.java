@@ -49,7 +49,7 @@ final class InputFingerprint {
   static InputFingerprint of(BatchScoringOptions o) {
     List<String> lines = new ArrayList<>();
     lines.add("batchserve partition input fingerprint v1");
-    String format = o.getInputFormat().trim().toLowerCase(Locale.ROOT);
+    String format = o.getInputFormat() == null ? "" : o.getInputFormat().optionName();
     lines.add("input=" + o.getInput());
     lines.add("inputFormat=" + format);
     lines.add("inputQuery=" + o.getInputQuery());
@@ -72,14 +72,16 @@ final class InputFingerprint {
             + " featureSpec sha256=" + contentHash(dir + "/feature-spec.json"));
       }
     }
-    lines.add("keyColumns=" + o.getKeyColumns().replace(" ", ""));
-    lines.add("fallback=" + o.getFallback().trim());
-    lines.add("duplicateKeys=" + o.getDuplicateKeys().trim());
-    if (!o.getPassThroughColumns().isBlank()) {
+    // The options' text forms, as the command line gave them when they were strings.
+    lines.add("keyColumns=" + names(o.getKeyColumns()));
+    lines.add("fallback=" + o.getFallback().spec());
+    lines.add("duplicateKeys=" + o.getDuplicateKeys().optionName());
+    if (!o.getPassThroughColumns().isEmpty()) {
       // Only when set, so that the fingerprints of runs without pass-through columns are unchanged.
-      lines.add("passThroughColumns=" + o.getPassThroughColumns().replace(" ", ""));
+      lines.add("passThroughColumns=" + names(o.getPassThroughColumns()));
     }
-    lines.add("formats=" + o.getFormats().replace(" ", ""));
+    lines.add("formats=" + o.getFormats().stream().map(dev.batchserve.transforms.sink.FileFormat::directory)
+        .collect(java.util.stream.Collectors.joining(",")));
     lines.add("partitions=" + o.getPartitions());
     String description = String.join("\n", lines) + "\n";
     return new InputFingerprint(sha256(description.getBytes(StandardCharsets.UTF_8)), description);
@@ -111,10 +113,13 @@ final class InputFingerprint {
     return sha256 + "\n" + description;
   }
 
+  private static String names(List<String> names) {
+    return String.join(",", names).replace(" ", "");
+  }
+
   private static boolean isFiles(BatchScoringOptions o) {
-    String format = o.getInputFormat().trim().toUpperCase(Locale.ROOT);
-    if (!format.isEmpty()) {
-      return !format.equals("JDBC") && !format.equals("BIGQUERY");
+    if (o.getInputFormat() != null) {
+      return o.getInputFormat().isFile();
     }
     // As ReadRecords.Format.fromPattern tells them apart; an unknown extension fails later, in the build.
     String input = o.getInput().toLowerCase(Locale.ROOT);

@@ -308,8 +308,8 @@ public final class Launcher {
   /** A file input must match at least one file; JDBC and BigQuery sources are checked by the run. */
   static void checkInput(BatchScoringOptions o) {
     String input = o.getInput();
-    String format = o.getInputFormat().trim().toLowerCase(Locale.ROOT);
-    if (format.equals("jdbc") || format.equals("bigquery") || input.startsWith("jdbc:") || input.startsWith("bigquery:")) {
+    dev.batchserve.transforms.ingest.ReadRecords.Format format = o.getInputFormat();
+    if ((format != null && !format.isFile()) || input.startsWith("jdbc:") || input.startsWith("bigquery:")) {
       return;
     }
     boolean found;

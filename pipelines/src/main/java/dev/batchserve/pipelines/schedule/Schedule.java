@@ -31,7 +31,7 @@ public final class Schedule {
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + o.getRunDate() + "'", e);
     }
-    RunInfo.Interval interval = o.getInterval().isBlank() ? defaultInterval : RunInfo.Interval.parse(o.getInterval());
+    RunInfo.Interval interval = o.getInterval() == null ? defaultInterval : o.getInterval();
     return interval == RunInfo.Interval.HOURLY
         ? RunInfo.hourly(pipeline, date, o.getRunHour())
         : RunInfo.of(pipeline, date, interval);

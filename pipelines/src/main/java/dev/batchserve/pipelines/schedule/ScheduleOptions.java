@@ -1,8 +1,10 @@
 package dev.batchserve.pipelines.schedule;
 
+import dev.batchserve.transforms.values.RunInfo;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * When a run is, and what it waits for: every job of this project takes these ({@code
@@ -16,11 +18,10 @@ public interface ScheduleOptions extends PipelineOptions {
 
   void setRunDate(String value);
 
-  @Description("Schedule interval: hourly, daily or weekly; empty = the job's own (weekly for churn, else daily).")
-  @Default.String("")
-  String getInterval();
+  @Description("Schedule interval: hourly, daily or weekly; unset = the job's own (weekly for churn, else daily).")
+  RunInfo.@Nullable Interval getInterval();
 
-  void setInterval(String value);
+  void setInterval(RunInfo.@Nullable Interval value);
 
   @Description("Hour of the run date, for hourly runs (0-23).")
   @Default.Integer(0)

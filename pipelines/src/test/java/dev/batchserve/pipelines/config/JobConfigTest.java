@@ -191,7 +191,7 @@ public class JobConfigTest {
         org.hamcrest.Matchers.hasItems("--input=in/2026-11-28/*.json", "--inputFormat=jsonl"));
     JobConfig byExtension = JobConfig.parse(yaml.replace(", format: jsonl", "").replace("*.json", "*.ndjson"),
         false, "job.yaml", List.of());
-    assertThat(byExtension.toOptions(NOV_28).getInputFormat(), is("jsonl"));
+    assertThat(byExtension.toOptions(NOV_28).getInputFormat(), is(dev.batchserve.transforms.ingest.ReadRecords.Format.JSONL));
     assertThat(byExtension.source().readFormat(), is(dev.batchserve.transforms.ingest.ReadRecords.Format.JSONL));
   }
 
@@ -368,8 +368,8 @@ public class JobConfigTest {
         .collect(Collectors.toList()), is(List.of()));
     assertThat(o.getBatchSize(), is(512));
     assertThat(o.getMaxPsi(), is(Double.POSITIVE_INFINITY));
-    assertThat(o.getFormats(), is("jsonl"));
-    assertThat(o.getFallback(), is("abstain"));
+    assertThat(o.getFormats(), is(List.of(dev.batchserve.transforms.sink.FileFormat.JSONL)));
+    assertThat(o.getFallback(), is(dev.batchserve.transforms.keys.Fallback.abstain()));
     assertThat(o.getForceLatest(), is(true));
     // The file's values of options not given stay.
     assertThat(o.getMaxDeadLetterRate(), is(0.05));

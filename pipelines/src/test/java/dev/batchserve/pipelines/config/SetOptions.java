@@ -11,7 +11,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * For tests: the options a job sets, each read back through its getter and shown as
- * {@code --name=value}, in the order the job set them.
+ * {@code --name=value}, in the order the job set them; a typed value in the text form the command
+ * line takes (its JSON form: {@code FileFormat} as {@code jsonl}, a list joined by commas).
  */
 public final class SetOptions {
   private SetOptions() {}
@@ -29,11 +30,24 @@ public final class SetOptions {
       try {
         Method getter = BatchScoringOptions.class.getMethod(
             "get" + Character.toUpperCase(name.charAt(0)) + name.substring(1));
-        out.add("--" + name + "=" + getter.invoke(o));
+        out.add("--" + name + "=" + text(getter.invoke(o)));
       } catch (ReflectiveOperationException e) {
         throw new AssertionError("no option " + name, e);
       }
     }
     return out;
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** {@code value} as the command line gives it. */
+  public static String text(@Nullable Object value) {
+    com.fasterxml.jackson.databind.JsonNode n = JSON.valueToTree(value);
+    if (n.isArray()) {
+      List<String> items = new ArrayList<>();
+      n.forEach(i -> items.add(i.asText()));
+      return String.join(",", items);
+    }
+    return n.isValueNode() ? n.asText() : n.toString();
   }
 }

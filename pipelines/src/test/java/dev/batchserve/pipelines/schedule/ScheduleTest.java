@@ -17,7 +17,6 @@ import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -27,7 +26,7 @@ public class ScheduleTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
 
   private static <O extends ScheduleOptions> O options(Class<O> type, String... args) {
-    return PipelineOptionsFactory.fromArgs(args).as(type);
+    return dev.batchserve.pipelines.OptionArgs.parse(type, args);
   }
 
   @Test
