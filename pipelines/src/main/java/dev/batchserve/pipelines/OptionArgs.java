@@ -1,15 +1,22 @@
 package dev.batchserve.pipelines;
 
 import dev.batchserve.transforms.monitoring.QualityThresholds;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.lang.annotation.Annotation;
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Command-line arguments of {@link BatchScoringOptions} as Beam's {@link PipelineOptionsFactory}
- * takes them, and its failures as messages that name the option.
+ * takes them, its failures as messages that name the option, and typed values in the text form the
+ * command line takes ({@link #text}: what the help and the Flex Template metadata show).
  *
  * <p>Beam reads a typed option's text with the value type's own factory ({@code --fallback} with
  * {@code Fallback.parse}, {@code --formats} with {@code FileFormat.parse}), but wraps the factory's
@@ -30,7 +37,53 @@ public final class OptionArgs {
    */
   static final Set<String> EMPTY_MEANS_UNSET = Set.of("inputFormat", "interval", "passThroughColumns", "noDriftFeatures");
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private OptionArgs() {}
+
+  /**
+   * {@code value} as the command line gives it: its JSON form ({@code FileFormat.JSONL} is
+   * {@code jsonl}, a fallback its spec), a list's items joined by commas; {@code null} for null.
+   */
+  public static String text(@Nullable Object value) {
+    JsonNode n = JSON.valueToTree(value);
+    if (n.isArray()) {
+      List<String> items = new ArrayList<>();
+      n.forEach(i -> items.add(i.asText()));
+      return String.join(",", items);
+    }
+    return n.isValueNode() ? n.asText() : n.toString();
+  }
+
+  /** The {@code @Default} of an option's getter in its {@link #text} form; null when it has none. */
+  public static @Nullable String defaultText(Method getter) {
+    for (Annotation a : getter.getAnnotations()) {
+      if (a instanceof Default.String) {
+        return ((Default.String) a).value();
+      } else if (a instanceof Default.Integer) {
+        return String.valueOf(((Default.Integer) a).value());
+      } else if (a instanceof Default.Long) {
+        return String.valueOf(((Default.Long) a).value());
+      } else if (a instanceof Default.Double) {
+        return String.valueOf(((Default.Double) a).value());
+      } else if (a instanceof Default.Float) {
+        return String.valueOf(((Default.Float) a).value());
+      } else if (a instanceof Default.Boolean) {
+        return String.valueOf(((Default.Boolean) a).value());
+      } else if (a instanceof Default.Enum) {
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        Object value = Enum.valueOf((Class) getter.getReturnType(), ((Default.Enum) a).value());
+        return text(value);
+      } else if (a instanceof Default.InstanceFactory) {
+        try {
+          return text(((Default.InstanceFactory) a).value().getDeclaredConstructor().newInstance().create(null));
+        } catch (ReflectiveOperationException e) {
+          throw new IllegalStateException("cannot create the default of " + getter, e);
+        }
+      }
+    }
+    return null;
+  }
 
   /**
    * Parses and validates {@code args} as {@code type} after {@link #normalize}.

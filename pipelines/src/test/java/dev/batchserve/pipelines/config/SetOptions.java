@@ -30,24 +30,11 @@ public final class SetOptions {
       try {
         Method getter = BatchScoringOptions.class.getMethod(
             "get" + Character.toUpperCase(name.charAt(0)) + name.substring(1));
-        out.add("--" + name + "=" + text(getter.invoke(o)));
+        out.add("--" + name + "=" + dev.batchserve.pipelines.OptionArgs.text(getter.invoke(o)));
       } catch (ReflectiveOperationException e) {
         throw new AssertionError("no option " + name, e);
       }
     }
     return out;
-  }
-
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
-
-  /** {@code value} as the command line gives it. */
-  public static String text(@Nullable Object value) {
-    com.fasterxml.jackson.databind.JsonNode n = JSON.valueToTree(value);
-    if (n.isArray()) {
-      List<String> items = new ArrayList<>();
-      n.forEach(i -> items.add(i.asText()));
-      return String.join(",", items);
-    }
-    return n.isValueNode() ? n.asText() : n.toString();
   }
 }
