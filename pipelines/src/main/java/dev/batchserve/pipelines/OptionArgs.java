@@ -46,6 +46,9 @@ public final class OptionArgs {
    * {@code jsonl}, a fallback its spec), a list's items joined by commas; {@code null} for null.
    */
   public static String text(@Nullable Object value) {
+    if (value instanceof java.time.Duration) {
+      return value.toString(); // as DurationText writes it
+    }
     JsonNode n = JSON.valueToTree(value);
     if (n.isArray()) {
       List<String> items = new ArrayList<>();
@@ -91,7 +94,7 @@ public final class OptionArgs {
    * @throws IllegalArgumentException naming the option, for a value its type refuses
    */
   public static <T extends PipelineOptions> T parse(Class<T> type, String... args) {
-    String[] normalized = normalize(args);
+    String[] normalized = normalize(type, args);
     try {
       return PipelineOptionsFactory.fromArgs(normalized).withValidation().as(type);
     } catch (IllegalArgumentException e) {
@@ -99,31 +102,62 @@ public final class OptionArgs {
     }
   }
 
+  /** {@link #normalize(Class, String[])} for {@link BatchScoringOptions}. */
+  public static String[] normalize(String[] args) {
+    return normalize(BatchScoringOptions.class, args);
+  }
+
   /**
    * {@code args} with every quality limit's value as the number its option takes ({@code off}
-   * becomes {@code Infinity}, {@code 0} for {@code --minRecords}) and without the empty values of
-   * {@link #EMPTY_MEANS_UNSET}; other arguments are unchanged.
+   * becomes {@code Infinity}, {@code 0} for {@code --minRecords}), without the empty values of
+   * {@link #EMPTY_MEANS_UNSET}, and with the text of an option of a value type ({@code --fallback},
+   * a duration) as a JSON string: Beam reads such a value as JSON first, so {@code 36 hours} would
+   * reach the type as the number 36 and {@code null} as no value. Other arguments are unchanged.
    *
    * @throws IllegalArgumentException naming the option, for a limit that is neither a number nor off
    */
-  public static String[] normalize(String[] args) {
+  public static String[] normalize(Class<? extends PipelineOptions> type, String[] args) {
     List<String> out = new ArrayList<>(args.length);
     for (String a : args) {
       int eq = a.indexOf('=');
       String name = a.startsWith("--") && eq > 2 ? a.substring(2, eq) : null;
+      String value = name == null ? null : a.substring(eq + 1);
       if (name != null && QualityThresholds.LIMITS.contains(name)) {
-        out.add("--" + name + "=" + QualityThresholds.parseLimit(name, a.substring(eq + 1)));
-      } else if (name == null || !(EMPTY_MEANS_UNSET.contains(name) && a.substring(eq + 1).isBlank())) {
+        out.add("--" + name + "=" + QualityThresholds.parseLimit(name, value));
+      } else if (name != null && EMPTY_MEANS_UNSET.contains(name) && value.isBlank()) {
+        continue;
+      } else if (name != null && !value.isEmpty() && isReadAsJson(type, name)) {
+        try {
+          out.add("--" + name + "=" + JSON.writeValueAsString(value));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+          throw new IllegalStateException(e); // a String always has a JSON form
+        }
+      } else {
         out.add(a);
       }
     }
     return out.toArray(new String[0]);
   }
 
+  /** Whether Beam reads option {@code name} of {@code type} as JSON: not a string, number, boolean, enum or list. */
+  private static boolean isReadAsJson(Class<? extends PipelineOptions> type, String name) {
+    Class<?> t;
+    try {
+      t = type.getMethod("get" + Character.toUpperCase(name.charAt(0)) + name.substring(1)).getReturnType();
+    } catch (NoSuchMethodException e) {
+      return false; // another interface's option, or none: Beam says so
+    }
+    return !(t.isPrimitive() || t.isEnum() || t.isArray() || t == String.class || t == Class.class
+        || Number.class.isAssignableFrom(t) || t == Boolean.class || t == Character.class
+        || java.util.Collection.class.isAssignableFrom(t) || java.util.Map.class.isAssignableFrom(t)
+        || t.getName().startsWith("org.apache.beam."));
+  }
+
   /**
    * The failure of {@code args} as one naming its option: the message of the value type's factory
    * (the deepest {@link IllegalArgumentException} under Beam's and Jackson's wrappers), prefixed
-   * with {@code --} when it starts with the option's name, else with {@code --<option>: }. A failure
+   * with {@code --} when it starts with the option's name, with {@code --<option> } when it starts
+   * with "must be" (a duration's), else with {@code --<option>: }. A failure
    * no single argument explains (an unknown option) is returned as it is.
    */
   static IllegalArgumentException namingTheOption(
@@ -154,7 +188,8 @@ public final class OptionArgs {
     if (message == null) {
       message = String.valueOf(e);
     }
-    return new IllegalArgumentException(
-        message.startsWith(option + " ") ? "--" + message : "--" + option + ": " + message, e);
+    String named = message.startsWith(option + " ") ? "--" + message
+        : message.startsWith("must be ") ? "--" + option + " " + message : "--" + option + ": " + message;
+    return new IllegalArgumentException(named, e);
   }
 }

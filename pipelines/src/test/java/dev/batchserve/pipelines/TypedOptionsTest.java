@@ -81,6 +81,11 @@ public class TypedOptionsTest {
         is("--interval must be one of hourly, daily, weekly, but was 'monthly'"));
     assertThat(message("--fallback=median"),
         is("--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]', but was 'median'"));
+    // Beam reads such a value as JSON first: the text reaches the type as it was given (OptionArgs.normalize).
+    assertThat(message("--fallback=null"),
+        is("--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]', but was 'null'"));
+    assertThat(message("--markerTimeout=36 hours"),
+        is("--markerTimeout must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '36 hours'"));
     assertThat(message("--fallback=constant:high"),
         is("--fallback constant needs a number, e.g. constant:0.02, but was 'constant:high'"));
     // The job file's duplicateKeys gets the same message from the same check.
@@ -95,7 +100,8 @@ public class TypedOptionsTest {
   @Test
   public void aJobFilesValuesReachTheOptionsTypedAndAsTheCommandLineWouldGiveThem() throws Exception {
     JobConfig job = JobConfig.read("classpath:jobs/fraud-daily.yaml",
-        List.of("source.format=jsonl", "source.path=in/*.jsonl", "duplicateKeys=last_wins", "passThroughColumns=[label]"));
+        List.of("source.format=jsonl", "source.path=in/*.jsonl", "duplicateKeys=last_wins", "passThroughColumns=[label]",
+            "schedule={interval: daily, waitForMarker: 'up/{run_date}', markerTimeout: 2h, markerPoll: 30s}"));
     BatchScoringOptions o = PipelineOptionsFactory.as(BatchScoringOptions.class);
     List<String> set = job.applyTo(o, NOV_28, java.util.Set.of());
     assertThat(o.getKeyColumns(), is(List.of("account_id")));
@@ -105,6 +111,8 @@ public class TypedOptionsTest {
     assertThat(o.getDuplicateKeys(), is(DuplicateKeyPolicy.LAST_WINS));
     assertThat(o.getInterval(), is(RunInfo.Interval.DAILY));
     assertThat(o.getPassThroughColumns(), is(List.of("label")));
+    assertThat(o.getMarkerTimeout(), is(java.time.Duration.ofHours(2)));
+    assertThat(o.getMarkerPoll(), is(java.time.Duration.ofSeconds(30)));
     // Every option the job sets, given on the command line as text, is the same value.
     for (String arg : SetOptions.of(o, set)) {
       String name = arg.substring(2, arg.indexOf('='));
@@ -116,7 +124,8 @@ public class TypedOptionsTest {
   @Test
   public void typedValuesSurviveTheTripToTheWorkers() throws Exception {
     BatchScoringOptions o = BatchScoringPipeline.options("--keyColumns=region,account_id", "--formats=jsonl",
-        "--inputFormat=csv", "--fallback=previous_run:constant:0.25", "--duplicateKeys=last_wins", "--interval=weekly");
+        "--inputFormat=csv", "--fallback=previous_run:constant:0.25", "--duplicateKeys=last_wins", "--interval=weekly",
+        "--markerTimeout=2h", "--redisTtl=PT36H");
     // As runners send options to workers (SerializablePipelineOptions): JSON with the modules on the classpath.
     ObjectMapper json = new ObjectMapper().registerModules(ObjectMapper.findModules(ReflectHelpers.findClassLoader()));
     BatchScoringOptions back = json.readValue(json.writeValueAsString(o), PipelineOptions.class).as(BatchScoringOptions.class);
@@ -126,6 +135,10 @@ public class TypedOptionsTest {
     assertThat(back.getFallback(), equalTo(Fallback.previousRun(Fallback.constant(0.25f))));
     assertThat(back.getDuplicateKeys(), is(DuplicateKeyPolicy.LAST_WINS));
     assertThat(back.getInterval(), is(RunInfo.Interval.WEEKLY));
+    assertThat(back.getMarkerTimeout(), is(java.time.Duration.ofHours(2)));
+    assertThat(back.getMarkerPoll(), is(java.time.Duration.ofMinutes(1)));
+    assertThat(back.getRedisTtl(), is(java.time.Duration.ofHours(36)));
+    assertThat(back.getDynamoDbTtl(), nullValue());
   }
 
   private static String message(String arg) {

@@ -160,7 +160,8 @@ public final class ConfigJob {
     PipelineOptionsFactory.register(BatchScoringOptions.class);
     // Registers gs:// and other file systems for the config, the marker and the job itself.
     PipelineOptions fsOptions = PipelineOptionsFactory.fromArgs(
-        dev.batchserve.pipelines.OptionArgs.normalize(cl.passThrough.toArray(new String[0]))).create();
+        dev.batchserve.pipelines.OptionArgs.normalize(BatchScoringOptions.class, cl.passThrough.toArray(new String[0])))
+        .create();
     FileSystems.setDefaultPipelineOptions(fsOptions);
     JobConfig job = JobConfig.read(cl.config, cl.overrides);
     RunInfo run = job.runInfo(cl.runDate, cl.runHour);

@@ -78,8 +78,8 @@ public final class JobOptions {
     if (schedule != null && schedule.waitForMarker() != null) {
       // Placeholders are filled by the pipeline from the same run (runDate, interval, runHour).
       w.set("waitForMarker", () -> o.setWaitForMarker(schedule.waitForMarker()));
-      w.set("markerTimeout", () -> o.setMarkerTimeout(schedule.markerTimeoutDuration().toString()));
-      w.set("markerPoll", () -> o.setMarkerPoll(schedule.markerPollDuration().toString()));
+      w.set("markerTimeout", () -> o.setMarkerTimeout(schedule.markerTimeoutDuration()));
+      w.set("markerPoll", () -> o.setMarkerPoll(schedule.markerPollDuration()));
     }
     if (run != null) {
       w.set("runDate", () -> o.setRunDate(run.runDate().toString()));
@@ -183,7 +183,7 @@ public final class JobOptions {
         set("redisPrefix", () -> o.setRedisPrefix(redis.prefix()));
       }
       if (redis.ttl() != null) {
-        set("redisTtl", () -> o.setRedisTtl(redis.ttlDuration().toString()));
+        set("redisTtl", () -> o.setRedisTtl(redis.ttlDuration()));
       }
     }
     JobSink jdbc = byType.get("jdbc");

@@ -1,7 +1,11 @@
 package dev.batchserve.pipelines.schedule;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import dev.batchserve.transforms.values.RunInfo;
+import java.time.Duration;
 import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -37,14 +41,34 @@ public interface ScheduleOptions extends PipelineOptions {
   void setWaitForMarker(String value);
 
   @Description("How long to wait for --waitForMarker before failing (e.g. 2h, 30m, PT6H).")
-  @Default.String("6h")
-  String getMarkerTimeout();
+  @JsonDeserialize(using = DurationText.Reader.class)
+  @JsonSerialize(using = DurationText.Writer.class)
+  @Default.InstanceFactory(SixHours.class)
+  Duration getMarkerTimeout();
 
-  void setMarkerTimeout(String value);
+  void setMarkerTimeout(Duration value);
 
   @Description("How often to look for --waitForMarker (e.g. 1m, 30s).")
-  @Default.String("1m")
-  String getMarkerPoll();
+  @JsonDeserialize(using = DurationText.Reader.class)
+  @JsonSerialize(using = DurationText.Writer.class)
+  @Default.InstanceFactory(OneMinute.class)
+  Duration getMarkerPoll();
 
-  void setMarkerPoll(String value);
+  void setMarkerPoll(Duration value);
+
+  /** {@code --markerTimeout}'s default. */
+  final class SixHours implements DefaultValueFactory<Duration> {
+    @Override
+    public Duration create(PipelineOptions options) {
+      return Duration.ofHours(6);
+    }
+  }
+
+  /** {@code --markerPoll}'s default. */
+  final class OneMinute implements DefaultValueFactory<Duration> {
+    @Override
+    public Duration create(PipelineOptions options) {
+      return Duration.ofMinutes(1);
+    }
+  }
 }

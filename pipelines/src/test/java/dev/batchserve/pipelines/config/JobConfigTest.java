@@ -277,7 +277,7 @@ public class JobConfigTest {
         "--jdbcUrl=jdbc:postgresql://db:5432/scores", "--jdbcTable=fraud_scores"));
     // The job's options hold them.
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
-    assertThat(o.getRedisTtl(), is("PT36H"));
+    assertThat(o.getRedisTtl(), is(java.time.Duration.ofHours(36)));
     assertThat(o.getJdbcTable(), is("fraud_scores"));
     JobConfig twoRedis = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("sinks[2]={type: redis, host: other}"));
