@@ -1,5 +1,6 @@
 package dev.batchserve.pipelines;
 
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.schedule.ScheduleOptions;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
@@ -183,15 +184,15 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   void setModelDevice(String value);
 
   @Description("ONNX Runtime graph optimisation level: none, basic, extended, layout or all (its default).")
-  String getOnnxOptimizationLevel();
+  ModelOptions.@Nullable OptimizationLevel getOnnxOptimizationLevel();
 
-  void setOnnxOptimizationLevel(String value);
+  void setOnnxOptimizationLevel(ModelOptions.@Nullable OptimizationLevel value);
 
   @Description("ONNX Runtime execution provider: cpu (default) or cuda (needs onnxruntime_gpu, CUDA and a"
       + " GPU on the workers; the model load fails saying so otherwise).")
-  String getOnnxExecutionProvider();
+  ModelOptions.@Nullable ExecutionProvider getOnnxExecutionProvider();
 
-  void setOnnxExecutionProvider(String value);
+  void setOnnxExecutionProvider(ModelOptions.@Nullable ExecutionProvider value);
 
   @Description("Adaptive batch sizes '<min>..<max>' (e.g. 16..4096): batches grow while the time per record falls"
       + " (see BatchInfer.withAdaptiveBatchSize); empty = fixed batches of --batchSize.")

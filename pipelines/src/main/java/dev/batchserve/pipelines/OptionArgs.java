@@ -35,7 +35,8 @@ public final class OptionArgs {
    * Beam refuses an empty value for any type but String, so such an argument is dropped and the
    * option keeps its default.
    */
-  static final Set<String> EMPTY_MEANS_UNSET = Set.of("inputFormat", "interval", "passThroughColumns", "noDriftFeatures");
+  static final Set<String> EMPTY_MEANS_UNSET = Set.of("inputFormat", "interval", "passThroughColumns",
+      "noDriftFeatures", "onnxOptimizationLevel", "onnxExecutionProvider");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -81,19 +81,8 @@ final class OptionValues {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--modelDevice: " + e.getMessage(), e);
     }
-    try {
-      String level = blankToNull(o.getOnnxOptimizationLevel());
-      m = m.withOptimizationLevel(level == null ? null : ModelOptions.OptimizationLevel.parse(level));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--onnxOptimizationLevel: " + e.getMessage(), e);
-    }
-    try {
-      String provider = blankToNull(o.getOnnxExecutionProvider());
-      m = m.withExecutionProvider(provider == null ? null : ModelOptions.ExecutionProvider.parse(provider));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--onnxExecutionProvider: " + e.getMessage(), e);
-    }
-    return m;
+    // Typed: a bad --onnxOptimizationLevel or --onnxExecutionProvider failed when the options were read.
+    return m.withOptimizationLevel(o.getOnnxOptimizationLevel()).withExecutionProvider(o.getOnnxExecutionProvider());
   }
   private static @Nullable String blankToNull(@Nullable String s) {
     return s == null || s.isBlank() ? null : s.trim();

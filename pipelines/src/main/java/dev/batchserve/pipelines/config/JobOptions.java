@@ -4,14 +4,12 @@ import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
-import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -161,10 +159,10 @@ public final class JobOptions {
       set("modelDevice", () -> o.setModelDevice(m.getDevice()));
     }
     if (m.getOptimizationLevel() != null) {
-      set("onnxOptimizationLevel", () -> o.setOnnxOptimizationLevel(m.getOptimizationLevel().name().toLowerCase(Locale.ROOT)));
+      set("onnxOptimizationLevel", () -> o.setOnnxOptimizationLevel(m.getOptimizationLevel()));
     }
     if (m.getExecutionProvider() != null) {
-      set("onnxExecutionProvider", () -> o.setOnnxExecutionProvider(m.getExecutionProvider().name().toLowerCase(Locale.ROOT)));
+      set("onnxExecutionProvider", () -> o.setOnnxExecutionProvider(m.getExecutionProvider()));
     }
   }
 
