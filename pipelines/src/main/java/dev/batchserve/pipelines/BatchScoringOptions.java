@@ -8,7 +8,10 @@ import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.monitoring.MeasureRunQuality;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
 import dev.batchserve.transforms.sink.FileFormat;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
@@ -87,10 +90,12 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   @Description("A model per segment in one pass: <segment>=<model dir>,... (e.g. eu=/models/churn-eu/3,"
       + "us=/models/churn-us/5), each model with the feature-spec.json saved in its directory; --model (with"
       + " --featureSpec) scores the segments not listed. Needs --segmentColumn or --segmentKeySeparator.")
-  @Default.String("")
-  String getSegmentModels();
+  @JsonDeserialize(using = MapText.SegmentModelsReader.class)
+  @JsonSerialize(using = MapText.Writer.class)
+  @Default.InstanceFactory(MapText.NoEntries.class)
+  Map<String, String> getSegmentModels();
 
-  void setSegmentModels(String value);
+  void setSegmentModels(Map<String, String> value);
 
   @Description("The record column whose value is a record's segment, for --segmentModels.")
   @Default.String("")

@@ -63,10 +63,10 @@ final class InputFingerprint {
     lines.add("model=" + model + " manifest=" + contentHash(model + "/model-manifest.json"));
     String spec = o.getFeatureSpec().isEmpty() ? model + "/feature-spec.json" : o.getFeatureSpec();
     lines.add("featureSpec=" + spec + " sha256=" + contentHash(spec));
-    if (!o.getSegmentModels().isBlank()) {
+    if (!o.getSegmentModels().isEmpty()) {
       // Only when set, as pass-through columns: each segment model's manifest and spec count too.
       lines.add("segmentColumn=" + o.getSegmentColumn().trim() + " segmentKeySeparator=" + o.getSegmentKeySeparator());
-      for (java.util.Map.Entry<String, String> m : SegmentModels.parse(o.getSegmentModels()).entrySet()) {
+      for (java.util.Map.Entry<String, String> m : o.getSegmentModels().entrySet()) {
         String dir = m.getValue().endsWith("/") ? m.getValue().substring(0, m.getValue().length() - 1) : m.getValue();
         lines.add("segmentModel=" + m.getKey() + "=" + dir + " manifest=" + contentHash(dir + "/model-manifest.json")
             + " featureSpec sha256=" + contentHash(dir + "/feature-spec.json"));

@@ -36,7 +36,7 @@ public final class OptionArgs {
    * option keeps its default.
    */
   static final Set<String> EMPTY_MEANS_UNSET = Set.of("inputFormat", "interval", "passThroughColumns",
-      "noDriftFeatures", "onnxOptimizationLevel", "onnxExecutionProvider");
+      "noDriftFeatures", "onnxOptimizationLevel", "onnxExecutionProvider", "segmentModels", "jdbcViewColumns");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -49,6 +49,9 @@ public final class OptionArgs {
   public static String text(@Nullable Object value) {
     if (value instanceof java.time.Duration) {
       return value.toString(); // as DurationText writes it
+    }
+    if (value instanceof java.util.Map) {
+      return MapText.text((java.util.Map<?, ?>) value);
     }
     JsonNode n = JSON.valueToTree(value);
     if (n.isArray()) {
@@ -142,13 +145,14 @@ public final class OptionArgs {
 
   /** Whether Beam reads option {@code name} of {@code type} as JSON: not a string, number, boolean, enum or list. */
   private static boolean isReadAsJson(Class<? extends PipelineOptions> type, String name) {
-    Class<?> t;
+    Method getter;
     try {
-      t = type.getMethod("get" + Character.toUpperCase(name.charAt(0)) + name.substring(1)).getReturnType();
+      getter = type.getMethod("get" + Character.toUpperCase(name.charAt(0)) + name.substring(1));
     } catch (NoSuchMethodException e) {
       return false; // another interface's option, or none: Beam says so
     }
-    return !(t.isPrimitive() || t.isEnum() || t.isArray() || t == String.class || t == Class.class
+    Class<?> t = getter.getReturnType();
+    return getter.isAnnotationPresent(com.fasterxml.jackson.databind.annotation.JsonDeserialize.class) || !(t.isPrimitive() || t.isEnum() || t.isArray() || t == String.class || t == Class.class
         || Number.class.isAssignableFrom(t) || t == Boolean.class || t == Character.class
         || java.util.Collection.class.isAssignableFrom(t) || java.util.Map.class.isAssignableFrom(t)
         || t.getName().startsWith("org.apache.beam."));
@@ -189,7 +193,8 @@ public final class OptionArgs {
     if (message == null) {
       message = String.valueOf(e);
     }
-    String named = message.startsWith(option + " ") ? "--" + message
+    String named = message.startsWith("--" + option) ? message
+        : message.startsWith(option + " ") ? "--" + message
         : message.startsWith("must be ") ? "--" + option + " " + message : "--" + option + ": " + message;
     return new IllegalArgumentException(named, e);
   }

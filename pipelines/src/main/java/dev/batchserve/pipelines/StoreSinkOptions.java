@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import dev.batchserve.pipelines.schedule.DurationText;
 import java.time.Duration;
+import java.util.Map;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
@@ -102,10 +103,12 @@ public interface StoreSinkOptions extends PipelineOptions {
   @Description("Columns of --jdbcView as column=field, comma-separated; fields: key, score, label, confidence,"
       + " model_name, model_version, prediction_timestamp, run_id, fallback_reason, run_date"
       + " (e.g. account_id=key,risk_score=score,score_date=run_date,model_version=model_version).")
-  @Default.String("")
-  String getJdbcViewColumns();
+  @JsonDeserialize(using = MapText.ViewColumnsReader.class)
+  @JsonSerialize(using = MapText.Writer.class)
+  @Default.InstanceFactory(MapText.NoEntries.class)
+  Map<String, String> getJdbcViewColumns();
 
-  void setJdbcViewColumns(String value);
+  void setJdbcViewColumns(Map<String, String> value);
 
   @Description("BigQuery table ([project:]dataset.table) of a BigQuery sink beside the files, partitioned by"
       + " run; empty = no BigQuery sink. Its load files go to --bigQueryTempLocation, else --tempLocation.")

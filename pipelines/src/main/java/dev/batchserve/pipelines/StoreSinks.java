@@ -133,8 +133,7 @@ public final class StoreSinks {
       }
       String view = o.getJdbcView().isEmpty() ? defaultView : o.getJdbcView();
       if (view != null) {
-        Map<String, String> columns = o.getJdbcViewColumns().isEmpty()
-            ? defaultViewColumns : JdbcSink.parseViewColumns(o.getJdbcViewColumns());
+        Map<String, String> columns = o.getJdbcViewColumns().isEmpty() ? defaultViewColumns : o.getJdbcViewColumns();
         checkArgument(!columns.isEmpty(), "--jdbcView=%s needs --jdbcViewColumns (column=field,...)", view);
         jdbc = jdbc.withView(view, columns);
       } else {

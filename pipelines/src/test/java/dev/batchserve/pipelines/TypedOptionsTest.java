@@ -46,6 +46,13 @@ public class TypedOptionsTest {
     assertThat(o.getInterval(), is(RunInfo.Interval.HOURLY));
     assertThat(o.getPassThroughColumns(), is(List.of("row_id", "label")));
     assertThat(o.getNoDriftFeatures(), is(List.of("signup_ts")));
+    assertThat(BatchScoringPipeline.options("--segmentModels=eu=/m/eu/3, us=gs://b/us=5", "--jdbcViewColumns=id=key")
+        .getSegmentModels(), is(java.util.Map.of("eu", "/m/eu/3", "us", "gs://b/us=5")));
+    assertThat(BatchScoringPipeline.options("--jdbcViewColumns=account_id=key,risk_score=score").getJdbcViewColumns(),
+        is(java.util.Map.of("account_id", "key", "risk_score", "score")));
+    assertThat(message("--segmentModels=eu=/m/eu,us"), org.hamcrest.Matchers.startsWith(
+        "--segmentModels must be <segment>=<model dir>,..., e.g. eu=/models/churn-eu/3,us=/models/churn-us/5, but the entry"));
+    assertThat(message("--jdbcViewColumns=a=key,a=score"), is("--jdbcViewColumns: view column 'a' is named twice in 'a=key,a=score'"));
     assertThat(BatchScoringPipeline.options("--fallback=previous_run").getFallback(),
         equalTo(Fallback.previousRun(Fallback.abstain())));
     assertThat(BatchScoringPipeline.options("--fallback=previous_run:constant:0.5").getFallback(),
@@ -125,7 +132,7 @@ public class TypedOptionsTest {
   public void typedValuesSurviveTheTripToTheWorkers() throws Exception {
     BatchScoringOptions o = BatchScoringPipeline.options("--keyColumns=region,account_id", "--formats=jsonl",
         "--inputFormat=csv", "--fallback=previous_run:constant:0.25", "--duplicateKeys=last_wins", "--interval=weekly",
-        "--markerTimeout=2h", "--redisTtl=PT36H");
+        "--markerTimeout=2h", "--redisTtl=PT36H", "--segmentModels=eu=/m/eu/3,us=/m/us/5", "--jdbcViewColumns=b=score,a=key");
     // As runners send options to workers (SerializablePipelineOptions): JSON with the modules on the classpath.
     ObjectMapper json = new ObjectMapper().registerModules(ObjectMapper.findModules(ReflectHelpers.findClassLoader()));
     BatchScoringOptions back = json.readValue(json.writeValueAsString(o), PipelineOptions.class).as(BatchScoringOptions.class);
@@ -139,6 +146,13 @@ public class TypedOptionsTest {
     assertThat(back.getMarkerPoll(), is(java.time.Duration.ofMinutes(1)));
     assertThat(back.getRedisTtl(), is(java.time.Duration.ofHours(36)));
     assertThat(back.getDynamoDbTtl(), nullValue());
+    BatchScoringOptions defaults = BatchScoringPipeline.options();
+    BatchScoringOptions defaultsBack = json.readValue(json.writeValueAsString(defaults), PipelineOptions.class)
+        .as(BatchScoringOptions.class);
+    assertThat(defaultsBack.getSegmentModels(), is(java.util.Map.of()));
+    assertThat(defaultsBack.getMarkerTimeout(), is(java.time.Duration.ofHours(6)));
+    assertThat(back.getSegmentModels(), is(java.util.Map.of("eu", "/m/eu/3", "us", "/m/us/5")));
+    assertThat(List.copyOf(back.getJdbcViewColumns().keySet()), is(List.of("b", "a"))); // in the given order
   }
 
   private static String message(String arg) {

@@ -9,10 +9,10 @@ import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
@@ -148,8 +148,9 @@ public final class JobOptions {
     } else {
       set("segmentKeySeparator", () -> o.setSegmentKeySeparator(segments.keySeparator()));
     }
-    set("segmentModels", () -> o.setSegmentModels(segments.models().entrySet().stream()
-        .map(m -> m.getKey().trim() + "=" + m.getValue().trim()).collect(Collectors.joining(","))));
+    Map<String, String> models = new LinkedHashMap<>();
+    segments.models().forEach((segment, model) -> models.put(segment.trim(), model.trim()));
+    set("segmentModels", () -> o.setSegmentModels(models));
   }
 
   private void modelRuntime(ModelOptions m) {
@@ -192,8 +193,7 @@ public final class JobOptions {
       }
       if (jdbc.view() != null) {
         set("jdbcView", () -> o.setJdbcView(jdbc.view()));
-        set("jdbcViewColumns", () -> o.setJdbcViewColumns(jdbc.viewColumnsOrEmpty().entrySet().stream()
-            .map(c -> c.getKey() + "=" + c.getValue()).collect(Collectors.joining(","))));
+        set("jdbcViewColumns", () -> o.setJdbcViewColumns(new LinkedHashMap<>(jdbc.viewColumnsOrEmpty())));
       }
     }
     JobSink bigQuery = byType.get("bigquery");

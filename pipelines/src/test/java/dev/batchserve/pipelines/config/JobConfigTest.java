@@ -263,8 +263,7 @@ public class JobConfigTest {
         "--bigQueryTable=my-project:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
-    assertThat(dev.batchserve.transforms.jdbc.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
-        is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
+    assertThat(o.getJdbcViewColumns(), is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
   }
 
   @Test
