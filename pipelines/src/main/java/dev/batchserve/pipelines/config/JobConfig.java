@@ -1,13 +1,12 @@
 package dev.batchserve.pipelines.config;
 
-import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import static dev.batchserve.pipelines.config.Problems.isBlank;
-import static dev.batchserve.pipelines.config.Problems.lower;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.LocalDate;

@@ -1,8 +1,8 @@
 package dev.batchserve.pipelines.config;
 
-import dev.batchserve.transforms.keys.Fallback;
 import static dev.batchserve.pipelines.config.Problems.lower;
 
+import dev.batchserve.transforms.keys.Fallback;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
