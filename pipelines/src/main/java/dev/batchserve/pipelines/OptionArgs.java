@@ -44,9 +44,13 @@ public final class OptionArgs {
 
   /**
    * {@code value} as the command line gives it: its JSON form ({@code FileFormat.JSONL} is
-   * {@code jsonl}, a fallback its spec), a list's items joined by commas; {@code null} for null.
+   * {@code jsonl}, a fallback its spec), a list's items and a map's {@code name=value} entries joined by
+   * commas, a duration in ISO-8601; {@code "null"} for null.
    */
   public static String text(@Nullable Object value) {
+    if (value == null) {
+      return "null";
+    }
     if (value instanceof java.time.Duration) {
       return value.toString(); // as DurationText writes it
     }
