@@ -1,5 +1,7 @@
 package dev.batchserve.models;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.io.Serializable;
 import java.util.Locale;
 import java.util.Objects;
@@ -51,7 +53,14 @@ public final class ModelOptions implements Serializable {
     /** Everything, ONNX Runtime's own default ({@code ORT_ENABLE_ALL}). */
     ALL;
 
-    /** Reads {@code none}, {@code basic}, {@code extended}, {@code layout} or {@code all}, any case. */
+    /** {@code none}, {@code basic}, ...: the name options and job files use, and the JSON form. */
+    @JsonValue
+    public String optionName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Reads {@code none}, {@code basic}, {@code extended}, {@code layout} or {@code all}, any case (also Jackson). */
+    @JsonCreator
     public static OptimizationLevel parse(String text) {
       try {
         return valueOf(text.trim().toUpperCase(Locale.ROOT));
@@ -72,7 +81,14 @@ public final class ModelOptions implements Serializable {
      */
     CUDA;
 
-    /** Reads {@code cpu} or {@code cuda}, any case. */
+    /** {@code cpu} or {@code cuda}: the name options and job files use, and the JSON form. */
+    @JsonValue
+    public String optionName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Reads {@code cpu} or {@code cuda}, any case (also Jackson). */
+    @JsonCreator
     public static ExecutionProvider parse(String text) {
       try {
         return valueOf(text.trim().toUpperCase(Locale.ROOT));

@@ -1,16 +1,40 @@
 package dev.batchserve.pipelines;
 
+import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.schedule.ScheduleOptions;
+import dev.batchserve.transforms.ingest.ReadRecords;
+import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
+import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.monitoring.MeasureRunQuality;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
+import dev.batchserve.transforms.sink.FileFormat;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Options of {@link BatchScoringPipeline}. Every option has a description and a default that runs
  * the fraud example on the sample data and the demo model that {@code make run} prepares. Parse
  * them with {@link BatchScoringPipeline#options}, which also reads {@code off} for the circuit
  * breaker's limits ({@code --maxPsi=off}).
+ *
+ * <p>Options that are lists, choices or specs are typed ({@code List<String>}, {@link FileFormat},
+ * {@link ReadRecords.Format}, {@link Fallback}, {@link DuplicateKeyPolicy}): a job file sets them
+ * with its typed values ({@code JobOptions}) and the pipeline uses them as they are. On the command
+ * line they keep their text forms ({@code --keyColumns=a,b}, {@code --formats=parquet,jsonl},
+ * {@code --fallback=constant:0.02}), which Beam reads with the value types' own {@code parse}.
+ *
+ * <pre>{@code
+ * BatchScoringOptions o = BatchScoringPipeline.options("--keyColumns=region,account_id", "--fallback=constant:0.02");
+ * o.getKeyColumns();  // [region, account_id]
+ * o.getFallback();    // Fallback.constant(0.02f)
+ * }</pre>
  */
 public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   @Description("Input file pattern (CSV with a header line, JSON lines, or Parquet), local or any Beam FileSystems URI;"
@@ -20,12 +44,11 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   void setInput(String value);
 
-  @Description("Input format: csv, jsonl, parquet, jdbc or bigquery; empty = from the input (its extension, a jdbc:"
+  @Description("Input format: csv, jsonl, parquet, jdbc or bigquery; unset = from the input (its extension, a jdbc:"
       + " URL, or bigquery:).")
-  @Default.String("")
-  String getInputFormat();
+  ReadRecords.@Nullable Format getInputFormat();
 
-  void setInputFormat(String value);
+  void setInputFormat(ReadRecords.@Nullable Format value);
 
   @Description("SQL query of a JDBC source (then --input is the JDBC URL, e.g. jdbc:postgresql://db/x), or the"
       + " standard-SQL query of a BigQuery source (--inputFormat=bigquery; then --input is not read).")
@@ -53,10 +76,10 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   void setInputPasswordFile(String value);
 
   @Description("Key column(s) of the input, comma-separated; several make one composite key: each value with '\\' and '|' escaped by '\\', joined by '|'.")
-  @Default.String("account_id")
-  String getKeyColumns();
+  @Default.InstanceFactory(DefaultKeyColumns.class)
+  List<String> getKeyColumns();
 
-  void setKeyColumns(String value);
+  void setKeyColumns(List<String> value);
 
   @Description("Model directory (with model-manifest.json), local or any Beam FileSystems URI.")
   @Default.String("work/models/fraud-mlp/1")
@@ -67,10 +90,12 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   @Description("A model per segment in one pass: <segment>=<model dir>,... (e.g. eu=/models/churn-eu/3,"
       + "us=/models/churn-us/5), each model with the feature-spec.json saved in its directory; --model (with"
       + " --featureSpec) scores the segments not listed. Needs --segmentColumn or --segmentKeySeparator.")
-  @Default.String("")
-  String getSegmentModels();
+  @JsonDeserialize(using = MapText.SegmentModelsReader.class)
+  @JsonSerialize(using = MapText.Writer.class)
+  @Default.InstanceFactory(MapText.NoEntries.class)
+  Map<String, String> getSegmentModels();
 
-  void setSegmentModels(String value);
+  void setSegmentModels(Map<String, String> value);
 
   @Description("The record column whose value is a record's segment, for --segmentModels.")
   @Default.String("")
@@ -98,10 +123,10 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   void setOutput(String value);
 
   @Description("Output file formats, comma-separated: parquet, jsonl.")
-  @Default.String("parquet,jsonl")
-  String getFormats();
+  @Default.InstanceFactory(DefaultFormats.class)
+  List<FileFormat> getFormats();
 
-  void setFormats(String value);
+  void setFormats(List<FileFormat> value);
 
   @Description("Shards per output format, also the join back's buckets; 0 = auto: one per 4 MiB of CSV/JSON lines or"
       + " 512 KiB of Parquet input, at least 4 (4 for JDBC and BigQuery sources).")
@@ -164,15 +189,15 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   void setModelDevice(String value);
 
   @Description("ONNX Runtime graph optimisation level: none, basic, extended, layout or all (its default).")
-  String getOnnxOptimizationLevel();
+  ModelOptions.@Nullable OptimizationLevel getOnnxOptimizationLevel();
 
-  void setOnnxOptimizationLevel(String value);
+  void setOnnxOptimizationLevel(ModelOptions.@Nullable OptimizationLevel value);
 
   @Description("ONNX Runtime execution provider: cpu (default) or cuda (needs onnxruntime_gpu, CUDA and a"
       + " GPU on the workers; the model load fails saying so otherwise).")
-  String getOnnxExecutionProvider();
+  ModelOptions.@Nullable ExecutionProvider getOnnxExecutionProvider();
 
-  void setOnnxExecutionProvider(String value);
+  void setOnnxExecutionProvider(ModelOptions.@Nullable ExecutionProvider value);
 
   @Description("Adaptive batch sizes '<min>..<max>' (e.g. 16..4096): batches grow while the time per record falls"
       + " (see BatchInfer.withAdaptiveBatchSize); empty = fixed batches of --batchSize.")
@@ -183,24 +208,24 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   @Description("Fallback for keys without a model prediction: 'abstain', 'constant:<score>', or"
       + " 'previous_run[:abstain|constant:<score>]' (the key's prediction from the previous published run).")
-  @Default.String("abstain")
-  String getFallback();
+  @Default.InstanceFactory(DefaultFallback.class)
+  Fallback getFallback();
 
-  void setFallback(String value);
+  void setFallback(Fallback value);
 
   @Description("Input columns copied, as text, into each key's prediction (JSON lines: the nested object"
       + " 'pass_through'), e.g. 'row_id,label'; they need not be model features. Dead letters keep the whole"
       + " record. Parquet, BigQuery and JDBC outputs do not get them yet.")
-  @Default.String("")
-  String getPassThroughColumns();
+  @Default.InstanceFactory(NoNames.class)
+  List<String> getPassThroughColumns();
 
-  void setPassThroughColumns(String value);
+  void setPassThroughColumns(List<String> value);
 
   @Description("Duplicate input keys: 'error' (dead letter + fallback) or 'last_wins'.")
-  @Default.String("error")
-  String getDuplicateKeys();
+  @Default.Enum("ERROR")
+  DuplicateKeyPolicy getDuplicateKeys();
 
-  void setDuplicateKeys(String value);
+  void setDuplicateKeys(DuplicateKeyPolicy value);
 
   @Description("Abort the run when more than this share of records fails inference (0 to 1).")
   @Default.Double(0.5)
@@ -268,10 +293,10 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
 
   @Description("Features (comma-separated input names) that are profiled but never compared with training:"
       + " no drift figures, skipped by the drift limits (as \"drift\": false in the feature spec).")
-  @Default.String("")
-  String getNoDriftFeatures();
+  @Default.InstanceFactory(NoNames.class)
+  List<String> getNoDriftFeatures();
 
-  void setNoDriftFeatures(String value);
+  void setNoDriftFeatures(List<String> value);
 
   @Description("A key's score counts as changed against the previous run when it moved by more than this.")
   @Default.Double(MeasureRunQuality.DEFAULT_CHANGE_EPSILON)
@@ -291,4 +316,36 @@ public interface BatchScoringOptions extends StoreSinkOptions, ScheduleOptions {
   long getProgressEvery();
 
   void setProgressEvery(long value);
+
+  /** {@code --keyColumns}' default: {@code account_id}, the fraud example's key. */
+  final class DefaultKeyColumns implements DefaultValueFactory<List<String>> {
+    @Override
+    public List<String> create(PipelineOptions options) {
+      return List.of("account_id");
+    }
+  }
+
+  /** {@code --formats}' default: Parquet and JSON lines. */
+  final class DefaultFormats implements DefaultValueFactory<List<FileFormat>> {
+    @Override
+    public List<FileFormat> create(PipelineOptions options) {
+      return List.of(FileFormat.PARQUET, FileFormat.JSONL);
+    }
+  }
+
+  /** {@code --fallback}'s default: {@link Fallback#abstain()}. */
+  final class DefaultFallback implements DefaultValueFactory<Fallback> {
+    @Override
+    public Fallback create(PipelineOptions options) {
+      return Fallback.abstain();
+    }
+  }
+
+  /** The default of a list of names that may be empty: none. */
+  final class NoNames implements DefaultValueFactory<List<String>> {
+    @Override
+    public List<String> create(PipelineOptions options) {
+      return List.of();
+    }
+  }
 }

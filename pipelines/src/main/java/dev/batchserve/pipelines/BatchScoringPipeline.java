@@ -34,7 +34,6 @@ import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
@@ -42,7 +41,6 @@ import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.metrics.MetricQueryResults;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
@@ -83,32 +81,14 @@ public final class BatchScoringPipeline {
    * Parses and validates command-line arguments as Beam does, after reading each quality limit
    * ({@code --maxPsi=off}, {@code --minRecords=off}, {@code --maxRecordDrop=0.3}) as
    * {@link QualityThresholds#withLimit} reads it: {@value QualityThresholds#OFF} turns its check off.
+   * A value its option's type refuses fails naming the option ({@link OptionArgs#parse}).
    *
    * <pre>{@code
    * BatchScoringOptions o = BatchScoringPipeline.options("--input=in.csv", "--maxPsi=off");
    * }</pre>
    */
   public static BatchScoringOptions options(String... args) {
-    return PipelineOptionsFactory.fromArgs(withNumericLimits(args)).withValidation().as(BatchScoringOptions.class);
-  }
-
-  /**
-   * {@code args} with every quality limit's value as the number its option takes: {@code off}
-   * becomes {@code Infinity} ({@code 0} for {@code --minRecords}); other arguments are unchanged.
-   *
-   * @throws IllegalArgumentException naming the option, for a limit that is neither a number nor off
-   */
-  public static String[] withNumericLimits(String[] args) {
-    String[] out = args.clone();
-    for (int i = 0; i < out.length; i++) {
-      int eq = out[i].indexOf('=');
-      if (out[i].startsWith("--") && eq > 2 && QualityThresholds.LIMITS.contains(out[i].substring(2, eq))) {
-        String name = out[i].substring(2, eq);
-        Number value = QualityThresholds.parseLimit(name, out[i].substring(eq + 1));
-        out[i] = "--" + name + "=" + value;
-      }
-    }
-    return out;
+    return OptionArgs.parse(BatchScoringOptions.class, args);
   }
 
   /** The run this configuration describes: {@code --pipelineName}, {@code --runDate}, {@code --interval} (default daily). */
@@ -128,11 +108,17 @@ public final class BatchScoringPipeline {
         ? stripSlash(o.getModel()) + "/feature-spec.json" : o.getFeatureSpec();
     FeatureSpec spec = FeatureSpec.read(specUri);
 
-    String[] keys = Arrays.stream(o.getKeyColumns().split(",")).map(String::trim).toArray(String[]::new);
-    ReadRecords.Format format = o.getInputFormat().isEmpty()
-        ? ReadRecords.Format.fromPattern(o.getInput())
-        : ReadRecords.Format.parse(o.getInputFormat());
-    String[] passThrough = OptionValues.passThroughColumns(o.getPassThroughColumns());
+    String[] keys = o.getKeyColumns().stream().map(String::trim).toArray(String[]::new);
+    ReadRecords.Format format = o.getInputFormat() == null
+        ? ReadRecords.Format.fromPattern(o.getInput()) : o.getInputFormat();
+    // Checked at once, by the step that carries them, before the read looks for them.
+    KeyedPrediction<String> scoring = KeyedPrediction.<String>of(spec, o.getModel());
+    try {
+      scoring = scoring.withPassThroughColumns(o.getPassThroughColumns().toArray(new String[0]));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--passThroughColumns: " + e.getMessage(), e);
+    }
+    String[] passThrough = o.getPassThroughColumns().stream().map(String::trim).toArray(String[]::new);
     // Sources that keep only the columns they are told to (JSON lines, BigQuery) keep the pass-through ones too.
     List<String> columns = new ArrayList<>(spec.inputNames());
     ScoreBySegment<String> segments = SegmentModels.of(o);
@@ -172,10 +158,7 @@ public final class BatchScoringPipeline {
     if (o.getProgressEvery() > 0) {
       input.records().apply("Progress", LogProgress.of(run.runId(), o.getProgressEvery()));
     }
-    List<FileFormat> formats = new ArrayList<>();
-    for (String f : o.getFormats().split(",")) {
-      formats.add(FileFormat.parse(f));
-    }
+    List<FileFormat> formats = o.getFormats();
     checkArgument(!formats.isEmpty(), "--formats must name at least one format");
     // The join back writes the files' shards as it resolves the keys: one shuffle for both.
     FileSink<String> files = SinkWithMetadata.<String>files(o.getOutput())
@@ -189,18 +172,15 @@ public final class BatchScoringPipeline {
       files = files.withPassThroughColumns(List.of(passThrough));
     }
     PreviousRun previous = PreviousRun.latest(o.getOutput(), run);
-    KeyedPrediction<String> scoring = KeyedPrediction.<String>of(spec, o.getModel())
+    scoring = scoring
         .writingShards(files.shardWriter())
         .withRunInfo(run)
         .withMaxBatchSize(o.getBatchSize())
         .withModelOptions(OptionValues.modelOptions(o))
         .withFailureThreshold(o.getFailureThreshold())
-        .withFallback(OptionValues.fallback(o.getFallback()))
-        .withDuplicateKeyPolicy(OptionValues.duplicatePolicy(o.getDuplicateKeys()))
+        .withFallback(o.getFallback())
+        .withDuplicateKeyPolicy(o.getDuplicateKeys())
         .withReadFailures(input.deadLetters());
-    if (passThrough.length > 0) {
-      scoring = scoring.withPassThroughColumns(passThrough);
-    }
     int[] adaptive = OptionValues.adaptiveBatchSize(o.getAdaptiveBatchSize());
     if (adaptive != null) {
       scoring = scoring.withAdaptiveBatchSize(adaptive[0], adaptive[1]);
@@ -208,7 +188,7 @@ public final class BatchScoringPipeline {
     if (segments != null) {
       scoring = scoring.withSegmentModels(segments);
     }
-    if (OptionValues.isPreviousRunFallback(o.getFallback()) && previous != null && previous.hasScores()) {
+    if (o.getFallback().needsPreviousPredictions() && previous != null && previous.hasScores()) {
       scoring = scoring.withPreviousPredictions(previous.readPredictions(p));
     }
     KeyedPrediction.Result<String> keyed = input.records().apply("KeyedPrediction", scoring);
@@ -223,7 +203,7 @@ public final class BatchScoringPipeline {
         .withRunInfo(run)
         .withPredictions(keyed.predictions())
         .withDeadLetters(deadLetters)
-        .withoutDrift(Arrays.asList(o.getNoDriftFeatures().split(",")))
+        .withoutDrift(o.getNoDriftFeatures())
         .withChangeEpsilon(o.getPredictionChangeEpsilon());
     if (segments == null) {
       // With segment models the records are encoded by several specs: quality profiles them with --model's.

@@ -49,7 +49,7 @@ final class InputFingerprint {
   static InputFingerprint of(BatchScoringOptions o) {
     List<String> lines = new ArrayList<>();
     lines.add("batchserve partition input fingerprint v1");
-    String format = o.getInputFormat().trim().toLowerCase(Locale.ROOT);
+    String format = o.getInputFormat() == null ? "" : o.getInputFormat().optionName();
     lines.add("input=" + o.getInput());
     lines.add("inputFormat=" + format);
     lines.add("inputQuery=" + o.getInputQuery());
@@ -63,23 +63,25 @@ final class InputFingerprint {
     lines.add("model=" + model + " manifest=" + contentHash(model + "/model-manifest.json"));
     String spec = o.getFeatureSpec().isEmpty() ? model + "/feature-spec.json" : o.getFeatureSpec();
     lines.add("featureSpec=" + spec + " sha256=" + contentHash(spec));
-    if (!o.getSegmentModels().isBlank()) {
+    if (!o.getSegmentModels().isEmpty()) {
       // Only when set, as pass-through columns: each segment model's manifest and spec count too.
       lines.add("segmentColumn=" + o.getSegmentColumn().trim() + " segmentKeySeparator=" + o.getSegmentKeySeparator());
-      for (java.util.Map.Entry<String, String> m : SegmentModels.parse(o.getSegmentModels()).entrySet()) {
+      for (java.util.Map.Entry<String, String> m : o.getSegmentModels().entrySet()) {
         String dir = m.getValue().endsWith("/") ? m.getValue().substring(0, m.getValue().length() - 1) : m.getValue();
         lines.add("segmentModel=" + m.getKey() + "=" + dir + " manifest=" + contentHash(dir + "/model-manifest.json")
             + " featureSpec sha256=" + contentHash(dir + "/feature-spec.json"));
       }
     }
-    lines.add("keyColumns=" + o.getKeyColumns().replace(" ", ""));
-    lines.add("fallback=" + o.getFallback().trim());
-    lines.add("duplicateKeys=" + o.getDuplicateKeys().trim());
-    if (!o.getPassThroughColumns().isBlank()) {
+    // The options' text forms, as the command line gave them when they were strings.
+    lines.add("keyColumns=" + names(o.getKeyColumns()));
+    lines.add("fallback=" + o.getFallback().spec());
+    lines.add("duplicateKeys=" + o.getDuplicateKeys().optionName());
+    if (!o.getPassThroughColumns().isEmpty()) {
       // Only when set, so that the fingerprints of runs without pass-through columns are unchanged.
-      lines.add("passThroughColumns=" + o.getPassThroughColumns().replace(" ", ""));
+      lines.add("passThroughColumns=" + names(o.getPassThroughColumns()));
     }
-    lines.add("formats=" + o.getFormats().replace(" ", ""));
+    lines.add("formats=" + o.getFormats().stream().map(dev.batchserve.transforms.sink.FileFormat::directory)
+        .collect(java.util.stream.Collectors.joining(",")));
     lines.add("partitions=" + o.getPartitions());
     String description = String.join("\n", lines) + "\n";
     return new InputFingerprint(sha256(description.getBytes(StandardCharsets.UTF_8)), description);
@@ -111,10 +113,13 @@ final class InputFingerprint {
     return sha256 + "\n" + description;
   }
 
+  private static String names(List<String> names) {
+    return String.join(",", names).replace(" ", "");
+  }
+
   private static boolean isFiles(BatchScoringOptions o) {
-    String format = o.getInputFormat().trim().toUpperCase(Locale.ROOT);
-    if (!format.isEmpty()) {
-      return !format.equals("JDBC") && !format.equals("BIGQUERY");
+    if (o.getInputFormat() != null) {
+      return o.getInputFormat().isFile();
     }
     // As ReadRecords.Format.fromPattern tells them apart; an unknown extension fails later, in the build.
     String input = o.getInput().toLowerCase(Locale.ROOT);

@@ -4,17 +4,13 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.models.ModelOptions;
 import dev.batchserve.transforms.ingest.ReadRecords;
-import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
-import dev.batchserve.transforms.keys.Fallback;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * The typed values of {@link BatchScoringOptions}' string and numeric options (shards, batch sizes,
- * model runtime, fallback, duplicate keys, pass-through columns), each checked with a message that
- * names its option, before the pipeline is built.
+ * The values of {@link BatchScoringOptions} that need more than the option's own type: the auto
+ * number of shards, adaptive batch sizes and the model runtime, each checked with a message that
+ * names its option, before the pipeline is built. Typed options (fallback, duplicate keys, formats,
+ * columns) are used as they are.
  */
 final class OptionValues {
   /**
@@ -68,11 +64,6 @@ final class OptionValues {
     }
     return bounds;
   }
-  private static final String PREVIOUS_RUN = "previous_run";
-  static boolean isPreviousRunFallback(String s) {
-    return s.trim().toLowerCase(Locale.ROOT).startsWith(PREVIOUS_RUN);
-  }
-
   /**
    * The model runtime options of {@code --modelIntraOpThreads}, {@code --modelInterOpThreads},
    * {@code --modelDevice}, {@code --onnxOptimizationLevel} and {@code --onnxExecutionProvider}; a bad
@@ -90,75 +81,11 @@ final class OptionValues {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--modelDevice: " + e.getMessage(), e);
     }
-    try {
-      String level = blankToNull(o.getOnnxOptimizationLevel());
-      m = m.withOptimizationLevel(level == null ? null : ModelOptions.OptimizationLevel.parse(level));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--onnxOptimizationLevel: " + e.getMessage(), e);
-    }
-    try {
-      String provider = blankToNull(o.getOnnxExecutionProvider());
-      m = m.withExecutionProvider(provider == null ? null : ModelOptions.ExecutionProvider.parse(provider));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--onnxExecutionProvider: " + e.getMessage(), e);
-    }
-    return m;
+    // Typed: a bad --onnxOptimizationLevel or --onnxExecutionProvider failed when the options were read.
+    return m.withOptimizationLevel(o.getOnnxOptimizationLevel()).withExecutionProvider(o.getOnnxExecutionProvider());
   }
   private static @Nullable String blankToNull(@Nullable String s) {
     return s == null || s.isBlank() ? null : s.trim();
-  }
-
-  /**
-   * {@code abstain}, {@code constant:<score>}, or {@code previous_run[:<otherwise>]}: the key's
-   * prediction from the previous published run under {@code --output}, else {@code otherwise}
-   * (default {@code abstain}).
-   */
-  static Fallback fallback(String s) {
-    String f = s.trim().toLowerCase(Locale.ROOT);
-    if (f.startsWith(PREVIOUS_RUN)) {
-      String rest = f.substring(PREVIOUS_RUN.length());
-      if (rest.isEmpty()) {
-        return Fallback.previousRun(Fallback.abstain());
-      }
-      if (!rest.startsWith(":") || isPreviousRunFallback(rest.substring(1))) {
-        throw new IllegalArgumentException(
-            "--fallback previous_run takes an optional ':<abstain|constant:score>', but was '" + s + "'");
-      }
-      return Fallback.previousRun(fallback(rest.substring(1)));
-    }
-    if (f.equals("abstain")) {
-      return Fallback.abstain();
-    }
-    if (f.startsWith("constant:")) {
-      try {
-        return Fallback.constant(Float.parseFloat(f.substring("constant:".length())));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--fallback constant needs a number, e.g. constant:0.02, but was '" + s + "'", e);
-      }
-    }
-    throw new IllegalArgumentException(
-        "--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]', but was '" + s + "'");
-  }
-  static DuplicateKeyPolicy duplicatePolicy(String s) {
-    try {
-      return DuplicateKeyPolicy.valueOf(s.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--duplicateKeys must be 'error' or 'last_wins', but was '" + s + "'", e);
-    }
-  }
-
-  /** {@code --passThroughColumns}: comma-separated names, blank for none. */
-  static String[] passThroughColumns(String s) {
-    if (s == null || s.isBlank()) {
-      return new String[0];
-    }
-    List<String> names = new ArrayList<>();
-    for (String c : s.split(",", -1)) {
-      checkArgument(!c.isBlank(), "--passThroughColumns must be comma-separated column names, but was '%s'", s);
-      checkArgument(!names.contains(c.trim()), "--passThroughColumns names '%s' twice: '%s'", c.trim(), s);
-      names.add(c.trim());
-    }
-    return names.toArray(new String[0]);
   }
 
   private OptionValues() {}

@@ -27,7 +27,7 @@ final class SegmentModels {
   static @Nullable ScoreBySegment<String> of(BatchScoringOptions o) {
     String column = o.getSegmentColumn().trim();
     String separator = o.getSegmentKeySeparator();
-    if (o.getSegmentModels().isBlank()) {
+    if (o.getSegmentModels().isEmpty()) {
       checkArgument(column.isEmpty() && separator.isEmpty(),
           "--segmentColumn and --segmentKeySeparator need --segmentModels=<segment>=<model dir>,...");
       return null;
@@ -38,14 +38,16 @@ final class SegmentModels {
         column.isEmpty() ? "neither" : "both");
     ScoreBySegment<String> s = column.isEmpty()
         ? ScoreBySegment.byKeyPrefix(separator) : ScoreBySegment.byColumn(column);
-    return s.withModels(parse(o.getSegmentModels()));
+    return s.withModels(o.getSegmentModels());
   }
 
   /**
    * {@code eu=/models/churn-eu/3,us=gs://bucket/churn-us/5}: segment to model URI, in the given
-   * order. A segment is the text before the first {@code =} of its entry.
+   * order. A segment is the text before the first {@code =} of its entry. How the command line's
+   * {@code --segmentModels} is read ({@link MapText}).
    */
   static Map<String, String> parse(String list) {
+    checkArgument(list != null, "--segmentModels must be <segment>=<model dir>,..., but was null");
     Map<String, String> models = new LinkedHashMap<>();
     for (String entry : list.split(",", -1)) {
       int eq = entry.indexOf('=');

@@ -1,6 +1,11 @@
 package dev.batchserve.pipelines;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import dev.batchserve.pipelines.schedule.DurationText;
+import java.time.Duration;
+import java.util.Map;
 import org.apache.beam.sdk.io.gcp.bigquery.BigQueryServices;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
@@ -33,11 +38,12 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   void setRedisPrefix(String value);
 
-  @Description("TTL of Redis values as an ISO-8601 duration (e.g. PT36H); empty = 1.5 x the interval.")
-  @Default.String("")
-  String getRedisTtl();
+  @Description("TTL of Redis values (e.g. 36h or PT36H); unset = 1.5 x the interval.")
+  @JsonDeserialize(using = DurationText.Reader.class)
+  @JsonSerialize(using = DurationText.Writer.class)
+  @Nullable Duration getRedisTtl();
 
-  void setRedisTtl(String value);
+  void setRedisTtl(@Nullable Duration value);
 
   @Description("Name of the environment variable holding the Redis password (never the password itself).")
   @Default.String("")
@@ -97,10 +103,12 @@ public interface StoreSinkOptions extends PipelineOptions {
   @Description("Columns of --jdbcView as column=field, comma-separated; fields: key, score, label, confidence,"
       + " model_name, model_version, prediction_timestamp, run_id, fallback_reason, run_date"
       + " (e.g. account_id=key,risk_score=score,score_date=run_date,model_version=model_version).")
-  @Default.String("")
-  String getJdbcViewColumns();
+  @JsonDeserialize(using = MapText.ViewColumnsReader.class)
+  @JsonSerialize(using = MapText.Writer.class)
+  @Default.InstanceFactory(MapText.NoEntries.class)
+  Map<String, String> getJdbcViewColumns();
 
-  void setJdbcViewColumns(String value);
+  void setJdbcViewColumns(Map<String, String> value);
 
   @Description("BigQuery table ([project:]dataset.table) of a BigQuery sink beside the files, partitioned by"
       + " run; empty = no BigQuery sink. Its load files go to --bigQueryTempLocation, else --tempLocation.")
@@ -142,11 +150,12 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   void setDynamoDbPrefix(String value);
 
-  @Description("TTL of DynamoDB items as an ISO-8601 duration (e.g. PT36H); empty = 1.5 x the interval.")
-  @Default.String("")
-  String getDynamoDbTtl();
+  @Description("TTL of DynamoDB items (e.g. 36h or PT36H); unset = 1.5 x the interval.")
+  @JsonDeserialize(using = DurationText.Reader.class)
+  @JsonSerialize(using = DurationText.Writer.class)
+  @Nullable Duration getDynamoDbTtl();
 
-  void setDynamoDbTtl(String value);
+  void setDynamoDbTtl(@Nullable Duration value);
 
   @Description("AWS access key id for DynamoDB with --dynamoDbSecretKeyEnv/--dynamoDbSecretKeyFile; empty = the"
       + " AWS default credentials chain (environment, profile, instance or container role).")

@@ -11,8 +11,6 @@ import dev.batchserve.transforms.gcp.BigQuerySink;
 import dev.batchserve.transforms.sink.SinkWithMetadata;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
-import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -117,8 +115,8 @@ public final class StoreSinks {
           .withTls(o.getRedisTls())
           .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));
-      if (!o.getRedisTtl().isEmpty()) {
-        redis = redis.withTtl(parseDuration("--redisTtl", o.getRedisTtl()));
+      if (o.getRedisTtl() != null) {
+        redis = redis.withTtl(o.getRedisTtl());
       }
       predictions.apply("WriteRedis", redis);
       stores++;
@@ -135,8 +133,7 @@ public final class StoreSinks {
       }
       String view = o.getJdbcView().isEmpty() ? defaultView : o.getJdbcView();
       if (view != null) {
-        Map<String, String> columns = o.getJdbcViewColumns().isEmpty()
-            ? defaultViewColumns : JdbcSink.parseViewColumns(o.getJdbcViewColumns());
+        Map<String, String> columns = o.getJdbcViewColumns().isEmpty() ? defaultViewColumns : o.getJdbcViewColumns();
         checkArgument(!columns.isEmpty(), "--jdbcView=%s needs --jdbcViewColumns (column=field,...)", view);
         jdbc = jdbc.withView(view, columns);
       } else {
@@ -155,8 +152,8 @@ public final class StoreSinks {
           .withKeyPrefix(o.getDynamoDbPrefix().isEmpty() ? redisPrefix : o.getDynamoDbPrefix())
           .withForceLatest(o.getForceLatest())
           .publishAfter(signals.toArray(new PCollection<?>[0]));
-      if (!o.getDynamoDbTtl().isEmpty()) {
-        dynamo = dynamo.withTtl(parseDuration("--dynamoDbTtl", o.getDynamoDbTtl()));
+      if (o.getDynamoDbTtl() != null) {
+        dynamo = dynamo.withTtl(o.getDynamoDbTtl());
       }
       predictions.apply("WriteDynamoDb", dynamo);
       stores++;
@@ -206,11 +203,4 @@ public final class StoreSinks {
     return !env.isEmpty() ? Secret.fromEnv(env) : !file.isEmpty() ? Secret.fromFile(file) : Secret.none();
   }
 
-  static Duration parseDuration(String option, String value) {
-    try {
-      return Duration.parse(value);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(option + " must be an ISO-8601 duration such as PT36H, but was '" + value + "'", e);
-    }
-  }
 }

@@ -214,7 +214,7 @@ public class BatchScoringPipelineTest {
     for (Path input : List.of(csv, jsonl)) {
       String out = TMP.getRoot() + "/out-pass-through-" + input.getFileName();
       BatchScoringOptions o = options(input, out, "2026-11-28");
-      o.setPassThroughColumns(FraudSample.LABEL + ", home_country");
+      o.setPassThroughColumns(List.of(FraudSample.LABEL, " home_country"));
       RunSummary s = BatchScoringPipeline.run(o);
       assertThat(s.predictions, is((long) ACCOUNTS));
       Map<String, JsonNode> rows = readJsonl(s.runDirectory);
@@ -248,12 +248,15 @@ public class BatchScoringPipelineTest {
       }
     }
     BatchScoringOptions missing = options(csv, TMP.getRoot() + "/out-pass-through-missing", "2026-11-28");
-    missing.setPassThroughColumns("row_id");
+    missing.setPassThroughColumns(List.of("row_id"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> BatchScoringPipeline.run(missing)).getMessage(),
         containsString("--passThroughColumns names 'row_id', which " + csv + " does not have"));
+    BatchScoringOptions blank = BatchScoringPipeline.options("--input=" + csv, "--passThroughColumns=row_id,,label",
+        "--model=" + modelDir, "--output=" + TMP.getRoot() + "/out-pass-through-blank");
+    assertThat(blank.getPassThroughColumns(), is(List.of("row_id", "", "label")));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> OptionValues.passThroughColumns("row_id,,label")).getMessage(),
-        containsString("--passThroughColumns must be comma-separated column names"));
+        () -> BatchScoringPipeline.build(Pipeline.create(blank), blank)).getMessage(),
+        containsString("--passThroughColumns: pass-through columns must be non-empty names, but were [row_id, , label]"));
   }
 
   @Test
@@ -270,14 +273,14 @@ public class BatchScoringPipelineTest {
         () -> BatchScoringPipeline.runInfo(options(csv, "/tmp/x", "28/11/2026"))).getMessage(),
         containsString("--runDate must be yyyy-mm-dd"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> OptionValues.fallback("median")).getMessage(),
+        () -> BatchScoringPipeline.options("--fallback=median")).getMessage(),
         containsString("--fallback must be 'abstain', 'constant:<score>' or 'previous_run[:...]'"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> OptionValues.fallback("previous_run:previous_run")).getMessage(),
+        () -> BatchScoringPipeline.options("--fallback=previous_run:previous_run")).getMessage(),
         containsString("--fallback previous_run takes an optional"));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> OptionValues.duplicatePolicy("first")).getMessage(),
-        containsString("--duplicateKeys must be 'error' or 'last_wins'"));
+        () -> BatchScoringPipeline.options("--duplicateKeys=first")).getMessage(),
+        containsString("--duplicateKeys must be one of error, last_wins, but was 'first'"));
     p.enableAbandonedNodeEnforcement(false);
   }
 
@@ -430,7 +433,7 @@ public class BatchScoringPipelineTest {
     String out = TMP.getRoot() + "/read-once-out";
     BatchScoringPipeline.run(options(csv, out, "2026-11-27"));
     BatchScoringOptions next = options(csv, out, "2026-11-28");
-    next.setFallback("previous_run");
+    next.setFallback(dev.batchserve.transforms.keys.Fallback.parse("previous_run"));
     Pipeline graph = Pipeline.create(next);
     BatchScoringPipeline.build(graph, next);
     List<String> reads = new ArrayList<>();

@@ -28,7 +28,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.transforms.Create;
@@ -63,7 +62,7 @@ public class ModelRuntimeOptionsTest {
   }
 
   private static BatchScoringOptions options(String... args) {
-    return PipelineOptionsFactory.fromArgs(args).as(BatchScoringOptions.class);
+    return BatchScoringPipeline.options(args);
   }
 
   @Test

@@ -11,7 +11,6 @@ import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -28,7 +27,7 @@ public class StoreSinksTest {
   }
 
   private static StoreSinkOptions options(String... args) {
-    return PipelineOptionsFactory.fromArgs(args).as(StoreSinkOptions.class);
+    return OptionArgs.parse(StoreSinkOptions.class, args);
   }
 
   @Test
@@ -66,10 +65,11 @@ public class StoreSinksTest {
     assertThat(StoreSinks.dynamoDbEndpoint(options("--dynamoDbRegion=eu-west-1", "--dynamoDbEndpoint=http://127.0.0.1:8000",
         "--dynamoDbAccessKeyId=AKIAEXAMPLE", "--dynamoDbSecretKeyFile=/run/secrets/ddb")).toString(),
         is("dynamodb eu-west-1 at http://127.0.0.1:8000 (key AKIAEXAMPLE, secret file:/run/secrets/ddb)"));
-    StoreSinkOptions badTtl = options("--dynamoDbTable=serving", "--dynamoDbTtl=36h");
+    // Read once, with the options (issue 19), as a job file's ttl: 36h and PT36H both are durations.
+    assertThat(options("--dynamoDbTtl=36h").getDynamoDbTtl(), is(java.time.Duration.ofHours(36)));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> stores(StoreSinks.of(badTtl, RUN), Pipeline.create(badTtl))).getMessage(),
-        is("--dynamoDbTtl must be an ISO-8601 duration such as PT36H, but was '36h'"));
+        () -> options("--dynamoDbTable=serving", "--dynamoDbTtl=36 hours")).getMessage(),
+        is("--dynamoDbTtl must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '36 hours'"));
   }
 
   @Test
@@ -79,9 +79,9 @@ public class StoreSinksTest {
         is("redisPrefix must be set, but was ' '"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> s.withDefaultJdbcView("risk", Map.of()))
         .getMessage(), is("the view risk needs at least one column"));
-    StoreSinkOptions badTtl = options("--redisHost=127.0.0.1", "--redisTtl=36h");
+    assertThat(options("--redisTtl=PT36H").getRedisTtl(), is(java.time.Duration.ofHours(36)));
     assertThat(assertThrows(IllegalArgumentException.class,
-        () -> stores(StoreSinks.of(badTtl, RUN), Pipeline.create(badTtl))).getMessage(),
-        is("--redisTtl must be an ISO-8601 duration such as PT36H, but was '36h'"));
+        () -> options("--redisHost=127.0.0.1", "--redisTtl=36 hours")).getMessage(),
+        is("--redisTtl must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '36 hours'"));
   }
 }

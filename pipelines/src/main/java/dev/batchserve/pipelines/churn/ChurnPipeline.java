@@ -27,7 +27,6 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -99,7 +98,7 @@ public final class ChurnPipeline {
   }
 
   public static void main(String[] args) {
-    Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    Options o = dev.batchserve.pipelines.OptionArgs.parse(Options.class, args);
     Schedule.runToCompletion(o, runInfo(o), ChurnPipeline::build);
   }
 

@@ -3,6 +3,7 @@ package dev.batchserve.pipelines.cli;
 import dev.batchserve.models.cli.ModelCli;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
+import dev.batchserve.pipelines.OptionArgs;
 import dev.batchserve.pipelines.RunSummary;
 import dev.batchserve.pipelines.config.ConfigJob;
 import dev.batchserve.pipelines.fraud.GenerateFraudSample;
@@ -20,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.logging.Level;
 import java.util.stream.Stream;
@@ -179,7 +179,10 @@ public final class Launcher {
 
   /**
    * Beam's help for {@link BatchScoringOptions} without the options marked {@link Hidden} (Beam's
-   * printer lists them): every option of the job, its type, default and description.
+   * printer lists them): every option of the job, its type, default and description. A typed
+   * option's choices and default are shown as the command line takes them
+   * ({@code --duplicateKeys=<error | last_wins>}, {@code Default: parquet,jsonl}), not as Beam
+   * names them (the enum constants, the default factory's class).
    */
   static String optionsHelp() {
     java.util.Set<String> hidden = new java.util.HashSet<>();
@@ -193,18 +196,40 @@ public final class Launcher {
         BatchScoringOptions.class);
     StringBuilder b = new StringBuilder();
     boolean skipping = false;
+    java.lang.reflect.Method getter = null;
     for (String line : bytes.toString(java.nio.charset.StandardCharsets.UTF_8).split("\\R", -1)) {
       if (line.startsWith("  --")) {
         int end = line.indexOf('=');
-        skipping = hidden.contains(line.substring(4, end < 0 ? line.length() : end));
+        String name = line.substring(4, end < 0 ? line.length() : end);
+        skipping = hidden.contains(name);
+        getter = getter(name);
+        if (getter != null && getter.getReturnType().isEnum()) {
+          line = "  --" + name + "=<" + Arrays.stream(getter.getReturnType().getEnumConstants())
+              .map(OptionArgs::text).collect(java.util.stream.Collectors.joining(" | ")) + ">";
+        }
       } else if (!line.startsWith("    ")) {
         skipping = false;
+        getter = null;
+      } else if (line.startsWith("    Default: ") && getter != null && OptionArgs.defaultText(getter) != null
+          && !getter.getReturnType().isPrimitive() && getter.getReturnType() != String.class) {
+        line = "    Default: " + OptionArgs.defaultText(getter);
       }
       if (!skipping) {
         b.append(line).append(System.lineSeparator());
       }
     }
     return b.toString().stripTrailing() + System.lineSeparator();
+  }
+
+  private static java.lang.reflect.@Nullable Method getter(String option) {
+    try {
+      java.lang.reflect.Method m =
+          BatchScoringOptions.class.getMethod("get" + Character.toUpperCase(option.charAt(0)) + option.substring(1));
+      // Beam's own options (runner, ...) are shown as Beam shows them.
+      return m.getDeclaringClass().getName().startsWith("dev.batchserve.") ? m : null;
+    } catch (NoSuchMethodException | StringIndexOutOfBoundsException e) {
+      return null;
+    }
   }
 
   /**
@@ -308,8 +333,8 @@ public final class Launcher {
   /** A file input must match at least one file; JDBC and BigQuery sources are checked by the run. */
   static void checkInput(BatchScoringOptions o) {
     String input = o.getInput();
-    String format = o.getInputFormat().trim().toLowerCase(Locale.ROOT);
-    if (format.equals("jdbc") || format.equals("bigquery") || input.startsWith("jdbc:") || input.startsWith("bigquery:")) {
+    dev.batchserve.transforms.ingest.ReadRecords.Format format = o.getInputFormat();
+    if ((format != null && !format.isFile()) || input.startsWith("jdbc:") || input.startsWith("bigquery:")) {
       return;
     }
     boolean found;

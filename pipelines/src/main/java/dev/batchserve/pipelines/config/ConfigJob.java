@@ -107,8 +107,7 @@ public final class ConfigJob {
         cl = commandLine();
         // An unknown pipeline option is a usage error now, before the job file is read.
         PipelineOptionsFactory.register(BatchScoringOptions.class);
-        PipelineOptionsFactory.fromArgs(BatchScoringPipeline.withNumericLimits(passThrough.toArray(new String[0])))
-            .as(BatchScoringOptions.class);
+        BatchScoringPipeline.options(passThrough.toArray(new String[0]));
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage(), e);
       }
@@ -161,7 +160,8 @@ public final class ConfigJob {
     PipelineOptionsFactory.register(BatchScoringOptions.class);
     // Registers gs:// and other file systems for the config, the marker and the job itself.
     PipelineOptions fsOptions = PipelineOptionsFactory.fromArgs(
-        BatchScoringPipeline.withNumericLimits(cl.passThrough.toArray(new String[0]))).create();
+        dev.batchserve.pipelines.OptionArgs.normalize(BatchScoringOptions.class, cl.passThrough.toArray(new String[0])))
+        .create();
     FileSystems.setDefaultPipelineOptions(fsOptions);
     JobConfig job = JobConfig.read(cl.config, cl.overrides);
     RunInfo run = job.runInfo(cl.runDate, cl.runHour);

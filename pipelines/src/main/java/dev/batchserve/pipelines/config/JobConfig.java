@@ -1,12 +1,12 @@
 package dev.batchserve.pipelines.config;
 
 import static dev.batchserve.pipelines.config.Problems.isBlank;
-import static dev.batchserve.pipelines.config.Problems.lower;
 
 import com.fasterxml.jackson.annotation.JsonFormat;
 import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.transforms.inference.BatchInfer;
+import dev.batchserve.transforms.keys.DuplicateKeyPolicy;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -148,9 +148,9 @@ public record JobConfig(
     return modelRuntime == null ? ModelOptions.defaults() : modelRuntime.toModelOptions();
   }
 
-  /** {@code duplicateKeys} in lower case, {@code error} unless set. */
-  public String duplicateKeyPolicy() {
-    return duplicateKeys == null ? "error" : lower(duplicateKeys);
+  /** {@code duplicateKeys}, {@link DuplicateKeyPolicy#ERROR} unless set. */
+  public DuplicateKeyPolicy duplicateKeyPolicy() {
+    return duplicateKeys == null ? DuplicateKeyPolicy.ERROR : DuplicateKeyPolicy.parse(duplicateKeys);
   }
 
   /** The schedule's interval (daily unless set). */
@@ -239,8 +239,12 @@ public record JobConfig(
     if (fallback != null) {
       fallback.validate(p);
     }
-    if (duplicateKeys != null && !List.of("error", "last_wins").contains(lower(duplicateKeys))) {
-      p.add("duplicateKeys must be one of error, last_wins, but was '" + duplicateKeys + "'");
+    if (duplicateKeys != null) {
+      try {
+        DuplicateKeyPolicy.parse(duplicateKeys); // the message --duplicateKeys gets too
+      } catch (IllegalArgumentException e) {
+        p.add(e.getMessage());
+      }
     }
     if (schedule != null) {
       schedule.validate(p);

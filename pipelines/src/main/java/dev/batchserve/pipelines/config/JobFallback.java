@@ -2,6 +2,7 @@ package dev.batchserve.pipelines.config;
 
 import static dev.batchserve.pipelines.config.Problems.lower;
 
+import dev.batchserve.transforms.keys.Fallback;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -14,9 +15,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 public record JobFallback(@Nullable String policy, @Nullable Double value) {
 
-  /** The policy as {@code --fallback} takes it: {@code abstain} or {@code constant:<value>}. */
-  public String asOption() {
-    return "constant".equals(lower(policy)) ? "constant:" + value.floatValue() : "abstain";
+  /** The fallback of a validated policy: {@link Fallback#abstain()} or {@link Fallback#constant}. */
+  public Fallback toFallback() {
+    return "constant".equals(lower(policy)) ? Fallback.constant(value.floatValue()) : Fallback.abstain();
   }
 
   void validate(Problems p) {

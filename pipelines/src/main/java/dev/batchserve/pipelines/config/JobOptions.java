@@ -4,24 +4,24 @@ import dev.batchserve.models.ModelOptions;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
-import dev.batchserve.transforms.sink.FileFormat;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Sets a checked {@link JobConfig}'s values on {@link BatchScoringOptions} through their setters:
- * numbers as numbers, thresholds as {@link QualityThresholds} read them, durations as
- * {@link Duration}s; no argument strings are written or parsed on the way. An option named in
+ * numbers as numbers, thresholds as {@link QualityThresholds} read them, column lists as lists, the
+ * input and file formats, fallback, duplicate-key policy and interval as the transforms' own values
+ * ({@code ReadRecords.Format}, {@code FileFormat}, {@code Fallback}, {@code DuplicateKeyPolicy},
+ * {@code RunInfo.Interval}); those are not written as argument strings to be parsed again. An option named in
  * {@code keep} (given on the command line) is left as it is, so it wins over the file.
  *
  * <pre>{@code
@@ -53,9 +53,9 @@ public final class JobOptions {
     JobOptions w = new JobOptions(o, keep);
     w.set("pipelineName", () -> o.setPipelineName(job.name()));
     w.source(job.source(), run);
-    w.set("keyColumns", () -> o.setKeyColumns(String.join(",", job.keyColumnNames())));
+    w.set("keyColumns", () -> o.setKeyColumns(job.keyColumnNames()));
     if (job.passThroughColumns() != null && !job.passThroughColumns().isEmpty()) {
-      w.set("passThroughColumns", () -> o.setPassThroughColumns(String.join(",", job.passThroughColumns())));
+      w.set("passThroughColumns", () -> o.setPassThroughColumns(List.copyOf(job.passThroughColumns())));
     }
     w.set("model", () -> o.setModel(job.model()));
     w.segments(job.segments());
@@ -68,16 +68,16 @@ public final class JobOptions {
     }
     w.sinks(sinks);
     if (job.fallback() != null) {
-      w.set("fallback", () -> o.setFallback(job.fallback().asOption()));
+      w.set("fallback", () -> o.setFallback(job.fallback().toFallback()));
     }
     w.set("duplicateKeys", () -> o.setDuplicateKeys(job.duplicateKeyPolicy()));
-    w.set("interval", () -> o.setInterval(job.runInterval().name().toLowerCase(Locale.ROOT)));
+    w.set("interval", () -> o.setInterval(job.runInterval()));
     JobSchedule schedule = job.schedule();
     if (schedule != null && schedule.waitForMarker() != null) {
       // Placeholders are filled by the pipeline from the same run (runDate, interval, runHour).
       w.set("waitForMarker", () -> o.setWaitForMarker(schedule.waitForMarker()));
-      w.set("markerTimeout", () -> o.setMarkerTimeout(schedule.markerTimeoutDuration().toString()));
-      w.set("markerPoll", () -> o.setMarkerPoll(schedule.markerPollDuration().toString()));
+      w.set("markerTimeout", () -> o.setMarkerTimeout(schedule.markerTimeoutDuration()));
+      w.set("markerPoll", () -> o.setMarkerPoll(schedule.markerPollDuration()));
     }
     if (run != null) {
       w.set("runDate", () -> o.setRunDate(run.runDate().toString()));
@@ -124,10 +124,10 @@ public final class JobOptions {
     ReadRecords.Format format = source.readFormat();
     if (format == ReadRecords.Format.JDBC) {
       set("input", () -> o.setInput(source.url()));
-      set("inputFormat", () -> o.setInputFormat("jdbc"));
+      set("inputFormat", () -> o.setInputFormat(format));
       set("inputQuery", () -> o.setInputQuery(JobSource.resolve(source.jdbcQuery(), run)));
     } else if (format == ReadRecords.Format.BIGQUERY) {
-      set("inputFormat", () -> o.setInputFormat("bigquery"));
+      set("inputFormat", () -> o.setInputFormat(format));
       if (source.query() != null) {
         set("inputQuery", () -> o.setInputQuery(JobSource.resolve(source.query(), run)));
       } else {
@@ -135,7 +135,7 @@ public final class JobOptions {
       }
     } else {
       set("input", () -> o.setInput(JobSource.resolve(source.path(), run)));
-      set("inputFormat", () -> o.setInputFormat(format.name().toLowerCase(Locale.ROOT)));
+      set("inputFormat", () -> o.setInputFormat(format));
     }
   }
 
@@ -148,8 +148,9 @@ public final class JobOptions {
     } else {
       set("segmentKeySeparator", () -> o.setSegmentKeySeparator(segments.keySeparator()));
     }
-    set("segmentModels", () -> o.setSegmentModels(segments.models().entrySet().stream()
-        .map(m -> m.getKey().trim() + "=" + m.getValue().trim()).collect(Collectors.joining(","))));
+    Map<String, String> models = new LinkedHashMap<>();
+    segments.models().forEach((segment, model) -> models.put(segment.trim(), model.trim()));
+    set("segmentModels", () -> o.setSegmentModels(models));
   }
 
   private void modelRuntime(ModelOptions m) {
@@ -159,17 +160,17 @@ public final class JobOptions {
       set("modelDevice", () -> o.setModelDevice(m.getDevice()));
     }
     if (m.getOptimizationLevel() != null) {
-      set("onnxOptimizationLevel", () -> o.setOnnxOptimizationLevel(m.getOptimizationLevel().name().toLowerCase(Locale.ROOT)));
+      set("onnxOptimizationLevel", () -> o.setOnnxOptimizationLevel(m.getOptimizationLevel()));
     }
     if (m.getExecutionProvider() != null) {
-      set("onnxExecutionProvider", () -> o.setOnnxExecutionProvider(m.getExecutionProvider().name().toLowerCase(Locale.ROOT)));
+      set("onnxExecutionProvider", () -> o.setOnnxExecutionProvider(m.getExecutionProvider()));
     }
   }
 
   private void sinks(Map<String, JobSink> byType) {
     JobSink files = byType.get("files");
     set("output", () -> o.setOutput(files.root()));
-    set("formats", () -> o.setFormats(files.fileFormats().stream().map(FileFormat::directory).collect(Collectors.joining(","))));
+    set("formats", () -> o.setFormats(List.copyOf(files.fileFormats())));
     if (files.numShards() != null) {
       set("numShards", () -> o.setNumShards(files.numShards()));
     }
@@ -181,7 +182,7 @@ public final class JobOptions {
         set("redisPrefix", () -> o.setRedisPrefix(redis.prefix()));
       }
       if (redis.ttl() != null) {
-        set("redisTtl", () -> o.setRedisTtl(redis.ttlDuration().toString()));
+        set("redisTtl", () -> o.setRedisTtl(redis.ttlDuration()));
       }
     }
     JobSink jdbc = byType.get("jdbc");
@@ -192,8 +193,7 @@ public final class JobOptions {
       }
       if (jdbc.view() != null) {
         set("jdbcView", () -> o.setJdbcView(jdbc.view()));
-        set("jdbcViewColumns", () -> o.setJdbcViewColumns(jdbc.viewColumnsOrEmpty().entrySet().stream()
-            .map(c -> c.getKey() + "=" + c.getValue()).collect(Collectors.joining(","))));
+        set("jdbcViewColumns", () -> o.setJdbcViewColumns(new LinkedHashMap<>(jdbc.viewColumnsOrEmpty())));
       }
     }
     JobSink bigQuery = byType.get("bigquery");
@@ -218,7 +218,7 @@ public final class JobOptions {
       set("alertWebhook", () -> o.setAlertWebhook(alerts.webhook()));
     }
     if (alerts.noDriftFeatures() != null && !alerts.noDriftFeatures().isEmpty()) {
-      set("noDriftFeatures", () -> o.setNoDriftFeatures(String.join(",", alerts.noDriftFeatures())));
+      set("noDriftFeatures", () -> o.setNoDriftFeatures(List.copyOf(alerts.noDriftFeatures())));
     }
   }
 

@@ -60,7 +60,7 @@ final class Problems {
         errors.add(at + " must be a positive duration, but was '" + value + "'");
       }
     } catch (IllegalArgumentException e) {
-      errors.add(at + " must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '" + value + "'");
+      errors.add(at + " " + e.getMessage()); // the message an option's duration gets too
     }
   }
 

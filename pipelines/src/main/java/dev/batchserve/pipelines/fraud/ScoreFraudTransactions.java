@@ -21,7 +21,6 @@ import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.Values;
@@ -112,7 +111,7 @@ public final class ScoreFraudTransactions {
   }
 
   public static void main(String[] args) {
-    Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    Options o = dev.batchserve.pipelines.OptionArgs.parse(Options.class, args);
     Schedule.runToCompletion(o, runInfo(o), ScoreFraudTransactions::build);
   }
 

@@ -25,7 +25,6 @@ import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -113,7 +112,7 @@ public final class RecommendPipeline {
   }
 
   public static void main(String[] args) {
-    Options o = PipelineOptionsFactory.fromArgs(args).withValidation().as(Options.class);
+    Options o = dev.batchserve.pipelines.OptionArgs.parse(Options.class, args);
     Schedule.runToCompletion(o, runInfo(o), RecommendPipeline::build);
   }
 

@@ -31,7 +31,7 @@ public final class Schedule {
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + o.getRunDate() + "'", e);
     }
-    RunInfo.Interval interval = o.getInterval().isBlank() ? defaultInterval : RunInfo.Interval.parse(o.getInterval());
+    RunInfo.Interval interval = o.getInterval() == null ? defaultInterval : o.getInterval();
     return interval == RunInfo.Interval.HOURLY
         ? RunInfo.hourly(pipeline, date, o.getRunHour())
         : RunInfo.of(pipeline, date, interval);
@@ -45,9 +45,7 @@ public final class Schedule {
     if (o.getWaitForMarker().isBlank()) {
       return;
     }
-    Duration timeout = option("--markerTimeout", o.getMarkerTimeout());
-    Duration poll = option("--markerPoll", o.getMarkerPoll());
-    UpstreamMarker.await(UpstreamMarker.resolve(o.getWaitForMarker(), run), timeout, poll);
+    UpstreamMarker.await(UpstreamMarker.resolve(o.getWaitForMarker(), run), o.getMarkerTimeout(), o.getMarkerPoll());
   }
 
   /**
@@ -68,9 +66,15 @@ public final class Schedule {
     }
   }
 
-  /** {@code 500ms}, {@code 90s}, {@code 15m}, {@code 36h}, {@code 2d}, or ISO-8601 ({@code PT36H}). */
+  /**
+   * {@code 500ms}, {@code 90s}, {@code 15m}, {@code 36h}, {@code 2d}, or ISO-8601 ({@code PT36H}): how
+   * job files and options ({@link DurationText}) read a duration.
+   *
+   * @throws IllegalArgumentException "must be a duration like ..., but was '...'" (the caller names the
+   *     field or option before it)
+   */
   public static Duration parseDuration(String s) {
-    String t = s.trim();
+    String t = s == null ? "" : s.trim();
     Matcher m = DURATION.matcher(t);
     if (m.matches()) {
       long n = Long.parseLong(m.group(1));
@@ -84,16 +88,10 @@ public final class Schedule {
     }
     try {
       return Duration.parse(t);
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("not a duration: '" + s + "'", e);
+    } catch (DateTimeParseException | NullPointerException e) {
+      // No cause: Jackson (pipeline options) reports the root cause's message, which is this one.
+      throw new IllegalArgumentException("must be a duration like 90s, 15m, 36h, 2d or PT36H, but was '" + s + "'");
     }
   }
 
-  private static Duration option(String name, String value) {
-    try {
-      return parseDuration(value);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(name + " must be a duration like 90s, 15m, 2h or PT6H, but was '" + value + "'", e);
-    }
-  }
 }

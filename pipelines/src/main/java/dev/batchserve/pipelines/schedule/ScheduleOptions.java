@@ -1,8 +1,14 @@
 package dev.batchserve.pipelines.schedule;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import dev.batchserve.transforms.values.RunInfo;
+import java.time.Duration;
 import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * When a run is, and what it waits for: every job of this project takes these ({@code
@@ -16,11 +22,10 @@ public interface ScheduleOptions extends PipelineOptions {
 
   void setRunDate(String value);
 
-  @Description("Schedule interval: hourly, daily or weekly; empty = the job's own (weekly for churn, else daily).")
-  @Default.String("")
-  String getInterval();
+  @Description("Schedule interval: hourly, daily or weekly; unset = the job's own (weekly for churn, else daily).")
+  RunInfo.@Nullable Interval getInterval();
 
-  void setInterval(String value);
+  void setInterval(RunInfo.@Nullable Interval value);
 
   @Description("Hour of the run date, for hourly runs (0-23).")
   @Default.Integer(0)
@@ -36,14 +41,34 @@ public interface ScheduleOptions extends PipelineOptions {
   void setWaitForMarker(String value);
 
   @Description("How long to wait for --waitForMarker before failing (e.g. 2h, 30m, PT6H).")
-  @Default.String("6h")
-  String getMarkerTimeout();
+  @JsonDeserialize(using = DurationText.Reader.class)
+  @JsonSerialize(using = DurationText.Writer.class)
+  @Default.InstanceFactory(SixHours.class)
+  Duration getMarkerTimeout();
 
-  void setMarkerTimeout(String value);
+  void setMarkerTimeout(Duration value);
 
   @Description("How often to look for --waitForMarker (e.g. 1m, 30s).")
-  @Default.String("1m")
-  String getMarkerPoll();
+  @JsonDeserialize(using = DurationText.Reader.class)
+  @JsonSerialize(using = DurationText.Writer.class)
+  @Default.InstanceFactory(OneMinute.class)
+  Duration getMarkerPoll();
 
-  void setMarkerPoll(String value);
+  void setMarkerPoll(Duration value);
+
+  /** {@code --markerTimeout}'s default. */
+  final class SixHours implements DefaultValueFactory<Duration> {
+    @Override
+    public Duration create(PipelineOptions options) {
+      return Duration.ofHours(6);
+    }
+  }
+
+  /** {@code --markerPoll}'s default. */
+  final class OneMinute implements DefaultValueFactory<Duration> {
+    @Override
+    public Duration create(PipelineOptions options) {
+      return Duration.ofMinutes(1);
+    }
+  }
 }

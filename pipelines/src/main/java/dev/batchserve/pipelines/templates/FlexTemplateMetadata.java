@@ -5,15 +5,16 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.batchserve.pipelines.OptionArgs;
 import dev.batchserve.transforms.monitoring.QualityThresholds;
-import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
@@ -22,7 +23,9 @@ import org.apache.beam.sdk.options.Validation;
  * Dataflow Flex Template metadata ({@code metadata.json}) generated from a {@code PipelineOptions}
  * interface: every getter the interface and its super-interfaces of this project declare (not
  * {@code @Hidden}) becomes a parameter, its {@code @Description} the help text, its {@code @Default} the default value; {@code @Validation.Required} makes it
- * mandatory. The options are documented once, in Java, never again by hand.
+ * mandatory. A typed option shows its default in the text form the command line takes (a list joined
+ * by commas, a value's JSON form: {@code parquet,jsonl}); a choice ({@code enum}, or a list of one)
+ * gets a regex of its names, any case. The options are documented once, in Java, never again by hand.
  *
  * <pre>{@code
  * String json = FlexTemplateMetadata.of(BatchScoringOptions.class)
@@ -146,12 +149,28 @@ public final class FlexTemplateMetadata {
       p.putArray("regexes").add(DECIMAL_REGEX);
     } else {
       p.put("paramType", "TEXT");
+      Class<?> choice = type.isEnum() ? type : listElement(getter);
+      if (choice != null && choice.isEnum()) {
+        String names = Arrays.stream(choice.getEnumConstants()).map(OptionArgs::text)
+            .collect(Collectors.joining("|", "(?:", ")"));
+        p.putArray("regexes").add(type.isEnum() ? "^(?i:" + names + ")$" : "^(?i:" + names + "(?:," + names + ")*)$");
+      }
     }
-    String def = defaultValue(getter);
+    String def = OptionArgs.defaultText(getter);
     if (def != null && !def.isEmpty()) { // empty defaults mean "derived at run time": nothing to show
       p.put("defaultValue", def);
     }
     return p;
+  }
+
+  /** The element type of a {@code List<E>} option, or null. */
+  private static Class<?> listElement(Method getter) {
+    Type t = getter.getGenericReturnType();
+    if (t instanceof ParameterizedType && List.class.equals(((ParameterizedType) t).getRawType())) {
+      Type e = ((ParameterizedType) t).getActualTypeArguments()[0];
+      return e instanceof Class ? (Class<?>) e : null;
+    }
+    return null;
   }
 
   /** "batchSize" -> "Batch size". */
@@ -165,26 +184,5 @@ public final class FlexTemplateMetadata {
       }
     }
     return s.toString();
-  }
-
-  private static String defaultValue(Method getter) {
-    for (Annotation a : getter.getAnnotations()) {
-      if (a instanceof Default.String) {
-        return ((Default.String) a).value();
-      } else if (a instanceof Default.Integer) {
-        return String.valueOf(((Default.Integer) a).value());
-      } else if (a instanceof Default.Long) {
-        return String.valueOf(((Default.Long) a).value());
-      } else if (a instanceof Default.Double) {
-        return String.valueOf(((Default.Double) a).value());
-      } else if (a instanceof Default.Float) {
-        return String.valueOf(((Default.Float) a).value());
-      } else if (a instanceof Default.Boolean) {
-        return String.valueOf(((Default.Boolean) a).value());
-      } else if (a instanceof Default.Enum) {
-        return ((Default.Enum) a).value();
-      }
-    }
-    return null;
   }
 }

@@ -191,7 +191,7 @@ public class JobConfigTest {
         org.hamcrest.Matchers.hasItems("--input=in/2026-11-28/*.json", "--inputFormat=jsonl"));
     JobConfig byExtension = JobConfig.parse(yaml.replace(", format: jsonl", "").replace("*.json", "*.ndjson"),
         false, "job.yaml", List.of());
-    assertThat(byExtension.toOptions(NOV_28).getInputFormat(), is("jsonl"));
+    assertThat(byExtension.toOptions(NOV_28).getInputFormat(), is(dev.batchserve.transforms.ingest.ReadRecords.Format.JSONL));
     assertThat(byExtension.source().readFormat(), is(dev.batchserve.transforms.ingest.ReadRecords.Format.JSONL));
   }
 
@@ -263,8 +263,7 @@ public class JobConfigTest {
         "--bigQueryTable=my-project:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
-    assertThat(dev.batchserve.transforms.jdbc.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
-        is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
+    assertThat(o.getJdbcViewColumns(), is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
   }
 
   @Test
@@ -277,7 +276,7 @@ public class JobConfigTest {
         "--jdbcUrl=jdbc:postgresql://db:5432/scores", "--jdbcTable=fraud_scores"));
     // The job's options hold them.
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
-    assertThat(o.getRedisTtl(), is("PT36H"));
+    assertThat(o.getRedisTtl(), is(java.time.Duration.ofHours(36)));
     assertThat(o.getJdbcTable(), is("fraud_scores"));
     JobConfig twoRedis = JobConfig.parse(JobConfigValidationTest.VALID, false, "job.yaml",
         List.of("sinks[2]={type: redis, host: other}"));
@@ -368,8 +367,8 @@ public class JobConfigTest {
         .collect(Collectors.toList()), is(List.of()));
     assertThat(o.getBatchSize(), is(512));
     assertThat(o.getMaxPsi(), is(Double.POSITIVE_INFINITY));
-    assertThat(o.getFormats(), is("jsonl"));
-    assertThat(o.getFallback(), is("abstain"));
+    assertThat(o.getFormats(), is(List.of(dev.batchserve.transforms.sink.FileFormat.JSONL)));
+    assertThat(o.getFallback(), is(dev.batchserve.transforms.keys.Fallback.abstain()));
     assertThat(o.getForceLatest(), is(true));
     // The file's values of options not given stay.
     assertThat(o.getMaxDeadLetterRate(), is(0.05));

@@ -11,7 +11,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * For tests: the options a job sets, each read back through its getter and shown as
- * {@code --name=value}, in the order the job set them.
+ * {@code --name=value}, in the order the job set them; a typed value in the text form the command
+ * line takes (its JSON form: {@code FileFormat} as {@code jsonl}, a list joined by commas).
  */
 public final class SetOptions {
   private SetOptions() {}
@@ -29,7 +30,7 @@ public final class SetOptions {
       try {
         Method getter = BatchScoringOptions.class.getMethod(
             "get" + Character.toUpperCase(name.charAt(0)) + name.substring(1));
-        out.add("--" + name + "=" + getter.invoke(o));
+        out.add("--" + name + "=" + dev.batchserve.pipelines.OptionArgs.text(getter.invoke(o)));
       } catch (ReflectiveOperationException e) {
         throw new AssertionError("no option " + name, e);
       }

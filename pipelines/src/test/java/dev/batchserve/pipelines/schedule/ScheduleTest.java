@@ -17,7 +17,6 @@ import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -27,7 +26,7 @@ public class ScheduleTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
 
   private static <O extends ScheduleOptions> O options(Class<O> type, String... args) {
-    return PipelineOptionsFactory.fromArgs(args).as(type);
+    return dev.batchserve.pipelines.OptionArgs.parse(type, args);
   }
 
   @Test
@@ -62,11 +61,14 @@ public class ScheduleTest {
         is("--runDate must be yyyy-mm-dd, but was '23/11/2026'"));
     assertThat(assertThrows(IllegalArgumentException.class, () -> ChurnPipeline.runInfo(
         options(ChurnPipeline.Options.class, "--interval=monthly"))).getMessage(), containsString("monthly"));
-    ScheduleOptions o = options(ScheduleOptions.class, "--runDate=2026-11-28", "--waitForMarker=" + TMP.getRoot(),
-        "--markerTimeout=soon");
-    RunInfo run = Schedule.runInfo("x", o, RunInfo.Interval.DAILY);
-    assertThat(assertThrows(IllegalArgumentException.class, () -> Schedule.awaitUpstream(o, run)).getMessage(),
-        is("--markerTimeout must be a duration like 90s, 15m, 2h or PT6H, but was 'soon'"));
+    // A duration is read once, when the options are (issue 19), with the job file's message.
+    assertThat(assertThrows(IllegalArgumentException.class, () -> options(ScheduleOptions.class,
+        "--runDate=2026-11-28", "--waitForMarker=" + TMP.getRoot(), "--markerTimeout=soon")).getMessage(),
+        is("--markerTimeout must be a duration like 90s, 15m, 36h, 2d or PT36H, but was 'soon'"));
+    ScheduleOptions o = options(ScheduleOptions.class, "--markerTimeout=2h", "--markerPoll=PT30S");
+    assertThat(o.getMarkerTimeout(), is(java.time.Duration.ofHours(2)));
+    assertThat(o.getMarkerPoll(), is(java.time.Duration.ofSeconds(30)));
+    assertThat(options(ScheduleOptions.class).getMarkerTimeout(), is(java.time.Duration.ofHours(6)));
   }
 
   @Test

@@ -125,6 +125,19 @@ public class DataflowTemplateTest {
     assertTrue("maxPsi none", !"none".matches(psi));
     String minRecords = params.get("minRecords").path("regexes").get(0).asText();
     assertTrue("minRecords off", "off".matches(minRecords) && "10".matches(minRecords) && !"1.5".matches(minRecords));
+    // Typed options (issue 19): defaults in the command line's text, choices as regexes of their names.
+    assertThat(params.get("keyColumns").path("defaultValue").asText(), is("account_id"));
+    assertThat(params.get("formats").path("defaultValue").asText(), is("parquet,jsonl"));
+    assertThat(params.get("fallback").path("defaultValue").asText(), is("abstain"));
+    assertThat(params.get("duplicateKeys").path("defaultValue").asText(), is("error"));
+    assertTrue("no default for passThroughColumns", params.get("passThroughColumns").path("defaultValue").isMissingNode());
+    String duplicateKeys = params.get("duplicateKeys").path("regexes").get(0).asText();
+    assertTrue("duplicateKeys", "last_wins".matches(duplicateKeys) && "ERROR".matches(duplicateKeys)
+        && !"first".matches(duplicateKeys));
+    String formats = params.get("formats").path("regexes").get(0).asText();
+    assertTrue("formats", "parquet,jsonl".matches(formats) && "JSONL".matches(formats) && !"parquet,xml".matches(formats));
+    String inputFormat = params.get("inputFormat").path("regexes").get(0).asText();
+    assertTrue("inputFormat", "bigquery".matches(inputFormat) && !"xml".matches(inputFormat));
   }
 
   @Test

@@ -131,6 +131,12 @@ public final class ReadRecords {
     /** The formats {@link ReadRecords#of(String, Format)} reads from files, as options and job files name them. */
     public static final List<String> FILE_FORMATS = List.of("csv", "jsonl", "parquet");
 
+    /** {@code csv}, {@code jsonl}, {@code parquet}, {@code jdbc} or {@code bigquery}: the name options and job files use, and the JSON form. */
+    @com.fasterxml.jackson.annotation.JsonValue
+    public String optionName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** Whether records of this format come from files ({@link ReadRecords#of(String, Format)}), not JDBC or BigQuery. */
     public boolean isFile() {
       return this == CSV || this == PARQUET || this == JSONL;
@@ -140,12 +146,14 @@ public final class ReadRecords {
      * The format {@code name} names, any case: {@code csv}, {@code jsonl}, {@code parquet},
      * {@code jdbc} or {@code bigquery}.
      */
+    @com.fasterxml.jackson.annotation.JsonCreator
     public static Format parse(String name) {
       try {
         return valueOf(name.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException | NullPointerException e) {
+        // No cause: Jackson (pipeline options) reports the root cause's message, which is this one.
         throw new IllegalArgumentException(
-            "format must be one of csv, jsonl, parquet, jdbc, bigquery, but was '" + name + "'", e);
+            "format must be one of csv, jsonl, parquet, jdbc, bigquery, but was '" + name + "'");
       }
     }
 

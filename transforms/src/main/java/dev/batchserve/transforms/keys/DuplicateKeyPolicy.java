@@ -1,5 +1,9 @@
 package dev.batchserve.transforms.keys;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
+
 /**
  * What {@link KeyedPrediction} does when several input records carry the same entity key. Duplicates
  * are settled on the input records, before features and inference, so their dead letters carry the
@@ -20,8 +24,32 @@ package dev.batchserve.transforms.keys;
  * rows.apply(KeyedPrediction.<String>of(spec, model).withRunInfo(run)
  *     .withDuplicateKeyPolicy(DuplicateKeyPolicy.LAST_WINS));
  * }</pre>
+ *
+ * <p>Options and job files name a policy {@code error} or {@code last_wins} ({@link #parse}, any case).
  */
 public enum DuplicateKeyPolicy {
   ERROR,
-  LAST_WINS
+  LAST_WINS;
+
+  /** {@code error} or {@code last_wins}: the policy's name in options and job files, and its JSON form. */
+  @JsonValue
+  public String optionName() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * The policy {@code s} names, any case: {@code error} or {@code last_wins}; also how Jackson and
+   * pipeline options read one.
+   *
+   * @throws IllegalArgumentException naming the accepted values, for any other text
+   */
+  @JsonCreator
+  public static DuplicateKeyPolicy parse(String s) {
+    try {
+      return valueOf(s.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException | NullPointerException e) {
+      // No cause: Jackson (pipeline options) reports the root cause's message, which is this one.
+      throw new IllegalArgumentException("duplicateKeys must be one of error, last_wins, but was '" + s + "'");
+    }
+  }
 }

@@ -1,5 +1,7 @@
 package dev.batchserve.transforms.sink;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
 
 /** File formats of {@link FileSink}. */
@@ -17,17 +19,23 @@ public enum FileFormat {
     return suffix;
   }
 
-  /** The sub-directory of a run holding this format's shards. */
+  /**
+   * The sub-directory of a run holding this format's shards; also the format's name in options and
+   * job files, and its JSON form.
+   */
+  @JsonValue
   public String directory() {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** Parses {@code parquet} or {@code jsonl}, any case. */
+  /** Parses {@code parquet} or {@code jsonl}, any case (also how Jackson and pipeline options read one). */
+  @JsonCreator
   public static FileFormat parse(String s) {
     try {
       return valueOf(s.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("file format must be parquet or jsonl, but was '" + s + "'", e);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      // No cause: Jackson (pipeline options) reports the root cause's message, which is this one.
+      throw new IllegalArgumentException("file format must be parquet or jsonl, but was '" + s + "'");
     }
   }
 }

@@ -2,6 +2,8 @@ package dev.batchserve.transforms.values;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.io.Serializable;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,13 +48,21 @@ public final class RunInfo implements Serializable {
       return length;
     }
 
-    /** Parses {@code hourly}, {@code daily} or {@code weekly}, any case. */
+    /** {@code hourly}, {@code daily} or {@code weekly}: the name options and job files use, and the JSON form. */
+    @JsonValue
+    public String optionName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses {@code hourly}, {@code daily} or {@code weekly}, any case (also how Jackson and pipeline options read one). */
+    @JsonCreator
     public static Interval parse(String s) {
       try {
         return valueOf(s.trim().toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException | NullPointerException e) {
+        // No cause: Jackson (pipeline options) reports the root cause's message, which is this one.
         throw new IllegalArgumentException(
-            "interval must be one of hourly, daily, weekly, but was '" + s + "'", e);
+            "interval must be one of hourly, daily, weekly, but was '" + s + "'");
       }
     }
   }
