@@ -7,8 +7,8 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.startsWith;
 
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.testing.RedisServer;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
