@@ -345,6 +345,22 @@ public class LauncherTest {
   }
 
   @Test
+  public void theToolVerbsRunFromBatchserveToolsOnTheLaunchersClassPath() throws Exception {
+    // --help only: writing the sample's Parquet file runs Hadoop's shell commands, absent from this PATH.
+    Result sample = batchserve("sample", "--help");
+    assertThat(sample.toString(), sample.code, is(0));
+    assertThat(sample.toString(), sample.out, containsString("--accounts"));
+    Result train = batchserve("train", "--input=x.csv", "--help");
+    assertThat(train.toString(), train.code, is(0));
+    assertThat(train.toString(), train.out, containsString("--label"));
+    Result help = batchserve("--help");
+    assertThat(help.toString(), help.code, is(0));
+    for (String verb : List.of("sample", "train", "flink")) {
+      assertThat(help.toString(), help.out, containsString("  " + verb + " "));
+    }
+  }
+
+  @Test
   public void helpListsTheVerbsAndTheExitCodes() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
