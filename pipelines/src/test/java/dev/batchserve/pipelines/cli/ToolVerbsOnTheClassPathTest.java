@@ -30,7 +30,7 @@ import org.junit.rules.TemporaryFolder;
 public class ToolVerbsOnTheClassPathTest {
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
-  /** Class files, relative to pipelines' main classes directory, that now live in batchserve-tools. */
+  /** Class files (and the cluster's log settings), relative to pipelines' main classes directory, that now live in batchserve-tools. */
   private static final List<String> MOVED = List.of(
       "dev/batchserve/pipelines/runners/LocalFlinkCluster.class",
       "dev/batchserve/pipelines/runners/FlinkClusterClasspath.class",
@@ -39,7 +39,8 @@ public class ToolVerbsOnTheClassPathTest {
       "dev/batchserve/pipelines/fraud/GenerateFraudSample.class",
       "dev/batchserve/pipelines/fraud/TrainFraudModel.class",
       "dev/batchserve/pipelines/TrainingSet.class",
-      "dev/batchserve/pipelines/cli/OwnModelTools$Train.class");
+      "dev/batchserve/pipelines/cli/OwnModelTools$Train.class",
+      "dev/batchserve/pipelines/runners/log4j-cluster.properties");
 
   private static Path mainClasses() throws URISyntaxException {
     return Path.of(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
