@@ -35,7 +35,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * One entry point for every verb, run by {@code bin/batchserve} with the class path the build
  * wrote (no Maven at run time). Each subcommand calls the existing main's logic; a failure prints
  * one line naming its cause and what to do, then the run's summary, and exits with the code of its
- * {@link Failure} class; the stack trace goes to the log file ({@link LauncherLogging}).
+ * {@link Failure} class; the stack trace goes to the log file ({@link LauncherLogging}). Verbs of other
+ * modules ({@code sample}, {@code train}, {@code flink} from batchserve-tools) are {@link LauncherVerb}s
+ * found on the class path; this module's main code never refers to them.
  *
  * <pre>
  * bin/batchserve score --input=my.csv --model=work/models/fraud-mlp/1 --output=work/predictions/fraud
