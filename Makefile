@@ -46,6 +46,8 @@ help:
 	@echo "Variables: INPUT=$(INPUT) MODEL=$(MODEL) OUTPUT=$(OUTPUT) RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) RUN_ARGS='--batchSize=512 ...'"
 	@echo "After 'make build' every verb also runs without make or Maven: bin/batchserve --help"
 
+# Writes pipelines/target/classpath.txt and tools/target/classpath.txt (batchserve-tools: the verbs
+# sample, train and flink), the class paths bin/batchserve runs on.
 build:
 	@echo "==> Building and installing the modules (tests skipped; 'make test' runs them)"
 	$(MVN) install -DskipTests

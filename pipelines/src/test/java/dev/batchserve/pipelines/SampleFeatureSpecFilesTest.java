@@ -4,7 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
 import dev.batchserve.pipelines.churn.ChurnSample;
-import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.tools.samples.FraudSample;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.nio.charset.StandardCharsets;
 import org.junit.Test;

@@ -4,8 +4,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Reasons;
-import dev.batchserve.transforms.values.TransformResult;
 import dev.batchserve.transforms.values.RunInfo;
+import dev.batchserve.transforms.values.TransformResult;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,8 +22,8 @@ import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.Schema.FieldType;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -41,8 +41,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 /**
  * Turns raw transactions into the per-account 30-day features of the fraud model: one
  * {@code KV<account_id, Row>} per account with at least one transaction in the run's 30-day window,
- * with the columns {@link FraudSample#COLUMNS} describe (without the label), so the demo model scores
- * them as it scores the sample.
+ * with the columns of the fraud sample ({@code dev.batchserve.tools.samples.FraudSample#COLUMNS} in
+ * batchserve-tools, without the label), so the demo model scores them as it scores the sample.
  *
  * <p>Windows end at the run's window end ({@link RunInfo#windowEnd()}, exclusive) and start 1, 7 and
  * 30 days earlier (inclusive). Per account: transaction counts over 1/7/30 days; amount mean, max
@@ -70,9 +70,9 @@ public final class AggregateAccountActivity
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.fraud.aggregate";
 
-  /** The output rows: {@link FraudSample#COLUMNS} without the label. */
+  /** The output rows: the fraud sample's columns without the label. */
   public static final Schema FEATURES = Schema.builder()
-      .addStringField(FraudSample.KEY)
+      .addStringField(FraudAccounts.KEY)
       .addInt64Field("txn_count_1d")
       .addInt64Field("txn_count_7d")
       .addInt64Field("txn_count_30d")

@@ -17,8 +17,8 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.apache.beam.sdk.coders.RowCoder;
-import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.Schema.FieldType;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -57,7 +57,7 @@ public final class FraudTransactions {
       .addStringField("account_id")
       .addDateTimeField("opened")
       .build();
-  static final String[] COUNTRIES = FraudSample.COUNTRIES;
+  static final String[] COUNTRIES = FraudAccounts.COUNTRIES.toArray(new String[0]);
   static final int HISTORY_DAYS = 35;
 
   private FraudTransactions() {}
@@ -71,7 +71,7 @@ public final class FraudTransactions {
   public static void forAccount(int i, long seed, RunInfo run, Consumer<Row> out) {
     SplittableRandom r = random(seed, i, run);
     boolean risky = r.nextDouble() < 0.15;
-    String id = FraudSample.accountId(i);
+    String id = FraudAccounts.accountId(i);
     String home = COUNTRIES[r.nextInt(COUNTRIES.length)];
     int count = 1 + r.nextInt(risky ? 140 : 70);
     double logMean = 3 + r.nextDouble() * (risky ? 2.5 : 1.5);
@@ -102,7 +102,7 @@ public final class FraudTransactions {
     long ageDays = 1 + new SplittableRandom(seed ^ (i * 31L + 17)).nextInt(risky ? 400 : 3650);
     Instant opened = run.windowEnd().minus(Duration.ofDays(ageDays));
     return Row.withSchema(ACCOUNTS_SCHEMA)
-        .addValues(FraudSample.accountId(i), new org.joda.time.Instant(opened.toEpochMilli())).build();
+        .addValues(FraudAccounts.accountId(i), new org.joda.time.Instant(opened.toEpochMilli())).build();
   }
 
   /** All transactions of accounts {@code 0..accounts-1}, in memory (for tests and small samples). */

@@ -6,6 +6,7 @@ import dev.batchserve.pipelines.StoreSinks;
 import dev.batchserve.pipelines.schedule.Schedule;
 import dev.batchserve.pipelines.schedule.ScheduleOptions;
 import dev.batchserve.transforms.features.FeatureSpec;
+import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.jdbc.JdbcSink;
 import dev.batchserve.transforms.keys.Fallback;
@@ -147,7 +148,7 @@ public final class ScoreFraudTransactions {
     }
     AggregateAccountActivity.Result features = transactions.apply("Aggregate", aggregate);
 
-    FeatureSpec spec = FeatureSpec.read(stripSlash(o.getModel()) + "/" + TrainFraudModel.SPEC_FILE);
+    FeatureSpec spec = FeatureSpec.read(stripSlash(o.getModel()) + "/" + SaveSpecToModel.FILE_NAME);
     // The join back writes the files' shards as it resolves the keys: one shuffle for both.
     FileSink<String> files = SinkWithMetadata.<String>files(o.getFraudTxOutput())
         .withRunInfo(run)

@@ -7,11 +7,11 @@ import static org.hamcrest.Matchers.nullValue;
 import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.batchserve.models.training.MlpWeights;
 import com.google.api.services.bigquery.model.TableRow;
+import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.transforms.features.FeatureSpec;
-import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.gcp.testing.FakeBigQuery;
+import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.values.Prediction;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
@@ -31,7 +31,7 @@ public class ChurnPipelineTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
   private static final int CUSTOMERS = 300;
   private static Path modelDir;
-  private static dev.batchserve.pipelines.TrainingSet.Trained trained;
+  private static MlpWeights trained;
 
   @BeforeClass
   public static void train() {
@@ -43,7 +43,7 @@ public class ChurnPipelineTest {
   private static double byHand(int customer) {
     FeatureSpec spec = FeatureSpec.read(modelDir.resolve(TrainChurnModel.SPEC_FILE).toString());
     float[] x = spec.transform(ChurnSample.customer(customer, 11)).vector();
-    MlpWeights.Layer layer = trained.weights.getLayers().get(0);
+    MlpWeights.Layer layer = trained.getLayers().get(0);
     double z = layer.getB()[0];
     for (int i = 0; i < x.length; i++) {
       z += (double) layer.getW()[i][0] * x[i];

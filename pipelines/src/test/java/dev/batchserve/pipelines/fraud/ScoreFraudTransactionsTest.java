@@ -7,6 +7,8 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.testing.PostgresServer;
 import dev.batchserve.transforms.testing.RedisServer;
@@ -35,7 +37,7 @@ public class ScoreFraudTransactionsTest {
   @ClassRule public static final RedisServer REDIS = new RedisServer();
   private static final int ACCOUNTS = 80;
   private static Path modelDir;
-  private static dev.batchserve.pipelines.TrainingSet.Trained trained;
+  private static dev.batchserve.tools.training.TrainingSet.Trained trained;
 
   @BeforeClass
   public static void train() {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.tools.flink.FlinkClusterClasspath;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.runners;
+package dev.batchserve.tools.flink;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;

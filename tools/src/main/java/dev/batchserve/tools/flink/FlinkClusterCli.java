@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.runners;
+package dev.batchserve.tools.flink;
 
 import dev.batchserve.models.cli.Tools;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.fraud;
+package dev.batchserve.tools.samples;
 
 import dev.batchserve.models.cli.Tools;
 import java.io.PrintStream;

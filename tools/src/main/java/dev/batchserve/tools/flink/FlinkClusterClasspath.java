@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.runners;
+package dev.batchserve.tools.flink;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.fraud;
+package dev.batchserve.tools.samples;
 
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.InvalidPolicy;
@@ -49,7 +49,12 @@ public final class FraudSample {
       KEY, "txn_count_1d", "txn_count_7d", "txn_count_30d", "amount_mean_30d", "amount_max_30d",
       "amount_std_30d", "distinct_countries_30d", "distinct_merchants_30d", "home_country", "geo_change",
       "account_age_days", LABEL);
-  static final String[] COUNTRIES = {"US", "GB", "DE", "FR", "BR", "IN", "NG", "JP"};
+  /**
+   * The countries the accounts come from. Key, ids and countries are those of the fraud transactions
+   * job ({@code dev.batchserve.pipelines.fraud.FraudAccounts}, which cannot depend on this module);
+   * a test there holds the two to each other.
+   */
+  public static final List<String> COUNTRIES = List.of("US", "GB", "DE", "FR", "BR", "IN", "NG", "JP");
 
   private FraudSample() {}
 
@@ -79,7 +84,7 @@ public final class FraudSample {
       Double std = t30 == 1 || r.nextDouble() < 0.015 ? null : round2((max - mean) * (0.2 + 0.5 * r.nextDouble()));
       long countries = 1 + (risky ? r.nextInt(5) : (r.nextDouble() < 0.1 ? 1 : 0));
       long merchants = Math.max(1, Math.min(t30, 1 + r.nextInt((int) Math.min(40, t30 + 1))));
-      String home = COUNTRIES[r.nextInt(COUNTRIES.length)];
+      String home = COUNTRIES.get(r.nextInt(COUNTRIES.size()));
       boolean geo = countries > 1 && r.nextDouble() < (risky ? 0.6 : 0.2);
       double z = -4.2 + 0.9 * Math.log1p(t1) + 0.6 * (countries - 1) + (geo ? 1.1 : 0)
           + 0.45 * Math.log1p(max / 100.0) - 0.0012 * age + ("NG".equals(home) ? 0.5 : 0);
@@ -146,6 +151,7 @@ public final class FraudSample {
 
   /** The Avro schema of the Parquet sample. */
   public static Schema avroSchema() {
+    // The namespace the sample files have always had (it is part of each Parquet file's schema).
     return SchemaBuilder.record("FraudAccount").namespace("dev.batchserve.pipelines.fraud").fields()
         .requiredString(KEY)
         .requiredLong("txn_count_1d").requiredLong("txn_count_7d").requiredLong("txn_count_30d")

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines;
+package dev.batchserve.tools.training;
 
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.training.MlpWeights;

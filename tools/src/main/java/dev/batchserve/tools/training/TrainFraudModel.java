@@ -1,11 +1,11 @@
-package dev.batchserve.pipelines.fraud;
+package dev.batchserve.tools.training;
 
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.models.training.TensorFlowExporter;
-import dev.batchserve.pipelines.TrainingSet;
+import dev.batchserve.tools.samples.FraudSample;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.SaveSpecToModel;
 import dev.batchserve.transforms.inference.BatchInfer;
