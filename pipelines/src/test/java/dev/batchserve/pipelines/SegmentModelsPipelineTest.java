@@ -10,8 +10,8 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.pipelines.churn.ChurnSample;
-import dev.batchserve.pipelines.churn.TrainChurnModel;
+import dev.batchserve.tools.samples.ChurnSample;
+import dev.batchserve.tools.training.TrainChurnModel;
 import dev.batchserve.pipelines.monitoring.RunReport;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.io.BufferedWriter;

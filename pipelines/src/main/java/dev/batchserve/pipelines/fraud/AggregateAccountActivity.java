@@ -70,6 +70,23 @@ public final class AggregateAccountActivity
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.fraud.aggregate";
 
+  /**
+   * Raw transactions as it reads them: {@code account_id, ts, amount, country, merchant} (other
+   * columns may follow; {@code ts} may also be epoch millis or ISO-8601 text).
+   */
+  public static final Schema TRANSACTIONS = Schema.builder()
+      .addStringField(FraudAccounts.KEY)
+      .addDateTimeField("ts")
+      .addDoubleField("amount")
+      .addStringField("country")
+      .addStringField("merchant")
+      .build();
+  /** The accounts table as {@link #withAccounts} reads it: {@code account_id, opened} (the opening instant). */
+  public static final Schema ACCOUNTS = Schema.builder()
+      .addStringField(FraudAccounts.KEY)
+      .addDateTimeField("opened")
+      .build();
+
   /** The output rows: the fraud sample's columns without the label. */
   public static final Schema FEATURES = Schema.builder()
       .addStringField(FraudAccounts.KEY)
@@ -86,7 +103,8 @@ public final class AggregateAccountActivity
       .addNullableField("account_age_days", FieldType.INT64)
       .build();
 
-  static final Schema TXN = Schema.builder()
+  /** One in-window transaction as {@link #aggregate} takes it: {@code ts} in epoch millis. */
+  public static final Schema TXN = Schema.builder()
       .addInt64Field("ts")
       .addDoubleField("amount")
       .addStringField("country")
@@ -305,8 +323,12 @@ public final class AggregateAccountActivity
     }
   }
 
-  /** The feature row of one account from its in-window transactions (rows of the internal TXN schema). */
-  static Row aggregate(String account, List<Row> txns, @Nullable Long openedMillis, long end) {
+  /**
+   * The feature row of one account from its in-window transactions (rows of {@link #TXN}), computed
+   * outside Beam exactly as the transform computes it: for checking a run, or an online path that
+   * must agree with the batch features.
+   */
+  public static Row aggregate(String account, List<Row> txns, @Nullable Long openedMillis, long end) {
     List<Row> sorted = new ArrayList<>(txns);
     sorted.sort(Comparator.<Row>comparingLong(r -> r.getInt64("ts"))
         .thenComparing(r -> r.getString("merchant"))

@@ -22,15 +22,19 @@ import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
 /**
- * The development tools stay out of batchserve-pipelines: its compiled main classes (what its jar
- * and bundled jar hold) contain none of them, and the launcher reaches them only as
+ * The development tools, the training and exporting code and the demo jobs stay out of
+ * batchserve-pipelines: its compiled main classes (what its jar and bundled jar hold) contain none of
+ * them and refer to none of batchserve-tools, batchserve-training or batchserve-examples, and the launcher reaches them only as
  * {@link dev.batchserve.models.cli.LauncherVerb}s: listed when found, and named with the module to
  * add when not.
  */
 public class ToolVerbsOnTheClassPathTest {
   @Rule public final TemporaryFolder tmp = new TemporaryFolder();
 
-  /** Class files (and the cluster's log settings), relative to pipelines' main classes directory, that now live in batchserve-tools. */
+  /**
+   * Class files (and the cluster's log settings), relative to pipelines' main classes directory, that
+   * now live in batchserve-tools, batchserve-training or batchserve-examples.
+   */
   private static final List<String> MOVED = List.of(
       "dev/batchserve/pipelines/runners/LocalFlinkCluster.class",
       "dev/batchserve/pipelines/runners/FlinkClusterClasspath.class",
@@ -40,7 +44,19 @@ public class ToolVerbsOnTheClassPathTest {
       "dev/batchserve/pipelines/fraud/TrainFraudModel.class",
       "dev/batchserve/pipelines/TrainingSet.class",
       "dev/batchserve/pipelines/cli/OwnModelTools$Train.class",
-      "dev/batchserve/pipelines/runners/log4j-cluster.properties");
+      "dev/batchserve/pipelines/runners/log4j-cluster.properties",
+      "dev/batchserve/pipelines/churn/ChurnSample.class",
+      "dev/batchserve/pipelines/churn/TrainChurnModel.class",
+      "dev/batchserve/pipelines/churn/ChurnPipeline.class",
+      "dev/batchserve/pipelines/recommend/RecommendSample.class",
+      "dev/batchserve/pipelines/recommend/TopKExporter.class",
+      "dev/batchserve/pipelines/recommend/RecommendPipeline.class",
+      "dev/batchserve/pipelines/fraud/ScoreFraudTransactions.class",
+      "dev/batchserve/pipelines/fraud/FraudTransactions.class");
+
+  /** What no main class of pipelines may refer to: batchserve-tools, -training (trainer, exporters) and -examples. */
+  private static final List<String> OUT_OF_PRODUCTION = List.of(
+      "dev/batchserve/tools/", "dev/batchserve/models/training/", "dev/batchserve/examples/");
 
   private static Path mainClasses() throws URISyntaxException {
     return Path.of(Launcher.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -54,8 +70,10 @@ public class ToolVerbsOnTheClassPathTest {
       assertThat(moved, Files.exists(classes.resolve(moved)), is(false));
     }
     assertThat(Files.exists(classes.resolve("dev/batchserve/tools")), is(false));
+    assertThat(Files.exists(classes.resolve("dev/batchserve/examples")), is(false));
+    assertThat(Files.exists(classes.resolve("dev/batchserve/models/training")), is(false));
     assertThat(Files.exists(classes.resolve("META-INF/services/dev.batchserve.models.cli.LauncherVerb")), is(false));
-    // No main class refers to batchserve-tools (the constant pool names every class a class uses).
+    // No main class refers to them (the constant pool names every class a class uses).
     try (Stream<Path> files = Files.walk(classes)) {
       List<Path> referring = files.filter(f -> f.toString().endsWith(".class"))
           .filter(ToolVerbsOnTheClassPathTest::refersToTools).collect(Collectors.toList());
@@ -65,7 +83,8 @@ public class ToolVerbsOnTheClassPathTest {
 
   private static boolean refersToTools(Path classFile) {
     try {
-      return new String(Files.readAllBytes(classFile), StandardCharsets.ISO_8859_1).contains("dev/batchserve/tools/");
+      String constants = new String(Files.readAllBytes(classFile), StandardCharsets.ISO_8859_1);
+      return OUT_OF_PRODUCTION.stream().anyMatch(constants::contains);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

@@ -264,7 +264,7 @@ public class JobConfigTest {
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
     assertThat(dev.batchserve.transforms.jdbc.JdbcSink.parseViewColumns(o.getJdbcViewColumns()),
-        is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
+        is(Map.of("account_id", "key", "risk_score", "score", "score_date", "run_date", "model_version", "model_version")));
   }
 
   @Test

@@ -1,5 +1,7 @@
-package dev.batchserve.pipelines.fraud;
+package dev.batchserve.examples.fraud;
 
+import dev.batchserve.pipelines.fraud.AggregateAccountActivity;
+import dev.batchserve.pipelines.fraud.FraudAccounts;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
 import dev.batchserve.transforms.values.RunInfo;
@@ -44,19 +46,10 @@ import org.apache.beam.sdk.values.Row;
  * }</pre>
  */
 public final class FraudTransactions {
-  /** Raw transactions: {@code account_id, ts, amount, country, merchant}. */
-  public static final Schema SCHEMA = Schema.builder()
-      .addStringField("account_id")
-      .addDateTimeField("ts")
-      .addDoubleField("amount")
-      .addStringField("country")
-      .addStringField("merchant")
-      .build();
-  /** Accounts: {@code account_id, opened} (the opening instant). */
-  public static final Schema ACCOUNTS_SCHEMA = Schema.builder()
-      .addStringField("account_id")
-      .addDateTimeField("opened")
-      .build();
+  /** Raw transactions: {@code account_id, ts, amount, country, merchant} ({@link AggregateAccountActivity#TRANSACTIONS}). */
+  public static final Schema SCHEMA = AggregateAccountActivity.TRANSACTIONS;
+  /** Accounts: {@code account_id, opened} (the opening instant; {@link AggregateAccountActivity#ACCOUNTS}). */
+  public static final Schema ACCOUNTS_SCHEMA = AggregateAccountActivity.ACCOUNTS;
   static final String[] COUNTRIES = FraudAccounts.COUNTRIES.toArray(new String[0]);
   static final int HISTORY_DAYS = 35;
 

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.runners;
+package dev.batchserve.examples.runners;
 
 import static dev.batchserve.pipelines.runners.RunnerFixtures.assertSamePredictions;
 import static dev.batchserve.pipelines.runners.RunnerFixtures.readJsonl;
@@ -6,10 +6,10 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.is;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.batchserve.pipelines.churn.ChurnPipeline;
-import dev.batchserve.pipelines.churn.TrainChurnModel;
-import dev.batchserve.pipelines.fraud.ScoreFraudTransactions;
-import dev.batchserve.pipelines.recommend.RecommendPipeline;
+import dev.batchserve.examples.churn.ChurnPipeline;
+import dev.batchserve.tools.training.TrainChurnModel;
+import dev.batchserve.examples.fraud.ScoreFraudTransactions;
+import dev.batchserve.examples.recommend.RecommendPipeline;
 import dev.batchserve.tools.training.TrainFraudModel;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,7 @@
-package dev.batchserve.pipelines.churn;
+package dev.batchserve.examples.churn;
 
+import dev.batchserve.tools.samples.ChurnSample;
+import dev.batchserve.tools.training.TrainChurnModel;
 import dev.batchserve.pipelines.OutputShards;
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
@@ -43,7 +45,7 @@ import org.apache.beam.sdk.values.Row;
  * all-or-nothing. Run ids are {@code churn-weekly-<yyyymmdd>}.
  *
  * <pre>
- * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.churn.ChurnPipeline \
+ * mvn -pl examples/jobs exec:java -Dexec.mainClass=dev.batchserve.examples.churn.ChurnPipeline \
  *   -Dexec.args="--runner=DirectRunner --customers=100000 --runDate=2026-11-23"
  * </pre>
  */

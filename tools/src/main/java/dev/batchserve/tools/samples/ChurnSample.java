@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.churn;
+package dev.batchserve.tools.samples;
 
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.InvalidPolicy;
@@ -16,7 +16,8 @@ import org.apache.beam.sdk.values.Row;
  * Deterministic weekly activity per customer for the churn example, with a label drawn from a known
  * logistic ground truth (inactive, unhappy, short-tenure customers churn more) so a model can learn
  * it. Customer {@code i} depends only on {@code (seed, i)}; about 1% of customers have no recorded
- * last order ({@code days_since_last_order} missing), which the spec imputes.
+ * last order ({@code days_since_last_order} missing), which the spec imputes. The churn demo job
+ * (batchserve-examples) generates its customers with it; {@code TrainChurnModel} trains on it.
  *
  * <pre>{@code
  * List<Map<String, Object>> training = ChurnSample.generate(20_000, 7);

@@ -1,5 +1,8 @@
-package dev.batchserve.pipelines.recommend;
+package dev.batchserve.examples.recommend;
 
+import dev.batchserve.tools.samples.RecommendSample;
+import dev.batchserve.models.training.TopKExporter;
+import dev.batchserve.pipelines.recommend.Recommend;
 import dev.batchserve.pipelines.OutputShards;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.pipelines.StoreSinkOptions;
@@ -45,7 +48,7 @@ import org.apache.beam.sdk.values.Row;
  * manifest yet.
  *
  * <pre>
- * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.recommend.RecommendPipeline \
+ * mvn -pl examples/jobs exec:java -Dexec.mainClass=dev.batchserve.examples.recommend.RecommendPipeline \
  *   -Dexec.args="--runner=DirectRunner --users=100000 --items=5000 --runDate=2026-11-28"
  * </pre>
  */

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.recommend;
+package dev.batchserve.examples.recommend;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;

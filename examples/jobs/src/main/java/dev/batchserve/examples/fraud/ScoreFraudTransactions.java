@@ -1,5 +1,6 @@
-package dev.batchserve.pipelines.fraud;
+package dev.batchserve.examples.fraud;
 
+import dev.batchserve.pipelines.fraud.AggregateAccountActivity;
 import dev.batchserve.pipelines.OutputShards;
 import dev.batchserve.pipelines.StoreSinkOptions;
 import dev.batchserve.pipelines.StoreSinks;
@@ -41,7 +42,7 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * each published all-or-nothing.
  *
  * <pre>
- * mvn -pl pipelines exec:java -Dexec.mainClass=dev.batchserve.pipelines.fraud.ScoreFraudTransactions \
+ * mvn -pl examples/jobs exec:java -Dexec.mainClass=dev.batchserve.examples.fraud.ScoreFraudTransactions \
  *   -Dexec.args="--runner=DirectRunner --accounts=2000 --runDate=2026-11-28"
  * </pre>
  */

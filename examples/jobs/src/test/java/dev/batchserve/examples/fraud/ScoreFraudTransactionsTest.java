@@ -1,5 +1,6 @@
-package dev.batchserve.pipelines.fraud;
+package dev.batchserve.examples.fraud;
 
+import dev.batchserve.pipelines.fraud.AggregateAccountActivity;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.is;

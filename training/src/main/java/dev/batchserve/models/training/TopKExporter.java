@@ -1,10 +1,9 @@
-package dev.batchserve.pipelines.recommend;
-
-import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
+package dev.batchserve.models.training;
 
 import dev.batchserve.models.ModelFormat;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.OutputKind;
+import dev.batchserve.models.TopKModelFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -35,24 +34,30 @@ import org.tensorflow.types.TInt32;
  * {@code items [b, k]} (item indices, as float32) and {@code scores [b, k]}: {@code topK(matMul(user,
  * catalog^T) - 1e30 * exclude, k)}. Excluded items score about -1e30, so they rank last; a caller
  * drops them (they appear only when fewer than k items are allowed). The item ids, in index order,
- * are written to {@value #ITEM_IDS} beside the model and covered by the manifest.
+ * are written to {@code item-ids.txt} beside the model and covered by the manifest. The names, the
+ * penalty and the ids file are {@link TopKModelFiles}'s, which the model's readers use too.
  *
  * <pre>{@code
  * TopKExporter.export(catalog.embeddings, catalog.ids, 100, Path.of("/models/recs/1"), "recs-topk", "1");
  * }</pre>
  */
 public final class TopKExporter {
-  public static final String USER = "user";
-  public static final String EXCLUDE = "exclude";
-  public static final String ITEMS = "items";
-  public static final String SCORES = "scores";
-  public static final String ITEM_IDS = "item-ids.txt";
-  /** An excluded item's score is lowered by this much; anything below -EXCLUDED/2 was excluded. */
-  public static final float EXCLUDED = 1e30f;
+  private static final String USER = TopKModelFiles.USER;
+  private static final String EXCLUDE = TopKModelFiles.EXCLUDE;
+  private static final String ITEMS = TopKModelFiles.ITEMS;
+  private static final String SCORES = TopKModelFiles.SCORES;
+  private static final String ITEM_IDS = TopKModelFiles.ITEM_IDS;
+  private static final float EXCLUDED = TopKModelFiles.EXCLUDED;
 
   private TopKExporter() {}
 
-  /** Writes the SavedModel, {@value #ITEM_IDS} and the manifest into {@code dir} (empty or absent). */
+  private static void checkArgument(boolean ok, String format, Object... args) {
+    if (!ok) {
+      throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, format, args));
+    }
+  }
+
+  /** Writes the SavedModel, the item ids file and the manifest into {@code dir} (empty or absent). */
   public static ModelManifest export(float[][] catalog, List<String> itemIds, int k, Path dir, String name, String version) {
     checkArgument(catalog.length > 0, "the catalog must have items");
     checkArgument(itemIds.size() == catalog.length,
@@ -106,13 +111,8 @@ public final class TopKExporter {
     return manifest;
   }
 
-  /** The item ids of an exported model directory, in index order. */
+  /** The item ids of an exported model directory, in index order ({@link TopKModelFiles#readItemIds}). */
   public static List<String> readItemIds(Path dir) {
-    try {
-      return Files.readAllLines(dir.resolve(ITEM_IDS), StandardCharsets.UTF_8).stream()
-          .filter(s -> !s.isEmpty()).collect(java.util.stream.Collectors.toList());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + dir.resolve(ITEM_IDS), e);
-    }
+    return TopKModelFiles.readItemIds(dir);
   }
 }

@@ -1,5 +1,7 @@
-package dev.batchserve.pipelines.churn;
+package dev.batchserve.examples.churn;
 
+import dev.batchserve.tools.samples.ChurnSample;
+import dev.batchserve.tools.training.TrainChurnModel;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.is;

@@ -1,4 +1,4 @@
-package dev.batchserve.pipelines.recommend;
+package dev.batchserve.tools.samples;
 
 import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Preconditions.checkArgument;
 
@@ -17,7 +17,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 /**
  * Deterministic data for the recommendations example: an item catalog ({@code items x 64}
  * embeddings with a popularity), and users with an embedding and past purchases; about 5% of users
- * are new (no embedding: cold start) and get the popularity list.
+ * are new (no embedding: cold start) and get the popularity list. The recommendations demo job
+ * (batchserve-examples), the tests of the recommendations transform and its benchmark use it.
  *
  * <p>Embedding components are multiples of 1/8 in [-1, 1], so every dot product is a multiple of
  * 1/64 below 64 and exact in float32: TensorFlow's matMul and a plain-Java loop give bit-identical
@@ -32,7 +33,11 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public final class RecommendSample {
   public static final int DIM = 64;
   public static final int MAX_PURCHASES = 20;
-  /** A user: id, embedding (null for a new user) and purchased item ids. */
+  /**
+   * A user: id, embedding (null for a new user) and purchased item ids; the recommendations
+   * transform's user schema ({@code dev.batchserve.pipelines.recommend.Recommend.USER_SCHEMA}, in
+   * batchserve-pipelines, above this module), which a test there holds this one to.
+   */
   public static final Schema USER_SCHEMA = Schema.builder()
       .addStringField("user_id")
       .addNullableField("embedding", FieldType.array(FieldType.FLOAT))

@@ -1,5 +1,6 @@
-package dev.batchserve.pipelines.recommend;
+package dev.batchserve.examples.recommend;
 
+import dev.batchserve.tools.samples.RecommendSample;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
