@@ -46,6 +46,8 @@ help:
 	@echo "Variables: INPUT=$(INPUT) MODEL=$(MODEL) OUTPUT=$(OUTPUT) RUNNER=$(RUNNER) RUN_DATE=$(RUN_DATE) RUN_ARGS='--batchSize=512 ...'"
 	@echo "After 'make build' every verb also runs without make or Maven: bin/batchserve --help"
 
+# Writes pipelines/target/classpath.txt and tools/target/classpath.txt (batchserve-tools: the verbs
+# sample, train and flink), the class paths bin/batchserve runs on.
 build:
 	@echo "==> Building and installing the modules (tests skipped; 'make test' runs them)"
 	$(MVN) install -DskipTests
@@ -215,7 +217,7 @@ endef
 bench-runners: build
 	$(BENCH_RUNNERS)
 
-# The other worked examples and the config-driven job.
+# The other worked examples (batchserve-examples, examples/jobs) and the config-driven job.
 JOB       ?= pipelines/src/main/resources/jobs/fraud-daily.yaml
 USERS     ?= 10000
 ITEMS     ?= 2000
@@ -224,12 +226,14 @@ CUSTOMERS ?= 10000
 # RUNNER=FlinkRunner runs the job on Flink embedded (FLINK_MASTER=[local]) or a cluster
 # (FLINK_MASTER=host:port) in a forked JVM, like run-flink; any other runner runs in exec:java.
 ifeq ($(RUNNER),FlinkRunner)
-RUN_MAIN = $(MVN) -Pflink -pl pipelines exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
+RUN_MAIN = $(MVN) -Pflink -pl examples/jobs exec:exec -Dexec.executable=java -Dexec.workingdir=$(CURDIR) \
   -Dexec.args="-cp %classpath $(1) --runner=FlinkRunner --flinkMaster=$(FLINK_MASTER) --parallelism=2 $(2)"
 else ifeq ($(RUNNER),SparkRunner)
-RUN_MAIN = $(SPARK_JAVA) -Dexec.args="$(SPARK_OPENS) -cp %classpath $(1) --runner=SparkRunner --sparkMaster=$(SPARK_MASTER) $(2)"
+# The job's Spark class path (pipelines -Pspark) plus the examples and batchserve-tools (make build writes
+# tools/target/classpath.txt).
+RUN_MAIN = $(SPARK_JAVA) -Dexec.args="$(SPARK_OPENS) -cp %classpath:$(CURDIR)/examples/jobs/target/classes:$(CURDIR)/tools/target/classes:$$(cat $(CURDIR)/tools/target/classpath.txt) $(1) --runner=SparkRunner --sparkMaster=$(SPARK_MASTER) $(2)"
 else
-RUN_MAIN = $(PIPELINES) -Dexec.mainClass=$(1) -Dexec.args="--runner=$(RUNNER) $(2)"
+RUN_MAIN = $(MVN) -pl examples/jobs exec:java -Dexec.mainClass=$(1) -Dexec.args="--runner=$(RUNNER) $(2)"
 endif
 
 run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json $(if $(filter FlinkRunner,$(RUNNER)),$(FLINK_CLASSPATH_FILE))
@@ -240,13 +244,13 @@ run-job: build $(SAMPLE_DIR)/accounts.csv $(MODEL_DIR)/model-manifest.json $(if 
 # (the fraud job serves the view fraud_risk(account_id, risk_score, score_date, model_version));
 # churn to BigQuery: RUN_ARGS="--bigQueryTable=project:dataset.churn --tempLocation=gs://bucket/tmp".
 run-fraud-transactions: build $(MODEL_DIR)/model-manifest.json
-	$(call RUN_MAIN,dev.batchserve.pipelines.fraud.ScoreFraudTransactions,--accounts=$(ACCOUNTS) --model=$(abspath $(MODEL_DIR)) --fraudTxOutput=$(abspath $(WORK))/predictions/fraud-transactions --runDate=$(RUN_DATE) $(RUN_ARGS))
+	$(call RUN_MAIN,dev.batchserve.examples.fraud.ScoreFraudTransactions,--accounts=$(ACCOUNTS) --model=$(abspath $(MODEL_DIR)) --fraudTxOutput=$(abspath $(WORK))/predictions/fraud-transactions --runDate=$(RUN_DATE) $(RUN_ARGS))
 
 run-recommend: build
-	$(call RUN_MAIN,dev.batchserve.pipelines.recommend.RecommendPipeline,--users=$(USERS) --items=$(ITEMS) --recsModel=$(abspath $(WORK))/models/recs-topk/1 --recsOutput=$(abspath $(WORK))/predictions/recs --runDate=$(RUN_DATE) $(RUN_ARGS))
+	$(call RUN_MAIN,dev.batchserve.examples.recommend.RecommendPipeline,--users=$(USERS) --items=$(ITEMS) --recsModel=$(abspath $(WORK))/models/recs-topk/1 --recsOutput=$(abspath $(WORK))/predictions/recs --runDate=$(RUN_DATE) $(RUN_ARGS))
 
 run-churn: build
-	$(call RUN_MAIN,dev.batchserve.pipelines.churn.ChurnPipeline,--customers=$(CUSTOMERS) --churnModel=$(abspath $(WORK))/models/churn-logistic/1 --churnOutput=$(abspath $(WORK))/predictions/churn --runDate=$(RUN_DATE) $(RUN_ARGS))
+	$(call RUN_MAIN,dev.batchserve.examples.churn.ChurnPipeline,--customers=$(CUSTOMERS) --churnModel=$(abspath $(WORK))/models/churn-logistic/1 --churnOutput=$(abspath $(WORK))/predictions/churn --runDate=$(RUN_DATE) $(RUN_ARGS))
 
 # Serving and freshness.
 REDIS    ?= 127.0.0.1:6379

@@ -10,8 +10,8 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.ingest.ReadRecords;
 import dev.batchserve.transforms.keys.KeyedPrediction;
@@ -32,10 +32,10 @@ import java.util.stream.Stream;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.runners.TransformHierarchy;
-import org.apache.beam.sdk.transforms.GroupByKey;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.KV;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -57,7 +57,7 @@ public class BatchScoringPipelineTest {
   private static Path csv;
   private static Path shuffledCsv;
   private static Path parquet;
-  private static dev.batchserve.pipelines.TrainingSet.Trained trained;
+  private static dev.batchserve.tools.training.TrainingSet.Trained trained;
   /** Scores computed outside Beam: the saved spec's transform, then the MLP's plain-Java forward pass. */
   private static HashMap<String, Float> reference;
   private static List<Map<String, Object>> sample;

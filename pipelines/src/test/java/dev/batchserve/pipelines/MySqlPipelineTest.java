@@ -5,8 +5,8 @@ import static org.hamcrest.Matchers.closeTo;
 import static org.hamcrest.Matchers.is;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.testing.MariaDbServer;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -3,8 +3,8 @@ package dev.batchserve.pipelines;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
-import dev.batchserve.pipelines.churn.ChurnSample;
-import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.tools.samples.ChurnSample;
+import dev.batchserve.tools.samples.FraudSample;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.nio.charset.StandardCharsets;
 import org.junit.Test;

@@ -10,8 +10,8 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.pipelines.churn.ChurnSample;
-import dev.batchserve.pipelines.churn.TrainChurnModel;
+import dev.batchserve.tools.samples.ChurnSample;
+import dev.batchserve.tools.training.TrainChurnModel;
 import dev.batchserve.pipelines.monitoring.RunReport;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.io.BufferedWriter;
@@ -54,7 +54,7 @@ public class SegmentModelsPipelineTest {
     global = models.resolve("churn/1");
     eu = models.resolve("churn-eu/1");
     us = models.resolve("churn-us/1");
-    Map<Path, dev.batchserve.pipelines.TrainingSet.Trained> trained = new LinkedHashMap<>();
+    Map<Path, dev.batchserve.models.training.MlpWeights> trained = new LinkedHashMap<>();
     trained.put(global, TrainChurnModel.train(global, 1500, 7, "1"));
     trained.put(eu, TrainChurnModel.train(eu, 1500, 11, "eu-1"));
     trained.put(us, TrainChurnModel.train(us, 1500, 13, "us-1"));
@@ -75,8 +75,8 @@ public class SegmentModelsPipelineTest {
       // Each model's own spec, as saved in its directory.
       FeatureSpec spec = FeatureSpec.read(model.resolve(TrainChurnModel.SPEC_FILE).toString());
       String key = (String) row.get(ChurnSample.KEY);
-      REFERENCE.put(key, trained.get(model).weights.predict(spec.transform(row).vector())[0]);
-      VERSION.put(key, trained.get(model).manifest.getVersion());
+      REFERENCE.put(key, trained.get(model).predict(spec.transform(row).vector())[0]);
+      VERSION.put(key, dev.batchserve.models.ModelManifest.read(model).getVersion());
     }
   }
 

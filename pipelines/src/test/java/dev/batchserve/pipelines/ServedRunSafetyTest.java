@@ -12,11 +12,11 @@ import static org.junit.Assert.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
 import dev.batchserve.pipelines.monitoring.CheckStaleness;
 import dev.batchserve.pipelines.monitoring.QualityFile;
 import dev.batchserve.pipelines.monitoring.RunReport;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.sink.FileSink;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.ByteArrayOutputStream;

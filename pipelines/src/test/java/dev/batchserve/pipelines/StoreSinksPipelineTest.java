@@ -8,8 +8,8 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.redis.RedisEndpoint;
 import dev.batchserve.transforms.redis.RedisPredictionStore;
 import dev.batchserve.transforms.redis.RedisSink;

@@ -19,6 +19,7 @@ import dev.batchserve.models.training.MlpTrainer;
 import dev.batchserve.models.training.MlpWeights;
 import dev.batchserve.pipelines.monitoring.QualityFile;
 import dev.batchserve.pipelines.monitoring.RunReport;
+import dev.batchserve.tools.training.TrainingSet;
 import dev.batchserve.transforms.features.DatePart;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.features.SaveSpecToModel;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.models.cli.Tools;
-import dev.batchserve.pipelines.fraud.FraudSample;
+import dev.batchserve.tools.samples.FraudSample;
 import dev.batchserve.transforms.features.AnalyzeFeatures;
 import dev.batchserve.transforms.features.Feature;
 import dev.batchserve.transforms.features.FeatureSpec;

@@ -2,8 +2,8 @@ package dev.batchserve.pipelines.bench;
 
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.pipelines.BatchScoringOptions;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

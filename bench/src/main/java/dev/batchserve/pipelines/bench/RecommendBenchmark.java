@@ -13,9 +13,10 @@ import dev.batchserve.models.cli.Tools;
 import dev.batchserve.models.tensorflow.TensorFlowModel;
 import dev.batchserve.models.tensorflow.TensorFlowOptions;
 import dev.batchserve.pipelines.recommend.Recommend;
-import dev.batchserve.pipelines.recommend.RecommendPipeline;
-import dev.batchserve.pipelines.recommend.RecommendSample;
-import dev.batchserve.pipelines.recommend.TopKExporter;
+import dev.batchserve.examples.recommend.RecommendPipeline;
+import dev.batchserve.tools.samples.RecommendSample;
+import dev.batchserve.models.TopKModelFiles;
+import dev.batchserve.models.training.TopKExporter;
 import dev.batchserve.transforms.keys.Fallback;
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Prediction;
@@ -193,10 +194,10 @@ public final class RecommendBenchmark {
   static double rawGraphSeconds(SavedModelBundle bundle, ScoredUsers users, Sizes s, boolean matmulOnly) {
     Signature sig = bundle.signatures().stream().filter(x -> x.key().equals(ModelManifest.DEFAULT_SIGNATURE))
         .findFirst().orElseThrow(() -> new IllegalStateException("no serving_default signature"));
-    String userTensor = sig.getInputs().get(TopKExporter.USER).name;
-    String excludeTensor = sig.getInputs().get(TopKExporter.EXCLUDE).name;
-    String itemsTensor = sig.getOutputs().get(TopKExporter.ITEMS).name;
-    String scoresTensor = sig.getOutputs().get(TopKExporter.SCORES).name;
+    String userTensor = sig.getInputs().get(TopKModelFiles.USER).name;
+    String excludeTensor = sig.getInputs().get(TopKModelFiles.EXCLUDE).name;
+    String itemsTensor = sig.getOutputs().get(TopKModelFiles.ITEMS).name;
+    String scoresTensor = sig.getOutputs().get(TopKModelFiles.SCORES).name;
     String matmul = matmulOp(bundle);
     Map<Integer, TFloat32> zeroMasks = new HashMap<>();
     try {
@@ -237,7 +238,7 @@ public final class RecommendBenchmark {
     float[] product = new float[n * s.items];
     try (TFloat32 u = TFloat32.tensorOf(Shape.of(n, s.dim), DataBuffers.of(flatten(users.embeddings, 0, n, s.dim),
             true, false));
-        Result r = bundle.session().runner().feed(sig.getInputs().get(TopKExporter.USER).name, u)
+        Result r = bundle.session().runner().feed(sig.getInputs().get(TopKModelFiles.USER).name, u)
             .fetch(matmulOp(bundle)).run()) {
       ((TFloat32) r.get(0)).copyTo(DataBuffers.of(product, false, false));
     }
@@ -283,8 +284,8 @@ public final class RecommendBenchmark {
           exclude[i][idx] = 1f;
         }
       }
-      Map<String, float[][]> out = model.predictNamed(Map.of(TopKExporter.USER, u, TopKExporter.EXCLUDE, exclude));
-      sink += out.get(TopKExporter.SCORES)[0][0];
+      Map<String, float[][]> out = model.predictNamed(Map.of(TopKModelFiles.USER, u, TopKModelFiles.EXCLUDE, exclude));
+      sink += out.get(TopKModelFiles.SCORES)[0][0];
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
     if (Float.isNaN(sink)) {

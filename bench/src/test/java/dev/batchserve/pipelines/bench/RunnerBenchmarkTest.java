@@ -7,7 +7,7 @@ import static org.hamcrest.Matchers.is;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.batchserve.pipelines.runners.FlinkClusterClasspath;
+import dev.batchserve.tools.flink.FlinkClusterClasspath;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;

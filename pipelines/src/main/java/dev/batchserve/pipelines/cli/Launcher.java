@@ -1,15 +1,13 @@
 package dev.batchserve.pipelines.cli;
 
+import dev.batchserve.models.cli.LauncherVerb;
 import dev.batchserve.models.cli.ModelCli;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.OptionArgs;
 import dev.batchserve.pipelines.RunSummary;
 import dev.batchserve.pipelines.config.ConfigJob;
-import dev.batchserve.pipelines.fraud.GenerateFraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
 import dev.batchserve.pipelines.monitoring.CheckStaleness;
-import dev.batchserve.pipelines.runners.FlinkClusterCli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -20,8 +18,12 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.ServiceLoader;
 import java.util.logging.Level;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.io.FileSystems;
@@ -34,7 +36,9 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * One entry point for every verb, run by {@code bin/batchserve} with the class path the build
  * wrote (no Maven at run time). Each subcommand calls the existing main's logic; a failure prints
  * one line naming its cause and what to do, then the run's summary, and exits with the code of its
- * {@link Failure} class; the stack trace goes to the log file ({@link LauncherLogging}).
+ * {@link Failure} class; the stack trace goes to the log file ({@link LauncherLogging}). Verbs of other
+ * modules ({@code sample}, {@code train}, {@code flink} from batchserve-tools) are {@link LauncherVerb}s
+ * found on the class path; this module's main code never refers to them.
  *
  * <pre>
  * bin/batchserve score --input=my.csv --model=work/models/fraud-mlp/1 --output=work/predictions/fraud
@@ -44,38 +48,33 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * </pre>
  */
 public final class Launcher {
-  static final String USAGE = String.join(System.lineSeparator(),
-      "usage: batchserve [--verbose] <verb> [arguments]",
-      "",
-      "verbs:",
-      "  score [--input=... --model=... --output=... --runDate=YYYY-MM-DD ...]",
-      "                    score a file (or JDBC/BigQuery source) with a model; publishes under --output",
-      "                    runs on Flink embedded (parallelism = cores) unless --runner=DirectRunner (or another) is given",
-      "                    `batchserve score --help` lists every option with its default",
-      "  job --config=FILE [--runDate=...] [overrides]   the config-driven job (a YAML job file)",
-      "  lookup KEY --redis host:port [--prefix p] [--db n] [--password-env VAR | --password-file F] [--tls]",
-      "                    a served prediction from Redis, with how long ago its run was published (JSON)",
-      "  check-staleness --output=DIR [--interval=daily|hourly] [--sla=PT36H] [--alertWebhook=URL] [--json]",
-      "                    whether the latest run was published within the SLA (age since its publish)",
-      "  model inspect|verify DIR        show / check a model directory",
-      "  fit-spec --input=FILE --template=T.json --out=feature-spec.json [--format=csv|jsonl|parquet]",
-      "                    fit a feature-spec template on your data file",
-      "  train --input=FILE --label=COL --modelDir=DIR --name=N (--template=T.json | --spec=S.json)",
-      "        [--model=linear|mlp] [--hidden=16] [--export=linear|onnx|tensorflow] [--version=V] [--epochs=40]",
-      "                    train the built-in linear or MLP model on your labelled file; writes model, spec, manifest",
-      "  train [--modelDir=DIR] [--accounts=N] [--seed=N] [--version=V]   (no --input) the demo fraud TF model",
-      "  manifest DIR [--name=N --version=V --format=onnx|tensorflow|linear|xgboost] [--inputFeatures=a,b]",
-      "                    write the manifest of a model made elsewhere, or re-hash an existing one",
-      "  sample [--out=DIR] [--accounts=N] [--seed=N]   write the fraud sample (CSV and Parquet)",
-      "  flink up|down|status --dir=DIR [--pom=flink/pom.xml] [--taskManagers=N]   a local Flink session cluster",
-      "  help              this text",
-      "  VERB --help       that verb's options and their defaults (--name=value and --name value both work)",
-      "",
+  /** The verbs that live in batchserve-tools, out of the production artifacts ({@link LauncherVerb}). */
+  static final Map<String, String> TOOL_VERBS = Map.of("sample", "batchserve-tools", "train", "batchserve-tools",
+      "flink", "batchserve-tools");
+
+  private static final List<String> VERBS = List.of(
+      "score [--input=... --model=... --output=... --runDate=YYYY-MM-DD ...]",
+      "                  score a file (or JDBC/BigQuery source) with a model; publishes under --output",
+      "                  runs on Flink embedded (parallelism = cores) unless --runner=DirectRunner (or another) is given",
+      "                  `batchserve score --help` lists every option with its default",
+      "job --config=FILE [--runDate=...] [overrides]   the config-driven job (a YAML job file)",
+      "lookup KEY --redis host:port [--prefix p] [--db n] [--password-env VAR | --password-file F] [--tls]",
+      "                  a served prediction from Redis, with how long ago its run was published (JSON)",
+      "check-staleness --output=DIR [--interval=daily|hourly] [--sla=PT36H] [--alertWebhook=URL] [--json]",
+      "                  whether the latest run was published within the SLA (age since its publish)",
+      "model inspect|verify DIR        show / check a model directory",
+      "fit-spec --input=FILE --template=T.json --out=feature-spec.json [--format=csv|jsonl|parquet]",
+      "                  fit a feature-spec template on your data file",
+      "manifest DIR [--name=N --version=V --format=onnx|tensorflow|linear|xgboost] [--inputFeatures=a,b]",
+      "                  write the manifest of a model made elsewhere, or re-hash an existing one");
+
+  private static final String EXIT_CODES = String.join(System.lineSeparator(),
       "exit codes:",
       "  0   success (lookup: the key has a prediction; check-staleness: fresh)",
       "  1   lookup: the lookup fell back (the JSON says why)",
       "  2   check-staleness: stale or nothing published; lookup: usage error",
-      "  10  bad input or configuration (unknown option, input that matches no file, bad job file)",
+      "  10  bad input or configuration (unknown option, input that matches no file, bad job file,",
+      "      a verb whose module is not on the class path)",
       "  11  model problem (missing or incomplete model directory, failed integrity check, load failure)",
       "  12  store unreachable (Redis or PostgreSQL did not answer)",
       "  13  circuit breaker tripped (quality or drift out of bounds; nothing published)",
@@ -85,6 +84,35 @@ public final class Launcher {
       "The terminal gets batchserve's own lines and the run summary; everything else (Flink, Beam, Hadoop,",
       "TensorFlow) and every stack trace goes to the log file named at the start",
       "(BATCHSERVE_LOG_DIR, default work/logs). --verbose (or BATCHSERVE_VERBOSE=1) shows it all.");
+
+  /**
+   * The help text: the launcher's own verbs, then each {@link LauncherVerb} found on the class path
+   * (batchserve-tools adds sample, train and flink), then the tool verbs that are missing.
+   */
+  static String usage(Map<String, LauncherVerb> found) {
+    List<String> lines = new ArrayList<>(List.of("usage: batchserve [--verbose] <verb> [arguments]", "", "verbs:"));
+    VERBS.forEach(v -> lines.add("  " + v));
+    found.values().forEach(v -> v.summary().forEach(l -> lines.add("  " + l)));
+    List<String> missing = TOOL_VERBS.keySet().stream().filter(v -> !found.containsKey(v)).sorted()
+        .collect(java.util.stream.Collectors.toList());
+    if (!missing.isEmpty()) {
+      lines.add("  " + String.join(", ", missing) + "   (in batchserve-tools, not on the class path: make build)");
+    }
+    lines.add("  help              this text");
+    lines.add("  VERB --help       that verb's options and their defaults (--name=value and --name value both work)");
+    lines.add("");
+    lines.add(EXIT_CODES);
+    return String.join(System.lineSeparator(), lines);
+  }
+
+  /** Every {@link LauncherVerb} on the launcher's class path, by name (the first one of a name wins). */
+  static Map<String, LauncherVerb> foundVerbs() {
+    Map<String, LauncherVerb> verbs = new LinkedHashMap<>();
+    for (LauncherVerb v : ServiceLoader.load(LauncherVerb.class, Launcher.class.getClassLoader())) {
+      verbs.putIfAbsent(v.name(), v);
+    }
+    return verbs;
+  }
 
   private Launcher() {}
 
@@ -110,12 +138,18 @@ public final class Launcher {
   }
 
   /**
-   * Runs one verb; returns its exit code. Every verb but {@code score} (Beam's options) is a
-   * picocli command ({@link dev.batchserve.models.cli.Tools}) with its own {@code --help}.
+   * Runs one verb with the {@link LauncherVerb}s on the class path; returns its exit code. Every
+   * verb but {@code score} (Beam's options) is a picocli command ({@link dev.batchserve.models.cli.Tools})
+   * with its own {@code --help}.
    */
   static int run(String[] args, Path log, PrintStream out, PrintStream err) {
+    return run(args, log, out, err, foundVerbs());
+  }
+
+  /** {@link #run(String[], Path, PrintStream, PrintStream)} with the given plug-in verbs. */
+  static int run(String[] args, Path log, PrintStream out, PrintStream err, Map<String, LauncherVerb> verbs) {
     if (args.length == 0 || Arrays.asList("help", "--help", "-h").contains(args[0])) {
-      (args.length == 0 ? err : out).println(USAGE);
+      (args.length == 0 ? err : out).println(usage(verbs));
       return args.length == 0 ? Failure.INPUT_OR_CONFIG.code : 0;
     }
     String verb = args[0];
@@ -141,22 +175,23 @@ public final class Launcher {
         case "model":
           int m = ModelCli.run(rest, out, err);
           return m == ModelCli.OK ? 0 : m == ModelCli.INVALID ? Failure.MODEL.code : Failure.INPUT_OR_CONFIG.code;
-        case "sample":
-          return usageIsInputError(GenerateFraudSample.run(rest, out, err));
-        case "train":
-          if (Arrays.stream(rest).anyMatch(r -> r.startsWith("--input=") || r.equals("--input"))) {
-            return usageIsInputError(OwnModelTools.train(rest, out, err));
-          }
-          return usageIsInputError(TrainFraudModel.run(rest, out, err));
         case "fit-spec":
           return usageIsInputError(OwnModelTools.fitSpec(rest, out, err));
         case "manifest":
           return usageIsInputError(OwnModelTools.manifest(rest, out, err));
-        case "flink":
-          return usageIsInputError(FlinkClusterCli.run(rest, out, err));
         default:
+          LauncherVerb plugged = verbs.get(verb);
+          if (plugged != null) {
+            return usageIsInputError(plugged.run(rest, out, err));
+          }
+          if (TOOL_VERBS.containsKey(verb)) {
+            err.println("batchserve: verb '" + verb + "' is in " + TOOL_VERBS.get(verb) + ", which is not on the"
+                + " class path: build with 'make build' (bin/batchserve then adds tools/target/classes) or put "
+                + TOOL_VERBS.get(verb) + " on the class path (exit " + Failure.INPUT_OR_CONFIG.code + ")");
+            return Failure.INPUT_OR_CONFIG.code;
+          }
           err.println("batchserve: unknown verb '" + verb + "'");
-          err.println(USAGE);
+          err.println(usage(verbs));
           return Failure.INPUT_OR_CONFIG.code;
       }
     } catch (LaunchException e) {

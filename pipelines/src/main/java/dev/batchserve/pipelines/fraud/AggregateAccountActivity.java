@@ -4,8 +4,8 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.transforms.values.DeadLetter;
 import dev.batchserve.transforms.values.Reasons;
-import dev.batchserve.transforms.values.TransformResult;
 import dev.batchserve.transforms.values.RunInfo;
+import dev.batchserve.transforms.values.TransformResult;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,8 +22,8 @@ import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.schemas.Schema.FieldType;
+import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -41,8 +41,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 /**
  * Turns raw transactions into the per-account 30-day features of the fraud model: one
  * {@code KV<account_id, Row>} per account with at least one transaction in the run's 30-day window,
- * with the columns {@link FraudSample#COLUMNS} describe (without the label), so the demo model scores
- * them as it scores the sample.
+ * with the columns of the fraud sample ({@code dev.batchserve.tools.samples.FraudSample#COLUMNS} in
+ * batchserve-tools, without the label), so the demo model scores them as it scores the sample.
  *
  * <p>Windows end at the run's window end ({@link RunInfo#windowEnd()}, exclusive) and start 1, 7 and
  * 30 days earlier (inclusive). Per account: transaction counts over 1/7/30 days; amount mean, max
@@ -70,9 +70,26 @@ public final class AggregateAccountActivity
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.fraud.aggregate";
 
-  /** The output rows: {@link FraudSample#COLUMNS} without the label. */
+  /**
+   * Raw transactions as it reads them: {@code account_id, ts, amount, country, merchant} (other
+   * columns may follow; {@code ts} may also be epoch millis or ISO-8601 text).
+   */
+  public static final Schema TRANSACTIONS = Schema.builder()
+      .addStringField(FraudAccounts.KEY)
+      .addDateTimeField("ts")
+      .addDoubleField("amount")
+      .addStringField("country")
+      .addStringField("merchant")
+      .build();
+  /** The accounts table as {@link #withAccounts} reads it: {@code account_id, opened} (the opening instant). */
+  public static final Schema ACCOUNTS = Schema.builder()
+      .addStringField(FraudAccounts.KEY)
+      .addDateTimeField("opened")
+      .build();
+
+  /** The output rows: the fraud sample's columns without the label. */
   public static final Schema FEATURES = Schema.builder()
-      .addStringField(FraudSample.KEY)
+      .addStringField(FraudAccounts.KEY)
       .addInt64Field("txn_count_1d")
       .addInt64Field("txn_count_7d")
       .addInt64Field("txn_count_30d")
@@ -86,7 +103,8 @@ public final class AggregateAccountActivity
       .addNullableField("account_age_days", FieldType.INT64)
       .build();
 
-  static final Schema TXN = Schema.builder()
+  /** One in-window transaction as {@link #aggregate} takes it: {@code ts} in epoch millis. */
+  public static final Schema TXN = Schema.builder()
       .addInt64Field("ts")
       .addDoubleField("amount")
       .addStringField("country")
@@ -305,8 +323,12 @@ public final class AggregateAccountActivity
     }
   }
 
-  /** The feature row of one account from its in-window transactions (rows of the internal TXN schema). */
-  static Row aggregate(String account, List<Row> txns, @Nullable Long openedMillis, long end) {
+  /**
+   * The feature row of one account from its in-window transactions (rows of {@link #TXN}), computed
+   * outside Beam exactly as the transform computes it: for checking a run, or an online path that
+   * must agree with the batch features.
+   */
+  public static Row aggregate(String account, List<Row> txns, @Nullable Long openedMillis, long end) {
     List<Row> sorted = new ArrayList<>(txns);
     sorted.sort(Comparator.<Row>comparingLong(r -> r.getInt64("ts"))
         .thenComparing(r -> r.getString("merchant"))

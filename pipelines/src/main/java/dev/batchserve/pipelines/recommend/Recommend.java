@@ -5,6 +5,7 @@ import static org.apache.beam.vendor.guava.v32_1_2_jre.com.google.common.base.Pr
 
 import dev.batchserve.models.ModelHandle;
 import dev.batchserve.models.SharedModelCache;
+import dev.batchserve.models.TopKModelFiles;
 import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelStaging;
@@ -24,6 +25,8 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.schemas.Schema.FieldType;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -38,8 +41,9 @@ import org.apache.beam.sdk.values.TupleTagList;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * Top-k recommendations per user with a model exported by {@link TopKExporter}: {@code KV<user,
- * Row>} (rows of {@link RecommendSample#USER_SCHEMA}: embedding and purchased item ids) to one
+ * Top-k recommendations per user with a top-k model ({@link TopKModelFiles}, exported by
+ * batchserve-training's {@code TopKExporter}): {@code KV<user, Row>} (rows of {@link #USER_SCHEMA}:
+ * embedding and purchased item ids) to one
  * {@code KV<user, Prediction>} per user whose {@code items} are item ids, best first, and {@code
  * scores} their scores.
  *
@@ -66,6 +70,15 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public final class Recommend extends PTransform<PCollection<KV<String, Row>>, Recommend.Result> {
   private static final long serialVersionUID = 1L;
   public static final String METRICS_NAMESPACE = "batchserve.recommend";
+  /**
+   * A user row: id, embedding (null for a new user: cold start) and purchased item ids. Only
+   * {@code embedding} and {@code purchased} are read, by name; other fields may follow.
+   */
+  public static final Schema USER_SCHEMA = Schema.builder()
+      .addStringField("user_id")
+      .addNullableField("embedding", FieldType.array(FieldType.FLOAT))
+      .addArrayField("purchased", FieldType.STRING)
+      .build();
 
   private final String modelUri;
   private @Nullable RunInfo run;

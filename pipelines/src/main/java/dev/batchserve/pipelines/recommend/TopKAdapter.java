@@ -5,6 +5,7 @@ import dev.batchserve.models.ModelInputException;
 import dev.batchserve.models.ModelManifest;
 import dev.batchserve.models.ModelSignature;
 import dev.batchserve.models.TensorInfo;
+import dev.batchserve.models.TopKModelFiles;
 import dev.batchserve.transforms.features.FeatureVector;
 import dev.batchserve.transforms.inference.BatchInfer;
 import dev.batchserve.transforms.inference.ModelAdapter;
@@ -20,10 +21,11 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * Runs a top-k model exported by {@link TopKExporter} in {@link BatchInfer}: one record per user,
+ * Runs a top-k model ({@link TopKModelFiles}: exported by batchserve-training's
+ * {@code TopKExporter}) in {@link BatchInfer}: one record per user,
  * its {@link FeatureVector} the user's embedding followed by the catalog indices of the items the
  * user must not get ({@link Bound#row}); one {@link Prediction} per user whose {@code items} are
- * item ids from the model's {@value TopKExporter#ITEM_IDS}, best first (ties: the lower catalog
+ * item ids from the model's {@value TopKModelFiles#ITEM_IDS}, best first (ties: the lower catalog
  * index, as TensorFlow's {@code topK}), and {@code scores} their scores. Excluded items are dropped,
  * so a user who bought most of the catalog gets fewer than k items.
  *
@@ -52,32 +54,32 @@ public final class TopKAdapter implements ModelAdapter {
   public Bound adapt(Model model, ModelManifest manifest, @Nullable Path modelDir) {
     if (modelDir == null) {
       throw new IllegalArgumentException("a top-k model needs its model directory for "
-          + TopKExporter.ITEM_IDS + ": give BatchInfer the directory TopKExporter wrote, not a code model");
+          + TopKModelFiles.ITEM_IDS + ": give BatchInfer the directory TopKExporter wrote, not a code model");
     }
     return bind(model, modelDir);
   }
 
   /**
    * Checks that {@code model}, loaded from {@code dir}, is a top-k model exported by
-   * {@link TopKExporter}, and reads its item ids.
+   * {@code TopKExporter} (batchserve-training), and reads its item ids.
    *
    * @throws IllegalArgumentException naming what the model has instead
    */
   public static Bound bind(Model model, Path dir) {
     ModelSignature sig = model.signature();
-    TensorInfo user = sig.input(TopKExporter.USER);
-    TensorInfo exclude = sig.input(TopKExporter.EXCLUDE);
+    TensorInfo user = sig.input(TopKModelFiles.USER);
+    TensorInfo exclude = sig.input(TopKModelFiles.EXCLUDE);
     if (user == null || exclude == null
-        || sig.output(TopKExporter.ITEMS) == null || sig.output(TopKExporter.SCORES) == null) {
+        || sig.output(TopKModelFiles.ITEMS) == null || sig.output(TopKModelFiles.SCORES) == null) {
       throw new IllegalArgumentException("model " + dir + " is not a top-k model exported by TopKExporter"
           + " (inputs user, exclude; outputs items, scores), but has inputs " + sig.getInputs()
           + ", outputs " + sig.getOutputs());
     }
-    List<String> itemIds = TopKExporter.readItemIds(dir);
+    List<String> itemIds = TopKModelFiles.readItemIds(dir);
     long catalog = exclude.lastDimension();
     if (catalog != itemIds.size() || catalog > MAX_ITEMS) {
       throw new IllegalArgumentException("model " + dir + " has " + itemIds.size() + " item ids in "
-          + TopKExporter.ITEM_IDS + " and an exclude input of " + catalog + " items; re-export it with"
+          + TopKModelFiles.ITEM_IDS + " and an exclude input of " + catalog + " items; re-export it with"
           + " TopKExporter (one id per catalog item, at most " + MAX_ITEMS + " items)");
     }
     return new Bound(model, (int) user.lastDimension(), itemIds);
@@ -158,9 +160,9 @@ public final class TopKAdapter implements ModelAdapter {
           exclude[i][item] = 1f;
         }
       }
-      Map<String, float[][]> out = model.predictNamed(Map.of(TopKExporter.USER, user, TopKExporter.EXCLUDE, exclude));
-      float[][] items = out.get(TopKExporter.ITEMS);
-      float[][] scores = out.get(TopKExporter.SCORES);
+      Map<String, float[][]> out = model.predictNamed(Map.of(TopKModelFiles.USER, user, TopKModelFiles.EXCLUDE, exclude));
+      float[][] items = out.get(TopKModelFiles.ITEMS);
+      float[][] scores = out.get(TopKModelFiles.SCORES);
       float[][] result = new float[n][];
       for (int i = 0; i < n; i++) {
         int k = items[i].length;
@@ -177,7 +179,7 @@ public final class TopKAdapter implements ModelAdapter {
       List<String> ids = new ArrayList<>(k);
       float[] kept = new float[k];
       for (int j = 0; j < k; j++) {
-        if (output[k + j] <= -TopKExporter.EXCLUDED / 2) {
+        if (output[k + j] <= -TopKModelFiles.EXCLUDED / 2) {
           break; // excluded items rank last: only when fewer than k items remain
         }
         kept[ids.size()] = output[k + j];

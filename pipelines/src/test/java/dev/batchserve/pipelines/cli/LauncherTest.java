@@ -7,8 +7,8 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.startsWith;
 
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.testing.RedisServer;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -341,6 +341,22 @@ public class LauncherTest {
         assertThat(m.getKey() + " " + e.getKey(), published.get(e.getKey()),
             org.hamcrest.Matchers.closeTo(e.getValue(), 1e-6));
       }
+    }
+  }
+
+  @Test
+  public void theToolVerbsRunFromBatchserveToolsOnTheLaunchersClassPath() throws Exception {
+    // --help only: writing the sample's Parquet file runs Hadoop's shell commands, absent from this PATH.
+    Result sample = batchserve("sample", "--help");
+    assertThat(sample.toString(), sample.code, is(0));
+    assertThat(sample.toString(), sample.out, containsString("--accounts"));
+    Result train = batchserve("train", "--input=x.csv", "--help");
+    assertThat(train.toString(), train.code, is(0));
+    assertThat(train.toString(), train.out, containsString("--label"));
+    Result help = batchserve("--help");
+    assertThat(help.toString(), help.code, is(0));
+    for (String verb : List.of("sample", "train", "flink")) {
+      assertThat(help.toString(), help.out, containsString("  " + verb + " "));
     }
   }
 

@@ -188,9 +188,9 @@ public class OwnModelToolsTest {
   /** The trained network as train saved it beside the ONNX file (mlp-weights.json, in the manifest). */
   private static dev.batchserve.models.training.MlpWeights mlpOf(Path model) throws Exception {
     assertThat(ModelManifest.read(model).getFiles().stream().map(f -> f.getPath()).collect(Collectors.toList()),
-        org.hamcrest.Matchers.hasItem(OwnModelTools.MLP_WEIGHTS_FILE));
+        org.hamcrest.Matchers.hasItem(dev.batchserve.tools.training.TrainOwnModel.MLP_WEIGHTS_FILE));
     return dev.batchserve.models.training.MlpWeights.fromJson(
-        Files.readString(model.resolve(OwnModelTools.MLP_WEIGHTS_FILE)));
+        Files.readString(model.resolve(dev.batchserve.tools.training.TrainOwnModel.MLP_WEIGHTS_FILE)));
   }
 
   @Test

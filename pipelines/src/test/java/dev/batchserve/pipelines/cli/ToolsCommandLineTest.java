@@ -6,11 +6,11 @@ import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 
 import dev.batchserve.pipelines.config.ConfigJob;
-import dev.batchserve.pipelines.fraud.GenerateFraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
 import dev.batchserve.pipelines.monitoring.CheckStaleness;
-import dev.batchserve.pipelines.runners.FlinkClusterCli;
 import dev.batchserve.pipelines.templates.WriteFlexTemplate;
+import dev.batchserve.tools.flink.FlinkClusterCli;
+import dev.batchserve.tools.samples.GenerateFraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -11,9 +11,9 @@ import static org.junit.Assert.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.batchserve.pipelines.RunSummary;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
 import dev.batchserve.pipelines.schedule.UpstreamMarker;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.features.FeatureSpec;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +42,7 @@ public class JobConfigTest {
   @BeforeClass
   public static void trainAndGenerate() {
     modelDir = TMP.getRoot().toPath().resolve("models/fraud-mlp/1");
-    dev.batchserve.pipelines.TrainingSet.Trained trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
+    dev.batchserve.tools.training.TrainingSet.Trained trained = TrainFraudModel.train(modelDir, 3000, 7, "1");
     List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 42);
     parquet = TMP.getRoot().toPath().resolve("sample/accounts.parquet");
     FraudSample.writeParquet(rows, parquet);
@@ -263,7 +263,8 @@ public class JobConfigTest {
         "--bigQueryTable=my-project:serving.fraud", "--bigQueryTempLocation=gs://bucket/tmp"));
     dev.batchserve.pipelines.BatchScoringOptions o = job.toOptions(null);
     assertThat(o.getBigQueryTable(), is("my-project:serving.fraud"));
-    assertThat(o.getJdbcViewColumns(), is(dev.batchserve.pipelines.fraud.ScoreFraudTransactions.JDBC_VIEW_COLUMNS));
+    assertThat(o.getJdbcViewColumns(),
+        is(Map.of("account_id", "key", "risk_score", "score", "score_date", "run_date", "model_version", "model_version")));
   }
 
   @Test

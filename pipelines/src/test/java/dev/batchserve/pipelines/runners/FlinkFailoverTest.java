@@ -13,8 +13,9 @@ import static org.junit.Assert.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
+import dev.batchserve.tools.flink.LocalFlinkCluster;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.features.FeatureSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,7 +50,7 @@ public class FlinkFailoverTest {
   public static void trainGenerateAndStartCluster() throws Exception {
     Path root = TMP.getRoot().toPath();
     model = root.resolve("models/fraud-mlp/1");
-    dev.batchserve.pipelines.TrainingSet.Trained trained = TrainFraudModel.train(model, 3000, 7, "1");
+    dev.batchserve.tools.training.TrainingSet.Trained trained = TrainFraudModel.train(model, 3000, 7, "1");
     List<Map<String, Object>> rows = FraudSample.generate(ACCOUNTS, 43);
     csv = root.resolve("sample/accounts.csv");
     FraudSample.writeCsv(rows, csv);

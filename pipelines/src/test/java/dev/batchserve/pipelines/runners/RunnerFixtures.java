@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.batchserve.pipelines.BatchScoringOptions;
+import dev.batchserve.tools.flink.FlinkClusterClasspath;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,8 +20,11 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
-/** What the runner tests share: the cluster's jars, what to stage, options, and reading a run's output. */
-final class RunnerFixtures {
+/**
+ * What the runner tests share: the cluster's jars, what to stage, options, and reading a run's output;
+ * batchserve-examples' ExamplesOnFlinkTest compares runs with {@link #readJsonl} and {@link #assertSamePredictions}.
+ */
+public final class RunnerFixtures {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private RunnerFixtures() {}
@@ -51,7 +55,7 @@ final class RunnerFixtures {
   }
 
   /** The run's JSON-lines predictions by key; fails on a key written twice. */
-  static Map<String, JsonNode> readJsonl(String runDir) throws IOException {
+  public static Map<String, JsonNode> readJsonl(String runDir) throws IOException {
     return dev.batchserve.pipelines.PublishedFiles.jsonLines(runDir);
   }
 
@@ -59,7 +63,7 @@ final class RunnerFixtures {
    * Same keys and every field equal, but scores within 1e-6: the engine's float sums may round
    * differently when a record shares its batch with other records.
    */
-  static void assertSamePredictions(String what, Map<String, JsonNode> want, Map<String, JsonNode> got) {
+  public static void assertSamePredictions(String what, Map<String, JsonNode> want, Map<String, JsonNode> got) {
     assertThat(what + " keys", got.keySet(), is(want.keySet()));
     for (Map.Entry<String, JsonNode> e : want.entrySet()) {
       ObjectNode w = e.getValue().deepCopy();

@@ -8,11 +8,8 @@ import static org.junit.Assert.assertThrows;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
-import dev.batchserve.pipelines.churn.ChurnPipeline;
-import dev.batchserve.pipelines.fraud.FraudSample;
-import dev.batchserve.pipelines.fraud.ScoreFraudTransactions;
-import dev.batchserve.pipelines.fraud.TrainFraudModel;
-import dev.batchserve.pipelines.recommend.RecommendPipeline;
+import dev.batchserve.tools.samples.FraudSample;
+import dev.batchserve.tools.training.TrainFraudModel;
 import dev.batchserve.transforms.values.RunInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,36 +28,30 @@ public class ScheduleTest {
 
   @Test
   public void everyJobDerivesItsRunIdAndWindowFromRunDateAndInterval() {
-    // Each job's own default interval...
-    assertThat(ChurnPipeline.runInfo(options(ChurnPipeline.Options.class, "--runDate=2026-11-23")).runId(),
-        is("churn-weekly-20261123"));
-    assertThat(ScoreFraudTransactions.runInfo(options(ScoreFraudTransactions.Options.class, "--runDate=2026-11-28"))
-        .runId(), is("fraud-tx-daily-20261128"));
-    assertThat(RecommendPipeline.runInfo(options(RecommendPipeline.Options.class, "--runDate=2026-11-28")).runId(),
-        is("recs-daily-20261128"));
+    // The job's own default interval (the examples' jobs: batchserve-examples' ExampleRunIdsTest)...
     assertThat(BatchScoringPipeline.runInfo(options(BatchScoringOptions.class, "--runDate=2026-11-28")).runId(),
         is("fraud-daily-20261128"));
-    // ... and any of them on another interval, with the window that interval gives.
-    RunInfo hourly = ScoreFraudTransactions.runInfo(options(ScoreFraudTransactions.Options.class,
-        "--runDate=2026-11-28", "--interval=hourly", "--runHour=5"));
+    // ... and another interval, with the window that interval gives.
+    RunInfo hourly = Schedule.runInfo("fraud-tx", options(ScheduleOptions.class,
+        "--runDate=2026-11-28", "--interval=hourly", "--runHour=5"), RunInfo.Interval.DAILY);
     assertThat(hourly.runId(), is("fraud-tx-hourly-20261128T05"));
     assertThat(hourly.windowStart(), is(Instant.parse("2026-11-28T05:00:00Z")));
     assertThat(hourly.windowEnd(), is(Instant.parse("2026-11-28T06:00:00Z")));
-    RunInfo weekly = RecommendPipeline.runInfo(options(RecommendPipeline.Options.class,
-        "--runDate=2026-11-23", "--interval=weekly"));
+    RunInfo weekly = Schedule.runInfo("recs", options(ScheduleOptions.class,
+        "--runDate=2026-11-23", "--interval=weekly"), RunInfo.Interval.DAILY);
     assertThat(weekly.runId(), is("recs-weekly-20261123"));
     assertThat(weekly.windowEnd(), is(Instant.parse("2026-11-30T00:00:00Z")));
-    assertThat(ChurnPipeline.runInfo(options(ChurnPipeline.Options.class, "--runDate=2026-11-23", "--interval=daily"))
-        .runId(), is("churn-daily-20261123"));
+    assertThat(Schedule.runInfo("churn", options(ScheduleOptions.class, "--runDate=2026-11-23", "--interval=daily"),
+        RunInfo.Interval.WEEKLY).runId(), is("churn-daily-20261123"));
   }
 
   @Test
   public void badScheduleOptionsFailNamingTheOption() {
-    assertThat(assertThrows(IllegalArgumentException.class, () -> ChurnPipeline.runInfo(
-        options(ChurnPipeline.Options.class, "--runDate=23/11/2026"))).getMessage(),
+    assertThat(assertThrows(IllegalArgumentException.class, () -> Schedule.runInfo("churn",
+        options(ScheduleOptions.class, "--runDate=23/11/2026"), RunInfo.Interval.WEEKLY)).getMessage(),
         is("--runDate must be yyyy-mm-dd, but was '23/11/2026'"));
-    assertThat(assertThrows(IllegalArgumentException.class, () -> ChurnPipeline.runInfo(
-        options(ChurnPipeline.Options.class, "--interval=monthly"))).getMessage(), containsString("monthly"));
+    assertThat(assertThrows(IllegalArgumentException.class, () -> Schedule.runInfo("churn",
+        options(ScheduleOptions.class, "--interval=monthly"), RunInfo.Interval.WEEKLY)).getMessage(), containsString("monthly"));
     // A duration is read once, when the options are (issue 19), with the job file's message.
     assertThat(assertThrows(IllegalArgumentException.class, () -> options(ScheduleOptions.class,
         "--runDate=2026-11-28", "--waitForMarker=" + TMP.getRoot(), "--markerTimeout=soon")).getMessage(),
