@@ -35,7 +35,7 @@ public final class OptionArgs {
    * Beam refuses an empty value for any type but String, so such an argument is dropped and the
    * option keeps its default.
    */
-  static final Set<String> EMPTY_MEANS_UNSET = Set.of("inputFormat", "interval", "passThroughColumns",
+  static final Set<String> EMPTY_MEANS_UNSET = Set.of("runDate", "inputFormat", "interval", "passThroughColumns",
       "noDriftFeatures", "onnxOptimizationLevel", "onnxExecutionProvider", "segmentModels", "jdbcViewColumns");
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,14 +45,14 @@ public final class OptionArgs {
   /**
    * {@code value} as the command line gives it: its JSON form ({@code FileFormat.JSONL} is
    * {@code jsonl}, a fallback its spec), a list's items and a map's {@code name=value} entries joined by
-   * commas, a duration in ISO-8601; {@code "null"} for null.
+   * commas, a duration in ISO-8601, a date as {@code yyyy-mm-dd}; {@code "null"} for null.
    */
   public static String text(@Nullable Object value) {
     if (value == null) {
       return "null";
     }
-    if (value instanceof java.time.Duration) {
-      return value.toString(); // as DurationText writes it
+    if (value instanceof java.time.Duration || value instanceof java.time.LocalDate) {
+      return value.toString(); // as DurationText and RunDateText write them
     }
     if (value instanceof java.util.Map) {
       return MapText.text((java.util.Map<?, ?>) value);

@@ -37,8 +37,9 @@ public class TypedOptionsTest {
   public void theCommandLineTextBecomesTypedValues() {
     BatchScoringOptions o = BatchScoringPipeline.options("--keyColumns=region,account_id", "--formats=jsonl,PARQUET",
         "--inputFormat=JsonL", "--fallback=constant:0.02", "--duplicateKeys=LAST_WINS", "--interval=hourly",
-        "--passThroughColumns=row_id,label", "--noDriftFeatures=signup_ts");
+        "--passThroughColumns=row_id,label", "--noDriftFeatures=signup_ts", "--runDate=2026-11-28");
     assertThat(o.getKeyColumns(), is(List.of("region", "account_id")));
+    assertThat(o.getRunDate(), is(LocalDate.parse("2026-11-28")));
     assertThat(o.getFormats(), is(List.of(FileFormat.JSONL, FileFormat.PARQUET)));
     assertThat(o.getInputFormat(), is(ReadRecords.Format.JSONL));
     assertThat(o.getFallback(), equalTo(Fallback.constant(0.02f)));
@@ -70,10 +71,12 @@ public class TypedOptionsTest {
     assertThat(o.getInterval(), nullValue());
     assertThat(o.getPassThroughColumns(), is(List.of()));
     assertThat(o.getNoDriftFeatures(), is(List.of()));
+    assertThat(o.getRunDate(), nullValue()); // today, UTC (Schedule.runInfo)
     // An empty value meant "unset" when these were strings; Beam refuses it for other types, so it is dropped.
     BatchScoringOptions empty = BatchScoringPipeline.options("--inputFormat=", "--interval=", "--passThroughColumns=",
-        "--noDriftFeatures=");
+        "--noDriftFeatures=", "--runDate=");
     assertThat(empty.getInputFormat(), nullValue());
+    assertThat(empty.getRunDate(), nullValue());
     assertThat(empty.getInterval(), nullValue());
     assertThat(empty.getPassThroughColumns(), is(List.of()));
     assertThat(empty.getNoDriftFeatures(), is(List.of()));
@@ -84,6 +87,7 @@ public class TypedOptionsTest {
     assertThat(message("--formats=parquet,xml"), is("--formats: file format must be parquet or jsonl, but was 'xml'"));
     assertThat(message("--inputFormat=xml"),
         is("--inputFormat: format must be one of csv, jsonl, parquet, jdbc, bigquery, but was 'xml'"));
+    assertThat(message("--runDate=28/11/2026"), is("--runDate must be yyyy-mm-dd, but was '28/11/2026'"));
     assertThat(message("--interval=monthly"),
         is("--interval must be one of hourly, daily, weekly, but was 'monthly'"));
     assertThat(message("--fallback=median"),
@@ -132,7 +136,7 @@ public class TypedOptionsTest {
   public void typedValuesSurviveTheTripToTheWorkers() throws Exception {
     BatchScoringOptions o = BatchScoringPipeline.options("--keyColumns=region,account_id", "--formats=jsonl",
         "--inputFormat=csv", "--fallback=previous_run:constant:0.25", "--duplicateKeys=last_wins", "--interval=weekly",
-        "--markerTimeout=2h", "--redisTtl=PT36H", "--segmentModels=eu=/m/eu/3,us=/m/us/5", "--jdbcViewColumns=b=score,a=key");
+        "--markerTimeout=2h", "--redisTtl=PT36H", "--runDate=2026-11-28", "--segmentModels=eu=/m/eu/3,us=/m/us/5", "--jdbcViewColumns=b=score,a=key");
     // As runners send options to workers (SerializablePipelineOptions): JSON with the modules on the classpath.
     ObjectMapper json = new ObjectMapper().registerModules(ObjectMapper.findModules(ReflectHelpers.findClassLoader()));
     BatchScoringOptions back = json.readValue(json.writeValueAsString(o), PipelineOptions.class).as(BatchScoringOptions.class);
@@ -146,11 +150,13 @@ public class TypedOptionsTest {
     assertThat(back.getMarkerPoll(), is(java.time.Duration.ofMinutes(1)));
     assertThat(back.getRedisTtl(), is(java.time.Duration.ofHours(36)));
     assertThat(back.getDynamoDbTtl(), nullValue());
+    assertThat(back.getRunDate(), is(LocalDate.parse("2026-11-28")));
     BatchScoringOptions defaults = BatchScoringPipeline.options();
     BatchScoringOptions defaultsBack = json.readValue(json.writeValueAsString(defaults), PipelineOptions.class)
         .as(BatchScoringOptions.class);
     assertThat(defaultsBack.getSegmentModels(), is(java.util.Map.of()));
     assertThat(defaultsBack.getMarkerTimeout(), is(java.time.Duration.ofHours(6)));
+    assertThat(defaultsBack.getRunDate(), nullValue());
     assertThat(back.getSegmentModels(), is(java.util.Map.of("eu", "/m/eu/3", "us", "/m/us/5")));
     assertThat(List.copyOf(back.getJdbcViewColumns().keySet()), is(List.of("b", "a"))); // in the given order
   }

@@ -337,7 +337,7 @@ public final class Launcher {
       checkModel(options);
       out.println("==> Scoring " + options.getInput() + " with " + options.getModel() + " on the "
           + options.getRunner().getSimpleName() + " for run date "
-          + (options.getRunDate().isEmpty() ? "today" : options.getRunDate()) + "; log: " + log);
+          + (options.getRunDate() == null ? "today" : options.getRunDate()) + "; log: " + log);
       out.flush();
       RunSummary summary = BatchScoringPipeline.run(options);
       out.println(summary.render());

@@ -80,7 +80,7 @@ public final class JobOptions {
       w.set("markerPoll", () -> o.setMarkerPoll(schedule.markerPollDuration()));
     }
     if (run != null) {
-      w.set("runDate", () -> o.setRunDate(run.runDate().toString()));
+      w.set("runDate", () -> o.setRunDate(run.runDate()));
       long hour = Duration.between(run.runDate().atStartOfDay(ZoneOffset.UTC).toInstant(), run.windowStart()).toHours();
       if (hour != 0) {
         w.set("runHour", () -> o.setRunHour((int) hour));

@@ -21,16 +21,11 @@ public final class Schedule {
   private Schedule() {}
 
   /**
-   * The run of {@code pipeline} that the options name: {@code --runDate} (empty = today, UTC),
+   * The run of {@code pipeline} that the options name: {@code --runDate} (unset = today, UTC),
    * {@code --interval} (empty = {@code defaultInterval}) and, for hourly runs, {@code --runHour}.
    */
   public static RunInfo runInfo(String pipeline, ScheduleOptions o, RunInfo.Interval defaultInterval) {
-    LocalDate date;
-    try {
-      date = o.getRunDate().isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(o.getRunDate());
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + o.getRunDate() + "'", e);
-    }
+    LocalDate date = o.getRunDate() == null ? LocalDate.now(ZoneOffset.UTC) : o.getRunDate();
     RunInfo.Interval interval = o.getInterval() == null ? defaultInterval : o.getInterval();
     return interval == RunInfo.Interval.HOURLY
         ? RunInfo.hourly(pipeline, date, o.getRunHour())
@@ -63,6 +58,19 @@ public final class Schedule {
         (System.nanoTime() - t0) / 1e9, runDir);
     if (state != PipelineResult.State.DONE) {
       throw new IllegalStateException("run " + run.runId() + " ended in state " + state);
+    }
+  }
+
+  /**
+   * A run date's text, {@code yyyy-mm-dd} ({@code --runDate}'s, read once by {@link RunDateText}).
+   *
+   * @throws IllegalArgumentException {@code --runDate must be yyyy-mm-dd, but was '<text>'}
+   */
+  public static LocalDate parseRunDate(String s) {
+    try {
+      return LocalDate.parse(s == null ? "" : s.trim());
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + s + "'", e);
     }
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
+import java.time.LocalDate;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.DefaultValueFactory;
 import org.apache.beam.sdk.options.Description;
@@ -16,11 +17,12 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * date and interval ({@link Schedule#runInfo}), so a re-run of the same date is the same run.
  */
 public interface ScheduleOptions extends PipelineOptions {
-  @Description("Logical date of the run (yyyy-mm-dd, UTC); empty = today.")
-  @Default.String("")
-  String getRunDate();
+  @Description("Logical date of the run (yyyy-mm-dd, UTC); unset or empty = today.")
+  @JsonDeserialize(using = RunDateText.Reader.class)
+  @JsonSerialize(using = RunDateText.Writer.class)
+  @Nullable LocalDate getRunDate();
 
-  void setRunDate(String value);
+  void setRunDate(@Nullable LocalDate value);
 
   @Description("Schedule interval: hourly, daily or weekly; unset = the job's own (weekly for churn, else daily).")
   RunInfo.@Nullable Interval getInterval();

@@ -186,7 +186,7 @@ public class BadInputTest {
     Path day1 = TMP.getRoot().toPath().resolve("prev/day1.csv");
     FraudSample.writeCsv(good.subList(0, 10), day1);
     BatchScoringOptions first = options(day1, out, "--fallback=previous_run:constant:0.02");
-    first.setRunDate("2026-11-27");
+    first.setRunDate(java.time.LocalDate.parse("2026-11-27"));
     RunSummary s1 = BatchScoringPipeline.run(first);
     Map<String, JsonNode> before = new HashMap<>();
     jsonLines(Path.of(s1.runDirectory, "jsonl")).forEach(n -> before.put(n.get("key").asText(), n));
