@@ -104,7 +104,7 @@ public final class ChurnPipeline {
     Schedule.runToCompletion(o, runInfo(o), ChurnPipeline::build);
   }
 
-  /** The run: {@code --runDate} (empty = today), {@code --interval} (default weekly). */
+  /** The run: {@code --runDate} (unset = today, UTC), {@code --interval} (default weekly). */
   public static RunInfo runInfo(Options o) {
     return Schedule.runInfo("churn", o, RunInfo.Interval.WEEKLY);
   }

@@ -117,7 +117,7 @@ public final class ScoreFraudTransactions {
     Schedule.runToCompletion(o, runInfo(o), ScoreFraudTransactions::build);
   }
 
-  /** The run: {@code --runDate} (empty = today), {@code --interval} (default daily). */
+  /** The run: {@code --runDate} (unset = today, UTC), {@code --interval} (default daily). */
   public static RunInfo runInfo(Options o) {
     return Schedule.runInfo("fraud-tx", o, RunInfo.Interval.DAILY);
   }

@@ -119,7 +119,7 @@ public final class RecommendPipeline {
     Schedule.runToCompletion(o, runInfo(o), RecommendPipeline::build);
   }
 
-  /** The run: {@code --runDate} (empty = today), {@code --interval} (default daily). */
+  /** The run: {@code --runDate} (unset = today, UTC), {@code --interval} (default daily). */
   public static RunInfo runInfo(Options o) {
     return Schedule.runInfo("recs", o, RunInfo.Interval.DAILY);
   }
