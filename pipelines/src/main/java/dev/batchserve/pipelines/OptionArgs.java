@@ -52,7 +52,7 @@ public final class OptionArgs {
       return "null";
     }
     if (value instanceof java.time.Duration || value instanceof java.time.LocalDate) {
-      return value.toString(); // as DurationText and RunDateText write them
+      return value.toString(); // as their options' ToStringSerializer writes them
     }
     if (value instanceof java.util.Map) {
       return MapText.text((java.util.Map<?, ?>) value);

@@ -3,6 +3,7 @@ package dev.batchserve.pipelines;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.batchserve.pipelines.schedule.DurationText;
 import java.time.Duration;
 import java.util.Map;
@@ -40,7 +41,7 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   @Description("TTL of Redis values (e.g. 36h or PT36H); unset = 1.5 x the interval.")
   @JsonDeserialize(using = DurationText.Reader.class)
-  @JsonSerialize(using = DurationText.Writer.class)
+  @JsonSerialize(using = ToStringSerializer.class)
   @Nullable Duration getRedisTtl();
 
   void setRedisTtl(@Nullable Duration value);
@@ -152,7 +153,7 @@ public interface StoreSinkOptions extends PipelineOptions {
 
   @Description("TTL of DynamoDB items (e.g. 36h or PT36H); unset = 1.5 x the interval.")
   @JsonDeserialize(using = DurationText.Reader.class)
-  @JsonSerialize(using = DurationText.Writer.class)
+  @JsonSerialize(using = ToStringSerializer.class)
   @Nullable Duration getDynamoDbTtl();
 
   void setDynamoDbTtl(@Nullable Duration value);

@@ -4,11 +4,11 @@ import dev.batchserve.models.cli.Tools;
 import dev.batchserve.pipelines.BatchScoringOptions;
 import dev.batchserve.pipelines.BatchScoringPipeline;
 import dev.batchserve.pipelines.RunSummary;
+import dev.batchserve.pipelines.schedule.Schedule;
 import dev.batchserve.transforms.values.RunInfo;
 import java.io.PrintStream;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -91,12 +91,7 @@ public final class ConfigJob {
       if (config.isBlank()) {
         throw new IllegalArgumentException("--config=<job.yaml> is required (YAML or JSON; local, gs:// or classpath:)");
       }
-      LocalDate date;
-      try {
-        date = runDate == null || runDate.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : LocalDate.parse(runDate);
-      } catch (DateTimeParseException e) {
-        throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + runDate + "'", e);
-      }
+      LocalDate date = runDate == null || runDate.isEmpty() ? LocalDate.now(ZoneOffset.UTC) : Schedule.parseRunDate(runDate);
       return new CommandLine(config, date, runHour, sets, passThrough);
     }
 

@@ -1,23 +1,20 @@
 package dev.batchserve.pipelines.schedule;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
-import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import java.io.IOException;
 import java.time.LocalDate;
 
 /**
  * The {@code --runDate} option's text: read as {@link Schedule#parseRunDate} reads it
- * ({@code yyyy-mm-dd}), written the same way, so that the option survives the JSON trip to the
- * workers. A job file's run date is set as the {@link LocalDate} it is; the command line's text is
+ * ({@code yyyy-mm-dd}) and written by Jackson's {@code ToStringSerializer} ({@link LocalDate#toString}
+ * is that form), so that the option survives the JSON trip to the workers. A job file's run date is set as the {@link LocalDate} it is; the command line's text is
  * parsed once, here.
  *
  * <pre>{@code
  * @JsonDeserialize(using = RunDateText.Reader.class)
- * @JsonSerialize(using = RunDateText.Writer.class)
+ * @JsonSerialize(using = ToStringSerializer.class)
  * @Nullable LocalDate getRunDate();
  * }</pre>
  */
@@ -35,20 +32,6 @@ public final class RunDateText {
     @Override
     public LocalDate deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       return Schedule.parseRunDate(p.getValueAsString());
-    }
-  }
-
-  /** Writes {@code yyyy-mm-dd}, which {@link Reader} reads back. */
-  public static final class Writer extends StdSerializer<LocalDate> {
-    private static final long serialVersionUID = 1L;
-
-    public Writer() {
-      super(LocalDate.class);
-    }
-
-    @Override
-    public void serialize(LocalDate value, JsonGenerator gen, SerializerProvider provider) throws IOException {
-      gen.writeString(value.toString());
     }
   }
 }

@@ -62,13 +62,14 @@ public final class Schedule {
   }
 
   /**
-   * A run date's text, {@code yyyy-mm-dd} ({@code --runDate}'s, read once by {@link RunDateText}).
+   * A run date's text, {@code yyyy-mm-dd}: {@code --runDate}'s, for the options ({@link RunDateText}) and
+   * for {@code batchserve job} ({@code ConfigJob}).
    *
    * @throws IllegalArgumentException {@code --runDate must be yyyy-mm-dd, but was '<text>'}
    */
   public static LocalDate parseRunDate(String s) {
     try {
-      return LocalDate.parse(s == null ? "" : s.trim());
+      return LocalDate.parse(s == null ? "" : s);
     } catch (DateTimeParseException e) {
       throw new IllegalArgumentException("--runDate must be yyyy-mm-dd, but was '" + s + "'", e);
     }

@@ -2,6 +2,7 @@ package dev.batchserve.pipelines.schedule;
 
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.batchserve.transforms.values.RunInfo;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -19,7 +20,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public interface ScheduleOptions extends PipelineOptions {
   @Description("Logical date of the run (yyyy-mm-dd, UTC); unset or empty = today.")
   @JsonDeserialize(using = RunDateText.Reader.class)
-  @JsonSerialize(using = RunDateText.Writer.class)
+  @JsonSerialize(using = ToStringSerializer.class)
   @Nullable LocalDate getRunDate();
 
   void setRunDate(@Nullable LocalDate value);
@@ -44,7 +45,7 @@ public interface ScheduleOptions extends PipelineOptions {
 
   @Description("How long to wait for --waitForMarker before failing (e.g. 2h, 30m, PT6H).")
   @JsonDeserialize(using = DurationText.Reader.class)
-  @JsonSerialize(using = DurationText.Writer.class)
+  @JsonSerialize(using = ToStringSerializer.class)
   @Default.InstanceFactory(SixHours.class)
   Duration getMarkerTimeout();
 
@@ -52,7 +53,7 @@ public interface ScheduleOptions extends PipelineOptions {
 
   @Description("How often to look for --waitForMarker (e.g. 1m, 30s).")
   @JsonDeserialize(using = DurationText.Reader.class)
-  @JsonSerialize(using = DurationText.Writer.class)
+  @JsonSerialize(using = ToStringSerializer.class)
   @Default.InstanceFactory(OneMinute.class)
   Duration getMarkerPoll();
 
